@@ -1,0 +1,138 @@
+"""The daily rules over user arrays: trust, stage advance, purchase and churn (DOMAIN §2.1, §2.6).
+
+Every function is vectorised over the population (no loop over users) and each mechanism has a
+coefficient that switches it off at 0, so a test can isolate it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.params import Business, Churn, Purchase, Trust
+from sim.population import Population
+from sim.stage import Stage
+
+
+@dataclass
+class Touches:
+    """What each user received today (float32 arrays over the population)."""
+
+    one_to_one: np.ndarray  # operator 1:1 touches, carried by the pool's 1:1 touchpoints
+    koc: np.ndarray  # KOC touches, already weighted by KOC strength
+    value: np.ndarray  # trust-weighted broadcast value exposures
+    asks: np.ndarray  # promotional exposures: broadcast and 1:1 asks
+
+
+def touches(
+    pop: Population,
+    op_attention: np.ndarray,
+    koc_attention: np.ndarray,
+    tables,
+    promo_share: float,
+) -> Touches:
+    """Touches per user (§6 step 4): 1:1 = capacity ÷ load, KOC reach, broadcast mix."""
+    tp = pop.touchpoints
+    one = op_attention[pop.operator]  # index -1 hits the trailing zero: no operator
+    one *= tables.one_to_one[tp]
+    koc = koc_attention[pop.koc]
+    value = tables.value[tp]
+    value *= np.float32(1.0 - promo_share)
+    asks = tables.reach[tp]
+    asks += one
+    asks *= np.float32(promo_share)
+    return Touches(one, koc, value, asks)
+
+
+def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> None:
+    """Value touches raise trust (saturating, scaled by the pool's potential), asks spend it,
+    neglect decays it (001: "every post must add potential; if it doesn't, don't post it")."""
+    gain = t.one_to_one + t.koc
+    gain *= np.float32(p.one_to_one_weight)
+    gain += np.float32(p.broadcast_weight) * t.value
+    gain *= np.float32(p.learning_rate * potential)
+    gain *= 1.0 - trust
+    gain -= np.float32(p.promo_cost) * t.asks
+    gain -= np.float32(p.neglect_rate) * trust
+    trust += gain
+    np.clip(trust, 0.0, 1.0, out=trust)
+
+
+def advance_stages(pop: Population, familiar_at: float, trust_to_buy: float) -> None:
+    """aware → familiar → trust by trust thresholds (§6 step 6); stages never move back."""
+    stage, trust = pop.stage, pop.trust
+    stage[(stage == Stage.AWARE) & (trust >= familiar_at)] = Stage.FAMILIAR
+    stage[(stage == Stage.FAMILIAR) & (trust >= trust_to_buy)] = Stage.TRUST
+
+
+def readiness(trust: np.ndarray, trust_to_buy: float, softness: float) -> np.ndarray:
+    """0 well below the buying threshold, 1/2 at it, 1 once trust exceeds it by `softness`."""
+    r = trust - np.float32(trust_to_buy)
+    r *= np.float32(0.5 / softness)
+    r += np.float32(0.5)
+    return np.clip(r, 0.0, 1.0, out=r)
+
+
+def purchase_hazard(
+    pop: Population,
+    t: Touches,
+    friction: np.ndarray,
+    day: int,
+    business: Business,
+    p: Purchase,
+) -> np.ndarray:
+    """Daily purchase probability per user (§6 step 6).
+
+    First order (stage `trust`): an ask converts in proportion to intent and readiness, less
+    friction, boosted during the new-user offer (003: close within 3 days). Repeat orders
+    (stages `buy`/`rebuy`): Poisson purchasing at 1 / purchase cycle while trust holds (BG/NBD,
+    DOMAIN §5), less friction.
+    """
+    stage = pop.stage
+    h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)
+    h *= 1.0 - friction
+    first = stage == Stage.TRUST
+    ask = t.asks * np.float32(p.first_buy_rate)
+    ask *= pop.intent
+    if p.new_user_offer_days > 0 and p.new_user_offer_boost != 1.0:
+        new = pop.slice_joined(day - p.new_user_offer_days + 1, day)
+        ask[new] *= np.float32(p.new_user_offer_boost)
+    rebuy_rate = np.float32(1.0 / business.purchase_cycle_days)
+    h *= np.where(first, np.minimum(ask, 1.0), np.where(stage >= Stage.BUY, rebuy_rate, 0))
+    h[stage == Stage.CHURNED] = 0.0
+    return h
+
+
+def churn_hazard(
+    pop: Population, ban_risk: np.ndarray, promo_excess: float, p: Churn
+) -> np.ndarray:
+    """Daily churn probability (§6 step 7): asks above the tolerated share (the potential gap
+    turning negative, 001/003), low trust, low intent (deal hunters), and account bans."""
+    h = 1.0 - pop.trust
+    h *= np.float32(p.trust_coef)
+    h += 1.0
+    low_intent = 1.0 - pop.intent
+    low_intent *= np.float32(p.intent_coef)
+    low_intent += 1.0
+    h *= low_intent
+    h *= np.float32(p.base_rate * (1.0 + p.promo_coef * promo_excess))
+    h += ban_risk
+    return np.minimum(h, 1.0, out=h)
+
+
+@dataclass
+class Events:
+    churned: np.ndarray  # user ids
+    bought: np.ndarray  # user ids
+
+
+def draw_events(
+    rng: np.random.Generator, live: np.ndarray, churn_h: np.ndarray, buy_h: np.ndarray
+) -> Events:
+    """One uniform per user decides competing events: churn first, then purchase."""
+    u = rng.random(churn_h.size, dtype=np.float32)
+    churned = (u < churn_h) & live
+    churn_h += buy_h
+    bought = (u < churn_h) & live & ~churned
+    return Events(np.flatnonzero(churned), np.flatnonzero(bought))

@@ -1,0 +1,85 @@
+"""Pools as mixes of touchpoints (DOMAIN §2.4), reduced to per-membership lookup tables.
+
+A user belongs to a subset of the pool's touchpoints (a bit mask, at most 8 touchpoints). What
+a user gets from the pool — broadcast reach, value exposure, 1:1 channel quality, purchase
+friction, ban risk — depends only on that subset, so it is computed once per subset (≤ 256
+rows) and gathered per user with one indexing operation instead of a loop over touchpoints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.params import ConfigError, Pool, Touchpoint
+
+MAX_TOUCHPOINTS = 8
+
+
+@dataclass(frozen=True)
+class PoolTables:
+    """Per-membership-mask effects of a pool; index with `Population.touchpoints`."""
+
+    reach: np.ndarray  # float32: expected broadcast exposures per day
+    value: np.ndarray  # float32: expected trust-weighted exposures per day
+    one_to_one: np.ndarray  # float32: best 1:1 carrier among joined touchpoints
+    friction: np.ndarray  # float32: lowest purchase friction among joined touchpoints
+    ban_risk: np.ndarray  # float32: daily loss probability from account bans
+    cost: np.ndarray  # float64: yuan per member-day
+
+
+class PoolMix:
+    """A validated pool: its touchpoints in order, and how members join them."""
+
+    def __init__(self, pool: Pool, catalogue: dict[str, Touchpoint]):
+        unknown = [t for t in pool.touchpoints if t not in catalogue]
+        if unknown:
+            raise ConfigError(
+                f"pool.touchpoints: unknown touchpoint {unknown[0]!r}; "
+                f"allowed: {sorted(catalogue)}"
+            )
+        if len(pool.touchpoints) > MAX_TOUCHPOINTS:
+            raise ConfigError(
+                f"pool.touchpoints has {len(pool.touchpoints)} entries; allowed: at most "
+                f"{MAX_TOUCHPOINTS}"
+            )
+        if len(set(pool.touchpoints)) != len(pool.touchpoints):
+            raise ConfigError(f"pool.touchpoints = {pool.touchpoints}: listed twice")
+        self.pool = pool
+        self.names = list(pool.touchpoints)
+        self.points = [catalogue[t] for t in self.names]
+        self.join_prob = np.array([t.join_prob for t in self.points])
+
+    def draw_membership(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Which touchpoints each of `n` new members joins; everyone joins at least the first."""
+        joined = rng.random((n, len(self.points))) < self.join_prob
+        joined[:, 0] = True  # the entry touchpoint of the mix
+        weights = (1 << np.arange(len(self.points))).astype(np.uint8)
+        return (joined.astype(np.uint8) * weights).sum(axis=1).astype(np.uint8)
+
+    def tables(self, reach_multiplier: float, ban_pressure: float) -> PoolTables:
+        """Effects for every membership mask, given systems reach and promo pressure."""
+        k = len(self.points)
+        masks = np.arange(1 << k)
+        member = ((masks[:, None] >> np.arange(k)) & 1).astype(bool)  # (masks, touchpoints)
+        reach = np.array([t.reach for t in self.points]) * reach_multiplier
+        reach = np.minimum(reach, 1.0)
+        effect = np.array([t.trust_effect for t in self.points])
+        one = np.array([t.one_to_one for t in self.points])
+        fric = np.array([t.friction for t in self.points])
+        ban = np.array([t.ban_risk for t in self.points])
+        cost = np.array([t.cost_per_member_day for t in self.points])
+        return PoolTables(
+            reach=(member * reach).sum(1).astype(np.float32),
+            value=(member * reach * effect).sum(1).astype(np.float32),
+            one_to_one=np.where(member, one, 0.0).max(1).astype(np.float32),
+            friction=np.where(member, fric, 1.0).min(1).astype(np.float32),
+            ban_risk=np.minimum(1.0, (member * ban).sum(1) * ban_pressure).astype(np.float32),
+            cost=(member * cost).sum(1),
+        )
+
+    def members_cost(self, tables: PoolTables, touchpoints: np.ndarray, live: np.ndarray) -> float:
+        """Daily touchpoint running cost of the live members."""
+        counts = np.bincount(touchpoints[live], minlength=len(tables.cost))
+        return float(counts @ tables.cost)

@@ -1,0 +1,123 @@
+"""All user state, as one struct of numpy arrays (the Starsim/Covasim `People` pattern).
+
+Why not one Mesa `Agent` per user: creating an agent costs 3.6–5 µs and ~250 bytes (FACTS.md),
+i.e. 4–5 s and ~250 MB at a million users before a single day is simulated, and stepping them
+with `shuffle_do` costs ~2.3 µs per user-day (≈15 min per simulated year at 1e6). The 10-N target
+is ≤ 80 ns per user-day, which only bulk numpy updates reach. So users live here as rows; the
+model's Mesa API sees them through `User` views created on demand, and a user promoted to the
+core circle becomes a full Mesa agent (`sim.circle.KOC`).
+
+Rows are append-only: a user's id is its row, and rows are in joining order, so `join_day` is
+sorted and a cohort is a contiguous slice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.stage import Stage
+
+# name -> (dtype, fill value for new rows)
+FIELDS: dict[str, tuple[type, object]] = {
+    "stage": (np.int8, 0),
+    "trust": (np.float32, 0.0),
+    "intent": (np.float32, 0.0),
+    "channel": (np.int8, 0),
+    "layer": (np.int8, 0),  # 0 periphery, 1 influence, 2 core (DOMAIN §2.3)
+    "operator": (np.int32, -1),  # index into the model's operator list
+    "koc": (np.int32, -1),  # index into the model's KOC list, -1 if none
+    "touchpoints": (np.uint8, 0),  # bit k set: member of the pool's k-th touchpoint
+    "join_day": (np.int32, 0),
+    "first_buy_day": (np.int32, -1),
+    "last_buy_day": (np.int32, -1),
+    "orders": (np.int32, 0),
+    "spend": (np.float64, 0.0),
+    "margin": (np.float64, 0.0),
+    "ltv_margin": (np.float64, 0.0),  # margin discounted to the joining day
+    "cac": (np.float32, 0.0),
+}
+
+LAYERS = ("periphery", "influence", "core")
+
+
+class Population:
+    """Owns every user's state. Rules read and write the arrays through the properties.
+
+    Each property returns a view of the first `n` rows, so rules never see unused capacity.
+    """
+
+    def __init__(self, capacity: int = 1024):
+        self.n = 0
+        self._cap = max(int(capacity), 16)
+        self._data = {k: np.full(self._cap, fill, dtype=dt) for k, (dt, fill) in FIELDS.items()}
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _grow(self, need: int) -> None:
+        cap = self._cap
+        while cap < need:
+            cap *= 2
+        for k, (dt, fill) in FIELDS.items():
+            new = np.full(cap, fill, dtype=dt)
+            new[: self.n] = self._data[k][: self.n]
+            self._data[k] = new
+        self._cap = cap
+
+    def add(self, count: int, **columns) -> slice:
+        """Append `count` users; `columns` give scalars or arrays for the new rows."""
+        start, stop = self.n, self.n + count
+        if stop > self._cap:
+            self._grow(stop)
+        for k, v in columns.items():
+            self._data[k][start:stop] = v
+        self.n = stop
+        return slice(start, stop)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+    def live(self) -> np.ndarray:
+        """Boolean mask of users not churned."""
+        return self.stage != Stage.CHURNED
+
+    def stage_counts(self) -> np.ndarray:
+        """Users per stage, indexed by `Stage` (bulk count, no loop)."""
+        return np.bincount(self.stage, minlength=len(Stage))
+
+    def slice_joined(self, first_day: int, last_day: int) -> slice:
+        """Rows of users who joined in [first_day, last_day] (rows are in joining order)."""
+        jd = self.join_day
+        return slice(
+            int(np.searchsorted(jd, first_day, "left")), int(np.searchsorted(jd, last_day, "right"))
+        )
+
+
+class User:
+    """A light, on-demand view of one user row: the Mesa-facing face of a user.
+
+    Reading an attribute reads the array; nothing is copied, so a view is always current.
+    """
+
+    __slots__ = ("population", "uid")
+
+    def __init__(self, population: Population, uid: int):
+        if not 0 <= uid < population.n:
+            raise IndexError(f"no user {uid}; the population has {population.n}")
+        self.population = population
+        self.uid = uid
+
+    def __getattr__(self, name: str):
+        if name in FIELDS:
+            return getattr(self.population, name)[self.uid].item()
+        raise AttributeError(name)
+
+    @property
+    def stage_name(self) -> str:
+        return Stage(self.stage).name.lower()
+
+    def __repr__(self) -> str:
+        return f"User({self.uid}, {self.stage_name}, trust={self.trust:.2f})"

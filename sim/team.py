@@ -1,0 +1,76 @@
+"""Operators with limited 1:1 service capacity (DOMAIN §2.2).
+
+"3 people serving 5,000 users can greet them morning and evening and conversion is high; at
+50,000 you can't serve them" (001). An operator's daily capacity is shared over the users
+assigned to them, so the 1:1 attention a user gets is capacity ÷ load: this is the mechanism of
+conversion decay. Hires arrive after a lead time and ramp up; both are shorter once the hiring
+capability was prepared in an earlier phase ("takes at least a quarter", 001).
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from sim.params import Operators
+
+
+class Operator(mesa.Agent):
+    """One operator: a Mesa agent, since there are few and each has its own ramp and load."""
+
+    def __init__(self, model, arrival_day: int, ramp_days: int, params: Operators):
+        super().__init__(model)
+        self.index = len(model.operators)
+        self.arrival_day = arrival_day
+        self.ramp_days = ramp_days
+        self.params = params
+        self.load = 0  # users assigned, set by the model each day
+
+    def capacity_on(self, day: int) -> float:
+        """1:1 touches per day: zero before arrival, rising linearly over the ramp."""
+        if day < self.arrival_day:
+            return 0.0
+        if self.ramp_days == 0:
+            return self.params.capacity
+        return self.params.capacity * min(1.0, (day - self.arrival_day + 1) / self.ramp_days)
+
+    @property
+    def capacity(self) -> float:
+        return self.capacity_on(self.model.day)
+
+    @property
+    def arrived(self) -> bool:
+        return self.model.day >= self.arrival_day
+
+
+def hire(model, target: int, day: int, prepared: bool) -> int:
+    """Hire up to `target` headcount (capped by `max_count`); returns how many were hired."""
+    p = model.operators_params
+    if p.max_count is not None:
+        target = min(target, p.max_count)
+    lead, ramp = (
+        (p.prepared_lead_days, p.prepared_ramp_days) if prepared else (p.lead_days, p.ramp_days)
+    )
+    n = max(0, target - len(model.operators))
+    for _ in range(n):
+        model.operators.append(Operator(model, day + lead, ramp, p))
+    return n
+
+
+def capacities(operators: list[Operator], day: int) -> np.ndarray:
+    return np.array([o.capacity_on(day) for o in operators], dtype=np.float64)
+
+
+def assign(rng: np.random.Generator, n: int, capacity: np.ndarray) -> np.ndarray:
+    """Operator index for `n` users, in proportion to each operator's current capacity."""
+    total = capacity.sum()
+    if n == 0 or total <= 0:
+        return np.full(n, -1, dtype=np.int32)
+    return rng.choice(len(capacity), size=n, p=capacity / total).astype(np.int32)
+
+
+def attention(capacity: np.ndarray, load: np.ndarray, max_per_user: float) -> np.ndarray:
+    """1:1 touches per user per day under each operator: capacity shared over load."""
+    per_user = capacity / np.maximum(load, 1)
+    # slot -1 (no operator) gets zero attention: index with operator + 1
+    return np.concatenate(([0.0], np.minimum(per_user, max_per_user))).astype(np.float32)

@@ -1,0 +1,65 @@
+"""Bad input stops before any simulation, with a message naming the key and the allowed range."""
+
+import pytest
+
+from conftest import base_config, build, set_path
+from sim.config import model_kwargs
+from sim.model import PrivateDomainModel
+from sim.params import ConfigError
+
+
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("operators.capacity", -1.0, r"operators\.capacity = -1\.0 .*>= 0"),
+        ("operators.count", -2, r"operators\.count = -2 .*integer >= 0"),
+        ("touchpoints.group_chat.reach", 1.5, r"touchpoints\.group_chat\.reach = 1\.5 .*\[0, 1\]"),
+        ("churn.base_rate", -0.1, r"churn\.base_rate .*\[0, 1\]"),
+        ("pool.promo_share", 2.0, r"pool\.promo_share = 2\.0 .*\[0, 1\]"),
+        ("horizon_days", 0, r"horizon_days = 0 .*integer >= 1"),
+        ("channels.fission.arrival_stage", "bored", r"channels\.fission\.arrival_stage .*one of"),
+        ("strategy.phases.0.systems", 3.0, r"strategy\.phases\.0\.systems = 3\.0"),
+        ("business.lead.margin", 1.2, r"business\.lead\.margin = 1\.2"),
+    ],
+)
+def test_out_of_range_values_are_named(path, value, message):
+    with pytest.raises(ConfigError, match=message):
+        build({path: value})
+
+
+def test_unknown_keys_are_named_with_the_allowed_ones():
+    with pytest.raises(ConfigError, match=r"operators\.capcity: unknown key; allowed: .*capacity"):
+        build({"operators.capcity": 3})
+    cfg = base_config()
+    cfg["horizon"] = 10
+    with pytest.raises(ConfigError, match=r"horizon: unknown key; allowed: .*horizon_days"):
+        model_kwargs(cfg)
+
+
+def test_shares_must_sum_to_one():
+    with pytest.raises(ConfigError, match=r"strategy\.phases\.0\.channel_mix .*summing to 1"):
+        build({"strategy.phases.0.channel_mix": {"paid_ads": 0.5, "fission": 0.2}})
+    with pytest.raises(ConfigError, match=r"channel_mix\.tv: unknown key"):
+        build({"strategy.phases.0.channel_mix": {"tv": 1.0}})
+
+
+def test_unknown_or_missing_pool_and_touchpoint():
+    with pytest.raises(ConfigError, match=r"unknown touchpoint 'tiktok'; allowed: \[.*wecom"):
+        build({"pool.touchpoints": ["personal_account", "tiktok"]})
+    with pytest.raises(ConfigError, match=r"pool\.touchpoints is empty"):
+        build({"pool.touchpoints": []})
+    cfg = base_config()
+    del cfg["pool"]
+    with pytest.raises(ConfigError, match=r"pool: missing"):
+        model_kwargs(cfg)
+    cfg = base_config()
+    del cfg["pool"]["promo_share"]
+    with pytest.raises(ConfigError, match=r"pool\.promo_share: missing"):
+        PrivateDomainModel(**model_kwargs(cfg))
+
+
+def test_validation_happens_before_any_work():
+    cfg = base_config()
+    set_path(cfg, "strategy.phases.2.team_size", -1)
+    with pytest.raises(ConfigError, match=r"strategy\.phases\.2\.team_size = -1"):
+        PrivateDomainModel(**model_kwargs(cfg))
