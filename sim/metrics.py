@@ -4,6 +4,7 @@ Definitions (used everywhere, including strategy gates):
 - *30-day conversion* of a set of joiners: the share whose first order came within 30 days of
   joining (join day included), counted only for joiners who have been in the pool 30 days.
 - *LTV per acquired user*: margin discounted to the joining day, minus CAC (DOMAIN §4).
+- *Margin per user*: the discounted margin alone (gross lifetime value, before CAC).
 - *LTV/CAC*: discounted margin ÷ CAC over the same users.
 Users imported on day 0 (existing customers) are not acquired: they are excluded from
 acquisition metrics (conversion, LTV, CAC) but counted in the pool.
@@ -124,6 +125,7 @@ def summary(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -
         "customers": int((pop.orders > 0).sum()),
         "conversion_30d": conversion_30d(pop, matured),
         "ltv_per_user": (disc_margin - cac) / n if n else float("nan"),
+        "margin_per_user": disc_margin / n if n else float("nan"),
         "cac_per_user": cac / n if n else float("nan"),
         "ltv_cac": disc_margin / cac if cac > 0 else float("nan"),
         "gmv": gmv,
