@@ -22,3 +22,6 @@ test: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/sweep.py
