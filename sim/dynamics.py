@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.params import Business, Churn, Purchase, Trust
+from sim.pool import MemberEffects
 from sim.population import Population
 from sim.stage import Stage
 
@@ -20,7 +21,8 @@ class Touches:
     """What each user received today (float32 arrays over the population)."""
 
     one_to_one: np.ndarray  # operator 1:1 touches, carried by the pool's 1:1 touchpoints
-    koc: np.ndarray  # KOC touches, already weighted by KOC strength
+    koc_ids: np.ndarray  # users maintained by a KOC (the only ones with KOC touches)
+    koc: np.ndarray  # their KOC touches, already weighted by KOC strength
     value: np.ndarray  # trust-weighted broadcast value exposures
     asks: np.ndarray  # promotional exposures: broadcast and 1:1 asks
 
@@ -28,27 +30,28 @@ class Touches:
 def touches(
     pop: Population,
     op_attention: np.ndarray,
-    koc_attention: np.ndarray,
-    tables,
+    koc_ids: np.ndarray,
+    koc_touch: np.ndarray,
+    effects: MemberEffects,
     promo_share: float,
 ) -> Touches:
-    """Touches per user (§6 step 4): 1:1 = capacity ÷ load, KOC reach, broadcast mix."""
-    tp = pop.touchpoints
-    one = op_attention[pop.operator]  # index -1 hits the trailing zero: no operator
-    one *= tables.one_to_one[tp]
-    koc = koc_attention[pop.koc]
-    value = tables.value[tp]
-    value *= np.float32(1.0 - promo_share)
-    asks = tables.reach[tp]
-    asks += one
+    """Touches per user (§6 step 4): 1:1 = capacity ÷ load, KOC reach, broadcast mix.
+
+    `effects` holds each user's pool effects (`PoolTables` rows for their touchpoints).
+    """
+    one = np.take(op_attention, pop.operator)  # index -1 hits the trailing zero: no operator
+    one *= effects.one_to_one
+    value = effects.value * np.float32(1.0 - promo_share)
+    asks = effects.reach + one
     asks *= np.float32(promo_share)
-    return Touches(one, koc, value, asks)
+    return Touches(one, koc_ids, koc_touch, value, asks)
 
 
 def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> None:
     """Value touches raise trust (saturating, scaled by the pool's potential), asks spend it,
     neglect decays it (001: "every post must add potential; if it doesn't, don't post it")."""
-    gain = t.one_to_one + t.koc
+    gain = t.one_to_one.copy()
+    gain[t.koc_ids] += t.koc
     gain *= np.float32(p.one_to_one_weight)
     gain += np.float32(p.broadcast_weight) * t.value
     gain *= np.float32(p.learning_rate * potential)
@@ -92,15 +95,19 @@ def purchase_hazard(
     stage = pop.stage
     h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)
     h *= 1.0 - friction
-    first = stage == Stage.TRUST
-    ask = t.asks * np.float32(p.first_buy_rate)
-    ask *= pop.intent
+    # by stage: first orders in `trust` (scaled by the ask below), repeats in `buy`/`rebuy`
+    rebuy_rate = np.float32(1.0 / business.purchase_cycle_days)
+    by_stage = np.zeros(len(Stage), dtype=np.float32)
+    by_stage[Stage.TRUST] = 1.0
+    by_stage[Stage.BUY : Stage.CHURNED] = rebuy_rate
+    h *= np.take(by_stage, stage)
+    first = np.flatnonzero(stage == Stage.TRUST)
+    ask = t.asks[first] * np.float32(p.first_buy_rate)
+    ask *= pop.intent[first]
     if p.new_user_offer_days > 0 and p.new_user_offer_boost != 1.0:
         new = pop.slice_joined(day - p.new_user_offer_days + 1, day)
-        ask[new] *= np.float32(p.new_user_offer_boost)
-    rebuy_rate = np.float32(1.0 / business.purchase_cycle_days)
-    h *= np.where(first, np.minimum(ask, 1.0), np.where(stage >= Stage.BUY, rebuy_rate, 0))
-    h[stage == Stage.CHURNED] = 0.0
+        ask[(first >= new.start) & (first < new.stop)] *= np.float32(p.new_user_offer_boost)
+    h[first] *= np.minimum(ask, 1.0)
     return h
 
 

@@ -54,7 +54,7 @@ from sim.params import (
     build,
     shares,
 )
-from sim.pool import PoolMix
+from sim.pool import MemberEffects, PoolMix
 from sim.population import Population, User
 from sim.stage import Stage
 from sim.strategy import PhaseClock
@@ -148,6 +148,9 @@ class PrivateDomainModel(mesa.Model):
         self.operators: list[Operator] = []
         self.kocs: list[KOC] = []
         self._koc_attention = np.zeros(1, dtype=np.float32)
+        self._koc_ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
+        self._koc_touch = np.empty(0, dtype=np.float32)
+        self._effects = MemberEffects()  # pool effects per user, gathered once per phase
         self._arrived_ops = -1
         self._capability_days = 0
         self.clock = PhaseClock(self.strategy)
@@ -210,27 +213,29 @@ class PrivateDomainModel(mesa.Model):
         # 3. staff
         self._staff(d)
         live = pop.live()
-        load = np.bincount(pop.operator[live] + 1, minlength=len(self.operators) + 1)[1:]
+        by_operator = pop.stage_counts_by(pop.operator + 1, len(self.operators) + 1)
+        load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         caps = team.capacities(self.operators, d)
         for op, n in zip(self.operators, load, strict=True):
             op.load = int(n)
 
         # 4-5. touch and trust
+        effects = self._effects.sync(self._tables, pop.touchpoints)
         touches = dynamics.touches(
             pop,
             team.attention(caps, load, self.operators_params.max_touches_per_user_day),
-            self._koc_attention,
-            self._tables,
+            self._koc_ids,
+            self._koc_touch,
+            effects,
             self.pool_params.promo_share,
         )
-        dynamics.update_trust(pop.trust, touches, self.trust_params, self._potential(live))
+        dynamics.update_trust(pop.trust, touches, self.trust_params, self._potential(int(by_operator[:, : Stage.CHURNED].sum())))
 
         # 6-7. advance, purchase and churn
         dynamics.advance_stages(pop, self.trust_params.familiar_at, self.business.trust_to_buy)
-        friction = self._tables.friction[pop.touchpoints]
-        buy_h = dynamics.purchase_hazard(pop, touches, friction, d, self.business, self.purchase_params)
-        churn_h = dynamics.churn_hazard(pop, self._tables.ban_risk[pop.touchpoints],
-                                        self._promo_excess, self.churn_params)
+        buy_h = dynamics.purchase_hazard(pop, touches, effects.friction, d, self.business,
+                                         self.purchase_params)
+        churn_h = dynamics.churn_hazard(pop, effects.ban_risk, self._promo_excess, self.churn_params)
         events = dynamics.draw_events(self.rng, live, churn_h, buy_h)
         pop.stage[events.churned] = Stage.CHURNED
         orders = record_orders(self.rng, pop, events.bought, d, self.business, self._daily_discount)
@@ -239,7 +244,6 @@ class PrivateDomainModel(mesa.Model):
         pop.stage[bait] = Stage.CHURNED
 
         # 8. refer
-        counts = pop.stage_counts()
         trust_sum = np.bincount(pop.stage, weights=pop.trust, minlength=len(Stage))
         referred = self._refer(trust_sum)
 
@@ -248,14 +252,15 @@ class PrivateDomainModel(mesa.Model):
             self._reselect_circle(phase.koc_programme)
 
         # 10. account
-        counts = pop.stage_counts() if referred else counts
+        by_mask = pop.stage_counts_by(pop.touchpoints, len(self._tables.cost))
+        counts = by_mask.sum(axis=0)
         live_n = int(counts[: Stage.CHURNED].sum())
         arrived = sum(1 for op in self.operators if op.arrival_day <= d)
         team_cost = (
             self.operators_params.salary_per_day * arrived
             + self.koc_params.reward_per_day * len(self.kocs)
             + self.systems_params.cost_per_day * phase.systems
-            + self.mix.members_cost(self._tables, pop.touchpoints, pop.live())
+            + self.mix.members_cost(self._tables, by_mask[:, : Stage.CHURNED].sum(axis=1))
         )
         for s in Stage:
             t[s.name.lower()] = int(counts[s])
@@ -377,9 +382,8 @@ class PrivateDomainModel(mesa.Model):
             live = np.flatnonzero(pop.live())
             pop.operator[live] = team.assign(self.rng, live.size, self._assign_weights())
 
-    def _potential(self, live: np.ndarray) -> float:
+    def _potential(self, n_live: int) -> float:
         """Pool potential: value content plus KOC activity (social proof), DOMAIN §2.1/§2.3."""
-        n_live = int(live.sum())
         activity = min(1.0, len(self.kocs) * self.koc_params.capacity / n_live) if n_live else 0.0
         return self.pool_params.content_quality + self.koc_params.potential_boost * activity
 
@@ -416,6 +420,8 @@ class PrivateDomainModel(mesa.Model):
             agent.maintained = int(n)
         per = p.strength * np.minimum(1.0, p.capacity / np.maximum(loads, 1))
         self._koc_attention = np.concatenate((per, [0.0])).astype(np.float32)
+        self._koc_ids = np.flatnonzero(pop.koc >= 0)
+        self._koc_touch = self._koc_attention[pop.koc[self._koc_ids]]
 
     def _window_conversion(self, first_day: int, last_day: int) -> float:
         ids = matured_rows(self.population, last_day + CONVERSION_WINDOW, first_day, self._code[IMPORTED])

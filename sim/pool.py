@@ -79,7 +79,52 @@ class PoolMix:
             cost=(member * cost).sum(1),
         )
 
-    def members_cost(self, tables: PoolTables, touchpoints: np.ndarray, live: np.ndarray) -> float:
-        """Daily touchpoint running cost of the live members."""
-        counts = np.bincount(touchpoints[live], minlength=len(tables.cost))
-        return float(counts @ tables.cost)
+    def members_cost(self, tables: PoolTables, live_members: np.ndarray) -> float:
+        """Daily touchpoint running cost, from the live members per membership mask."""
+        return float(live_members @ tables.cost)
+
+class MemberEffects:
+    """`PoolTables` gathered per user, kept in step with the population.
+
+    A user's touchpoint memberships never change and the tables change only when a phase starts,
+    so each user's effects are gathered once per phase (and once on joining) instead of one
+    gather per table per user-day. Attributes are views over the first `n` users, like
+    `Population`'s.
+    """
+
+    NAMES = ("reach", "value", "one_to_one", "friction", "ban_risk", "cost")
+
+    def __init__(self):
+        self.tables: PoolTables | None = None
+        self.n = 0
+        self._data: dict[str, np.ndarray] = {}
+
+    def sync(self, tables: PoolTables, touchpoints: np.ndarray) -> MemberEffects:
+        """Gather the rows not yet gathered under `tables` (all of them when the tables changed)."""
+        n = touchpoints.size
+        if tables is not self.tables:
+            self.tables, self.n = tables, 0
+        if not self._data or n > self._data["reach"].size:
+            cap = max(16, 2 * n)
+            self._data = {
+                k: _grown(self._data.get(k), cap, self.n, getattr(tables, k).dtype) for k in self.NAMES
+            }
+        if n > self.n:
+            new = touchpoints[self.n : n]
+            for k in self.NAMES:
+                np.take(getattr(tables, k), new, out=self._data[k][self.n : n])
+            self.n = n
+        return self
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data and name in data:
+            return data[name][: self.n]
+        raise AttributeError(name)
+
+
+def _grown(old: np.ndarray | None, cap: int, keep: int, dtype) -> np.ndarray:
+    new = np.empty(cap, dtype=dtype)
+    if old is not None:
+        new[:keep] = old[:keep]
+    return new

@@ -88,12 +88,21 @@ class Population:
         """Users per stage, indexed by `Stage` (bulk count, no loop)."""
         return np.bincount(self.stage, minlength=len(Stage))
 
+    def stage_counts_by(self, group: np.ndarray, groups: int) -> np.ndarray:
+        """Users per (group, stage) for a group index in [0, groups): one bulk count that serves
+        several tallies (users per stage, live users per operator or per touchpoint mask)."""
+        size = groups * len(Stage)
+        key = group.astype(np.int16 if size < 2**15 else np.intp)
+        key *= len(Stage)
+        key += self.stage
+        return np.bincount(key, minlength=size).reshape(groups, len(Stage))
+
     def slice_joined(self, first_day: int, last_day: int) -> slice:
         """Rows of users who joined in [first_day, last_day] (rows are in joining order)."""
         jd = self.join_day
-        return slice(
-            int(np.searchsorted(jd, first_day, "left")), int(np.searchsorted(jd, last_day, "right"))
-        )
+        # keys of the array's dtype: a Python int would make numpy copy `jd` to int64 first
+        first, last = jd.dtype.type(max(first_day, -(2**31))), jd.dtype.type(min(last_day, 2**31 - 1))
+        return slice(int(np.searchsorted(jd, first, "left")), int(np.searchsorted(jd, last, "right")))
 
 
 class User:
