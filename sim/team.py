@@ -72,5 +72,5 @@ def assign(rng: np.random.Generator, n: int, capacity: np.ndarray) -> np.ndarray
 def attention(capacity: np.ndarray, load: np.ndarray, max_per_user: float) -> np.ndarray:
     """1:1 touches per user per day under each operator: capacity shared over load."""
     per_user = capacity / np.maximum(load, 1)
-    # slot -1 (no operator) gets zero attention: index with operator + 1
-    return np.concatenate(([0.0], np.minimum(per_user, max_per_user))).astype(np.float32)
+    # a trailing zero: operator index -1 (no operator) gets no attention
+    return np.concatenate((np.minimum(per_user, max_per_user), [0.0])).astype(np.float32)
