@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from sim.stage import Stage
 
-from sim.stage import Stage  # noqa: E402
+
+def _pyplot():
+    """pyplot on the file-only Agg backend, imported on first use (it costs ~0.8 s)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def funnel(daily: pd.DataFrame, path, title: str = "") -> None:
     """Users in each stage over time (stacked), churned users as a line."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
     live = [s.name.lower() for s in Stage if s is not Stage.CHURNED]
     ax.stackplot(daily["day"], *[daily[s] for s in live], labels=live, alpha=0.85)
@@ -29,6 +36,7 @@ def conversion(cohorts: pd.DataFrame, path, title: str = "") -> None:
     """30-day conversion of each weekly joining cohort against the pool size it joined."""
     c = cohorts.dropna(subset=["conversion_30d"])
     c = c[c["size"] > 0]
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
     sc = ax.scatter(c["pool_size"], 100 * c["conversion_30d"], c=c["week"], cmap="viridis",
                     s=12 + 60 * c["size"] / max(1, c["size"].max()), label="weekly cohort")
