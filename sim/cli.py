@@ -1,4 +1,10 @@
-"""`privsim`: the Hydra app. Thin by design: compose the config, hand a plain dict to `sim.run`."""
+"""`privsim`: the Hydra app. Thin by design: compose the config, hand a plain dict to `sim.run`.
+
+In a multirun (`-m`) each job goes through `sim.sweep.run_job`, which records a failure in the
+job's `error.txt` instead of raising, so the other jobs, the progress lines and the sweep report
+(`sim.sweep.SweepCallback`, registered in configs/config.yaml) still happen; the command then
+exits non-zero naming the failed jobs.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +14,32 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.params import ConfigError
 from sim.run import run
+from sim.sweep import result_line, run_job
 
 # The versioned configs/ beside the package (an editable install keeps them together).
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> str | None:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-    out_dir = HydraConfig.get().runtime.output_dir
+    hc = HydraConfig.get()
+    out_dir = hc.runtime.output_dir
     plain = OmegaConf.to_container(cfg, resolve=True)
+    if hc.mode == RunMode.MULTIRUN:
+        return run_job(plain, out_dir)
     try:
         s = run(plain, out_dir)
     except ConfigError as e:
         print(f"privsim: invalid configuration: {e}", file=sys.stderr)
         sys.exit(2)
-    print(
-        f"{s['strategy']} / {s['pool']} / seed {s['seed']}: acquired {s['users_acquired']:,}, "
-        f"30-day conversion {s['conversion_30d']:.1%}, LTV/CAC {s['ltv_cac']:.2f}, "
-        f"churn {s['churn_rate']:.1%} -> {out_dir}"
-    )
+    print(result_line(s, out_dir))
+    return None
 
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""`privsim-reproduce <run_dir>`: re-run a finished run from its saved config and seed and check
+that `daily.parquet`, `cohorts.parquet` and `summary.json` come out identical.
+
+The source of truth is the run's `config.json` (the resolved config, seed included), checked
+against the `config_hash` in its `summary.json`; the versioned `configs/` are not needed, so a
+run reproduces the same whichever launcher or machine ran it. If replaying the run's
+`.hydra/overrides.yaml` against today's `configs/` gives a different config, that is reported as
+a note (the configs changed since), not a failure. Exit status: 0 identical, 1 different,
+2 not a finished run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from sim.config import config_hash
+from sim.run import run
+
+FRAMES = ("daily.parquet", "cohorts.parquet")
+IGNORED_SUMMARY_KEYS = {"version"}  # the package version may move on without changing results
+
+
+def frame_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
+    """Exact comparison: columns, dtypes, shape, then every value (NaN equal to NaN)."""
+    if list(a.columns) != list(b.columns):
+        return [f"columns differ: {list(a.columns)} vs {list(b.columns)}"]
+    if len(a) != len(b):
+        return [f"{len(a)} rows vs {len(b)}"]
+    out = []
+    for col in a.columns:
+        x, y = a[col], b[col]
+        if x.dtype != y.dtype:
+            out.append(f"column {col!r}: dtype {x.dtype} vs {y.dtype}")
+            continue
+        same = ((x == y).fillna(False) | (x.isna() & y.isna())).to_numpy(dtype=bool)
+        if not same.all():
+            i = int((~same).nonzero()[0][0])
+            out.append(f"column {col!r}: {int((~same).sum())} rows differ "
+                       f"(first at row {i}: {x.iloc[i]!r} vs {y.iloc[i]!r})")
+        elif x.dtype.kind in "biuf" and x.to_numpy().tobytes() != y.to_numpy().tobytes():
+            out.append(f"column {col!r}: equal values but different bits (-0.0 vs 0.0 or NaN)")
+    return out
+
+
+def dict_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        key = f"{prefix}{k}"
+        if k not in a or k not in b:
+            out.append(f"{key}: only in the {'original' if k in a else 'reproduction'}")
+        elif isinstance(a[k], dict) and isinstance(b[k], dict):
+            out += dict_differences(a[k], b[k], f"{key}.")
+        elif a[k] != b[k] and not (a[k] != a[k] and b[k] != b[k]):  # NaN == NaN
+            out.append(f"{key}: {a[k]!r} vs {b[k]!r}")
+    return out
+
+
+def replay_note(run_dir: Path, cfg: dict) -> str | None:
+    """A note if today's configs/ + the run's overrides no longer give its config."""
+    overrides_path = run_dir / ".hydra" / "overrides.yaml"
+    if not overrides_path.exists():
+        return None
+    from sim.config import compose
+
+    try:
+        replayed = compose(yaml.safe_load(overrides_path.read_text()) or [])
+    except Exception as e:  # e.g. a config group renamed since
+        return f"replaying .hydra/overrides.yaml against configs/ fails now ({e})"
+    diffs = dict_differences(cfg, replayed)
+    if diffs:
+        return ("configs/ changed since this run; replaying its overrides now differs in "
+                f"{len(diffs)} key(s), e.g. {diffs[0]} (reproducing from config.json)")
+    return None
+
+
+def reproduce(run_dir, work_dir=None) -> list[str]:
+    """Re-run `run_dir` into `work_dir` (a temp dir if None); returns what differs (empty: same).
+
+    Raises `FileNotFoundError`/`ValueError` if `run_dir` is not a finished, consistent run.
+    """
+    run_dir = Path(run_dir)
+    for f in ("config.json", "summary.json", *FRAMES):
+        if not (run_dir / f).exists():
+            raise FileNotFoundError(f"{run_dir}: no {f} (not a finished run)")
+    cfg = json.loads((run_dir / "config.json").read_text())
+    original = json.loads((run_dir / "summary.json").read_text())
+    if original.get("config_hash") != config_hash(cfg):
+        raise ValueError(f"{run_dir}: config.json hashes to {config_hash(cfg)} but summary.json "
+                         f"says {original.get('config_hash')} (config.json was altered?)")
+    with tempfile.TemporaryDirectory(prefix="privsim-reproduce-") as tmp:
+        out = Path(work_dir or tmp)
+        logging.getLogger("MESA").setLevel(logging.WARNING)
+        run(cfg, out, resume=False)
+        diffs = []
+        for f in FRAMES:
+            diffs += [f"{f}: {d}" for d in frame_differences(pd.read_parquet(run_dir / f),
+                                                             pd.read_parquet(out / f))]
+        again = json.loads((out / "summary.json").read_text())
+        drop = lambda d: {k: v for k, v in d.items() if k not in IGNORED_SUMMARY_KEYS}  # noqa: E731
+        diffs += [f"summary.json: {d}" for d in dict_differences(drop(original), drop(again))]
+    return diffs
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="privsim-reproduce", description=__doc__.split("\n\n")[0])
+    p.add_argument("run_dir", type=Path, help="a run directory (one job of a sweep, or a run)")
+    p.add_argument("--keep", type=Path, default=None,
+                   help="write the reproduction here instead of a temporary directory")
+    args = p.parse_args(argv)
+    try:
+        if note := replay_note(args.run_dir, json.loads((args.run_dir / "config.json").read_text())):
+            print(f"note: {note}", file=sys.stderr)
+    except (OSError, ValueError):
+        pass  # reproduce() below names what is missing
+    try:
+        diffs = reproduce(args.run_dir, args.keep)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"privsim-reproduce: {e}", file=sys.stderr)
+        sys.exit(2)
+    if diffs:
+        print(f"privsim-reproduce: NOT reproduced: {args.run_dir}", file=sys.stderr)
+        for d in diffs:
+            print(f"  {d}", file=sys.stderr)
+        sys.exit(1)
+    s = json.loads((args.run_dir / "summary.json").read_text())
+    print(f"reproduced {args.run_dir}: {', '.join(FRAMES)} and summary.json identical "
+          f"(config_hash {s['config_hash']}, seed {s.get('seed')})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Sweeps end to end, as a user runs them: `privsim -m`, the report, reproduce, resume, and the
+joblib (and, when installed, Ray) launchers giving the same runs as the basic one."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.report import report
+from sim.reproduce import reproduce
+
+BIN = Path(sys.executable).parent
+# Tiny runs: 40 days, 20 users a day in the first phase.
+TINY = ["horizon_days=40", "strategy.phases.0.daily_users=20"]
+SWEEP = ["strategy=staged,premature", "seed=0,1", *TINY]  # jobs 0..3: staged 0, 1; premature 0, 1
+
+
+def script(name: str) -> list[str]:
+    """The console script from this venv, else its module."""
+    exe = BIN / name
+    module = {"privsim": "sim", "privsim-report": "sim.report",
+              "privsim-reproduce": "sim.reproduce"}[name]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", module]
+
+
+def privsim_m(args, sweep_dir, env=None, timeout=120):
+    return subprocess.run([*script("privsim"), "-m", *args, f"hydra.sweep.dir={sweep_dir}"],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sweep")
+    r = privsim_m(SWEEP, d)
+    assert r.returncode == 0, r.stderr
+    return d, r
+
+
+def test_sweep_writes_summary_report_and_figures(sweep):
+    d, r = sweep
+    table = pd.read_parquet(d / "summary.parquet")
+    assert len(table) == 4 and (table["status"] == "finished").all()
+    assert {"strategy", "seed", "horizon_days", "strategy.phases.0.daily_users", "ltv_cac",
+            "conversion_30d", "rfm.important_value", "phase_starts.zero_to_one",
+            "config_hash", "group"} <= set(table.columns)
+    assert sorted(table["seed"]) == [0, 0, 1, 1]
+    assert table["group"].tolist() == ["staged", "staged", "premature", "premature"]
+    text = (d / "report.md").read_text()
+    for fig in ("conversion_decay.png", "ltv_cac.png", "funnel.png", "cumulative_profit.png"):
+        assert (d / fig).stat().st_size > 10_000, fig
+        assert f"]({fig})" in text
+    assert "| staged | 2 |" in text and "| premature | 2 |" in text
+    assert "4/4 runs done" in r.stdout and "ETA" in r.stdout
+    assert not list(d.rglob("*.partial"))
+
+
+def test_reproduce_is_bit_identical_and_catches_tampering(sweep, tmp_path):
+    d, _ = sweep
+    r = subprocess.run([*script("privsim-reproduce"), str(d / "2")], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "identical" in r.stdout
+
+    run_dir = tmp_path / "tampered"
+    shutil.copytree(d / "2", run_dir)
+    daily = pd.read_parquet(run_dir / "daily.parquet")
+    daily.loc[10, "revenue"] += 0.01
+    daily.to_parquet(run_dir / "daily.parquet", index=False)
+    diffs = reproduce(run_dir)
+    assert diffs == [diffs[0]] and "daily.parquet" in diffs[0] and "'revenue'" in diffs[0]
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    (run_dir / "summary.json").write_text(json.dumps({**summary, "customers": -1}))
+    shutil.copy(d / "2" / "daily.parquet", run_dir / "daily.parquet")
+    assert reproduce(run_dir) == [f"summary.json: customers: -1 vs {summary['customers']}"]
+
+
+def test_failed_run_is_reported_and_the_rest_aggregated_under_joblib(sweep, tmp_path):
+    """One job invalid: the others finish and are aggregated, and the command exits non-zero
+    naming the failure; the joblib launcher's runs equal the basic launcher's."""
+    d, _ = sweep
+    out = tmp_path / "sweep"
+    r = privsim_m(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "strategy=staged",
+                   "seed=0", "operators.capacity=400.0,-1", *TINY], out)
+    assert r.returncode != 0
+    assert "job 1 (failed" in r.stderr and "operators.capacity" in r.stderr
+    assert "ConfigError" in (out / "1" / "error.txt").read_text()
+    table = pd.read_parquet(out / "summary.parquet")
+    assert table["status"].tolist() == ["finished", "failed"]
+    assert "| 1 | failed |" in (out / "report.md").read_text()
+    # Same config and seed as job 0 of the basic sweep: same hash, bit-identical outputs.
+    assert (json.loads((out / "0" / "summary.json").read_text())["config_hash"]
+            == json.loads((d / "0" / "summary.json").read_text())["config_hash"])
+    for f in ("daily.parquet", "cohorts.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / "0" / f), pd.read_parquet(d / "0" / f),
+                                      check_exact=True)
+
+
+def test_rerunning_an_interrupted_sweep_skips_finished_runs(sweep, tmp_path):
+    d, _ = sweep
+    out = tmp_path / "sweep"
+    shutil.copytree(d, out)
+    # Interrupted: job 3 killed mid-write (a temp file, no summary.json, no daily.parquet).
+    (out / "3" / "summary.json").unlink()
+    (out / "3" / "daily.parquet").unlink()
+    (out / "3" / ".summary.json.x1y2.partial").write_text("{")
+    failed = report(out)
+    assert failed == ["job 3 (incomplete)"]
+    assert pd.read_parquet(out / "summary.parquet")["status"].tolist()[-1] == "incomplete"
+
+    before = {j: (out / j / "daily.parquet").stat().st_mtime_ns for j in ("0", "1", "2")}
+    r = privsim_m(SWEEP, out)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("skipped (finished earlier)") == 3
+    assert {j: (out / j / "daily.parquet").stat().st_mtime_ns for j in before} == before
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "3" / "daily.parquet"),
+                                  pd.read_parquet(d / "3" / "daily.parquet"), check_exact=True)
+    assert not list((out / "3").glob("*.partial"))
+    assert (pd.read_parquet(out / "summary.parquet")["status"] == "finished").all()
+
+
+def test_report_command_exits_non_zero_naming_failures(tmp_path):
+    r = subprocess.run([*script("privsim-report"), str(tmp_path)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode != 0 and "no job directories" in r.stderr
+
+
+def test_ray_launcher_gives_the_same_runs(sweep, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher")
+    d, _ = sweep
+    out = tmp_path / "sweep"
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    r = privsim_m(["hydra/launcher=ray", f"+hydra.launcher.ray.init._temp_dir={tmp_path}/ray",
+                   "+hydra.launcher.ray.init.num_cpus=2", "strategy=staged", "seed=0", *TINY],
+                  out, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "0" / "daily.parquet"),
+                                  pd.read_parquet(d / "0" / "daily.parquet"), check_exact=True)
