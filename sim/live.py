@@ -1,0 +1,536 @@
+"""The trainer's live view, without the browser: build a pair of models from control values,
+advance them together, compute the series the page plots and the "what happened" text.
+
+Everything here is plain Python (numpy, pandas, matplotlib's object API); `sim.app` only wires
+it into a Solara page. The models are built exactly as the CLI builds them: the controls become
+Hydra overrides (`overrides()`), composed by `sim.config.compose` against the versioned
+`configs/`, so `cli_command()` prints the `privsim` line that reproduces an arm.
+
+How the controls map onto the config (the page shows the same wording):
+
+- *strategy A / B*: `strategy=<name>` (any file under `configs/strategy/`).
+- *experiment*: `experiment=<name>` (a named study's config; its sweep settings do not apply).
+- *pool preset*, *business quadrant*: `pool=<name>`, `business=<name>`.
+- *operators*: 0 keeps the strategy's own hiring; N > 0 fixes the team at N
+  (`operators.count=N operators.max_count=N`) for both arms.
+- *ad budget*: a multiplier on paid-ads volume, `channels.paid_ads.volume_scale` (1 = as
+  planned, 2 = twice the paid users per day at rising unit cost, 0 = no paid ads).
+- *fission share*: the share of each phase's acquisition that comes through fission, in the
+  phases that use fission at all; the other channels keep their proportions
+  (`strategy.phases.<i>.channel_mix.*`).
+- *KOC programme*: "as planned" (the strategy's own `koc_programme` per phase), "on" or "off"
+  in every phase (`strategy.phases.<i>.koc_programme`).
+- *users cap*: the market size in thousands of users (`market_size`; 0 = unlimited): arrivals
+  thin as the pool approaches it.
+- *seed*: `seed`, the same for both arms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from sim.config import compose, model_kwargs
+from sim.model import IMPORTED, PrivateDomainModel
+from sim.stage import LIVE_STAGES, Stage
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+KOC_CHOICES = ("as planned", "on", "off")
+CONVERSION_WINDOW = 30
+ROLLING_DAYS = 28  # joining days pooled per point of the conversion-over-time series
+MIN_POOLED = 50  # joiners needed before a pooled conversion is shown
+ARM_COLOURS = ("#1f77b4", "#d62728")
+
+
+def group_options(group: str) -> list[str]:
+    """Names selectable in a config group, e.g. `strategy` → staged, premature, channel/fission…"""
+    root = CONFIG_DIR / group
+    names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml")]
+    return sorted(names, key=lambda n: (n.count("/"), n))
+
+
+# --- controls -> configs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The page's control values (the defaults are the page's defaults)."""
+
+    strategy_a: str = "staged"
+    strategy_b: str = "premature"
+    side_by_side: bool = True
+    experiment: str = "none"
+    pool: str = "nurturing"
+    business: str = "high_freq_high_margin"
+    operators: int = 0
+    ad_budget: float = 1.0
+    fission_share: float = 0.3
+    koc: str = "as planned"
+    users_cap: int = 0
+    seed: int = 0
+
+
+def base_overrides(c: Controls, strategy: str) -> list[str]:
+    """Hydra overrides for everything that does not depend on the strategy's phases."""
+    if c.koc not in KOC_CHOICES:
+        raise ValueError(f"koc = {c.koc!r}; allowed: {list(KOC_CHOICES)}")
+    out = []
+    if c.experiment and c.experiment != "none":
+        out.append(f"experiment={c.experiment}")
+    out += [f"strategy={strategy}", f"pool={c.pool}", f"business={c.business}",
+            f"seed={int(c.seed)}"]
+    if c.operators:
+        out += [f"operators.count={int(c.operators)}", f"operators.max_count={int(c.operators)}"]
+    if c.ad_budget != 1.0:
+        out.append(f"++channels.paid_ads.volume_scale={_num(c.ad_budget)}")
+    if c.users_cap:
+        out.append(f"market_size={int(c.users_cap) * 1000}")
+    return out
+
+
+def phase_overrides(cfg: dict, c: Controls) -> list[str]:
+    """Overrides of the composed strategy's phases for the fission share and KOC controls."""
+    out = []
+    for i, phase in enumerate(cfg["strategy"]["phases"]):
+        mix = phase["channel_mix"]
+        f0 = mix.get("fission")
+        if f0 is not None and abs(c.fission_share - f0) > 1e-9 and f0 < 1.0:
+            others = {k: v for k, v in mix.items() if k != "fission"}
+            scale = (1.0 - c.fission_share) / (1.0 - f0)
+            new = {k: v * scale for k, v in others.items()}
+            new["fission"] = c.fission_share
+            for k, v in new.items():
+                out.append(f"strategy.phases.{i}.channel_mix.{k}={_num(v)}")
+        if c.koc != "as planned":
+            want = c.koc == "on"
+            if bool(phase["koc_programme"]) != want:
+                out.append(f"strategy.phases.{i}.koc_programme={str(want).lower()}")
+    return out
+
+
+def arm_config(c: Controls, strategy: str) -> tuple[dict, list[str]]:
+    """The composed config of one arm and the overrides that produce it (as on the CLI)."""
+    ov = base_overrides(c, strategy)
+    cfg = compose(ov)
+    extra = phase_overrides(cfg, c)
+    if extra:
+        ov = ov + extra
+        cfg = compose(ov)
+    return cfg, ov
+
+
+def cli_command(overrides: list[str]) -> str:
+    return "privsim " + " ".join(overrides)
+
+
+def _num(v: float) -> str:
+    return repr(round(float(v), 12))
+
+
+# --- the pair ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Arm:
+    """One model of the pair, with what the page needs beside Mesa's DataCollector."""
+
+    label: str  # "A" or "B"
+    strategy: str
+    overrides: list[str]
+    model: PrivateDomainModel
+    ltv_cac: list[float] = field(default_factory=list)  # LTV/CAC of users acquired so far, per day
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} ({self.model.strategy.name})"
+
+    def record(self) -> None:
+        pop = self.model.population
+        acquired = pop.channel != self.model.channel_names.index(IMPORTED)
+        cac = float(pop.cac[acquired].sum())
+        self.ltv_cac.append(float(pop.ltv_margin[acquired].sum()) / cac if cac > 0 else math.nan)
+
+
+class LivePair(mesa.Model):
+    """Two private-domain models with the same seed and business, different strategies,
+    advanced together: one step of the pair is one day of each.
+
+    A Mesa model itself, so Mesa's SolaraViz can play, step and reset it; its keyword
+    arguments are the page's controls (see `Controls`).
+    """
+
+    def __init__(
+        self,
+        strategy_a: str = Controls.strategy_a,
+        strategy_b: str = Controls.strategy_b,
+        side_by_side: bool = Controls.side_by_side,
+        experiment: str = Controls.experiment,
+        pool: str = Controls.pool,
+        business: str = Controls.business,
+        operators: int = Controls.operators,
+        ad_budget: float = Controls.ad_budget,
+        fission_share: float = Controls.fission_share,
+        koc: str = Controls.koc,
+        users_cap: int = Controls.users_cap,
+        seed: int = Controls.seed,
+    ):
+        super().__init__(rng=int(seed))
+        self.controls = Controls(
+            strategy_a=strategy_a, strategy_b=strategy_b, side_by_side=bool(side_by_side),
+            experiment=experiment, pool=pool, business=business, operators=int(operators),
+            ad_budget=float(ad_budget), fission_share=float(fission_share), koc=koc,
+            users_cap=int(users_cap), seed=int(seed),
+        )
+        c = self.controls
+        pairs = [("A", strategy_a)] + ([("B", strategy_b)] if c.side_by_side else [])
+        self.arms: list[Arm] = []
+        for label, strategy in pairs:
+            cfg, ov = arm_config(c, strategy)
+            self.arms.append(Arm(label, strategy, ov, PrivateDomainModel(**model_kwargs(cfg))))
+        self.horizon_days = min(a.model.horizon_days for a in self.arms)
+        self.day = 0
+
+    def step(self) -> None:
+        if self.day >= self.horizon_days:  # Mesa's play loop may ask for a few more days
+            self.running = False
+            return
+        for arm in self.arms:
+            arm.model.step()
+            arm.record()
+        self.day += 1
+        self.running = self.day < self.horizon_days
+
+
+def build_pair(controls: Controls | None = None, **changes) -> LivePair:
+    """A pair from control values (defaults: staged vs premature, default config, seed 0)."""
+    c = controls or Controls()
+    values = {**c.__dict__, **changes}
+    return LivePair(**values)
+
+
+def advance(pair: LivePair, days: int) -> LivePair:
+    """Advance both models `days` days (stops at the horizon)."""
+    for _ in range(max(0, min(days, pair.horizon_days - pair.day))):
+        pair.step()
+    return pair
+
+
+# --- plot series ------------------------------------------------------------------------------
+
+STAGE_COLUMNS = [s.name.lower() for s in LIVE_STAGES]
+
+
+def funnel_series(model: PrivateDomainModel) -> pd.DataFrame:
+    """Users in each stage per day (live stages and cumulative churned)."""
+    d = model.daily()
+    return d[["day", *STAGE_COLUMNS, "churned"]].reset_index(drop=True)
+
+
+def cohort_conversion(model: PrivateDomainModel) -> pd.DataFrame:
+    """Weekly joining cohorts whose 30-day window has closed: pool size when they joined, and
+    their 30-day conversion in percent."""
+    if model.day == 0:
+        return pd.DataFrame(columns=["week", "first_day", "size", "pool_size", "conversion_pct"])
+    c = model.cohorts()
+    c = c[(c["size"] > 0) & c["conversion_30d"].notna()]
+    return pd.DataFrame({
+        "week": c["week"], "first_day": c["first_day"], "size": c["size"],
+        "pool_size": c["pool_size"], "conversion_pct": 100.0 * c["conversion_30d"],
+    }).reset_index(drop=True)
+
+
+def users_per_operator(model: PrivateDomainModel) -> pd.DataFrame:
+    d = model.daily()
+    return d[["day", "users_per_operator", "operators"]].reset_index(drop=True)
+
+
+def profit_series(arm: Arm) -> pd.DataFrame:
+    """Cumulative profit (yuan) and LTV/CAC of the users acquired so far, per day."""
+    d = arm.model.daily()
+    return pd.DataFrame({
+        "day": d["day"].to_numpy(),
+        "cumulative_profit": d["profit"].cumsum().to_numpy(),
+        "ltv_cac": np.array(arm.ltv_cac[: len(d)], dtype=float),
+    })
+
+
+def churn_series(model: PrivateDomainModel, window: int = 7) -> pd.DataFrame:
+    """Users lost per day as a percentage of the users present that day (rolling mean)."""
+    d = model.daily()
+    lost = d["churned_today"].rolling(window, min_periods=1).sum()
+    present = (d["live_users"] + d["churned_today"]).rolling(window, min_periods=1).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = 100.0 * lost.to_numpy(float) / present.to_numpy(float)
+    return pd.DataFrame({"day": d["day"].to_numpy(), "churn_pct_per_day": pct,
+                         "churned_total": d["churned"].to_numpy()})
+
+
+def conversion_by_join_day(model: PrivateDomainModel, window: int = ROLLING_DAYS,
+                           min_pooled: int = MIN_POOLED) -> pd.DataFrame:
+    """30-day conversion of acquired users by joining day, pooled over the `window` joining days
+    ending on each day; only joiners whose 30 days are over count. NaN with too few joiners."""
+    pop = model.population
+    last = model.day - 1 - CONVERSION_WINDOW  # latest joining day whose window has closed
+    if last < 0:
+        return pd.DataFrame({"join_day": np.empty(0, int), "conversion_pct": np.empty(0)})
+    acquired = (pop.channel != model.channel_names.index(IMPORTED)) & (pop.join_day <= last)
+    jd = pop.join_day[acquired]
+    fb = pop.first_buy_day[acquired]
+    conv = ((fb >= 0) & (fb - jd < CONVERSION_WINDOW)).astype(float)
+    n = np.bincount(jd, minlength=last + 1).astype(float)
+    k = np.bincount(jd, weights=conv, minlength=last + 1)
+    kernel = np.ones(window)
+    n_w = np.convolve(n, kernel)[: last + 1]
+    k_w = np.convolve(k, kernel)[: last + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(n_w >= min_pooled, 100.0 * k_w / n_w, np.nan)
+    return pd.DataFrame({"join_day": np.arange(last + 1), "conversion_pct": pct})
+
+
+# --- what happened ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """When `x`'s conversion fell below `y`'s: the joining day of the current run below it."""
+
+    below_now: bool
+    since_join_day: int | None  # first joining day of the current run below (None if not below)
+    first_join_day: int | None  # first joining day it was ever below
+    x_pct: float  # latest pooled conversions compared
+    y_pct: float
+    last_join_day: int | None  # latest comparable joining day
+
+
+def fell_below(x: pd.DataFrame, y: pd.DataFrame) -> Crossing | None:
+    """Compare two `conversion_by_join_day` series; None when no joining day is comparable."""
+    m = x.merge(y, on="join_day", suffixes=("_x", "_y")).dropna()
+    if m.empty:
+        return None
+    below = (m["conversion_pct_x"] < m["conversion_pct_y"]).to_numpy()
+    days = m["join_day"].to_numpy()
+    first = int(days[np.argmax(below)]) if below.any() else None
+    since = None
+    if below[-1]:
+        above = np.flatnonzero(~below)
+        since = int(days[above[-1] + 1]) if above.size else int(days[0])
+    return Crossing(bool(below[-1]), since, first, float(m["conversion_pct_x"].iloc[-1]),
+                    float(m["conversion_pct_y"].iloc[-1]), int(days[-1]))
+
+
+def phase_history(model: PrivateDomainModel) -> list[tuple[str, int, int]]:
+    """(phase name, first day, last day) of each phase run so far."""
+    d = model.daily()
+    if d.empty:
+        return []
+    g = d.groupby("phase")["day"].agg(["min", "max"]).sort_values("min")
+    return [(model.strategy.phases[int(i)].name, int(r["min"]), int(r["max"])) for i, r in g.iterrows()]
+
+
+def current_phase(model: PrivateDomainModel) -> tuple[str, int]:
+    """The phase the next day runs in, and the day it started."""
+    return model.strategy.phases[model.clock.index].name, model.clock.started_day
+
+
+def what_happened(pair: LivePair) -> list[str]:
+    """Plain sentences for the panel: where each arm is, and when one's conversion fell below
+    the other's (from the cohorts, not scripted)."""
+    lines = [f"Day {pair.day} of {pair.horizon_days}."]
+    for arm in pair.arms:
+        m = arm.model
+        name, started = current_phase(m)
+        hist = [f"{p} days {a}–{b}" for p, a, b in phase_history(m) if p != name or a != started]
+        before = f" (before: {', '.join(hist)})" if hist else ""
+        line = f"{arm.name} is in phase “{name}” since day {started}{before}."
+        if pair.day:
+            t = m.today
+            upo = t["users_per_operator"]
+            upo_s = f"{upo:,.0f} users per operator" if np.isfinite(upo) else "no operator yet"
+            ltv = arm.ltv_cac[-1] if arm.ltv_cac else math.nan
+            ltv_s = f"LTV/CAC {ltv:.2f}" if np.isfinite(ltv) else "LTV/CAC not yet measurable"
+            profit = float(m.daily()["profit"].sum())
+            line += (f" {t['live_users']:,} live users, {t['operators']} operators "
+                     f"({upo_s}), cumulative profit ¥{profit:,.0f}, {ltv_s}.")
+        lines.append(line)
+    if len(pair.arms) < 2:
+        lines.append("Side-by-side mode is off: no comparison.")
+        return lines
+    series = [conversion_by_join_day(a.model) for a in pair.arms]
+    for i, (arm, other) in enumerate(zip(pair.arms, pair.arms[::-1], strict=True)):
+        c = fell_below(series[i], series[1 - i])
+        lines.append(_crossing_sentence(arm, other, c, pair.day))
+    return lines
+
+
+def _crossing_sentence(arm: Arm, other: Arm, c: Crossing | None, day: int) -> str:
+    who, vs = arm.name, other.label
+    if c is None:
+        wait = CONVERSION_WINDOW + ROLLING_DAYS
+        return (f"{who}: 30-day conversion not comparable yet (a joining cohort needs "
+                f"{CONVERSION_WINDOW} days to close; first comparison around day {wait}).")
+    now = f"{c.x_pct:.1f} % vs {c.y_pct:.1f} % for users joining around day {c.last_join_day}"
+    if c.below_now:
+        return (f"{who}: 30-day conversion fell below {vs}'s for users who joined from day "
+                f"{c.since_join_day} on (known at the end of day {c.since_join_day + CONVERSION_WINDOW}); "
+                f"now {now}.")
+    if c.first_join_day is not None:
+        return (f"{who}: 30-day conversion dipped below {vs}'s for users joining from day "
+                f"{c.first_join_day}, but is at or above it again ({now}).")
+    return f"{who}: 30-day conversion has not fallen below {vs}'s ({now})."
+
+
+# --- figures (matplotlib's object API: no pyplot state, safe in the page's threads) -----------
+
+PLOTS = {
+    "funnel": (
+        "Funnel: users in each stage over time",
+        "Look at the bottom bands (buy, rebuy) against the top (aware, familiar): a fat top over "
+        "a thin bottom means users arrive faster than the team can nurture them.",
+    ),
+    "conversion": (
+        "30-day conversion of weekly cohorts vs pool size",
+        "Each dot is one joining week. Look for the slope: as the pool outgrows the team, "
+        "new users convert less (conversion decay).",
+    ),
+    "operators": (
+        "Users per operator",
+        "1:1 attention is operator capacity shared over this load: watch which arm runs far "
+        "above a few thousand users per operator, and for how long.",
+    ),
+    "profit": (
+        "Cumulative profit and LTV/CAC",
+        "Left: who is ahead in money, and when the lines cross. Right: value per yuan of "
+        "acquisition (1 = break-even); a falling line means each new user is worth less.",
+    ),
+    "churn": (
+        "Churn: users lost per day",
+        "Compare the level after each arm scales: a higher line means acquisition is pouring "
+        "into a leaking pool.",
+    ),
+}
+STAGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+DPI = 80
+
+
+def _figure(width: float = 6.4, height: float = 3.4, ncols: int = 1, sharey: bool = False,
+            left: float = 0.13, wspace: float = 0.2, top: float = 0.88):
+    """A figure with fixed margins (a layout engine would double the cost of every redraw)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    axes = fig.subplots(1, ncols, sharey=sharey, squeeze=False)[0]
+    fig.subplots_adjust(left=left, right=0.98, bottom=0.15, top=top, wspace=wspace)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=9)
+    return fig, list(axes)
+
+
+def _thousands(ax, axis: str = "y") -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    fmt = FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k" if abs(v) >= 1000 else f"{v:,.0f}")
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
+
+
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="best", framealpha=0.8)
+
+
+def figure_funnel(pair: LivePair):
+    fig, axes = _figure(width=12.0, height=3.6, ncols=len(pair.arms), sharey=True,
+                        left=0.07, wspace=0.05, top=0.85)
+    for ax, arm in zip(axes, pair.arms, strict=True):
+        f = funnel_series(arm.model)
+        if len(f):
+            ax.stackplot(f["day"], *[f[s] for s in STAGE_COLUMNS], labels=STAGE_COLUMNS,
+                         colors=STAGE_COLOURS, alpha=0.9)
+            ax.plot(f["day"], f["churned"], color="black", linestyle="--", linewidth=1.2,
+                    label="churned (cumulative)")
+        ax.set_title(arm.name, fontsize=10)
+        ax.set_xlabel("day", fontsize=9)
+        _thousands(ax)
+    axes[0].set_ylabel("users (count)", fontsize=9)
+    if axes[0].get_legend_handles_labels()[0]:
+        axes[0].legend(fontsize=8, loc="upper left", framealpha=0.8)
+    fig.suptitle(PLOTS["funnel"][0], fontsize=11)
+    return fig
+
+
+def figure_conversion(pair: LivePair):
+    fig, (ax,) = _figure()
+    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
+        c = cohort_conversion(arm.model)
+        if len(c):
+            ax.plot(c["pool_size"], c["conversion_pct"], color=colour, alpha=0.4, linewidth=1)
+            ax.scatter(c["pool_size"], c["conversion_pct"], color=colour, s=14, label=arm.name)
+    ax.set_xlabel("pool size when the cohort joined (live users)", fontsize=9)
+    ax.set_ylabel("30-day conversion (% of cohort)", fontsize=9)
+    ax.set_ylim(bottom=0)
+    _thousands(ax, "x")
+    if not ax.collections:
+        ax.text(0.5, 0.5, f"first cohorts close after {CONVERSION_WINDOW} days",
+                transform=ax.transAxes, ha="center", va="center", fontsize=10, color="grey")
+    _legend(ax)
+    ax.set_title(PLOTS["conversion"][0], fontsize=11)
+    return fig
+
+
+def figure_operators(pair: LivePair):
+    fig, (ax,) = _figure()
+    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
+        u = users_per_operator(arm.model)
+        ax.plot(u["day"], u["users_per_operator"], color=colour, label=arm.name)
+    ax.set_xlabel("day", fontsize=9)
+    ax.set_ylabel("live users per operator (users)", fontsize=9)
+    ax.set_ylim(bottom=0)
+    _thousands(ax)
+    _legend(ax)
+    ax.set_title(PLOTS["operators"][0], fontsize=11)
+    return fig
+
+
+def figure_profit(pair: LivePair):
+    fig, (ax, ax2) = _figure(ncols=2, left=0.12, wspace=0.38, top=0.85)
+    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
+        p = profit_series(arm)
+        ax.plot(p["day"], p["cumulative_profit"] / 1000.0, color=colour, label=arm.name)
+        ax2.plot(p["day"], p["ltv_cac"], color=colour, label=arm.name)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax2.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("day", fontsize=9)
+    ax.set_ylabel("cumulative profit (thousand ¥)", fontsize=9)
+    ax2.set_xlabel("day", fontsize=9)
+    ax2.set_ylabel("LTV / CAC (ratio, 1 = break-even)", fontsize=9)
+    ax2.set_ylim(bottom=0)
+    _legend(ax)
+    fig.suptitle(PLOTS["profit"][0], fontsize=11)
+    return fig
+
+
+def figure_churn(pair: LivePair):
+    fig, (ax,) = _figure()
+    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
+        c = churn_series(arm.model)
+        ax.plot(c["day"], c["churn_pct_per_day"], color=colour, label=arm.name)
+    ax.set_xlabel("day", fontsize=9)
+    ax.set_ylabel("users lost per day (% of pool, 7-day mean)", fontsize=9)
+    ax.set_ylim(bottom=0)
+    _legend(ax)
+    ax.set_title(PLOTS["churn"][0], fontsize=11)
+    return fig
+
+
+FIGURES = {
+    "funnel": figure_funnel,
+    "conversion": figure_conversion,
+    "operators": figure_operators,
+    "profit": figure_profit,
+    "churn": figure_churn,
+}
