@@ -1,0 +1,219 @@
+"""The live page's data functions, without a browser: controls → configs (the CLI's), the pair
+of models, the plotted series and the "what happened" text."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import live
+from sim.config import compose
+
+
+@pytest.fixture(scope="module")
+def pair70():
+    """The default comparison (staged vs premature, seed 0) after 70 days."""
+    return live.advance(live.build_pair(), 70)
+
+
+# --- controls -> config ----------------------------------------------------------------------
+
+
+def test_default_controls_are_the_cli_defaults():
+    cfg, ov = live.arm_config(live.Controls(), "staged")
+    assert ov == ["strategy=staged", "pool=nurturing", "business=high_freq_high_margin", "seed=0"]
+    assert cfg == compose(["strategy=staged"])
+    assert live.cli_command(ov) == "privsim " + " ".join(ov)
+
+
+def test_each_control_maps_to_a_config_key():
+    c = live.Controls(operators=4, ad_budget=2.0, users_cap=200, seed=7, pool="conversion",
+                      business="low_freq_high_margin", experiment="premature_scaling")
+    cfg, ov = live.arm_config(c, "premature")
+    assert cfg == compose(ov)  # the page's config is exactly the CLI's for these overrides
+    assert ov[0] == "experiment=premature_scaling"
+    assert cfg["operators"]["count"] == 4 and cfg["operators"]["max_count"] == 4
+    assert cfg["channels"]["paid_ads"]["volume_scale"] == 2.0
+    assert cfg["market_size"] == 200_000 and cfg["seed"] == 7
+    assert cfg["pool"]["name"] == "conversion" and cfg["business"]["name"] == "low_freq_high_margin"
+
+
+def test_fission_share_rescales_the_other_channels():
+    cfg, _ = live.arm_config(live.Controls(fission_share=0.5), "staged")
+    base = compose(["strategy=staged"])
+    for new, old in zip(cfg["strategy"]["phases"], base["strategy"]["phases"], strict=True):
+        if "fission" not in old["channel_mix"]:
+            assert new["channel_mix"] == old["channel_mix"]  # phases without fission untouched
+            continue
+        mix, mix0 = new["channel_mix"], old["channel_mix"]
+        assert mix["fission"] == pytest.approx(0.5)
+        assert sum(mix.values()) == pytest.approx(1.0, abs=1e-9)
+        assert mix["paid_ads"] / mix["kol"] == pytest.approx(mix0["paid_ads"] / mix0["kol"])
+
+
+def test_koc_control_overrides_every_phase():
+    on, _ = live.arm_config(live.Controls(koc="on"), "premature")
+    off, _ = live.arm_config(live.Controls(koc="off"), "staged")
+    planned, ov = live.arm_config(live.Controls(), "staged")
+    assert all(p["koc_programme"] for p in on["strategy"]["phases"])
+    assert not any(p["koc_programme"] for p in off["strategy"]["phases"])
+    assert [p["koc_programme"] for p in planned["strategy"]["phases"]] == [False, True, True]
+    with pytest.raises(ValueError, match="koc"):
+        live.base_overrides(live.Controls(koc="maybe"), "staged")
+
+
+def test_options_list_the_config_groups():
+    strategies = live.group_options("strategy")
+    assert {"staged", "premature", "zero_to_one", "one_to_ten", "ten_to_n"} <= set(strategies)
+    assert "premature_scaling" in live.group_options("experiment")
+    assert set(live.group_options("pool")) == {"nurturing", "conversion", "b2b"}
+    assert len(live.group_options("business")) == 4
+
+
+# --- the pair ----------------------------------------------------------------------------------
+
+
+def test_pair_shares_seed_and_business_and_advances_together(pair70):
+    a, b = pair70.arms
+    assert (a.model.strategy.name, b.model.strategy.name) == ("staged", "premature")
+    assert a.model.seed == b.model.seed == 0
+    assert a.model.business == b.model.business
+    assert pair70.day == a.model.day == b.model.day == 70
+    assert len(a.model.daily()) == len(b.model.daily()) == len(a.ltv_cac) == 70
+
+
+def test_pair_is_deterministic():
+    x = live.advance(live.build_pair(seed=3), 20)
+    y = live.advance(live.build_pair(seed=3), 20)
+    for ax, ay in zip(x.arms, y.arms, strict=True):
+        pd.testing.assert_frame_equal(ax.model.daily(), ay.model.daily())
+
+
+def test_pair_stops_at_the_horizon():
+    p = live.build_pair(side_by_side=False)
+    p.horizon_days = 5
+    live.advance(p, 50)
+    assert p.day == 5 and not p.running
+    p.step()  # Mesa's play loop may step past the end: a no-op
+    assert p.day == 5 and p.arms[0].model.day == 5
+
+
+def test_single_arm_mode_says_there_is_no_comparison():
+    p = live.advance(live.build_pair(side_by_side=False, strategy_a="premature"), 3)
+    assert [a.label for a in p.arms] == ["A"]
+    text = live.what_happened(p)
+    assert any("“premature”" in line for line in text)
+    assert text[-1] == "Side-by-side mode is off: no comparison."
+
+
+def test_page_controls_are_the_pair_arguments():
+    pytest.importorskip("solara")
+    from sim import app
+
+    params = set(inspect.signature(live.LivePair.__init__).parameters) - {"self"}
+    assert set(app.CONTROLS) == params == set(live.Controls().__dict__)
+
+
+def test_the_model_never_imports_the_page():
+    code = ("import sys, sim.model, sim.config; "
+            "bad = [m for m in ('sim.app', 'sim.live', 'solara') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# --- plot series ---------------------------------------------------------------------------------
+
+
+def test_series_have_one_row_per_day(pair70):
+    a, b = pair70.arms
+    f = live.funnel_series(b.model)
+    assert list(f.columns) == ["day", "aware", "familiar", "trust", "buy", "rebuy", "churned"]
+    assert len(f) == 70 and f["day"].tolist() == list(range(70))
+    p = live.profit_series(a)
+    assert np.allclose(p["cumulative_profit"], a.model.daily()["profit"].cumsum())
+    assert len(live.users_per_operator(a.model)) == 70
+    c = live.churn_series(b.model)
+    pct = c["churn_pct_per_day"].dropna()
+    assert len(pct) > 60 and ((pct >= 0) & (pct <= 100)).all()
+
+
+def test_cohort_conversion_counts_only_closed_cohorts(pair70):
+    m = pair70.arms[1].model
+    c = live.cohort_conversion(m)
+    assert len(c) > 0 and (c["first_day"] <= 70 - 1 - live.CONVERSION_WINDOW).all()
+    assert ((c["conversion_pct"] >= 0) & (c["conversion_pct"] <= 100)).all()
+    assert (c["pool_size"] > 0).all()
+    assert len(live.cohort_conversion(live.build_pair().arms[0].model)) == 0  # day 0: nothing
+
+
+def test_conversion_by_join_day_matches_a_direct_count(pair70):
+    m = pair70.arms[1].model
+    s = live.conversion_by_join_day(m)
+    assert len(s) == 70 - 1 - live.CONVERSION_WINDOW + 1
+    pop = m.population
+    j = 20  # users who joined on days 0..20 (all acquired: no imported users by default)
+    sel = pop.join_day <= j
+    conv = (pop.first_buy_day[sel] >= 0) & (pop.first_buy_day[sel] - pop.join_day[sel] < 30)
+    assert s.loc[j, "conversion_pct"] == pytest.approx(100 * conv.mean())
+
+
+# --- what happened -------------------------------------------------------------------------------
+
+
+def _series(values, start=0):
+    return pd.DataFrame({"join_day": np.arange(start, start + len(values)),
+                         "conversion_pct": np.array(values, dtype=float)})
+
+
+def test_fell_below_finds_the_current_run_below():
+    x = _series([10, 10, 10, 5, 5, 5])
+    y = _series([8, 8, 8, 8, 8, 8])
+    c = live.fell_below(x, y)
+    assert c.below_now and c.since_join_day == 3 and c.first_join_day == 3
+    assert (c.x_pct, c.y_pct, c.last_join_day) == (5.0, 8.0, 5)
+    dip = live.fell_below(_series([10, 5, 10, 10]), _series([8, 8, 8, 8]))
+    assert not dip.below_now and dip.first_join_day == 1 and dip.since_join_day is None
+    never = live.fell_below(_series([10, 10]), _series([8, 8]))
+    assert not never.below_now and never.first_join_day is None
+    assert live.fell_below(_series([math.nan, 10]), _series([8, math.nan])) is None
+
+
+def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
+    text = live.what_happened(pair70)
+    assert text[0] == "Day 70 of 365."
+    a, b = pair70.arms
+    phase_a, start_a = live.current_phase(a.model)
+    assert f"A (staged) is in phase “{phase_a}” since day {start_a}" in text[1]
+    assert "zero_to_one days 0–" in text[1]  # staged left its first phase by day 70
+    assert "B (premature) is in phase “premature” since day 0." in text[2]
+    c = live.fell_below(live.conversion_by_join_day(b.model), live.conversion_by_join_day(a.model))
+    assert c.below_now
+    assert (f"B (premature): 30-day conversion fell below A's for users who joined from day "
+            f"{c.since_join_day} on") in text[4]
+    assert text[3].startswith("A (staged): 30-day conversion has not fallen below B's")
+
+
+def test_what_happened_waits_for_closed_cohorts():
+    p = live.advance(live.build_pair(), 10)
+    assert "not comparable yet" in live.what_happened(p)[-1]
+
+
+def test_figures_have_titles_labels_and_one_line_captions(pair70):
+    assert set(live.FIGURES) == set(live.PLOTS)
+    for key, draw in live.FIGURES.items():
+        title, caption = live.PLOTS[key]
+        assert caption and "\n" not in caption
+        fig = draw(pair70)
+        titles = [fig._suptitle.get_text()] if fig._suptitle else []
+        titles += [ax.get_title() for ax in fig.axes]
+        assert title in titles, key
+        for ax in fig.axes:
+            assert ax.get_xlabel(), key
+        ylabels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
+        assert ylabels and all("(" in y for y in ylabels), (key, ylabels)  # units in brackets
