@@ -217,3 +217,28 @@ def test_figures_have_titles_labels_and_one_line_captions(pair70):
             assert ax.get_xlabel(), key
         ylabels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
         assert ylabels and all("(" in y for y in ylabels), (key, ylabels)  # units in brackets
+
+
+# --- the slide figure ------------------------------------------------------------------------------
+
+
+def test_trainer_figure_runs_the_experiment_arms_and_writes_png_and_svg(tmp_path):
+    from sim import trainer_figure
+
+    assert trainer_figure.experiment_arms("premature_scaling") == ["staged", "premature"]
+    with pytest.raises(SystemExit, match="does not compare strategies"):
+        trainer_figure.experiment_arms("koc_leverage")
+    arms = trainer_figure.run_arms("premature_scaling", seeds=2, days=75)
+    assert set(arms) == {"staged", "premature"} and all(len(r) == 2 for r in arms.values())
+    staged = arms["staged"][0]
+    assert staged.seed == 0 and len(staged.cumulative_profit) == 75
+    assert "one_to_ten" in staged.phase_starts  # the staged arm's phase change gets marked
+    x, med, lo, hi = trainer_figure.bands([r.cohort_day for r in arms["premature"]],
+                                          [r.conversion_pct for r in arms["premature"]])
+    assert len(x) > 0 and (lo <= med).all() and (med <= hi).all()
+    assert trainer_figure.main(["premature_scaling", "--seeds", "2", "--days", "75", "--jobs", "1",
+                                "--out", str(tmp_path)]) == 0
+    png, svg = tmp_path / "premature_scaling.png", tmp_path / "premature_scaling.svg"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    text = svg.read_text()
+    assert "<svg" in text and "Conversion decay" in text and "Cumulative profit" in text
