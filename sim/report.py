@@ -204,29 +204,41 @@ def _colors(groups) -> dict:
     return {g: cmap(i % cmap.N) for i, g in enumerate(groups)}
 
 
-def fig_conversion_decay(cohorts: pd.DataFrame, groups, path: Path, bins: int = 10) -> None:
+def bin_within_groups(c: pd.DataFrame, x: str, bins: int) -> pd.Series:
+    """Quantile bins of `x` per group (pooled over runs), as the mean `x` of each bin: every
+    line gets its own resolution however different the groups' ranges are."""
+    out = pd.Series(np.nan, index=c.index)
+    for _, sub in c.groupby("group"):
+        edges = np.unique(np.quantile(sub[x], np.linspace(0, 1, bins + 1)))
+        idx = np.clip(np.searchsorted(edges, sub[x], side="right") - 1, 0, max(len(edges) - 2, 0))
+        out[sub.index] = sub[x].groupby(idx).transform("mean").to_numpy()
+    return out
+
+
+def fig_conversion_decay(cohorts: pd.DataFrame, groups, path: Path, bins: int = 8) -> None:
     """30-day cohort conversion against pool size and users per operator (binned)."""
     c = cohorts[(cohorts["size"] > 0) & cohorts["conversion_30d"].notna()].copy()
+    c["converted"] = c["conversion_30d"] * c["size"]
     colors = _colors(groups)
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
-    panels = [("pool_size", "pool size when the cohort joined (live users, binned)"),
-              ("users_per_operator", "users per operator when the cohort joined (binned)")]
+    panels = [("pool_size", "pool size when the cohort joined (live users)"),
+              ("users_per_operator", "users per operator when the cohort joined")]
     for ax, (x, xlabel) in zip(axes, panels):
         if len(c):
-            edges = np.linspace(c[x].min(), c[x].max(), bins + 1)
-            if edges[0] == edges[-1]:
-                edges = np.array([edges[0] - 0.5, edges[0] + 0.5])
-            idx = np.clip(np.searchsorted(edges, c[x], side="right") - 1, 0, len(edges) - 2)
-            c["bin_mid"] = ((edges[:-1] + edges[1:]) / 2)[idx]
-            c["converted"] = c["conversion_30d"] * c["size"]
-            per_run = c.groupby(["group", "job", "bin_mid"], as_index=False)[["converted", "size"]].sum()
+            c["x"] = bin_within_groups(c, x, bins)
+            per_run = c.groupby(["group", "job", "x"], as_index=False)[["converted", "size"]].sum()
             per_run["conv"] = 100 * per_run["converted"] / per_run["size"]
-            agg = across_runs(per_run, "bin_mid", "conv")
+            agg = across_runs(per_run, "x", "conv")
             for g in groups:
                 d = agg[agg["group"] == g]
                 if len(d):
-                    _line_band(ax, d, "bin_mid", g, colors[g])
-        ax.set(xlabel=xlabel, title=f"vs {x.replace('_', ' ')}")
+                    _line_band(ax, d, "x", g, colors[g])
+            lo, hi = c[x][c[x] > 0].min(), c[x].max()
+            if lo > 0 and hi / lo > 50:
+                ax.set_xscale("log")
+                xlabel += ", log scale"
+        ax.set(xlabel=f"{xlabel} (binned: {bins} quantile bins per line)",
+               title=f"vs {x.replace('_', ' ')}")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("30-day conversion of joining cohorts (%)")
@@ -268,8 +280,7 @@ def fig_ltv_cac(table: pd.DataFrame, groups, path: Path) -> None:
 def _facets(n: int):
     cols = min(3, n)
     rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), sharex=True,
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
     return fig, axes.flat
@@ -380,8 +391,9 @@ def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures:
             lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
     captions = {
         "conversion_decay.png": "30-day conversion of weekly joining cohorts against the pool "
-        "size and the users per operator when they joined; cohorts are binned on the x axis "
-        "(size-weighted within a run), then averaged across seeds.",
+        "size and the users per operator when they joined; each line's cohorts are binned on "
+        "the x axis (quantile bins; conversion size-weighted within a run), then averaged "
+        "across seeds.",
         "ltv_cac.png": "Discounted margin over CAC, and LTV per acquired user (discounted "
         "margin minus CAC), per group: grey dots are single seeds.",
         "funnel.png": "Users in each stage of aware → familiar → trust → buy → rebuy, and "

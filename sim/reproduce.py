@@ -31,7 +31,12 @@ IGNORED_SUMMARY_KEYS = {"version"}  # the package version may move on without ch
 def frame_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     """Exact comparison: columns, dtypes, shape, then every value (NaN equal to NaN)."""
     if list(a.columns) != list(b.columns):
-        return [f"columns differ: {list(a.columns)} vs {list(b.columns)}"]
+        if set(a.columns) == set(b.columns):
+            i = next(i for i, (x, y) in enumerate(zip(a.columns, b.columns)) if x != y)
+            return [f"column order differs from position {i}: {list(a.columns[i:i + 4])} vs "
+                    f"{list(b.columns[i:i + 4])}"]
+        return [f"columns differ: only in the original {sorted(set(a.columns) - set(b.columns))}"
+                f", only in the reproduction {sorted(set(b.columns) - set(a.columns))}"]
     if len(a) != len(b):
         return [f"{len(a)} rows vs {len(b)}"]
     out = []
@@ -78,6 +83,18 @@ def replay_note(run_dir: Path, cfg: dict) -> str | None:
     if diffs:
         return ("configs/ changed since this run; replaying its overrides now differs in "
                 f"{len(diffs)} key(s), e.g. {diffs[0]} (reproducing from config.json)")
+    return None
+
+
+def sorted_keys_note(cfg: dict) -> str | None:
+    """A hint after a failed reproduction: before config.json kept key order (it was written
+    with sorted keys), channel_mix came back sorted, and the model reads it in order."""
+    mixes = [p.get("channel_mix") for p in cfg.get("strategy", {}).get("phases", [])]
+    mixes = [m for m in mixes if isinstance(m, dict) and len(m) > 1]
+    if mixes and all(list(m) == sorted(m) for m in mixes):
+        return ("config.json lists channel_mix in sorted order, as runs written before it kept "
+                "the config's key order do; the model draws arrivals per channel in that order, "
+                "so if the original order differed, so do the results")
     return None
 
 
@@ -129,6 +146,9 @@ def main(argv=None) -> None:
         print(f"privsim-reproduce: NOT reproduced: {args.run_dir}", file=sys.stderr)
         for d in diffs:
             print(f"  {d}", file=sys.stderr)
+        cfg = json.loads((args.run_dir / "config.json").read_text())
+        if note := sorted_keys_note(cfg):
+            print(f"note: {note}", file=sys.stderr)
         sys.exit(1)
     s = json.loads((args.run_dir / "summary.json").read_text())
     print(f"reproduced {args.run_dir}: {', '.join(FRAMES)} and summary.json identical "

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -131,13 +132,23 @@ def test_report_command_exits_non_zero_naming_failures(tmp_path):
 
 
 def test_ray_launcher_gives_the_same_runs(sweep, tmp_path):
+    """Ray in local mode (skipped unless the `ray` extra is installed)."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
     d, _ = sweep
     out = tmp_path / "sweep"
+    # Ray's session dir holds Unix sockets (paths <= 107 bytes): pytest's tmp_path is too long.
+    ray_tmp = tempfile.mkdtemp(prefix="privsim-ray-", dir="/tmp")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
-    r = privsim_m(["hydra/launcher=ray", f"+hydra.launcher.ray.init._temp_dir={tmp_path}/ray",
-                   "+hydra.launcher.ray.init.num_cpus=2", "strategy=staged", "seed=0", *TINY],
-                  out, env=env, timeout=300)
+    try:
+        r = privsim_m(["hydra/launcher=ray_local", f"hydra.launcher.ray.init._temp_dir={ray_tmp}",
+                       "hydra.launcher.ray.init.num_cpus=2", "strategy=staged,premature",
+                       "seed=0", *TINY], out, env=env, timeout=300)
+    finally:
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert r.returncode == 0, r.stderr
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "0" / "daily.parquet"),
-                                  pd.read_parquet(d / "0" / "daily.parquet"), check_exact=True)
+    assert "2/2 runs done" in r.stdout + r.stderr
+    for job, basic in (("0", "0"), ("1", "2")):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / job / "daily.parquet"),
+                                      pd.read_parquet(d / basic / "daily.parquet"),
+                                      check_exact=True)
+    assert (out / "report.md").exists()
