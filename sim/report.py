@@ -241,8 +241,12 @@ def fig_conversion_decay(cohorts: pd.DataFrame, groups, path: Path, bins: int = 
                title=f"vs {x.replace('_', ' ')}")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
+        if not len(c):
+            ax.text(0.5, 0.5, "no cohort has been in the pool 30 days yet\n(horizon too short)",
+                    ha="center", va="center", transform=ax.transAxes)
     axes[0].set_ylabel("30-day conversion of joining cohorts (%)")
-    axes[0].legend(title="line (band: 95% CI across seeds)", fontsize=8)
+    if len(c):
+        axes[0].legend(title="line (band: 95% CI across seeds)", fontsize=8)
     fig.suptitle("Conversion decay: 30-day cohort conversion as the pool grows "
                  "(weekly cohorts, size-weighted per bin)")
     _save(fig, path)
