@@ -98,8 +98,10 @@ class PrivateDomainModel(mesa.Model):
             k: build(Touchpoint, v, f"touchpoints.{k}") for k, v in _mapping(touchpoints, "touchpoints").items()
         }
         self.business = build(Business, business, "business")
+        # sorted: draws and channel codes must not depend on the order keys were written in
+        # (the config hash sorts keys, so two orders would be "the same config")
         self.channels = {
-            k: build(Channel, v, f"channels.{k}") for k, v in _mapping(channels, "channels").items()
+            k: build(Channel, v, f"channels.{k}") for k, v in sorted(_mapping(channels, "channels").items())
         }
         self.strategy = build(Strategy, strategy, "strategy")
         self.operators_params = build(Operators, operators, "operators")
@@ -199,8 +201,9 @@ class PrivateDomainModel(mesa.Model):
 
         # 2. acquire
         spend = 0.0
-        for name, share in phase.channel_mix.items():
-            ch = self.channels[name]
+        for name, ch in self.channels.items():
+            if (share := phase.channel_mix.get(name, 0.0)) <= 0:
+                continue
             n = acquisition.draw_arrivals(
                 self.rng, phase.daily_users * share * ch.volume_scale, self._remaining_share()
             )
@@ -266,7 +269,7 @@ class PrivateDomainModel(mesa.Model):
             t[s.name.lower()] = int(counts[s])
         t.update(
             live_users=live_n,
-            new_users=sum(t[f"new_{c}"] for c in phase.channel_mix) + referred,
+            new_users=sum(t.get(f"new_{c}", 0) for c in self.channels) + referred,
             new_referral=referred,
             first_purchases=orders.first_purchases,
             orders=orders.orders,

@@ -61,3 +61,12 @@ def test_mesa_api_sees_operators_kocs_and_user_views():
     assert k.user.orders >= 1 and k.user.stage_name in ("buy", "rebuy", "churned")
     uid = int(m.user_ids(Stage.REBUY)[0])
     assert m.user(uid).stage == Stage.REBUY
+
+
+def test_key_order_of_mappings_does_not_change_results():
+    """The config hash sorts keys, so key order must not matter to the simulation either."""
+    mix = {"paid_ads": 0.5, "fission": 0.3, "public_store": 0.1, "kol": 0.1}
+    reordered = dict(reversed(list(mix.items())))
+    a = build({"strategy.phases.0.channel_mix": mix}, seed=4, horizon_days=60).run().daily()
+    b = build({"strategy.phases.0.channel_mix": reordered}, seed=4, horizon_days=60).run().daily()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
