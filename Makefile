@@ -11,11 +11,14 @@ $(STAMP): pyproject.toml
 	  echo "Creating $(VENV) with $$PY"; \
 	  [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[parallel,test]'
 	@touch $(STAMP)
 
+# The main job: every scaling strategy side by side (configs/experiment/comparison.yaml),
+# run afresh, two processes; the report lands in results/comparison/report.md.
 run: $(STAMP)
-	$(BIN)/privsim
+	rm -rf results/comparison
+	$(BIN)/privsim -m experiment=comparison hydra/launcher=joblib hydra.launcher.n_jobs=2
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
