@@ -55,6 +55,7 @@ CONTROLS = {
     "seed": ("int", "Seed (the same for A and B)", (0, 99, 1)),
 }
 DEFAULTS = dict(live.Controls().__dict__)
+PAGE_ONLY = {"strict": False}  # invalid controls become a message on the page
 
 CAPTION_STYLE = {"font-size": "0.9rem", "color": "#444", "font-style": "italic",
                  "margin": "0 8px 4px 8px"}
@@ -64,7 +65,12 @@ CAPTION_STYLE = {"font-size": "0.9rem", "color": "#444", "font-style": "italic",
 def Plot(pair: live.LivePair, key: str):
     """One figure with its one-line caption."""
     update_counter.get()
-    fig = live.FIGURES[key](pair)
+
+    def draw():
+        with pair.lock:  # not while the play thread is half-way through a day
+            return live.FIGURES[key](pair)
+
+    fig = solara.use_memo(draw, dependencies=[id(pair), pair.day, key])
     with solara.Card(margin=0, classes=[f"plot-{key}"]) as card:
         solara.FigureMatplotlib(fig, format="png", dependencies=[id(pair), pair.day, key])
         solara.Text(live.PLOTS[key][1], style=CAPTION_STYLE)
@@ -81,7 +87,9 @@ def DayCounter(pair: live.LivePair):
 @solara.component
 def WhatHappened(pair: live.LivePair):
     update_counter.get()
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in live.what_happened(pair))
+    with pair.lock:
+        lines = live.what_happened(pair)
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     cli = "".join(f"<li>{arm.label}: <code>{html.escape(live.cli_command(arm.overrides))}</code></li>"
                   for arm in pair.arms)
     with solara.Card("What happened", margin=0, classes=["what-happened"]) as card:
@@ -114,14 +122,14 @@ def ScenarioControls(parameters: solara.Reactive[dict]):
 
 
 def _initial_pair() -> live.LivePair:
-    return live.LivePair()
+    return live.LivePair(**PAGE_ONLY)
 
 
 @solara.component
 def Page():
     initial = solara.use_memo(_initial_pair, [])
     model = solara.use_reactive(initial)
-    parameters = solara.use_reactive(dict(DEFAULTS))
+    parameters = solara.use_reactive({**DEFAULTS, **PAGE_ONLY})
     play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
     render_interval = solara.use_reactive(RENDER_INTERVAL_DAYS)
     use_threads = solara.use_reactive(False)
@@ -146,6 +154,8 @@ def Page():
 
     with solara.Column(style={"padding": "8px"}):
         WhatHappened(pair)
+        if pair.error:
+            return
         Plot(pair, "funnel")
         with solara.Columns([1, 1]):
             Plot(pair, "conversion")
@@ -170,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
            "--host", args.host, "--port", str(args.port), "--production",
            "--no-check-version", "--open" if args.open else "--no-open"]
     print(f"privsim-app: serving on http://{args.host}:{args.port}", flush=True)
+    if os.name == "posix":  # become the server: signals to this process reach it
+        os.execve(sys.executable, cmd, env)
     return subprocess.call(cmd, env=env)
 
 

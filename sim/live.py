@@ -28,6 +28,7 @@ How the controls map onto the config (the page shows the same wording):
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +162,8 @@ class LivePair(mesa.Model):
     advanced together: one step of the pair is one day of each.
 
     A Mesa model itself, so Mesa's SolaraViz can play, step and reset it; its keyword
-    arguments are the page's controls (see `Controls`).
+    arguments are the page's controls (see `Controls`). With `strict=False` (the page) invalid
+    controls give a pair with no arms and `error` set instead of raising.
     """
 
     def __init__(
@@ -178,6 +180,7 @@ class LivePair(mesa.Model):
         koc: str = Controls.koc,
         users_cap: int = Controls.users_cap,
         seed: int = Controls.seed,
+        strict: bool = True,
     ):
         super().__init__(rng=int(seed))
         self.controls = Controls(
@@ -189,21 +192,30 @@ class LivePair(mesa.Model):
         c = self.controls
         pairs = [("A", strategy_a)] + ([("B", strategy_b)] if c.side_by_side else [])
         self.arms: list[Arm] = []
-        for label, strategy in pairs:
-            cfg, ov = arm_config(c, strategy)
-            self.arms.append(Arm(label, strategy, ov, PrivateDomainModel(**model_kwargs(cfg))))
-        self.horizon_days = min(a.model.horizon_days for a in self.arms)
+        self.error: str | None = None  # why the scenario is invalid (only when not strict)
         self.day = 0
+        try:
+            for label, strategy in pairs:
+                cfg, ov = arm_config(c, strategy)
+                self.arms.append(Arm(label, strategy, ov, PrivateDomainModel(**model_kwargs(cfg))))
+        except Exception as e:  # invalid controls: a message on the page instead of a crash
+            if strict:
+                raise
+            self.arms, self.error, self.running = [], f"{type(e).__name__}: {e}", False
+        self.horizon_days = min((a.model.horizon_days for a in self.arms), default=0)
+        # The page steps in one thread and draws in others: hold this while reading the arms.
+        self.lock = threading.RLock()
 
     def step(self) -> None:
-        if self.day >= self.horizon_days:  # Mesa's play loop may ask for a few more days
-            self.running = False
-            return
-        for arm in self.arms:
-            arm.model.step()
-            arm.record()
-        self.day += 1
-        self.running = self.day < self.horizon_days
+        with self.lock:
+            if self.day >= self.horizon_days:  # Mesa's play loop may ask for a few more days
+                self.running = False
+                return
+            for arm in self.arms:
+                arm.model.step()
+                arm.record()
+            self.day += 1
+            self.running = self.day < self.horizon_days
 
 
 def build_pair(controls: Controls | None = None, **changes) -> LivePair:
@@ -340,6 +352,8 @@ def current_phase(model: PrivateDomainModel) -> tuple[str, int]:
 def what_happened(pair: LivePair) -> list[str]:
     """Plain sentences for the panel: where each arm is, and when one's conversion fell below
     the other's (from the cohorts, not scripted)."""
+    if pair.error:
+        return [f"This scenario cannot run — {pair.error}. Change the controls and press Reset."]
     lines = [f"Day {pair.day} of {pair.horizon_days}."]
     for arm in pair.arms:
         m = arm.model
@@ -348,13 +362,13 @@ def what_happened(pair: LivePair) -> list[str]:
         before = f" (before: {', '.join(hist)})" if hist else ""
         line = f"{arm.name} is in phase “{name}” since day {started}{before}."
         if pair.day:
-            t = m.today
+            t = m.daily().iloc[-1]
             upo = t["users_per_operator"]
             upo_s = f"{upo:,.0f} users per operator" if np.isfinite(upo) else "no operator yet"
             ltv = arm.ltv_cac[-1] if arm.ltv_cac else math.nan
             ltv_s = f"LTV/CAC {ltv:.2f}" if np.isfinite(ltv) else "LTV/CAC not yet measurable"
             profit = float(m.daily()["profit"].sum())
-            line += (f" {t['live_users']:,} live users, {t['operators']} operators "
+            line += (f" {int(t['live_users']):,} live users, {int(t['operators'])} operators "
                      f"({upo_s}), cumulative profit ¥{profit:,.0f}, {ltv_s}.")
         lines.append(line)
     if len(pair.arms) < 2:
@@ -414,7 +428,7 @@ PLOTS = {
     ),
 }
 STAGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
-DPI = 80
+DPI = 95
 
 
 def _figure(width: float = 6.4, height: float = 3.4, ncols: int = 1, sharey: bool = False,

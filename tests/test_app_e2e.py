@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,7 +57,8 @@ def server():
     OUT.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
         proc = subprocess.Popen([sys.executable, "-m", "sim.app", "--port", str(port)],
-                                cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+                                cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         url = f"http://127.0.0.1:{port}/"
         try:
             deadline = time.monotonic() + 90
@@ -73,12 +75,20 @@ def server():
                     pytest.fail(f"privsim-app did not answer on {url}:\n{log.read_text()[-3000:]}")
                 time.sleep(0.3)
             yield url
-        finally:
-            proc.terminate()
+        finally:  # stop the server and anything it started (its own process group)
+            _signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _day(page) -> int:
@@ -123,7 +133,10 @@ def test_play_plots_change_strategy_reset(server):
             # play until the first cohorts are measured, then pause
             page.get_by_role("button", name="▶").click()
             _wait_day(page, 63)
-            page.get_by_role("button", name="❚❚").click()
+            # (force: while playing, the page redraws continuously and the button never looks
+            # "stable" to Playwright on a busy 2-core machine)
+            page.get_by_role("button", name="❚❚").click(force=True, timeout=10_000)
+            page.get_by_role("button", name="▶").wait_for(timeout=10_000)
             page.wait_for_timeout(1500)  # let the last redraw land
             day = _day(page)
             assert day >= 63
@@ -138,9 +151,9 @@ def test_play_plots_change_strategy_reset(server):
             page.locator(".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")).first.click()
             page.get_by_role("button", name="Reset", exact=True).click()
             page.wait_for_function(
-                "() => document.querySelector('.what-happened')?.innerText.includes('A (one_to_ten)')",
+                "() => document.querySelector('.what-happened')?.innerText.includes('A (one_to_ten)')"
+                " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
                 timeout=30_000)
-            assert _day(page) == 0
             page.get_by_role("button", name="Step", exact=True).click()  # one redraw's worth of days
             _wait_day(page, 1, timeout_s=30)
             _assert_plots_rendered(page)

@@ -116,8 +116,20 @@ def test_page_controls_are_the_pair_arguments():
     pytest.importorskip("solara")
     from sim import app
 
-    params = set(inspect.signature(live.LivePair.__init__).parameters) - {"self"}
+    params = set(inspect.signature(live.LivePair.__init__).parameters) - {"self", "strict"}
     assert set(app.CONTROLS) == params == set(live.Controls().__dict__)
+    assert app.PAGE_ONLY == {"strict": False}
+
+
+def test_invalid_controls_raise_or_become_a_message():
+    bad = {"experiment": "operator_staffing", "users_cap": 10}  # 40,000 imported > 10,000 cap
+    with pytest.raises(Exception, match="market_size"):
+        live.build_pair(**bad)
+    p = live.build_pair(**bad, strict=False)
+    assert p.arms == [] and not p.running and "market_size" in p.error
+    live.advance(p, 5)
+    assert p.day == 0
+    assert live.what_happened(p)[0].startswith("This scenario cannot run")
 
 
 def test_the_model_never_imports_the_page():
