@@ -452,6 +452,13 @@ def _thousands(ax, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
+def _day_axis(ax, pair: LivePair) -> None:
+    """Days from 0 to today (at least a week), so an empty plot is not labelled in fractions."""
+    ax.set_xlim(0, max(pair.day - 1, 7))
+    if not any(len(line.get_xdata()) for line in ax.get_lines()) and not ax.collections:
+        ax.set_ylim(0, 100)
+
+
 def _legend(ax) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="best", framealpha=0.8)
@@ -469,6 +476,7 @@ def figure_funnel(pair: LivePair):
                     label="churned (cumulative)")
         ax.set_title(arm.name, fontsize=10)
         ax.set_xlabel("day", fontsize=9)
+        _day_axis(ax, pair)
         _thousands(ax)
     axes[0].set_ylabel("users (count)", fontsize=9)
     if axes[0].get_legend_handles_labels()[0]:
@@ -489,6 +497,7 @@ def figure_conversion(pair: LivePair):
     ax.set_ylim(bottom=0)
     _thousands(ax, "x")
     if not ax.collections:
+        ax.set_xlim(0, 1000)
         ax.text(0.5, 0.5, f"first cohorts close after {CONVERSION_WINDOW} days",
                 transform=ax.transAxes, ha="center", va="center", fontsize=10, color="grey")
     _legend(ax)
@@ -504,6 +513,7 @@ def figure_operators(pair: LivePair):
     ax.set_xlabel("day", fontsize=9)
     ax.set_ylabel("live users per operator (users)", fontsize=9)
     ax.set_ylim(bottom=0)
+    _day_axis(ax, pair)
     _thousands(ax)
     _legend(ax)
     ax.set_title(PLOTS["operators"][0], fontsize=11)
@@ -523,6 +533,8 @@ def figure_profit(pair: LivePair):
     ax2.set_xlabel("day", fontsize=9)
     ax2.set_ylabel("LTV / CAC (ratio, 1 = break-even)", fontsize=9)
     ax2.set_ylim(bottom=0)
+    _day_axis(ax, pair)
+    _day_axis(ax2, pair)
     _legend(ax)
     fig.suptitle(PLOTS["profit"][0], fontsize=11)
     return fig
@@ -536,6 +548,7 @@ def figure_churn(pair: LivePair):
     ax.set_xlabel("day", fontsize=9)
     ax.set_ylabel("users lost per day (% of pool, 7-day mean)", fontsize=9)
     ax.set_ylim(bottom=0)
+    _day_axis(ax, pair)
     _legend(ax)
     ax.set_title(PLOTS["churn"][0], fontsize=11)
     return fig
