@@ -37,12 +37,15 @@ def touches(
 ) -> Touches:
     """Touches per user (§6 step 4): 1:1 = capacity ÷ load, KOC reach, broadcast mix.
 
+    Operators' and KOCs' touches carry the same promo share as broadcast content: KOCs
+    replicate the operator's community work (001), selling included.
     `effects` holds each user's pool effects (`PoolTables` rows for their touchpoints).
     """
     one = np.take(op_attention, pop.operator)  # index -1 hits the trailing zero: no operator
     one *= effects.one_to_one
     value = effects.value * np.float32(1.0 - promo_share)
     asks = effects.reach + one
+    asks[koc_ids] += koc_touch
     asks *= np.float32(promo_share)
     return Touches(one, koc_ids, koc_touch, value, asks)
 
@@ -87,27 +90,30 @@ def purchase_hazard(
 ) -> np.ndarray:
     """Daily purchase probability per user (§6 step 6).
 
-    First order (stage `trust`): an ask converts in proportion to intent and readiness, less
-    friction, boosted during the new-user offer (003: close within 3 days). Repeat orders
-    (stages `buy`/`rebuy`): Poisson purchasing at 1 / purchase cycle while trust holds (BG/NBD,
-    DOMAIN §5), less friction.
+    First order (stages `familiar` and `trust`): the lead product is a cheap trial, so it needs
+    only `business.lead.min_trust` ("order of entry follows trust: cheap trial first", 001). An
+    ask converts in proportion to intent and readiness for the lead product, less friction,
+    boosted during the new-user offer (003: close within 3 days). Repeat orders (stages
+    `buy`/`rebuy`) are the star product and need `business.trust_to_buy`: Poisson purchasing at
+    1 / purchase cycle while trust holds (BG/NBD, DOMAIN §5), less friction.
     """
     stage = pop.stage
     h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)
     h *= 1.0 - friction
-    # by stage: first orders in `trust` (scaled by the ask below), repeats in `buy`/`rebuy`
-    rebuy_rate = np.float32(1.0 / business.purchase_cycle_days)
+    # repeats in `buy`/`rebuy`; first orders are set below; nothing for `aware` or `churned`
     by_stage = np.zeros(len(Stage), dtype=np.float32)
-    by_stage[Stage.TRUST] = 1.0
-    by_stage[Stage.BUY : Stage.CHURNED] = rebuy_rate
+    by_stage[Stage.BUY : Stage.CHURNED] = 1.0 / business.purchase_cycle_days
     h *= np.take(by_stage, stage)
-    first = np.flatnonzero(stage == Stage.TRUST)
-    ask = t.asks[first] * np.float32(p.first_buy_rate)
+    first = np.flatnonzero((stage == Stage.FAMILIAR) | (stage == Stage.TRUST))
+    ask = readiness(pop.trust[first], business.lead.min_trust, p.readiness_softness)
+    ask *= 1.0 - friction[first]
+    ask *= t.asks[first]
     ask *= pop.intent[first]
+    ask *= np.float32(p.first_buy_rate)
     if p.new_user_offer_days > 0 and p.new_user_offer_boost != 1.0:
         new = pop.slice_joined(day - p.new_user_offer_days + 1, day)
         ask[(first >= new.start) & (first < new.stop)] *= np.float32(p.new_user_offer_boost)
-    h[first] *= np.minimum(ask, 1.0)
+    h[first] = np.minimum(ask, 1.0)
     return h
 
 

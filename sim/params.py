@@ -157,7 +157,7 @@ class Product:
 
     price: float  # yuan per order
     margin: float  # gross margin share of price
-    min_trust: float = 0.0  # trust needed before this product is offered
+    min_trust: float = 0.0  # trust around which this product starts to sell (lead: first orders)
 
     def __post_init__(self):
         nonneg(self, "price")
@@ -171,7 +171,7 @@ class Business:
 
     name: str
     purchase_cycle_days: float  # mean days between repeat orders of a trusting customer
-    trust_to_buy: float  # trust at which a user enters the `trust` stage and may buy
+    trust_to_buy: float  # trust of the `trust` stage, needed for star (repeat) orders
     brand_awareness: float  # trust a known brand's arrivals already carry, in [0, 1]
     lead: Product
     star: Product
