@@ -45,7 +45,9 @@ class UserAgent(mesa.Agent):
         asks = (m.reach[tp] + one) * m.promo_share
         # trust (dynamics.update_trust)
         t, p = self.trust, m.trust_p
-        gain = (p.one_to_one_weight * one + p.broadcast_weight * value) * p.learning_rate * m.potential
+        gain = (
+            (p.one_to_one_weight * one + p.broadcast_weight * value) * p.learning_rate * m.potential
+        )
         t += gain * (1.0 - t) - p.promo_cost * asks - p.neglect_rate * t
         self.trust = t = min(1.0, max(0.0, t))
         # stage advance (dynamics.advance_stages)
@@ -55,7 +57,9 @@ class UserAgent(mesa.Agent):
             self.stage = TRUST
         # purchase hazard (dynamics.purchase_hazard)
         pp = m.purchase_p
-        ready = min(1.0, max(0.0, (t - m.business.trust_to_buy) * 0.5 / pp.readiness_softness + 0.5))
+        ready = min(
+            1.0, max(0.0, (t - m.business.trust_to_buy) * 0.5 / pp.readiness_softness + 0.5)
+        )
         buy = ready * (1.0 - m.friction[tp])
         if self.stage == TRUST:
             ask = asks * pp.first_buy_rate * self.intent
@@ -95,7 +99,9 @@ class NaiveModel(mesa.Model):
         pool = build(Pool, cfg["pool"], "pool")
         catalogue = {k: build(Touchpoint, v, k) for k, v in cfg["touchpoints"].items()}
         mix = PoolMix(pool, catalogue)
-        tables = mix.tables(reach_multiplier=1.0, ban_pressure=pool.promo_share / pool.promo_tolerance)
+        tables = mix.tables(
+            reach_multiplier=1.0, ban_pressure=pool.promo_share / pool.promo_tolerance
+        )
         # plain Python lists: per-agent code reads scalars
         self.reach, self.value = tables.reach.tolist(), tables.value.tolist()
         self.one_to_one, self.friction = tables.one_to_one.tolist(), tables.friction.tolist()
@@ -108,7 +114,9 @@ class NaiveModel(mesa.Model):
 
         ops = cfg["operators"]
         n_ops = ops["count"]
-        self.attention = [min(ops["max_touches_per_user_day"], ops["capacity"] * n_ops / max(users, 1))] * n_ops
+        self.attention = [
+            min(ops["max_touches_per_user_day"], ops["capacity"] * n_ops / max(users, 1))
+        ] * n_ops
 
         ch = cfg["channels"][cfg["initial_channel"]]
         stage = Stage.parse(ch["arrival_stage"])

@@ -51,8 +51,11 @@ def measure(users: int, days: int, naive: bool, seed: int) -> dict:
         rows_days = users * days
     else:
         model.run(days)
-        rows_days = int(model.daily()[["aware", "familiar", "trust", "buy", "rebuy", "churned"]]
-                        .to_numpy().sum())
+        rows_days = int(
+            model.daily()[["aware", "familiar", "trust", "buy", "rebuy", "churned"]]
+            .to_numpy()
+            .sum()
+        )
     t3 = time.perf_counter()
     run_s = t3 - t2
     return {
@@ -71,8 +74,17 @@ def measure(users: int, days: int, naive: bool, seed: int) -> dict:
 
 def fresh(users: int, days: int, naive: bool, seed: int) -> dict:
     """One measurement in a fresh Python process."""
-    cmd = [sys.executable, __file__, "--users", str(users), "--days", str(days),
-           "--seed", str(seed), "--in-process"] + (["--naive"] if naive else [])
+    cmd = [
+        sys.executable,
+        __file__,
+        "--users",
+        str(users),
+        "--days",
+        str(days),
+        "--seed",
+        str(seed),
+        "--in-process",
+    ] + (["--naive"] if naive else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -87,7 +99,9 @@ def median_of(runs: list[dict]) -> dict:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--users", type=int, required=True)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--naive", action="store_true", help="one Mesa agent per user (reference)")

@@ -33,8 +33,12 @@ def main(argv=None) -> None:
 
     def med(users, days, naive=False):
         r = median_of([fresh(users, days, naive, seed=0) for _ in range(a.repeat)])
-        print(f"  measured {'naive' if naive else 'model'} {users:>9,} x {days} days: "
-              f"{r['run_s']:.2f} s", file=sys.stderr, flush=True)
+        print(
+            f"  measured {'naive' if naive else 'model'} {users:>9,} x {days} days: "
+            f"{r['run_s']:.2f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         return r
 
     rows = [med(u, a.days) for u, _ in SIZES if u <= a.max_users]
@@ -45,25 +49,39 @@ def main(argv=None) -> None:
     for r in rows:
         r["speedup_vs_naive"] = round(naive["ns_per_user_day"] / r["ns_per_user_day"], 1)
 
-    head = f"{'variant':<7} {'users':>10} {'days':>5} {'build_s':>8} {'run_s':>8} " \
-           f"{'ns/user-day':>12} {'ns/row-day':>11} {'peak_rss_mb':>12} {'vs naive':>9}"
+    head = (
+        f"{'variant':<7} {'users':>10} {'days':>5} {'build_s':>8} {'run_s':>8} "
+        f"{'ns/user-day':>12} {'ns/row-day':>11} {'peak_rss_mb':>12} {'vs naive':>9}"
+    )
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{'naive' if r['naive'] else 'model':<7} {r['users']:>10,} {r['days']:>5} "
-              f"{r['build_s']:>8.2f} {r['run_s']:>8.2f} {r['ns_per_user_day']:>12.1f} "
-              f"{r['ns_per_row_day']:>11.1f} "
-              f"{r['peak_rss_mb']:>12.0f} {r['speedup_vs_naive']:>8.1f}x")
-    print("ns/user-day = run_s / (users x days); ns/row-day divides by the user rows actually "
-          "stepped (imported + acquired during the run)")
-    print(f"(medians of {a.repeat} fresh runs; import + compose "
-          f"{max(r['import_s'] for r in rows):.2f} s at most)")
+        print(
+            f"{'naive' if r['naive'] else 'model':<7} {r['users']:>10,} {r['days']:>5} "
+            f"{r['build_s']:>8.2f} {r['run_s']:>8.2f} {r['ns_per_user_day']:>12.1f} "
+            f"{r['ns_per_row_day']:>11.1f} "
+            f"{r['peak_rss_mb']:>12.0f} {r['speedup_vs_naive']:>8.1f}x"
+        )
+    print(
+        "ns/user-day = run_s / (users x days); ns/row-day divides by the user rows actually "
+        "stepped (imported + acquired during the run)"
+    )
+    print(
+        f"(medians of {a.repeat} fresh runs; import + compose "
+        f"{max(r['import_s'] for r in rows):.2f} s at most)"
+    )
 
     out = ROOT / "results" / "bench"
     out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    payload = {"when": stamp, "python": platform.python_version(), "machine": platform.machine(),
-               "cpus": os.cpu_count(), "repeat": a.repeat, "rows": rows}
+    payload = {
+        "when": stamp,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "repeat": a.repeat,
+        "rows": rows,
+    }
     for name in (f"{stamp}.json", "latest.json"):
         fd, tmp = tempfile.mkstemp(dir=out, suffix=".tmp")
         with os.fdopen(fd, "w") as f:

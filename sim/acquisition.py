@@ -32,9 +32,7 @@ def draw_intent(rng: np.random.Generator, mean: float, concentration: float, n: 
     return rng.beta(a, b, n).astype(np.float32)
 
 
-def draw_arrivals(
-    rng: np.random.Generator, expected: float, remaining_share: float
-) -> int:
+def draw_arrivals(rng: np.random.Generator, expected: float, remaining_share: float) -> int:
     """Arrivals from `expected` contacts: Poisson contacts, thinned to the unacquired share."""
     contacts = rng.poisson(expected) if expected > 0 else 0
     if remaining_share >= 1.0 or contacts == 0:

@@ -42,23 +42,37 @@ CONTROLS = {
     "strategy_a": ("select", "Strategy A", STRATEGIES),
     "strategy_b": ("select", "Strategy B (side by side)", STRATEGIES),
     "side_by_side": ("check", "Side by side: run B next to A", None),
-    "experiment": ("select", "Load an experiment's config", ["none", *live.group_options("experiment")]),
+    "experiment": (
+        "select",
+        "Load an experiment's config",
+        ["none", *live.group_options("experiment")],
+    ),
     "pool": ("select", "Pool preset", live.group_options("pool")),
     "business": ("select", "Business quadrant", live.group_options("business")),
     "koc": ("select", "KOC programme", list(live.KOC_CHOICES)),
     "operators": ("int", "Operators: fixed team size (0 = as the strategy hires)", (0, 40, 1)),
-    "ad_budget": ("float", "Ad budget: paid-ads volume × (channels.paid_ads.volume_scale)",
-                  (0.0, 3.0, 0.25)),
-    "fission_share": ("float", "Fission share of acquisition (in phases that use fission)",
-                      (0.0, 0.9, 0.05)),
+    "ad_budget": (
+        "float",
+        "Ad budget: paid-ads volume × (channels.paid_ads.volume_scale)",
+        (0.0, 3.0, 0.25),
+    ),
+    "fission_share": (
+        "float",
+        "Fission share of acquisition (in phases that use fission)",
+        (0.0, 0.9, 0.05),
+    ),
     "users_cap": ("int", "Users cap: market size, thousand users (0 = unlimited)", (0, 500, 10)),
     "seed": ("int", "Seed (the same for A and B)", (0, 99, 1)),
 }
 DEFAULTS = dict(live.Controls().__dict__)
 PAGE_ONLY = {"strict": False}  # invalid controls become a message on the page
 
-CAPTION_STYLE = {"font-size": "0.9rem", "color": "#444", "font-style": "italic",
-                 "margin": "0 8px 4px 8px"}
+CAPTION_STYLE = {
+    "font-size": "0.9rem",
+    "color": "#444",
+    "font-style": "italic",
+    "margin": "0 8px 4px 8px",
+}
 
 
 @solara.component
@@ -80,8 +94,11 @@ def Plot(pair: live.LivePair, key: str):
 @solara.component
 def DayCounter(pair: live.LivePair):
     update_counter.get()
-    solara.Text(f"Day {pair.day} of {pair.horizon_days}", classes=["day-counter"],
-                style={"font-size": "1.3rem", "font-weight": "bold"})
+    solara.Text(
+        f"Day {pair.day} of {pair.horizon_days}",
+        classes=["day-counter"],
+        style={"font-size": "1.3rem", "font-weight": "bold"},
+    )
 
 
 @solara.component
@@ -90,8 +107,10 @@ def WhatHappened(pair: live.LivePair):
     with pair.lock:
         lines = live.what_happened(pair)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-    cli = "".join(f"<li>{arm.label}: <code>{html.escape(live.cli_command(arm.overrides))}</code></li>"
-                  for arm in pair.arms)
+    cli = "".join(
+        f"<li>{arm.label}: <code>{html.escape(live.cli_command(arm.overrides))}</code></li>"
+        for arm in pair.arms
+    )
     with solara.Card("What happened", margin=0, classes=["what-happened"]) as card:
         solara.HTML(tag="ul", unsafe_innerHTML=items, style={"font-size": "0.95rem"})
         solara.Text("Reproduce these arms on the command line:", style={"font-size": "0.85rem"})
@@ -142,12 +161,18 @@ def Page():
     with solara.Sidebar(), solara.Column():
         with solara.Card("Run"):
             DayCounter(pair)
-            ModelController(model, model_parameters=parameters, play_interval=play_interval,
-                            render_interval=render_interval, use_threads=use_threads)
+            ModelController(
+                model,
+                model_parameters=parameters,
+                play_interval=play_interval,
+                render_interval=render_interval,
+                use_threads=use_threads,
+            )
             solara.Text(f"Days per redraw: {render_interval.value}", style={"font-size": "0.85rem"})
             solara.SliderInt("", value=render_interval, min=1, max=30)
-            solara.Text(f"Pause between redraws: {play_interval.value} ms",
-                        style={"font-size": "0.85rem"})
+            solara.Text(
+                f"Pause between redraws: {play_interval.value} ms", style={"font-size": "0.85rem"}
+            )
             solara.SliderInt("", value=play_interval, min=1, max=500)
         with solara.Card("Scenario", subtitle="Changes apply on Reset"):
             ScenarioControls(parameters)
@@ -176,9 +201,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--open", action="store_true", help="open a browser tab")
     args = ap.parse_args(argv)
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
-    cmd = [sys.executable, "-m", "solara", "run", "sim.app",
-           "--host", args.host, "--port", str(args.port), "--production",
-           "--no-check-version", "--open" if args.open else "--no-open"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        "sim.app",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-check-version",
+        "--open" if args.open else "--no-open",
+    ]
     print(f"privsim-app: serving on http://{args.host}:{args.port}", flush=True)
     if os.name == "posix":  # become the server: signals to this process reach it
         os.execve(sys.executable, cmd, env)

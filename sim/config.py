@@ -22,7 +22,9 @@ def model_kwargs(cfg: dict) -> dict:
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown key; allowed: {sorted(allowed)}")
-    missing = sorted(k for k in allowed - set(kwargs) if params[k].default is inspect.Parameter.empty)
+    missing = sorted(
+        k for k in allowed - set(kwargs) if params[k].default is inspect.Parameter.empty
+    )
     if missing:
         raise ConfigError(f"{missing[0]}: missing; the config must define {missing}")
     return kwargs

@@ -23,7 +23,9 @@ def funnel(daily: pd.DataFrame, path, title: str = "") -> None:
     fig, ax = plt.subplots(figsize=(9, 5))
     live = [s.name.lower() for s in Stage if s is not Stage.CHURNED]
     ax.stackplot(daily["day"], *[daily[s] for s in live], labels=live, alpha=0.85)
-    ax.plot(daily["day"], daily["churned"], color="black", linestyle="--", label="churned (cumulative)")
+    ax.plot(
+        daily["day"], daily["churned"], color="black", linestyle="--", label="churned (cumulative)"
+    )
     ax.set(xlabel="day", ylabel="users", title=f"Funnel: users by stage over time{title}")
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
@@ -38,13 +40,21 @@ def conversion(cohorts: pd.DataFrame, path, title: str = "") -> None:
     c = c[c["size"] > 0]
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
-    sc = ax.scatter(c["pool_size"], 100 * c["conversion_30d"], c=c["week"], cmap="viridis",
-                    s=12 + 60 * c["size"] / max(1, c["size"].max()), label="weekly cohort")
+    sc = ax.scatter(
+        c["pool_size"],
+        100 * c["conversion_30d"],
+        c=c["week"],
+        cmap="viridis",
+        s=12 + 60 * c["size"] / max(1, c["size"].max()),
+        label="weekly cohort",
+    )
     ax.plot(c["pool_size"], 100 * c["conversion_30d"], color="grey", alpha=0.4, linewidth=1)
     fig.colorbar(sc, ax=ax, label="joining week")
-    ax.set(xlabel="pool size when the cohort joined (live users)",
-           ylabel="30-day conversion (% of cohort first-buying)",
-           title=f"Conversion decay: 30-day cohort conversion vs pool size{title}")
+    ax.set(
+        xlabel="pool size when the cohort joined (live users)",
+        ylabel="30-day conversion (% of cohort first-buying)",
+        title=f"Conversion decay: 30-day cohort conversion vs pool size{title}",
+    )
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right")
     ax.grid(alpha=0.3)

@@ -38,7 +38,7 @@ import pandas as pd
 
 from sim.config import compose, model_kwargs
 from sim.model import IMPORTED, PrivateDomainModel
-from sim.stage import LIVE_STAGES, Stage
+from sim.stage import LIVE_STAGES
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 KOC_CHOICES = ("as planned", "on", "off")
@@ -83,8 +83,12 @@ def base_overrides(c: Controls, strategy: str) -> list[str]:
     out = []
     if c.experiment and c.experiment != "none":
         out.append(f"experiment={c.experiment}")
-    out += [f"strategy={strategy}", f"pool={c.pool}", f"business={c.business}",
-            f"seed={int(c.seed)}"]
+    out += [
+        f"strategy={strategy}",
+        f"pool={c.pool}",
+        f"business={c.business}",
+        f"seed={int(c.seed)}",
+    ]
     if c.operators:
         out += [f"operators.count={int(c.operators)}", f"operators.max_count={int(c.operators)}"]
     if c.ad_budget != 1.0:
@@ -184,10 +188,18 @@ class LivePair(mesa.Model):
     ):
         super().__init__(rng=int(seed))
         self.controls = Controls(
-            strategy_a=strategy_a, strategy_b=strategy_b, side_by_side=bool(side_by_side),
-            experiment=experiment, pool=pool, business=business, operators=int(operators),
-            ad_budget=float(ad_budget), fission_share=float(fission_share), koc=koc,
-            users_cap=int(users_cap), seed=int(seed),
+            strategy_a=strategy_a,
+            strategy_b=strategy_b,
+            side_by_side=bool(side_by_side),
+            experiment=experiment,
+            pool=pool,
+            business=business,
+            operators=int(operators),
+            ad_budget=float(ad_budget),
+            fission_share=float(fission_share),
+            koc=koc,
+            users_cap=int(users_cap),
+            seed=int(seed),
         )
         c = self.controls
         pairs = [("A", strategy_a)] + ([("B", strategy_b)] if c.side_by_side else [])
@@ -250,10 +262,15 @@ def cohort_conversion(model: PrivateDomainModel) -> pd.DataFrame:
         return pd.DataFrame(columns=["week", "first_day", "size", "pool_size", "conversion_pct"])
     c = model.cohorts()
     c = c[(c["size"] > 0) & c["conversion_30d"].notna()]
-    return pd.DataFrame({
-        "week": c["week"], "first_day": c["first_day"], "size": c["size"],
-        "pool_size": c["pool_size"], "conversion_pct": 100.0 * c["conversion_30d"],
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "week": c["week"],
+            "first_day": c["first_day"],
+            "size": c["size"],
+            "pool_size": c["pool_size"],
+            "conversion_pct": 100.0 * c["conversion_30d"],
+        }
+    ).reset_index(drop=True)
 
 
 def users_per_operator(model: PrivateDomainModel) -> pd.DataFrame:
@@ -264,11 +281,13 @@ def users_per_operator(model: PrivateDomainModel) -> pd.DataFrame:
 def profit_series(arm: Arm) -> pd.DataFrame:
     """Cumulative profit (yuan) and LTV/CAC of the users acquired so far, per day."""
     d = arm.model.daily()
-    return pd.DataFrame({
-        "day": d["day"].to_numpy(),
-        "cumulative_profit": d["profit"].cumsum().to_numpy(),
-        "ltv_cac": np.array(arm.ltv_cac[: len(d)], dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "day": d["day"].to_numpy(),
+            "cumulative_profit": d["profit"].cumsum().to_numpy(),
+            "ltv_cac": np.array(arm.ltv_cac[: len(d)], dtype=float),
+        }
+    )
 
 
 def churn_series(model: PrivateDomainModel, window: int = 7) -> pd.DataFrame:
@@ -278,12 +297,18 @@ def churn_series(model: PrivateDomainModel, window: int = 7) -> pd.DataFrame:
     present = (d["live_users"] + d["churned_today"]).rolling(window, min_periods=1).sum()
     with np.errstate(invalid="ignore", divide="ignore"):
         pct = 100.0 * lost.to_numpy(float) / present.to_numpy(float)
-    return pd.DataFrame({"day": d["day"].to_numpy(), "churn_pct_per_day": pct,
-                         "churned_total": d["churned"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "day": d["day"].to_numpy(),
+            "churn_pct_per_day": pct,
+            "churned_total": d["churned"].to_numpy(),
+        }
+    )
 
 
-def conversion_by_join_day(model: PrivateDomainModel, window: int = ROLLING_DAYS,
-                           min_pooled: int = MIN_POOLED) -> pd.DataFrame:
+def conversion_by_join_day(
+    model: PrivateDomainModel, window: int = ROLLING_DAYS, min_pooled: int = MIN_POOLED
+) -> pd.DataFrame:
     """30-day conversion of acquired users by joining day, pooled over the `window` joining days
     ending on each day; only joiners whose 30 days are over count. NaN with too few joiners."""
     pop = model.population
@@ -331,8 +356,14 @@ def fell_below(x: pd.DataFrame, y: pd.DataFrame) -> Crossing | None:
     if below[-1]:
         above = np.flatnonzero(~below)
         since = int(days[above[-1] + 1]) if above.size else int(days[0])
-    return Crossing(bool(below[-1]), since, first, float(m["conversion_pct_x"].iloc[-1]),
-                    float(m["conversion_pct_y"].iloc[-1]), int(days[-1]))
+    return Crossing(
+        bool(below[-1]),
+        since,
+        first,
+        float(m["conversion_pct_x"].iloc[-1]),
+        float(m["conversion_pct_y"].iloc[-1]),
+        int(days[-1]),
+    )
 
 
 def phase_history(model: PrivateDomainModel) -> list[tuple[str, int, int]]:
@@ -341,7 +372,9 @@ def phase_history(model: PrivateDomainModel) -> list[tuple[str, int, int]]:
     if d.empty:
         return []
     g = d.groupby("phase")["day"].agg(["min", "max"]).sort_values("min")
-    return [(model.strategy.phases[int(i)].name, int(r["min"]), int(r["max"])) for i, r in g.iterrows()]
+    return [
+        (model.strategy.phases[int(i)].name, int(r["min"]), int(r["max"])) for i, r in g.iterrows()
+    ]
 
 
 def current_phase(model: PrivateDomainModel) -> tuple[str, int]:
@@ -368,8 +401,10 @@ def what_happened(pair: LivePair) -> list[str]:
             ltv = arm.ltv_cac[-1] if arm.ltv_cac else math.nan
             ltv_s = f"LTV/CAC {ltv:.2f}" if np.isfinite(ltv) else "LTV/CAC not yet measurable"
             profit = float(m.daily()["profit"].sum())
-            line += (f" {int(t['live_users']):,} live users, {int(t['operators'])} operators "
-                     f"({upo_s}), cumulative profit ¥{profit:,.0f}, {ltv_s}.")
+            line += (
+                f" {int(t['live_users']):,} live users, {int(t['operators'])} operators "
+                f"({upo_s}), cumulative profit ¥{profit:,.0f}, {ltv_s}."
+            )
         lines.append(line)
     if len(pair.arms) < 2:
         lines.append("Side-by-side mode is off: no comparison.")
@@ -385,16 +420,22 @@ def _crossing_sentence(arm: Arm, other: Arm, c: Crossing | None, day: int) -> st
     who, vs = arm.name, other.label
     if c is None:
         wait = CONVERSION_WINDOW + ROLLING_DAYS
-        return (f"{who}: 30-day conversion not comparable yet (a joining cohort needs "
-                f"{CONVERSION_WINDOW} days to close; first comparison around day {wait}).")
+        return (
+            f"{who}: 30-day conversion not comparable yet (a joining cohort needs "
+            f"{CONVERSION_WINDOW} days to close; first comparison around day {wait})."
+        )
     now = f"{c.x_pct:.1f} % vs {c.y_pct:.1f} % for users joining around day {c.last_join_day}"
     if c.below_now:
-        return (f"{who}: 30-day conversion fell below {vs}'s for users who joined from day "
-                f"{c.since_join_day} on (known at the end of day {c.since_join_day + CONVERSION_WINDOW}); "
-                f"now {now}.")
+        return (
+            f"{who}: 30-day conversion fell below {vs}'s for users who joined from day "
+            f"{c.since_join_day} on (known at the end of day {c.since_join_day + CONVERSION_WINDOW}); "
+            f"now {now}."
+        )
     if c.first_join_day is not None:
-        return (f"{who}: 30-day conversion dipped below {vs}'s for users joining from day "
-                f"{c.first_join_day}, but is at or above it again ({now}).")
+        return (
+            f"{who}: 30-day conversion dipped below {vs}'s for users joining from day "
+            f"{c.first_join_day}, but is at or above it again ({now})."
+        )
     return f"{who}: 30-day conversion has not fallen below {vs}'s ({now})."
 
 
@@ -431,8 +472,15 @@ STAGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
 DPI = 95
 
 
-def _figure(width: float = 6.4, height: float = 3.4, ncols: int = 1, sharey: bool = False,
-            left: float = 0.13, wspace: float = 0.2, top: float = 0.88):
+def _figure(
+    width: float = 6.4,
+    height: float = 3.4,
+    ncols: int = 1,
+    sharey: bool = False,
+    left: float = 0.13,
+    wspace: float = 0.2,
+    top: float = 0.88,
+):
     """A figure with fixed margins (a layout engine would double the cost of every redraw)."""
     from matplotlib.figure import Figure
 
@@ -465,15 +513,27 @@ def _legend(ax) -> None:
 
 
 def figure_funnel(pair: LivePair):
-    fig, axes = _figure(width=12.0, height=3.6, ncols=len(pair.arms), sharey=True,
-                        left=0.07, wspace=0.05, top=0.85)
+    fig, axes = _figure(
+        width=12.0, height=3.6, ncols=len(pair.arms), sharey=True, left=0.07, wspace=0.05, top=0.85
+    )
     for ax, arm in zip(axes, pair.arms, strict=True):
         f = funnel_series(arm.model)
         if len(f):
-            ax.stackplot(f["day"], *[f[s] for s in STAGE_COLUMNS], labels=STAGE_COLUMNS,
-                         colors=STAGE_COLOURS, alpha=0.9)
-            ax.plot(f["day"], f["churned"], color="black", linestyle="--", linewidth=1.2,
-                    label="churned (cumulative)")
+            ax.stackplot(
+                f["day"],
+                *[f[s] for s in STAGE_COLUMNS],
+                labels=STAGE_COLUMNS,
+                colors=STAGE_COLOURS,
+                alpha=0.9,
+            )
+            ax.plot(
+                f["day"],
+                f["churned"],
+                color="black",
+                linestyle="--",
+                linewidth=1.2,
+                label="churned (cumulative)",
+            )
         ax.set_title(arm.name, fontsize=10)
         ax.set_xlabel("day", fontsize=9)
         _day_axis(ax, pair)
@@ -498,8 +558,16 @@ def figure_conversion(pair: LivePair):
     _thousands(ax, "x")
     if not ax.collections:
         ax.set_xlim(0, 1000)
-        ax.text(0.5, 0.5, f"first cohorts close after {CONVERSION_WINDOW} days",
-                transform=ax.transAxes, ha="center", va="center", fontsize=10, color="grey")
+        ax.text(
+            0.5,
+            0.5,
+            f"first cohorts close after {CONVERSION_WINDOW} days",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=10,
+            color="grey",
+        )
     _legend(ax)
     ax.set_title(PLOTS["conversion"][0], fontsize=11)
     return fig

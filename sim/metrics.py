@@ -55,8 +55,9 @@ def cohorts(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -
     nw = len(weeks)
 
     def per_week(values, mask=acquired):
-        return np.bincount(week[mask], weights=values[mask] if values is not None else None,
-                           minlength=nw)[:nw]
+        return np.bincount(
+            week[mask], weights=values[mask] if values is not None else None, minlength=nw
+        )[:nw]
 
     size = per_week(None)
     fb = pop.first_buy_day

@@ -33,7 +33,14 @@ import pandas as pd
 from sim import acquisition, circle, dynamics, team
 from sim.circle import KOC
 from sim.ledger import record_orders
-from sim.metrics import CONVERSION_WINDOW, conversion_30d, matured_rows, rfm_counts, summary
+from sim.metrics import (
+    CONVERSION_WINDOW,
+    cohorts,
+    conversion_30d,
+    matured_rows,
+    rfm_counts,
+    summary,
+)
 from sim.params import (
     KOC as KOCParams,
 )
@@ -95,13 +102,15 @@ class PrivateDomainModel(mesa.Model):
         # --- validate everything before any work -------------------------------------------
         self.pool_params = build(Pool, pool, "pool")
         self.touchpoint_params = {
-            k: build(Touchpoint, v, f"touchpoints.{k}") for k, v in _mapping(touchpoints, "touchpoints").items()
+            k: build(Touchpoint, v, f"touchpoints.{k}")
+            for k, v in _mapping(touchpoints, "touchpoints").items()
         }
         self.business = build(Business, business, "business")
         # sorted: draws and channel codes must not depend on the order keys were written in
         # (the config hash sorts keys, so two orders would be "the same config")
         self.channels = {
-            k: build(Channel, v, f"channels.{k}") for k, v in sorted(_mapping(channels, "channels").items())
+            k: build(Channel, v, f"channels.{k}")
+            for k, v in sorted(_mapping(channels, "channels").items())
         }
         self.strategy = build(Strategy, strategy, "strategy")
         self.operators_params = build(Operators, operators, "operators")
@@ -131,7 +140,9 @@ class PrivateDomainModel(mesa.Model):
             )
         for i, phase in enumerate(self.strategy.phases):
             shares(phase.channel_mix, f"strategy.phases.{i}.channel_mix", self.channels)
-        used = {c.arrival_stage for c in self.channels.values()} | {self.referral_params.arrival_stage}
+        used = {c.arrival_stage for c in self.channels.values()} | {
+            self.referral_params.arrival_stage
+        }
         for s in sorted(used - set(self.trust_params.arrival)):
             raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
         self.mix = PoolMix(self.pool_params, self.touchpoint_params)
@@ -162,8 +173,14 @@ class PrivateDomainModel(mesa.Model):
             self.operators.append(Operator(self, arrival_day=0, ramp_days=0, params=o))
         if initial_users:
             ch = self.channels[initial_channel]
-            self._add_users(initial_users, IMPORTED, ch.arrival_stage, ch.intent_mean,
-                            ch.intent_concentration, cac=0.0)
+            self._add_users(
+                initial_users,
+                IMPORTED,
+                ch.arrival_stage,
+                ch.intent_mean,
+                ch.intent_concentration,
+                cac=0.0,
+            )
 
         self.today: dict[str, float] = {}
         self.datacollector = mesa.DataCollector(
@@ -210,7 +227,9 @@ class PrivateDomainModel(mesa.Model):
             cost = acquisition.unit_cost(ch, d, self._bought[name])
             self._bought[name] += n
             spend += n * cost
-            self._add_users(n, name, ch.arrival_stage, ch.intent_mean, ch.intent_concentration, cost)
+            self._add_users(
+                n, name, ch.arrival_stage, ch.intent_mean, ch.intent_concentration, cost
+            )
             t[f"new_{name}"] = n
 
         # 3. staff
@@ -232,23 +251,30 @@ class PrivateDomainModel(mesa.Model):
             effects,
             self.pool_params.promo_share,
         )
-        dynamics.update_trust(pop.trust, touches, self.trust_params, self._potential(int(by_operator[:, : Stage.CHURNED].sum())))
+        live_before = int(by_operator[:, : Stage.CHURNED].sum())
+        dynamics.update_trust(pop.trust, touches, self.trust_params, self._potential(live_before))
 
         # 6-7. advance, purchase and churn
         dynamics.advance_stages(pop, self.trust_params.familiar_at, self.business.trust_to_buy)
-        buy_h = dynamics.purchase_hazard(pop, touches, effects.friction, d, self.business,
-                                         self.purchase_params)
-        churn_h = dynamics.churn_hazard(pop, effects.ban_risk, self._promo_excess, self.churn_params)
+        buy_h = dynamics.purchase_hazard(
+            pop, touches, effects.friction, d, self.business, self.purchase_params
+        )
+        churn_h = dynamics.churn_hazard(
+            pop, effects.ban_risk, self._promo_excess, self.churn_params
+        )
         events = dynamics.draw_events(self.rng, live, churn_h, buy_h)
         pop.stage[events.churned] = Stage.CHURNED
         orders = record_orders(self.rng, pop, events.bought, d, self.business, self._daily_discount)
         first = events.bought[pop.orders[events.bought] == 1]
-        bait = first[self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])]
+        bait = first[
+            self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])
+        ]
         pop.stage[bait] = Stage.CHURNED
 
         # 8. refer
         trust_sum = np.bincount(pop.stage, weights=pop.trust, minlength=len(Stage))
         referred = self._refer(trust_sum)
+        live_trust = float(trust_sum[: Stage.CHURNED].sum() + pop.trust[pop.n - referred :].sum())
 
         # 9. circle
         if self.koc_params.reselect_days and d % self.koc_params.reselect_days == 0:
@@ -258,7 +284,8 @@ class PrivateDomainModel(mesa.Model):
         by_mask = pop.stage_counts_by(pop.touchpoints, len(self._tables.cost))
         counts = by_mask.sum(axis=0)
         live_n = int(counts[: Stage.CHURNED].sum())
-        arrived = sum(1 for op in self.operators if op.arrival_day <= d)
+        arrived_ops = np.array([op.arrival_day <= d for op in self.operators], dtype=bool)
+        arrived = int(arrived_ops.sum())
         team_cost = (
             self.operators_params.salary_per_day * arrived
             + self.koc_params.reward_per_day * len(self.kocs)
@@ -279,10 +306,10 @@ class PrivateDomainModel(mesa.Model):
             team_cost=team_cost,
             operators=arrived,
             operators_hired=len(self.operators),
-            mean_operator_load=float(load.mean()) if arrived else 0.0,
+            mean_operator_load=float(load[arrived_ops].mean()) if arrived else 0.0,
             users_per_operator=live_n / arrived if arrived else math.nan,
             koc_count=len(self.kocs),
-            mean_trust=float(trust_sum[: Stage.CHURNED].sum() / live_n) if live_n else 0.0,
+            mean_trust=live_trust / live_n if live_n else 0.0,
             churned_today=int(events.churned.size + bait.size),
         )
         t["profit"] = t["margin"] - t["acquisition_spend"] - t["team_cost"]
@@ -301,10 +328,27 @@ class PrivateDomainModel(mesa.Model):
     def daily_columns(self) -> list[str]:
         stages = [s.name.lower() for s in Stage]
         new = [f"new_{c}" for c in self.channels] + ["new_referral", "new_users"]
-        return ["day", "phase", *stages, "live_users", *new, "first_purchases", "orders",
-                "revenue", "margin", "acquisition_spend", "team_cost", "profit", "operators",
-                "operators_hired", "mean_operator_load", "users_per_operator", "koc_count",
-                "mean_trust", "churned_today"]
+        return [
+            "day",
+            "phase",
+            *stages,
+            "live_users",
+            *new,
+            "first_purchases",
+            "orders",
+            "revenue",
+            "margin",
+            "acquisition_spend",
+            "team_cost",
+            "profit",
+            "operators",
+            "operators_hired",
+            "mean_operator_load",
+            "users_per_operator",
+            "koc_count",
+            "mean_trust",
+            "churned_today",
+        ]
 
     def daily(self) -> pd.DataFrame:
         """One row per simulated day, from Mesa's DataCollector."""
@@ -315,8 +359,6 @@ class PrivateDomainModel(mesa.Model):
         return df
 
     def cohorts(self) -> pd.DataFrame:
-        from sim.metrics import cohorts
-
         return cohorts(self.population, self.daily(), self.day, self._code[IMPORTED])
 
     def summary(self) -> dict:
@@ -368,7 +410,9 @@ class PrivateDomainModel(mesa.Model):
             prepared = self._capability_days >= self.operators_params.capability_days
             team.hire(self, phase.team_size, d, prepared)
         pool = self.pool_params
-        self._promo_excess = max(0.0, pool.promo_share - pool.promo_tolerance) / pool.promo_tolerance
+        self._promo_excess = (
+            max(0.0, pool.promo_share - pool.promo_tolerance) / pool.promo_tolerance
+        )
         self._tables = self.mix.tables(
             reach_multiplier=1.0 + self.systems_params.reach_boost * phase.systems,
             ban_pressure=pool.promo_share / pool.promo_tolerance,
@@ -401,8 +445,9 @@ class PrivateDomainModel(mesa.Model):
                 self.population.trust[ids][alive].sum()
             )
         n = acquisition.draw_arrivals(self.rng, r.rate_per_day * weight, self._remaining_share())
-        self._add_users(n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration,
-                        r.reward)
+        self._add_users(
+            n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration, r.reward
+        )
         return n
 
     def _reselect_circle(self, programme: bool) -> None:
@@ -427,7 +472,9 @@ class PrivateDomainModel(mesa.Model):
         self._koc_touch = self._koc_attention[pop.koc[self._koc_ids]]
 
     def _window_conversion(self, first_day: int, last_day: int) -> float:
-        ids = matured_rows(self.population, last_day + CONVERSION_WINDOW, first_day, self._code[IMPORTED])
+        ids = matured_rows(
+            self.population, last_day + CONVERSION_WINDOW, first_day, self._code[IMPORTED]
+        )
         return conversion_30d(self.population, ids)
 
 

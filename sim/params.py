@@ -410,9 +410,7 @@ def build(cls, data, key: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(data) - set(fields)
     if unknown:
-        raise ConfigError(
-            f"{key}.{sorted(unknown)[0]}: unknown key; allowed: {sorted(fields)}"
-        )
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key; allowed: {sorted(fields)}")
     missing = [
         n
         for n, f in fields.items()

@@ -36,8 +36,7 @@ class PoolMix:
         unknown = [t for t in pool.touchpoints if t not in catalogue]
         if unknown:
             raise ConfigError(
-                f"pool.touchpoints: unknown touchpoint {unknown[0]!r}; "
-                f"allowed: {sorted(catalogue)}"
+                f"pool.touchpoints: unknown touchpoint {unknown[0]!r}; allowed: {sorted(catalogue)}"
             )
         if len(pool.touchpoints) > MAX_TOUCHPOINTS:
             raise ConfigError(
@@ -83,6 +82,7 @@ class PoolMix:
         """Daily touchpoint running cost, from the live members per membership mask."""
         return float(live_members @ tables.cost)
 
+
 class MemberEffects:
     """`PoolTables` gathered per user, kept in step with the population.
 
@@ -107,7 +107,8 @@ class MemberEffects:
         if not self._data or n > self._data["reach"].size:
             cap = max(16, 2 * n)
             self._data = {
-                k: _grown(self._data.get(k), cap, self.n, getattr(tables, k).dtype) for k in self.NAMES
+                k: _grown(self._data.get(k), cap, self.n, getattr(tables, k).dtype)
+                for k in self.NAMES
             }
         if n > self.n:
             new = touchpoints[self.n : n]

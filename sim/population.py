@@ -101,8 +101,13 @@ class Population:
         """Rows of users who joined in [first_day, last_day] (rows are in joining order)."""
         jd = self.join_day
         # keys of the array's dtype: a Python int would make numpy copy `jd` to int64 first
-        first, last = jd.dtype.type(max(first_day, -(2**31))), jd.dtype.type(min(last_day, 2**31 - 1))
-        return slice(int(np.searchsorted(jd, first, "left")), int(np.searchsorted(jd, last, "right")))
+        first, last = (
+            jd.dtype.type(max(first_day, -(2**31))),
+            jd.dtype.type(min(last_day, 2**31 - 1)),
+        )
+        return slice(
+            int(np.searchsorted(jd, first, "left")), int(np.searchsorted(jd, last, "right"))
+        )
 
 
 class User:

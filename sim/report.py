@@ -128,9 +128,13 @@ def collect(sweep_dir) -> pd.DataFrame:
 def group_keys(table: pd.DataFrame) -> list[str]:
     """Overrides that vary across finished runs, seed excluded; `strategy`, `pool` first."""
     done = table[table["status"] == "finished"]
-    keys = [k for k in table.attrs.get("override_keys", [])
-            if k not in NOT_A_GROUP_KEY and not k.startswith("hydra.")
-            and done[k].astype("string").nunique(dropna=False) > 1]
+    keys = [
+        k
+        for k in table.attrs.get("override_keys", [])
+        if k not in NOT_A_GROUP_KEY
+        and not k.startswith("hydra.")
+        and done[k].astype("string").nunique(dropna=False) > 1
+    ]
     first = [k for k in ("strategy", "pool") if k in keys]
     return first + [k for k in keys if k not in first]
 
@@ -142,8 +146,11 @@ def add_groups(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     elif len(keys) == 1:
         table["group"] = table[keys[0]].astype("string")
     else:
-        table["group"] = table[keys].astype("string").apply(
-            lambda r: ", ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+        table["group"] = (
+            table[keys]
+            .astype("string")
+            .apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+        )
     table["group"] = table["group"].astype("string")
     return table
 
@@ -221,9 +228,11 @@ def fig_conversion_decay(cohorts: pd.DataFrame, groups, path: Path, bins: int = 
     c["converted"] = c["conversion_30d"] * c["size"]
     colors = _colors(groups)
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
-    panels = [("pool_size", "pool size when the cohort joined (live users)"),
-              ("users_per_operator", "users per operator when the cohort joined")]
-    for ax, (x, xlabel) in zip(axes, panels):
+    panels = [
+        ("pool_size", "pool size when the cohort joined (live users)"),
+        ("users_per_operator", "users per operator when the cohort joined"),
+    ]
+    for ax, (x, xlabel) in zip(axes, panels, strict=False):
         if len(c):
             c["x"] = bin_within_groups(c, x, bins)
             per_run = c.groupby(["group", "job", "x"], as_index=False)[["converted", "size"]].sum()
@@ -237,18 +246,28 @@ def fig_conversion_decay(cohorts: pd.DataFrame, groups, path: Path, bins: int = 
             if lo > 0 and hi / lo > 50:
                 ax.set_xscale("log")
                 xlabel += ", log scale"
-        ax.set(xlabel=f"{xlabel} (binned: {bins} quantile bins per line)",
-               title=f"vs {x.replace('_', ' ')}")
+        ax.set(
+            xlabel=f"{xlabel} (binned: {bins} quantile bins per line)",
+            title=f"vs {x.replace('_', ' ')}",
+        )
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         if not len(c):
-            ax.text(0.5, 0.5, "no cohort has been in the pool 30 days yet\n(horizon too short)",
-                    ha="center", va="center", transform=ax.transAxes)
+            ax.text(
+                0.5,
+                0.5,
+                "no cohort has been in the pool 30 days yet\n(horizon too short)",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+            )
     axes[0].set_ylabel("30-day conversion of joining cohorts (%)")
     if len(c):
         axes[0].legend(title="line (band: 95% CI across seeds)", fontsize=8)
-    fig.suptitle("Conversion decay: 30-day cohort conversion as the pool grows "
-                 "(weekly cohorts, size-weighted per bin)")
+    fig.suptitle(
+        "Conversion decay: 30-day cohort conversion as the pool grows "
+        "(weekly cohorts, size-weighted per bin)"
+    )
     _save(fig, path)
 
 
@@ -256,22 +275,43 @@ def fig_ltv_cac(table: pd.DataFrame, groups, path: Path) -> None:
     """LTV/CAC and LTV per user by group: mean with 95 % CI across seeds, seeds as dots."""
     done = table[table["status"] == "finished"]
     fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.6 * len(groups) + 6), 5.5))
-    panels = [("ltv_cac", "LTV/CAC (discounted margin ÷ CAC, ratio)", 1.0, "break-even (1)"),
-              ("ltv_per_user", "LTV per acquired user (yuan, discounted margin − CAC)", 0.0,
-               "zero")]
+    panels = [
+        ("ltv_cac", "LTV/CAC (discounted margin ÷ CAC, ratio)", 1.0, "break-even (1)"),
+        ("ltv_per_user", "LTV per acquired user (yuan, discounted margin − CAC)", 0.0, "zero"),
+    ]
     xs = np.arange(len(groups))
-    for ax, (col, ylabel, ref, ref_label) in zip(axes, panels):
+    for ax, (col, ylabel, ref, ref_label) in zip(axes, panels, strict=False):
         for i, g in enumerate(groups):
             v = done.loc[done["group"] == g, col].astype(float).to_numpy()
             m, h, _ = mean_ci(v)
             jitter = np.linspace(-0.08, 0.08, len(v)) if len(v) > 1 else np.zeros(len(v))
-            ax.scatter(i + jitter, v, color="grey", alpha=0.5, s=14,
-                       label="single seed" if i == 0 else None, zorder=2)
-            ax.errorbar(i, m, yerr=0 if np.isnan(h) else h, fmt="o", color="C3", capsize=6,
-                        ms=7, label="mean ± 95% CI across seeds" if i == 0 else None, zorder=3)
+            ax.scatter(
+                i + jitter,
+                v,
+                color="grey",
+                alpha=0.5,
+                s=14,
+                label="single seed" if i == 0 else None,
+                zorder=2,
+            )
+            ax.errorbar(
+                i,
+                m,
+                yerr=0 if np.isnan(h) else h,
+                fmt="o",
+                color="C3",
+                capsize=6,
+                ms=7,
+                label="mean ± 95% CI across seeds" if i == 0 else None,
+                zorder=3,
+            )
         ax.axhline(ref, color="black", linestyle=":", linewidth=1, label=ref_label)
-        ax.set_xticks(xs, groups, rotation=20 if len(groups) > 3 else 0, ha="right"
-                      if len(groups) > 3 else "center")
+        ax.set_xticks(
+            xs,
+            groups,
+            rotation=20 if len(groups) > 3 else 0,
+            ha="right" if len(groups) > 3 else "center",
+        )
         ax.set(ylabel=ylabel, xlabel="group")
         ax.grid(alpha=0.3, axis="y")
         ax.legend(fontsize=8)
@@ -294,12 +334,16 @@ def fig_funnel(daily: pd.DataFrame, groups, path: Path) -> None:
     """Users in each stage over time, mean over seeds, one panel per group."""
     mean = daily.groupby(["group", "day"], as_index=False)[STAGES].mean()
     fig, axes = _facets(len(groups))
-    for ax, g in zip(axes, groups):
+    for ax, g in zip(axes, groups, strict=False):
         d = mean[mean["group"] == g]
         for i, s in enumerate(STAGES):
-            ax.plot(d["day"], d[s], label=s if s != "churned" else "churned (cumulative)",
-                    color="black" if s == "churned" else f"C{i}",
-                    linestyle="--" if s == "churned" else "-")
+            ax.plot(
+                d["day"],
+                d[s],
+                label=s if s != "churned" else "churned (cumulative)",
+                color="black" if s == "churned" else f"C{i}",
+                linestyle="--" if s == "churned" else "-",
+            )
         ax.set(title=g, xlabel="day", ylabel="users (mean over seeds)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="upper left")
@@ -317,8 +361,11 @@ def fig_cumulative_profit(daily: pd.DataFrame, groups, path: Path) -> None:
     for g in groups:
         _line_band(ax, agg[agg["group"] == g], "day", g, colors[g])
     ax.axhline(0, color="black", linewidth=0.8)
-    ax.set(xlabel="day", ylabel="cumulative profit (thousand yuan)",
-           title="Cumulative profit over time (mean over seeds, band: 95% CI)")
+    ax.set(
+        xlabel="day",
+        ylabel="cumulative profit (thousand yuan)",
+        title="Cumulative profit over time (mean over seeds, band: 95% CI)",
+    )
     ax.legend(title="group", fontsize=8)
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -334,10 +381,14 @@ def _cell(v, fmt: str) -> str:
     return format(m, fmt) if np.isnan(h) else f"{format(m, fmt)} ± {format(h, fmt)}"
 
 
-RESULT_COLUMNS = [("users_acquired", "users acquired", ",.0f"),
-                  ("conversion_30d", "30-day conversion", ".1%"),
-                  ("ltv_per_user", "LTV per user (yuan)", ",.2f"), ("ltv_cac", "LTV/CAC", ".2f"),
-                  ("profit", "profit (yuan)", ",.0f"), ("churn_rate", "churn rate", ".1%")]
+RESULT_COLUMNS = [
+    ("users_acquired", "users acquired", ",.0f"),
+    ("conversion_30d", "30-day conversion", ".1%"),
+    ("ltv_per_user", "LTV per user (yuan)", ",.2f"),
+    ("ltv_cac", "LTV/CAC", ".2f"),
+    ("profit", "profit (yuan)", ",.0f"),
+    ("churn_rate", "churn rate", ".1%"),
+]
 
 
 def _command(sweep_dir: Path) -> list[str] | None:
@@ -368,27 +419,44 @@ def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures:
     task = _command(sweep_dir)
     if task is not None:
         lines.append(f"Command: `{' '.join(['privsim', '-m', *map(_quote, task)])}`  ")
-    lines.append(f"Runs: {len(table)} — {len(done)} finished, "
-                 f"{(table['status'] == 'failed').sum()} failed, "
-                 f"{(table['status'] == 'incomplete').sum()} incomplete.  ")
-    lines.append("Groups: " + (" × ".join(f"`{k}`" for k in keys) if keys else "none vary")
-                 + "; seeds within a group are replicates; ± and bands are the 95% t-interval "
-                 "of the mean across them.")
+    lines.append(
+        f"Runs: {len(table)} — {len(done)} finished, "
+        f"{(table['status'] == 'failed').sum()} failed, "
+        f"{(table['status'] == 'incomplete').sum()} incomplete.  "
+    )
+    lines.append(
+        "Groups: "
+        + (" × ".join(f"`{k}`" for k in keys) if keys else "none vary")
+        + "; seeds within a group are replicates; ± and bands are the 95% t-interval "
+        "of the mean across them."
+    )
     if len(bad):
-        lines += ["", "## Runs that did not finish", "",
-                  "| job | status | overrides | error |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Runs that did not finish",
+            "",
+            "| job | status | overrides | error |",
+            "|---|---|---|---|",
+        ]
         for _, r in bad.iterrows():
             ov = " ".join(f"{k}={v}" for k, v in parse_overrides(sweep_dir / r["job"]).items())
             err = "" if pd.isna(r["error"]) else str(r["error"]).replace("|", "\\|")
             lines.append(f"| {r['job']} | {r['status']} | `{ov}` | {err} |")
-        lines += ["", f"Tracebacks are in `<job>/{ERROR_FILE}`. Re-running the same command "
-                  "into the same directory skips the finished runs and retries the rest:"]
+        lines += [
+            "",
+            f"Tracebacks are in `<job>/{ERROR_FILE}`. Re-running the same command "
+            "into the same directory skips the finished runs and retries the rest:",
+        ]
         if (cmd := resume_command(sweep_dir)) is not None:
             lines += ["", "```bash", cmd, "```"]
     if len(done):
-        lines += ["", "## Results by group", "",
-                  "| group | runs | " + " | ".join(h for _, h, _ in RESULT_COLUMNS) + " |",
-                  "|---" * (len(RESULT_COLUMNS) + 2) + "|"]
+        lines += [
+            "",
+            "## Results by group",
+            "",
+            "| group | runs | " + " | ".join(h for _, h, _ in RESULT_COLUMNS) + " |",
+            "|---" * (len(RESULT_COLUMNS) + 2) + "|",
+        ]
         for g in groups:
             sub = done[done["group"] == g]
             cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in RESULT_COLUMNS]
@@ -409,12 +477,16 @@ def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures:
         lines += ["", "## Figures"]
         for f in figures:
             lines += ["", f"### {FIGURES[f]}", "", f"![{FIGURES[f]}]({f})", "", captions[f]]
-    lines += ["", "## Files", "",
-              "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
-              "override, every scalar of `summary.json` (nested keys dotted, e.g. "
-              "`rfm.important_value`).",
-              "- `<job>/`: the run's own outputs (`daily.parquet`, `cohorts.parquet`, "
-              "`summary.json`, `config.json`, `.hydra/`)."]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
+        "override, every scalar of `summary.json` (nested keys dotted, e.g. "
+        "`rfm.important_value`).",
+        "- `<job>/`: the run's own outputs (`daily.parquet`, `cohorts.parquet`, "
+        "`summary.json`, `config.json`, `.hydra/`).",
+    ]
     text = "\n".join(lines) + "\n"
     atomic_write(sweep_dir / "report.md", lambda t: Path(t).write_text(text))
 
@@ -442,7 +514,8 @@ def report(sweep_dir) -> list[str]:
     write_report(sweep_dir, table, keys, figures)
     failed = [
         f"job {r['job']} ({r['status']}"
-        + (f": {r['error']}" if not pd.isna(r["error"]) else "") + ")"
+        + (f": {r['error']}" if not pd.isna(r["error"]) else "")
+        + ")"
         for _, r in table[table["status"] != "finished"].iterrows()
     ]
     print(f"report: {sweep_dir / 'report.md'} ({len(done)} of {len(table)} runs finished)")

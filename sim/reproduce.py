@@ -32,11 +32,15 @@ def frame_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     """Exact comparison: columns, dtypes, shape, then every value (NaN equal to NaN)."""
     if list(a.columns) != list(b.columns):
         if set(a.columns) == set(b.columns):
-            i = next(i for i, (x, y) in enumerate(zip(a.columns, b.columns)) if x != y)
-            return [f"column order differs from position {i}: {list(a.columns[i:i + 4])} vs "
-                    f"{list(b.columns[i:i + 4])}"]
-        return [f"columns differ: only in the original {sorted(set(a.columns) - set(b.columns))}"
-                f", only in the reproduction {sorted(set(b.columns) - set(a.columns))}"]
+            i = next(i for i, (x, y) in enumerate(zip(a.columns, b.columns, strict=True)) if x != y)
+            return [
+                f"column order differs from position {i}: {list(a.columns[i : i + 4])} vs "
+                f"{list(b.columns[i : i + 4])}"
+            ]
+        return [
+            f"columns differ: only in the original {sorted(set(a.columns) - set(b.columns))}"
+            f", only in the reproduction {sorted(set(b.columns) - set(a.columns))}"
+        ]
     if len(a) != len(b):
         return [f"{len(a)} rows vs {len(b)}"]
     out = []
@@ -48,8 +52,10 @@ def frame_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
         same = ((x == y).fillna(False) | (x.isna() & y.isna())).to_numpy(dtype=bool)
         if not same.all():
             i = int((~same).nonzero()[0][0])
-            out.append(f"column {col!r}: {int((~same).sum())} rows differ "
-                       f"(first at row {i}: {x.iloc[i]!r} vs {y.iloc[i]!r})")
+            out.append(
+                f"column {col!r}: {int((~same).sum())} rows differ "
+                f"(first at row {i}: {x.iloc[i]!r} vs {y.iloc[i]!r})"
+            )
         elif x.dtype.kind in "biuf" and x.to_numpy().tobytes() != y.to_numpy().tobytes():
             out.append(f"column {col!r}: equal values but different bits (-0.0 vs 0.0 or NaN)")
     return out
@@ -81,8 +87,10 @@ def replay_note(run_dir: Path, cfg: dict) -> str | None:
         return f"replaying .hydra/overrides.yaml against configs/ fails now ({e})"
     diffs = dict_differences(cfg, replayed)
     if diffs:
-        return ("configs/ changed since this run; replaying its overrides now differs in "
-                f"{len(diffs)} key(s), e.g. {diffs[0]} (reproducing from config.json)")
+        return (
+            "configs/ changed since this run; replaying its overrides now differs in "
+            f"{len(diffs)} key(s), e.g. {diffs[0]} (reproducing from config.json)"
+        )
     return None
 
 
@@ -92,9 +100,11 @@ def sorted_keys_note(cfg: dict) -> str | None:
     mixes = [p.get("channel_mix") for p in cfg.get("strategy", {}).get("phases", [])]
     mixes = [m for m in mixes if isinstance(m, dict) and len(m) > 1]
     if mixes and all(list(m) == sorted(m) for m in mixes):
-        return ("config.json lists channel_mix in sorted order, as runs written before it kept "
-                "the config's key order do; the model draws arrivals per channel in that order, "
-                "so if the original order differed, so do the results")
+        return (
+            "config.json lists channel_mix in sorted order, as runs written before it kept "
+            "the config's key order do; the model draws arrivals per channel in that order, "
+            "so if the original order differed, so do the results"
+        )
     return None
 
 
@@ -110,16 +120,20 @@ def reproduce(run_dir, work_dir=None) -> list[str]:
     cfg = json.loads((run_dir / "config.json").read_text())
     original = json.loads((run_dir / "summary.json").read_text())
     if original.get("config_hash") != config_hash(cfg):
-        raise ValueError(f"{run_dir}: config.json hashes to {config_hash(cfg)} but summary.json "
-                         f"says {original.get('config_hash')} (config.json was altered?)")
+        raise ValueError(
+            f"{run_dir}: config.json hashes to {config_hash(cfg)} but summary.json "
+            f"says {original.get('config_hash')} (config.json was altered?)"
+        )
     with tempfile.TemporaryDirectory(prefix="privsim-reproduce-") as tmp:
         out = Path(work_dir or tmp)
         logging.getLogger("MESA").setLevel(logging.WARNING)
         run(cfg, out, resume=False)
         diffs = []
         for f in FRAMES:
-            diffs += [f"{f}: {d}" for d in frame_differences(pd.read_parquet(run_dir / f),
-                                                             pd.read_parquet(out / f))]
+            diffs += [
+                f"{f}: {d}"
+                for d in frame_differences(pd.read_parquet(run_dir / f), pd.read_parquet(out / f))
+            ]
         again = json.loads((out / "summary.json").read_text())
         drop = lambda d: {k: v for k, v in d.items() if k not in IGNORED_SUMMARY_KEYS}  # noqa: E731
         diffs += [f"summary.json: {d}" for d in dict_differences(drop(original), drop(again))]
@@ -129,11 +143,17 @@ def reproduce(run_dir, work_dir=None) -> list[str]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="privsim-reproduce", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", type=Path, help="a run directory (one job of a sweep, or a run)")
-    p.add_argument("--keep", type=Path, default=None,
-                   help="write the reproduction here instead of a temporary directory")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="write the reproduction here instead of a temporary directory",
+    )
     args = p.parse_args(argv)
     try:
-        if note := replay_note(args.run_dir, json.loads((args.run_dir / "config.json").read_text())):
+        if note := replay_note(
+            args.run_dir, json.loads((args.run_dir / "config.json").read_text())
+        ):
             print(f"note: {note}", file=sys.stderr)
     except (OSError, ValueError):
         pass  # reproduce() below names what is missing
@@ -151,8 +171,10 @@ def main(argv=None) -> None:
             print(f"note: {note}", file=sys.stderr)
         sys.exit(1)
     s = json.loads((args.run_dir / "summary.json").read_text())
-    print(f"reproduced {args.run_dir}: {', '.join(FRAMES)} and summary.json identical "
-          f"(config_hash {s['config_hash']}, seed {s.get('seed')})")
+    print(
+        f"reproduced {args.run_dir}: {', '.join(FRAMES)} and summary.json identical "
+        f"(config_hash {s['config_hash']}, seed {s.get('seed')})"
+    )
 
 
 if __name__ == "__main__":

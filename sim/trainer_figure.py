@@ -45,8 +45,10 @@ def experiment_arms(experiment: str) -> list[str]:
     cfg = OmegaConf.load(path)
     swept = OmegaConf.select(cfg, "hydra.sweeper.params.strategy")
     if not swept:
-        raise SystemExit(f"privsim-figure: experiment {experiment!r} does not compare "
-                         "strategies (no hydra.sweeper.params.strategy)")
+        raise SystemExit(
+            f"privsim-figure: experiment {experiment!r} does not compare "
+            "strategies (no hydra.sweeper.params.strategy)"
+        )
     return [s.strip() for s in str(swept).split(",") if s.strip()]
 
 
@@ -71,11 +73,21 @@ def _run(args: tuple[str, int, dict]) -> Run:
     c = m.cohorts()
     c = c[(c["size"] > 0) & c["conversion_30d"].notna()]
     d = m.daily()
-    return Run(strategy, seed, m.day, c["first_day"].to_numpy(), 100 * c["conversion_30d"].to_numpy(),
-               d["profit"].cumsum().to_numpy(), m.summary()["phase_starts"], m.strategy.name)
+    return Run(
+        strategy,
+        seed,
+        m.day,
+        c["first_day"].to_numpy(),
+        100 * c["conversion_30d"].to_numpy(),
+        d["profit"].cumsum().to_numpy(),
+        m.summary()["phase_starts"],
+        m.strategy.name,
+    )
 
 
-def run_arms(experiment: str, seeds: int, days: int | None = None, jobs: int = 1) -> dict[str, list[Run]]:
+def run_arms(
+    experiment: str, seeds: int, days: int | None = None, jobs: int = 1
+) -> dict[str, list[Run]]:
     """Every arm of the experiment for seeds 0..seeds-1 (optionally cut to `days`)."""
     tasks = []
     for s in experiment_arms(experiment):
@@ -114,7 +126,7 @@ def draw(experiment: str, arms: dict[str, list[Run]]):
     fig = Figure(figsize=(12, 4.6), dpi=100, layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)
     n_seeds = min(len(r) for r in arms.values())
-    for (strategy, runs), colour in zip(arms.items(), COLOURS, strict=False):
+    for runs, colour in zip(arms.values(), COLOURS, strict=False):
         label = runs[0].strategy_name
         x, med, lo, hi = bands([r.cohort_day for r in runs], [r.conversion_pct for r in runs])
         ax1.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0)
@@ -131,15 +143,29 @@ def draw(experiment: str, arms: dict[str, list[Run]]):
                 day = float(np.median(starts))
                 for ax in (ax1, ax2):
                     ax.axvline(day, color=colour, linestyle=":", linewidth=1.2)
-                ax2.annotate(f"{label}: {phase} starts", (day, 1.0), xycoords=("data", "axes fraction"),
-                             xytext=(3, -4), textcoords="offset points", rotation=90, va="top",
-                             fontsize=9, color=colour)
-    ax1.set(xlabel="joining day of the weekly cohort (day)", ylabel="30-day conversion (% of cohort)",
-            title="Conversion decay: new users convert less as the pool outgrows the team")
+                ax2.annotate(
+                    f"{label}: {phase} starts",
+                    (day, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(3, -4),
+                    textcoords="offset points",
+                    rotation=90,
+                    va="top",
+                    fontsize=9,
+                    color=colour,
+                )
+    ax1.set(
+        xlabel="joining day of the weekly cohort (day)",
+        ylabel="30-day conversion (% of cohort)",
+        title="Conversion decay: new users convert less as the pool outgrows the team",
+    )
     ax1.set_ylim(bottom=0)
     ax2.axhline(0, color="black", linewidth=0.8)
-    ax2.set(xlabel="day", ylabel="cumulative profit (million ¥)",
-            title="Cumulative profit: margin − acquisition − team cost")
+    ax2.set(
+        xlabel="day",
+        ylabel="cumulative profit (million ¥)",
+        title="Cumulative profit: margin − acquisition − team cost",
+    )
     ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.1f}"))
     ax1.legend(loc="upper right", frameon=False, fontsize=11)  # the same colours in both panels
     for ax in (ax1, ax2):
@@ -148,15 +174,30 @@ def draw(experiment: str, arms: dict[str, list[Run]]):
         ax.xaxis.label.set_fontsize(11)
         ax.yaxis.label.set_fontsize(11)
     names = " vs ".join(r[0].strategy_name for r in arms.values())
-    fig.suptitle(f"{names} scaling — median of {n_seeds} seeds, band {BAND[0]}th–{BAND[1]}th "
-                 "percentile", fontsize=14)
-    ax2.text(0.99, 0.02, f"privsim {__version__} · experiment={experiment} · seeds 0–{n_seeds - 1}",
-             transform=ax2.transAxes, ha="right", va="bottom", fontsize=8, color="grey")
+    fig.suptitle(
+        f"{names} scaling — median of {n_seeds} seeds, band {BAND[0]}th–{BAND[1]}th percentile",
+        fontsize=14,
+    )
+    ax2.text(
+        0.99,
+        0.02,
+        f"privsim {__version__} · experiment={experiment} · seeds 0–{n_seeds - 1}",
+        transform=ax2.transAxes,
+        ha="right",
+        va="bottom",
+        fontsize=8,
+        color="grey",
+    )
     return fig
 
 
-def write(experiment: str, seeds: int = 10, out: Path | str = DEFAULT_OUT, days: int | None = None,
-          jobs: int = 1) -> list[Path]:
+def write(
+    experiment: str,
+    seeds: int = 10,
+    out: Path | str = DEFAULT_OUT,
+    days: int | None = None,
+    jobs: int = 1,
+) -> list[Path]:
     arms = run_arms(experiment, seeds, days, jobs)
     fig = draw(experiment, arms)
     out = Path(out)
@@ -168,14 +209,24 @@ def write(experiment: str, seeds: int = 10, out: Path | str = DEFAULT_OUT, days:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="privsim-figure",
-                                 description="One slide-ready figure (PNG + SVG) of an experiment's arms.")
+    ap = argparse.ArgumentParser(
+        prog="privsim-figure",
+        description="One slide-ready figure (PNG + SVG) of an experiment's arms.",
+    )
     ap.add_argument("experiment", help="a config under configs/experiment/, e.g. premature_scaling")
     ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per arm (default 10)")
-    ap.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default results/figures)")
-    ap.add_argument("--days", type=int, default=None, help="horizon override (default: the config's)")
-    ap.add_argument("--jobs", type=int, default=min(4, len(os.sched_getaffinity(0))),
-                    help="parallel processes (default: CPU count, at most 4)")
+    ap.add_argument(
+        "--out", default=str(DEFAULT_OUT), help="output folder (default results/figures)"
+    )
+    ap.add_argument(
+        "--days", type=int, default=None, help="horizon override (default: the config's)"
+    )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=min(4, len(os.sched_getaffinity(0))),
+        help="parallel processes (default: CPU count, at most 4)",
+    )
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")

@@ -69,7 +69,9 @@ def assert_greater(a: np.ndarray, b: np.ndarray, k: float = 3.0) -> None:
     """mean(a) > mean(b) by more than k standard errors of the difference (across seeds)."""
     diff = a.mean() - b.mean()
     se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
-    assert diff > k * se, f"mean {a.mean():.4g} vs {b.mean():.4g}: diff {diff:.4g} <= {k} SE ({se:.4g})"
+    assert diff > k * se, (
+        f"mean {a.mean():.4g} vs {b.mean():.4g}: diff {diff:.4g} <= {k} SE ({se:.4g})"
+    )
 
 
 @pytest.fixture

@@ -25,8 +25,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "results" / "e2e"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 PLOTS = ("funnel", "conversion", "operators", "profit", "churn")
 
 
@@ -56,15 +62,21 @@ def server():
     log = OUT / "server.log"
     OUT.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "sim.app", "--port", str(port)],
-                                cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sim.app", "--port", str(port)],
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{port}/"
         try:
             deadline = time.monotonic() + 90
             while True:
                 if proc.poll() is not None:
-                    pytest.fail(f"privsim-app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+                    pytest.fail(
+                        f"privsim-app exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+                    )
                 try:
                     with urllib.request.urlopen(url, timeout=2) as r:
                         if r.status == 200:
@@ -123,8 +135,10 @@ def test_play_plots_change_strategy_reset(server):
             try:
                 page.wait_for_selector(".day-counter", timeout=60_000)
             except Exception:  # noqa: BLE001 - say why, then fail
-                pytest.fail("page did not render: Solara loads its JavaScript through its CDN "
-                            "proxy; offline, install solara-assets and ipyvuetify<3 (see README)")
+                pytest.fail(
+                    "page did not render: Solara loads its JavaScript through its CDN "
+                    "proxy; offline, install solara-assets and ipyvuetify<3 (see README)"
+                )
             assert _day(page) == 0
             _assert_plots_rendered(page)
             assert "A (staged)" in page.inner_text(".what-happened")
@@ -148,13 +162,18 @@ def test_play_plots_change_strategy_reset(server):
 
             # change strategy A, reset: a fresh pair with the new strategy, back at day 0
             page.locator(".v-select", has_text="Strategy A").first.click()
-            page.locator(".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")).first.click()
+            page.locator(
+                ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
+            ).first.click()
             page.get_by_role("button", name="Reset", exact=True).click()
             page.wait_for_function(
                 "() => document.querySelector('.what-happened')?.innerText.includes('A (one_to_ten)')"
                 " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
-                timeout=30_000)
-            page.get_by_role("button", name="Step", exact=True).click()  # one redraw's worth of days
+                timeout=30_000,
+            )
+            page.get_by_role(
+                "button", name="Step", exact=True
+            ).click()  # one redraw's worth of days
             _wait_day(page, 1, timeout_s=30)
             _assert_plots_rendered(page)
             page.screenshot(path=str(OUT / "app_after_reset.png"), full_page=True)

@@ -15,7 +15,9 @@ KEYS = {"users", "days", "build_s", "run_s", "ns_per_user_day", "peak_rss_mb"}
 
 @pytest.mark.parametrize("naive", [False, True])
 def test_benchmark_prints_one_sane_json_line(naive):
-    cmd = [sys.executable, str(RUN), "--users", "2000", "--days", "5"] + (["--naive"] if naive else [])
+    cmd = [sys.executable, str(RUN), "--users", "2000", "--days", "5"] + (
+        ["--naive"] if naive else []
+    )
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 1

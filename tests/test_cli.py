@@ -8,20 +8,46 @@ from pathlib import Path
 import pandas as pd
 
 PRIVSIM = [sys.executable, "-m", "sim"]
-SUMMARY_KEYS = {"users_acquired", "customers", "conversion_30d", "ltv_per_user", "cac_per_user",
-                "ltv_cac", "gmv", "churn_rate", "peak_users_per_operator", "seed", "version"}
+SUMMARY_KEYS = {
+    "users_acquired",
+    "customers",
+    "conversion_30d",
+    "ltv_per_user",
+    "cac_per_user",
+    "ltv_cac",
+    "gmv",
+    "churn_rate",
+    "peak_users_per_operator",
+    "seed",
+    "version",
+}
 
 
 def test_run_writes_every_output(tmp_path):
     out = tmp_path / "run"
     r = subprocess.run(
-        [*PRIVSIM, "pool=conversion", "operators.count=5", "seed=7", "horizon_days=60",
-         f"hydra.run.dir={out}"],
-        capture_output=True, text=True, timeout=120,
+        [
+            *PRIVSIM,
+            "pool=conversion",
+            "operators.count=5",
+            "seed=7",
+            "horizon_days=60",
+            f"hydra.run.dir={out}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stderr
-    for f in ("daily.parquet", "cohorts.parquet", "summary.json", "funnel.png", "conversion.png",
-              "config.json", ".hydra/overrides.yaml"):
+    for f in (
+        "daily.parquet",
+        "cohorts.parquet",
+        "summary.json",
+        "funnel.png",
+        "conversion.png",
+        "config.json",
+        ".hydra/overrides.yaml",
+    ):
         assert (out / f).stat().st_size > 0, f
     summary = json.loads((out / "summary.json").read_text())
     assert SUMMARY_KEYS <= set(summary)
@@ -34,7 +60,9 @@ def test_run_writes_every_output(tmp_path):
 def test_bad_input_stops_with_a_named_key(tmp_path):
     r = subprocess.run(
         [*PRIVSIM, "churn.base_rate=1.5", f"hydra.run.dir={tmp_path}"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode != 0
     assert "churn.base_rate = 1.5" in r.stderr and "[0, 1]" in r.stderr

@@ -3,12 +3,19 @@
 import numpy as np
 import pytest
 
-from conftest import assert_greater
 from sim.config import compose, model_kwargs
 from sim.model import PrivateDomainModel
 
-EXPERIMENTS = ["premature_scaling", "operator_staffing", "koc_leverage", "pool_mix",
-               "channel_mix", "comparison"]
+from conftest import assert_greater
+
+EXPERIMENTS = [
+    "premature_scaling",
+    "operator_staffing",
+    "koc_leverage",
+    "pool_mix",
+    "channel_mix",
+    "comparison",
+]
 
 
 def run(overrides):
@@ -34,8 +41,10 @@ def test_premature_scaling_grows_faster_early_but_ends_worse():
     early = {}
     rows = {}
     for strategy in ("staged", "premature"):
-        models = [run(["experiment=premature_scaling", f"strategy={strategy}", f"seed={s}"])
-                  for s in seeds]
+        models = [
+            run(["experiment=premature_scaling", f"strategy={strategy}", f"seed={s}"])
+            for s in seeds
+        ]
         early[strategy] = np.array([m.daily()["live_users"].iloc[90] for m in models])
         rows[strategy] = [m.summary() for m in models]
     staged, premature = rows["staged"], rows["premature"]
@@ -52,8 +61,12 @@ def test_operator_staffing_conversion_decays_with_users_per_operator():
 
 
 def test_koc_leverage_raises_conversion_at_the_same_staffing():
-    base = ["experiment=koc_leverage", "operators.count=8", "initial_users=20000",
-            "horizon_days=200"]
+    base = [
+        "experiment=koc_leverage",
+        "operators.count=8",
+        "initial_users=20000",
+        "horizon_days=200",
+    ]
     on = metric(summaries([*base, "koc.max_share=0.02"], range(3)), "conversion_30d")
     off = metric(summaries([*base, "koc.max_share=0.0"], range(3)), "conversion_30d")
     assert_greater(on, off)
@@ -62,19 +75,29 @@ def test_koc_leverage_raises_conversion_at_the_same_staffing():
 def test_pool_mix_conversion_pool_needs_a_known_brand():
     base = ["experiment=pool_mix", "horizon_days=150"]
     seeds = range(2)
-    unknown = {p: metric(summaries([*base, f"pool={p}", "business.brand_awareness=0.0"], seeds),
-                         "conversion_30d") for p in ("nurturing", "conversion")}
-    known = metric(summaries([*base, "pool=conversion", "business.brand_awareness=0.5"], seeds),
-                   "conversion_30d")
+    unknown = {
+        p: metric(
+            summaries([*base, f"pool={p}", "business.brand_awareness=0.0"], seeds), "conversion_30d"
+        )
+        for p in ("nurturing", "conversion")
+    }
+    known = metric(
+        summaries([*base, "pool=conversion", "business.brand_awareness=0.5"], seeds),
+        "conversion_30d",
+    )
     assert_greater(unknown["nurturing"], unknown["conversion"])
     assert_greater(known, unknown["conversion"])
 
 
 def test_channel_mix_public_store_best_fission_worst_quality():
     seeds = range(3)
-    rows = {c: summaries(["experiment=channel_mix", f"strategy=channel/{c}", "horizon_days=200"],
-                         seeds) for c in ("paid_ads", "fission", "public_store")}
+    rows = {
+        c: summaries(["experiment=channel_mix", f"strategy=channel/{c}", "horizon_days=200"], seeds)
+        for c in ("paid_ads", "fission", "public_store")
+    }
     for other in ("paid_ads", "fission"):
         assert_greater(metric(rows["public_store"], "ltv_cac"), metric(rows[other], "ltv_cac"))
-    assert_greater(metric(rows["paid_ads"], "conversion_30d"), metric(rows["fission"], "conversion_30d"))
+    assert_greater(
+        metric(rows["paid_ads"], "conversion_30d"), metric(rows["fission"], "conversion_30d")
+    )
     assert_greater(metric(rows["fission"], "churn_rate"), metric(rows["paid_ads"], "churn_rate"))

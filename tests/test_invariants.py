@@ -3,8 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from conftest import build
 from sim.stage import Stage
+
+from conftest import build
 
 
 def test_every_acquired_user_is_in_exactly_one_stage_every_day():
@@ -30,8 +31,12 @@ def test_trust_money_and_counts_stay_in_bounds(small):
         assert trust.min() >= 0.0 and trust.max() <= 1.0
     daily = small.daily()
     money = ["revenue", "margin", "acquisition_spend", "team_cost"]
-    counts = [c for c in daily.columns if c.startswith("new_")] + ["orders", "first_purchases",
-                                                                   "churned_today", "koc_count"]
+    counts = [c for c in daily.columns if c.startswith("new_")] + [
+        "orders",
+        "first_purchases",
+        "churned_today",
+        "koc_count",
+    ]
     assert (daily[money + counts] >= 0).all().all()
     pop = small.population
     assert (pop.spend >= 0).all() and (pop.margin >= 0).all() and (pop.cac >= 0).all()

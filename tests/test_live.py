@@ -33,8 +33,15 @@ def test_default_controls_are_the_cli_defaults():
 
 
 def test_each_control_maps_to_a_config_key():
-    c = live.Controls(operators=4, ad_budget=2.0, users_cap=200, seed=7, pool="conversion",
-                      business="low_freq_high_margin", experiment="premature_scaling")
+    c = live.Controls(
+        operators=4,
+        ad_budget=2.0,
+        users_cap=200,
+        seed=7,
+        pool="conversion",
+        business="low_freq_high_margin",
+        experiment="premature_scaling",
+    )
     cfg, ov = live.arm_config(c, "premature")
     assert cfg == compose(ov)  # the page's config is exactly the CLI's for these overrides
     assert ov[0] == "experiment=premature_scaling"
@@ -133,9 +140,11 @@ def test_invalid_controls_raise_or_become_a_message():
 
 
 def test_the_model_never_imports_the_page():
-    code = ("import sys, sim.model, sim.config; "
-            "bad = [m for m in ('sim.app', 'sim.live', 'solara') if m in sys.modules]; "
-            "assert not bad, bad")
+    code = (
+        "import sys, sim.model, sim.config; "
+        "bad = [m for m in ('sim.app', 'sim.live', 'solara') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
@@ -179,8 +188,12 @@ def test_conversion_by_join_day_matches_a_direct_count(pair70):
 
 
 def _series(values, start=0):
-    return pd.DataFrame({"join_day": np.arange(start, start + len(values)),
-                         "conversion_pct": np.array(values, dtype=float)})
+    return pd.DataFrame(
+        {
+            "join_day": np.arange(start, start + len(values)),
+            "conversion_pct": np.array(values, dtype=float),
+        }
+    )
 
 
 def test_fell_below_finds_the_current_run_below():
@@ -206,8 +219,10 @@ def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
     assert "B (premature) is in phase “premature” since day 0." in text[2]
     c = live.fell_below(live.conversion_by_join_day(b.model), live.conversion_by_join_day(a.model))
     assert c.below_now
-    assert (f"B (premature): 30-day conversion fell below A's for users who joined from day "
-            f"{c.since_join_day} on") in text[4]
+    assert (
+        f"B (premature): 30-day conversion fell below A's for users who joined from day "
+        f"{c.since_join_day} on"
+    ) in text[4]
     assert text[3].startswith("A (staged): 30-day conversion has not fallen below B's")
 
 
@@ -245,11 +260,26 @@ def test_trainer_figure_runs_the_experiment_arms_and_writes_png_and_svg(tmp_path
     staged = arms["staged"][0]
     assert staged.seed == 0 and len(staged.cumulative_profit) == 75
     assert "one_to_ten" in staged.phase_starts  # the staged arm's phase change gets marked
-    x, med, lo, hi = trainer_figure.bands([r.cohort_day for r in arms["premature"]],
-                                          [r.conversion_pct for r in arms["premature"]])
+    x, med, lo, hi = trainer_figure.bands(
+        [r.cohort_day for r in arms["premature"]], [r.conversion_pct for r in arms["premature"]]
+    )
     assert len(x) > 0 and (lo <= med).all() and (med <= hi).all()
-    assert trainer_figure.main(["premature_scaling", "--seeds", "2", "--days", "75", "--jobs", "1",
-                                "--out", str(tmp_path)]) == 0
+    assert (
+        trainer_figure.main(
+            [
+                "premature_scaling",
+                "--seeds",
+                "2",
+                "--days",
+                "75",
+                "--jobs",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     png, svg = tmp_path / "premature_scaling.png", tmp_path / "premature_scaling.svg"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     text = svg.read_text()

@@ -67,14 +67,23 @@ def test_mini_program_raises_conversion_for_a_known_brand():
     Compared against a touchpoint of similar reach without a store (the service account)."""
 
     def pool(entry):
-        return {"name": entry, "touchpoints": [entry, "group_chat", "official_account"],
-                "promo_share": 0.2, "promo_tolerance": 0.2, "content_quality": 0.6}
+        return {
+            "name": entry,
+            "touchpoints": [entry, "group_chat", "official_account"],
+            "promo_share": 0.2,
+            "promo_tolerance": 0.2,
+            "content_quality": 0.6,
+        }
 
-    arm = {"strategy": one_phase(100, {"paid_ads": 1.0}), "business.brand_awareness": 0.5,
-           "operators.count": 4}
+    arm = {
+        "strategy": one_phase(100, {"paid_ads": 1.0}),
+        "business.brand_awareness": 0.5,
+        "operators.count": 4,
+    }
     mini = across_seeds(conversion, {**arm, "pool": pool("mini_program")}, SEEDS, horizon_days=150)
-    other = across_seeds(conversion, {**arm, "pool": pool("service_account")}, SEEDS,
-                         horizon_days=150)
+    other = across_seeds(
+        conversion, {**arm, "pool": pool("service_account")}, SEEDS, horizon_days=150
+    )
     assert_greater(mini, other)
 
 

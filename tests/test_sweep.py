@@ -24,14 +24,22 @@ SWEEP = ["strategy=staged,premature", "seed=0,1", *TINY]  # jobs 0..3: staged 0,
 def script(name: str) -> list[str]:
     """The console script from this venv, else its module."""
     exe = BIN / name
-    module = {"privsim": "sim", "privsim-report": "sim.report",
-              "privsim-reproduce": "sim.reproduce"}[name]
+    module = {
+        "privsim": "sim",
+        "privsim-report": "sim.report",
+        "privsim-reproduce": "sim.reproduce",
+    }[name]
     return [str(exe)] if exe.exists() else [sys.executable, "-m", module]
 
 
 def privsim_m(args, sweep_dir, env=None, timeout=120):
-    return subprocess.run([*script("privsim"), "-m", *args, f"hydra.sweep.dir={sweep_dir}"],
-                          capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [*script("privsim"), "-m", *args, f"hydra.sweep.dir={sweep_dir}"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +54,18 @@ def test_sweep_writes_summary_report_and_figures(sweep):
     d, r = sweep
     table = pd.read_parquet(d / "summary.parquet")
     assert len(table) == 4 and (table["status"] == "finished").all()
-    assert {"strategy", "seed", "horizon_days", "strategy.phases.0.daily_users", "ltv_cac",
-            "conversion_30d", "rfm.important_value", "phase_starts.zero_to_one",
-            "config_hash", "group"} <= set(table.columns)
+    assert {
+        "strategy",
+        "seed",
+        "horizon_days",
+        "strategy.phases.0.daily_users",
+        "ltv_cac",
+        "conversion_30d",
+        "rfm.important_value",
+        "phase_starts.zero_to_one",
+        "config_hash",
+        "group",
+    } <= set(table.columns)
     assert sorted(table["seed"]) == [0, 0, 1, 1]
     assert table["group"].tolist() == ["staged", "staged", "premature", "premature"]
     text = (d / "report.md").read_text()
@@ -62,8 +79,9 @@ def test_sweep_writes_summary_report_and_figures(sweep):
 
 def test_reproduce_is_bit_identical_and_catches_tampering(sweep, tmp_path):
     d, _ = sweep
-    r = subprocess.run([*script("privsim-reproduce"), str(d / "2")], capture_output=True,
-                       text=True, timeout=120)
+    r = subprocess.run(
+        [*script("privsim-reproduce"), str(d / "2")], capture_output=True, text=True, timeout=120
+    )
     assert r.returncode == 0, r.stderr
     assert "identical" in r.stdout
 
@@ -86,8 +104,17 @@ def test_failed_run_is_reported_and_the_rest_aggregated_under_joblib(sweep, tmp_
     naming the failure; the joblib launcher's runs equal the basic launcher's."""
     d, _ = sweep
     out = tmp_path / "sweep"
-    r = privsim_m(["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "strategy=staged",
-                   "seed=0", "operators.capacity=400.0,-1", *TINY], out)
+    r = privsim_m(
+        [
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "strategy=staged",
+            "seed=0",
+            "operators.capacity=400.0,-1",
+            *TINY,
+        ],
+        out,
+    )
     assert r.returncode != 0
     assert "job 1 (failed" in r.stderr and "operators.capacity" in r.stderr
     assert "ConfigError" in (out / "1" / "error.txt").read_text()
@@ -95,11 +122,14 @@ def test_failed_run_is_reported_and_the_rest_aggregated_under_joblib(sweep, tmp_
     assert table["status"].tolist() == ["finished", "failed"]
     assert "| 1 | failed |" in (out / "report.md").read_text()
     # Same config and seed as job 0 of the basic sweep: same hash, bit-identical outputs.
-    assert (json.loads((out / "0" / "summary.json").read_text())["config_hash"]
-            == json.loads((d / "0" / "summary.json").read_text())["config_hash"])
+    assert (
+        json.loads((out / "0" / "summary.json").read_text())["config_hash"]
+        == json.loads((d / "0" / "summary.json").read_text())["config_hash"]
+    )
     for f in ("daily.parquet", "cohorts.parquet"):
-        pd.testing.assert_frame_equal(pd.read_parquet(out / "0" / f), pd.read_parquet(d / "0" / f),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(out / "0" / f), pd.read_parquet(d / "0" / f), check_exact=True
+        )
 
 
 def test_rerunning_an_interrupted_sweep_skips_finished_runs(sweep, tmp_path):
@@ -119,15 +149,19 @@ def test_rerunning_an_interrupted_sweep_skips_finished_runs(sweep, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("skipped (finished earlier)") == 3
     assert {j: (out / j / "daily.parquet").stat().st_mtime_ns for j in before} == before
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "3" / "daily.parquet"),
-                                  pd.read_parquet(d / "3" / "daily.parquet"), check_exact=True)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "3" / "daily.parquet"),
+        pd.read_parquet(d / "3" / "daily.parquet"),
+        check_exact=True,
+    )
     assert not list((out / "3").glob("*.partial"))
     assert (pd.read_parquet(out / "summary.parquet")["status"] == "finished").all()
 
 
 def test_report_command_exits_non_zero_naming_failures(tmp_path):
-    r = subprocess.run([*script("privsim-report"), str(tmp_path)], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [*script("privsim-report"), str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode != 0 and "no job directories" in r.stderr
 
 
@@ -140,15 +174,27 @@ def test_ray_launcher_gives_the_same_runs(sweep, tmp_path):
     ray_tmp = tempfile.mkdtemp(prefix="privsim-ray-", dir="/tmp")
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     try:
-        r = privsim_m(["hydra/launcher=ray_local", f"hydra.launcher.ray.init._temp_dir={ray_tmp}",
-                       "hydra.launcher.ray.init.num_cpus=2", "strategy=staged,premature",
-                       "seed=0", *TINY], out, env=env, timeout=300)
+        r = privsim_m(
+            [
+                "hydra/launcher=ray_local",
+                f"hydra.launcher.ray.init._temp_dir={ray_tmp}",
+                "hydra.launcher.ray.init.num_cpus=2",
+                "strategy=staged,premature",
+                "seed=0",
+                *TINY,
+            ],
+            out,
+            env=env,
+            timeout=300,
+        )
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
     assert r.returncode == 0, r.stderr
     assert "2/2 runs done" in r.stdout + r.stderr
     for job, basic in (("0", "0"), ("1", "2")):
-        pd.testing.assert_frame_equal(pd.read_parquet(out / job / "daily.parquet"),
-                                      pd.read_parquet(d / basic / "daily.parquet"),
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(out / job / "daily.parquet"),
+            pd.read_parquet(d / basic / "daily.parquet"),
+            check_exact=True,
+        )
     assert (out / "report.md").exists()

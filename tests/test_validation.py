@@ -2,10 +2,11 @@
 
 import pytest
 
-from conftest import base_config, build, set_path
 from sim.config import model_kwargs
 from sim.model import PrivateDomainModel
 from sim.params import ConfigError
+
+from conftest import base_config, build, set_path
 
 
 @pytest.mark.parametrize(
