@@ -428,7 +428,8 @@ def _crossing_sentence(arm: Arm, other: Arm, c: Crossing | None, day: int) -> st
     if c.below_now:
         return (
             f"{who}: 30-day conversion fell below {vs}'s for users who joined from day "
-            f"{c.since_join_day} on (known at the end of day {c.since_join_day + CONVERSION_WINDOW}); "
+            f"{c.since_join_day} on "
+            f"(known at the end of day {c.since_join_day + CONVERSION_WINDOW}); "
             f"now {now}."
         )
     if c.first_join_day is not None:
@@ -573,19 +574,32 @@ def figure_conversion(pair: LivePair):
     return fig
 
 
-def figure_operators(pair: LivePair):
+def _line_figure(pair: LivePair, key: str, series, column: str, ylabel: str, thousands=False):
+    """One line per arm of `series(model)[column]` against day."""
     fig, (ax,) = _figure()
     for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
-        u = users_per_operator(arm.model)
-        ax.plot(u["day"], u["users_per_operator"], color=colour, label=arm.name)
+        d = series(arm.model)
+        ax.plot(d["day"], d[column], color=colour, label=arm.name)
     ax.set_xlabel("day", fontsize=9)
-    ax.set_ylabel("live users per operator (users)", fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
     ax.set_ylim(bottom=0)
     _day_axis(ax, pair)
-    _thousands(ax)
+    if thousands:
+        _thousands(ax)
     _legend(ax)
-    ax.set_title(PLOTS["operators"][0], fontsize=11)
+    ax.set_title(PLOTS[key][0], fontsize=11)
     return fig
+
+
+def figure_operators(pair: LivePair):
+    return _line_figure(
+        pair,
+        "operators",
+        users_per_operator,
+        "users_per_operator",
+        "live users per operator (users)",
+        thousands=True,
+    )
 
 
 def figure_profit(pair: LivePair):
@@ -609,17 +623,13 @@ def figure_profit(pair: LivePair):
 
 
 def figure_churn(pair: LivePair):
-    fig, (ax,) = _figure()
-    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
-        c = churn_series(arm.model)
-        ax.plot(c["day"], c["churn_pct_per_day"], color=colour, label=arm.name)
-    ax.set_xlabel("day", fontsize=9)
-    ax.set_ylabel("users lost per day (% of pool, 7-day mean)", fontsize=9)
-    ax.set_ylim(bottom=0)
-    _day_axis(ax, pair)
-    _legend(ax)
-    ax.set_title(PLOTS["churn"][0], fontsize=11)
-    return fig
+    return _line_figure(
+        pair,
+        "churn",
+        churn_series,
+        "churn_pct_per_day",
+        "users lost per day (% of pool, 7-day mean)",
+    )
 
 
 FIGURES = {

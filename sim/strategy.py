@@ -1,4 +1,5 @@
-"""Running a scaling strategy: which phase is active, and when its exit rule lets it end (DOMAIN §3).
+"""Running a scaling strategy (DOMAIN §3): which phase is active, and when its exit rule lets
+it end.
 
 A phase ends when it has run `max_days`, or when it has run `min_days` and every condition of
 its gate holds on measured cohorts. A phase with no gate conditions and no `max_days` runs to

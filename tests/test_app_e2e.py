@@ -167,7 +167,8 @@ def test_play_plots_change_strategy_reset(server):
             ).first.click()
             page.get_by_role("button", name="Reset", exact=True).click()
             page.wait_for_function(
-                "() => document.querySelector('.what-happened')?.innerText.includes('A (one_to_ten)')"
+                "() => document.querySelector('.what-happened')"
+                "?.innerText.includes('A (one_to_ten)')"
                 " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
                 timeout=30_000,
             )

@@ -1,4 +1,4 @@
-"""The benchmark script runs and reports sane numbers (tiny sizes; the real sweep is `make bench`)."""
+"""The benchmark script runs and reports sane numbers (tiny sizes; the sweep is `make bench`)."""
 
 from __future__ import annotations
 

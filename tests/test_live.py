@@ -246,7 +246,7 @@ def test_figures_have_titles_labels_and_one_line_captions(pair70):
         assert ylabels and all("(" in y for y in ylabels), (key, ylabels)  # units in brackets
 
 
-# --- the slide figure ------------------------------------------------------------------------------
+# --- the slide figure ------------------------------------------------------------------------
 
 
 def test_trainer_figure_runs_the_experiment_arms_and_writes_png_and_svg(tmp_path):
