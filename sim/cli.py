@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim.config import CONFIG_DIR
 from sim.params import ConfigError
 from sim.run import run
 from sim.sweep import result_line, run_job
-
-# The versioned configs/ beside the package (an editable install keeps them together).
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")

@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+from pathlib import Path
 
 from sim.params import ConfigError
 
+# The versioned configs/ beside the package (an editable install keeps them together).
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 NON_MODEL_KEYS = {"hydra"}
 
 
@@ -44,8 +47,6 @@ def compose(overrides: list[str] | None = None) -> dict:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from omegaconf import OmegaConf
-
-    from sim.cli import CONFIG_DIR
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = hydra_compose(config_name="config", overrides=list(overrides or []))

@@ -36,13 +36,12 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.config import compose, model_kwargs
+from sim.config import CONFIG_DIR, compose, model_kwargs
+from sim.metrics import CONVERSION_WINDOW, converted_within
 from sim.model import IMPORTED, PrivateDomainModel
 from sim.stage import LIVE_STAGES
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 KOC_CHOICES = ("as planned", "on", "off")
-CONVERSION_WINDOW = 30
 ROLLING_DAYS = 28  # joining days pooled per point of the conversion-over-time series
 MIN_POOLED = 50  # joiners needed before a pooled conversion is shown
 ARM_COLOURS = ("#1f77b4", "#d62728")
@@ -50,7 +49,7 @@ ARM_COLOURS = ("#1f77b4", "#d62728")
 
 def group_options(group: str) -> list[str]:
     """Names selectable in a config group, e.g. `strategy` → staged, premature, channel/fission…"""
-    root = CONFIG_DIR / group
+    root = Path(CONFIG_DIR) / group
     names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml")]
     return sorted(names, key=lambda n: (n.count("/"), n))
 
@@ -317,8 +316,7 @@ def conversion_by_join_day(
         return pd.DataFrame({"join_day": np.empty(0, int), "conversion_pct": np.empty(0)})
     acquired = (pop.channel != model.channel_names.index(IMPORTED)) & (pop.join_day <= last)
     jd = pop.join_day[acquired]
-    fb = pop.first_buy_day[acquired]
-    conv = ((fb >= 0) & (fb - jd < CONVERSION_WINDOW)).astype(float)
+    conv = converted_within(pop, acquired).astype(float)
     n = np.bincount(jd, minlength=last + 1).astype(float)
     k = np.bincount(jd, weights=conv, minlength=last + 1)
     kernel = np.ones(window)

@@ -22,9 +22,10 @@ from sim.stage import Stage
 CONVERSION_WINDOW = 30  # the metric is *named* 30-day conversion: a definition, not a parameter
 
 
-def converted_within(pop: Population, rows: slice, window: int = CONVERSION_WINDOW) -> np.ndarray:
+def converted_within(pop: Population, rows=slice(None)) -> np.ndarray:
+    """Whether each user of `rows` (ids, mask or slice) first bought within 30 days of joining."""
     fb = pop.first_buy_day[rows]
-    return (fb >= 0) & (fb - pop.join_day[rows] < window)
+    return (fb >= 0) & (fb - pop.join_day[rows] < CONVERSION_WINDOW)
 
 
 def matured_rows(pop: Population, day: int, first_day: int, imported: int) -> np.ndarray:
@@ -37,8 +38,7 @@ def matured_rows(pop: Population, day: int, first_day: int, imported: int) -> np
 def conversion_30d(pop: Population, ids: np.ndarray) -> float:
     if ids.size == 0:
         return float("nan")
-    fb = pop.first_buy_day[ids]
-    return float(((fb >= 0) & (fb - pop.join_day[ids] < CONVERSION_WINDOW)).mean())
+    return float(converted_within(pop, ids).mean())
 
 
 def ltv_cac(pop: Population, ids: np.ndarray) -> float:
@@ -60,8 +60,7 @@ def cohorts(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -
         )[:nw]
 
     size = per_week(None)
-    fb = pop.first_buy_day
-    conv = (fb >= 0) & (fb - pop.join_day < CONVERSION_WINDOW)
+    conv = converted_within(pop)
     mature = pop.join_day <= horizon - 1 - CONVERSION_WINDOW
     mature_size = per_week(None, acquired & mature)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -284,7 +284,7 @@ class PrivateDomainModel(mesa.Model):
         by_mask = pop.stage_counts_by(pop.touchpoints, len(self._tables.cost))
         counts = by_mask.sum(axis=0)
         live_n = int(counts[: Stage.CHURNED].sum())
-        arrived_ops = np.array([op.arrival_day <= d for op in self.operators], dtype=bool)
+        arrived_ops = team.arrived(self.operators, d)
         arrived = int(arrived_ops.sum())
         team_cost = (
             self.operators_params.salary_per_day * arrived
@@ -400,9 +400,8 @@ class PrivateDomainModel(mesa.Model):
 
     def _assign_weights(self) -> np.ndarray:
         """Full capacity of each arrived operator: a ramping hire already takes their share."""
-        return np.array(
-            [op.params.capacity if op.arrival_day <= self.day else 0.0 for op in self.operators]
-        )
+        full = np.array([op.params.capacity for op in self.operators])
+        return np.where(team.arrived(self.operators, self.day), full, 0.0)
 
     def _enter_phase(self, d: int) -> None:
         phase = self.clock.phase
@@ -422,7 +421,7 @@ class PrivateDomainModel(mesa.Model):
 
     def _staff(self, d: int) -> None:
         """Rebalance users over operators when the arrived team changes (new hires take over)."""
-        arrived = sum(1 for op in self.operators if op.arrival_day <= d)
+        arrived = int(team.arrived(self.operators, d).sum())
         if arrived != self._arrived_ops:
             self._arrived_ops = arrived
             pop = self.population
@@ -453,7 +452,7 @@ class PrivateDomainModel(mesa.Model):
     def _reselect_circle(self, programme: bool) -> None:
         pop, p = self.population, self.koc_params
         live = pop.live()
-        arrived = sum(1 for op in self.operators if op.arrival_day <= self.day)
+        arrived = int(team.arrived(self.operators, self.day).sum())
         cap = circle.circle_cap(p, arrived, self.operators_params.deep_limit, int(live.sum()))
         core = circle.select_core(pop, live, cap if programme else 0, p)
         keep = {k.uid: k for k in self.kocs}

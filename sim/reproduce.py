@@ -94,20 +94,6 @@ def replay_note(run_dir: Path, cfg: dict) -> str | None:
     return None
 
 
-def sorted_keys_note(cfg: dict) -> str | None:
-    """A hint after a failed reproduction: before config.json kept key order (it was written
-    with sorted keys), channel_mix came back sorted, and the model reads it in order."""
-    mixes = [p.get("channel_mix") for p in cfg.get("strategy", {}).get("phases", [])]
-    mixes = [m for m in mixes if isinstance(m, dict) and len(m) > 1]
-    if mixes and all(list(m) == sorted(m) for m in mixes):
-        return (
-            "config.json lists channel_mix in sorted order, as runs written before it kept "
-            "the config's key order do; the model draws arrivals per channel in that order, "
-            "so if the original order differed, so do the results"
-        )
-    return None
-
-
 def reproduce(run_dir, work_dir=None) -> list[str]:
     """Re-run `run_dir` into `work_dir` (a temp dir if None); returns what differs (empty: same).
 
@@ -166,9 +152,6 @@ def main(argv=None) -> None:
         print(f"privsim-reproduce: NOT reproduced: {args.run_dir}", file=sys.stderr)
         for d in diffs:
             print(f"  {d}", file=sys.stderr)
-        cfg = json.loads((args.run_dir / "config.json").read_text())
-        if note := sorted_keys_note(cfg):
-            print(f"note: {note}", file=sys.stderr)
         sys.exit(1)
     s = json.loads((args.run_dir / "summary.json").read_text())
     print(

@@ -7,15 +7,7 @@ from pathlib import Path
 
 from sim.config import config_hash, model_kwargs
 from sim.model import PrivateDomainModel
-from sim.outputs import atomic_write, write_run
-
-
-def write_config(path: Path, cfg: dict) -> None:
-    """The resolved config as JSON, keys in config order (not sorted): the model reads some
-    mappings in order (channel_mix: one arrival draw per channel, in turn), so `config.json`
-    must replay exactly (`privsim-reproduce`)."""
-    text = json.dumps(cfg, indent=2, default=lambda v: v.item()) + "\n"
-    atomic_write(path, lambda t: Path(t).write_text(text))
+from sim.outputs import write_json, write_run
 
 
 def finished(out_dir, cfg: dict) -> dict | None:
@@ -46,7 +38,7 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
         business=model.business.name,
     )
     out = Path(out_dir)
-    write_config(out / "config.json", cfg)
+    write_json(out / "config.json", cfg)
     title = f" — {model.strategy.name}, {model.pool_params.name} pool, seed {cfg.get('seed')}"
     write_run(out, model.daily(), model.cohorts(), summary, title)
     return summary

@@ -66,7 +66,7 @@ def count_jobs(config: DictConfig) -> int | None:
     from hydra._internal.utils import create_config_search_path
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from sim.cli import CONFIG_DIR
+    from sim.config import CONFIG_DIR
 
     params = config.hydra.sweeper.get("params") or {}
     args = [f"{k}={v}" for k, v in params.items()]

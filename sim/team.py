@@ -57,6 +57,11 @@ def hire(model, target: int, day: int, prepared: bool) -> int:
     return n
 
 
+def arrived(operators: list[Operator], day: int) -> np.ndarray:
+    """Which operators have started work by `day` (hired ones may still be in their lead time)."""
+    return np.array([o.arrival_day <= day for o in operators], dtype=bool)
+
+
 def capacities(operators: list[Operator], day: int) -> np.ndarray:
     return np.array([o.capacity_on(day) for o in operators], dtype=np.float64)
 

@@ -28,9 +28,8 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from sim import __version__
-from sim.config import compose, model_kwargs
+from sim.config import CONFIG_DIR, compose, model_kwargs
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_OUT = Path("results") / "figures"
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 BAND = (10, 90)
@@ -38,7 +37,7 @@ BAND = (10, 90)
 
 def experiment_arms(experiment: str) -> list[str]:
     """The strategies an experiment's sweep compares (`hydra.sweeper.params.strategy`)."""
-    path = CONFIG_DIR / "experiment" / f"{experiment}.yaml"
+    path = Path(CONFIG_DIR) / "experiment" / f"{experiment}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in path.parent.glob("*.yaml"))
         raise SystemExit(f"privsim-figure: unknown experiment {experiment!r}; known: {known}")
