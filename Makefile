@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean-venv
+.PHONY: run test bench baseline clean-venv
 
 $(STAMP): pyproject.toml
 	@PY=$$(scripts/find-python) || exit 1; \
@@ -28,3 +28,8 @@ clean-venv:
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep.py
+
+# Regenerate tests/baseline.json after a change of results that is intended (the commit message
+# then says which numbers moved and why).
+baseline: $(STAMP)
+	$(BIN)/python tests/test_baseline.py --regenerate
