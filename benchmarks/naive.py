@@ -1,8 +1,8 @@
 """The reference the benchmark compares against: the same per-user daily rules as
-`sim/dynamics.py`, written the plain Mesa way — one `mesa.Agent` per user, each stepping itself
+`sim/core/dynamics.py`, written the plain Mesa way — one `mesa.Agent` per user, each stepping itself
 through `model.agents.shuffle_do("step")`.
 
-It is kept here, in the benchmark only, to measure what the array layout of `sim.population`
+It is kept here, in the benchmark only, to measure what the array layout of `sim.core.population`
 buys. It does the same work per user-day (touches from operator attention, broadcast and asks;
 trust update; stage advance; purchase hazard with the new-user offer; churn hazard; one uniform
 draw deciding churn-then-purchase; booking an order) but leaves out acquisition, referrals, the
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import mesa
 
-from sim.params import Business, Churn, Purchase, Trust, build
-from sim.pool import PoolMix
-from sim.stage import Stage
+from sim.core.params import Business, Churn, Purchase, Trust, build
+from sim.core.pool import PoolMix
+from sim.core.stage import Stage
 
 AWARE, FAMILIAR, TRUST, BUY, REBUY, CHURNED = (int(s) for s in Stage)
 
@@ -94,7 +94,7 @@ class NaiveModel(mesa.Model):
         self.trust_p = build(Trust, cfg["trust"], "trust")
         self.purchase_p = build(Purchase, cfg["purchase"], "purchase")
         self.churn_p = build(Churn, cfg["churn"], "churn")
-        from sim.params import Pool, Touchpoint
+        from sim.core.params import Pool, Touchpoint
 
         pool = build(Pool, cfg["pool"], "pool")
         catalogue = {k: build(Touchpoint, v, k) for k, v in cfg["touchpoints"].items()}

@@ -34,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def measure(users: int, days: int, naive: bool, seed: int) -> dict:
     """One measurement in this process (call it in a fresh one)."""
     t0 = time.perf_counter()
-    from sim.config import compose, model_kwargs
+    from sim.experiment.config import compose, model_kwargs
 
     cfg = compose([f"initial_users={users}", f"horizon_days={days}", f"seed={seed}"])
     if naive:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from naive import NaiveModel
     else:
-        from sim.model import PrivateDomainModel
+        from sim.core.model import PrivateDomainModel
     t1 = time.perf_counter()
     model = NaiveModel(cfg, users, seed) if naive else PrivateDomainModel(**model_kwargs(cfg))
     t2 = time.perf_counter()

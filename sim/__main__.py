@@ -1,3 +1,3 @@
-from sim.cli import main
+from sim.experiment.cli import main
 
 main()

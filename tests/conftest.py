@@ -8,8 +8,8 @@ import logging
 import numpy as np
 import pytest
 
-from sim.config import compose, model_kwargs
-from sim.model import PrivateDomainModel
+from sim.core.model import PrivateDomainModel
+from sim.experiment.config import compose, model_kwargs
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 

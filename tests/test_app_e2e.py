@@ -63,7 +63,7 @@ def server():
     OUT.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.app", "--port", str(port)],
+            [sys.executable, "-m", "sim.viz.app", "--port", str(port)],
             cwd=ROOT,
             stdout=fh,
             stderr=subprocess.STDOUT,

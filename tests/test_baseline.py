@@ -47,8 +47,8 @@ def _jsonable(v):
 
 
 def result(strategy: str, seed: int) -> dict:
-    from sim.config import compose, model_kwargs
-    from sim.model import PrivateDomainModel
+    from sim.core.model import PrivateDomainModel
+    from sim.experiment.config import compose, model_kwargs
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     cfg = compose([f"strategy={strategy}", f"seed={seed}", f"horizon_days={HORIZON}"])

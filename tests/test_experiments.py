@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.config import compose, model_kwargs
-from sim.model import PrivateDomainModel
+from sim.core.model import PrivateDomainModel
+from sim.experiment.config import compose, model_kwargs
 
 from conftest import assert_greater
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from sim.stage import Stage
+from sim.core.stage import Stage
 
 from conftest import build
 
@@ -55,8 +55,8 @@ def test_same_seed_same_days_different_seed_different_days():
 
 
 def test_mesa_api_sees_operators_kocs_and_user_views():
-    from sim.circle import KOC
-    from sim.team import Operator
+    from sim.core.circle import KOC
+    from sim.core.team import Operator
 
     m = build(seed=2, horizon_days=200).run()
     assert len(m.agents_by_type[Operator]) == len(m.operators) >= 2

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import live
-from sim.config import compose
+from sim.experiment.config import compose
+from sim.viz import live
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_single_arm_mode_says_there_is_no_comparison():
 
 def test_page_controls_are_the_pair_arguments():
     pytest.importorskip("solara")
-    from sim import app
+    from sim.viz import app
 
     params = set(inspect.signature(live.LivePair.__init__).parameters) - {"self", "strict"}
     assert set(app.CONTROLS) == params == set(live.Controls().__dict__)
@@ -141,8 +141,8 @@ def test_invalid_controls_raise_or_become_a_message():
 
 def test_the_model_never_imports_the_page():
     code = (
-        "import sys, sim.model, sim.config; "
-        "bad = [m for m in ('sim.app', 'sim.live', 'solara') if m in sys.modules]; "
+        "import sys, sim.core.model, sim.experiment.config; "
+        "bad = [m for m in ('sim.viz.app', 'sim.viz.live', 'solara') if m in sys.modules]; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -250,7 +250,7 @@ def test_figures_have_titles_labels_and_one_line_captions(pair70):
 
 
 def test_trainer_figure_runs_the_experiment_arms_and_writes_png_and_svg(tmp_path):
-    from sim import trainer_figure
+    from sim.viz import slide as trainer_figure
 
     assert trainer_figure.experiment_arms("premature_scaling") == ["staged", "premature"]
     with pytest.raises(SystemExit, match="does not compare strategies"):

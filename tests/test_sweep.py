@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.report import report
-from sim.reproduce import reproduce
+from sim.experiment.report import report
+from sim.experiment.reproduce import reproduce
 
 BIN = Path(sys.executable).parent
 # Tiny runs: 40 days, 20 users a day in the first phase.
@@ -26,8 +26,8 @@ def script(name: str) -> list[str]:
     exe = BIN / name
     module = {
         "privsim": "sim",
-        "privsim-report": "sim.report",
-        "privsim-reproduce": "sim.reproduce",
+        "privsim-report": "sim.experiment.report",
+        "privsim-reproduce": "sim.experiment.reproduce",
     }[name]
     return [str(exe)] if exe.exists() else [sys.executable, "-m", module]
 

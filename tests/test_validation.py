@@ -2,9 +2,9 @@
 
 import pytest
 
-from sim.config import model_kwargs
-from sim.model import PrivateDomainModel
-from sim.params import ConfigError
+from sim.core.model import PrivateDomainModel
+from sim.core.params import ConfigError
+from sim.experiment.config import model_kwargs
 
 from conftest import base_config, build, set_path
 

@@ -8,16 +8,16 @@ import inspect
 import json
 from pathlib import Path
 
-from sim.params import ConfigError
+from sim.core.params import ConfigError
 
 # The versioned configs/ beside the package (an editable install keeps them together).
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent.parent / "configs")
 NON_MODEL_KEYS = {"hydra"}
 
 
 def model_kwargs(cfg: dict) -> dict:
     """Map a resolved config onto `PrivateDomainModel` keyword arguments, rejecting unknown keys."""
-    from sim.model import PrivateDomainModel
+    from sim.core.model import PrivateDomainModel
 
     params = inspect.signature(PrivateDomainModel.__init__).parameters
     allowed = set(params) - {"self"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.stage import Stage
+from sim.core.stage import Stage
 
 
 def _pyplot():

@@ -21,8 +21,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from sim.outputs import atomic_write, write_json
-from sim.run import finished, run
+from sim.experiment.jobs import atomic_write, write_json
+from sim.experiment.run import finished, run
 
 ERROR_FILE = "error.txt"
 PROGRESS_DIR = ".progress"
@@ -66,7 +66,7 @@ def count_jobs(config: DictConfig) -> int | None:
     from hydra._internal.utils import create_config_search_path
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    from sim.config import CONFIG_DIR
+    from sim.experiment.config import CONFIG_DIR
 
     params = config.hydra.sweeper.get("params") or {}
     args = [f"{k}={v}" for k, v in params.items()]
@@ -123,7 +123,7 @@ class SweepCallback(Callback):
             print(progress_line(progress), flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.report import report
+        from sim.experiment.report import report
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:

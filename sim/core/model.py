@@ -30,10 +30,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim import acquisition, circle, dynamics, team
-from sim.circle import KOC
-from sim.ledger import record_orders
-from sim.metrics import (
+from sim.core import acquisition, circle, dynamics, team
+from sim.core.circle import KOC
+from sim.core.ledger import record_orders
+from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohorts,
     conversion_30d,
@@ -41,10 +41,10 @@ from sim.metrics import (
     rfm_counts,
     summary,
 )
-from sim.params import (
+from sim.core.params import (
     KOC as KOCParams,
 )
-from sim.params import (
+from sim.core.params import (
     Business,
     Channel,
     Churn,
@@ -61,11 +61,11 @@ from sim.params import (
     build,
     shares,
 )
-from sim.pool import MemberEffects, PoolMix
-from sim.population import Population, User
-from sim.stage import Stage
-from sim.strategy import PhaseClock
-from sim.team import Operator
+from sim.core.pool import MemberEffects, PoolMix
+from sim.core.population import Population, User
+from sim.core.stage import Stage
+from sim.core.strategy import PhaseClock
+from sim.core.team import Operator
 
 REFERRAL, IMPORTED = "referral", "imported"
 
@@ -74,7 +74,7 @@ class PrivateDomainModel(mesa.Model):
     """A brand's private domain: users in numpy arrays, operators and KOCs as Mesa agents.
 
     Every argument is a plain mapping (as Hydra composes it) or the matching record from
-    `sim.params`; all are validated before anything is simulated.
+    `sim.core.params`; all are validated before anything is simulated.
     """
 
     def __init__(
@@ -191,7 +191,7 @@ class PrivateDomainModel(mesa.Model):
     # --- the Mesa-facing user API ----------------------------------------------------------
 
     def user(self, uid: int) -> User:
-        """A view of one user (see `sim.population` for why users are not stored agents)."""
+        """A view of one user (see `sim.core.population` for why users are not stored agents)."""
         return User(self.population, uid)
 
     def user_ids(self, stage: Stage | None = None) -> np.ndarray:

@@ -3,7 +3,7 @@ and `report.md` in the sweep directory.
 
 A job directory is one holding `.hydra/overrides.yaml`. It is *finished* when it holds
 `summary.json` (written last and atomically, so its presence means every output is whole),
-*failed* when it holds `error.txt` (written by `sim.sweep.run_job`), else *incomplete*
+*failed* when it holds `error.txt` (written by `sim.experiment.sweep.run_job`), else *incomplete*
 (interrupted or still running). Failed and incomplete jobs are listed, the finished ones
 aggregated, and the command exits 1 naming the jobs that did not finish.
 
@@ -27,9 +27,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-from sim.outputs import atomic_write  # noqa: E402
-from sim.stage import Stage  # noqa: E402
-from sim.sweep import ERROR_FILE  # noqa: E402
+from sim.core.stage import Stage  # noqa: E402
+from sim.experiment.jobs import atomic_write  # noqa: E402
+from sim.experiment.sweep import ERROR_FILE  # noqa: E402
 
 STAGES = [s.name.lower() for s in Stage]
 FIGURES = {

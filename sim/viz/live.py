@@ -1,9 +1,9 @@
 """The trainer's live view, without the browser: build a pair of models from control values,
 advance them together, compute the series the page plots and the "what happened" text.
 
-Everything here is plain Python (numpy, pandas, matplotlib's object API); `sim.app` only wires
+Everything here is plain Python (numpy, pandas, matplotlib's object API); `sim.viz.app` only wires
 it into a Solara page. The models are built exactly as the CLI builds them: the controls become
-Hydra overrides (`overrides()`), composed by `sim.config.compose` against the versioned
+Hydra overrides (`overrides()`), composed by `sim.experiment.config.compose` against the versioned
 `configs/`, so `cli_command()` prints the `privsim` line that reproduces an arm.
 
 How the controls map onto the config (the page shows the same wording):
@@ -36,10 +36,10 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.config import CONFIG_DIR, compose, model_kwargs
-from sim.metrics import CONVERSION_WINDOW, converted_within
-from sim.model import IMPORTED, PrivateDomainModel
-from sim.stage import LIVE_STAGES
+from sim.core.metrics import CONVERSION_WINDOW, converted_within
+from sim.core.model import IMPORTED, PrivateDomainModel
+from sim.core.stage import LIVE_STAGES
+from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
 
 KOC_CHOICES = ("as planned", "on", "off")
 ROLLING_DAYS = 28  # joining days pooled per point of the conversion-over-time series

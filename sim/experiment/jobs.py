@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim import __version__, figures
+from sim import __version__
+from sim.viz import plots
 
 
 def atomic_write(path: Path, write) -> None:
@@ -46,6 +47,6 @@ def write_run(out_dir, daily: pd.DataFrame, cohorts: pd.DataFrame, summary: dict
     out = Path(out_dir)
     atomic_write(out / "daily.parquet", lambda t: daily.to_parquet(t, index=False))
     atomic_write(out / "cohorts.parquet", lambda t: cohorts.to_parquet(t, index=False))
-    atomic_write(out / "funnel.png", lambda t: figures.funnel(daily, t, title))
-    atomic_write(out / "conversion.png", lambda t: figures.conversion(cohorts, t, title))
+    atomic_write(out / "funnel.png", lambda t: plots.funnel(daily, t, title))
+    atomic_write(out / "conversion.png", lambda t: plots.conversion(cohorts, t, title))
     write_json(out / "summary.json", {**summary, "version": __version__})

@@ -17,7 +17,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-from sim.stage import Stage
+from sim.core.stage import Stage
 
 
 class ConfigError(ValueError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sim.config import config_hash, model_kwargs
-from sim.model import PrivateDomainModel
-from sim.outputs import write_json, write_run
+from sim.core.model import PrivateDomainModel
+from sim.experiment.config import config_hash, model_kwargs
+from sim.experiment.jobs import write_json, write_run
 
 
 def finished(out_dir, cfg: dict) -> dict | None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.params import KOC as KOCParams
-from sim.population import Population, User
-from sim.stage import Stage
+from sim.core.params import KOC as KOCParams
+from sim.core.population import Population, User
+from sim.core.stage import Stage
 
 
 class KOC(mesa.Agent):

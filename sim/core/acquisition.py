@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.params import Channel
+from sim.core.params import Channel
 
 
 def unit_cost(channel: Channel, day: int, bought: float) -> float:

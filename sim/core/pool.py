@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params import ConfigError, Pool, Touchpoint
+from sim.core.params import ConfigError, Pool, Touchpoint
 
 MAX_TOUCHPOINTS = 8
 

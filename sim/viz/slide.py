@@ -1,7 +1,7 @@
 """`privsim-figure <experiment>`: one publication-quality figure for slides.
 
     privsim-figure premature_scaling                    # 10 seeds -> results/figures/
-    python -m sim.trainer_figure premature_scaling --seeds 20 --out slides/
+    python -m sim.viz.slide premature_scaling --seeds 20 --out slides/
 
 Runs the experiment's arms itself — the strategies its sweep compares (for premature_scaling:
 staged and premature) — once per seed, each composed exactly as the CLI composes it
@@ -28,7 +28,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from sim import __version__
-from sim.config import CONFIG_DIR, compose, model_kwargs
+from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
 
 DEFAULT_OUT = Path("results") / "figures"
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -64,7 +64,7 @@ class Run:
 
 
 def _run(args: tuple[str, int, dict]) -> Run:
-    from sim.model import PrivateDomainModel
+    from sim.core.model import PrivateDomainModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
     strategy, seed, cfg = args

@@ -12,7 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.params import Operators
+from sim.core.params import Operators
 
 
 class Operator(mesa.Agent):

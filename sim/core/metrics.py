@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.params import Economics
-from sim.population import Population
-from sim.stage import Stage
+from sim.core.params import Economics
+from sim.core.population import Population
+from sim.core.stage import Stage
 
 CONVERSION_WINDOW = 30  # the metric is *named* 30-day conversion: a definition, not a parameter
 

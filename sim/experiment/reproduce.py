@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from sim.config import config_hash
-from sim.run import run
+from sim.experiment.config import config_hash
+from sim.experiment.run import run
 
 FRAMES = ("daily.parquet", "cohorts.parquet")
 IGNORED_SUMMARY_KEYS = {"version"}  # the package version may move on without changing results
@@ -79,7 +79,7 @@ def replay_note(run_dir: Path, cfg: dict) -> str | None:
     overrides_path = run_dir / ".hydra" / "overrides.yaml"
     if not overrides_path.exists():
         return None
-    from sim.config import compose
+    from sim.experiment.config import compose
 
     try:
         replayed = compose(yaml.safe_load(overrides_path.read_text()) or [])

@@ -1,9 +1,10 @@
-"""`privsim`: the Hydra app. Thin by design: compose the config, hand a plain dict to `sim.run`.
+"""`privsim`: the Hydra app. Thin by design: compose the config, hand a plain dict to
+`sim.experiment.run`.
 
-In a multirun (`-m`) each job goes through `sim.sweep.run_job`, which records a failure in the
-job's `error.txt` instead of raising, so the other jobs, the progress lines and the sweep report
-(`sim.sweep.SweepCallback`, registered in configs/config.yaml) still happen; the command then
-exits non-zero naming the failed jobs.
+In a multirun (`-m`) each job goes through `sim.experiment.sweep.run_job`, which records a failure
+in the job's `error.txt` instead of raising, so the other jobs, the progress lines and the sweep
+report (`sim.experiment.sweep.SweepCallback`, registered in configs/config.yaml) still happen; the
+command then exits non-zero naming the failed jobs.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from sim.config import CONFIG_DIR
-from sim.params import ConfigError
-from sim.run import run
-from sim.sweep import result_line, run_job
+from sim.core.params import ConfigError
+from sim.experiment.config import CONFIG_DIR
+from sim.experiment.run import run
+from sim.experiment.sweep import result_line, run_job
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sim.metrics import CONVERSION_WINDOW
-from sim.params import Gate, Phase, Strategy
+from sim.core.metrics import CONVERSION_WINDOW
+from sim.core.params import Gate, Phase, Strategy
 
 
 class PhaseClock:

@@ -1,17 +1,17 @@
 """The trainer's live view: two private-domain models side by side in the browser.
 
     privsim-app                       # (console script) serves http://127.0.0.1:8765
-    python -m sim.app --port 8765     # the same without the console script
+    python -m sim.viz.app --port 8765     # the same without the console script
     solara run sim/app.py             # the same, through Solara's own command
 
 Built on Mesa's SolaraViz machinery: Mesa's `ModelController` (reset / play / pause / step, run
-in a thread, redraws through Mesa's `update_counter`) drives `sim.live.LivePair`, a Mesa model
+in a thread, redraws through Mesa's `update_counter`) drives `sim.viz.live.LivePair`, a Mesa model
 holding the two arms. The page lays out its own controls and plots instead of calling
 `SolaraViz(...)` itself: SolaraViz puts components in a draggable grid whose script Solara
 fetches from a CDN, and its parameter sliders do not show their values.
 
-The model never imports this page. Every number shown comes from `sim.live`, which composes the
-arms' configs with `sim.config.compose`, like the CLI.
+The model never imports this page. Every number shown comes from `sim.viz.live`, which composes the
+arms' configs with `sim.experiment.config.compose`, like the CLI.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import solara
 from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
 
-from sim import live
+from sim.viz import live
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -37,7 +37,7 @@ RENDER_INTERVAL_DAYS = 7  # days simulated per redraw: a year is 52 redraws
 
 STRATEGIES = live.group_options("strategy")
 # name -> (kind, label, options): the scenario controls, in the order shown; labels say what
-# each control sets in the config (see sim.live for the mapping).
+# each control sets in the config (see sim.viz.live for the mapping).
 CONTROLS = {
     "strategy_a": ("select", "Strategy A", STRATEGIES),
     "strategy_b": ("select", "Strategy B (side by side)", STRATEGIES),
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "-m",
         "solara",
         "run",
-        "sim.app",
+        "sim.viz.app",
         "--host",
         args.host,
         "--port",

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params import Business, Churn, Purchase, Trust
-from sim.pool import MemberEffects
-from sim.population import Population
-from sim.stage import Stage
+from sim.core.params import Business, Churn, Purchase, Trust
+from sim.core.pool import MemberEffects
+from sim.core.population import Population
+from sim.core.stage import Stage
 
 
 @dataclass

@@ -5,7 +5,7 @@ i.e. 4–5 s and ~250 MB at a million users before a single day is simulated, an
 with `shuffle_do` costs ~2.3 µs per user-day (≈15 min per simulated year at 1e6). The 10-N target
 is ≤ 80 ns per user-day, which only bulk numpy updates reach. So users live here as rows; the
 model's Mesa API sees them through `User` views created on demand, and a user promoted to the
-core circle becomes a full Mesa agent (`sim.circle.KOC`).
+core circle becomes a full Mesa agent (`sim.core.circle.KOC`).
 
 Rows are append-only: a user's id is its row, and rows are in joining order, so `join_day` is
 sorted and a cohort is a contiguous slice.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.stage import Stage
+from sim.core.stage import Stage
 
 # name -> (dtype, fill value for new rows)
 FIELDS: dict[str, tuple[type, object]] = {

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params import Business
-from sim.population import Population
-from sim.stage import Stage
+from sim.core.params import Business
+from sim.core.population import Population
+from sim.core.stage import Stage
 
 
 @dataclass
