@@ -25,14 +25,15 @@ The phase may then end (strategy gate), effective from the next day.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import mesa
 import numpy as np
 import pandas as pd
 
-from sim.core import acquisition, circle, dynamics, team
+from sim.core import acquisition, circle, dynamics, results, team
 from sim.core.circle import KOC
-from sim.core.ledger import record_orders
+from sim.core.ledger import DayOrders, record_orders
 from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohorts,
@@ -51,6 +52,7 @@ from sim.core.params import (
     ConfigError,
     Economics,
     Operators,
+    Phase,
     Pool,
     Purchase,
     Referral,
@@ -68,6 +70,26 @@ from sim.core.strategy import PhaseClock
 from sim.core.team import Operator
 
 REFERRAL, IMPORTED = "referral", "imported"
+
+
+@dataclass
+class Day:
+    """What one day's phases hand on to later phases (DOMAIN §6); made fresh every step."""
+
+    d: int
+    phase: Phase
+    new: dict[str, int] = field(default_factory=dict)  # acquired per channel
+    spend: float = 0.0  # acquisition spend, yuan
+    live: np.ndarray | None = None  # live users once staffed (before today's churn)
+    load: np.ndarray | None = None  # live users per operator
+    live_n: int = 0
+    effects: MemberEffects | None = None
+    touches: dynamics.Touches | None = None
+    buy_hazard: np.ndarray | None = None
+    orders: DayOrders | None = None
+    churned: int = 0  # churned today, bait dropouts included
+    referred: int = 0
+    live_trust: float = 0.0  # trust summed over live users after referrals
 
 
 class PrivateDomainModel(mesa.Model):
@@ -182,10 +204,9 @@ class PrivateDomainModel(mesa.Model):
                 cac=0.0,
             )
 
-        self.today: dict[str, float] = {}
+        self.today: dict[str, float] = {}  # today's row of the daily table
         self.datacollector = mesa.DataCollector(
-            model_reporters={c: [self.today.get, [c]] for c in self.daily_columns()},
-            agenttype_reporters={Operator: {"load": "load", "capacity": "capacity"}},
+            model_reporters=results.reporters(self.today, self.channels)
         )
 
     # --- the Mesa-facing user API ----------------------------------------------------------
@@ -202,89 +223,134 @@ class PrivateDomainModel(mesa.Model):
     # --- one day -----------------------------------------------------------------------------
 
     def step(self) -> None:
-        d = self.day
-        pop = self.population
-        phase = self.clock.phase
-        t = self.today
-        t.clear()
-        t["day"] = d
-        t["phase"] = self.clock.index
+        """One day: the phases of the module docstring, in order (DOMAIN §6)."""
+        day = Day(self.day, self.clock.phase)
+        self._strategy(day)
+        self._acquire(day)
+        self._staff(day)
+        self._touch(day)
+        self._trust(day)
+        self._advance(day)
+        self._churn(day)
+        self._refer(day)
+        self._circle(day)
+        self._account(day)
+        self.clock.end_of_day(self.day, self._window_conversion)
+        self.day += 1
 
-        # 1. strategy
-        if d == self.clock.started_day:
-            self._enter_phase(d)
-        if phase.build_capability:
+    def _strategy(self, day: Day) -> None:
+        """Enter a new phase's settings and hires; count capability building (DOMAIN §3)."""
+        if day.d == self.clock.started_day:
+            self._enter_phase(day.d)
+        if day.phase.build_capability:
             self._capability_days += 1
 
-        # 2. acquire
-        spend = 0.0
+    def _acquire(self, day: Day) -> None:
+        """Arrivals per channel at today's unit cost (DOMAIN §2.5)."""
         for name, ch in self.channels.items():
-            if (share := phase.channel_mix.get(name, 0.0)) <= 0:
+            if (share := day.phase.channel_mix.get(name, 0.0)) <= 0:
                 continue
             n = acquisition.draw_arrivals(
-                self.rng, phase.daily_users * share * ch.volume_scale, self._remaining_share()
+                self.rng, day.phase.daily_users * share * ch.volume_scale, self._remaining_share()
             )
-            cost = acquisition.unit_cost(ch, d, self._bought[name])
+            cost = acquisition.unit_cost(ch, day.d, self._bought[name])
             self._bought[name] += n
-            spend += n * cost
+            day.spend += n * cost
             self._add_users(
                 n, name, ch.arrival_stage, ch.intent_mean, ch.intent_concentration, cost
             )
-            t[f"new_{name}"] = n
+            day.new[name] = n
 
-        # 3. staff
-        self._staff(d)
-        live = pop.live()
+    def _staff(self, day: Day) -> None:
+        """Arrived operators take over users when the team changes; loads per operator (§2.2)."""
+        pop = self.population
+        arrived = int(team.arrived(self.operators, day.d).sum())
+        if arrived != self._arrived_ops:
+            self._arrived_ops = arrived
+            live = np.flatnonzero(pop.live())
+            pop.operator[live] = team.assign(self.rng, live.size, self._assign_weights())
+        day.live = pop.live()
         by_operator = pop.stage_counts_by(pop.operator + 1, len(self.operators) + 1)
-        load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
-        caps = team.capacities(self.operators, d)
-        for op, n in zip(self.operators, load, strict=True):
+        day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
+        day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
+        for op, n in zip(self.operators, day.load, strict=True):
             op.load = int(n)
 
-        # 4-5. touch and trust
-        effects = self._effects.sync(self._tables, pop.touchpoints)
-        touches = dynamics.touches(
-            pop,
-            team.attention(caps, load, self.operators_params.max_touches_per_user_day),
+    def _touch(self, day: Day) -> None:
+        """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4)."""
+        caps = team.capacities(self.operators, day.d)
+        day.effects = self._effects.sync(self._tables, self.population.touchpoints)
+        day.touches = dynamics.touches(
+            self.population,
+            team.attention(caps, day.load, self.operators_params.max_touches_per_user_day),
             self._koc_ids,
             self._koc_touch,
-            effects,
+            day.effects,
             self.pool_params.promo_share,
         )
-        live_before = int(by_operator[:, : Stage.CHURNED].sum())
-        dynamics.update_trust(pop.trust, touches, self.trust_params, self._potential(live_before))
 
-        # 6-7. advance, purchase and churn
+    def _trust(self, day: Day) -> None:
+        """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1)."""
+        potential = self._potential(day.live_n)
+        dynamics.update_trust(self.population.trust, day.touches, self.trust_params, potential)
+
+    def _advance(self, day: Day) -> None:
+        """Stage thresholds, then today's purchase hazards (DOMAIN §2.1, §2.6)."""
+        pop = self.population
         dynamics.advance_stages(pop, self.trust_params.familiar_at, self.business.trust_to_buy)
-        buy_h = dynamics.purchase_hazard(
-            pop, touches, effects.friction, d, self.business, self.purchase_params
+        day.buy_hazard = dynamics.purchase_hazard(
+            pop, day.touches, day.effects.friction, day.d, self.business, self.purchase_params
         )
+
+    def _churn(self, day: Day) -> None:
+        """Churn vs purchase on one draw, orders booked, bait takers drop (DOMAIN §2.5, §2.6)."""
+        pop = self.population
         churn_h = dynamics.churn_hazard(
-            pop, effects.ban_risk, self._promo_excess, self.churn_params
+            pop, day.effects.ban_risk, self._promo_excess, self.churn_params
         )
-        events = dynamics.draw_events(self.rng, live, churn_h, buy_h)
+        events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
-        orders = record_orders(self.rng, pop, events.bought, d, self.business, self._daily_discount)
+        day.orders = record_orders(
+            self.rng, pop, events.bought, day.d, self.business, self._daily_discount
+        )
         first = events.bought[pop.orders[events.bought] == 1]
         bait = first[
             self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])
         ]
         pop.stage[bait] = Stage.CHURNED
+        day.churned = int(events.churned.size + bait.size)
 
-        # 8. refer
+    def _refer(self, day: Day) -> None:
+        """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5)."""
+        pop, r = self.population, self.referral_params
         trust_sum = np.bincount(pop.stage, weights=pop.trust, minlength=len(Stage))
-        referred = self._refer(trust_sum)
-        live_trust = float(trust_sum[: Stage.CHURNED].sum() + pop.trust[pop.n - referred :].sum())
+        weight = float(trust_sum[Stage.parse(r.min_stage) : Stage.CHURNED].sum())
+        if self.kocs:
+            ids = np.array([k.uid for k in self.kocs])
+            alive = pop.stage[ids] != Stage.CHURNED
+            weight += (self.koc_params.referral_multiplier - 1.0) * float(
+                pop.trust[ids][alive].sum()
+            )
+        n = acquisition.draw_arrivals(self.rng, r.rate_per_day * weight, self._remaining_share())
+        self._add_users(
+            n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration, r.reward
+        )
+        day.referred = n
+        day.live_trust = float(trust_sum[: Stage.CHURNED].sum() + pop.trust[pop.n - n :].sum())
 
-        # 9. circle
-        if self.koc_params.reselect_days and d % self.koc_params.reselect_days == 0:
-            self._reselect_circle(phase.koc_programme)
+    def _circle(self, day: Day) -> None:
+        """Every `koc.reselect_days`, re-select the core circle (DOMAIN §2.3)."""
+        every = self.koc_params.reselect_days
+        if every and day.d % every == 0:
+            self._reselect_circle(day.phase.koc_programme)
 
-        # 10. account
+    def _account(self, day: Day) -> None:
+        """Fill today's row of the daily table (`sim.core.results`) and collect it (§2.7, §4)."""
+        pop, phase = self.population, day.phase
         by_mask = pop.stage_counts_by(pop.touchpoints, len(self._tables.cost))
         counts = by_mask.sum(axis=0)
         live_n = int(counts[: Stage.CHURNED].sum())
-        arrived_ops = team.arrived(self.operators, d)
+        arrived_ops = team.arrived(self.operators, day.d)
         arrived = int(arrived_ops.sum())
         team_cost = (
             self.operators_params.salary_per_day * arrived
@@ -292,31 +358,33 @@ class PrivateDomainModel(mesa.Model):
             + self.systems_params.cost_per_day * phase.systems
             + self.mix.members_cost(self._tables, by_mask[:, : Stage.CHURNED].sum(axis=1))
         )
-        for s in Stage:
-            t[s.name.lower()] = int(counts[s])
+        acquisition_spend = day.spend + day.referred * self.referral_params.reward
+        t = self.today
+        t.clear()
+        t.update({s.name.lower(): int(counts[s]) for s in Stage})
+        t.update({f"new_{c}": day.new.get(c, 0) for c in self.channels})
         t.update(
+            day=day.d,
+            phase=self.clock.index,
             live_users=live_n,
-            new_users=sum(t.get(f"new_{c}", 0) for c in self.channels) + referred,
-            new_referral=referred,
-            first_purchases=orders.first_purchases,
-            orders=orders.orders,
-            revenue=orders.revenue,
-            margin=orders.margin,
-            acquisition_spend=spend + referred * self.referral_params.reward,
+            new_users=sum(day.new.values()) + day.referred,
+            new_referral=day.referred,
+            first_purchases=day.orders.first_purchases,
+            orders=day.orders.orders,
+            revenue=day.orders.revenue,
+            margin=day.orders.margin,
+            acquisition_spend=acquisition_spend,
             team_cost=team_cost,
+            profit=day.orders.margin - acquisition_spend - team_cost,
             operators=arrived,
             operators_hired=len(self.operators),
-            mean_operator_load=float(load[arrived_ops].mean()) if arrived else 0.0,
+            mean_operator_load=float(day.load[arrived_ops].mean()) if arrived else 0.0,
             users_per_operator=live_n / arrived if arrived else math.nan,
             koc_count=len(self.kocs),
-            mean_trust=live_trust / live_n if live_n else 0.0,
-            churned_today=int(events.churned.size + bait.size),
+            mean_trust=day.live_trust / live_n if live_n else 0.0,
+            churned_today=day.churned,
         )
-        t["profit"] = t["margin"] - t["acquisition_spend"] - t["team_cost"]
         self.datacollector.collect(self)
-
-        self.clock.end_of_day(d, self._window_conversion)
-        self.day += 1
 
     def run(self, days: int | None = None) -> PrivateDomainModel:
         """Advance `days` days (default: to the horizon)."""
@@ -326,37 +394,12 @@ class PrivateDomainModel(mesa.Model):
     # --- results -----------------------------------------------------------------------------
 
     def daily_columns(self) -> list[str]:
-        stages = [s.name.lower() for s in Stage]
-        new = [f"new_{c}" for c in self.channels] + ["new_referral", "new_users"]
-        return [
-            "day",
-            "phase",
-            *stages,
-            "live_users",
-            *new,
-            "first_purchases",
-            "orders",
-            "revenue",
-            "margin",
-            "acquisition_spend",
-            "team_cost",
-            "profit",
-            "operators",
-            "operators_hired",
-            "mean_operator_load",
-            "users_per_operator",
-            "koc_count",
-            "mean_trust",
-            "churned_today",
-        ]
+        return results.daily_columns(self.channels)
 
     def daily(self) -> pd.DataFrame:
-        """One row per simulated day, from Mesa's DataCollector."""
+        """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`)."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        for c in df.columns:
-            if c.startswith("new_"):
-                df[c] = df[c].fillna(0).astype(np.int64)
-        return df
+        return results.typed(df, self.channels)
 
     def cohorts(self) -> pd.DataFrame:
         return cohorts(self.population, self.daily(), self.day, self._code[IMPORTED])
@@ -419,35 +462,10 @@ class PrivateDomainModel(mesa.Model):
         if not phase.koc_programme and self.kocs:
             self._reselect_circle(False)
 
-    def _staff(self, d: int) -> None:
-        """Rebalance users over operators when the arrived team changes (new hires take over)."""
-        arrived = int(team.arrived(self.operators, d).sum())
-        if arrived != self._arrived_ops:
-            self._arrived_ops = arrived
-            pop = self.population
-            live = np.flatnonzero(pop.live())
-            pop.operator[live] = team.assign(self.rng, live.size, self._assign_weights())
-
     def _potential(self, n_live: int) -> float:
         """Pool potential: value content plus KOC activity (social proof), DOMAIN §2.1/§2.3."""
         activity = min(1.0, len(self.kocs) * self.koc_params.capacity / n_live) if n_live else 0.0
         return self.pool_params.content_quality + self.koc_params.potential_boost * activity
-
-    def _refer(self, trust_sum: np.ndarray) -> int:
-        r = self.referral_params
-        first = Stage.parse(r.min_stage)
-        weight = float(trust_sum[first : Stage.CHURNED].sum())
-        if self.kocs:
-            ids = np.array([k.uid for k in self.kocs])
-            alive = self.population.stage[ids] != Stage.CHURNED
-            weight += (self.koc_params.referral_multiplier - 1.0) * float(
-                self.population.trust[ids][alive].sum()
-            )
-        n = acquisition.draw_arrivals(self.rng, r.rate_per_day * weight, self._remaining_share())
-        self._add_users(
-            n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration, r.reward
-        )
-        return n
 
     def _reselect_circle(self, programme: bool) -> None:
         pop, p = self.population, self.koc_params

@@ -1,0 +1,87 @@
+"""The daily table (DOMAIN §4, §6 step 10), declared once.
+
+`DAILY` names every column with its unit and definition; the model's accounting fills exactly
+these columns, Mesa's DataCollector records them in this order, `daily()` casts them to these
+dtypes, and `markdown()` renders the declaration for the README. A `{stage}` or `{channel}`
+column stands for one column per stage or per configured channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.core.stage import Stage
+
+INT, FLOAT = "int64", "float64"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    unit: str
+    definition: str
+    dtype: str
+
+
+DAILY: tuple[Column, ...] = (
+    Column("day", "day", "simulated day, from 0", INT),
+    Column("phase", "index", "index of the strategy phase active today (DOMAIN §3)", INT),
+    Column("{stage}", "users", "users in each stage at the end of the day (DOMAIN §1)", INT),
+    Column("live_users", "users", "users not churned at the end of the day", INT),
+    Column("new_{channel}", "users", "users acquired today through each channel (§2.5)", INT),
+    Column("new_referral", "users", "users referred today by members and KOCs (§2.3)", INT),
+    Column("new_users", "users", "all users who joined today", INT),
+    Column("first_purchases", "orders", "first orders today (lead product, §2.6)", INT),
+    Column("orders", "orders", "all orders today", INT),
+    Column("revenue", "yuan", "order value today", FLOAT),
+    Column("margin", "yuan", "gross margin of today's orders", FLOAT),
+    Column("acquisition_spend", "yuan", "channel spend plus referral rewards today", FLOAT),
+    Column("team_cost", "yuan", "operators, KOC rewards, systems and touchpoints today", FLOAT),
+    Column("profit", "yuan", "margin − acquisition spend − team cost", FLOAT),
+    Column("operators", "people", "operators who have arrived (§2.2)", INT),
+    Column("operators_hired", "people", "operators hired, arrived or not", INT),
+    Column("mean_operator_load", "users", "live users per arrived operator, mean", FLOAT),
+    Column("users_per_operator", "users", "live users ÷ arrived operators (NaN if none)", FLOAT),
+    Column("koc_count", "users", "KOCs in the core circle (§2.3)", INT),
+    Column("mean_trust", "trust", "mean trust of live users, in [0, 1] (§2.1)", FLOAT),
+    Column("churned_today", "users", "users who churned today (§1)", INT),
+)
+
+
+def expand(channels: Iterable[str]) -> list[Column]:
+    """The declaration with one column per stage and per channel, in table order."""
+    stages = [s.name.lower() for s in Stage]
+    out = []
+    for c in DAILY:
+        names = (
+            stages
+            if c.name == "{stage}"
+            else [c.name.format(channel=ch) for ch in channels]
+            if "{channel}" in c.name
+            else [c.name]
+        )
+        out += [Column(n, c.unit, c.definition, c.dtype) for n in names]
+    return out
+
+
+def daily_columns(channels: Iterable[str]) -> list[str]:
+    return [c.name for c in expand(channels)]
+
+
+def reporters(row: dict, channels: Iterable[str]) -> dict:
+    """DataCollector model reporters reading today's `row`: a column left unfilled is an error."""
+    return {c: [row.__getitem__, [c]] for c in daily_columns(channels)}
+
+
+def typed(df: pd.DataFrame, channels: Iterable[str]) -> pd.DataFrame:
+    """The collected table with the declared dtypes."""
+    return df.astype({c.name: c.dtype for c in expand(channels)})
+
+
+def markdown() -> str:
+    """The declaration as a markdown table (the README includes it)."""
+    rows = [f"| `{c.name}` | {c.unit} | {c.definition} |" for c in DAILY]
+    return "\n".join(["| column | unit | definition |", "|---|---|---|", *rows])
