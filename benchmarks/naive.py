@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import mesa
 
-from sim.core.params import Business, Churn, Purchase, Trust, build
+from sim.core.params import scenario
 from sim.core.pool import PoolMix
 from sim.core.stage import Stage
 
@@ -90,15 +90,11 @@ class NaiveModel(mesa.Model):
     def __init__(self, cfg: dict, users: int, seed: int = 0):
         super().__init__(rng=seed)
         self.day = 0
-        self.business = build(Business, cfg["business"], "business")
-        self.trust_p = build(Trust, cfg["trust"], "trust")
-        self.purchase_p = build(Purchase, cfg["purchase"], "purchase")
-        self.churn_p = build(Churn, cfg["churn"], "churn")
-        from sim.core.params import Pool, Touchpoint
-
-        pool = build(Pool, cfg["pool"], "pool")
-        catalogue = {k: build(Touchpoint, v, k) for k, v in cfg["touchpoints"].items()}
-        mix = PoolMix(pool, catalogue)
+        sc = scenario(cfg)
+        self.business, self.trust_p = sc.business, sc.trust
+        self.purchase_p, self.churn_p = sc.purchase, sc.churn
+        pool = sc.pool
+        mix = PoolMix(pool, sc.touchpoints)
         tables = mix.tables(
             reach_multiplier=1.0, ban_pressure=pool.promo_share / pool.promo_tolerance
         )

@@ -1,10 +1,12 @@
 """Bad input stops before any simulation, with a message naming the key and the allowed range."""
 
+import re
+
 import pytest
 
 from sim.core.model import PrivateDomainModel
 from sim.core.params import ConfigError
-from sim.experiment.config import model_kwargs
+from sim.experiment.config import compose, model_kwargs
 
 from conftest import base_config, build, set_path
 
@@ -31,6 +33,10 @@ def test_out_of_range_values_are_named(path, value, message):
 def test_unknown_keys_are_named_with_the_allowed_ones():
     with pytest.raises(ConfigError, match=r"operators\.capcity: unknown key; allowed: .*capacity"):
         build({"operators.capcity": 3})
+    with pytest.raises(ConfigError, match=r"strategy\.phases\.1\.teamsize: unknown key"):
+        build({"strategy.phases.1.teamsize": 3})
+    with pytest.raises(ConfigError, match=r"operators\.capacity: .*'abc'.*Float"):
+        build({"operators.capacity": "abc"})
     cfg = base_config()
     cfg["horizon"] = 10
     with pytest.raises(ConfigError, match=r"horizon: unknown key; allowed: .*horizon_days"):
@@ -64,3 +70,20 @@ def test_validation_happens_before_any_work():
     set_path(cfg, "strategy.phases.2.team_size", -1)
     with pytest.raises(ConfigError, match=r"strategy\.phases\.2\.team_size = -1"):
         PrivateDomainModel(**model_kwargs(cfg))
+
+
+@pytest.mark.parametrize(
+    "override, cause",
+    [
+        ("operators.capcity=3", r"Key 'capcity' not in 'Staffing'\s+full_key: operators\.capcity"),
+        ("operators.capacity=abc", r"'abc' .* Float\s+full_key: operators\.capacity"),
+        ("horizon=10", r"Key 'horizon' not in 'Scenario'"),
+    ],
+)
+def test_the_schema_makes_hydra_reject_unknown_keys_and_wrong_types(override, cause):
+    """`Scenario` is the schema of configs/config.yaml: composition itself fails."""
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException) as e:
+        compose([override])
+    assert re.search(cause, str(e.value.__cause__))

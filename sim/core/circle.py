@@ -13,7 +13,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.core.params import KOC as KOCParams
+from sim.core.params import CoreCircle
 from sim.core.population import Population, User
 from sim.core.stage import Stage
 
@@ -24,20 +24,18 @@ class KOC(mesa.Agent):
     def __init__(self, model, uid: int):
         super().__init__(model)
         self.uid = int(uid)
-        self.promoted_day = model.day
-        self.maintained = 0  # users this KOC maintains, set at each re-selection
 
     @property
     def user(self) -> User:
         return User(self.model.population, self.uid)
 
 
-def circle_cap(params: KOCParams, operators_arrived: int, deep_limit: int, live: int) -> int:
+def circle_cap(params: CoreCircle, operators_arrived: int, deep_limit: int, live: int) -> int:
     """Core-circle size: operators' deep-relationship limit and the core share of the pool."""
     return int(min(operators_arrived * deep_limit, params.max_share * live))
 
 
-def select_core(pop: Population, live: np.ndarray, cap: int, params: KOCParams) -> np.ndarray:
+def select_core(pop: Population, live: np.ndarray, cap: int, params: CoreCircle) -> np.ndarray:
     """User ids of the `cap` best qualified buyers by payment, frequency and loyalty (trust)."""
     eligible = np.flatnonzero(live & (pop.orders > 0) & (pop.trust >= params.min_trust))
     if cap <= 0 or eligible.size == 0:
@@ -66,7 +64,7 @@ def assign_maintained(
     return np.bincount(pop.koc[candidates], minlength=n_koc)
 
 
-def update_layers(pop: Population, live: np.ndarray, core: np.ndarray, params: KOCParams):
+def update_layers(pop: Population, live: np.ndarray, core: np.ndarray, params: CoreCircle):
     """Periphery / influence / core layers (003: 20 % active, 80 % silent)."""
     layer = pop.layer
     layer[:] = 0

@@ -42,6 +42,7 @@ def conversion_30d(pop: Population, ids: np.ndarray) -> float:
 
 
 def ltv_cac(pop: Population, ids: np.ndarray) -> float:
+    """Discounted margin ÷ CAC of users `ids` (NaN without CAC)."""
     cac = float(pop.cac[ids].sum())
     return float(pop.ltv_margin[ids].sum()) / cac if cac > 0 else float("nan")
 
@@ -127,7 +128,7 @@ def summary(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -
         "ltv_per_user": (disc_margin - cac) / n if n else float("nan"),
         "margin_per_user": disc_margin / n if n else float("nan"),
         "cac_per_user": cac / n if n else float("nan"),
-        "ltv_cac": disc_margin / cac if cac > 0 else float("nan"),
+        "ltv_cac": ltv_cac(pop, acquired),
         "gmv": gmv,
         "profit": profit,
         "churn_rate": float((pop.stage[acquired] == Stage.CHURNED).mean()) if n else float("nan"),

@@ -13,8 +13,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 5. Trust — value raises it (saturating, scaled by pool potential), asks spend it, neglect
    decays it.
 6. Advance — aware → familiar → trust by thresholds; purchase hazards (first order, repeat).
-7. Churn — hazard from excess asks, low trust, low intent, bans; deal hunters drop after the bait.
-   Churn and purchase compete on one uniform draw per user.
+7. Churn — hazard from excess asks, low trust, low intent, bans. Churn and purchase compete on
+   one uniform draw per user; orders are booked; deal hunters drop after the bait.
 8. Refer — trusting members and KOCs bring warm users (thinned like acquisition).
 9. Circle — every `koc.reselect_days`: re-select KOCs, reassign maintained users, layers.
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
@@ -43,33 +43,29 @@ from sim.core.metrics import (
     summary,
 )
 from sim.core.params import (
-    KOC as KOCParams,
-)
-from sim.core.params import (
+    IMPORTED,
+    REFERRAL,
     Business,
     Channel,
     Churn,
-    ConfigError,
+    CoreCircle,
     Economics,
-    Operators,
     Phase,
     Pool,
     Purchase,
     Referral,
+    Staffing,
     Strategy,
     Systems,
     Touchpoint,
     Trust,
-    build,
-    shares,
+    scenario,
 )
 from sim.core.pool import MemberEffects, PoolMix
 from sim.core.population import Population, User
 from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
 from sim.core.team import Operator
-
-REFERRAL, IMPORTED = "referral", "imported"
 
 
 @dataclass
@@ -95,20 +91,21 @@ class Day:
 class PrivateDomainModel(mesa.Model):
     """A brand's private domain: users in numpy arrays, operators and KOCs as Mesa agents.
 
-    Every argument is a plain mapping (as Hydra composes it) or the matching record from
-    `sim.core.params`; all are validated before anything is simulated.
+    The arguments are the fields of `sim.core.params.Scenario`; each is a plain mapping (as a
+    notebook writes it) or the matching record, and all are validated before anything is
+    simulated.
     """
 
     def __init__(
         self,
         *,
         pool: Pool | dict,
-        touchpoints: dict,
+        touchpoints: dict[str, Touchpoint | dict],
         business: Business | dict,
-        channels: dict,
+        channels: dict[str, Channel | dict],
         strategy: Strategy | dict,
-        operators: Operators | dict,
-        koc: KOCParams | dict,
+        operators: Staffing | dict,
+        koc: CoreCircle | dict,
         trust: Trust | dict,
         purchase: Purchase | dict,
         churn: Churn | dict,
@@ -121,52 +118,44 @@ class PrivateDomainModel(mesa.Model):
         market_size: int | None = None,
         seed: int | None = None,
     ):
-        # --- validate everything before any work -------------------------------------------
-        self.pool_params = build(Pool, pool, "pool")
-        self.touchpoint_params = {
-            k: build(Touchpoint, v, f"touchpoints.{k}")
-            for k, v in _mapping(touchpoints, "touchpoints").items()
-        }
-        self.business = build(Business, business, "business")
+        # validate everything before any work
+        sc = scenario(
+            dict(
+                pool=pool,
+                touchpoints=touchpoints,
+                business=business,
+                channels=channels,
+                strategy=strategy,
+                operators=operators,
+                koc=koc,
+                trust=trust,
+                purchase=purchase,
+                churn=churn,
+                referral=referral,
+                systems=systems,
+                economics=economics,
+                horizon_days=horizon_days,
+                initial_users=initial_users,
+                initial_channel=initial_channel,
+                market_size=market_size,
+                seed=seed,
+            )
+        )
+        self.pool_params = sc.pool
+        self.touchpoint_params = sc.touchpoints
+        self.business = sc.business
         # sorted: draws and channel codes must not depend on the order keys were written in
         # (the config hash sorts keys, so two orders would be "the same config")
-        self.channels = {
-            k: build(Channel, v, f"channels.{k}")
-            for k, v in sorted(_mapping(channels, "channels").items())
-        }
-        self.strategy = build(Strategy, strategy, "strategy")
-        self.operators_params = build(Operators, operators, "operators")
-        self.koc_params = build(KOCParams, koc, "koc")
-        self.trust_params = build(Trust, trust, "trust")
-        self.purchase_params = build(Purchase, purchase, "purchase")
-        self.churn_params = build(Churn, churn, "churn")
-        self.referral_params = build(Referral, referral, "referral")
-        self.systems_params = build(Systems, systems, "systems")
-        self.economics = build(Economics, economics, "economics")
-        _check_int(horizon_days, "horizon_days", 1)
-        _check_int(initial_users, "initial_users", 0)
-        if market_size is not None:
-            _check_int(market_size, "market_size", 1)
-            if initial_users > market_size:
-                raise ConfigError(
-                    f"initial_users = {initial_users} is out of range; allowed: <= market_size "
-                    f"({market_size})"
-                )
-        for reserved in (REFERRAL, IMPORTED):
-            if reserved in self.channels:
-                raise ConfigError(f"channels.{reserved}: reserved name; configure it elsewhere")
-        if initial_channel not in self.channels:
-            raise ConfigError(
-                f"initial_channel = {initial_channel!r}: unknown channel; allowed: "
-                f"{sorted(self.channels)}"
-            )
-        for i, phase in enumerate(self.strategy.phases):
-            shares(phase.channel_mix, f"strategy.phases.{i}.channel_mix", self.channels)
-        used = {c.arrival_stage for c in self.channels.values()} | {
-            self.referral_params.arrival_stage
-        }
-        for s in sorted(used - set(self.trust_params.arrival)):
-            raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
+        self.channels = dict(sorted(sc.channels.items()))
+        self.strategy = sc.strategy
+        self.operators_params = sc.operators
+        self.koc_params = sc.koc
+        self.trust_params = sc.trust
+        self.purchase_params = sc.purchase
+        self.churn_params = sc.churn
+        self.referral_params = sc.referral
+        self.systems_params = sc.systems
+        self.economics = sc.economics
         self.mix = PoolMix(self.pool_params, self.touchpoint_params)
 
         super().__init__(rng=seed)
@@ -182,7 +171,6 @@ class PrivateDomainModel(mesa.Model):
         self.population = Population(capacity=max(1024, initial_users * 5 // 4))
         self.operators: list[Operator] = []
         self.kocs: list[KOC] = []
-        self._koc_attention = np.zeros(1, dtype=np.float32)
         self._koc_ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
         self._koc_touch = np.empty(0, dtype=np.float32)
         self._effects = MemberEffects()  # pool effects per user, gathered once per phase
@@ -262,7 +250,7 @@ class PrivateDomainModel(mesa.Model):
             day.new[name] = n
 
     def _staff(self, day: Day) -> None:
-        """Arrived operators take over users when the team changes; loads per operator (§2.2)."""
+        """Arrived operators take over users when the team changes; live users each (§2.2)."""
         pop = self.population
         arrived = int(team.arrived(self.operators, day.d).sum())
         if arrived != self._arrived_ops:
@@ -273,8 +261,6 @@ class PrivateDomainModel(mesa.Model):
         by_operator = pop.stage_counts_by(pop.operator + 1, len(self.operators) + 1)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
-        for op, n in zip(self.operators, day.load, strict=True):
-            op.load = int(n)
 
     def _touch(self, day: Day) -> None:
         """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4)."""
@@ -481,26 +467,13 @@ class PrivateDomainModel(mesa.Model):
         self.kocs = [keep.get(uid) or KOC(self, uid) for uid in core.tolist()]
         circle.update_layers(pop, live, core, p)
         loads = circle.assign_maintained(self.rng, pop, live, len(self.kocs), p.capacity)
-        for agent, n in zip(self.kocs, loads, strict=True):
-            agent.maintained = int(n)
         per = p.strength * np.minimum(1.0, p.capacity / np.maximum(loads, 1))
-        self._koc_attention = np.concatenate((per, [0.0])).astype(np.float32)
+        attention = np.concatenate((per, [0.0])).astype(np.float32)
         self._koc_ids = np.flatnonzero(pop.koc >= 0)
-        self._koc_touch = self._koc_attention[pop.koc[self._koc_ids]]
+        self._koc_touch = attention[pop.koc[self._koc_ids]]
 
     def _window_conversion(self, first_day: int, last_day: int) -> float:
         ids = matured_rows(
             self.population, last_day + CONVERSION_WINDOW, first_day, self._code[IMPORTED]
         )
         return conversion_30d(self.population, ids)
-
-
-def _mapping(value, key: str) -> dict:
-    if not isinstance(value, dict) or not value:
-        raise ConfigError(f"{key} = {value!r}: expected a non-empty mapping of names to settings")
-    return value
-
-
-def _check_int(value, key: str, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"{key} = {value!r} is out of range; allowed: an integer >= {minimum}")

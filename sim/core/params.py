@@ -1,21 +1,24 @@
-"""Parameter records: one frozen dataclass per config group, validated on construction.
+"""Parameter records: one dataclass per config group, and `Scenario`, the whole model input.
 
-Each dataclass maps one-to-one onto a Hydra config node and onto a `PrivateDomainModel`
-constructor argument, so a notebook can pass plain dicts or these objects and the CLI passes
-what Hydra composed. Defaults live in `configs/`, where each number cites its DOMAIN.md source
-or says it is an assumption; the dataclasses only say what is *allowed*.
-
-Validation happens here, before any simulation work: an unknown key, a value out of range or a
-share vector that does not sum to 1 raises `ConfigError` naming the key, the value and the range.
+Each record maps one-to-one onto a Hydra config node and `Scenario`'s fields are exactly the
+`PrivateDomainModel` constructor arguments: `sim.experiment.config` registers `Scenario` as the
+schema of `configs/config.yaml`, so Hydra itself rejects unknown keys and wrong types, and a
+notebook passes plain dicts or records, which `scenario()` structures the same way (OmegaConf).
+Defaults live in `configs/`, where each number cites its DOMAIN.md source or says it is an
+assumption; the records only say what is *allowed*: a range per field (`ranged`) and, where a
+rule spans fields, a `checks` method. `validate` applies them all before any simulation work,
+raising `ConfigError` as "key = value is out of range; allowed: …" with the full dotted key.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import types
 import typing
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
 
 from sim.core.stage import Stage
 
@@ -24,41 +27,48 @@ class ConfigError(ValueError):
     """A configuration value is unknown, missing or out of its allowed range."""
 
 
-# --- range checks -------------------------------------------------------------------------
+# --- range rules ----------------------------------------------------------------------------
 
 
-def _check(ok: bool, key: str, value, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key} = {value!r} is out of range; allowed: {allowed}")
+def out_of_range(key: str, value, allowed: str) -> ConfigError:
+    return ConfigError(f"{key} = {value!r} is out of range; allowed: {allowed}")
 
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def prob(obj, name: str) -> None:
-    v = getattr(obj, name)
-    _check(_is_number(v) and 0.0 <= v <= 1.0, name, v, "a probability in [0, 1]")
+@dataclass(frozen=True)
+class Allowed:
+    """What a field may hold: a test of one value, and how to say it in a message."""
+
+    test: Callable[[object], bool]
+    text: str
 
 
-def nonneg(obj, name: str) -> None:
-    v = getattr(obj, name)
-    _check(_is_number(v) and v >= 0, name, v, "a number >= 0")
+def _number(test: Callable[[float], bool], text: str) -> Allowed:
+    return Allowed(lambda v: _is_number(v) and test(v), text)
 
 
-def positive(obj, name: str) -> None:
-    v = getattr(obj, name)
-    _check(_is_number(v) and v > 0, name, v, "a number > 0")
-
-
-def count(obj, name: str, minimum: int = 0) -> None:
-    v = getattr(obj, name)
-    _check(
-        isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
-        name,
-        v,
+def at_least(minimum: int) -> Allowed:
+    return Allowed(
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= minimum,
         f"an integer >= {minimum}",
     )
+
+
+STAGE_NAMES = [s.name.lower() for s in Stage if s is not Stage.CHURNED]
+
+PROB = _number(lambda v: 0 <= v <= 1, "a probability in [0, 1]")
+NONNEG = _number(lambda v: v >= 0, "a number >= 0")
+POSITIVE = _number(lambda v: v > 0, "a number > 0")
+COUNT = at_least(0)
+STAGE = Allowed(lambda v: v in STAGE_NAMES, f"one of {STAGE_NAMES}")
+
+
+def ranged(allowed: Allowed, default=MISSING):
+    """A field with a range rule; None (where the type allows it) is always allowed."""
+    return field(default=default, metadata={"allowed": allowed})
 
 
 def shares(mapping: dict, name: str, known) -> None:
@@ -66,389 +76,354 @@ def shares(mapping: dict, name: str, known) -> None:
     for k, v in mapping.items():
         if k not in known:
             raise ConfigError(f"{name}.{k}: unknown key; allowed: {sorted(known)}")
-        _check(_is_number(v) and v >= 0, f"{name}.{k}", v, "a share >= 0")
-    total = sum(mapping.values())
-    _check(abs(total - 1.0) < 1e-6, name, dict(mapping), "shares summing to 1")
-
-
-STAGE_NAMES = [s.name.lower() for s in Stage if s is not Stage.CHURNED]
-
-
-def stage_name(obj, name: str) -> None:
-    v = getattr(obj, name)
-    _check(v in STAGE_NAMES, name, v, f"one of {STAGE_NAMES}")
+        if not (_is_number(v) and v >= 0):
+            raise out_of_range(f"{name}.{k}", v, "a share >= 0")
+    if abs(sum(mapping.values()) - 1.0) >= 1e-6:
+        raise out_of_range(name, dict(mapping), "shares summing to 1")
 
 
 # --- records --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Touchpoint:
     """One WeChat-ecosystem touchpoint (DOMAIN §2.4): reach, trust, friction, cost, risk."""
 
-    reach: float  # daily probability a member sees broadcast content here
-    trust_effect: float  # trust per value exposure, relative to other touchpoints
-    one_to_one: float  # how well operators' 1:1 chat is carried here, in [0, 1]
-    friction: float  # purchase friction when buying through here, in [0, 1]
-    ban_risk: float  # daily loss probability per member at the tolerated promo share
-    join_prob: float  # share of pool members who join this touchpoint
-    cost_per_member_day: float  # yuan per member per day
-
-    def __post_init__(self):
-        for f in ("reach", "one_to_one", "friction", "ban_risk", "join_prob"):
-            prob(self, f)
-        for f in ("trust_effect", "cost_per_member_day"):
-            nonneg(self, f)
+    reach: float = ranged(PROB)  # daily probability a member sees broadcast content here
+    trust_effect: float = ranged(NONNEG)  # trust per value exposure, relative to other touchpoints
+    one_to_one: float = ranged(PROB)  # how well operators' 1:1 chat is carried here
+    friction: float = ranged(PROB)  # purchase friction when buying through here
+    ban_risk: float = ranged(PROB)  # daily loss probability per member at the tolerated promo share
+    join_prob: float = ranged(PROB)  # share of pool members who join this touchpoint
+    cost_per_member_day: float = ranged(NONNEG)  # yuan per member per day
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pool:
     """A pool (沉淀池) is a mix of touchpoints plus its content policy (DOMAIN §2.1, §2.4)."""
 
     name: str
     touchpoints: list[str]
-    promo_share: float  # share of broadcast content that asks (sells)
-    promo_tolerance: float  # tolerated promo share before the potential gap turns (003: 20 %)
-    content_quality: float  # potential added by value content, in [0, 1]
+    promo_share: float = ranged(PROB)  # share of broadcast content that asks (sells)
+    # tolerated promo share before the potential gap turns (003: 20 %)
+    promo_tolerance: float = ranged(_number(lambda v: 0 < v <= 1, "a share in (0, 1]"))
+    content_quality: float = ranged(PROB)  # potential added by value content
 
-    def __post_init__(self):
+    def checks(self, key: str) -> None:
         if not self.touchpoints:
-            raise ConfigError("pool.touchpoints is empty; allowed: a non-empty list of touchpoints")
-        for f in ("promo_share", "content_quality"):
-            prob(self, f)
-        _check(
-            _is_number(self.promo_tolerance) and 0 < self.promo_tolerance <= 1,
-            "promo_tolerance",
-            self.promo_tolerance,
-            "a share in (0, 1]",
-        )
+            raise ConfigError(
+                f"{key}.touchpoints is empty; allowed: a non-empty list of touchpoints"
+            )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Channel:
     """An acquisition channel (DOMAIN §2.5): cost rising with time and volume, traffic quality."""
 
-    base_cost: float  # yuan per acquired user on day 0
-    cost_growth_per_year: float  # black-forest law: unit cost x (1 + g) per year
-    saturation_users: float  # cumulative users bought at which the volume premium bites
-    volume_elasticity: float  # unit cost x (1 + bought / saturation) ** elasticity
-    arrival_stage: str  # stage a new user arrives in
-    intent_mean: float  # mean traffic quality (purchase intent) in [0, 1]
-    intent_concentration: float  # Beta concentration of intent (higher = less spread)
-    volume_scale: float = 1.0  # multiplier on the strategy's volume for this channel
-
-    def __post_init__(self):
-        for f in ("base_cost", "cost_growth_per_year", "volume_elasticity", "volume_scale"):
-            nonneg(self, f)
-        positive(self, "saturation_users")
-        positive(self, "intent_concentration")
-        stage_name(self, "arrival_stage")
-        _check(
-            _is_number(self.intent_mean) and 0 < self.intent_mean < 1,
-            "intent_mean",
-            self.intent_mean,
-            "a mean in (0, 1)",
-        )
+    base_cost: float = ranged(NONNEG)  # yuan per acquired user on day 0
+    cost_growth_per_year: float = ranged(NONNEG)  # black-forest law: unit cost x (1 + g) per year
+    saturation_users: float = ranged(POSITIVE)  # users bought at which the volume premium bites
+    volume_elasticity: float = ranged(NONNEG)  # unit cost x (1 + bought / saturation) ** e
+    arrival_stage: str = ranged(STAGE)  # stage a new user arrives in
+    # mean traffic quality (purchase intent)
+    intent_mean: float = ranged(_number(lambda v: 0 < v < 1, "a mean in (0, 1)"))
+    intent_concentration: float = ranged(POSITIVE)  # Beta concentration (higher = less spread)
+    volume_scale: float = ranged(NONNEG, 1.0)  # multiplier on the strategy's volume here
 
 
-@dataclass(frozen=True)
+@dataclass
 class Product:
     """A rung of the product ladder (DOMAIN §2.6)."""
 
-    price: float  # yuan per order
-    margin: float  # gross margin share of price
-    min_trust: float = 0.0  # trust around which this product starts to sell (lead: first orders)
-
-    def __post_init__(self):
-        nonneg(self, "price")
-        prob(self, "margin")
-        prob(self, "min_trust")
+    price: float = ranged(NONNEG)  # yuan per order
+    margin: float = ranged(PROB)  # gross margin share of price
+    min_trust: float = ranged(PROB, 0.0)  # trust around which it starts to sell (lead: 1st orders)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Business:
     """Frequency x margin quadrant and product ladder (DOMAIN §2.6)."""
 
     name: str
-    purchase_cycle_days: float  # mean days between repeat orders of a trusting customer
-    trust_to_buy: float  # trust of the `trust` stage, needed for star (repeat) orders
-    brand_awareness: float  # trust a known brand's arrivals already carry, in [0, 1]
+    purchase_cycle_days: float = ranged(POSITIVE)  # mean days between repeat orders
+    trust_to_buy: float = ranged(PROB)  # trust of the `trust` stage, needed for star orders
+    brand_awareness: float = ranged(PROB)  # trust a known brand's arrivals already carry
     lead: Product
     star: Product
     premium: Product
-    premium_share: float  # chance a qualifying repeat order is the premium product
-
-    def __post_init__(self):
-        positive(self, "purchase_cycle_days")
-        prob(self, "trust_to_buy")
-        prob(self, "brand_awareness")
-        prob(self, "premium_share")
+    premium_share: float = ranged(PROB)  # chance a qualifying repeat order is premium
 
 
-@dataclass(frozen=True)
-class Operators:
+@dataclass
+class Staffing:
     """The operating team (DOMAIN §2.2): 1:1 capacity, deep-relationship limit, hiring."""
 
-    count: int  # operators on day 0
-    capacity: float  # 1:1 touches an operator gives per day at full ramp
-    deep_limit: int  # core users one operator can deeply serve (001: 15-20)
-    salary_per_day: float  # yuan
-    lead_days: int  # days from hiring decision to arrival, capability unprepared
-    ramp_days: int  # days from arrival to full capacity, capability unprepared
-    prepared_lead_days: int  # the same once capability was prepared in an earlier phase
-    prepared_ramp_days: int
-    capability_days: int  # days of capability building that count as prepared (001: a quarter)
-    max_touches_per_user_day: float  # a user absorbs at most this much 1:1 attention a day
-    max_count: int | None = None  # hard cap on headcount ("keep 3 operators"); None = no cap
-
-    def __post_init__(self):
-        for f in ("count", "deep_limit", "lead_days", "ramp_days", "prepared_lead_days"):
-            count(self, f)
-        count(self, "prepared_ramp_days")
-        count(self, "capability_days")
-        for f in ("capacity", "salary_per_day"):
-            nonneg(self, f)
-        positive(self, "max_touches_per_user_day")
-        if self.max_count is not None:
-            count(self, "max_count")
+    count: int = ranged(COUNT)  # operators on day 0
+    capacity: float = ranged(NONNEG)  # 1:1 touches an operator gives per day at full ramp
+    deep_limit: int = ranged(COUNT)  # core users one operator can deeply serve (001: 15-20)
+    salary_per_day: float = ranged(NONNEG)  # yuan
+    lead_days: int = ranged(COUNT)  # days from hiring decision to arrival, unprepared
+    ramp_days: int = ranged(COUNT)  # days from arrival to full capacity, unprepared
+    prepared_lead_days: int = ranged(COUNT)  # the same once capability was prepared earlier
+    prepared_ramp_days: int = ranged(COUNT)
+    capability_days: int = ranged(COUNT)  # capability building that counts as prepared (001)
+    max_touches_per_user_day: float = ranged(POSITIVE)  # 1:1 attention a user absorbs a day
+    max_count: int | None = ranged(COUNT, None)  # headcount cap ("keep 3 operators")
 
 
-@dataclass(frozen=True)
-class KOC:
+@dataclass
+class CoreCircle:
     """Core-circle KOCs (DOMAIN §2.3): selection, cap, reach, referral leverage."""
 
-    reselect_days: int  # circle re-selection period
-    max_share: float  # core users per pool member (003: ~10 per 500-member group)
-    min_trust: float  # trust a buyer needs to qualify
-    capacity: int  # users one KOC maintains
-    strength: float  # a KOC touch relative to an operator's 1:1 touch
-    referral_multiplier: float  # word of mouth vs an ordinary user (001: "dozens of times")
-    potential_boost: float  # pool potential added at full KOC activity
-    influence_trust: float  # trust above which a buyer counts in the influence layer
-    reward_per_day: float  # yuan per KOC per day (rights of the core group)
-
-    def __post_init__(self):
-        count(self, "reselect_days", 1)
-        count(self, "capacity")
-        for f in ("max_share", "min_trust", "influence_trust"):
-            prob(self, f)
-        for f in ("strength", "referral_multiplier", "potential_boost", "reward_per_day"):
-            nonneg(self, f)
+    reselect_days: int = ranged(at_least(1))  # circle re-selection period
+    max_share: float = ranged(PROB)  # core users per pool member (003: ~10 per 500-member group)
+    min_trust: float = ranged(PROB)  # trust a buyer needs to qualify
+    capacity: int = ranged(COUNT)  # users one KOC maintains
+    strength: float = ranged(NONNEG)  # a KOC touch relative to an operator's 1:1 touch
+    referral_multiplier: float = ranged(NONNEG)  # word of mouth vs an ordinary user (001)
+    potential_boost: float = ranged(NONNEG)  # pool potential added at full KOC activity
+    influence_trust: float = ranged(PROB)  # trust above which a buyer is in the influence layer
+    reward_per_day: float = ranged(NONNEG)  # yuan per KOC per day (rights of the core group)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Trust:
     """Trust accumulation and decay (DOMAIN §2.1)."""
 
-    arrival: dict[str, float]  # trust on arrival by arrival stage, before brand awareness
-    familiar_at: float  # trust at which aware -> familiar
-    learning_rate: float  # scale of daily gains
-    one_to_one_weight: float  # value of one operator 1:1 touch
-    broadcast_weight: float  # value of one broadcast value exposure
-    promo_cost: float  # trust spent per promotional exposure
-    neglect_rate: float  # daily share of trust lost without touches
+    arrival: dict[str, float] = ranged(PROB)  # trust on arrival by stage, before brand awareness
+    familiar_at: float = ranged(PROB)  # trust at which aware -> familiar
+    learning_rate: float = ranged(NONNEG)  # scale of daily gains
+    one_to_one_weight: float = ranged(NONNEG)  # value of one operator 1:1 touch
+    broadcast_weight: float = ranged(NONNEG)  # value of one broadcast value exposure
+    promo_cost: float = ranged(NONNEG)  # trust spent per promotional exposure
+    neglect_rate: float = ranged(PROB)  # daily share of trust lost without touches
 
-    def __post_init__(self):
-        for k, v in self.arrival.items():
+    def checks(self, key: str) -> None:
+        for k in self.arrival:
             if k not in STAGE_NAMES:
-                raise ConfigError(f"arrival.{k}: unknown stage; allowed: {STAGE_NAMES}")
-            _check(_is_number(v) and 0 <= v <= 1, f"arrival.{k}", v, "a probability in [0, 1]")
-        prob(self, "familiar_at")
-        prob(self, "neglect_rate")
-        for f in ("learning_rate", "one_to_one_weight", "broadcast_weight", "promo_cost"):
-            nonneg(self, f)
+                raise ConfigError(f"{key}.arrival.{k}: unknown stage; allowed: {STAGE_NAMES}")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Purchase:
     """Purchase hazards (DOMAIN §2.1, §2.6)."""
 
-    first_buy_rate: float  # daily first-order hazard at full readiness and no friction
-    readiness_softness: float  # trust width over which readiness rises above trust_to_buy
-    new_user_offer_days: int  # days after joining a new-user offer runs (003: 3 days)
-    new_user_offer_boost: float  # multiplier on the first-order hazard during the offer
-
-    def __post_init__(self):
-        prob(self, "first_buy_rate")
-        positive(self, "readiness_softness")
-        count(self, "new_user_offer_days")
-        nonneg(self, "new_user_offer_boost")
+    first_buy_rate: float = ranged(PROB)  # first-order hazard at full readiness, no friction
+    readiness_softness: float = ranged(POSITIVE)  # trust width of readiness above trust_to_buy
+    new_user_offer_days: int = ranged(COUNT)  # days after joining a new-user offer runs (003: 3)
+    new_user_offer_boost: float = ranged(NONNEG)  # first-order hazard multiplier during the offer
 
 
-@dataclass(frozen=True)
+@dataclass
 class Churn:
     """Churn (block/delete/leave) hazards (DOMAIN §2.1, §2.5, §1)."""
 
-    base_rate: float  # daily hazard of a trusting, high-intent user under tolerated promo
-    promo_coef: float  # relative rise per tolerance-width of promo above tolerance
-    trust_coef: float  # relative rise at zero trust
-    intent_coef: float  # relative rise at zero intent (deal hunters)
-    bait_dropout: float  # chance a zero-intent user leaves right after a first order
-
-    def __post_init__(self):
-        prob(self, "base_rate")
-        prob(self, "bait_dropout")
-        for f in ("promo_coef", "trust_coef", "intent_coef"):
-            nonneg(self, f)
+    base_rate: float = ranged(PROB)  # daily hazard of a trusting, high-intent user
+    promo_coef: float = ranged(NONNEG)  # relative rise per tolerance-width above tolerance
+    trust_coef: float = ranged(NONNEG)  # relative rise at zero trust
+    intent_coef: float = ranged(NONNEG)  # relative rise at zero intent (deal hunters)
+    bait_dropout: float = ranged(PROB)  # chance a zero-intent user leaves after a first order
 
 
-@dataclass(frozen=True)
+@dataclass
 class Referral:
     """Word of mouth (DOMAIN §2.3, §5): warm users referred by trusting members and KOCs."""
 
-    rate_per_day: float  # referrals per fully trusting member per day
-    min_stage: str  # members from this stage on refer
-    reward: float  # yuan paid per referred user (its CAC)
-    arrival_stage: str
-    intent_mean: float
-    intent_concentration: float
-
-    def __post_init__(self):
-        nonneg(self, "rate_per_day")
-        nonneg(self, "reward")
-        stage_name(self, "min_stage")
-        stage_name(self, "arrival_stage")
-        prob(self, "intent_mean")
-        positive(self, "intent_concentration")
+    rate_per_day: float = ranged(NONNEG)  # referrals per fully trusting member per day
+    min_stage: str = ranged(STAGE)  # members from this stage on refer
+    reward: float = ranged(NONNEG)  # yuan paid per referred user (its CAC)
+    arrival_stage: str = ranged(STAGE)
+    intent_mean: float = ranged(PROB)
+    intent_concentration: float = ranged(POSITIVE)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Systems:
     """SCRM, tags, content and data systems (DOMAIN §2.2): multiply one-to-many reach only."""
 
-    reach_boost: float  # broadcast reach x (1 + boost x level)
-    cost_per_day: float  # yuan per day at level 1
-
-    def __post_init__(self):
-        nonneg(self, "reach_boost")
-        nonneg(self, "cost_per_day")
+    reach_boost: float = ranged(NONNEG)  # broadcast reach x (1 + boost x level)
+    cost_per_day: float = ranged(NONNEG)  # yuan per day at level 1
 
 
-@dataclass(frozen=True)
+@dataclass
 class Economics:
     """Money and segment definitions (DOMAIN §2.7, §4)."""
 
-    discount_rate_annual: float  # for LTV
-    rfm_recent_days: int  # 000: set your own R, F, M standards
-    rfm_frequent_orders: int
-    rfm_monetary: float  # yuan of lifetime spend
-
-    def __post_init__(self):
-        nonneg(self, "discount_rate_annual")
-        count(self, "rfm_recent_days")
-        count(self, "rfm_frequent_orders")
-        nonneg(self, "rfm_monetary")
+    discount_rate_annual: float = ranged(NONNEG)  # for LTV
+    rfm_recent_days: int = ranged(COUNT)  # 000: set your own R, F, M standards
+    rfm_frequent_orders: int = ranged(COUNT)
+    rfm_monetary: float = ranged(NONNEG)  # yuan of lifetime spend
 
 
-@dataclass(frozen=True)
+@dataclass
 class Gate:
     """Conditions that must all hold before a phase may end (DOMAIN §3: advance when stable)."""
 
-    min_conversion_30d: float | None = None  # of the latest matured cohorts
-    max_conversion_drop: float | None = None  # relative drop, latest vs previous window
-    window_days: int = 28  # joining window whose 30-day conversion is measured
-
-    def __post_init__(self):
-        if self.min_conversion_30d is not None:
-            prob(self, "min_conversion_30d")
-        if self.max_conversion_drop is not None:
-            prob(self, "max_conversion_drop")
-        count(self, "window_days", 1)
+    min_conversion_30d: float | None = ranged(PROB, None)  # of the latest matured cohorts
+    max_conversion_drop: float | None = ranged(PROB, None)  # relative drop, latest vs previous
+    window_days: int = ranged(at_least(1), 28)  # joining window whose conversion is measured
 
 
-@dataclass(frozen=True)
+@dataclass
 class Phase:
     """One phase of a scaling strategy (DOMAIN §3)."""
 
     name: str
-    daily_users: float  # users bought per day across channels
+    daily_users: float = ranged(NONNEG)  # users bought per day across channels
     channel_mix: dict[str, float]  # shares of daily_users by channel
-    team_size: int | None  # operator headcount to hire up to; None keeps the team
+    team_size: int | None = ranged(COUNT)  # headcount to hire up to; None keeps the team
     koc_programme: bool  # run the core circle
-    systems: float  # systems level in [0, 1]
+    systems: float = ranged(PROB)  # systems level
     build_capability: bool  # prepare the hiring capability model (001: in 1-10)
-    min_days: int  # the phase lasts at least this long
-    max_days: int | None  # and at most this long (None: until the gate holds or forever)
+    min_days: int = ranged(COUNT)  # the phase lasts at least this long
+    max_days: int | None = ranged(at_least(1))  # and at most (None: until the gate holds)
     gate: Gate = field(default_factory=Gate)
 
-    def __post_init__(self):
-        nonneg(self, "daily_users")
-        if self.team_size is not None:
-            count(self, "team_size")
-        prob(self, "systems")
-        count(self, "min_days")
-        if self.max_days is not None:
-            count(self, "max_days", 1)
-            _check(self.max_days >= self.min_days, "max_days", self.max_days, ">= min_days")
+    def checks(self, key: str) -> None:
+        if self.max_days is not None and self.max_days < self.min_days:
+            raise out_of_range(f"{key}.max_days", self.max_days, ">= min_days")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Strategy:
     """A scaling strategy is an ordered list of phases (DOMAIN §3)."""
 
     name: str
     phases: list[Phase]
 
-    def __post_init__(self):
+    def checks(self, key: str) -> None:
         if not self.phases:
-            raise ConfigError("strategy.phases is empty; allowed: a non-empty list of phases")
+            raise ConfigError(f"{key}.phases is empty; allowed: a non-empty list of phases")
 
 
-# --- building records from plain data -------------------------------------------------------
+REFERRAL, IMPORTED = "referral", "imported"  # channel names the model gives its own users
 
 
-def build(cls, data, key: str):
-    """Build `cls` from a plain mapping, strictly: unknown or missing keys raise ConfigError.
+@dataclass
+class Scenario:
+    """Everything one model run needs: the `PrivateDomainModel` arguments and the config root."""
 
-    `key` is the dotted config path, used to name the offending key in messages.
-    """
+    pool: Pool
+    touchpoints: dict[str, Touchpoint]
+    business: Business
+    channels: dict[str, Channel]
+    strategy: Strategy
+    operators: Staffing
+    koc: CoreCircle
+    trust: Trust
+    purchase: Purchase
+    churn: Churn
+    referral: Referral
+    systems: Systems
+    economics: Economics
+    horizon_days: int = ranged(at_least(1))
+    initial_users: int = ranged(COUNT)
+    initial_channel: str
+    market_size: int | None = ranged(at_least(1))  # None: an unlimited market
+    seed: int | None = None
+
+    def checks(self, key: str) -> None:
+        """Rules across groups (DOMAIN §2.5, §5)."""
+        for name in ("touchpoints", "channels"):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} = {{}}: expected a non-empty mapping of names")
+        if self.market_size is not None and self.initial_users > self.market_size:
+            raise out_of_range(
+                "initial_users", self.initial_users, f"<= market_size ({self.market_size})"
+            )
+        for reserved in (REFERRAL, IMPORTED):
+            if reserved in self.channels:
+                raise ConfigError(f"channels.{reserved}: reserved name; configure it elsewhere")
+        if self.initial_channel not in self.channels:
+            raise ConfigError(
+                f"initial_channel = {self.initial_channel!r}: unknown channel; allowed: "
+                f"{sorted(self.channels)}"
+            )
+        for i, phase in enumerate(self.strategy.phases):
+            shares(phase.channel_mix, f"strategy.phases.{i}.channel_mix", self.channels)
+        used = {c.arrival_stage for c in self.channels.values()} | {self.referral.arrival_stage}
+        for s in sorted(used - set(self.trust.arrival)):
+            raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
+
+
+# --- from plain data to checked records -----------------------------------------------------
+
+
+def validate(value, key: str = "") -> None:
+    """Apply every range rule and `checks` in `value` and the records, lists and dicts inside it,
+    naming the offending value by its full dotted key (e.g. `strategy.phases.2.team_size`)."""
+    if is_dataclass(value):
+        for f in fields(value):
+            v, k = getattr(value, f.name), _join(key, f.name)
+            if (allowed := f.metadata.get("allowed")) is not None:
+                for kk, vv in _leaves(v, k):
+                    if vv is not None and not allowed.test(vv):
+                        raise out_of_range(kk, vv, allowed.text)
+            validate(v, k)
+        if hasattr(value, "checks"):
+            value.checks(key)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            validate(v, _join(key, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            validate(v, _join(key, str(i)))
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name
+
+
+def _leaves(value, key: str) -> Iterator[tuple[str, object]]:
+    """A field's values to range-check: the value itself, or each value of a mapping."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield f"{key}.{k}", v
+    else:
+        yield key, value
+
+
+def structured(cls, data, key: str = ""):
+    """Build record `cls` from a plain mapping (or a record), strictly: OmegaConf rejects
+    unknown keys, missing keys and wrong types, re-raised as `ConfigError` naming the full key.
+    Ranges are not checked here (see `validate`)."""
     if isinstance(data, cls):
         return data
     if not isinstance(data, dict):
         raise ConfigError(f"{key} = {data!r}: expected a mapping of {cls.__name__} fields")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown key; allowed: {sorted(fields)}")
-    missing = [
-        n
-        for n, f in fields.items()
-        if n not in data
-        and f.default is dataclasses.MISSING
-        and f.default_factory is dataclasses.MISSING
-    ]
-    if missing:
-        raise ConfigError(f"{key}.{missing[0]}: missing; required keys: {sorted(fields)}")
-    kwargs = {name: _coerce(hints[name], value, f"{key}.{name}") for name, value in data.items()}
+    data = {k: _nested(hints.get(k), v, _join(key, k)) for k, v in data.items()}
     try:
-        return cls(**kwargs)
-    except ConfigError as e:
-        raise ConfigError(f"{key}.{e}") from None
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), data))
+    except OmegaConfBaseException as e:
+        raise ConfigError(_message(e, key)) from None
 
 
-def _coerce(hint, value, key: str):
-    origin = typing.get_origin(hint)
+def _nested(hint, value, key: str):
+    """Records inside `value` built first, each under its own key: OmegaConf loses the path of
+    an error inside a list item."""
     args = typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        hint = next(a for a in args if a is not type(None))
-        origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if dataclasses.is_dataclass(hint):
-        return build(hint, value, key)
-    if origin is list:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key} = {value!r}: expected a list")
-        return [_coerce(args[0], v, f"{key}.{i}") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} = {value!r}: expected a mapping")
-        return {k: _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint is bool and not isinstance(value, bool):
-        raise ConfigError(f"{key} = {value!r}: expected true or false")
-    if hint is str and not isinstance(value, str):
-        raise ConfigError(f"{key} = {value!r}: expected a string")
+    if is_dataclass(hint) and isinstance(value, dict):
+        return structured(hint, value, key)
+    if typing.get_origin(hint) is list and is_dataclass(args[0]) and isinstance(value, list):
+        return [structured(args[0], v, f"{key}.{i}") for i, v in enumerate(value)]
+    if typing.get_origin(hint) is dict and is_dataclass(args[1]) and isinstance(value, dict):
+        return {k: structured(args[1], v, f"{key}.{k}") for k, v in value.items()}
     return value
+
+
+def _message(e: OmegaConfBaseException, key: str) -> str:
+    full = _join(key, str(e.full_key)) if e.full_key else key
+    if isinstance(e, ConfigKeyError):
+        known = sorted(f.name for f in fields(e.object_type)) if e.object_type else []
+        return f"{full}: unknown key; allowed: {known}"
+    if isinstance(e, MissingMandatoryValue):
+        return f"{full}: missing"
+    return f"{full}: {str(e).splitlines()[0]}"
+
+
+def scenario(data) -> Scenario:
+    """A checked `Scenario` from a composed config or notebook mapping (records allowed inside)."""
+    s = structured(Scenario, data)
+    validate(s)
+    return s

@@ -45,9 +45,7 @@ class PoolMix:
             )
         if len(set(pool.touchpoints)) != len(pool.touchpoints):
             raise ConfigError(f"pool.touchpoints = {pool.touchpoints}: listed twice")
-        self.pool = pool
-        self.names = list(pool.touchpoints)
-        self.points = [catalogue[t] for t in self.names]
+        self.points = [catalogue[t] for t in pool.touchpoints]
         self.join_prob = np.array([t.join_prob for t in self.points])
 
     def draw_membership(self, rng: np.random.Generator, n: int) -> np.ndarray:
@@ -92,7 +90,7 @@ class MemberEffects:
     `Population`'s.
     """
 
-    NAMES = ("reach", "value", "one_to_one", "friction", "ban_risk", "cost")
+    NAMES = ("reach", "value", "one_to_one", "friction", "ban_risk")
 
     def __init__(self):
         self.tables: PoolTables | None = None

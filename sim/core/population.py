@@ -37,8 +37,6 @@ FIELDS: dict[str, tuple[type, object]] = {
     "cac": (np.float32, 0.0),
 }
 
-LAYERS = ("periphery", "influence", "core")
-
 
 class Population:
     """Owns every user's state. Rules read and write the arrays through the properties.
@@ -83,10 +81,6 @@ class Population:
     def live(self) -> np.ndarray:
         """Boolean mask of users not churned."""
         return self.stage != Stage.CHURNED
-
-    def stage_counts(self) -> np.ndarray:
-        """Users per stage, indexed by `Stage` (bulk count, no loop)."""
-        return np.bincount(self.stage, minlength=len(Stage))
 
     def stage_counts_by(self, group: np.ndarray, groups: int) -> np.ndarray:
         """Users per (group, stage) for a group index in [0, groups): one bulk count that serves

@@ -12,19 +12,17 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.core.params import Operators
+from sim.core.params import Staffing
 
 
 class Operator(mesa.Agent):
     """One operator: a Mesa agent, since there are few and each has its own ramp and load."""
 
-    def __init__(self, model, arrival_day: int, ramp_days: int, params: Operators):
+    def __init__(self, model, arrival_day: int, ramp_days: int, params: Staffing):
         super().__init__(model)
-        self.index = len(model.operators)
         self.arrival_day = arrival_day
         self.ramp_days = ramp_days
         self.params = params
-        self.load = 0  # users assigned, set by the model each day
 
     def capacity_on(self, day: int) -> float:
         """1:1 touches per day: zero before arrival, rising linearly over the ramp."""
@@ -33,14 +31,6 @@ class Operator(mesa.Agent):
         if self.ramp_days == 0:
             return self.params.capacity
         return self.params.capacity * min(1.0, (day - self.arrival_day + 1) / self.ramp_days)
-
-    @property
-    def capacity(self) -> float:
-        return self.capacity_on(self.model.day)
-
-    @property
-    def arrived(self) -> bool:
-        return self.model.day >= self.arrival_day
 
 
 def hire(model, target: int, day: int, prepared: bool) -> int:

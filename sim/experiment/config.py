@@ -1,36 +1,34 @@
-"""From a composed config (Hydra or plain dict) to model arguments — the only place that knows
-the config's shape, so the model never reads Hydra and can be built from a notebook."""
+"""From a composed config (Hydra or plain dict) to model arguments.
+
+`sim.core.params.Scenario` is registered here as the schema of `configs/config.yaml` (first in
+its defaults list), so Hydra and OmegaConf reject unknown keys and wrong types while composing.
+Registering on import of this module covers every composition: `compose()`, the `privsim` app
+(`sim.experiment.cli` imports this module) and joblib workers, which import the task function's
+module and receive the ConfigStore with Hydra's singleton state.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 from pathlib import Path
 
-from sim.core.params import ConfigError
+from hydra.core.config_store import ConfigStore
+
+from sim.core.params import Scenario, scenario
 
 # The versioned configs/ beside the package (an editable install keeps them together).
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent.parent / "configs")
 NON_MODEL_KEYS = {"hydra"}
+SCHEMA = "scenario_schema"
+
+ConfigStore.instance().store(name=SCHEMA, node=Scenario)
 
 
 def model_kwargs(cfg: dict) -> dict:
-    """Map a resolved config onto `PrivateDomainModel` keyword arguments, rejecting unknown keys."""
-    from sim.core.model import PrivateDomainModel
-
-    params = inspect.signature(PrivateDomainModel.__init__).parameters
-    allowed = set(params) - {"self"}
-    kwargs = {k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise ConfigError(f"{unknown[0]}: unknown key; allowed: {sorted(allowed)}")
-    missing = sorted(
-        k for k in allowed - set(kwargs) if params[k].default is inspect.Parameter.empty
-    )
-    if missing:
-        raise ConfigError(f"{missing[0]}: missing; the config must define {missing}")
-    return kwargs
+    """`PrivateDomainModel` keyword arguments from a config: its checked `Scenario`'s fields."""
+    s = scenario({k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS})
+    return dict(vars(s))
 
 
 def config_hash(cfg: dict) -> str:
