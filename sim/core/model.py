@@ -25,7 +25,7 @@ The phase may then end (strategy gate), effective from the next day.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import mesa
 import numpy as np
@@ -54,6 +54,7 @@ from sim.core.params import (
     Pool,
     Purchase,
     Referral,
+    Scenario,
     Staffing,
     Strategy,
     Systems,
@@ -118,29 +119,9 @@ class PrivateDomainModel(mesa.Model):
         market_size: int | None = None,
         seed: int | None = None,
     ):
-        # validate everything before any work
-        sc = scenario(
-            dict(
-                pool=pool,
-                touchpoints=touchpoints,
-                business=business,
-                channels=channels,
-                strategy=strategy,
-                operators=operators,
-                koc=koc,
-                trust=trust,
-                purchase=purchase,
-                churn=churn,
-                referral=referral,
-                systems=systems,
-                economics=economics,
-                horizon_days=horizon_days,
-                initial_users=initial_users,
-                initial_channel=initial_channel,
-                market_size=market_size,
-                seed=seed,
-            )
-        )
+        # validate everything before any work; the arguments are exactly Scenario's fields
+        given = locals()
+        sc = scenario({f.name: given[f.name] for f in fields(Scenario)})
         self.pool_params = sc.pool
         self.touchpoint_params = sc.touchpoints
         self.business = sc.business
