@@ -47,7 +47,10 @@ def _missing() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+pytestmark = [
+    pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
+    pytest.mark.slow,  # a real browser and server: ~15-20 s
+]
 
 
 def _free_port() -> int:

@@ -36,6 +36,7 @@ def test_every_experiment_composes_and_builds(name):
     PrivateDomainModel(**model_kwargs(cfg)).run()
 
 
+@pytest.mark.slow
 def test_premature_scaling_grows_faster_early_but_ends_worse():
     """The acceptance check of the headline study: default parameters, seeds 0-9, and the
     finding must hold in every seed, not only on average."""
