@@ -260,38 +260,33 @@ def test_figures_have_titles_labels_and_one_line_captions(pair70):
 # --- the slide figure ------------------------------------------------------------------------
 
 
-def test_trainer_figure_runs_the_experiment_arms_and_writes_png_and_svg(tmp_path):
-    from sim.viz import slide as trainer_figure
+def test_trainer_figure_runs_the_arms_as_a_sweep_and_resumes(tmp_path, capfd):
+    from sim.viz import slide
 
-    assert trainer_figure.experiment_arms("premature_scaling") == ["staged", "premature"]
+    assert slide.experiment_arms("premature_scaling") == ["staged", "premature"]
     with pytest.raises(SystemExit, match="does not compare strategies"):
-        trainer_figure.experiment_arms("koc_leverage")
-    arms = trainer_figure.run_arms("premature_scaling", seeds=2, days=75)
-    assert set(arms) == {"staged", "premature"} and all(len(r) == 2 for r in arms.values())
-    staged = arms["staged"][0]
-    assert staged.seed == 0 and len(staged.cumulative_profit) == 75
-    assert "one_to_ten" in staged.phase_starts  # the staged arm's phase change gets marked
-    x, med, lo, hi = trainer_figure.bands(
-        [r.cohort_day for r in arms["premature"]], [r.conversion_pct for r in arms["premature"]]
-    )
-    assert len(x) > 0 and (lo <= med).all() and (med <= hi).all()
-    assert (
-        trainer_figure.main(
-            [
-                "premature_scaling",
-                "--seeds",
-                "2",
-                "--days",
-                "75",
-                "--jobs",
-                "1",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+        slide.experiment_arms("koc_leverage")
+    cmd = slide.sweep_command("premature_scaling", 2, tmp_path / "runs", days=75, jobs=2)
+    assert cmd[2:7] == ["sim", "-m", "experiment=premature_scaling", "strategy=staged,premature",
+                        "seed=range(0,2)"]  # fmt: skip
+    assert "hydra/launcher=joblib" in cmd and cmd[-1] == "horizon_days=75"
+
+    args = ["premature_scaling", "--seeds", "2", "--days", "75", "--jobs", "2", "--out"]
+    assert slide.main([*args, str(tmp_path)]) == 0
+    sweep_dir = tmp_path / "runs" / "premature_scaling"
+    assert (sweep_dir / "report.md").exists() and (sweep_dir / "0" / "funnel.png").exists()
+    table, daily, cohorts = slide.arm_frames(sweep_dir, ["staged", "premature"], 2)
+    assert table["group"].tolist() == ["staged", "staged", "premature", "premature"]
+    assert (daily.groupby("job")["day"].count() == 75).all() and len(cohorts) > 0
+    staged = table["group"] == "staged"  # its phase change gets marked
+    assert table.loc[staged, "phase_starts.one_to_ten"].notna().all()
     png, svg = tmp_path / "premature_scaling.png", tmp_path / "premature_scaling.svg"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     text = svg.read_text()
     assert "<svg" in text and "Conversion decay" in text and "Cumulative profit" in text
+    assert "middle 80 % of seeds" in text
+
+    capfd.readouterr()
+    assert slide.main([*args, str(tmp_path)]) == 0  # re-running resumes: nothing recomputed
+    assert capfd.readouterr().out.count("skipped (finished earlier)") == 4
+    assert svg.read_text() == text
