@@ -35,7 +35,6 @@ SUMMARY = "summary.json"  # written last: its presence means the run finished wh
 OUTPUTS = (CONFIG, DAILY, COHORTS, SUMMARY)  # in the order they are written
 ERROR_FILE = "error.txt"
 OVERRIDES = Path(".hydra") / "overrides.yaml"
-STATUSES = ("finished", "failed", "incomplete")
 
 
 # ---------------------------------------------------------------------------- writing

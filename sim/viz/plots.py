@@ -89,13 +89,13 @@ def _seeds(frame: pd.DataFrame) -> int:
     return int(frame.groupby("group")["job"].nunique().max()) if len(frame) else 0
 
 
-def legend(ax, frame: pd.DataFrame, **kw) -> None:
+def legend(ax, frame: pd.DataFrame) -> None:
     """The groups' legend; with several seeds per group its title states the band."""
     if not ax.get_legend_handles_labels()[0]:
         return
     n = _seeds(frame)
     title = f"{BAND_NOTE}; {n} seeds" if n > 1 else None
-    ax.legend(title=title, fontsize=8, title_fontsize=7, framealpha=0.8, **kw)
+    ax.legend(title=title, fontsize=8, title_fontsize=7, framealpha=0.8)
 
 
 def empty(ax, text: str) -> None:
@@ -110,7 +110,7 @@ def across_seeds(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return q.assign(n=g.count()).reset_index()
 
 
-def lines(ax, frame: pd.DataFrame, x: str, y: str, scale: float = 1.0, groups=None) -> None:
+def lines(ax, frame: pd.DataFrame, x: str, y: str, groups=None) -> None:
     """One line per group of `y` against `x`: the run itself for a one-seed group, else the
     median of its seeds with the band of the middle 80 % of seeds."""
     if frame.empty:
@@ -124,16 +124,14 @@ def lines(ax, frame: pd.DataFrame, x: str, y: str, scale: float = 1.0, groups=No
             continue
         if many[g] == 1:
             d = sub.sort_values(x)
-            xs, mid, band = d[x], d[y] * scale, None
+            xs, mid, band = d[x], d[y], None
         else:
             d = across_seeds(sub, x, y)
-            xs, mid, band = d[x], d["median"] * scale, d[d["n"] > 1]
+            xs, mid, band = d[x], d["median"], d[d["n"] > 1]
         marker = "o" if len(xs) < 30 else None
         ax.plot(xs, mid, color=col[g], label=str(g), marker=marker, ms=3, linewidth=1.8)
         if band is not None and len(band):
-            ax.fill_between(
-                band[x], band["lo"] * scale, band["hi"] * scale, color=col[g], alpha=0.2, lw=0
-            )
+            ax.fill_between(band[x], band["lo"], band["hi"], color=col[g], alpha=0.2, lw=0)
 
 
 # ---------------------------------------------------------------------------- derived series
@@ -186,7 +184,7 @@ def funnel(ax, daily: pd.DataFrame) -> None:
     _day_axis(ax, daily)
 
 
-def _per_run_bins(c: pd.DataFrame, x: str, bins: int) -> pd.Series:
+def _bins_per_group(c: pd.DataFrame, x: str, bins: int) -> pd.Series:
     """Quantile bins of `x` per group (pooled over its runs), as the mean `x` of each bin: every
     line gets its own resolution however different the groups' ranges are."""
     out = pd.Series(np.nan, index=c.index)
@@ -213,7 +211,7 @@ def conversion_decay(ax, cohorts: pd.DataFrame, x: str = "pool_size", bins: int 
         c = c.assign(converted=c["conversion_30d"] * c["size"])
         binned = bins is not None and _seeds(c) > 1
         if binned:
-            c = c.assign(**{x: _per_run_bins(c, x, bins)})
+            c = c.assign(**{x: _bins_per_group(c, x, bins)})
             xlabel += f", binned: {bins} quantile bins per line"
         per_run = c.groupby(["group", "job", x], as_index=False, sort=False)[
             ["converted", "size"]

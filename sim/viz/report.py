@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -270,8 +271,6 @@ class Figures(Callback):
         try:
             report(sweep_dir)
         except Exception as e:  # Hydra would turn a callback's exception into a mere warning
-            import traceback
-
             traceback.print_exc()
             sys.exit(f"privsim: the sweep report for {sweep_dir} failed: {type(e).__name__}: {e}")
 

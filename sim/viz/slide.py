@@ -100,17 +100,14 @@ def arm_frames(sweep_dir: Path, arms: list[str], seeds: int):
     strategy. Only jobs 0..len(arms)·seeds−1 belong to it (a run with more seeds into the same
     directory leaves further job directories behind); each (arm, seed) must be there once."""
     table = collect(sweep_dir)
-    table = table[table["job"].str.isdigit() & (table["job"].map(_int) < len(arms) * seeds)]
+    ours = [str(n) for n in range(len(arms) * seeds)]
+    table = table[table["job"].isin(ours)]
     done = table[table["status"] == "finished"]
     per_arm = done.groupby("strategy")["seed"].agg(sorted)
     if len(per_arm) != len(arms) or any(s != list(range(seeds)) for s in per_arm):
         raise SystemExit(f"privsim-figure: {sweep_dir} does not hold every arm and seed once")
     done = add_groups(done, ["strategy"])
     return done, load_series(done, sweep_dir, "daily"), load_series(done, sweep_dir, "cohorts")
-
-
-def _int(s: str) -> int:
-    return int(s) if s.isdigit() else -1
 
 
 def _phase_marks(axes, table: pd.DataFrame) -> None:
