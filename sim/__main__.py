@@ -1,3 +1,3 @@
-from sim.experiment.cli import main
+from sim.experiment.run import main
 
 main()

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.experiment.config import compose
-from sim.viz import live
+from sim.viz import live, plots
 
 
 @pytest.fixture(scope="module")
@@ -151,26 +151,37 @@ def test_the_model_never_imports_the_page():
 # --- plot series ---------------------------------------------------------------------------------
 
 
-def test_series_have_one_row_per_day(pair70):
+def test_frames_are_tidy_with_one_row_per_arm_and_day(pair70):
     a, b = pair70.arms
-    f = live.funnel_series(b.model)
-    assert list(f.columns) == ["day", "aware", "familiar", "trust", "buy", "rebuy", "churned"]
-    assert len(f) == 70 and f["day"].tolist() == list(range(70))
-    p = live.profit_series(a)
-    assert np.allclose(p["cumulative_profit"], a.model.daily()["profit"].cumsum())
-    assert len(live.users_per_operator(a.model)) == 70
-    c = live.churn_series(b.model)
-    pct = c["churn_pct_per_day"].dropna()
-    assert len(pct) > 60 and ((pct >= 0) & (pct <= 100)).all()
+    daily, cohorts = live.frames(pair70)
+    assert live.frames(pair70)[0] is daily  # computed once per day for all five figures
+    assert set(daily["group"]) == {a.name, b.name} and set(daily["job"]) == {"A", "B"}
+    d = daily[daily["job"] == "B"]
+    assert len(d) == 70 and d["day"].tolist() == list(range(70))
+    assert {"aware", "familiar", "trust", "buy", "rebuy", "churned"} <= set(d.columns)
+    assert np.array_equal(d["ltv_cac"].to_numpy(), np.array(b.ltv_cac), equal_nan=True)
+    profit = plots.cumulative(daily, "profit")
+    own = profit[profit["job"] == "A"]["cumulative_profit"].to_numpy()
+    assert np.allclose(own, a.model.daily()["profit"].cumsum())
+    pct = plots.churn_rate(daily)["churn_pct_per_day"].dropna()
+    assert len(pct) > 120 and ((pct >= 0) & (pct <= 100)).all()
 
 
-def test_cohort_conversion_counts_only_closed_cohorts(pair70):
-    m = pair70.arms[1].model
-    c = live.cohort_conversion(m)
-    assert len(c) > 0 and (c["first_day"] <= 70 - 1 - live.CONVERSION_WINDOW).all()
-    assert ((c["conversion_pct"] >= 0) & (c["conversion_pct"] <= 100)).all()
+def test_ltv_cac_is_the_core_metric_of_acquired_users(pair70):
+    from sim.core.metrics import ltv_cac
+    from sim.core.model import IMPORTED
+
+    m = pair70.arms[0].model
+    acquired = np.flatnonzero(m.population.channel != m.channel_names.index(IMPORTED))
+    assert pair70.arms[0].ltv_cac[-1] == ltv_cac(m.population, acquired)
+
+
+def test_cohorts_count_only_closed_windows(pair70):
+    _, c = live.frames(pair70)
+    assert len(c[c["job"] == "B"]) > 0 and (c["first_day"] <= 70 - 1 - live.CONVERSION_WINDOW).all()
+    assert ((c["conversion_30d"] >= 0) & (c["conversion_30d"] <= 1)).all()
     assert (c["pool_size"] > 0).all()
-    assert len(live.cohort_conversion(live.build_pair().arms[0].model)) == 0  # day 0: nothing
+    assert len(live.frames(live.build_pair())[1]) == 0  # day 0: nothing
 
 
 def test_conversion_by_join_day_matches_a_direct_count(pair70):
@@ -249,38 +260,33 @@ def test_figures_have_titles_labels_and_one_line_captions(pair70):
 # --- the slide figure ------------------------------------------------------------------------
 
 
-def test_trainer_figure_runs_the_experiment_arms_and_writes_png_and_svg(tmp_path):
-    from sim.viz import slide as trainer_figure
+def test_trainer_figure_runs_the_arms_as_a_sweep_and_resumes(tmp_path, capfd):
+    from sim.viz import slide
 
-    assert trainer_figure.experiment_arms("premature_scaling") == ["staged", "premature"]
+    assert slide.experiment_arms("premature_scaling") == ["staged", "premature"]
     with pytest.raises(SystemExit, match="does not compare strategies"):
-        trainer_figure.experiment_arms("koc_leverage")
-    arms = trainer_figure.run_arms("premature_scaling", seeds=2, days=75)
-    assert set(arms) == {"staged", "premature"} and all(len(r) == 2 for r in arms.values())
-    staged = arms["staged"][0]
-    assert staged.seed == 0 and len(staged.cumulative_profit) == 75
-    assert "one_to_ten" in staged.phase_starts  # the staged arm's phase change gets marked
-    x, med, lo, hi = trainer_figure.bands(
-        [r.cohort_day for r in arms["premature"]], [r.conversion_pct for r in arms["premature"]]
-    )
-    assert len(x) > 0 and (lo <= med).all() and (med <= hi).all()
-    assert (
-        trainer_figure.main(
-            [
-                "premature_scaling",
-                "--seeds",
-                "2",
-                "--days",
-                "75",
-                "--jobs",
-                "1",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+        slide.experiment_arms("koc_leverage")
+    cmd = slide.sweep_command("premature_scaling", 2, tmp_path / "runs", days=75, jobs=2)
+    assert cmd[2:7] == ["sim", "-m", "experiment=premature_scaling", "strategy=staged,premature",
+                        "seed=range(0,2)"]  # fmt: skip
+    assert "hydra/launcher=joblib" in cmd and cmd[-1] == "horizon_days=75"
+
+    args = ["premature_scaling", "--seeds", "2", "--days", "75", "--jobs", "2", "--out"]
+    assert slide.main([*args, str(tmp_path)]) == 0
+    sweep_dir = tmp_path / "runs" / "premature_scaling"
+    assert (sweep_dir / "report.md").exists() and (sweep_dir / "0" / "funnel.png").exists()
+    table, daily, cohorts = slide.arm_frames(sweep_dir, ["staged", "premature"], 2)
+    assert table["group"].tolist() == ["staged", "staged", "premature", "premature"]
+    assert (daily.groupby("job")["day"].count() == 75).all() and len(cohorts) > 0
+    staged = table["group"] == "staged"  # its phase change gets marked
+    assert table.loc[staged, "phase_starts.one_to_ten"].notna().all()
     png, svg = tmp_path / "premature_scaling.png", tmp_path / "premature_scaling.svg"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     text = svg.read_text()
     assert "<svg" in text and "Conversion decay" in text and "Cumulative profit" in text
+    assert "middle 80 % of seeds" in text
+
+    capfd.readouterr()
+    assert slide.main([*args, str(tmp_path)]) == 0  # re-running resumes: nothing recomputed
+    assert capfd.readouterr().out.count("skipped (finished earlier)") == 4
+    assert svg.read_text() == text

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.experiment.report import report
 from sim.experiment.reproduce import reproduce
+from sim.viz.report import report
 
 BIN = Path(sys.executable).parent
 # Tiny runs: 40 days, 20 users a day in the first phase.
@@ -26,7 +26,7 @@ def script(name: str) -> list[str]:
     exe = BIN / name
     module = {
         "privsim": "sim",
-        "privsim-report": "sim.experiment.report",
+        "privsim-report": "sim.viz.report",
         "privsim-reproduce": "sim.experiment.reproduce",
     }[name]
     return [str(exe)] if exe.exists() else [sys.executable, "-m", module]

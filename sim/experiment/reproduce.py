@@ -22,9 +22,10 @@ import pandas as pd
 import yaml
 
 from sim.experiment.config import config_hash
+from sim.experiment.jobs import COHORTS, CONFIG, DAILY, SUMMARY
 from sim.experiment.run import run
 
-FRAMES = ("daily.parquet", "cohorts.parquet")
+FRAMES = (DAILY, COHORTS)
 IGNORED_SUMMARY_KEYS = {"version"}  # the package version may move on without changing results
 
 
@@ -100,11 +101,11 @@ def reproduce(run_dir, work_dir=None) -> list[str]:
     Raises `FileNotFoundError`/`ValueError` if `run_dir` is not a finished, consistent run.
     """
     run_dir = Path(run_dir)
-    for f in ("config.json", "summary.json", *FRAMES):
+    for f in (CONFIG, SUMMARY, *FRAMES):
         if not (run_dir / f).exists():
             raise FileNotFoundError(f"{run_dir}: no {f} (not a finished run)")
-    cfg = json.loads((run_dir / "config.json").read_text())
-    original = json.loads((run_dir / "summary.json").read_text())
+    cfg = json.loads((run_dir / CONFIG).read_text())
+    original = json.loads((run_dir / SUMMARY).read_text())
     if original.get("config_hash") != config_hash(cfg):
         raise ValueError(
             f"{run_dir}: config.json hashes to {config_hash(cfg)} but summary.json "
@@ -120,7 +121,7 @@ def reproduce(run_dir, work_dir=None) -> list[str]:
                 f"{f}: {d}"
                 for d in frame_differences(pd.read_parquet(run_dir / f), pd.read_parquet(out / f))
             ]
-        again = json.loads((out / "summary.json").read_text())
+        again = json.loads((out / SUMMARY).read_text())
         drop = lambda d: {k: v for k, v in d.items() if k not in IGNORED_SUMMARY_KEYS}  # noqa: E731
         diffs += [f"summary.json: {d}" for d in dict_differences(drop(original), drop(again))]
     return diffs
@@ -137,9 +138,7 @@ def main(argv=None) -> None:
     )
     args = p.parse_args(argv)
     try:
-        if note := replay_note(
-            args.run_dir, json.loads((args.run_dir / "config.json").read_text())
-        ):
+        if note := replay_note(args.run_dir, json.loads((args.run_dir / CONFIG).read_text())):
             print(f"note: {note}", file=sys.stderr)
     except (OSError, ValueError):
         pass  # reproduce() below names what is missing
@@ -153,7 +152,7 @@ def main(argv=None) -> None:
         for d in diffs:
             print(f"  {d}", file=sys.stderr)
         sys.exit(1)
-    s = json.loads((args.run_dir / "summary.json").read_text())
+    s = json.loads((args.run_dir / SUMMARY).read_text())
     print(
         f"reproduced {args.run_dir}: {', '.join(FRAMES)} and summary.json identical "
         f"(config_hash {s['config_hash']}, seed {s.get('seed')})"

@@ -1,22 +1,30 @@
-"""One run, end to end, from a plain config dict: build, simulate, write. What the CLI calls."""
+"""One run, end to end: `run(cfg, out_dir)` builds, simulates and writes a run's data outputs
+(`sim.experiment.jobs`), and `main` is `privsim`, the Hydra app around it.
+
+`main` is thin by design: compose the config, hand a plain dict to `run`. In a multirun (`-m`)
+each job goes through `sim.experiment.sweep.run_job`, which records a failure in the job's
+`error.txt` instead of raising, so the other jobs still run and the callbacks registered in
+configs/config.yaml (`hydra.callbacks`: progress lines, then the figures and sweep report of
+`sim.viz.report`) still happen; the command then exits non-zero naming the failed jobs.
+Figures are views attached through those callbacks: nothing here draws.
+"""
 
 from __future__ import annotations
 
-import json
+import logging
+import sys
 from pathlib import Path
 
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
 from sim.core.model import PrivateDomainModel
-from sim.experiment.config import config_hash, model_kwargs
-from sim.experiment.jobs import write_json, write_run
-
-
-def finished(out_dir, cfg: dict) -> dict | None:
-    """The summary of a finished run of this exact config in `out_dir`, else None."""
-    path = Path(out_dir) / "summary.json"
-    if not path.exists():
-        return None
-    summary = json.loads(path.read_text())
-    return summary if summary.get("config_hash") == config_hash(cfg) else None
+from sim.core.params import ConfigError
+from sim.experiment.config import CONFIG_DIR, config_hash, model_kwargs
+from sim.experiment.jobs import finished, write_outputs
+from sim.experiment.sweep import run_job
 
 
 def run(cfg: dict, out_dir, resume: bool = True) -> dict:
@@ -37,8 +45,39 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
         pool=model.pool_params.name,
         business=model.business.name,
     )
-    out = Path(out_dir)
-    write_json(out / "config.json", cfg)
-    title = f" — {model.strategy.name}, {model.pool_params.name} pool, seed {cfg.get('seed')}"
-    write_run(out, model.daily(), model.cohorts(), summary, title)
+    write_outputs(Path(out_dir), cfg, model.daily(), model.cohorts(), summary)
     return summary
+
+
+def result_line(s: dict, out_dir) -> str:
+    """What a finished run prints: its arm, headline numbers and where its outputs are."""
+    return (
+        f"{s['strategy']} / {s['pool']} / seed {s['seed']}: acquired {s['users_acquired']:,}, "
+        f"30-day conversion {s['conversion_30d']:.1%}, LTV/CAC {s['ltv_cac']:.2f}, "
+        f"churn {s['churn_rate']:.1%} -> {out_dir}"
+    )
+
+
+def _run_afresh(cfg: dict, out_dir) -> str:
+    return result_line(run(cfg, out_dir, resume=False), out_dir)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def main(cfg: DictConfig) -> str | None:
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    hc = HydraConfig.get()
+    out_dir = hc.runtime.output_dir
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    if hc.mode == RunMode.MULTIRUN:
+        return run_job(plain, out_dir, _run_afresh)
+    try:
+        s = run(plain, out_dir)
+    except ConfigError as e:
+        print(f"privsim: invalid configuration: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(result_line(s, out_dir))
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,11 +1,15 @@
-"""Multirun plumbing: one job that never takes the sweep down, progress as jobs finish, and the
-sweep report when the last one is done.
+"""Multirun plumbing, data only: one job that never takes the sweep down, progress as jobs
+finish, and collecting a sweep's job directories into one table.
 
 Hydra runs `on_multirun_end` only if no job raised (a raising job makes the command exit 1 and
-skips the callback), so in a sweep a failing job is recorded instead of raised: its traceback
-goes to `<job>/error.txt`, the other jobs run on, the report is written, and only then does the
-command exit non-zero, naming the failed jobs. Callback state does not survive the joblib, Ray
-or submitit workers, so progress lives in files under `<sweep>/.progress/`.
+skips the callbacks), so in a sweep a failing job is recorded instead of raised: its traceback
+goes to `<job>/error.txt`, the other jobs run on, the callbacks run, and only then does the
+command exit non-zero, naming the failed jobs (`Progress.on_multirun_end`). Callback state does
+not survive the joblib, Ray or submitit workers, so progress lives in files under
+`<sweep>/.progress/`.
+
+Views (per-run figures, the sweep report) are other callbacks (`sim.viz.report.Figures`),
+registered beside `Progress` in configs/config.yaml; this floor never imports them.
 """
 
 from __future__ import annotations
@@ -13,48 +17,59 @@ from __future__ import annotations
 import json
 import sys
 import time
-import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import yaml
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from sim.experiment.jobs import atomic_write, write_json
-from sim.experiment.run import finished, run
+from sim.experiment.jobs import (
+    SUMMARY,
+    clear_attempt,
+    error_of,
+    finished,
+    job_dirs,
+    parse_overrides,
+    record_failure,
+    status,
+    write_json,
+    write_text,
+)
 
-ERROR_FILE = "error.txt"
 PROGRESS_DIR = ".progress"
+NOT_A_GROUP_KEY = {"seed"}  # replicates, not conditions
 
 
-def result_line(s: dict, out_dir) -> str:
-    return (
-        f"{s['strategy']} / {s['pool']} / seed {s['seed']}: acquired {s['users_acquired']:,}, "
-        f"30-day conversion {s['conversion_30d']:.1%}, LTV/CAC {s['ltv_cac']:.2f}, "
-        f"churn {s['churn_rate']:.1%} -> {out_dir}"
-    )
+# ---------------------------------------------------------------------------- one job
 
 
-def run_job(cfg: dict, out_dir) -> str:
+def run_job(cfg: dict, out_dir, run_afresh: Callable[[dict, Path], str]) -> str:
     """One sweep job: run (or skip, if finished) and return "done", "skipped" or "failed".
 
-    Never raises an `Exception`: a failure leaves its traceback in `<out_dir>/error.txt`.
+    `run_afresh(cfg, out_dir)` simulates and writes the outputs and returns the line to print
+    (`sim.experiment.run` passes it in: it imports this module for `main`, so importing it back
+    would make a cycle). Never raises an `Exception`: a failure leaves its traceback in
+    `<out_dir>/error.txt`.
     """
     out = Path(out_dir)
-    (out / ERROR_FILE).unlink(missing_ok=True)  # from an earlier attempt of this job
-    for stale in out.glob(".*.partial"):  # temp files of a job killed mid-write
-        stale.unlink(missing_ok=True)
+    clear_attempt(out)  # an error or temp files of an earlier attempt of this job
     try:
         if finished(out, cfg):
             print(f"skipped (finished earlier): {out}", flush=True)
             return "skipped"
-        print(result_line(run(cfg, out, resume=False), out), flush=True)
+        print(run_afresh(cfg, out), flush=True)
         return "done"
     except Exception as e:
-        atomic_write(out / ERROR_FILE, lambda t: Path(t).write_text(traceback.format_exc()))
+        record_failure(out)
         print(f"privsim: job {out} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         return "failed"
+
+
+# ---------------------------------------------------------------------------- progress
 
 
 def count_jobs(config: DictConfig) -> int | None:
@@ -98,8 +113,33 @@ def progress_line(progress_dir: Path) -> str:
     return line
 
 
-class SweepCallback(Callback):
-    """Registered in configs/config.yaml (`hydra.callbacks.sweep`); acts in multirun only."""
+def unfinished(sweep_dir) -> list[str]:
+    """One line per job of the sweep that did not finish: `job 3 (failed: ValueError: …)`."""
+    sweep_dir = Path(sweep_dir)
+    out = []
+    for job in job_dirs(sweep_dir):
+        if (s := status(job)) != "finished":
+            why = f": {error_of(job)}" if s == "failed" else ""
+            out.append(f"job {job.relative_to(sweep_dir)} ({s}{why})")
+    return out
+
+
+def name_unfinished(sweep_dir, failed: list[str], total: int) -> None:
+    """Print the jobs that did not finish and the command that retries them (to stderr)."""
+    print(f"privsim: {len(failed)} of {total} runs did not finish:", file=sys.stderr)
+    for f in failed:
+        print(f"  {f}", file=sys.stderr)
+    if (cmd := resume_command(Path(sweep_dir))) is not None:
+        print(f"retry them (finished runs are skipped): {cmd}", file=sys.stderr)
+
+
+class Progress(Callback):
+    """`[privsim] 7/20 runs done …` as jobs end; at the end, exit 1 naming unfinished jobs.
+
+    Registered first under `hydra.callbacks` (configs/config.yaml): Hydra calls `on_job_end` and
+    `on_multirun_end` in reverse registration order, so the views registered after it (the sweep
+    report) are written before this exits. Acts in multirun only.
+    """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         progress = Path(config.hydra.sweep.dir) / PROGRESS_DIR
@@ -117,19 +157,132 @@ class SweepCallback(Callback):
             return
         status = job_return.return_value if job_return.status.name == "COMPLETED" else "failed"
         progress = Path(config.hydra.sweep.dir) / PROGRESS_DIR
-        marker = progress / f"{config.hydra.job.num}.status"
-        atomic_write(marker, lambda t: Path(t).write_text(f"{status}\n"))
+        write_text(progress / f"{config.hydra.job.num}.status", f"{status}\n")
         if (progress / "start.json").exists():
             print(progress_line(progress), flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from sim.experiment.report import report
-
         sweep_dir = Path(config.hydra.sweep.dir)
-        try:
-            failed = report(sweep_dir)
-        except Exception as e:  # Hydra would turn a callback's exception into a mere warning
-            traceback.print_exc()
-            sys.exit(f"privsim: the sweep report for {sweep_dir} failed: {type(e).__name__}: {e}")
-        if failed:
-            sys.exit(1)  # `report` has named the failed jobs
+        if failed := unfinished(sweep_dir):
+            name_unfinished(sweep_dir, failed, len(job_dirs(sweep_dir)))
+            sys.exit(1)  # SystemExit is not an Exception: Hydra lets it through
+
+
+# ---------------------------------------------------------------------------- collecting
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    """Scalars of a nested dict with dotted keys; lists are left out."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        elif not isinstance(v, list):
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _typed(col: pd.Series) -> pd.Series:
+    """Override strings as numbers where every value is one."""
+    try:
+        return pd.to_numeric(col)
+    except (ValueError, TypeError):
+        return col.astype("string")
+
+
+def collect(sweep_dir) -> pd.DataFrame:
+    """One row per job: `job`, `status`, `error`, every override, every scalar summary key.
+
+    A summary key that is also an override (`seed`, `strategy`, `pool`) keeps the value the
+    run reports, falling back to the override's for runs without a summary.
+    """
+    sweep_dir = Path(sweep_dir)
+    rows, override_keys = [], []
+    for job in job_dirs(sweep_dir):
+        overrides = parse_overrides(job)
+        override_keys += [k for k in overrides if k not in override_keys]
+        row = {"job": str(job.relative_to(sweep_dir)), "status": status(job), "error": None}
+        summary = {}
+        if row["status"] == "finished":
+            summary = flatten(json.loads((job / SUMMARY).read_text()))
+        elif row["status"] == "failed":
+            row["error"] = error_of(job)
+        for key in set(overrides) & set(summary):  # the reported value, as an override
+            v = summary.pop(key)
+            overrides[key] = v if isinstance(v, str) else json.dumps(v)
+        rows.append((row, overrides, summary))
+    table = pd.DataFrame([r for r, _, _ in rows], columns=["job", "status", "error"])
+    table["error"] = table["error"].astype("string")
+    if not rows:
+        return table
+    over = pd.DataFrame([o for _, o, _ in rows], columns=override_keys)
+    over = over.apply(_typed) if override_keys else over
+    summ = pd.DataFrame([s for _, _, s in rows], index=over.index)
+    table = pd.concat([table, over, summ], axis=1)
+    table.attrs["override_keys"] = override_keys
+    return table
+
+
+def group_keys(table: pd.DataFrame) -> list[str]:
+    """Overrides that vary across finished runs, seed excluded; `strategy`, `pool` first."""
+    done = table[table["status"] == "finished"]
+    keys = [
+        k
+        for k in table.attrs.get("override_keys", [])
+        if k not in NOT_A_GROUP_KEY
+        and not k.startswith("hydra.")
+        and done[k].astype("string").nunique(dropna=False) > 1
+    ]
+    first = [k for k in ("strategy", "pool") if k in keys]
+    return first + [k for k in keys if k not in first]
+
+
+def add_groups(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A `group` column naming each run's condition (`staged`, or `strategy=…, pool=…`)."""
+    table = table.copy()
+    if not keys:
+        table["group"] = "all runs"
+    elif len(keys) == 1:
+        table["group"] = table[keys[0]].astype("string")
+    else:
+        table["group"] = (
+            table[keys]
+            .astype("string")
+            .apply(lambda r: ", ".join(f"{k}={v}" for k, v in r.items()), axis=1)
+        )
+    table["group"] = table["group"].astype("string")
+    return table
+
+
+def load_series(table: pd.DataFrame, sweep_dir, name: str) -> pd.DataFrame:
+    """`daily` or `cohorts` of every finished run, tagged with its `job` and `group`."""
+    frames = []
+    for _, r in table[table["status"] == "finished"].iterrows():
+        f = pd.read_parquet(Path(sweep_dir) / r["job"] / f"{name}.parquet")
+        frames.append(f.assign(job=r["job"], group=r["group"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def sweep_command(sweep_dir: Path) -> list[str] | None:
+    """The task overrides the sweep was launched with (from Hydra's `multirun.yaml`)."""
+    path = Path(sweep_dir) / "multirun.yaml"
+    if not path.exists():
+        return None
+    cfg = yaml.safe_load(path.read_text())
+    return list(cfg.get("hydra", {}).get("overrides", {}).get("task") or [])
+
+
+def quote(arg: str) -> str:
+    """Quote a command-line argument for the shell where it needs it."""
+    return f"'{arg}'" if any(ch in arg for ch in " ()[]*{}'\"$") else arg
+
+
+def resume_command(sweep_dir: Path) -> str | None:
+    """The `privsim -m …` line that re-runs this sweep in place (finished runs are skipped)."""
+    task = sweep_command(sweep_dir)
+    if task is None:
+        return None
+    return " ".join(["privsim", "-m", *map(quote, task), f"hydra.sweep.dir={sweep_dir}"])

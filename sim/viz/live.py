@@ -36,15 +36,15 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from sim.core import metrics
 from sim.core.metrics import CONVERSION_WINDOW, converted_within
 from sim.core.model import IMPORTED, PrivateDomainModel
-from sim.core.stage import LIVE_STAGES
 from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
+from sim.viz import plots
 
 KOC_CHOICES = ("as planned", "on", "off")
 ROLLING_DAYS = 28  # joining days pooled per point of the conversion-over-time series
 MIN_POOLED = 50  # joiners needed before a pooled conversion is shown
-ARM_COLOURS = ("#1f77b4", "#d62728")
 
 
 def group_options(group: str) -> list[str]:
@@ -154,10 +154,11 @@ class Arm:
         return f"{self.label} ({self.model.strategy.name})"
 
     def record(self) -> None:
+        """Append today's LTV/CAC of the users acquired so far (imported users excluded)."""
         pop = self.model.population
-        acquired = pop.channel != self.model.channel_names.index(IMPORTED)
-        cac = float(pop.cac[acquired].sum())
-        self.ltv_cac.append(float(pop.ltv_margin[acquired].sum()) / cac if cac > 0 else math.nan)
+        self.ltv_cac.append(
+            metrics.ltv_cac(pop, pop.channel != self.model.channel_names.index(IMPORTED))
+        )
 
 
 class LivePair(mesa.Model):
@@ -216,6 +217,7 @@ class LivePair(mesa.Model):
         self.horizon_days = min((a.model.horizon_days for a in self.arms), default=0)
         # The page steps in one thread and draws in others: hold this while reading the arms.
         self.lock = threading.RLock()
+        self._frames = None  # (day, daily, cohorts): see `frames`
 
     def step(self) -> None:
         with self.lock:
@@ -245,64 +247,28 @@ def advance(pair: LivePair, days: int) -> LivePair:
 
 # --- plot series ------------------------------------------------------------------------------
 
-STAGE_COLUMNS = [s.name.lower() for s in LIVE_STAGES]
 
-
-def funnel_series(model: PrivateDomainModel) -> pd.DataFrame:
-    """Users in each stage per day (live stages and cumulative churned)."""
-    d = model.daily()
-    return d[["day", *STAGE_COLUMNS, "churned"]].reset_index(drop=True)
-
-
-def cohort_conversion(model: PrivateDomainModel) -> pd.DataFrame:
-    """Weekly joining cohorts whose 30-day window has closed: pool size when they joined, and
-    their 30-day conversion in percent."""
-    if model.day == 0:
-        return pd.DataFrame(columns=["week", "first_day", "size", "pool_size", "conversion_pct"])
-    c = model.cohorts()
-    c = c[(c["size"] > 0) & c["conversion_30d"].notna()]
-    return pd.DataFrame(
-        {
-            "week": c["week"],
-            "first_day": c["first_day"],
-            "size": c["size"],
-            "pool_size": c["pool_size"],
-            "conversion_pct": 100.0 * c["conversion_30d"],
-        }
-    ).reset_index(drop=True)
-
-
-def users_per_operator(model: PrivateDomainModel) -> pd.DataFrame:
-    d = model.daily()
-    return d[["day", "users_per_operator", "operators"]].reset_index(drop=True)
-
-
-def profit_series(arm: Arm) -> pd.DataFrame:
-    """Cumulative profit (yuan) and LTV/CAC of the users acquired so far, per day."""
-    d = arm.model.daily()
-    return pd.DataFrame(
-        {
-            "day": d["day"].to_numpy(),
-            "cumulative_profit": d["profit"].cumsum().to_numpy(),
-            "ltv_cac": np.array(arm.ltv_cac[: len(d)], dtype=float),
-        }
+def frames(pair: LivePair) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The arms' `daily` (with each day's LTV/CAC so far) and closed weekly `cohorts` as tidy
+    frames for `sim.viz.plots`: `group` is the arm's name, `job` its label (one seed each).
+    Computed once per simulated day: the five figures of a redraw share them."""
+    if pair._frames is not None and pair._frames[0] == pair.day:
+        return pair._frames[1:]
+    daily, cohorts = [], []
+    for arm in pair.arms:
+        tag = dict(group=arm.name, job=arm.label)
+        d = arm.model.daily()
+        daily.append(d.assign(ltv_cac=np.array(arm.ltv_cac[: len(d)], dtype=float), **tag))
+        if arm.model.day:  # no cohort table before the first day
+            c = arm.model.cohorts()
+            cohorts.append(c[(c["size"] > 0) & c["conversion_30d"].notna()].assign(**tag))
+    empty = pd.DataFrame(columns=["group", "job", "day", "week", "size", "conversion_30d"])
+    out = (
+        pd.concat(daily, ignore_index=True) if daily else empty,
+        pd.concat(cohorts, ignore_index=True) if cohorts else empty,
     )
-
-
-def churn_series(model: PrivateDomainModel, window: int = 7) -> pd.DataFrame:
-    """Users lost per day as a percentage of the users present that day (rolling mean)."""
-    d = model.daily()
-    lost = d["churned_today"].rolling(window, min_periods=1).sum()
-    present = (d["live_users"] + d["churned_today"]).rolling(window, min_periods=1).sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pct = 100.0 * lost.to_numpy(float) / present.to_numpy(float)
-    return pd.DataFrame(
-        {
-            "day": d["day"].to_numpy(),
-            "churn_pct_per_day": pct,
-            "churned_total": d["churned"].to_numpy(),
-        }
-    )
+    pair._frames = (pair.day, *out)
+    return out
 
 
 def conversion_by_join_day(
@@ -438,7 +404,7 @@ def _crossing_sentence(arm: Arm, other: Arm, c: Crossing | None, day: int) -> st
     return f"{who}: 30-day conversion has not fallen below {vs}'s ({now})."
 
 
-# --- figures (matplotlib's object API: no pyplot state, safe in the page's threads) -----------
+# --- figures (sim.viz.plots on fixed-margin figures: no pyplot state, no layout engine) --------
 
 PLOTS = {
     "funnel": (
@@ -467,167 +433,65 @@ PLOTS = {
         "into a leaking pool.",
     ),
 }
-STAGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
 DPI = 95
 
 
-def _figure(
-    width: float = 6.4,
-    height: float = 3.4,
-    ncols: int = 1,
-    sharey: bool = False,
-    left: float = 0.13,
-    wspace: float = 0.2,
-    top: float = 0.88,
-):
+def _figure(width=6.4, height=3.4, ncols=1, sharey=False, left=0.13, wspace=0.2, top=0.88):
     """A figure with fixed margins (a layout engine would double the cost of every redraw)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=DPI)
-    axes = fig.subplots(1, ncols, sharey=sharey, squeeze=False)[0]
+    fig, axes = plots.figure(width, height, ncols=ncols, sharey=sharey, dpi=DPI)
     fig.subplots_adjust(left=left, right=0.98, bottom=0.15, top=top, wspace=wspace)
     for ax in axes:
-        ax.grid(alpha=0.3)
         ax.tick_params(labelsize=9)
-    return fig, list(axes)
+    return fig, axes
 
 
-def _thousands(ax, axis: str = "y") -> None:
-    from matplotlib.ticker import FuncFormatter
-
-    fmt = FuncFormatter(lambda v, _: f"{v / 1000:,.0f}k" if abs(v) >= 1000 else f"{v:,.0f}")
-    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
-
-
-def _day_axis(ax, pair: LivePair) -> None:
-    """Days from 0 to today (at least a week), so an empty plot is not labelled in fractions."""
-    ax.set_xlim(0, max(pair.day - 1, 7))
-    if not any(len(line.get_xdata()) for line in ax.get_lines()) and not ax.collections:
-        ax.set_ylim(0, 100)
-
-
-def _legend(ax) -> None:
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="best", framealpha=0.8)
+def _drop_legend(ax) -> None:
+    if ax.get_legend():
+        ax.get_legend().remove()
 
 
 def figure_funnel(pair: LivePair):
-    fig, axes = _figure(
-        width=12.0, height=3.6, ncols=len(pair.arms), sharey=True, left=0.07, wspace=0.05, top=0.85
-    )
-    for ax, arm in zip(axes, pair.arms, strict=True):
-        f = funnel_series(arm.model)
-        if len(f):
-            ax.stackplot(
-                f["day"],
-                *[f[s] for s in STAGE_COLUMNS],
-                labels=STAGE_COLUMNS,
-                colors=STAGE_COLOURS,
-                alpha=0.9,
-            )
-            ax.plot(
-                f["day"],
-                f["churned"],
-                color="black",
-                linestyle="--",
-                linewidth=1.2,
-                label="churned (cumulative)",
-            )
+    daily, _ = frames(pair)
+    fig, axes = _figure(12.0, 3.6, len(pair.arms), sharey=True, left=0.07, wspace=0.05, top=0.85)
+    for i, (ax, arm) in enumerate(zip(axes, pair.arms, strict=True)):
+        plots.funnel(ax, daily[daily["job"] == arm.label])
         ax.set_title(arm.name, fontsize=10)
-        ax.set_xlabel("day", fontsize=9)
-        _day_axis(ax, pair)
-        _thousands(ax)
-    axes[0].set_ylabel("users (count)", fontsize=9)
-    if axes[0].get_legend_handles_labels()[0]:
-        axes[0].legend(fontsize=8, loc="upper left", framealpha=0.8)
+        if i:  # one y label and one legend for the shared axis
+            ax.set_ylabel("")
+            _drop_legend(ax)
     fig.suptitle(PLOTS["funnel"][0], fontsize=11)
     return fig
 
 
 def figure_conversion(pair: LivePair):
     fig, (ax,) = _figure()
-    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
-        c = cohort_conversion(arm.model)
-        if len(c):
-            ax.plot(c["pool_size"], c["conversion_pct"], color=colour, alpha=0.4, linewidth=1)
-            ax.scatter(c["pool_size"], c["conversion_pct"], color=colour, s=14, label=arm.name)
-    ax.set_xlabel("pool size when the cohort joined (live users)", fontsize=9)
-    ax.set_ylabel("30-day conversion (% of cohort)", fontsize=9)
-    ax.set_ylim(bottom=0)
-    _thousands(ax, "x")
-    if not ax.collections:
-        ax.set_xlim(0, 1000)
-        ax.text(
-            0.5,
-            0.5,
-            f"first cohorts close after {CONVERSION_WINDOW} days",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=10,
-            color="grey",
-        )
-    _legend(ax)
+    plots.conversion_decay(ax, frames(pair)[1], "pool_size")
     ax.set_title(PLOTS["conversion"][0], fontsize=11)
     return fig
 
 
-def _line_figure(pair: LivePair, key: str, series, column: str, ylabel: str, thousands=False):
-    """One line per arm of `series(model)[column]` against day."""
+def figure_operators(pair: LivePair):
     fig, (ax,) = _figure()
-    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
-        d = series(arm.model)
-        ax.plot(d["day"], d[column], color=colour, label=arm.name)
-    ax.set_xlabel("day", fontsize=9)
-    ax.set_ylabel(ylabel, fontsize=9)
-    ax.set_ylim(bottom=0)
-    _day_axis(ax, pair)
-    if thousands:
-        _thousands(ax)
-    _legend(ax)
-    ax.set_title(PLOTS[key][0], fontsize=11)
+    plots.users_per_operator(ax, frames(pair)[0])
+    ax.set_title(PLOTS["operators"][0], fontsize=11)
     return fig
 
 
-def figure_operators(pair: LivePair):
-    return _line_figure(
-        pair,
-        "operators",
-        users_per_operator,
-        "users_per_operator",
-        "live users per operator (users)",
-        thousands=True,
-    )
-
-
 def figure_profit(pair: LivePair):
+    daily, _ = frames(pair)
     fig, (ax, ax2) = _figure(ncols=2, left=0.12, wspace=0.38, top=0.85)
-    for arm, colour in zip(pair.arms, ARM_COLOURS, strict=False):
-        p = profit_series(arm)
-        ax.plot(p["day"], p["cumulative_profit"] / 1000.0, color=colour, label=arm.name)
-        ax2.plot(p["day"], p["ltv_cac"], color=colour, label=arm.name)
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax2.axhline(1, color="black", linewidth=0.8, linestyle=":")
-    ax.set_xlabel("day", fontsize=9)
-    ax.set_ylabel("cumulative profit (thousand ¥)", fontsize=9)
-    ax2.set_xlabel("day", fontsize=9)
-    ax2.set_ylabel("LTV / CAC (ratio, 1 = break-even)", fontsize=9)
-    ax2.set_ylim(bottom=0)
-    _day_axis(ax, pair)
-    _day_axis(ax2, pair)
-    _legend(ax)
+    plots.cumulative_profit(ax, daily)
+    plots.ltv_cac_over_time(ax2, daily)
+    _drop_legend(ax2)  # the same arms as on the left
     fig.suptitle(PLOTS["profit"][0], fontsize=11)
     return fig
 
 
 def figure_churn(pair: LivePair):
-    return _line_figure(
-        pair,
-        "churn",
-        churn_series,
-        "churn_pct_per_day",
-        "users lost per day (% of pool, 7-day mean)",
-    )
+    fig, (ax,) = _figure()
+    plots.churn(ax, frames(pair)[0])
+    ax.set_title(PLOTS["churn"][0], fontsize=11)
+    return fig
 
 
 FIGURES = {

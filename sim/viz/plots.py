@@ -1,63 +1,307 @@
-"""Figures of one run, for people who did not write the model: titled, labelled, with legends."""
+"""Every figure of the project, once: each function draws on a given matplotlib Axes from tidy
+data, so the sweep report, the per-run figures, the live page and the slide show the same thing
+the same way.
+
+Tidy data: `daily` / `cohorts` frames (`sim.core.metrics`) with a `group` column (the condition:
+a strategy, an arm of the live page) and a `job` column (one run, i.e. one seed). The same call
+serves one run, a live pair of arms with one seed each, and many seeds per group.
+
+Across seeds there is ONE summary for figures: the line is the **median** of the seeds and the
+band is the **middle 80 % of seeds** (10th–90th percentile of outcomes): the spread of results a
+brand could see, not the uncertainty of an average. Every legend says so (`BAND_NOTE`). A group
+with one seed is drawn as its own line, without a band. (Tables of the sweep report use the
+95 % CI of the mean instead, and say so: `sim.viz.report`.)
+
+Only matplotlib's object API (`matplotlib.figure.Figure`): no pyplot state, safe in the live
+page's threads, and no layout engine is imposed (the live page redraws every few days).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
-from sim.core.stage import Stage
+from sim.core.metrics import CONVERSION_WINDOW
+from sim.core.stage import LIVE_STAGES
+from sim.experiment.jobs import atomic_write
+
+BAND = (10, 90)  # percentiles of outcomes across seeds
+BAND_NOTE = "line: median of seeds; band: middle 80 % of seeds (10th–90th percentile)"
+STAGES = [s.name.lower() for s in LIVE_STAGES]  # aware … rebuy (churned is drawn apart)
+STAGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+X_LABELS = {
+    "pool_size": "pool size when the cohort joined (live users)",
+    "users_per_operator": "users per operator when the cohort joined (users)",
+    "first_day": "joining day of the weekly cohort (day)",
+}
 
 
-def _pyplot():
-    """pyplot on the file-only Agg backend, imported on first use (it costs ~0.8 s)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+# ---------------------------------------------------------------------------- figure plumbing
 
 
-def funnel(daily: pd.DataFrame, path, title: str = "") -> None:
-    """Users in each stage over time (stacked), churned users as a line."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 5))
-    live = [s.name.lower() for s in Stage if s is not Stage.CHURNED]
-    ax.stackplot(daily["day"], *[daily[s] for s in live], labels=live, alpha=0.85)
-    ax.plot(
-        daily["day"], daily["churned"], color="black", linestyle="--", label="churned (cumulative)"
+def figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw):
+    """A pyplot-free figure and its axes as a flat list; `kw` go to `Figure` (e.g. `layout`,
+    `dpi`) except `sharey`, which goes to `subplots`."""
+    from matplotlib.figure import Figure
+
+    sharey = kw.pop("sharey", False)
+    fig = Figure(figsize=(width, height), **kw)
+    axes = fig.subplots(nrows, ncols, sharey=sharey, squeeze=False).ravel().tolist()
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return fig, axes
+
+
+def save(fig, path: Path, fmt: str = "png", **kw) -> None:
+    """Write `fig` atomically (a reader never sees half an image)."""
+    atomic_write(path, lambda t: fig.savefig(t, format=fmt, **kw))
+
+
+def colours(groups) -> dict:
+    """One colour per group, stable in order (arm A blue, arm B red, as on the page)."""
+    groups = list(groups)
+    if len(groups) <= len(PALETTE):
+        return dict(zip(groups, PALETTE, strict=False))
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return {g: cmap(i % cmap.N) for i, g in enumerate(groups)}
+
+
+def thousands(axis) -> None:
+    """Ticks as 950, 12k, 1.5M: counts and yuan without scientific notation."""
+    from matplotlib.ticker import FuncFormatter
+
+    def fmt(v, _):
+        a = abs(v)
+        if a >= 1e6:
+            return f"{v / 1e6:,.1f}M"
+        return f"{v / 1e3:,.0f}k" if a >= 1e3 else f"{v:,.0f}"
+
+    axis.set_major_formatter(FuncFormatter(fmt))
+
+
+def _seeds(frame: pd.DataFrame) -> int:
+    """Most seeds (jobs) any group has."""
+    return int(frame.groupby("group")["job"].nunique().max()) if len(frame) else 0
+
+
+def legend(ax, frame: pd.DataFrame) -> None:
+    """The groups' legend; with several seeds per group its title states the band."""
+    if not ax.get_legend_handles_labels()[0]:
+        return
+    n = _seeds(frame)
+    title = f"{BAND_NOTE}; {n} seeds" if n > 1 else None
+    ax.legend(title=title, fontsize=8, title_fontsize=7, framealpha=0.8)
+
+
+def empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="grey")
+
+
+def across_seeds(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per group and `x`: median and 10th/90th percentile of `y` across jobs, and their count."""
+    g = frame.groupby(["group", x], sort=True)[y]
+    q = g.quantile([BAND[0] / 100, 0.5, BAND[1] / 100]).unstack()
+    q.columns = ["lo", "median", "hi"]
+    return q.assign(n=g.count()).reset_index()
+
+
+def lines(ax, frame: pd.DataFrame, x: str, y: str, groups=None) -> None:
+    """One line per group of `y` against `x`: the run itself for a one-seed group, else the
+    median of its seeds with the band of the middle 80 % of seeds."""
+    if frame.empty:
+        return
+    groups = list(dict.fromkeys(frame["group"])) if groups is None else groups
+    col = colours(groups)
+    many = frame.groupby("group")["job"].nunique()
+    for g in groups:
+        sub = frame[frame["group"] == g]
+        if sub.empty:
+            continue
+        if many[g] == 1:
+            d = sub.sort_values(x)
+            xs, mid, band = d[x], d[y], None
+        else:
+            d = across_seeds(sub, x, y)
+            xs, mid, band = d[x], d["median"], d[d["n"] > 1]
+        marker = "o" if len(xs) < 30 else None
+        ax.plot(xs, mid, color=col[g], label=str(g), marker=marker, ms=3, linewidth=1.8)
+        if band is not None and len(band):
+            ax.fill_between(band[x], band["lo"], band["hi"], color=col[g], alpha=0.2, lw=0)
+
+
+# ---------------------------------------------------------------------------- derived series
+
+
+def cumulative(daily: pd.DataFrame, column: str) -> pd.DataFrame:
+    """`daily` with `cumulative_<column>` summed over days within each job."""
+    d = daily.sort_values(["job", "day"], kind="stable")
+    return d.assign(**{f"cumulative_{column}": d.groupby("job")[column].cumsum()})
+
+
+def churn_rate(daily: pd.DataFrame, window: int = 7) -> pd.DataFrame:
+    """`daily` with `churn_pct_per_day`: users lost per day as a % of the users present that
+    day, pooled over a rolling `window` of days within each job."""
+    d = daily.sort_values(["job", "day"], kind="stable")
+    roll = lambda s: s.groupby(d["job"]).transform(  # noqa: E731
+        lambda v: v.rolling(window, min_periods=1).sum()
     )
-    ax.set(xlabel="day", ylabel="users", title=f"Funnel: users by stage over time{title}")
-    ax.legend(loc="upper left")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    lost = roll(d["churned_today"]).to_numpy(float)
+    present = roll(d["live_users"] + d["churned_today"]).to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return d.assign(churn_pct_per_day=100.0 * lost / present)
 
 
-def conversion(cohorts: pd.DataFrame, path, title: str = "") -> None:
-    """30-day conversion of each weekly joining cohort against the pool size it joined."""
-    c = cohorts.dropna(subset=["conversion_30d"])
-    c = c[c["size"] > 0]
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 5))
-    sc = ax.scatter(
-        c["pool_size"],
-        100 * c["conversion_30d"],
-        c=c["week"],
-        cmap="viridis",
-        s=12 + 60 * c["size"] / max(1, c["size"].max()),
-        label="weekly cohort",
-    )
-    ax.plot(c["pool_size"], 100 * c["conversion_30d"], color="grey", alpha=0.4, linewidth=1)
-    fig.colorbar(sc, ax=ax, label="joining week")
-    ax.set(
-        xlabel="pool size when the cohort joined (live users)",
-        ylabel="30-day conversion (% of cohort first-buying)",
-        title=f"Conversion decay: 30-day cohort conversion vs pool size{title}",
-    )
+def _day_axis(ax, frame: pd.DataFrame) -> None:
+    """Days from 0 to the last one shown (at least a week): no fractional days when empty."""
+    last = int(frame["day"].max()) if len(frame) else 0
+    ax.set_xlim(0, max(last, 7))
+    ax.set_xlabel("day", fontsize=9)
+
+
+# ---------------------------------------------------------------------------- the figures
+
+
+def funnel(ax, daily: pd.DataFrame) -> None:
+    """Users in each stage over time, stacked, and cumulative churned users as a dashed line;
+    with several seeds, the mean of each stage (means stack; medians would not)."""
+    n = daily["job"].nunique() if len(daily) else 0
+    if n:
+        d = daily.groupby("day", as_index=False)[[*STAGES, "churned"]].mean()
+        ax.stackplot(
+            d["day"], *[d[s] for s in STAGES], labels=STAGES, colors=STAGE_COLOURS, alpha=0.9
+        )
+        ax.plot(
+            d["day"], d["churned"], color="black", ls="--", lw=1.2, label="churned (cumulative)"
+        )
+        ax.legend(fontsize=8, loc="upper left", framealpha=0.8)
+    ax.set_ylabel("users (count)" if n <= 1 else f"users (mean of {n} seeds)", fontsize=9)
+    thousands(ax.yaxis)
+    _day_axis(ax, daily)
+
+
+def _bins_per_group(c: pd.DataFrame, x: str, bins: int) -> pd.Series:
+    """Quantile bins of `x` per group (pooled over its runs), as the mean `x` of each bin: every
+    line gets its own resolution however different the groups' ranges are."""
+    out = pd.Series(np.nan, index=c.index)
+    for _, sub in c.groupby("group"):
+        edges = np.unique(np.quantile(sub[x], np.linspace(0, 1, bins + 1)))
+        idx = np.clip(np.searchsorted(edges, sub[x], side="right") - 1, 0, max(len(edges) - 2, 0))
+        out[sub.index] = sub[x].groupby(idx).transform("mean").to_numpy()
+    return out
+
+
+def conversion_decay(ax, cohorts: pd.DataFrame, x: str = "pool_size", bins: int | None = 8):
+    """30-day conversion of weekly joining cohorts against `x` (`pool_size`,
+    `users_per_operator` when they joined, or `first_day`), one line per group.
+
+    A one-seed group shows every cohort. With several seeds, each seed's cohorts are put in
+    `bins` quantile bins of `x` (per group; `bins=None` when all seeds share the x values, as
+    joining days do) with conversion size-weighted per seed and bin, then median and band.
+    """
+    c = cohorts
+    if len(c):
+        c = c[(c["size"] > 0) & c["conversion_30d"].notna()]
+    xlabel = X_LABELS[x]
+    if len(c):
+        c = c.assign(converted=c["conversion_30d"] * c["size"])
+        binned = bins is not None and _seeds(c) > 1
+        if binned:
+            c = c.assign(**{x: _bins_per_group(c, x, bins)})
+            xlabel += f", binned: {bins} quantile bins per line"
+        per_run = c.groupby(["group", "job", x], as_index=False, sort=False)[
+            ["converted", "size"]
+        ].sum()
+        per_run["conversion_pct"] = 100 * per_run["converted"] / per_run["size"]
+        lines(ax, per_run, x, "conversion_pct", groups=list(dict.fromkeys(c["group"])))
+        lo, hi = c[x][c[x] > 0].min(), c[x].max()
+        if x != "first_day":
+            if lo > 0 and hi / lo > 50:
+                from matplotlib.ticker import NullFormatter
+
+                ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(NullFormatter())
+                xlabel += ", log scale"
+            thousands(ax.xaxis)
+    else:
+        empty(ax, f"no cohort has closed its {CONVERSION_WINDOW}-day window yet")
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel("30-day conversion (% of cohort)", fontsize=9)
     ax.set_ylim(bottom=0)
-    ax.legend(loc="upper right")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    legend(ax, c)
+
+
+def users_per_operator(ax, daily: pd.DataFrame) -> None:
+    """Live users per operator over time: the load 1:1 attention is shared over."""
+    lines(ax, daily, "day", "users_per_operator")
+    ax.set_ylabel("live users per operator (users)", fontsize=9)
+    ax.set_ylim(bottom=0)
+    thousands(ax.yaxis)
+    _day_axis(ax, daily)
+    legend(ax, daily)
+
+
+def cumulative_profit(ax, daily: pd.DataFrame) -> None:
+    """Cumulative profit (margin − acquisition − team, KOC and systems cost) over time."""
+    lines(ax, cumulative(daily, "profit"), "day", "cumulative_profit")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylabel("cumulative profit (¥)", fontsize=9)
+    thousands(ax.yaxis)
+    _day_axis(ax, daily)
+    legend(ax, daily)
+
+
+def ltv_cac_over_time(ax, daily: pd.DataFrame) -> None:
+    """LTV/CAC of the users acquired so far, per day (needs an `ltv_cac` column per day)."""
+    lines(ax, daily, "day", "ltv_cac")
+    ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.set_ylabel("LTV / CAC (ratio, 1 = break-even)", fontsize=9)
+    ax.set_ylim(bottom=0)
+    _day_axis(ax, daily)
+    legend(ax, daily)
+
+
+def churn(ax, daily: pd.DataFrame, window: int = 7) -> None:
+    """Users lost per day as a share of the pool (rolling mean over `window` days)."""
+    lines(ax, churn_rate(daily, window), "day", "churn_pct_per_day")
+    ax.set_ylabel(f"users lost per day (% of pool, {window}-day mean)", fontsize=9)
+    ax.set_ylim(bottom=0)
+    _day_axis(ax, daily)
+    legend(ax, daily)
+
+
+def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_label: str):
+    """One end-of-run outcome per group: every seed as a grey dot, the median with the
+    10th–90th percentile of seeds as an error bar, and a reference line (break-even, zero)."""
+    groups = list(dict.fromkeys(table["group"]))
+    for i, g in enumerate(groups):
+        v = table.loc[table["group"] == g, column].astype(float).dropna().to_numpy()
+        jitter = np.linspace(-0.08, 0.08, len(v)) if len(v) > 1 else np.zeros(len(v))
+        seed_label = "one seed" if i == 0 else None
+        ax.scatter(i + jitter, v, color="grey", alpha=0.5, s=14, zorder=2, label=seed_label)
+        if len(v):
+            lo, med, hi = np.percentile(v, [BAND[0], 50, BAND[1]])
+            bar_label = BAND_NOTE.replace("band", "bar") if i == 0 else None
+            ax.errorbar(
+                i,
+                med,
+                yerr=[[med - lo], [hi - med]],
+                fmt="o",
+                color="C3",
+                capsize=6,
+                ms=7,
+                zorder=3,
+                label=bar_label,
+            )
+    ax.axhline(ref, color="black", linestyle=":", linewidth=1, label=ref_label)
+    tilt = len(groups) > 3
+    ax.set_xticks(
+        range(len(groups)), groups, rotation=20 if tilt else 0, ha="right" if tilt else "center"
+    )
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.set_xlabel("group (condition of the sweep)", fontsize=9)
+    ax.legend(fontsize=7, framealpha=0.8)

@@ -3,36 +3,45 @@
     privsim-figure premature_scaling                    # 10 seeds -> results/figures/
     python -m sim.viz.slide premature_scaling --seeds 20 --out slides/
 
-Runs the experiment's arms itself — the strategies its sweep compares (for premature_scaling:
-staged and premature) — once per seed, each composed exactly as the CLI composes it
-(`compose(["experiment=<name>", "strategy=<arm>", "seed=<k>"])`), and draws two panels:
+Runs the experiment's arms — the strategies its sweep compares (for premature_scaling: staged
+and premature) — for seeds 0..N-1 through the same machinery as `privsim -m` (not a second
+runner): it launches
+
+    python -m sim -m experiment=<name> strategy=<a>,<b> 'seed=range(0,N)' \
+        hydra.sweep.dir=<out>/runs/<name> [hydra/launcher=joblib hydra.launcher.n_jobs=<jobs>] \
+        [horizon_days=<days>]
+
+so launchers, resuming (re-running skips finished runs), failure handling and the sweep report
+in `<out>/runs/<name>/` are the sweep's own. It then draws from the job directories
+(`sim.experiment.sweep.collect` / `load_series`, `sim.viz.plots`) two panels:
 
 - conversion decay: 30-day conversion of each weekly joining cohort, by joining day;
 - cumulative profit, by day;
 
-each arm as its median across seeds with a 10th–90th percentile band, and the staged arm's
-phase changes marked. Writes `<out>/<experiment>.png` (200 dpi) and `.svg`.
+each arm as the median of its seeds with the band of the middle 80 % of seeds (10th–90th
+percentile), and each arm's later phase starts marked (median day across seeds). Writes
+`<out>/<experiment>.png` (200 dpi) and `.svg`, atomically.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import importlib.util
 import os
+import subprocess
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from omegaconf import OmegaConf
 
 from sim import __version__
-from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
+from sim.experiment.config import CONFIG_DIR
+from sim.experiment.sweep import add_groups, collect, load_series
+from sim.viz import plots
 
 DEFAULT_OUT = Path("results") / "figures"
-COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-BAND = (10, 90)
 
 
 def experiment_arms(experiment: str) -> list[str]:
@@ -51,130 +60,97 @@ def experiment_arms(experiment: str) -> list[str]:
     return [s.strip() for s in str(swept).split(",") if s.strip()]
 
 
-@dataclass
-class Run:
-    strategy: str
-    seed: int
-    horizon: int
-    cohort_day: np.ndarray  # first joining day of each weekly cohort with a closed window
-    conversion_pct: np.ndarray
-    cumulative_profit: np.ndarray  # yuan, one per day
-    phase_starts: dict[str, int]
-    strategy_name: str
-
-
-def _run(args: tuple[str, int, dict]) -> Run:
-    from sim.core.model import PrivateDomainModel
-
-    logging.getLogger("MESA").setLevel(logging.WARNING)
-    strategy, seed, cfg = args
-    m = PrivateDomainModel(**model_kwargs(cfg)).run()
-    c = m.cohorts()
-    c = c[(c["size"] > 0) & c["conversion_30d"].notna()]
-    d = m.daily()
-    return Run(
-        strategy,
-        seed,
-        m.day,
-        c["first_day"].to_numpy(),
-        100 * c["conversion_30d"].to_numpy(),
-        d["profit"].cumsum().to_numpy(),
-        m.summary()["phase_starts"],
-        m.strategy.name,
-    )
+def sweep_command(
+    experiment: str, seeds: int, sweep_dir: Path, days: int | None = None, jobs: int = 1
+) -> list[str]:
+    """The `privsim -m` command line that runs every arm for seeds 0..seeds-1 into `sweep_dir`."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "-m",
+        f"experiment={experiment}",
+        f"strategy={','.join(experiment_arms(experiment))}",
+        f"seed=range(0,{seeds})",
+        f'hydra.sweep.dir="{Path(sweep_dir).resolve()}"',
+    ]
+    if jobs > 1 and importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher"):
+        cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
+    if days is not None:
+        cmd.append(f"horizon_days={days}")
+    return cmd
 
 
 def run_arms(
-    experiment: str, seeds: int, days: int | None = None, jobs: int = 1
-) -> dict[str, list[Run]]:
-    """Every arm of the experiment for seeds 0..seeds-1 (optionally cut to `days`)."""
-    tasks = []
-    for s in experiment_arms(experiment):
-        for k in range(seeds):
-            ov = [f"experiment={experiment}", f"strategy={s}", f"seed={k}"]
-            if days is not None:
-                ov.append(f"horizon_days={days}")
-            tasks.append((s, k, compose(ov)))
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            runs = list(pool.map(_run, tasks))
-    else:
-        runs = [_run(t) for t in tasks]
-    out: dict[str, list[Run]] = {}
-    for r in runs:
-        out.setdefault(r.strategy, []).append(r)
-    return out
+    experiment: str, seeds: int, out: Path | str = DEFAULT_OUT, days=None, jobs: int = 1
+) -> Path:
+    """Run (or resume) the experiment's sweep under `<out>/runs/<experiment>`; returns it."""
+    sweep_dir = Path(out) / "runs" / experiment
+    r = subprocess.run(sweep_command(experiment, seeds, sweep_dir, days, jobs))
+    if r.returncode != 0:
+        raise SystemExit(
+            f"privsim-figure: not every run of {experiment} finished (see above; exit "
+            f"{r.returncode}); run the same command again to retry them"
+        )
+    return sweep_dir
 
 
-def bands(x_list: list[np.ndarray], y_list: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    """Median and percentile band across runs, on the x values all runs share."""
-    common = sorted(set.intersection(*(set(x.tolist()) for x in x_list)))
-    x = np.array(common)
-    ys = np.vstack([y[np.searchsorted(xr, x)] for xr, y in zip(x_list, y_list, strict=True)])
-    lo, med, hi = np.percentile(ys, [BAND[0], 50, BAND[1]], axis=0)
-    return x, med, lo, hi
+def arm_frames(sweep_dir: Path, arms: list[str], seeds: int):
+    """The finished runs of this command: the summary table, `daily` and `cohorts`, grouped by
+    strategy. Only jobs 0..len(arms)·seeds−1 belong to it (a run with more seeds into the same
+    directory leaves further job directories behind); each (arm, seed) must be there once."""
+    table = collect(sweep_dir)
+    ours = [str(n) for n in range(len(arms) * seeds)]
+    table = table[table["job"].isin(ours)]
+    done = table[table["status"] == "finished"]
+    per_arm = done.groupby("strategy")["seed"].agg(sorted)
+    if len(per_arm) != len(arms) or any(s != list(range(seeds)) for s in per_arm):
+        raise SystemExit(f"privsim-figure: {sweep_dir} does not hold every arm and seed once")
+    done = add_groups(done, ["strategy"])
+    return done, load_series(done, sweep_dir, "daily"), load_series(done, sweep_dir, "cohorts")
 
 
-def draw(experiment: str, arms: dict[str, list[Run]]):
-    import matplotlib
+def _phase_marks(axes, table: pd.DataFrame) -> None:
+    """Dotted lines where an arm's later phases start (median day across its seeds)."""
+    col = plots.colours(dict.fromkeys(table["group"]))
+    for g, sub in table.groupby("group", sort=False):
+        for key in [k for k in sub.columns if k.startswith("phase_starts.")]:
+            day = float(np.nanmedian(sub[key].astype(float))) if sub[key].notna().any() else 0
+            if day <= 0:
+                continue
+            for ax in axes:
+                ax.axvline(day, color=col[g], linestyle=":", linewidth=1.2)
+            axes[1].annotate(
+                f"{g}: {key.removeprefix('phase_starts.')} starts",
+                (day, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -4),
+                textcoords="offset points",
+                rotation=90,
+                va="top",
+                fontsize=9,
+                color=col[g],
+            )
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
 
-    fig = Figure(figsize=(12, 4.6), dpi=100, layout="constrained")
-    ax1, ax2 = fig.subplots(1, 2)
-    n_seeds = min(len(r) for r in arms.values())
-    for runs, colour in zip(arms.values(), COLOURS, strict=False):
-        label = runs[0].strategy_name
-        x, med, lo, hi = bands([r.cohort_day for r in runs], [r.conversion_pct for r in runs])
-        ax1.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0)
-        ax1.plot(x, med, color=colour, linewidth=2, label=label)
-        days = [np.arange(len(r.cumulative_profit)) for r in runs]
-        x, med, lo, hi = bands(days, [r.cumulative_profit / 1e6 for r in runs])
-        ax2.fill_between(x, lo, hi, color=colour, alpha=0.2, linewidth=0)
-        ax2.plot(x, med, color=colour, linewidth=2, label=label)
-        if len(runs[0].phase_starts) > 1:  # mark a staged arm's phase changes (median day)
-            for phase in list(runs[0].phase_starts)[1:]:
-                starts = [r.phase_starts[phase] for r in runs if phase in r.phase_starts]
-                if not starts:
-                    continue
-                day = float(np.median(starts))
-                for ax in (ax1, ax2):
-                    ax.axvline(day, color=colour, linestyle=":", linewidth=1.2)
-                ax2.annotate(
-                    f"{label}: {phase} starts",
-                    (day, 1.0),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(3, -4),
-                    textcoords="offset points",
-                    rotation=90,
-                    va="top",
-                    fontsize=9,
-                    color=colour,
-                )
-    ax1.set(
-        xlabel="joining day of the weekly cohort (day)",
-        ylabel="30-day conversion (% of cohort)",
-        title="Conversion decay: new users convert less as the pool outgrows the team",
-    )
-    ax1.set_ylim(bottom=0)
-    ax2.axhline(0, color="black", linewidth=0.8)
-    ax2.set(
-        xlabel="day",
-        ylabel="cumulative profit (million ¥)",
-        title="Cumulative profit: margin − acquisition − team cost",
-    )
-    ax2.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.1f}"))
-    ax1.legend(loc="upper right", frameon=False, fontsize=11)  # the same colours in both panels
+def draw(experiment: str, table: pd.DataFrame, daily: pd.DataFrame, cohorts: pd.DataFrame):
+    fig, (ax1, ax2) = plots.figure(12, 4.6, ncols=2, dpi=100, layout="constrained")
+    n_seeds = int(table.groupby("group")["job"].nunique().min())
+    plots.conversion_decay(ax1, cohorts, "first_day", bins=None)
+    ax1.set_title("Conversion decay: new users convert less as the pool outgrows the team")
+    plots.cumulative_profit(ax2, daily)
+    ax2.set_title("Cumulative profit: margin − acquisition − team cost")
+    if ax2.get_legend():  # the same colours in both panels: one legend
+        ax2.get_legend().remove()
+    _phase_marks((ax1, ax2), table)
     for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
         ax.title.set_fontsize(12)
         ax.xaxis.label.set_fontsize(11)
         ax.yaxis.label.set_fontsize(11)
-    names = " vs ".join(r[0].strategy_name for r in arms.values())
+    names = " vs ".join(dict.fromkeys(table["group"]))
     fig.suptitle(
-        f"{names} scaling — median of {n_seeds} seeds, band {BAND[0]}th–{BAND[1]}th percentile",
+        f"{names} scaling — median of {n_seeds} seeds, band: middle 80 % of seeds "
+        f"({plots.BAND[0]}th–{plots.BAND[1]}th percentile)",
         fontsize=14,
     )
     ax2.text(
@@ -197,13 +173,16 @@ def write(
     days: int | None = None,
     jobs: int = 1,
 ) -> list[Path]:
-    arms = run_arms(experiment, seeds, days, jobs)
-    fig = draw(experiment, arms)
+    """Run (or resume) the arms, then write `<out>/<experiment>.png` and `.svg`."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    sweep_dir = run_arms(experiment, seeds, out, days, jobs)
+    fig = draw(experiment, *arm_frames(sweep_dir, experiment_arms(experiment), seeds))
     paths = [out / f"{experiment}.png", out / f"{experiment}.svg"]
-    fig.savefig(paths[0], dpi=200)
-    fig.savefig(paths[1], metadata={"Date": None})  # byte-identical reruns
+    plots.save(fig, paths[0], "png", dpi=200)
+    from matplotlib import rc_context
+
+    with rc_context({"svg.hashsalt": experiment}):  # with no date: byte-identical reruns
+        plots.save(fig, paths[1], "svg", metadata={"Date": None})
     return paths
 
 
@@ -215,7 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("experiment", help="a config under configs/experiment/, e.g. premature_scaling")
     ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per arm (default 10)")
     ap.add_argument(
-        "--out", default=str(DEFAULT_OUT), help="output folder (default results/figures)"
+        "--out",
+        default=str(DEFAULT_OUT),
+        help="output folder (default results/figures); the runs go to <out>/runs/<experiment>",
     )
     ap.add_argument(
         "--days", type=int, default=None, help="horizon override (default: the config's)"
@@ -224,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "--jobs",
         type=int,
         default=min(4, len(os.sched_getaffinity(0))),
-        help="parallel processes (default: CPU count, at most 4)",
+        help="parallel processes, through Hydra's joblib launcher (default: CPU count, at most 4)",
     )
     args = ap.parse_args(argv)
     if args.seeds < 1:

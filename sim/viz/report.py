@@ -1,0 +1,296 @@
+"""The views of runs and sweeps: `privsim-report <sweep_dir>` and the Hydra callback that draws
+them as `privsim` runs.
+
+`Figures` is registered under `hydra.callbacks` in configs/config.yaml (after
+`sim.experiment.sweep.Progress`), so the experiment floor never imports this one:
+
+- `on_job_end` (single runs and every sweep job, in the worker): draws the run's `funnel.png`
+  and `conversion.png` from its finished `daily.parquet` / `cohorts.parquet`;
+- `on_multirun_end`: writes the sweep report (`report`). Hydra calls it before `Progress`'s
+  (reverse registration order), which then exits 1 naming the jobs that did not finish.
+
+The sweep report aggregates a sweep directory (`sim.experiment.sweep.collect`) into
+`summary.parquet`, four figures and `report.md`. Groups are the overrides that vary across
+finished runs other than `seed`; seeds within a group are replicates. Two summaries across
+seeds, named apart wherever they appear: tables give the mean ± **95 % CI of the mean**
+(t-interval: how precisely the seeds pin the average down); figures give the median and the
+**middle 80 % of seeds** (10th–90th percentile: the spread of outcomes, `sim.viz.plots`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from sim.experiment import jobs
+from sim.experiment.sweep import (
+    add_groups,
+    collect,
+    group_keys,
+    load_series,
+    name_unfinished,
+    quote,
+    resume_command,
+    sweep_command,
+    unfinished,
+)
+from sim.viz import plots
+
+CI_NOTE = "mean ± 95 % CI of the mean across seeds (t-interval)"
+FIGURES = {
+    "conversion_decay.png": "Conversion decay",
+    "ltv_cac.png": "LTV/CAC and LTV per user",
+    "funnel.png": "Funnel over time",
+    "cumulative_profit.png": "Cumulative profit",
+}
+CAPTIONS = {
+    "conversion_decay.png": "30-day conversion of weekly joining cohorts against the pool size "
+    "and the users per operator when they joined. With several seeds, each line's cohorts are "
+    "binned on the x axis (quantile bins; conversion size-weighted within a seed); line: "
+    "median of seeds, band: middle 80 % of seeds (10th–90th percentile).",
+    "ltv_cac.png": "Discounted margin over CAC, and LTV per acquired user (discounted margin "
+    "minus CAC), per group: grey dots are single seeds; the red point is the median of seeds "
+    "and its bar the middle 80 % of seeds (10th–90th percentile).",
+    "funnel.png": "Users in each stage of aware → familiar → trust → buy → rebuy (stacked), and "
+    "cumulative churned users, by day (mean of seeds).",
+    "cumulative_profit.png": "Cumulative profit (margin − acquisition spend − team, KOC and "
+    "systems cost) by day; line: median of seeds, band: middle 80 % of seeds (10th–90th "
+    "percentile).",
+}
+RESULT_COLUMNS = [
+    ("users_acquired", "users acquired", ",.0f"),
+    ("conversion_30d", "30-day conversion", ".1%"),
+    ("ltv_per_user", "LTV per user (yuan)", ",.2f"),
+    ("ltv_cac", "LTV/CAC", ".2f"),
+    ("profit", "profit (yuan)", ",.0f"),
+    ("churn_rate", "churn rate", ".1%"),
+]
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def mean_ci(x) -> tuple[float, float, int]:
+    """Mean, 95 % t-interval half-width of the mean (NaN below 2 values) and the count of the
+    non-NaN values: how precisely the seeds determine the average, for the tables."""
+    x = np.asarray(x, dtype=float)
+    x = x[~np.isnan(x)]
+    n = x.size
+    if n == 0:
+        return np.nan, np.nan, 0
+    if n == 1:
+        return float(x[0]), np.nan, 1
+    from scipy.stats import t
+
+    return float(x.mean()), float(t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)), n
+
+
+def _cell(v, fmt: str) -> str:
+    m, h, _ = mean_ci(v)
+    if np.isnan(m):
+        return "–"
+    return format(m, fmt) if np.isnan(h) else f"{format(m, fmt)} ± {format(h, fmt)}"
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def run_figures(job: Path, title: str = "") -> None:
+    """A finished run's own `funnel.png` and `conversion.png`, from its parquet files."""
+    tag = dict(group="this run", job=job.name)
+    daily = pd.read_parquet(job / jobs.DAILY).assign(**tag)
+    cohorts = pd.read_parquet(job / jobs.COHORTS).assign(**tag)
+    fig, (ax,) = plots.figure(9, 5, layout="constrained")
+    plots.funnel(ax, daily)
+    ax.set_title(f"Funnel: users by stage over time{title}")
+    plots.save(fig, job / "funnel.png", dpi=110)
+    fig, (ax,) = plots.figure(9, 5, layout="constrained")
+    plots.conversion_decay(ax, cohorts, "pool_size")
+    ax.set_title(f"Conversion decay: 30-day cohort conversion vs pool size{title}")
+    plots.save(fig, job / "conversion.png", dpi=110)
+
+
+def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
+    """The four sweep figures (`FIGURES`) from the finished runs; returns their file names."""
+    done = table[table["status"] == "finished"]
+    if done.empty:
+        return []
+    daily = load_series(table, sweep_dir, "daily")
+    cohorts = load_series(table, sweep_dir, "cohorts")
+    groups = list(dict.fromkeys(done["group"]))
+
+    fig, axes = plots.figure(14, 5.5, ncols=2, sharey=True, layout="constrained")
+    for ax, x in zip(axes, ("pool_size", "users_per_operator"), strict=True):
+        plots.conversion_decay(ax, cohorts, x)
+        ax.set_title(f"vs {x.replace('_', ' ')}")
+    fig.suptitle("Conversion decay: 30-day conversion of weekly joining cohorts as the pool grows")
+    plots.save(fig, sweep_dir / "conversion_decay.png", dpi=110)
+
+    fig, axes = plots.figure(max(10, 1.6 * len(groups) + 6), 5.5, ncols=2, layout="constrained")
+    ltv_cac = "LTV/CAC (discounted margin ÷ CAC, ratio)"
+    plots.by_group(axes[0], done, "ltv_cac", ltv_cac, 1.0, "break-even (1)")
+    ltv = "LTV per acquired user (yuan, discounted margin − CAC)"
+    plots.by_group(axes[1], done, "ltv_per_user", ltv, 0.0, "zero")
+    axes[0].set_title("LTV/CAC by group")
+    axes[1].set_title("LTV per user by group")
+    fig.suptitle("Unit economics across seeds")
+    plots.save(fig, sweep_dir / "ltv_cac.png", dpi=110)
+
+    cols = min(3, len(groups))
+    rows = -(-len(groups) // cols)
+    fig, axes = plots.figure(5.5 * cols, 4 * rows, rows, cols, layout="constrained")
+    for ax in axes[len(groups) :]:
+        ax.set_visible(False)
+    for ax, g in zip(axes, groups, strict=False):
+        plots.funnel(ax, daily[daily["group"] == g])
+        ax.set_title(g)
+    fig.suptitle("Funnel: users by stage over time (mean of seeds)")
+    plots.save(fig, sweep_dir / "funnel.png", dpi=110)
+
+    fig, (ax,) = plots.figure(10, 5.5, layout="constrained")
+    plots.cumulative_profit(ax, daily)
+    ax.set_title("Cumulative profit over time (median of seeds, band: middle 80 % of seeds)")
+    plots.save(fig, sweep_dir / "cumulative_profit.png", dpi=110)
+    return list(FIGURES)
+
+
+# ---------------------------------------------------------------------------- report.md
+
+
+def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures: list[str]):
+    done = table[table["status"] == "finished"]
+    bad = table[table["status"] != "finished"]
+    groups = list(dict.fromkeys(done["group"]))
+    lines = [f"# Sweep report: `{sweep_dir.name}`", ""]
+    lines.append(f"Sweep directory: `{sweep_dir.resolve()}`  ")
+    if (task := sweep_command(sweep_dir)) is not None:
+        lines.append(f"Command: `{' '.join(['privsim', '-m', *map(quote, task)])}`  ")
+    lines.append(
+        f"Runs: {len(table)} — {len(done)} finished, "
+        f"{(table['status'] == 'failed').sum()} failed, "
+        f"{(table['status'] == 'incomplete').sum()} incomplete.  "
+    )
+    lines.append(
+        "Groups: "
+        + (" × ".join(f"`{k}`" for k in keys) if keys else "none vary")
+        + "; seeds within a group are replicates. Two summaries across seeds: in the table, "
+        "± is the **95 % CI of the mean** (t-interval: how precisely the seeds pin the average "
+        "down); in the figures, lines are medians and bands the **middle 80 % of seeds** "
+        "(10th–90th percentile: the spread of outcomes a brand could see)."
+    )
+    if len(bad):
+        lines += [
+            "",
+            "## Runs that did not finish",
+            "",
+            "| job | status | overrides | error |",
+            "|---|---|---|---|",
+        ]
+        for _, r in bad.iterrows():
+            ov = " ".join(f"{k}={v}" for k, v in jobs.parse_overrides(sweep_dir / r["job"]).items())
+            err = "" if pd.isna(r["error"]) else str(r["error"]).replace("|", "\\|")
+            lines.append(f"| {r['job']} | {r['status']} | `{ov}` | {err} |")
+        lines += [
+            "",
+            f"Tracebacks are in `<job>/{jobs.ERROR_FILE}`. Re-running the same command "
+            "into the same directory skips the finished runs and retries the rest:",
+        ]
+        if (cmd := resume_command(sweep_dir)) is not None:
+            lines += ["", "```bash", cmd, "```"]
+    if len(done):
+        lines += [
+            "",
+            "## Results by group",
+            "",
+            f"Each cell: {CI_NOTE}.",
+            "",
+            "| group | runs | " + " | ".join(h for _, h, _ in RESULT_COLUMNS) + " |",
+            "|---" * (len(RESULT_COLUMNS) + 2) + "|",
+        ]
+        for g in groups:
+            sub = done[done["group"] == g]
+            cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in RESULT_COLUMNS]
+            lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
+    if figures:
+        lines += ["", "## Figures"]
+        for f in figures:
+            lines += ["", f"### {FIGURES[f]}", "", f"![{FIGURES[f]}]({f})", "", CAPTIONS[f]]
+    lines += [
+        "",
+        "## Files",
+        "",
+        "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
+        "override, every scalar of `summary.json` (nested keys dotted, e.g. "
+        "`rfm.important_value`).",
+        "- `<job>/`: the run's own outputs (`" + "`, `".join(jobs.OUTPUTS) + "`, `.hydra/`) "
+        "and its figures (`funnel.png`, `conversion.png`).",
+    ]
+    jobs.write_text(sweep_dir / "report.md", "\n".join(lines) + "\n")
+
+
+def report(sweep_dir) -> list[str]:
+    """Aggregate `sweep_dir`; returns one line per job that did not finish (see `unfinished`)."""
+    sweep_dir = Path(sweep_dir)
+    table = collect(sweep_dir)
+    if table.empty:
+        raise FileNotFoundError(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
+    keys = group_keys(table)
+    table = add_groups(table, keys)
+    jobs.atomic_write(sweep_dir / "summary.parquet", lambda t: table.to_parquet(t, index=False))
+    write_report(sweep_dir, table, keys, sweep_figures(sweep_dir, table))
+    done = (table["status"] == "finished").sum()
+    print(f"report: {sweep_dir / 'report.md'} ({done} of {len(table)} runs finished)")
+    return unfinished(sweep_dir)
+
+
+class Figures(Callback):
+    """Registered in configs/config.yaml (`hydra.callbacks.figures`); see the module docstring."""
+
+    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
+        job = Path(config.hydra.runtime.output_dir)
+        if jobs.status(job) != "finished":
+            return
+        pngs = [job / "funnel.png", job / "conversion.png"]
+        newest_data = max((job / f).stat().st_mtime_ns for f in jobs.OUTPUTS)
+        if all(p.exists() and p.stat().st_mtime_ns >= newest_data for p in pngs):
+            return  # a resumed sweep skipped this run: its figures are current
+        s = json.loads((job / jobs.SUMMARY).read_text())
+        run_figures(job, f" — {s['strategy']}, {s['pool']} pool, seed {s['seed']}")
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            report(sweep_dir)
+        except Exception as e:  # Hydra would turn a callback's exception into a mere warning
+            traceback.print_exc()
+            sys.exit(f"privsim: the sweep report for {sweep_dir} failed: {type(e).__name__}: {e}")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(
+        prog="privsim-report",
+        description="Aggregate a Hydra multirun into summary.parquet, figures and report.md in "
+        "the sweep directory; exit 1 naming the runs that did not finish.",
+    )
+    p.add_argument("sweep_dir", type=Path, help="a Hydra multirun directory")
+    args = p.parse_args(argv)
+    try:
+        failed = report(args.sweep_dir)
+    except FileNotFoundError as e:
+        sys.exit(f"privsim-report: {e}")
+    if failed:
+        name_unfinished(args.sweep_dir, failed, len(jobs.job_dirs(args.sweep_dir)))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

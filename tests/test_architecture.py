@@ -1,0 +1,48 @@
+"""The three floors import one way: viz → experiment → core. Checked on the source (every
+import statement, including those inside functions) and in a fresh interpreter."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SIM = Path(__file__).resolve().parent.parent / "sim"
+FORBIDDEN = {  # floor -> modules it must never import, not even lazily
+    "core": ("sim.experiment", "sim.viz", "hydra", "matplotlib"),
+    "experiment": ("sim.viz", "matplotlib"),
+}
+
+
+def imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+@pytest.mark.parametrize("floor", sorted(FORBIDDEN))
+def test_no_import_points_up(floor):
+    bad = [
+        f"{path.relative_to(SIM.parent)} imports {name}"
+        for path in sorted((SIM / floor).glob("*.py"))
+        for name in sorted(imports(path))
+        if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN[floor])
+    ]
+    assert not bad, bad
+
+
+def test_fresh_interpreter_loads_no_view():
+    code = (
+        "import sys, sim.core.model, sim.experiment.run, sim.experiment.sweep, "
+        "sim.experiment.reproduce; "
+        "bad = [m for m in sys.modules if m.split('.')[0] == 'matplotlib' "
+        "or m.startswith('sim.viz')]; assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
