@@ -46,3 +46,9 @@ def test_fresh_interpreter_loads_no_view():
         "or m.startswith('sim.viz')]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_floors_are_the_only_subpackages():
+    """New modules go into a floor, not beside them: the tree shows the architecture."""
+    top = sorted(p.name for p in SIM.iterdir() if p.name != "__pycache__")
+    assert top == ["__init__.py", "__main__.py", "core", "experiment", "viz"]
