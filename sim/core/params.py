@@ -107,7 +107,7 @@ class Pool:
 
     name: str
     touchpoints: list[str]
-    promo_share: float  # share of broadcast content that asks (sells)
+    promo_share: float  # share of every touch (broadcast, 1:1, KOC) that asks (sells)
     promo_tolerance: float  # tolerated promo share before the potential gap turns (003: 20 %)
     content_quality: float  # potential added by value content, in [0, 1]
 
