@@ -95,3 +95,71 @@ def test_a_full_model_day_at_promo_share_one_adds_no_trust():
     m.step()
     gain = m.population.trust[: before.size] - before
     assert gain.max() <= 0.0, f"max gain {gain.max():.4g}"
+
+
+# --- 2. purchase_cycle_days is the measured mean gap of a ready customer (DOMAIN §2.6, §5) --
+
+
+def _order_gaps(cycle: float, friction: float, n: int = 4000, seed: int = 0) -> np.ndarray:
+    """Gaps in days between consecutive orders of `n` ready customers (trust 1, which is above
+    trust_to_buy + readiness_softness), churn, bans and acquisition off, every touchpoint with
+    the given friction. Only gaps that start by day `start_by` are kept and the run lasts 20 mean
+    gaps longer, so a gap is cut off by the horizon with probability ~e^-20: no censoring bias."""
+    cfg = base_config()
+    tps = {k: {**v, "friction": friction, "ban_risk": 0.0} for k, v in cfg["touchpoints"].items()}
+    start_by = 100
+    horizon = start_by + int(20 * cycle / (1 - friction))
+    m = build(
+        {
+            "strategy": one_phase(0, {"paid_ads": 1.0}),
+            "touchpoints": tps,
+            "business.purchase_cycle_days": cycle,
+            "churn.base_rate": 0.0,
+            "trust.neglect_rate": 0.0,  # trust stays 1: always ready
+            "pool.promo_share": 0.0,
+            "referral.rate_per_day": 0.0,
+            "koc.max_share": 0.0,
+        },
+        seed=seed,
+        horizon_days=horizon,
+        initial_users=n,
+    )
+    pop = m.population
+    pop.stage[:] = Stage.BUY
+    pop.trust[:] = 1.0
+    pop.orders[:] = 1
+    last = np.full(n, -1)
+    gaps = []
+    for d in range(horizon):
+        before = pop.orders[:n].copy()
+        m.step()
+        bought = np.flatnonzero(pop.orders[:n] > before)
+        timed = bought[(last[bought] >= 0) & (last[bought] <= start_by)]
+        gaps.append(d - last[timed])
+        last[bought] = d
+    assert not (pop.stage == Stage.CHURNED).any()
+    return np.concatenate(gaps)
+
+
+@pytest.mark.parametrize(
+    "cycle, friction", [(30.0, 0.0), (7.0, 0.0), (1.0, 0.0), (10.0, 0.5), (12.0, 0.75)]
+)
+def test_purchase_cycle_is_the_mean_gap_of_a_ready_customer_less_friction(cycle, friction):
+    """Frictionless: the mean gap is the configured cycle; friction f keeps a share 1 - f of the
+    orders, so the gap is cycle / (1 - f). Tolerance: 4 standard errors of the sample mean."""
+    g = _order_gaps(cycle, friction)
+    expected = cycle / (1 - friction)
+    se = g.std(ddof=1) / np.sqrt(g.size)
+    assert g.size > 5000
+    msg = f"mean gap {g.mean():.3f} vs {expected} (SE {se:.3f})"
+    assert abs(g.mean() - expected) <= 4 * se, msg
+    assert g.min() >= 1
+
+
+@pytest.mark.parametrize("cycle", [0.5, 0.0])
+def test_a_purchase_cycle_under_one_day_is_rejected(cycle):
+    """A daily model orders at most once a day: a cycle < 1 day could not be the mean gap."""
+    from sim.core.params import ConfigError
+
+    with pytest.raises(ConfigError, match=r"business\.purchase_cycle_days = 0?\.?\d* .*>= 1"):
+        build({"business.purchase_cycle_days": cycle})

@@ -100,8 +100,15 @@ def purchase_hazard(
     only `business.lead.min_trust` ("order of entry follows trust: cheap trial first", 001). An
     ask converts in proportion to intent and readiness for the lead product, less friction,
     boosted during the new-user offer (003: close within 3 days). Repeat orders (stages
-    `buy`/`rebuy`) are the star product and need `business.trust_to_buy`: Poisson purchasing at
-    1 / purchase cycle while trust holds (BG/NBD, DOMAIN §5), less friction.
+    `buy`/`rebuy`) are the star product and need `business.trust_to_buy`: purchasing at a
+    constant rate while trust holds (BG/NBD, DOMAIN §5), a daily probability
+    readiness x (1 - friction) / purchase_cycle_days. Gaps between orders are geometric, so
+    `purchase_cycle_days` is the mean gap of a *ready* customer (readiness 1: trust >=
+    trust_to_buy + readiness_softness; 1/2 at trust_to_buy) buying through a frictionless
+    touchpoint. Friction f (the lowest among the user's touchpoints) loses a share f of those
+    orders to the jump out of WeChat (§2.4: the mini-program store buys with no jump out), so
+    the mean gap in the pool is cycle / (1 - f): 60 days for a 30-day cycle in the nurturing
+    pool (f = 0.5). tests/test_correctness.py measures both.
     """
     stage = pop.stage
     h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)

@@ -170,7 +170,9 @@ class Business:
     """Frequency x margin quadrant and product ladder (DOMAIN §2.6)."""
 
     name: str
-    purchase_cycle_days: float  # mean days between repeat orders of a trusting customer
+    # mean days between orders of a ready customer (trust >= trust_to_buy + readiness_softness)
+    # buying through a frictionless touchpoint; friction f keeps 1 - f of them: cycle / (1 - f)
+    purchase_cycle_days: float
     trust_to_buy: float  # trust of the `trust` stage, needed for star (repeat) orders
     brand_awareness: float  # trust a known brand's arrivals already carry, in [0, 1]
     lead: Product
@@ -179,7 +181,8 @@ class Business:
     premium_share: float  # chance a qualifying repeat order is the premium product
 
     def __post_init__(self):
-        positive(self, "purchase_cycle_days")
+        v = self.purchase_cycle_days  # a daily model orders at most once a day
+        _check(_is_number(v) and v >= 1, "purchase_cycle_days", v, "a number of days >= 1")
         prob(self, "trust_to_buy")
         prob(self, "brand_awareness")
         prob(self, "premium_share")
