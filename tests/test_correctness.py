@@ -163,3 +163,137 @@ def test_a_purchase_cycle_under_one_day_is_rejected(cycle):
 
     with pytest.raises(ConfigError, match=r"business\.purchase_cycle_days = 0?\.?\d* .*>= 1"):
         build({"business.purchase_cycle_days": cycle})
+
+
+# --- 3. LTV at fixed ages over cohorts old enough (DOMAIN §4) ------------------------------
+
+ACQUIRED, IMPORTED = 0, 5
+
+
+def _hand_built(daily_discount: float, cac_scale: float = 1.0):
+    """Seven users with known orders over days 0-9 (last_day 9), horizons 3 and 6 days.
+
+    lead: 100 yuan at 10 % margin = 10; star: 200 yuan at 50 % = 100; no premium."""
+    from sim.core.ledger import MarginByAge, record_orders
+    from sim.core.params import Business
+    from sim.core.params import build as build_record
+
+    business = build_record(
+        Business,
+        {
+            "name": "hand",
+            "purchase_cycle_days": 30.0,
+            "trust_to_buy": 0.5,
+            "brand_awareness": 0.0,
+            "lead": {"price": 100.0, "margin": 0.1},
+            "star": {"price": 200.0, "margin": 0.5},
+            "premium": {"price": 900.0, "margin": 0.6, "min_trust": 0.8},
+            "premium_share": 0.0,
+        },
+        "business",
+    )
+    pop = Population(16)
+    #                u0 imported, u1, u2, u3, u4, u5, u6
+    join = np.array([0, 0, 3, 5, 8, 7, 0])
+    cac = np.array([0, 10, 20, 30, 40, 3, 1000]) * cac_scale
+    channel = np.array([IMPORTED, 0, 0, 0, 0, 0, 0])
+    pop.add(7, stage=Stage.TRUST, trust=0.6, join_day=join, cac=cac, channel=channel)
+    # day -> buyers: u1 on days 0, 2, 5; u2 on 4, 9; u5 on 9; u0 (imported, not counted) on 1
+    orders = {0: [1], 1: [0], 2: [1], 4: [2], 5: [1], 9: [2, 5]}
+    by_age = MarginByAge(max_age=6, skip_channel=IMPORTED, days=4)  # rows grow as needed
+    rng = np.random.default_rng(0)
+    for day in range(10):
+        buyers = np.array(orders.get(day, []), dtype=np.int64)
+        record_orders(rng, pop, buyers, day, business, daily_discount, by_age)
+    return pop, by_age
+
+
+def test_ltv_at_fixed_ages_on_a_hand_built_population():
+    """By hand (no discounting). H = 3: old enough = join <= 9 - 3 + 1 = 7: u1, u2, u3, u5, u6
+    (u4 joined day 8: too young). Margin at ages < 3: u1 10 (day 0) + 100 (day 2); u2 10 (day 4,
+    age 1); u5 10 (day 9, age 2); u3, u6 none = 130; CAC 10+20+30+3+1000 = 1063.
+    H = 6: join <= 4: u1, u2, u6. Ages < 6: u1 10 + 100 + 100 (day 5, age 5) = 210; u2 10
+    (its day-9 order is age 6, outside); CAC 1030.
+    Payback over the H = 6 users: cumulative margin 10 (age 0), 20, 120, 120, 120, 220 < 1030:
+    never within 180 -> NaN; with CAC / 100 (10.3): age 1 (20 >= 10.3)."""
+    from sim.core.metrics import cohorts, ltv_at_ages
+
+    pop, by_age = _hand_built(1.0)
+    out = ltv_at_ages(pop, by_age, 10, [3, 6], IMPORTED)
+    assert out["ltv_3d_users"] == 5 and out["ltv_6d_users"] == 3
+    assert out["ltv_3d"] == pytest.approx((130 - 1063) / 5, rel=1e-12)
+    assert out["ltv_cac_3d"] == pytest.approx(130 / 1063, rel=1e-12)
+    assert out["ltv_6d"] == pytest.approx((220 - 1030) / 3, rel=1e-12)
+    assert out["ltv_cac_6d"] == pytest.approx(220 / 1030, rel=1e-12)
+    assert np.isnan(out["payback_day"])
+
+    pop, by_age = _hand_built(1.0, cac_scale=0.01)
+    assert ltv_at_ages(pop, by_age, 10, [3, 6], IMPORTED)["payback_day"] == 1
+    # weekly cohorts: week 0 (days 0-6) and week 1 (days 7-9); H = 6 only for joins <= 4
+    import pandas as pd
+
+    daily = pd.DataFrame({"day": range(10), "live_users": 1, "users_per_operator": 1.0})
+    c = cohorts(pop, daily, 10, IMPORTED, by_age, [3, 6])
+    cac = 0.01 * np.array([10, 20, 30, 40, 3, 1000])
+    np.testing.assert_allclose(c["ltv_3d"], [(120 - cac[[0, 1, 2, 5]].sum()) / 4, 10 - 0.03])
+    np.testing.assert_allclose(c["ltv_6d"], [(220 - cac[[0, 1, 5]].sum()) / 3, np.nan])
+
+
+def test_ltv_at_fixed_ages_discounts_each_order_to_the_joining_day():
+    """Daily discount 1/2: u1's orders at ages 0, 2, 5 count 10, 100/4, 100/32 at H = 6."""
+    from sim.core.metrics import ltv_at_ages
+
+    pop, by_age = _hand_built(0.5)
+    out = ltv_at_ages(pop, by_age, 10, [3, 6], IMPORTED)
+    earned_6 = 10 + 25 + 100 / 32 + 10 / 2  # u1, and u2's lead order at age 1
+    assert out["ltv_cac_6d"] == pytest.approx(earned_6 / 1030, rel=1e-12)
+
+
+def test_ltv_at_h_is_nan_until_a_cohort_is_old_enough():
+    s = build(seed=0, horizon_days=60).run().summary()
+    for h in (90, 180):
+        assert s[f"ltv_{h}d_users"] == 0
+        assert np.isnan(s[f"ltv_{h}d"]) and np.isnan(s[f"ltv_cac_{h}d"])
+    assert np.isnan(s["payback_day"])
+    assert s["ltv_per_user_to_date"] == s["ltv_per_user"]  # old name kept as an alias for now
+
+
+def test_ltv_at_h_matches_a_recomputation_from_per_user_arrays():
+    """Independently of the by-age table: the day a user completes age H - 1 (join + H - 1),
+    their per-user discounted margin to date is exactly their margin within H days."""
+    horizons = [30, 90]
+    m = build({"economics.ltv_horizons_days": horizons}, seed=2, horizon_days=150)
+    within = {h: np.zeros(0) for h in horizons}
+    for d in range(150):
+        m.step()
+        pop = m.population
+        for h in horizons:
+            rows = pop.slice_joined(d - h + 1, d - h + 1)  # just completed ages 0 .. h-1
+            within[h] = np.concatenate((within[h], pop.ltv_margin[rows]))
+    pop = m.population
+    s = m.summary()
+    c = m.cohorts()
+    imported = m._code["imported"]
+    for h in horizons:
+        old = pop.slice_joined(0, 149 - h + 1)
+        acquired = pop.channel[old] != imported
+        n, cac = int(acquired.sum()), float(pop.cac[old][acquired].astype(np.float64).sum())
+        earned = float(within[h][acquired].sum())
+        assert s[f"ltv_{h}d_users"] == n > 0
+        assert s[f"ltv_{h}d"] == pytest.approx((earned - cac) / n, rel=1e-9)
+        assert s[f"ltv_cac_{h}d"] == pytest.approx(earned / cac, rel=1e-9)
+        week = pop.join_day[old][acquired] // 7
+        net = np.bincount(week, within[h][acquired] - pop.cac[old][acquired], minlength=len(c))
+        size = np.bincount(week, minlength=len(c))
+        with np.errstate(invalid="ignore"):
+            np.testing.assert_allclose(c[f"ltv_{h}d"], net / size, rtol=1e-9)
+    # to date pools every age: it differs from the horizon-matched value
+    assert s["ltv_per_user_to_date"] != s["ltv_90d"]
+
+
+@pytest.mark.parametrize("horizons", [[], [0, 90], [180, 90], [90, 90], [90.5]])
+def test_ltv_horizons_must_be_increasing_whole_days(horizons):
+    from sim.core.params import ConfigError
+
+    with pytest.raises(ConfigError, match=r"economics\.ltv_horizons_days = .*increasing list"):
+        build({"economics.ltv_horizons_days": horizons})

@@ -335,12 +335,22 @@ class Economics:
     rfm_recent_days: int  # 000: set your own R, F, M standards
     rfm_frequent_orders: int
     rfm_monetary: float  # yuan of lifetime spend
+    ltv_horizons_days: list[int]  # ages H at which LTV is compared (cohorts old enough only)
 
     def __post_init__(self):
         nonneg(self, "discount_rate_annual")
         count(self, "rfm_recent_days")
         count(self, "rfm_frequent_orders")
         nonneg(self, "rfm_monetary")
+        h = self.ltv_horizons_days
+        _check(
+            bool(h)
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in h)
+            and list(h) == sorted(set(h)),
+            "ltv_horizons_days",
+            h,
+            "a non-empty increasing list of integers >= 1",
+        )
 
 
 @dataclass(frozen=True)
