@@ -297,3 +297,20 @@ def test_ltv_horizons_must_be_increasing_whole_days(horizons):
 
     with pytest.raises(ConfigError, match=r"economics\.ltv_horizons_days = .*increasing list"):
         build({"economics.ltv_horizons_days": horizons})
+
+
+# --- 4. RFM classes are live customers; lost customers are their own line (DOMAIN §1, §2.7) --
+
+
+def test_rfm_classes_count_live_customers_and_churned_ones_are_lost():
+    """A blocked/deleted customer (§1: truly lost) is in none of the eight classes (000)."""
+    m = build(seed=0, horizon_days=120).run()
+    s = m.summary()
+    pop = m.population
+    customers = pop.orders > 0
+    live = customers & (pop.stage != Stage.CHURNED)
+    assert customers.sum() > live.sum() > 0, "the check needs churned customers"
+    assert sum(s["rfm"].values()) == live.sum()
+    assert len(s["rfm"]) == 8
+    assert s["customers_lost"] == (customers & (pop.stage == Stage.CHURNED)).sum()
+    assert s["customers"] == sum(s["rfm"].values()) + s["customers_lost"]

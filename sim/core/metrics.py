@@ -13,6 +13,8 @@ Definitions (used everywhere, including strategy gates):
   (last_day = the run's last simulated day). Over the acquired users old enough: (discounted
   margin booked at ages < H − CAC) ÷ their number. *LTV/CAC at H*: that margin ÷ their CAC.
   NaN where no user is old enough (or, for the ratio, their CAC is 0).
+- *RFM classes* (`rfm_counts`): the eight classes of seed 000 over live customers (ordered at
+  least once, not churned); churned customers are `customers_lost`.
 - *Payback day*: over the users old enough for the largest horizon H, the first age a
   (0 … H-1) at which their discounted margin booked at ages ≤ a reaches their CAC, summed over
   them (per acquired user alike); NaN if it never does within H or no user is old enough.
@@ -163,8 +165,12 @@ RFM_SEGMENTS = [
 
 
 def rfm_counts(pop: Population, day: int, econ: Economics) -> dict[str, int]:
-    """Customers in each of the eight RFM segments (000), by the configured standards."""
-    customers = pop.orders > 0
+    """Live customers in each of the eight RFM segments (000), by the configured standards.
+
+    A customer who blocked, deleted or left (`churned`) is truly lost (DOMAIN §1, 003): no
+    class's play (develop, keep, retain) can reach them, so they are counted apart
+    (`customers_lost` in `summary`), not as "general retain" with an old last order."""
+    customers = (pop.orders > 0) & (pop.stage != Stage.CHURNED)
     r = (day - pop.last_buy_day[customers]) <= econ.rfm_recent_days
     f = pop.orders[customers] >= econ.rfm_frequent_orders
     m = pop.spend[customers] >= econ.rfm_monetary
@@ -194,7 +200,8 @@ def summary(
     out = {
         "users_acquired": int(n),
         "users_total": int(pop.n),
-        "customers": int((pop.orders > 0).sum()),
+        "customers": int((pop.orders > 0).sum()),  # ever bought: rfm classes + customers_lost
+        "customers_lost": int(((pop.orders > 0) & (pop.stage == Stage.CHURNED)).sum()),
         "conversion_30d": conversion_30d(pop, matured),
         "ltv_per_user_to_date": (disc_margin - cac) / n if n else float("nan"),
         "margin_per_user": disc_margin / n if n else float("nan"),
