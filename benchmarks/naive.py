@@ -43,6 +43,7 @@ class UserAgent(mesa.Agent):
         one = m.attention[self.operator] * m.one_to_one[tp]
         value = m.value[tp] * (1.0 - m.promo_share)
         asks = (m.reach[tp] + one) * m.promo_share
+        one *= 1.0 - m.promo_share  # every touch splits into value and ask alike
         # trust (dynamics.update_trust)
         t, p = self.trust, m.trust_p
         gain = (

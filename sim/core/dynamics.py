@@ -20,11 +20,11 @@ from sim.core.stage import Stage
 class Touches:
     """What each user received today (float32 arrays over the population)."""
 
-    one_to_one: np.ndarray  # operator 1:1 touches, carried by the pool's 1:1 touchpoints
+    one_to_one: np.ndarray  # value share of operator 1:1 touches (carried by 1:1 touchpoints)
     koc_ids: np.ndarray  # users maintained by a KOC (the only ones with KOC touches)
-    koc: np.ndarray  # their KOC touches, already weighted by KOC strength
-    value: np.ndarray  # trust-weighted broadcast value exposures
-    asks: np.ndarray  # promotional exposures: broadcast and 1:1 asks
+    koc: np.ndarray  # value share of their KOC touches, already weighted by KOC strength
+    value: np.ndarray  # value share of trust-weighted broadcast exposures
+    asks: np.ndarray  # ask share of every touch: broadcast, operator 1:1 and KOC
 
 
 def touches(
@@ -37,22 +37,28 @@ def touches(
 ) -> Touches:
     """Touches per user (§6 step 4): 1:1 = capacity ÷ load, KOC reach, broadcast mix.
 
-    Operators' and KOCs' touches carry the same promo share as broadcast content: KOCs
-    replicate the operator's community work (001), selling included.
+    One rule for every touch: a share `promo_share` of it asks (spends trust, may convert) and
+    the rest adds value (builds trust) — a touch is one or the other, never both (001: "every
+    post must add potential"; asking spends it). Operators' and KOCs' touches carry the same
+    promo share as broadcast content: KOCs replicate the operator's community work (001),
+    selling included. So at promo_share = 1 no touch builds trust, at 0 none asks.
     `effects` holds each user's pool effects (`PoolTables` rows for their touchpoints).
     """
+    keep = np.float32(1.0 - promo_share)
     one = np.take(op_attention, pop.operator)  # index -1 hits the trailing zero: no operator
     one *= effects.one_to_one
-    value = effects.value * np.float32(1.0 - promo_share)
     asks = effects.reach + one
     asks[koc_ids] += koc_touch
     asks *= np.float32(promo_share)
-    return Touches(one, koc_ids, koc_touch, value, asks)
+    one *= keep
+    value = effects.value * keep
+    return Touches(one, koc_ids, koc_touch * keep, value, asks)
 
 
 def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> None:
     """Value touches raise trust (saturating, scaled by the pool's potential), asks spend it,
-    neglect decays it (001: "every post must add potential; if it doesn't, don't post it")."""
+    neglect decays it (001: "every post must add potential; if it doesn't, don't post it").
+    `t` holds the value and ask shares already split by `touches`."""
     gain = t.one_to_one.copy()
     gain[t.koc_ids] += t.koc
     gain *= np.float32(p.one_to_one_weight)
@@ -94,8 +100,15 @@ def purchase_hazard(
     only `business.lead.min_trust` ("order of entry follows trust: cheap trial first", 001). An
     ask converts in proportion to intent and readiness for the lead product, less friction,
     boosted during the new-user offer (003: close within 3 days). Repeat orders (stages
-    `buy`/`rebuy`) are the star product and need `business.trust_to_buy`: Poisson purchasing at
-    1 / purchase cycle while trust holds (BG/NBD, DOMAIN §5), less friction.
+    `buy`/`rebuy`) are the star product and need `business.trust_to_buy`: purchasing at a
+    constant rate while trust holds (BG/NBD, DOMAIN §5), a daily probability
+    readiness x (1 - friction) / purchase_cycle_days. Gaps between orders are geometric, so
+    `purchase_cycle_days` is the mean gap of a *ready* customer (readiness 1: trust >=
+    trust_to_buy + readiness_softness; 1/2 at trust_to_buy) buying through a frictionless
+    touchpoint. Friction f (the lowest among the user's touchpoints) loses a share f of those
+    orders to the jump out of WeChat (§2.4: the mini-program store buys with no jump out), so
+    the mean gap in the pool is cycle / (1 - f): 60 days for a 30-day cycle in the nurturing
+    pool (f = 0.5). tests/test_correctness.py measures both.
     """
     stage = pop.stage
     h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)

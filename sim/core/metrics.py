@@ -3,9 +3,21 @@
 Definitions (used everywhere, including strategy gates):
 - *30-day conversion* of a set of joiners: the share whose first order came within 30 days of
   joining (join day included), counted only for joiners who have been in the pool 30 days.
-- *LTV per acquired user*: margin discounted to the joining day, minus CAC (DOMAIN §4).
-- *Margin per user*: the discounted margin alone (gross lifetime value, before CAC).
-- *LTV/CAC*: discounted margin ÷ CAC over the same users.
+- *LTV per acquired user to date*: margin discounted to the joining day, minus CAC (DOMAIN
+  §4), over every acquired user whatever their age at the end of the run — so a strategy that
+  acquires earlier looks better; use it for cash, not to compare strategies.
+- *Margin per user*: the discounted margin alone (gross lifetime value to date, before CAC).
+- *LTV/CAC to date*: discounted margin ÷ CAC over the same users.
+- *LTV at H days* (H in `economics.ltv_horizons_days`): age 0 is the joining day, so a user's
+  first H days are ages 0 … H-1; a user is old enough for H when join_day ≤ last_day − H + 1
+  (last_day = the run's last simulated day). Over the acquired users old enough: (discounted
+  margin booked at ages < H − CAC) ÷ their number. *LTV/CAC at H*: that margin ÷ their CAC.
+  NaN where no user is old enough (or, for the ratio, their CAC is 0).
+- *RFM classes* (`rfm_counts`): the eight classes of seed 000 over live customers (ordered at
+  least once, not churned); churned customers are `customers_lost`.
+- *Payback day*: over the users old enough for the largest horizon H, the first age a
+  (0 … H-1) at which their discounted margin booked at ages ≤ a reaches their CAC, summed over
+  them (per acquired user alike); NaN if it never does within H or no user is old enough.
 Users imported on day 0 (existing customers) are not acquired: they are excluded from
 acquisition metrics (conversion, LTV, CAC) but counted in the pool.
 """
@@ -15,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.core.ledger import MarginByAge
 from sim.core.params import Economics
 from sim.core.population import Population
 from sim.core.stage import Stage
@@ -47,9 +60,51 @@ def ltv_cac(pop: Population, ids: np.ndarray) -> float:
     return float(pop.ltv_margin[ids].sum()) / cac if cac > 0 else float("nan")
 
 
-def cohorts(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -> pd.DataFrame:
-    """One row per joining week: size, 30-day conversion (NaN until mature), LTV, CAC, and the
-    pool size and users per operator the week's joiners met (for conversion-decay plots)."""
+def _by_joining_day(pop: Population, by_age: MarginByAge, days: int, imported: int):
+    """Acquired users, their CAC and their discounted margin cumulated over age (columns: ages
+    0 … max_age-1), per joining day 0 … days-1: the sums LTV at fixed ages is made of."""
+    acquired = pop.channel != imported
+    join = pop.join_day[acquired]
+    n = np.bincount(join, minlength=days)[:days]
+    cac = np.bincount(join, weights=pop.cac[acquired].astype(np.float64), minlength=days)[:days]
+    margin = np.zeros((days, by_age.max_age))
+    rows = min(days, by_age.table.shape[0])
+    margin[:rows] = by_age.table[:rows]
+    return n, cac, np.cumsum(margin, axis=1)
+
+
+def ltv_at_ages(
+    pop: Population, by_age: MarginByAge, days: int, horizons, imported: int
+) -> dict[str, float]:
+    """LTV, LTV/CAC and their user counts at each horizon, and the payback day (definitions in
+    the module docstring), after `days` simulated days (last_day = days - 1)."""
+    n, cac, margin = _by_joining_day(pop, by_age, days, imported)
+    out: dict[str, float] = {}
+    for h in horizons:
+        old = slice(0, max(days - h + 1, 0))  # join_day <= last_day - h + 1
+        users, spent, earned = int(n[old].sum()), float(cac[old].sum()), margin[old, h - 1].sum()
+        out[f"ltv_{h}d"] = (float(earned) - spent) / users if users else float("nan")
+        out[f"ltv_cac_{h}d"] = float(earned) / spent if users and spent > 0 else float("nan")
+        out[f"ltv_{h}d_users"] = users
+    h = max(horizons)
+    old = slice(0, max(days - h + 1, 0))
+    paid = np.flatnonzero(margin[old].sum(axis=0) >= cac[old].sum())
+    out["payback_day"] = int(paid[0]) if n[old].sum() and paid.size else float("nan")
+    return out
+
+
+def cohorts(
+    pop: Population,
+    daily: pd.DataFrame,
+    horizon: int,
+    imported: int,
+    by_age: MarginByAge | None = None,
+    horizons=(),
+) -> pd.DataFrame:
+    """One row per joining week: size, 30-day conversion (NaN until mature), LTV to date, LTV
+    at each horizon H (`ltv_<H>d`, over the week's joiners old enough for H, NaN until one is),
+    CAC, and the pool size and users per operator the week's joiners met (for conversion-decay
+    plots)."""
     acquired = pop.channel != imported
     week = pop.join_day // 7
     weeks = np.arange((horizon + 6) // 7)
@@ -84,6 +139,16 @@ def cohorts(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -
     )
     out["pool_size"] = by_week["live_users"].reindex(weeks).to_numpy()
     out["users_per_operator"] = by_week["users_per_operator"].reindex(weeks).to_numpy()
+    if by_age is not None and horizons:
+        n_day, cac_day, margin_day = _by_joining_day(pop, by_age, horizon, imported)
+        day_week = np.arange(horizon) // 7
+        for h in horizons:
+            old = np.arange(horizon) <= horizon - h  # join_day <= last_day - h + 1
+            net = np.where(old, margin_day[:, h - 1] - cac_day, 0.0)
+            users = np.bincount(day_week, weights=np.where(old, n_day, 0), minlength=nw)[:nw]
+            net_week = np.bincount(day_week, weights=net, minlength=nw)[:nw]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"ltv_{h}d"] = np.where(users > 0, net_week / users, np.nan)
     return out
 
 
@@ -101,8 +166,12 @@ RFM_SEGMENTS = [
 
 
 def rfm_counts(pop: Population, day: int, econ: Economics) -> dict[str, int]:
-    """Customers in each of the eight RFM segments (000), by the configured standards."""
-    customers = pop.orders > 0
+    """Live customers in each of the eight RFM segments (000), by the configured standards.
+
+    A customer who blocked, deleted or left (`churned`) is truly lost (DOMAIN §1, 003): no
+    class's play (develop, keep, retain) can reach them, so they are counted apart
+    (`customers_lost` in `summary`), not as "general retain" with an old last order."""
+    customers = (pop.orders > 0) & (pop.stage != Stage.CHURNED)
     r = (day - pop.last_buy_day[customers]) <= econ.rfm_recent_days
     f = pop.orders[customers] >= econ.rfm_frequent_orders
     m = pop.spend[customers] >= econ.rfm_monetary
@@ -111,8 +180,17 @@ def rfm_counts(pop: Population, day: int, econ: Economics) -> dict[str, int]:
     return {name: int(counts[a * 4 + b * 2 + c]) for (a, b, c), name in RFM_SEGMENTS}
 
 
-def summary(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -> dict:
-    """Headline numbers of one run (keys documented in the README)."""
+def summary(
+    pop: Population,
+    daily: pd.DataFrame,
+    horizon: int,
+    imported: int,
+    by_age: MarginByAge | None = None,
+    horizons=(),
+) -> dict:
+    """Headline numbers of one run (keys documented in the README); `horizon` = days simulated.
+    Compare strategies on the horizon-matched `ltv_<H>d`, `ltv_cac_<H>d` and `payback_day`: the
+    `_to_date` values pool cohorts of different ages."""
     acquired = np.flatnonzero(pop.channel != imported)
     n = acquired.size
     cac = float(pop.cac[acquired].sum())
@@ -120,18 +198,27 @@ def summary(pop: Population, daily: pd.DataFrame, horizon: int, imported: int) -
     matured = matured_rows(pop, horizon - 1, 0, imported)
     gmv = float(pop.spend.sum())
     profit = float(daily["profit"].sum())
-    return {
+    out = {
         "users_acquired": int(n),
         "users_total": int(pop.n),
-        "customers": int((pop.orders > 0).sum()),
+        "customers": int((pop.orders > 0).sum()),  # ever bought: rfm classes + customers_lost
+        "customers_lost": int(((pop.orders > 0) & (pop.stage == Stage.CHURNED)).sum()),
         "conversion_30d": conversion_30d(pop, matured),
-        "ltv_per_user": (disc_margin - cac) / n if n else float("nan"),
+        "ltv_per_user_to_date": (disc_margin - cac) / n if n else float("nan"),
         "margin_per_user": disc_margin / n if n else float("nan"),
         "cac_per_user": cac / n if n else float("nan"),
-        "ltv_cac": ltv_cac(pop, acquired),
+        "ltv_cac_to_date": ltv_cac(pop, acquired),
+        **(
+            ltv_at_ages(pop, by_age, horizon, horizons, imported)
+            if by_age is not None and horizons
+            else {}
+        ),
         "gmv": gmv,
         "profit": profit,
         "churn_rate": float((pop.stage[acquired] == Stage.CHURNED).mean()) if n else float("nan"),
         "peak_users_per_operator": float(daily["users_per_operator"].max()),
         "final_live_users": int(daily["live_users"].iloc[-1]),
     }
+    # old names, kept only until sim/experiment (sweep.py, report.py) reads the _to_date keys
+    out["ltv_per_user"], out["ltv_cac"] = out["ltv_per_user_to_date"], out["ltv_cac_to_date"]
+    return out

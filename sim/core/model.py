@@ -33,7 +33,7 @@ import pandas as pd
 
 from sim.core import acquisition, circle, dynamics, results, team
 from sim.core.circle import KOC
-from sim.core.ledger import DayOrders, record_orders
+from sim.core.ledger import DayOrders, MarginByAge, record_orders
 from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohorts,
@@ -148,6 +148,9 @@ class PrivateDomainModel(mesa.Model):
         self._code = {name: i for i, name in enumerate(self.channel_names)}
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
         self._daily_discount = (1.0 + self.economics.discount_rate_annual) ** (-1.0 / 365.0)
+        self._by_age = MarginByAge(  # LTV at fixed ages (metrics.ltv_at_ages)
+            max(self.economics.ltv_horizons_days), self._code[IMPORTED], horizon_days
+        )
 
         self.population = Population(capacity=max(1024, initial_users * 5 // 4))
         self.operators: list[Operator] = []
@@ -278,7 +281,7 @@ class PrivateDomainModel(mesa.Model):
         events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
         day.orders = record_orders(
-            self.rng, pop, events.bought, day.d, self.business, self._daily_discount
+            self.rng, pop, events.bought, day.d, self.business, self._daily_discount, self._by_age
         )
         first = events.bought[pop.orders[events.bought] == 1]
         bait = first[
@@ -369,10 +372,12 @@ class PrivateDomainModel(mesa.Model):
         return results.typed(df, self.channels)
 
     def cohorts(self) -> pd.DataFrame:
-        return cohorts(self.population, self.daily(), self.day, self._code[IMPORTED])
+        ltv = self._by_age, self.economics.ltv_horizons_days
+        return cohorts(self.population, self.daily(), self.day, self._code[IMPORTED], *ltv)
 
     def summary(self) -> dict:
-        out = summary(self.population, self.daily(), self.day, self._code[IMPORTED])
+        ltv = self._by_age, self.economics.ltv_horizons_days
+        out = summary(self.population, self.daily(), self.day, self._code[IMPORTED], *ltv)
         out["rfm"] = rfm_counts(self.population, self.day - 1, self.economics)
         out["phase_starts"] = self._phase_starts()
         return out

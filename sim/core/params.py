@@ -104,7 +104,7 @@ class Pool:
 
     name: str
     touchpoints: list[str]
-    promo_share: float = ranged(PROB)  # share of broadcast content that asks (sells)
+    promo_share: float = ranged(PROB)  # share of every touch (broadcast, 1:1, KOC) that asks
     # tolerated promo share before the potential gap turns (003: 20 %)
     promo_tolerance: float = ranged(_number(lambda v: 0 < v <= 1, "a share in (0, 1]"))
     content_quality: float = ranged(PROB)  # potential added by value content
@@ -145,7 +145,10 @@ class Business:
     """Frequency x margin quadrant and product ladder (DOMAIN §2.6)."""
 
     name: str
-    purchase_cycle_days: float = ranged(POSITIVE)  # mean days between repeat orders
+    # mean days between orders of a ready customer (trust >= trust_to_buy + readiness_softness)
+    # buying through a frictionless touchpoint; friction f keeps 1 - f of them: cycle / (1 - f).
+    # A daily model orders at most once a day, so at least 1.
+    purchase_cycle_days: float = ranged(_number(lambda v: v >= 1, "a number of days >= 1"))
     trust_to_buy: float = ranged(PROB)  # trust of the `trust` stage, needed for star orders
     brand_awareness: float = ranged(PROB)  # trust a known brand's arrivals already carry
     lead: Product
@@ -253,6 +256,17 @@ class Economics:
     rfm_recent_days: int = ranged(COUNT)  # 000: set your own R, F, M standards
     rfm_frequent_orders: int = ranged(COUNT)
     rfm_monetary: float = ranged(NONNEG)  # yuan of lifetime spend
+    # ages H at which LTV is compared, over cohorts old enough only (DOMAIN §4)
+    ltv_horizons_days: list[int] = ranged(
+        Allowed(
+            lambda h: (
+                bool(h)
+                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in h)
+                and list(h) == sorted(set(h))
+            ),
+            "a non-empty increasing list of integers >= 1",
+        )
+    )
 
 
 @dataclass
