@@ -255,7 +255,6 @@ def test_ltv_at_h_is_nan_until_a_cohort_is_old_enough():
         assert s[f"ltv_{h}d_users"] == 0
         assert np.isnan(s[f"ltv_{h}d"]) and np.isnan(s[f"ltv_cac_{h}d"])
     assert np.isnan(s["payback_day"])
-    assert s["ltv_per_user_to_date"] == s["ltv_per_user"]  # old name kept as an alias for now
 
 
 def test_ltv_at_h_matches_a_recomputation_from_per_user_arrays():

@@ -54,11 +54,12 @@ def test_premature_scaling_grows_faster_early_but_ends_worse():
     assert_greater(early["premature"], early["staged"])
     assert_greater(metric(staged, "conversion_30d"), metric(premature, "conversion_30d"))
     assert_greater(metric(premature, "churn_rate"), metric(staged, "churn_rate"))
-    assert_greater(metric(staged, "ltv_cac"), metric(premature, "ltv_cac"))
+    for h in (90, 180):  # horizon-matched: each strategy's users over their first h days
+        assert_greater(metric(staged, f"ltv_cac_{h}d"), metric(premature, f"ltv_cac_{h}d"))
     assert (early["premature"] > early["staged"]).all()
     assert (metric(staged, "conversion_30d") > metric(premature, "conversion_30d")).all()
     assert (metric(premature, "churn_rate") > metric(staged, "churn_rate")).all()
-    assert (metric(staged, "ltv_cac") > metric(premature, "ltv_cac")).all()
+    assert (metric(staged, "ltv_cac_90d") > metric(premature, "ltv_cac_90d")).all()
 
 
 def test_operator_staffing_conversion_decays_with_users_per_operator():
@@ -103,7 +104,9 @@ def test_channel_mix_public_store_best_fission_worst_quality():
         for c in ("paid_ads", "fission", "public_store")
     }
     for other in ("paid_ads", "fission"):
-        assert_greater(metric(rows["public_store"], "ltv_cac"), metric(rows[other], "ltv_cac"))
+        assert_greater(
+            metric(rows["public_store"], "ltv_cac_90d"), metric(rows[other], "ltv_cac_90d")
+        )
     assert_greater(
         metric(rows["paid_ads"], "conversion_30d"), metric(rows["fission"], "conversion_30d")
     )

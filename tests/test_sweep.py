@@ -59,7 +59,7 @@ def test_sweep_writes_summary_report_and_figures(sweep):
         "seed",
         "horizon_days",
         "strategy.phases.0.daily_users",
-        "ltv_cac",
+        "ltv_cac_90d",
         "conversion_30d",
         "rfm.important_value",
         "phase_starts.zero_to_one",

@@ -24,6 +24,8 @@ acquisition metrics (conversion, LTV, CAC) but counted in the pool.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -71,6 +73,11 @@ def _by_joining_day(pop: Population, by_age: MarginByAge, days: int, imported: i
     rows = min(days, by_age.table.shape[0])
     margin[:rows] = by_age.table[:rows]
     return n, cac, np.cumsum(margin, axis=1)
+
+
+def horizons_in(summary: dict) -> list[int]:
+    """The ages H a summary reports LTV at (its `ltv_cac_<H>d` keys), ascending."""
+    return sorted(int(m[1]) for k in summary if (m := re.fullmatch(r"ltv_cac_(\d+)d", k)))
 
 
 def ltv_at_ages(
@@ -220,5 +227,4 @@ def summary(
         "final_live_users": int(daily["live_users"].iloc[-1]),
     }
     # old names, kept only until sim/experiment (sweep.py, report.py) reads the _to_date keys
-    out["ltv_per_user"], out["ltv_cac"] = out["ltv_per_user_to_date"], out["ltv_cac_to_date"]
     return out

@@ -20,6 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim.core.metrics import horizons_in
 from sim.core.model import PrivateDomainModel
 from sim.core.params import ConfigError
 from sim.experiment.config import CONFIG_DIR, config_hash, model_kwargs
@@ -50,10 +51,13 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
 
 
 def result_line(s: dict, out_dir) -> str:
-    """What a finished run prints: its arm, headline numbers and where its outputs are."""
+    """What a finished run prints: its arm, headline numbers (LTV/CAC at the shortest
+    horizon, over cohorts old enough) and where its outputs are."""
+    h = horizons_in(s)[0]
     return (
         f"{s['strategy']} / {s['pool']} / seed {s['seed']}: acquired {s['users_acquired']:,}, "
-        f"30-day conversion {s['conversion_30d']:.1%}, LTV/CAC {s['ltv_cac']:.2f}, "
+        f"30-day conversion {s['conversion_30d']:.1%}, "
+        f"LTV/CAC at {h} days {s[f'ltv_cac_{h}d']:.2f}, "
         f"churn {s['churn_rate']:.1%} -> {out_dir}"
     )
 

@@ -27,7 +27,6 @@ How the controls map onto the config (the page shows the same wording):
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -362,8 +361,14 @@ def what_happened(pair: LivePair) -> list[str]:
             t = m.daily().iloc[-1]
             upo = t["users_per_operator"]
             upo_s = f"{upo:,.0f} users per operator" if np.isfinite(upo) else "no operator yet"
-            ltv = arm.ltv_cac[-1] if arm.ltv_cac else math.nan
-            ltv_s = f"LTV/CAC {ltv:.2f}" if np.isfinite(ltv) else "LTV/CAC not yet measurable"
+            s = m.summary()
+            h = metrics.horizons_in(s)[0]
+            ltv = s[f"ltv_cac_{h}d"]
+            ltv_s = (
+                f"LTV/CAC at {h} days {ltv:.2f} (users who joined by day {pair.day - h})"
+                if np.isfinite(ltv)
+                else f"LTV/CAC at {h} days not yet measurable (no user {h} days old)"
+            )
             profit = float(m.daily()["profit"].sum())
             line += (
                 f" {int(t['live_users']):,} live users, {int(t['operators'])} operators "

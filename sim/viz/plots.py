@@ -259,7 +259,7 @@ def ltv_cac_over_time(ax, daily: pd.DataFrame) -> None:
     """LTV/CAC of the users acquired so far, per day (needs an `ltv_cac` column per day)."""
     lines(ax, daily, "day", "ltv_cac")
     ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
-    ax.set_ylabel("LTV / CAC (ratio, 1 = break-even)", fontsize=9)
+    ax.set_ylabel("LTV/CAC to date (ratio, 1 = break-even)", fontsize=9)
     ax.set_ylim(bottom=0)
     _day_axis(ax, daily)
     legend(ax, daily)

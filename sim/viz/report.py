@@ -31,6 +31,7 @@ import pandas as pd
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from sim.core.metrics import horizons_in
 from sim.experiment import jobs
 from sim.experiment.sweep import (
     add_groups,
@@ -57,8 +58,9 @@ CAPTIONS = {
     "and the users per operator when they joined. With several seeds, each line's cohorts are "
     "binned on the x axis (quantile bins; conversion size-weighted within a seed); line: "
     "median of seeds, band: middle 80 % of seeds (10th–90th percentile).",
-    "ltv_cac.png": "Discounted margin over CAC, and LTV per acquired user (discounted margin "
-    "minus CAC), per group: grey dots are single seeds; the red point is the median of seeds "
+    "ltv_cac.png": "LTV/CAC and LTV per acquired user at the shortest horizon (users old enough "
+    "to have lived it; their discounted margin in that many days, over and minus their CAC), "
+    "per group: grey dots are single seeds; the red point is the median of seeds "
     "and its bar the middle 80 % of seeds (10th–90th percentile).",
     "funnel.png": "Users in each stage of aware → familiar → trust → buy → rebuy (stacked), and "
     "cumulative churned users, by day (mean of seeds).",
@@ -66,14 +68,38 @@ CAPTIONS = {
     "systems cost) by day; line: median of seeds, band: middle 80 % of seeds (10th–90th "
     "percentile).",
 }
-RESULT_COLUMNS = [
-    ("users_acquired", "users acquired", ",.0f"),
-    ("conversion_30d", "30-day conversion", ".1%"),
-    ("ltv_per_user", "LTV per user (yuan)", ",.2f"),
-    ("ltv_cac", "LTV/CAC", ".2f"),
-    ("profit", "profit (yuan)", ",.0f"),
-    ("churn_rate", "churn rate", ".1%"),
-]
+DEFINITIONS = (
+    "*30-day conversion*: share of acquired users whose first order came within 30 days of "
+    "joining, over users who joined at least 30 days before the end. *LTV at H days*: per "
+    "acquired user old enough to have lived H days in the pool by the end of the run, margin "
+    "booked in their first H days discounted to their joining day, minus their CAC; *LTV/CAC at "
+    "H days*: that margin ÷ their CAC. These are horizon-matched: compare strategies on them. "
+    "*Payback day*: the first age (days since joining) at which the discounted margin of the "
+    "users old enough for the longest horizon reaches their CAC (– if never). *LTV/CAC to "
+    "date* pools users of every age at the end of the run, so a strategy that acquires earlier "
+    "looks better on it. CAC is acquisition spend only: team, KOC and systems costs are outside "
+    "LTV/CAC and inside *profit* (margin − acquisition spend − team, KOC and systems cost over "
+    "the run)."
+)
+
+
+def result_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The results table's columns: the horizon-matched LTV yardsticks lead, to-date labelled."""
+    cols = [
+        ("users_acquired", "users acquired", ",.0f"),
+        ("conversion_30d", "30-day conversion", ".1%"),
+    ]
+    for h in horizons_in(dict.fromkeys(table.columns)):
+        cols += [
+            (f"ltv_{h}d", f"LTV at {h} days (yuan per user)", ",.2f"),
+            (f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ".2f"),
+        ]
+    return cols + [
+        ("payback_day", "payback day", ",.0f"),
+        ("ltv_cac_to_date", "LTV/CAC to date (all ages pooled)", ".2f"),
+        ("profit", "profit (yuan)", ",.0f"),
+        ("churn_rate", "churn rate", ".1%"),
+    ]
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -136,13 +162,17 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
     plots.save(fig, sweep_dir / "conversion_decay.png", dpi=110)
 
     fig, axes = plots.figure(max(10, 1.6 * len(groups) + 6), 5.5, ncols=2, layout="constrained")
-    ltv_cac = "LTV/CAC (discounted margin ÷ CAC, ratio)"
-    plots.by_group(axes[0], done, "ltv_cac", ltv_cac, 1.0, "break-even (1)")
-    ltv = "LTV per acquired user (yuan, discounted margin − CAC)"
-    plots.by_group(axes[1], done, "ltv_per_user", ltv, 0.0, "zero")
-    axes[0].set_title("LTV/CAC by group")
-    axes[1].set_title("LTV per user by group")
-    fig.suptitle("Unit economics across seeds")
+    h = horizons_in(dict.fromkeys(done.columns))[0]
+    ltv_cac = f"LTV/CAC at {h} days (discounted margin ÷ CAC, ratio)"
+    plots.by_group(axes[0], done, f"ltv_cac_{h}d", ltv_cac, 1.0, "break-even (1)")
+    ltv = f"LTV at {h} days per acquired user (yuan, discounted margin − CAC)"
+    plots.by_group(axes[1], done, f"ltv_{h}d", ltv, 0.0, "zero")
+    axes[0].set_title(f"LTV/CAC at {h} days by group")
+    axes[1].set_title(f"LTV at {h} days per user by group")
+    fig.suptitle(
+        f"Unit economics across seeds, horizon-matched: users who joined at least {h} days "
+        f"before the end, over their first {h} days"
+    )
     plots.save(fig, sweep_dir / "ltv_cac.png", dpi=110)
 
     cols = min(3, len(groups))
@@ -207,18 +237,19 @@ def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures:
         if (cmd := resume_command(sweep_dir)) is not None:
             lines += ["", "```bash", cmd, "```"]
     if len(done):
+        columns = result_columns(done)
         lines += [
             "",
             "## Results by group",
             "",
-            f"Each cell: {CI_NOTE}.",
+            f"Each cell: {CI_NOTE}. {DEFINITIONS}",
             "",
-            "| group | runs | " + " | ".join(h for _, h, _ in RESULT_COLUMNS) + " |",
-            "|---" * (len(RESULT_COLUMNS) + 2) + "|",
+            "| group | runs | " + " | ".join(h for _, h, _ in columns) + " |",
+            "|---" * (len(columns) + 2) + "|",
         ]
         for g in groups:
             sub = done[done["group"] == g]
-            cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in RESULT_COLUMNS]
+            cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in columns]
             lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
     if figures:
         lines += ["", "## Figures"]
