@@ -63,11 +63,17 @@ def test_sweep_writes_summary_report_and_figures(sweep):
         "conversion_30d",
         "rfm.important_value",
         "phase_starts.zero_to_one",
+        "gates.zero_to_one.outcome",
+        "gates.zero_to_one.day",
+        "gates.premature.action",
         "config_hash",
         "group",
     } <= set(table.columns)
     assert sorted(table["seed"]) == [0, 0, 1, 1]
     assert table["group"].tolist() == ["staged", "staged", "premature", "premature"]
+    # 40 days: staged's 0-1 gate (min_days 60) is still pending; premature has none
+    assert table["gates.zero_to_one.outcome"].tolist()[:2] == ["pending", "pending"]
+    assert table["gates.premature.outcome"].tolist()[2:] == ["no_gate", "no_gate"]
     text = (d / "report.md").read_text()
     for fig in ("conversion_decay.png", "ltv_cac.png", "funnel.png", "cumulative_profit.png"):
         assert (d / fig).stat().st_size > 10_000, fig

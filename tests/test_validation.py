@@ -23,6 +23,12 @@ from conftest import base_config, build, set_path
         ("channels.fission.arrival_stage", "bored", r"channels\.fission\.arrival_stage .*one of"),
         ("strategy.phases.0.systems", 3.0, r"strategy\.phases\.0\.systems = 3\.0"),
         ("business.lead.margin", 1.2, r"business\.lead\.margin = 1\.2"),
+        (
+            "strategy.phases.1.on_gate_fail",
+            "retry",
+            r"strategy\.phases\.1\.on_gate_fail = 'retry' .*\['advance', 'hold', 'stop'\]",
+        ),
+        ("strategy.phases.2.on_gate_fail", "hold", r"strategy\.phases\.2\.on_gate_fail = 'hold' "),
     ],
 )
 def test_out_of_range_values_are_named(path, value, message):

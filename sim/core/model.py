@@ -19,7 +19,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 9. Circle — every `koc.reselect_days`: re-select KOCs, reassign maintained users, layers.
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
 
-The phase may then end (strategy gate), effective from the next day.
+The phase may then end, or its failed gate hold it or stop its acquisition (strategy gate,
+`sim.core.strategy`), effective from the next day.
 """
 
 from __future__ import annotations
@@ -218,7 +219,9 @@ class PrivateDomainModel(mesa.Model):
             self._capability_days += 1
 
     def _acquire(self, day: Day) -> None:
-        """Arrivals per channel at today's unit cost (DOMAIN §2.5)."""
+        """Arrivals per channel at today's unit cost (DOMAIN §2.5); none once a gate stopped it."""
+        if self.clock.stopped:
+            return
         for name, ch in self.channels.items():
             if (share := day.phase.channel_mix.get(name, 0.0)) <= 0:
                 continue
@@ -380,6 +383,7 @@ class PrivateDomainModel(mesa.Model):
         out = summary(self.population, self.daily(), self.day, self._code[IMPORTED], *ltv)
         out["rfm"] = rfm_counts(self.population, self.day - 1, self.economics)
         out["phase_starts"] = self._phase_starts()
+        out["gates"] = self.clock.outcomes(self.day)
         return out
 
     # --- internals ---------------------------------------------------------------------------

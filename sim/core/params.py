@@ -64,6 +64,8 @@ NONNEG = _number(lambda v: v >= 0, "a number >= 0")
 POSITIVE = _number(lambda v: v > 0, "a number > 0")
 COUNT = at_least(0)
 STAGE = Allowed(lambda v: v in STAGE_NAMES, f"one of {STAGE_NAMES}")
+GATE_ACTIONS = ["advance", "hold", "stop"]  # what a phase does when its gate fails (Phase)
+GATE_ACTION = Allowed(lambda v: v in GATE_ACTIONS, f"one of {GATE_ACTIONS}")
 
 
 def ranged(allowed: Allowed, default=MISSING):
@@ -277,6 +279,10 @@ class Gate:
     max_conversion_drop: float | None = ranged(PROB, None)  # relative drop, latest vs previous
     window_days: int = ranged(at_least(1), 28)  # joining window whose conversion is measured
 
+    def conditions(self) -> bool:
+        """Whether the gate has any condition (a gate without one never holds)."""
+        return self.min_conversion_30d is not None or self.max_conversion_drop is not None
+
 
 @dataclass
 class Phase:
@@ -292,10 +298,17 @@ class Phase:
     min_days: int = ranged(COUNT)  # the phase lasts at least this long
     max_days: int | None = ranged(at_least(1))  # and at most (None: until the gate holds)
     gate: Gate = field(default_factory=Gate)
+    # when the gate has not held by max_days: advance to the next phase anyway, hold (stay in
+    # this phase, still waiting for the gate) or stop (stay, buying no more users)
+    on_gate_fail: str = ranged(GATE_ACTION, "advance")
 
     def checks(self, key: str) -> None:
         if self.max_days is not None and self.max_days < self.min_days:
             raise out_of_range(f"{key}.max_days", self.max_days, ">= min_days")
+        if self.on_gate_fail != "advance" and not self.gate.conditions():
+            raise out_of_range(
+                f"{key}.on_gate_fail", self.on_gate_fail, "'advance' for a phase without a gate"
+            )
 
 
 @dataclass
