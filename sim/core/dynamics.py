@@ -95,7 +95,8 @@ def purchase_hazard(
     ask converts in proportion to intent and readiness for the lead product, less friction,
     boosted during the new-user offer (003: close within 3 days). Repeat orders (stages
     `buy`/`rebuy`) are the star product and need `business.trust_to_buy`: Poisson purchasing at
-    1 / purchase cycle while trust holds (BG/NBD, DOMAIN §5), less friction.
+    1 / purchase cycle while trust holds (BG/NBD, DOMAIN §5), less friction, times the user's
+    own repeat-rate multiplier (`Population.repeat_rate`: BG/NBD's Gamma-distributed rates).
     """
     stage = pop.stage
     h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)
@@ -104,6 +105,8 @@ def purchase_hazard(
     by_stage = np.zeros(len(Stage), dtype=np.float32)
     by_stage[Stage.BUY : Stage.CHURNED] = 1.0 / business.purchase_cycle_days
     h *= np.take(by_stage, stage)
+    h *= pop.repeat_rate
+    np.minimum(h, 1.0, out=h)
     first = np.flatnonzero((stage == Stage.FAMILIAR) | (stage == Stage.TRUST))
     ask = readiness(pop.trust[first], business.lead.min_trust, p.readiness_softness)
     ask *= 1.0 - friction[first]
@@ -149,3 +152,17 @@ def draw_events(
     churn_h += buy_h
     bought = (u < churn_h) & live & ~churned
     return Events(np.flatnonzero(churned), np.flatnonzero(bought))
+
+
+def repeat_dropout(
+    rng: np.random.Generator, pop: Population, bought: np.ndarray, p: Churn
+) -> np.ndarray:
+    """Users who drop out after today's repeat order (call after booking it): each with their
+    own probability `Population.dropout`, the BG/NBD geometric dropout after every repeat
+    purchase with p ~ Beta(a, b) across customers (Fader, Hardie & Lee 2005; DOMAIN §5). It
+    runs alongside the daily churn hazard, as `Churn.bait_dropout` does after a first order.
+    No draw at all when switched off, so the random stream is the homogeneous model's."""
+    if p.dropout_a is None:
+        return bought[:0]
+    repeat = bought[pop.orders[bought] >= 2]
+    return repeat[rng.random(repeat.size, dtype=np.float32) < pop.dropout[repeat]]
