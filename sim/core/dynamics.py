@@ -157,10 +157,12 @@ def draw_events(
 def repeat_dropout(
     rng: np.random.Generator, pop: Population, bought: np.ndarray, p: Churn
 ) -> np.ndarray:
-    """Users who drop out after today's repeat order (call after booking it): each with their
-    own probability `Population.dropout`, the BG/NBD geometric dropout after every repeat
-    purchase with p ~ Beta(a, b) across customers (Fader, Hardie & Lee 2005; DOMAIN §5). It
-    runs alongside the daily churn hazard, as `Churn.bait_dropout` does after a first order.
+    """Customers who drop out after today's repeat order (call after booking it), each with
+    their own probability `Population.dropout`: the BG/NBD geometric dropout after every repeat
+    purchase, p ~ Beta(a, b) across customers (Fader, Hardie & Lee 2005; DOMAIN §5). A dropout
+    stops buying for good (the caller sets their repeat rate to 0) but stays in the pool: BG/NBD
+    dropout is inactivity as a buyer, while leaving the pool (block, delete) is the churn
+    hazard's, and the RFM win-back segments (000) exist because lapsed buyers stay reachable.
     No draw at all when switched off, so the random stream is the homogeneous model's."""
     if p.dropout_a is None:
         return bought[:0]

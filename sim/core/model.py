@@ -16,7 +16,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 6. Advance — aware → familiar → trust by thresholds; purchase hazards (first order, repeat).
 7. Churn — hazard from excess asks, low trust, low intent, bans. Churn and purchase compete on
    one uniform draw per user; orders are booked; deal hunters drop after the bait, and after
-   a repeat order a customer drops out with their own dropout propensity (BG/NBD, §5).
+   a repeat order a customer stops buying for good with their own dropout propensity (BG/NBD
+   dropout, §5: a lapsed buyer, still in the pool).
 8. Refer — trusting members and KOCs bring warm users (thinned like acquisition).
 9. Circle — every `koc.reselect_days`: re-select KOCs, reassign maintained users, layers.
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
@@ -287,9 +288,9 @@ class PrivateDomainModel(mesa.Model):
             self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])
         ]
         pop.stage[bait] = Stage.CHURNED
-        gone = dynamics.repeat_dropout(self.rng, pop, events.bought, self.churn_params)
-        pop.stage[gone] = Stage.CHURNED
-        day.churned = int(events.churned.size + bait.size + gone.size)
+        lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, self.churn_params)
+        pop.repeat_rate[lapsed] = 0.0
+        day.churned = int(events.churned.size + bait.size)
 
     def _refer(self, day: Day) -> None:
         """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5)."""

@@ -229,8 +229,9 @@ class Churn:
     trust_coef: float = ranged(NONNEG)  # relative rise at zero trust
     intent_coef: float = ranged(NONNEG)  # relative rise at zero intent (deal hunters)
     bait_dropout: float = ranged(PROB)  # chance a zero-intent user leaves after a first order
-    # BG/NBD dropout (DOMAIN §5): each user's chance of leaving after each repeat order is drawn
-    # on arrival from Beta(dropout_a, dropout_b). None for both: no dropout after repeat orders.
+    # BG/NBD dropout (DOMAIN §5): each user's chance of stopping buying for good after each
+    # repeat order (they stay in the pool, see `dynamics.repeat_dropout`) is drawn on arrival
+    # from Beta(dropout_a, dropout_b). None for both: no dropout after repeat orders.
     dropout_a: float | None = ranged(POSITIVE, None)
     dropout_b: float | None = ranged(POSITIVE, None)
 
