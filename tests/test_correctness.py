@@ -119,6 +119,12 @@ def _order_gaps(cycle: float, friction: float, n: int = 4000, seed: int = 0) -> 
             "pool.promo_share": 0.0,
             "referral.rate_per_day": 0.0,
             "koc.max_share": 0.0,
+            # the cycle is defined for a customer whose own rate multiplier is 1 and who does
+            # not drop out (heterogeneity is tests/test_heterogeneity.py's)
+            "purchase.rate_shape": None,
+            "purchase.rate_intent_coef": 0.0,
+            "churn.dropout_a": None,
+            "churn.dropout_b": None,
         },
         seed=seed,
         horizon_days=horizon,

@@ -105,10 +105,12 @@ def purchase_hazard(
     readiness x (1 - friction) / purchase_cycle_days. Gaps between orders are geometric, so
     `purchase_cycle_days` is the mean gap of a *ready* customer (readiness 1: trust >=
     trust_to_buy + readiness_softness; 1/2 at trust_to_buy) buying through a frictionless
-    touchpoint. Friction f (the lowest among the user's touchpoints) loses a share f of those
-    orders to the jump out of WeChat (§2.4: the mini-program store buys with no jump out), so
-    the mean gap in the pool is cycle / (1 - f): 60 days for a 30-day cycle in the nurturing
-    pool (f = 0.5). tests/test_correctness.py measures both.
+    touchpoint, for a user whose own repeat-rate multiplier is 1 (`Population.repeat_rate`:
+    BG/NBD's Gamma-distributed rates, mean 1 at average intent). Friction f (the lowest among
+    the user's touchpoints) loses a share f of those orders to the jump out of WeChat (§2.4:
+    the mini-program store buys with no jump out), so the mean gap in the pool is
+    cycle / (1 - f): 60 days for a 30-day cycle in the nurturing pool (f = 0.5).
+    tests/test_correctness.py measures both.
     """
     stage = pop.stage
     h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)
@@ -117,6 +119,8 @@ def purchase_hazard(
     by_stage = np.zeros(len(Stage), dtype=np.float32)
     by_stage[Stage.BUY : Stage.CHURNED] = 1.0 / business.purchase_cycle_days
     h *= np.take(by_stage, stage)
+    h *= pop.repeat_rate
+    np.minimum(h, 1.0, out=h)
     first = np.flatnonzero((stage == Stage.FAMILIAR) | (stage == Stage.TRUST))
     ask = readiness(pop.trust[first], business.lead.min_trust, p.readiness_softness)
     ask *= 1.0 - friction[first]
@@ -162,3 +166,19 @@ def draw_events(
     churn_h += buy_h
     bought = (u < churn_h) & live & ~churned
     return Events(np.flatnonzero(churned), np.flatnonzero(bought))
+
+
+def repeat_dropout(
+    rng: np.random.Generator, pop: Population, bought: np.ndarray, p: Churn
+) -> np.ndarray:
+    """Customers who drop out after today's repeat order (call after booking it), each with
+    their own probability `Population.dropout`: the BG/NBD geometric dropout after every repeat
+    purchase, p ~ Beta(a, b) across customers (Fader, Hardie & Lee 2005; DOMAIN §5). A dropout
+    stops buying for good (the caller sets their repeat rate to 0) but stays in the pool: BG/NBD
+    dropout is inactivity as a buyer, while leaving the pool (block, delete) is the churn
+    hazard's, and the RFM win-back segments (000) exist because lapsed buyers stay reachable.
+    No draw at all when switched off, so the random stream is the homogeneous model's."""
+    if p.dropout_a is None:
+        return bought[:0]
+    repeat = bought[pop.orders[bought] >= 2]
+    return repeat[rng.random(repeat.size, dtype=np.float32) < pop.dropout[repeat]]

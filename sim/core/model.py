@@ -5,7 +5,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 1. Strategy — the active phase sets acquisition volume and mix, team target, KOC programme,
    systems level; entering a phase hires up to its team size.
 2. Acquire — arrivals per channel (Poisson, thinned by the unacquired share of the market),
-   unit cost rising with time and volume, arrival stage and intent by channel.
+   unit cost rising with time and volume, arrival stage and intent by channel; each arrival's
+   repeat-rate multiplier (Gamma, mean by intent) and dropout propensity (Beta), BG/NBD (§5).
 3. Staff — hires arrive after their lead time and ramp up; users are (re)assigned to operators
    in proportion to capacity whenever the arrived team changes.
 4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints),
@@ -14,7 +15,9 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
    decays it.
 6. Advance — aware → familiar → trust by thresholds; purchase hazards (first order, repeat).
 7. Churn — hazard from excess asks, low trust, low intent, bans. Churn and purchase compete on
-   one uniform draw per user; orders are booked; deal hunters drop after the bait.
+   one uniform draw per user; orders are booked; deal hunters drop after the bait, and after
+   a repeat order a customer stops buying for good with their own dropout propensity (BG/NBD
+   dropout, §5: a lapsed buyer, still in the pool).
 8. Refer — trusting members and KOCs bring warm users (thinned like acquisition).
 9. Circle — every `koc.reselect_days`: re-select KOCs, reassign maintained users, layers.
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
@@ -291,6 +294,8 @@ class PrivateDomainModel(mesa.Model):
             self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])
         ]
         pop.stage[bait] = Stage.CHURNED
+        lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, self.churn_params)
+        pop.repeat_rate[lapsed] = 0.0
         day.churned = int(events.churned.size + bait.size)
 
     def _refer(self, day: Day) -> None:
@@ -416,6 +421,11 @@ class PrivateDomainModel(mesa.Model):
         )
         weights = self._assign_weights()
         self.population.operator[rows] = team.assign(self.rng, n, weights)
+        pop = self.population  # individual repeat buying, drawn after the above (BG/NBD, §5)
+        pop.repeat_rate[rows] = acquisition.draw_repeat_rate(
+            self.rng, pop.intent[rows], self.purchase_params
+        )
+        pop.dropout[rows] = acquisition.draw_dropout(self.rng, n, self.churn_params)
 
     def _assign_weights(self) -> np.ndarray:
         """Full capacity of each arrived operator: a ramping hire already takes their share."""

@@ -217,6 +217,12 @@ class Purchase:
     readiness_softness: float = ranged(POSITIVE)  # trust width of readiness above trust_to_buy
     new_user_offer_days: int = ranged(COUNT)  # days after joining a new-user offer runs (003: 3)
     new_user_offer_boost: float = ranged(NONNEG)  # first-order hazard multiplier during the offer
+    # Each user's repeat-rate multiplier, drawn on arrival (BG/NBD, DOMAIN §5): Gamma with shape
+    # `rate_shape` (CV = 1/sqrt(shape)) and mean 1 + rate_intent_coef x (2 intent - 1), so a
+    # user of intent 0.5 rebuys every `business.purchase_cycle_days` on average and deal hunters
+    # less (Dholakia 2011). None: no spread (the mean itself); None and 0: everyone the same.
+    rate_shape: float | None = ranged(POSITIVE, None)
+    rate_intent_coef: float = ranged(PROB, 0.0)
 
 
 @dataclass
@@ -228,6 +234,16 @@ class Churn:
     trust_coef: float = ranged(NONNEG)  # relative rise at zero trust
     intent_coef: float = ranged(NONNEG)  # relative rise at zero intent (deal hunters)
     bait_dropout: float = ranged(PROB)  # chance a zero-intent user leaves after a first order
+    # BG/NBD dropout (DOMAIN §5): each user's chance of stopping buying for good after each
+    # repeat order (they stay in the pool, see `dynamics.repeat_dropout`) is drawn on arrival
+    # from Beta(dropout_a, dropout_b). None for both: no dropout after repeat orders.
+    dropout_a: float | None = ranged(POSITIVE, None)
+    dropout_b: float | None = ranged(POSITIVE, None)
+
+    def checks(self, key: str) -> None:
+        if (self.dropout_a is None) != (self.dropout_b is None):
+            unset = "dropout_a" if self.dropout_a is None else "dropout_b"
+            raise ConfigError(f"{key}.{unset} = None: set both dropout_a and dropout_b, or neither")
 
 
 @dataclass

@@ -35,6 +35,8 @@ FIELDS: dict[str, tuple[type, object]] = {
     "margin": (np.float64, 0.0),
     "ltv_margin": (np.float64, 0.0),  # margin discounted to the joining day
     "cac": (np.float32, 0.0),
+    "repeat_rate": (np.float32, 1.0),  # repeat-purchase rate multiplier (0: lapsed for good)
+    "dropout": (np.float32, 0.0),  # chance of stopping buying after each repeat order (BG/NBD)
 }
 
 
