@@ -6,8 +6,9 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
    systems level; entering a phase hires up to its team size.
 2. Acquire — arrivals per channel (Poisson, thinned by the unacquired share of the market),
    unit cost rising with time and volume, arrival stage and intent by channel.
-3. Staff — hires arrive after their lead time and ramp up; users are (re)assigned to operators
-   in proportion to capacity whenever the arrived team changes.
+3. Staff — hires arrive after their lead time and ramp up; users keep their operator, each new
+   user goes to an arrived operator in proportion to current (ramped) capacity, and users who
+   joined while no operator had arrived are assigned when the first ones arrive.
 4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints),
    KOC touches, broadcast value and asks by the pool's touchpoint mix and promo share.
 5. Trust — value raises it (saturating, scaled by pool potential), asks spend it, neglect
@@ -231,13 +232,14 @@ class PrivateDomainModel(mesa.Model):
             day.new[name] = n
 
     def _staff(self, day: Day) -> None:
-        """Arrived operators take over users when the team changes; live users each (§2.2)."""
+        """Users without an operator get one when operators arrive; live users each (§2.2)."""
         pop = self.population
         arrived = int(team.arrived(self.operators, day.d).sum())
         if arrived != self._arrived_ops:
             self._arrived_ops = arrived
-            live = np.flatnonzero(pop.live())
-            pop.operator[live] = team.assign(self.rng, live.size, self._assign_weights())
+            # relationships are continuous: only users who joined while none had arrived move
+            orphans = np.flatnonzero(pop.live() & (pop.operator < 0))
+            pop.operator[orphans] = team.assign(self.rng, orphans.size, self._assign_weights())
         day.live = pop.live()
         by_operator = pop.stage_counts_by(pop.operator + 1, len(self.operators) + 1)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
@@ -409,9 +411,8 @@ class PrivateDomainModel(mesa.Model):
         self.population.operator[rows] = team.assign(self.rng, n, weights)
 
     def _assign_weights(self) -> np.ndarray:
-        """Full capacity of each arrived operator: a ramping hire already takes their share."""
-        full = np.array([op.params.capacity for op in self.operators])
-        return np.where(team.arrived(self.operators, self.day), full, 0.0)
+        """Each operator's current capacity: a ramping hire takes new users as they ramp up."""
+        return team.capacities(self.operators, self.day)
 
     def _enter_phase(self, d: int) -> None:
         phase = self.clock.phase
