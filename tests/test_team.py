@@ -4,7 +4,7 @@ import numpy as np
 
 from sim.core import team
 
-from conftest import build, one_phase
+from conftest import assert_greater, build, one_phase
 
 
 def test_a_hire_does_not_move_existing_users_and_takes_new_ones_as_it_ramps():
@@ -32,3 +32,28 @@ def test_users_who_joined_before_any_operator_get_one_when_they_arrive():
     m.run(m.operators[0].arrival_day + 1 - m.day)
     pop = m.population
     assert (pop.operator[pop.live()] >= 0).all()
+
+
+def _building(share: float, building: bool, seed: int):
+    strategy = one_phase(100, {"paid_ads": 1.0})
+    strategy["phases"][0]["build_capability"] = building
+    changes = {"strategy": strategy, "koc.max_share": 0.0, "operators.capability_share": share}
+    return build(changes, seed=seed, horizon_days=120).run()
+
+
+def test_building_capability_takes_operators_time():
+    """§2.2/§3 (001): capability is 1-10's second job, done by its own 3-5 people, so a phase
+    that builds it gives less 1:1 attention: lower capacity, hence lower conversion."""
+    seeds = range(8)
+    idle = [_building(0.5, False, s) for s in seeds]
+    busy = [_building(0.5, True, s) for s in seeds]
+    cap_idle = idle[0].daily()["operator_capacity"].to_numpy()
+    cap_busy = busy[0].daily()["operator_capacity"].to_numpy()
+    np.testing.assert_allclose(cap_busy, 0.5 * cap_idle)
+    free = _building(0.0, True, 0).daily()["operator_capacity"].to_numpy()
+    np.testing.assert_allclose(free, cap_idle)  # share 0 switches the mechanism off
+
+    def conversion(models):
+        return np.array([m.summary()["conversion_30d"] for m in models])
+
+    assert_greater(conversion(idle), conversion(busy))

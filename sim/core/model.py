@@ -9,7 +9,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 3. Staff — hires arrive after their lead time and ramp up; users keep their operator, each new
    user goes to an arrived operator in proportion to current (ramped) capacity, and users who
    joined while no operator had arrived are assigned when the first ones arrive.
-4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints),
+4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints;
+   a phase that builds capability spends a share of capacity on it),
    KOC touches, broadcast value and asks by the pool's touchpoint mix and promo share.
 5. Trust — value raises it (saturating, scaled by pool potential), asks spend it, neglect
    decays it.
@@ -80,6 +81,7 @@ class Day:
     spend: float = 0.0  # acquisition spend, yuan
     live: np.ndarray | None = None  # live users once staffed (before today's churn)
     load: np.ndarray | None = None  # live users per operator
+    capacity: float = 0.0  # 1:1 touches the team gives today, net of capability building
     live_n: int = 0
     effects: MemberEffects | None = None
     touches: dynamics.Touches | None = None
@@ -246,8 +248,12 @@ class PrivateDomainModel(mesa.Model):
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
 
     def _touch(self, day: Day) -> None:
-        """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4)."""
+        """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4).
+        Capability building takes `operators.capability_share` of the team's capacity (001)."""
         caps = team.capacities(self.operators, day.d)
+        if day.phase.build_capability:
+            caps *= 1.0 - self.operators_params.capability_share
+        day.capacity = float(caps.sum())
         day.effects = self._effects.sync(self._tables, self.population.touchpoints)
         day.touches = dynamics.touches(
             self.population,
@@ -347,6 +353,7 @@ class PrivateDomainModel(mesa.Model):
             profit=day.orders.margin - acquisition_spend - team_cost,
             operators=arrived,
             operators_hired=len(self.operators),
+            operator_capacity=day.capacity,
             mean_operator_load=float(day.load[arrived_ops].mean()) if arrived else 0.0,
             users_per_operator=live_n / arrived if arrived else math.nan,
             koc_count=len(self.kocs),

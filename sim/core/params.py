@@ -167,6 +167,7 @@ class Staffing:
     prepared_lead_days: int = ranged(COUNT)  # the same once capability was prepared earlier
     prepared_ramp_days: int = ranged(COUNT)
     capability_days: int = ranged(COUNT)  # capability building that counts as prepared (001)
+    capability_share: float = ranged(PROB)  # capacity spent building capability (001: 1-10's job)
     max_touches_per_user_day: float = ranged(POSITIVE)  # 1:1 attention a user absorbs a day
     max_count: int | None = ranged(COUNT, None)  # headcount cap ("keep 3 operators")
 

@@ -43,6 +43,13 @@ DAILY: tuple[Column, ...] = (
     Column("profit", "yuan", "margin − acquisition spend − team cost", FLOAT),
     Column("operators", "people", "operators who have arrived (§2.2)", INT),
     Column("operators_hired", "people", "operators hired, arrived or not", INT),
+    Column(
+        "operator_capacity",
+        "touches",
+        "1:1 touches the arrived team can give today (ramp included), net of the share spent "
+        "building capability (§2.2, §3)",
+        FLOAT,
+    ),
     Column("mean_operator_load", "users", "live users per arrived operator, mean", FLOAT),
     Column("users_per_operator", "users", "live users ÷ arrived operators (NaN if none)", FLOAT),
     Column("koc_count", "users", "KOCs in the core circle (§2.3)", INT),
