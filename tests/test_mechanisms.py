@@ -94,3 +94,25 @@ def test_acquisition_cost_rises_with_time_and_volume():
     weekly = cac[~np.isnan(cac)]
     assert np.all(np.diff(weekly) > 0)
     assert weekly[-1] > 1.5 * weekly[0]
+
+
+def test_the_silent_periphery_refers_less_than_the_influence_layer():
+    """§2.3 (001, 003): talkers and sharers (the influence layer) spread the word; the silent
+    periphery, 80 % of a group, is the influenced majority. By default only buyers refer and
+    nearly all of them are talkers; letting familiar members refer too makes the layer bind."""
+    arm = {
+        "strategy": one_phase(100, {"paid_ads": 1.0}),
+        "koc.max_share": 0.0,
+        "referral.min_stage": "familiar",
+    }
+
+    def referred(m):
+        return m.daily()["new_referral"].sum()
+
+    silent = across_seeds(
+        referred, {**arm, "referral.periphery_weight": 0.0}, SEEDS, horizon_days=200
+    )
+    talking = across_seeds(
+        referred, {**arm, "referral.periphery_weight": 1.0}, SEEDS, horizon_days=200
+    )
+    assert_greater(talking, silent)

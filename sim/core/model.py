@@ -17,7 +17,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 6. Advance — aware → familiar → trust by thresholds; purchase hazards (first order, repeat).
 7. Churn — hazard from excess asks, low trust, low intent, bans. Churn and purchase compete on
    one uniform draw per user; orders are booked; deal hunters drop after the bait.
-8. Refer — trusting members and KOCs bring warm users (thinned like acquisition).
+8. Refer — trusting members and KOCs bring warm users (thinned like acquisition); the silent
+   periphery refers less than the influence layer.
 9. Circle — every `koc.reselect_days`: re-select KOCs, reassign maintained users, layers.
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
 
@@ -296,10 +297,18 @@ class PrivateDomainModel(mesa.Model):
         day.churned = int(events.churned.size + bait.size)
 
     def _refer(self, day: Day) -> None:
-        """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5)."""
+        """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5).
+        Talkers and sharers (influence layer and core) refer at the full rate, the silent
+        periphery at `referral.periphery_weight` of it (001, 003)."""
         pop, r = self.population, self.referral_params
-        trust_sum = np.bincount(pop.stage, weights=pop.trust, minlength=len(Stage))
-        weight = float(trust_sum[Stage.parse(r.min_stage) : Stage.CHURNED].sum())
+        by_layer = np.bincount(
+            pop.stage + np.int8(len(Stage)) * (pop.layer > 0),
+            weights=pop.trust,
+            minlength=2 * len(Stage),
+        ).reshape(2, len(Stage))
+        trust_sum = by_layer.sum(axis=0)
+        referring = by_layer[:, Stage.parse(r.min_stage) : Stage.CHURNED].sum(axis=1)
+        weight = float(r.periphery_weight * referring[0] + referring[1])
         if self.kocs:
             ids = np.array([k.uid for k in self.kocs])
             alive = pop.stage[ids] != Stage.CHURNED

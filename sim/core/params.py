@@ -232,6 +232,7 @@ class Referral:
 
     rate_per_day: float = ranged(NONNEG)  # referrals per fully trusting member per day
     min_stage: str = ranged(STAGE)  # members from this stage on refer
+    periphery_weight: float = ranged(PROB)  # a periphery member's word of mouth vs a talker's
     reward: float = ranged(NONNEG)  # yuan paid per referred user (its CAC)
     arrival_stage: str = ranged(STAGE)
     intent_mean: float = ranged(PROB)
