@@ -116,3 +116,22 @@ def test_the_silent_periphery_refers_less_than_the_influence_layer():
         referred, {**arm, "referral.periphery_weight": 1.0}, SEEDS, horizon_days=200
     )
     assert_greater(talking, silent)
+
+
+def test_kocs_refer_in_proportion_to_their_multiplier_and_never_more_than_all():
+    """§2.3 (001): a core user's word of mouth is "dozens of times" an ordinary user's."""
+    arm = {"strategy": one_phase(100, {"paid_ads": 1.0}, koc=True), "operators.count": 4}
+    top = {"horizon_days": 150, "initial_users": 10_000}
+
+    def referred(m):
+        d = m.daily()
+        assert (d["new_referral_koc"] <= d["new_referral"]).all()
+        assert (d.loc[d["koc_count"] == 0, ["new_referral_koc", "koc_maintained"]] == 0).all().all()
+        assert (d["koc_maintained"] <= d["koc_count"] * 2 * m.koc_params.capacity).all()
+        return d["new_referral_koc"].sum()
+
+    low = across_seeds(referred, {**arm, "koc.referral_multiplier": 10.0}, SEEDS, **top)
+    high = across_seeds(referred, {**arm, "koc.referral_multiplier": 30.0}, SEEDS, **top)
+    # KOC referrals are proportional to the multiplier: 3x the multiplier, ~3x the referrals
+    assert_greater(high, 2.0 * low)
+    assert_greater(4.0 * low, high)

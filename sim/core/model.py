@@ -90,6 +90,7 @@ class Day:
     orders: DayOrders | None = None
     churned: int = 0  # churned today, bait dropouts included
     referred: int = 0
+    referred_koc: int = 0  # of which referred by KOCs
     live_trust: float = 0.0  # trust summed over live users after referrals
 
 
@@ -309,17 +310,20 @@ class PrivateDomainModel(mesa.Model):
         trust_sum = by_layer.sum(axis=0)
         referring = by_layer[:, Stage.parse(r.min_stage) : Stage.CHURNED].sum(axis=1)
         weight = float(r.periphery_weight * referring[0] + referring[1])
+        koc_weight = 0.0  # the KOCs' whole word of mouth, their ordinary share included
         if self.kocs:
             ids = np.array([k.uid for k in self.kocs])
             alive = pop.stage[ids] != Stage.CHURNED
-            weight += (self.koc_params.referral_multiplier - 1.0) * float(
-                pop.trust[ids][alive].sum()
-            )
+            koc_trust = float(pop.trust[ids][alive].sum())
+            weight += (self.koc_params.referral_multiplier - 1.0) * koc_trust
+            koc_weight = self.koc_params.referral_multiplier * koc_trust
         n = acquisition.draw_arrivals(self.rng, r.rate_per_day * weight, self._remaining_share())
         self._add_users(
             n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration, r.reward
         )
         day.referred = n
+        if n and koc_weight > 0:
+            day.referred_koc = int(self.rng.binomial(n, min(1.0, koc_weight / weight)))
         day.live_trust = float(trust_sum[: Stage.CHURNED].sum() + pop.trust[pop.n - n :].sum())
 
     def _circle(self, day: Day) -> None:
@@ -353,6 +357,7 @@ class PrivateDomainModel(mesa.Model):
             live_users=live_n,
             new_users=sum(day.new.values()) + day.referred,
             new_referral=day.referred,
+            new_referral_koc=day.referred_koc,
             first_purchases=day.orders.first_purchases,
             orders=day.orders.orders,
             revenue=day.orders.revenue,
@@ -366,6 +371,7 @@ class PrivateDomainModel(mesa.Model):
             mean_operator_load=float(day.load[arrived_ops].mean()) if arrived else 0.0,
             users_per_operator=live_n / arrived if arrived else math.nan,
             koc_count=len(self.kocs),
+            koc_maintained=int((pop.stage[self._koc_ids] != Stage.CHURNED).sum()),
             mean_trust=day.live_trust / live_n if live_n else 0.0,
             churned_today=day.churned,
         )
