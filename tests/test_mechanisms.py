@@ -6,6 +6,8 @@ standard errors of that difference (estimated across seeds): a real effect, not 
 
 import numpy as np
 
+from sim.core.stage import Stage
+
 from conftest import across_seeds, assert_greater, build, one_phase
 
 SEEDS = range(4)
@@ -135,3 +137,14 @@ def test_kocs_refer_in_proportion_to_their_multiplier_and_never_more_than_all():
     # KOC referrals are proportional to the multiplier: 3x the multiplier, ~3x the referrals
     assert_greater(high, 2.0 * low)
     assert_greater(4.0 * low, high)
+
+
+def test_a_koc_who_churns_stops_maintaining_and_referring_before_reselection():
+    strategy = one_phase(100, {"paid_ads": 1.0}, koc=True)
+    m = build({"strategy": strategy, "operators.count": 4}, seed=0, initial_users=5000)
+    m.run(64)  # day 63 re-selected the circle; the next re-selection is day 70
+    assert m.daily()["koc_maintained"].iloc[-1] > 0
+    m.population.stage[[k.uid for k in m.kocs]] = Stage.CHURNED
+    m.run(1)
+    last = m.daily().iloc[-1]
+    assert last["koc_count"] > 0 and last["koc_maintained"] == 0 and last["new_referral_koc"] == 0

@@ -92,6 +92,7 @@ class Day:
     referred: int = 0
     referred_koc: int = 0  # of which referred by KOCs
     live_trust: float = 0.0  # trust summed over live users after referrals
+    live_kocs: int = 0  # KOCs not churned since the last re-selection
 
 
 class PrivateDomainModel(mesa.Model):
@@ -257,18 +258,22 @@ class PrivateDomainModel(mesa.Model):
             caps *= 1.0 - self.operators_params.capability_share
         day.capacity = float(caps.sum())
         day.effects = self._effects.sync(self._tables, self.population.touchpoints)
+        # a KOC who churned (blocked, left) since the last re-selection maintains no one
+        live_kocs = self._live_kocs()
+        by_live_koc = live_kocs[self.population.koc[self._koc_ids]]
+        day.live_kocs = int(live_kocs.sum())
         day.touches = dynamics.touches(
             self.population,
             team.attention(caps, day.load, self.operators_params.max_touches_per_user_day),
             self._koc_ids,
-            self._koc_touch,
+            self._koc_touch * by_live_koc,
             day.effects,
             self.pool_params.promo_share,
         )
 
     def _trust(self, day: Day) -> None:
         """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1)."""
-        potential = self._potential(day.live_n)
+        potential = self._potential(day.live_n, day.live_kocs)
         dynamics.update_trust(self.population.trust, day.touches, self.trust_params, potential)
 
     def _advance(self, day: Day) -> None:
@@ -347,6 +352,7 @@ class PrivateDomainModel(mesa.Model):
             + self.mix.members_cost(self._tables, by_mask[:, : Stage.CHURNED].sum(axis=1))
         )
         acquisition_spend = day.spend + day.referred * self.referral_params.reward
+        by_live_koc = self._live_kocs()[pop.koc[self._koc_ids]]
         t = self.today
         t.clear()
         t.update({s.name.lower(): int(counts[s]) for s in Stage})
@@ -371,7 +377,7 @@ class PrivateDomainModel(mesa.Model):
             mean_operator_load=float(day.load[arrived_ops].mean()) if arrived else 0.0,
             users_per_operator=live_n / arrived if arrived else math.nan,
             koc_count=len(self.kocs),
-            koc_maintained=int((pop.stage[self._koc_ids] != Stage.CHURNED).sum()),
+            koc_maintained=int(((pop.stage[self._koc_ids] != Stage.CHURNED) & by_live_koc).sum()),
             mean_trust=day.live_trust / live_n if live_n else 0.0,
             churned_today=day.churned,
         )
@@ -452,10 +458,15 @@ class PrivateDomainModel(mesa.Model):
         if not phase.koc_programme and self.kocs:
             self._reselect_circle(False)
 
-    def _potential(self, n_live: int) -> float:
+    def _potential(self, n_live: int, n_koc: int) -> float:
         """Pool potential: value content plus KOC activity (social proof), DOMAIN §2.1/§2.3."""
-        activity = min(1.0, len(self.kocs) * self.koc_params.capacity / n_live) if n_live else 0.0
+        activity = min(1.0, n_koc * self.koc_params.capacity / n_live) if n_live else 0.0
         return self.pool_params.content_quality + self.koc_params.potential_boost * activity
+
+    def _live_kocs(self) -> np.ndarray:
+        """Which KOCs are still members (a KOC may churn between re-selections)."""
+        uids = np.array([k.uid for k in self.kocs], dtype=np.int64)
+        return self.population.stage[uids] != Stage.CHURNED
 
     def _reselect_circle(self, programme: bool) -> None:
         pop, p = self.population, self.koc_params
