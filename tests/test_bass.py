@@ -9,11 +9,13 @@ from conftest import build, one_phase
 M, P, Q, DAYS, SEEDS = 20_000, 0.002, 0.04, 240, 8
 
 # Everything but acquisition and referral switched off: every member refers at rate q
-# (trust 1 from arrival, referral from the first stage), nobody churns, ads do not saturate.
+# (trust 1 from arrival, referral from the first stage, every layer alike), nobody churns,
+# ads do not saturate.
 BASS = {
     "strategy": one_phase(P * M, {"paid_ads": 1.0}),
     "referral.rate_per_day": Q,
     "referral.min_stage": "aware",
+    "referral.periphery_weight": 1.0,  # no circle layers: the silent refer like talkers
     "referral.arrival_stage": "aware",
     "trust.arrival": {"aware": 1.0, "familiar": 1.0},
     "trust.neglect_rate": 0.0,

@@ -75,9 +75,13 @@ def test_koc_leverage_raises_conversion_at_the_same_staffing():
         "initial_users=20000",
         "horizon_days=200",
     ]
-    on = metric(summaries([*base, "koc.max_share=0.02"], range(3)), "conversion_30d")
-    off = metric(summaries([*base, "koc.max_share=0.0"], range(3)), "conversion_30d")
-    assert_greater(on, off)
+    on = summaries([*base, "koc.max_share=0.02"], range(3))
+    off = summaries([*base, "koc.max_share=0.0"], range(3))
+    assert_greater(metric(on, "conversion_30d"), metric(off, "conversion_30d"))
+    # the multiplier acts on the KOCs' own referrals: 20x brings a larger share of new users
+    plain = summaries([*base, "koc.max_share=0.02", "koc.referral_multiplier=1.0"], range(3))
+    assert_greater(metric(on, "koc_referred_share"), metric(plain, "koc_referred_share"))
+    assert (metric(off, "koc_referred_share") == 0).all()
 
 
 def test_pool_mix_conversion_pool_needs_a_known_brand():

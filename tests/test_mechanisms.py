@@ -6,6 +6,8 @@ standard errors of that difference (estimated across seeds): a real effect, not 
 
 import numpy as np
 
+from sim.core.stage import Stage
+
 from conftest import across_seeds, assert_greater, build, one_phase
 
 SEEDS = range(4)
@@ -94,3 +96,55 @@ def test_acquisition_cost_rises_with_time_and_volume():
     weekly = cac[~np.isnan(cac)]
     assert np.all(np.diff(weekly) > 0)
     assert weekly[-1] > 1.5 * weekly[0]
+
+
+def test_the_silent_periphery_refers_less_than_the_influence_layer():
+    """§2.3 (001, 003): talkers and sharers (the influence layer) spread the word; the silent
+    periphery, 80 % of a group, is the influenced majority. By default only buyers refer and
+    nearly all of them are talkers; letting familiar members refer too makes the layer bind."""
+    arm = {
+        "strategy": one_phase(100, {"paid_ads": 1.0}),
+        "koc.max_share": 0.0,
+        "referral.min_stage": "familiar",
+    }
+
+    def referred(m):
+        return m.daily()["new_referral"].sum()
+
+    silent = across_seeds(
+        referred, {**arm, "referral.periphery_weight": 0.0}, SEEDS, horizon_days=200
+    )
+    talking = across_seeds(
+        referred, {**arm, "referral.periphery_weight": 1.0}, SEEDS, horizon_days=200
+    )
+    assert_greater(talking, silent)
+
+
+def test_kocs_refer_in_proportion_to_their_multiplier_and_never_more_than_all():
+    """§2.3 (001): a core user's word of mouth is "dozens of times" an ordinary user's."""
+    arm = {"strategy": one_phase(100, {"paid_ads": 1.0}, koc=True), "operators.count": 4}
+    top = {"horizon_days": 150, "initial_users": 10_000}
+
+    def referred(m):
+        d = m.daily()
+        assert (d["new_referral_koc"] <= d["new_referral"]).all()
+        assert (d.loc[d["koc_count"] == 0, ["new_referral_koc", "koc_maintained"]] == 0).all().all()
+        assert (d["koc_maintained"] <= d["koc_count"] * 2 * m.koc_params.capacity).all()
+        return d["new_referral_koc"].sum()
+
+    low = across_seeds(referred, {**arm, "koc.referral_multiplier": 10.0}, SEEDS, **top)
+    high = across_seeds(referred, {**arm, "koc.referral_multiplier": 30.0}, SEEDS, **top)
+    # KOC referrals are proportional to the multiplier: 3x the multiplier, ~3x the referrals
+    assert_greater(high, 2.0 * low)
+    assert_greater(4.0 * low, high)
+
+
+def test_a_koc_who_churns_stops_maintaining_and_referring_before_reselection():
+    strategy = one_phase(100, {"paid_ads": 1.0}, koc=True)
+    m = build({"strategy": strategy, "operators.count": 4}, seed=0, initial_users=5000)
+    m.run(64)  # day 63 re-selected the circle; the next re-selection is day 70
+    assert m.daily()["koc_maintained"].iloc[-1] > 0
+    m.population.stage[[k.uid for k in m.kocs]] = Stage.CHURNED
+    m.run(1)
+    last = m.daily().iloc[-1]
+    assert last["koc_count"] > 0 and last["koc_maintained"] == 0 and last["new_referral_koc"] == 0

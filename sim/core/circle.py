@@ -65,7 +65,8 @@ def assign_maintained(
 
 
 def update_layers(pop: Population, live: np.ndarray, core: np.ndarray, params: CoreCircle):
-    """Periphery / influence / core layers (003: 20 % active, 80 % silent)."""
+    """Periphery / influence / core layers (003: 20 % active, 80 % silent): the influence layer
+    (talkers, sharers: trusting buyers) refers at the full rate, the periphery less (`_refer`)."""
     layer = pop.layer
     layer[:] = 0
     layer[live & (pop.stage >= Stage.BUY) & (pop.trust >= params.influence_trust)] = 1

@@ -205,6 +205,7 @@ def summary(
     matured = matured_rows(pop, horizon - 1, 0, imported)
     gmv = float(pop.spend.sum())
     profit = float(daily["profit"].sum())
+    joined = int(daily["new_users"].sum())
     out = {
         "users_acquired": int(n),
         "users_total": int(pop.n),
@@ -225,6 +226,10 @@ def summary(
         "churn_rate": float((pop.stage[acquired] == Stage.CHURNED).mean()) if n else float("nan"),
         "peak_users_per_operator": float(daily["users_per_operator"].max()),
         "final_live_users": int(daily["live_users"].iloc[-1]),
+        # shares of all new users who arrived by referral, and by KOCs' referral (§2.3)
+        "referred_share": int(daily["new_referral"].sum()) / joined if joined else float("nan"),
+        "koc_referred_share": (
+            int(daily["new_referral_koc"].sum()) / joined if joined else float("nan")
+        ),
     }
-    # old names, kept only until sim/experiment (sweep.py, report.py) reads the _to_date keys
     return out

@@ -7,9 +7,11 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 2. Acquire — arrivals per channel (Poisson, thinned by the unacquired share of the market),
    unit cost rising with time and volume, arrival stage and intent by channel; each arrival's
    repeat-rate multiplier (Gamma, mean by intent) and dropout propensity (Beta), BG/NBD (§5).
-3. Staff — hires arrive after their lead time and ramp up; users are (re)assigned to operators
-   in proportion to capacity whenever the arrived team changes.
-4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints),
+3. Staff — hires arrive after their lead time and ramp up; users keep their operator, each new
+   user goes to an arrived operator in proportion to current (ramped) capacity, and users who
+   joined while no operator had arrived are assigned when the first ones arrive.
+4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints;
+   a phase that builds capability spends a share of capacity on it),
    KOC touches, broadcast value and asks by the pool's touchpoint mix and promo share.
 5. Trust — value raises it (saturating, scaled by pool potential), asks spend it, neglect
    decays it.
@@ -18,7 +20,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
    one uniform draw per user; orders are booked; deal hunters drop after the bait, and after
    a repeat order a customer stops buying for good with their own dropout propensity (BG/NBD
    dropout, §5: a lapsed buyer, still in the pool).
-8. Refer — trusting members and KOCs bring warm users (thinned like acquisition).
+8. Refer — trusting members and KOCs bring warm users (thinned like acquisition); the silent
+   periphery refers less than the influence layer.
 9. Circle — every `koc.reselect_days`: re-select KOCs, reassign maintained users, layers.
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
 
@@ -83,6 +86,7 @@ class Day:
     spend: float = 0.0  # acquisition spend, yuan
     live: np.ndarray | None = None  # live users once staffed (before today's churn)
     load: np.ndarray | None = None  # live users per operator
+    capacity: float = 0.0  # 1:1 touches the team gives today, net of capability building
     live_n: int = 0
     effects: MemberEffects | None = None
     touches: dynamics.Touches | None = None
@@ -90,7 +94,9 @@ class Day:
     orders: DayOrders | None = None
     churned: int = 0  # churned today, bait dropouts included
     referred: int = 0
+    referred_koc: int = 0  # of which referred by KOCs
     live_trust: float = 0.0  # trust summed over live users after referrals
+    live_kocs: int = 0  # KOCs not churned since the last re-selection
 
 
 class PrivateDomainModel(mesa.Model):
@@ -240,34 +246,43 @@ class PrivateDomainModel(mesa.Model):
             day.new[name] = n
 
     def _staff(self, day: Day) -> None:
-        """Arrived operators take over users when the team changes; live users each (§2.2)."""
+        """Users without an operator get one when operators arrive; live users each (§2.2)."""
         pop = self.population
         arrived = int(team.arrived(self.operators, day.d).sum())
         if arrived != self._arrived_ops:
             self._arrived_ops = arrived
-            live = np.flatnonzero(pop.live())
-            pop.operator[live] = team.assign(self.rng, live.size, self._assign_weights())
+            # relationships are continuous: only users who joined while none had arrived move
+            orphans = np.flatnonzero(pop.live() & (pop.operator < 0))
+            pop.operator[orphans] = team.assign(self.rng, orphans.size, self._assign_weights())
         day.live = pop.live()
         by_operator = pop.stage_counts_by(pop.operator + 1, len(self.operators) + 1)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
 
     def _touch(self, day: Day) -> None:
-        """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4)."""
+        """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4).
+        Capability building takes `operators.capability_share` of the team's capacity (001)."""
         caps = team.capacities(self.operators, day.d)
+        if day.phase.build_capability:
+            caps *= 1.0 - self.operators_params.capability_share
+        day.capacity = float(caps.sum())
         day.effects = self._effects.sync(self._tables, self.population.touchpoints)
+        # a KOC who churned (blocked, left) since the last re-selection maintains no one
+        live_kocs = self._live_kocs()
+        by_live_koc = live_kocs[self.population.koc[self._koc_ids]]
+        day.live_kocs = int(live_kocs.sum())
         day.touches = dynamics.touches(
             self.population,
             team.attention(caps, day.load, self.operators_params.max_touches_per_user_day),
             self._koc_ids,
-            self._koc_touch,
+            self._koc_touch * by_live_koc,
             day.effects,
             self.pool_params.promo_share,
         )
 
     def _trust(self, day: Day) -> None:
         """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1)."""
-        potential = self._potential(day.live_n)
+        potential = self._potential(day.live_n, day.live_kocs)
         dynamics.update_trust(self.population.trust, day.touches, self.trust_params, potential)
 
     def _advance(self, day: Day) -> None:
@@ -299,21 +314,32 @@ class PrivateDomainModel(mesa.Model):
         day.churned = int(events.churned.size + bait.size)
 
     def _refer(self, day: Day) -> None:
-        """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5)."""
+        """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5).
+        Talkers and sharers (influence layer and core) refer at the full rate, the silent
+        periphery at `referral.periphery_weight` of it (001, 003)."""
         pop, r = self.population, self.referral_params
-        trust_sum = np.bincount(pop.stage, weights=pop.trust, minlength=len(Stage))
-        weight = float(trust_sum[Stage.parse(r.min_stage) : Stage.CHURNED].sum())
+        by_layer = np.bincount(
+            pop.stage + np.int8(len(Stage)) * (pop.layer > 0),
+            weights=pop.trust,
+            minlength=2 * len(Stage),
+        ).reshape(2, len(Stage))
+        trust_sum = by_layer.sum(axis=0)
+        referring = by_layer[:, Stage.parse(r.min_stage) : Stage.CHURNED].sum(axis=1)
+        weight = float(r.periphery_weight * referring[0] + referring[1])
+        koc_weight = 0.0  # the KOCs' whole word of mouth, their ordinary share included
         if self.kocs:
             ids = np.array([k.uid for k in self.kocs])
             alive = pop.stage[ids] != Stage.CHURNED
-            weight += (self.koc_params.referral_multiplier - 1.0) * float(
-                pop.trust[ids][alive].sum()
-            )
+            koc_trust = float(pop.trust[ids][alive].sum())
+            weight += (self.koc_params.referral_multiplier - 1.0) * koc_trust
+            koc_weight = self.koc_params.referral_multiplier * koc_trust
         n = acquisition.draw_arrivals(self.rng, r.rate_per_day * weight, self._remaining_share())
         self._add_users(
             n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration, r.reward
         )
         day.referred = n
+        if n and koc_weight > 0:
+            day.referred_koc = int(self.rng.binomial(n, min(1.0, koc_weight / weight)))
         day.live_trust = float(trust_sum[: Stage.CHURNED].sum() + pop.trust[pop.n - n :].sum())
 
     def _circle(self, day: Day) -> None:
@@ -337,6 +363,7 @@ class PrivateDomainModel(mesa.Model):
             + self.mix.members_cost(self._tables, by_mask[:, : Stage.CHURNED].sum(axis=1))
         )
         acquisition_spend = day.spend + day.referred * self.referral_params.reward
+        by_live_koc = self._live_kocs()[pop.koc[self._koc_ids]]
         t = self.today
         t.clear()
         t.update({s.name.lower(): int(counts[s]) for s in Stage})
@@ -347,6 +374,7 @@ class PrivateDomainModel(mesa.Model):
             live_users=live_n,
             new_users=sum(day.new.values()) + day.referred,
             new_referral=day.referred,
+            new_referral_koc=day.referred_koc,
             first_purchases=day.orders.first_purchases,
             orders=day.orders.orders,
             revenue=day.orders.revenue,
@@ -356,9 +384,11 @@ class PrivateDomainModel(mesa.Model):
             profit=day.orders.margin - acquisition_spend - team_cost,
             operators=arrived,
             operators_hired=len(self.operators),
+            operator_capacity=day.capacity,
             mean_operator_load=float(day.load[arrived_ops].mean()) if arrived else 0.0,
             users_per_operator=live_n / arrived if arrived else math.nan,
             koc_count=len(self.kocs),
+            koc_maintained=int(((pop.stage[self._koc_ids] != Stage.CHURNED) & by_live_koc).sum()),
             mean_trust=day.live_trust / live_n if live_n else 0.0,
             churned_today=day.churned,
         )
@@ -428,9 +458,8 @@ class PrivateDomainModel(mesa.Model):
         pop.dropout[rows] = acquisition.draw_dropout(self.rng, n, self.churn_params)
 
     def _assign_weights(self) -> np.ndarray:
-        """Full capacity of each arrived operator: a ramping hire already takes their share."""
-        full = np.array([op.params.capacity for op in self.operators])
-        return np.where(team.arrived(self.operators, self.day), full, 0.0)
+        """Each operator's current capacity: a ramping hire takes new users as they ramp up."""
+        return team.capacities(self.operators, self.day)
 
     def _enter_phase(self, d: int) -> None:
         phase = self.clock.phase
@@ -448,10 +477,15 @@ class PrivateDomainModel(mesa.Model):
         if not phase.koc_programme and self.kocs:
             self._reselect_circle(False)
 
-    def _potential(self, n_live: int) -> float:
+    def _potential(self, n_live: int, n_koc: int) -> float:
         """Pool potential: value content plus KOC activity (social proof), DOMAIN §2.1/§2.3."""
-        activity = min(1.0, len(self.kocs) * self.koc_params.capacity / n_live) if n_live else 0.0
+        activity = min(1.0, n_koc * self.koc_params.capacity / n_live) if n_live else 0.0
         return self.pool_params.content_quality + self.koc_params.potential_boost * activity
+
+    def _live_kocs(self) -> np.ndarray:
+        """Which KOCs are still members (a KOC may churn between re-selections)."""
+        uids = np.array([k.uid for k in self.kocs], dtype=np.int64)
+        return self.population.stage[uids] != Stage.CHURNED
 
     def _reselect_circle(self, programme: bool) -> None:
         pop, p = self.population, self.koc_params

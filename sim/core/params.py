@@ -172,6 +172,7 @@ class Staffing:
     prepared_lead_days: int = ranged(COUNT)  # the same once capability was prepared earlier
     prepared_ramp_days: int = ranged(COUNT)
     capability_days: int = ranged(COUNT)  # capability building that counts as prepared (001)
+    capability_share: float = ranged(PROB)  # capacity spent building capability (001: 1-10's job)
     max_touches_per_user_day: float = ranged(POSITIVE)  # 1:1 attention a user absorbs a day
     max_count: int | None = ranged(COUNT, None)  # headcount cap ("keep 3 operators")
 
@@ -252,6 +253,7 @@ class Referral:
 
     rate_per_day: float = ranged(NONNEG)  # referrals per fully trusting member per day
     min_stage: str = ranged(STAGE)  # members from this stage on refer
+    periphery_weight: float = ranged(PROB)  # a periphery member's word of mouth vs a talker's
     reward: float = ranged(NONNEG)  # yuan paid per referred user (its CAC)
     arrival_stage: str = ranged(STAGE)
     intent_mean: float = ranged(PROB)

@@ -32,7 +32,20 @@ DAILY: tuple[Column, ...] = (
     Column("{stage}", "users", "users in each stage at the end of the day (DOMAIN §1)", INT),
     Column("live_users", "users", "users not churned at the end of the day", INT),
     Column("new_{channel}", "users", "users acquired today through each channel (§2.5)", INT),
-    Column("new_referral", "users", "users referred today by members and KOCs (§2.3)", INT),
+    Column(
+        "new_referral",
+        "users",
+        "users referred today by members and KOCs (§2.3); new_referral ÷ new_users is the share "
+        "of new users arriving by referral",
+        INT,
+    ),
+    Column(
+        "new_referral_koc",
+        "users",
+        "of new_referral, users referred by KOCs (their whole word of mouth, §2.3); "
+        "new_referral_koc ÷ new_users is the share of new users the circle brings",
+        INT,
+    ),
     Column("new_users", "users", "all users who joined today", INT),
     Column("first_purchases", "orders", "first orders today (lead product, §2.6)", INT),
     Column("orders", "orders", "all orders today", INT),
@@ -43,9 +56,23 @@ DAILY: tuple[Column, ...] = (
     Column("profit", "yuan", "margin − acquisition spend − team cost", FLOAT),
     Column("operators", "people", "operators who have arrived (§2.2)", INT),
     Column("operators_hired", "people", "operators hired, arrived or not", INT),
+    Column(
+        "operator_capacity",
+        "touches",
+        "1:1 touches the arrived team can give today (ramp included), net of the share spent "
+        "building capability (§2.2, §3)",
+        FLOAT,
+    ),
     Column("mean_operator_load", "users", "live users per arrived operator, mean", FLOAT),
     Column("users_per_operator", "users", "live users ÷ arrived operators (NaN if none)", FLOAT),
     Column("koc_count", "users", "KOCs in the core circle (§2.3)", INT),
+    Column(
+        "koc_maintained",
+        "users",
+        "live users assigned to a KOC to maintain (§2.3: users managing users), at the end of "
+        "the day",
+        INT,
+    ),
     Column("mean_trust", "trust", "mean trust of live users, in [0, 1] (§2.1)", FLOAT),
     Column("churned_today", "users", "users who churned today (§1)", INT),
 )
