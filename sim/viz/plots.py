@@ -305,3 +305,40 @@ def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_
     ax.set_ylabel(ylabel, fontsize=9)
     ax.set_xlabel("group (condition of the sweep)", fontsize=9)
     ax.legend(fontsize=7, framealpha=0.8)
+
+
+def paired_differences(ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str) -> None:
+    """Paired comparisons of groups, one row per pair (`A − B`): each brand's (seed's)
+    difference A − B as a grey dot, the mean difference with its 95 % t-interval (the CI of the
+    mean, not a spread of outcomes) in red, and zero (no difference) as a dotted line.
+
+    `diffs`: `pair`, `seed`, `diff`; `stats`: `pair`, `mean_diff`, `ci_low`, `ci_high`, one row
+    per pair (`sim.viz.report.paired`), in the order the rows are drawn, top down.
+    """
+    pairs = list(dict.fromkeys(stats["pair"]))
+    if not len(diffs):
+        empty(ax, "no brand (seed) has a value\nfor both groups of any pair")
+    seed_label = "one brand (seed): A − B"
+    mean_label = "mean difference, 95 % CI of the mean (t-interval)"
+    for i, p in enumerate(pairs):
+        y = len(pairs) - 1 - i
+        v = diffs.loc[diffs["pair"] == p, "diff"].astype(float).to_numpy()
+        jitter = np.linspace(-0.12, 0.12, len(v)) if len(v) > 1 else np.zeros(len(v))
+        if len(v):
+            ax.scatter(v, y + jitter, color="grey", alpha=0.6, s=16, zorder=2, label=seed_label)
+            seed_label = None
+        s = stats[stats["pair"] == p].iloc[0]
+        mean, lo, hi = (float(s[c]) for c in ("mean_diff", "ci_low", "ci_high"))
+        if np.isnan(mean):
+            continue
+        err = [[0.0], [0.0]] if np.isnan(lo) else [[mean - lo], [hi - mean]]  # one brand: no CI
+        ax.errorbar(
+            mean, y, xerr=err, fmt="o", color="C3", capsize=6, ms=7, zorder=3, label=mean_label
+        )
+        mean_label = None
+    ax.axvline(0, color="black", linestyle=":", linewidth=1, label="no difference")
+    ax.set_yticks(range(len(pairs)), pairs[::-1], fontsize=8)
+    ax.set_ylim(-0.6, len(pairs) - 0.4)
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel("pair of groups (A − B)", fontsize=9)
+    ax.legend(fontsize=7, framealpha=0.8, loc="upper center", bbox_to_anchor=(0.5, -0.16))

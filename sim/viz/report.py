@@ -15,12 +15,19 @@ finished runs other than `seed`; seeds within a group are replicates. Two summar
 seeds, named apart wherever they appear: tables give the mean ± **95 % CI of the mean**
 (t-interval: how precisely the seeds pin the average down); figures give the median and the
 **middle 80 % of seeds** (10th–90th percentile: the spread of outcomes, `sim.viz.plots`).
+
+Runs with the same seed face the same brand, so groups that differ in exactly one override are
+also compared seed by seed (`paired`): win rate across brands, mean paired difference with its
+95 % t-interval, each group's 10th/50th/90th percentile, in `paired.parquet` / `paired.csv`, the
+report's "Paired comparisons" section and `paired.png`. Groups that differ in more than one
+override, or share no seed, are named as not paired rather than paired wrongly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -52,6 +59,7 @@ FIGURES = {
     "ltv_cac.png": "LTV/CAC and LTV per user",
     "funnel.png": "Funnel over time",
     "cumulative_profit.png": "Cumulative profit",
+    "paired.png": "Paired differences (same seed = same brand)",
 }
 CAPTIONS = {
     "conversion_decay.png": "30-day conversion of weekly joining cohorts against the pool size "
@@ -67,6 +75,11 @@ CAPTIONS = {
     "cumulative_profit.png": "Cumulative profit (margin − acquisition spend − team, KOC and "
     "systems cost) by day; line: median of seeds, band: middle 80 % of seeds (10th–90th "
     "percentile).",
+    "paired.png": "For each pair of groups that differ in one override (A − B, A the group "
+    "listed first): grey dots are single brands (seeds), each the difference between the two "
+    "runs with that seed; the red point is the mean difference and its bar the 95 % CI of the "
+    "mean (t-interval over the brands, not a spread of outcomes). Right of the dotted zero "
+    "line, A did better.",
 }
 DEFINITIONS = (
     "*30-day conversion*: share of acquired users whose first order came within 30 days of "
@@ -127,6 +140,235 @@ def _cell(v, fmt: str) -> str:
     return format(m, fmt) if np.isnan(h) else f"{format(m, fmt)} ± {format(h, fmt)}"
 
 
+# ---------------------------------------------------------------------------- paired comparisons
+
+PAIRED = "paired.parquet"
+PAIRED_CSV = "paired.csv"
+PERCENTILES = (10, 50, 90)  # each group's spread over the paired brands (plots.BAND and median)
+PAIRED_COLUMNS = {  # paired.parquet: one row per pair of groups and yardstick
+    "a": "string",  # group A (appears first in the sweep)
+    "b": "string",  # group B
+    "differs_in": "string",  # the one override A and B differ in
+    "a_level": "string",  # its value in A
+    "b_level": "string",  # its value in B
+    "context": "string",  # the overrides A and B share (`pool=nurturing`; empty if none vary)
+    "yardstick": "string",  # a summary column: `profit`, `ltv_cac_<H>d`
+    "brands": "int64",  # seeds both groups ran with a value of the yardstick: the pairs
+    "seeds": "string",  # those seeds, comma-separated
+    "a_wins": "int64",  # brands where A's value is higher
+    "b_wins": "int64",
+    "ties": "int64",  # brands where the two are exactly equal
+    "mean_diff": "float64",  # mean of A − B over the brands
+    "ci_low": "float64",  # 95 % t-interval of that mean (NaN below 2 brands)
+    "ci_high": "float64",
+    "a_p10": "float64",  # A's 10th/50th/90th percentile over the same brands
+    "a_p50": "float64",
+    "a_p90": "float64",
+    "b_p10": "float64",
+    "b_p50": "float64",
+    "b_p90": "float64",
+    "spread_ratio": "float64",  # (b_p90 − b_p10) / (a_p90 − a_p10); NaN if A's is zero
+    "sentence": "string",  # "A beat B in k of n brands; B's … spread … is x times A's"
+}
+PAIRED_NOTE = (
+    "Runs of two groups with the same seed face the same brand (common random numbers), so "
+    "each pair of groups that differ in exactly one override is compared brand by brand: the "
+    "runs paired share every other override and the seed. *Beat*: a higher value in that brand. "
+    "*Mean A − B*: the mean paired difference with its 95 % CI (t-interval over the brands). "
+    "*10th / 50th / 90th*: each group's percentiles over the same brands (the spread of outcomes; "
+    "its *spread* is the 10th–90th percentile range)."
+)
+
+
+def yardstick(column: str) -> tuple[str, str]:
+    """Label (with units) and number format of a paired yardstick: `profit`, `ltv_cac_<H>d`."""
+    if m := re.fullmatch(r"ltv_cac_(\d+)d", column):
+        return f"LTV/CAC at {m[1]} days (ratio)", ".2f"
+    return ("profit (yuan)", ",.0f") if column == "profit" else (column, ".3g")
+
+
+def yardsticks(table: pd.DataFrame) -> list[str]:
+    """The headline outcomes compared by pair: profit and LTV/CAC at the shortest horizon."""
+    hs = horizons_in(dict.fromkeys(table.columns))
+    return [c for c in ["profit", *(f"ltv_cac_{h}d" for h in hs[:1])] if c in table]
+
+
+def _levels(done: pd.DataFrame, keys: list[str]) -> dict[str, dict[str, str]]:
+    """Each group's value of every group key, as strings ("<NA>" for a missing override)."""
+    first = done.drop_duplicates("group").set_index("group")
+    return {g: {k: str(first.at[g, k]) for k in keys} for g in first.index}
+
+
+def group_pairs(done: pd.DataFrame, keys: list[str]):
+    """Which groups of finished runs to compare seed by seed.
+
+    Returns `(pairs, refused)`: `pairs` are `(A, B, key)` for groups that differ in exactly the
+    override `key` and share a seed, A the one that appears first; `refused` are
+    `(A, B, reason)` for the other pairs of groups. Groups are built from the overrides that
+    vary (`group_keys`), so runs of two groups that differ in one of them agree on every
+    other override: pairing them by seed pairs like with like.
+    """
+    levels = _levels(done, keys)
+    groups = list(dict.fromkeys(done["group"]))
+    seeds = {g: done.loc[done["group"] == g, "seed"].tolist() for g in groups}
+    pairs, refused = [], []
+    for i, a in enumerate(groups):
+        for b in groups[i + 1 :]:
+            diff = [k for k in keys if levels[a][k] != levels[b][k]]
+            twice = [(g, s) for g in (a, b) for s in set(seeds[g]) if seeds[g].count(s) > 1]
+            if len(diff) != 1:
+                refused.append((a, b, f"they differ in {len(diff)} overrides ({', '.join(diff)})"))
+            elif not set(seeds[a]) & set(seeds[b]):
+                refused.append((a, b, "they have no seed in common"))
+            elif twice:
+                g, s = twice[0]
+                refused.append((a, b, f"seed {s} has more than one run in {g}"))
+            else:
+                pairs.append((a, b, diff[0]))
+    return pairs, refused
+
+
+def paired_values(done: pd.DataFrame, a: str, b: str, column: str) -> pd.DataFrame:
+    """`seed`, `a`, `b`, `diff` (= a − b) for the seeds where both groups have `column`."""
+    va = done.loc[done["group"] == a, ["seed", column]].rename(columns={column: "a"})
+    vb = done.loc[done["group"] == b, ["seed", column]].rename(columns={column: "b"})
+    v = va.merge(vb, on="seed").astype({"a": float, "b": float}).dropna()
+    return v.sort_values("seed", ignore_index=True).assign(diff=lambda d: d["a"] - d["b"])
+
+
+def _ratio(x: float) -> str:
+    """2.35, 0.79, 12, 0.034: two decimals in the usual range, no false zeros outside it."""
+    return f"{x:,.0f}" if x >= 10 else f"{x:.2f}" if x >= 0.1 else f"{x:.2g}"
+
+
+def sentence(row: dict, label: str) -> str:
+    """ "A beat B in k of n brands (t ties); B's profit spread (10th–90th percentile range) is
+    x times A's", with zero spread said in words rather than divided by."""
+    a, b, n = row["a"], row["b"], row["brands"]
+    name = label.split(" (")[0]
+    lead = "" if row["yardstick"] == "profit" else f"On {name}, "
+    if row["context"]:  # several overrides vary: name A and B by the one they differ in
+        a, b = (f"{row['differs_in']}={row[f'{x}_level']}" for x in "ab")
+        lead += f"{'w' if lead else 'W'}ithin {row['context']}, "
+    if n == 0:
+        return f"{lead}{'n' if lead else 'N'}o brand has a value for both {a} and {b}."
+    ties = row["ties"]
+    text = f"{lead}{a} beat {b} in {row['a_wins']} of {n} brands"
+    if ties:
+        text += f" ({ties} tie{'s' if ties > 1 else ''})"
+    what = f"{b}'s {name} spread (10th–90th percentile range)"
+    sa, sb = row["a_p90"] - row["a_p10"], row["b_p90"] - row["b_p10"]
+    if n == 1:
+        return f"{text}; with one brand there is no spread to compare."
+    if sa > 0:
+        return f"{text}; {what} is {_ratio(sb / sa)} times {a}'s."
+    if sb > 0:
+        zero = f"{a}'s {name} is the same in every brand (zero spread)"
+        return f"{text}; {zero}, so {b}'s spread is no multiple of it."
+    return f"{text}; neither's {name} spreads across brands (zero 10th–90th percentile range)."
+
+
+def paired(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[tuple]]:
+    """The paired comparisons of a collected, grouped sweep table: one row per pair of groups
+    and yardstick (`PAIRED_COLUMNS`), and the pairs refused (`group_pairs`)."""
+    done = table[table["status"] == "finished"]
+    rows, refused = [], []
+    if done["group"].nunique() > 1 and "seed" in done:
+        pairs, refused = group_pairs(done, keys)
+        levels = _levels(done, keys)
+        for a, b, key in pairs:
+            for col in yardsticks(done):
+                v = paired_values(done, a, b, col)
+                n = len(v)
+                mean, half, _ = mean_ci(v["diff"])
+                pa = np.percentile(v["a"], PERCENTILES) if n else [np.nan] * 3
+                pb = np.percentile(v["b"], PERCENTILES) if n else [np.nan] * 3
+                row = dict(
+                    a=a,
+                    b=b,
+                    differs_in=key,
+                    a_level=levels[a][key],
+                    b_level=levels[b][key],
+                    context=", ".join(f"{k}={levels[a][k]}" for k in keys if k != key),
+                    yardstick=col,
+                    brands=n,
+                    seeds=",".join(map(str, v["seed"])),
+                    a_wins=int((v["diff"] > 0).sum()),
+                    b_wins=int((v["diff"] < 0).sum()),
+                    ties=int((v["diff"] == 0).sum()),
+                    mean_diff=mean,
+                    ci_low=mean - half,
+                    ci_high=mean + half,
+                    **{f"a_p{p}": float(x) for p, x in zip(PERCENTILES, pa, strict=True)},
+                    **{f"b_p{p}": float(x) for p, x in zip(PERCENTILES, pb, strict=True)},
+                )
+                sa = row["a_p90"] - row["a_p10"]
+                row["spread_ratio"] = (row["b_p90"] - row["b_p10"]) / sa if sa > 0 else np.nan
+                row["sentence"] = sentence(row, yardstick(col)[0])
+                rows.append(row)
+    frame = pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)).astype(PAIRED_COLUMNS)
+    return frame, refused
+
+
+def _pct(row, side: str, fmt: str) -> str:
+    vals = [row[f"{side}_p{p}"] for p in PERCENTILES]
+    return "–" if np.isnan(vals[0]) else " / ".join(format(v, fmt) for v in vals)
+
+
+def paired_lines(frame: pd.DataFrame, refused: list[tuple], groups: int) -> list[str]:
+    """The report's section "Paired comparisons (same seed = same brand)"."""
+    lines = ["", "## Paired comparisons (same seed = same brand)", ""]
+    if groups < 2:
+        return lines + ["One group only: nothing to compare."]
+    if len(frame):
+        lines += [PAIRED_NOTE, ""]
+        for (a, b, key), rows in frame.groupby(["a", "b", "differs_in"], sort=False):
+            said = " ".join(f"{r}" for r in rows["sentence"])
+            lines.append(f"- **{a} vs {b}** (differ in `{key}`): {said}")
+        lines += [
+            "",
+            "| A | B | yardstick | brands | A beat B | B beat A | ties | mean A − B (95 % CI) "
+            "| A: 10th / 50th / 90th | B: 10th / 50th / 90th |",
+            "|---" * 10 + "|",
+        ]
+        for _, r in frame.iterrows():
+            label, f = yardstick(r["yardstick"])
+            if r["brands"] == 0:
+                diff = "–"
+            elif np.isnan(r["ci_low"]):
+                diff = f"{format(r['mean_diff'], f)} (one brand: no CI)"
+            else:
+                diff = (
+                    f"{format(r['mean_diff'], f)} "
+                    f"({format(r['ci_low'], f)} to {format(r['ci_high'], f)})"
+                )
+            lines.append(
+                f"| {r['a']} | {r['b']} | {label} | {r['brands']} | {r['a_wins']} | "
+                f"{r['b_wins']} | {r['ties']} | {diff} | {_pct(r, 'a', f)} | {_pct(r, 'b', f)} |"
+            )
+    many = [(a, b, why) for a, b, why in refused if why.startswith("they differ in")]
+    if many:
+        a, b, why = many[0]
+        n = len(many)
+        lines += [
+            "",
+            f"Not paired: {n} pair{'s' if n > 1 else ''} of groups that differ in more than one "
+            f"override (e.g. {a} vs {b}: {why.removeprefix('they differ in ')}); their runs "
+            "with the same seed differ in more than one thing, so a difference could not be "
+            "put down to one of them.",
+        ]
+    for a, b, why in refused:
+        if not why.startswith("they differ in"):
+            lines += ["", f"Not paired: {a} vs {b}: {why}."]
+    return lines
+
+
+def write_paired(sweep_dir: Path, frame: pd.DataFrame) -> None:
+    """`paired.parquet` and `paired.csv` beside `summary.parquet`, each written atomically."""
+    jobs.atomic_write(sweep_dir / PAIRED, lambda t: frame.to_parquet(t, index=False))
+    jobs.atomic_write(sweep_dir / PAIRED_CSV, lambda t: frame.to_csv(t, index=False))
+
+
 # ---------------------------------------------------------------------------- figures
 
 
@@ -145,8 +387,48 @@ def run_figures(job: Path, title: str = "") -> None:
     plots.save(fig, job / "conversion.png", dpi=110)
 
 
+def _pair_label(pairs: pd.DataFrame) -> pd.Series:
+    """`staged − premature`, or `pool: nurturing − conversion` over `(strategy=staged)`."""
+    label = pairs["a_level"] + " − " + pairs["b_level"]
+    many = pairs["context"] != ""
+    return label.where(~many, pairs["differs_in"] + ": " + label + "\n(" + pairs["context"] + ")")
+
+
+def paired_figure(sweep_dir: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
+    """`paired.png`: the paired differences of every pair (`paired`), one panel per yardstick;
+    False (and no figure) when no groups were paired."""
+    if pairs.empty:
+        (sweep_dir / "paired.png").unlink(missing_ok=True)  # from an earlier report
+        return False
+    done = table[table["status"] == "finished"]
+    sticks = yardsticks(done)
+    fig, axes = plots.figure(
+        6.5 * len(sticks),
+        max(3.5, 2.2 + 0.6 * (pairs["a"] + "\n" + pairs["b"]).nunique()),
+        ncols=len(sticks),
+        layout="constrained",
+    )
+    for ax, col in zip(axes, sticks, strict=True):
+        name, unit = yardstick(col)[0].removesuffix(")").split(" (")
+        stats = pairs[pairs["yardstick"] == col].assign(pair=_pair_label)
+        diffs = [paired_values(done, r.a, r.b, col).assign(pair=r.pair) for r in stats.itertuples()]
+        plots.paired_differences(
+            ax,
+            pd.concat(diffs, ignore_index=True),
+            stats,
+            f"{name}, A − B ({unit})",
+        )
+        ax.set_title(f"{name}: paired difference per brand")
+        if col == "profit":
+            plots.thousands(ax.xaxis)
+    fig.suptitle("Paired comparisons: runs with the same seed face the same brand")
+    plots.save(fig, sweep_dir / "paired.png", dpi=110)
+    return True
+
+
 def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
-    """The four sweep figures (`FIGURES`) from the finished runs; returns their file names."""
+    """The four sweep figures (`FIGURES` but `paired.png`) from the finished runs; returns their
+    file names."""
     done = table[table["status"] == "finished"]
     if done.empty:
         return []
@@ -190,13 +472,20 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
     plots.cumulative_profit(ax, daily)
     ax.set_title("Cumulative profit over time (median of seeds, band: middle 80 % of seeds)")
     plots.save(fig, sweep_dir / "cumulative_profit.png", dpi=110)
-    return list(FIGURES)
+    return [f for f in FIGURES if f != "paired.png"]
 
 
 # ---------------------------------------------------------------------------- report.md
 
 
-def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures: list[str]):
+def write_report(
+    sweep_dir: Path,
+    table: pd.DataFrame,
+    keys: list[str],
+    figures: list[str],
+    pairs: tuple[pd.DataFrame, list[tuple]] | None = None,
+):
+    """`report.md`; `pairs` is `paired(table, keys)` (computed here if not given)."""
     done = table[table["status"] == "finished"]
     bad = table[table["status"] != "finished"]
     groups = list(dict.fromkeys(done["group"]))
@@ -251,6 +540,7 @@ def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures:
             sub = done[done["group"] == g]
             cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in columns]
             lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
+        lines += paired_lines(*(pairs or paired(table, keys)), len(groups))
     if figures:
         lines += ["", "## Figures"]
         for f in figures:
@@ -262,6 +552,12 @@ def write_report(sweep_dir: Path, table: pd.DataFrame, keys: list[str], figures:
         "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
         "override, every scalar of `summary.json` (nested keys dotted, e.g. "
         "`rfm.important_value`).",
+        f"- `{PAIRED}` (and `{PAIRED_CSV}`): one row per pair of groups compared by seed and "
+        "yardstick — `a`, `b`, `differs_in`, `a_level`, `b_level`, `context` (the overrides "
+        "they share), `yardstick`, `brands`, "
+        "`seeds`, `a_wins`, `b_wins`, `ties`, `mean_diff` (A − B), `ci_low`, `ci_high` (95 % "
+        "t-interval), `a_p10` … `b_p90` (percentiles over the paired brands), `spread_ratio` "
+        "(B's 10th–90th percentile range over A's; empty when A's is zero), `sentence`.",
         "- `<job>/`: the run's own outputs (`" + "`, `".join(jobs.OUTPUTS) + "`, `.hydra/`) "
         "and its figures (`funnel.png`, `conversion.png`).",
     ]
@@ -277,7 +573,11 @@ def report(sweep_dir) -> list[str]:
     keys = group_keys(table)
     table = add_groups(table, keys)
     jobs.atomic_write(sweep_dir / "summary.parquet", lambda t: table.to_parquet(t, index=False))
-    write_report(sweep_dir, table, keys, sweep_figures(sweep_dir, table))
+    pairs = paired(table, keys)
+    write_paired(sweep_dir, pairs[0])
+    figures = sweep_figures(sweep_dir, table)
+    figures += ["paired.png"] if paired_figure(sweep_dir, table, pairs[0]) else []
+    write_report(sweep_dir, table, keys, figures, pairs)
     done = (table["status"] == "finished").sum()
     print(f"report: {sweep_dir / 'report.md'} ({done} of {len(table)} runs finished)")
     return unfinished(sweep_dir)
