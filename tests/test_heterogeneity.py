@@ -90,8 +90,14 @@ def test_dropout_after_repeat_orders_follows_the_beta():
     repeat order. Among customers reaching their first repeat order the lapsed share estimates
     E[p] = a / (a + b); among those reaching the second, survivors of the first,
     E[p (1 - p)] / E[1 - p] = a / (a + b + 1): lower, as only heterogeneous p makes it.
-    Leaving the pool (churn) is independent of p, so it does not bias either share."""
-    changes = {"strategy": one_phase(150, {"public_store": 1.0}), "operators.count": 6}
+    Leaving the pool (churn) is independent of p, so it does not bias either share. CDNOW's
+    a, b (DOMAIN §5) make the two shares far apart (0.245 vs 0.185), so a fixed p fails this."""
+    changes = {
+        "strategy": one_phase(150, {"public_store": 1.0}),
+        "operators.count": 6,
+        "churn.dropout_a": 0.79,
+        "churn.dropout_b": 2.43,
+    }
     m = build(changes, seed=5, horizon_days=300).run()
     pop, a, b = m.population, m.churn_params.dropout_a, m.churn_params.dropout_b
     lapsed = pop.repeat_rate == 0.0
