@@ -219,13 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    # No CDN proxy: the page's assets are local (solara-assets), and the proxy would fetch
-    # whatever asset path a client asks for from the CDN on its behalf.
-    env = {
-        **os.environ,
-        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-        "SOLARA_ASSETS_PROXY": "False",
-    }
+    # Solara's CDN proxy stays on: it is also what serves the local solara-assets files
+    # (SOLARA_ASSETS_PROXY=False points the page at cdn.jsdelivr.net and breaks it offline).
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     cmd = [
         sys.executable,
         "-m",
