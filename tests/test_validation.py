@@ -15,11 +15,11 @@ from conftest import base_config, build, set_path
     "path, value, message",
     [
         ("operators.capacity", -1.0, r"operators\.capacity = -1\.0 .*>= 0"),
-        ("operators.count", -2, r"operators\.count = -2 .*integer >= 0"),
+        ("operators.count", -2, r"operators\.count = -2 .*integer in \[0, 10,000\]"),
         ("touchpoints.group_chat.reach", 1.5, r"touchpoints\.group_chat\.reach = 1\.5 .*\[0, 1\]"),
         ("churn.base_rate", -0.1, r"churn\.base_rate .*\[0, 1\]"),
         ("pool.promo_share", 2.0, r"pool\.promo_share = 2\.0 .*\[0, 1\]"),
-        ("horizon_days", 0, r"horizon_days = 0 .*integer >= 1"),
+        ("horizon_days", 0, r"horizon_days = 0 .*integer in \[1, 3,650\]"),
         ("channels.fission.arrival_stage", "bored", r"channels\.fission\.arrival_stage .*one of"),
         ("strategy.phases.0.systems", 3.0, r"strategy\.phases\.0\.systems = 3\.0"),
         ("business.lead.margin", 1.2, r"business\.lead\.margin = 1\.2"),

@@ -20,6 +20,7 @@ from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
 
+from sim.core.population import memory_shortfall
 from sim.core.stage import Stage
 
 
@@ -57,12 +58,33 @@ def at_least(minimum: int) -> Allowed:
     )
 
 
+def integer_in(lo: int, hi: int, why: str = "") -> Allowed:
+    return Allowed(
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi,
+        f"an integer in [{lo:,}, {hi:,}]" + (f" ({why})" if why else ""),
+    )
+
+
+def number_in(lo: float, hi: float, why: str = "") -> Allowed:
+    return _number(
+        lambda v: lo <= v <= hi, f"a number in [{lo:g}, {hi:g}]" + (f" ({why})" if why else "")
+    )
+
+
 STAGE_NAMES = [s.name.lower() for s in Stage if s is not Stage.CHURNED]
 
 PROB = _number(lambda v: 0 <= v <= 1, "a probability in [0, 1]")
 NONNEG = _number(lambda v: v >= 0, "a number >= 0")
 POSITIVE = _number(lambda v: v > 0, "a number > 0")
 COUNT = at_least(0)
+# Upper bounds: the ranges in which the model works. Beyond them a run overflows float32/float64
+# (inf, then NaN), overflows a Poisson draw ("lam value too large") or asks for more memory than
+# any machine has; values that large describe no brand, so they are refused up front.
+MONEY = number_in(0, 1e7, "yuan; beyond that sums overflow to inf")
+# 1:1 touches, operators and KOCs are per-person; a team beyond this is not a private domain
+# an operator model describes (and each operator is a Mesa agent)
+HEADCOUNT = integer_in(0, 10_000, "a team beyond this is not modelled")
+SEED = at_least(0)  # numpy seeds are non-negative integers; null draws one (recorded by privsim)
 STAGE = Allowed(lambda v: v in STAGE_NAMES, f"one of {STAGE_NAMES}")
 GATE_ACTIONS = ["advance", "hold", "stop"]  # what a phase does when its gate fails (Phase)
 GATE_ACTION = Allowed(lambda v: v in GATE_ACTIONS, f"one of {GATE_ACTIONS}")
@@ -97,7 +119,7 @@ class Touchpoint:
     friction: float = ranged(PROB)  # purchase friction when buying through here
     ban_risk: float = ranged(PROB)  # daily loss probability per member at the tolerated promo share
     join_prob: float = ranged(PROB)  # share of pool members who join this touchpoint
-    cost_per_member_day: float = ranged(NONNEG)  # yuan per member per day
+    cost_per_member_day: float = ranged(MONEY)  # yuan per member per day
 
 
 @dataclass
@@ -122,7 +144,7 @@ class Pool:
 class Channel:
     """An acquisition channel (DOMAIN §2.5): cost rising with time and volume, traffic quality."""
 
-    base_cost: float = ranged(NONNEG)  # yuan per acquired user on day 0
+    base_cost: float = ranged(MONEY)  # yuan per acquired user on day 0
     cost_growth_per_year: float = ranged(NONNEG)  # black-forest law: unit cost x (1 + g) per year
     saturation_users: float = ranged(POSITIVE)  # users bought at which the volume premium bites
     volume_elasticity: float = ranged(NONNEG)  # unit cost x (1 + bought / saturation) ** e
@@ -130,14 +152,15 @@ class Channel:
     # mean traffic quality (purchase intent)
     intent_mean: float = ranged(_number(lambda v: 0 < v < 1, "a mean in (0, 1)"))
     intent_concentration: float = ranged(POSITIVE)  # Beta concentration (higher = less spread)
-    volume_scale: float = ranged(NONNEG, 1.0)  # multiplier on the strategy's volume here
+    # multiplier on the strategy's volume here (x1000 of any strategy: beyond, arrivals overflow)
+    volume_scale: float = ranged(number_in(0, 1000, "x1000 a strategy's volume at most"), 1.0)
 
 
 @dataclass
 class Product:
     """A rung of the product ladder (DOMAIN §2.6)."""
 
-    price: float = ranged(NONNEG)  # yuan per order
+    price: float = ranged(MONEY)  # yuan per order
     margin: float = ranged(PROB)  # gross margin share of price
     min_trust: float = ranged(PROB, 0.0)  # trust around which it starts to sell (lead: 1st orders)
 
@@ -163,10 +186,10 @@ class Business:
 class Staffing:
     """The operating team (DOMAIN §2.2): 1:1 capacity, deep-relationship limit, hiring."""
 
-    count: int = ranged(COUNT)  # operators on day 0
+    count: int = ranged(HEADCOUNT)  # operators on day 0
     capacity: float = ranged(NONNEG)  # 1:1 touches an operator gives per day at full ramp
     deep_limit: int = ranged(COUNT)  # core users one operator can deeply serve (001: 15-20)
-    salary_per_day: float = ranged(NONNEG)  # yuan
+    salary_per_day: float = ranged(MONEY)  # yuan
     lead_days: int = ranged(COUNT)  # days from hiring decision to arrival, unprepared
     ramp_days: int = ranged(COUNT)  # days from arrival to full capacity, unprepared
     prepared_lead_days: int = ranged(COUNT)  # the same once capability was prepared earlier
@@ -174,7 +197,7 @@ class Staffing:
     capability_days: int = ranged(COUNT)  # capability building that counts as prepared (001)
     capability_share: float = ranged(PROB)  # capacity spent building capability (001: 1-10's job)
     max_touches_per_user_day: float = ranged(POSITIVE)  # 1:1 attention a user absorbs a day
-    max_count: int | None = ranged(COUNT, None)  # headcount cap ("keep 3 operators")
+    max_count: int | None = ranged(HEADCOUNT, None)  # headcount cap ("keep 3 operators")
 
 
 @dataclass
@@ -186,10 +209,12 @@ class CoreCircle:
     min_trust: float = ranged(PROB)  # trust a buyer needs to qualify
     capacity: int = ranged(COUNT)  # users one KOC maintains
     strength: float = ranged(NONNEG)  # a KOC touch relative to an operator's 1:1 touch
-    referral_multiplier: float = ranged(NONNEG)  # word of mouth vs an ordinary user (001)
+    # word of mouth vs an ordinary user (001: "dozens of times"; 1000 leaves room, beyond the
+    # referral draw overflows)
+    referral_multiplier: float = ranged(number_in(0, 1000, "word of mouth x1000 at most"))
     potential_boost: float = ranged(NONNEG)  # pool potential added at full KOC activity
     influence_trust: float = ranged(PROB)  # trust above which a buyer is in the influence layer
-    reward_per_day: float = ranged(NONNEG)  # yuan per KOC per day (rights of the core group)
+    reward_per_day: float = ranged(MONEY)  # yuan per KOC per day (rights of the core group)
 
 
 @dataclass
@@ -198,7 +223,9 @@ class Trust:
 
     arrival: dict[str, float] = ranged(PROB)  # trust on arrival by stage, before brand awareness
     familiar_at: float = ranged(PROB)  # trust at which aware -> familiar
-    learning_rate: float = ranged(NONNEG)  # scale of daily gains
+    # scale of daily gains: a share of the trust still missing, so above 1 one touch would
+    # overshoot full trust (and very large values overflow float32 to inf, then NaN)
+    learning_rate: float = ranged(number_in(0, 1, "a share of the missing trust per touch"))
     one_to_one_weight: float = ranged(NONNEG)  # value of one operator 1:1 touch
     broadcast_weight: float = ranged(NONNEG)  # value of one broadcast value exposure
     promo_cost: float = ranged(NONNEG)  # trust spent per promotional exposure
@@ -251,12 +278,15 @@ class Churn:
 class Referral:
     """Word of mouth (DOMAIN §2.3, §5): warm users referred by trusting members and KOCs."""
 
-    rate_per_day: float = ranged(NONNEG)  # referrals per fully trusting member per day
+    # referrals per fully trusting member per day: more than one a day is not word of mouth
+    # (and huge rates overflow the Poisson draw)
+    rate_per_day: float = ranged(number_in(0, 1, "referrals per member-day"))
     min_stage: str = ranged(STAGE)  # members from this stage on refer
     periphery_weight: float = ranged(PROB)  # a periphery member's word of mouth vs a talker's
-    reward: float = ranged(NONNEG)  # yuan paid per referred user (its CAC)
+    reward: float = ranged(MONEY)  # yuan paid per referred user (its CAC)
     arrival_stage: str = ranged(STAGE)
-    intent_mean: float = ranged(PROB)
+    # the Beta draw of intent needs a mean strictly inside (0, 1)
+    intent_mean: float = ranged(_number(lambda v: 0 < v < 1, "a mean in (0, 1)"))
     intent_concentration: float = ranged(POSITIVE)
 
 
@@ -265,7 +295,7 @@ class Systems:
     """SCRM, tags, content and data systems (DOMAIN §2.2): multiply one-to-many reach only."""
 
     reach_boost: float = ranged(NONNEG)  # broadcast reach x (1 + boost x level)
-    cost_per_day: float = ranged(NONNEG)  # yuan per day at level 1
+    cost_per_day: float = ranged(MONEY)  # yuan per day at level 1
 
 
 @dataclass
@@ -307,9 +337,11 @@ class Phase:
     """One phase of a scaling strategy (DOMAIN §3)."""
 
     name: str
-    daily_users: float = ranged(NONNEG)  # users bought per day across channels
+    # users bought per day across channels; a million a day is beyond any brand's private
+    # domain (each user is a row in memory: sim.core.population.PEAK_BYTES_PER_USER)
+    daily_users: float = ranged(number_in(0, 1e6, "users per day"))
     channel_mix: dict[str, float]  # shares of daily_users by channel
-    team_size: int | None = ranged(COUNT)  # headcount to hire up to; None keeps the team
+    team_size: int | None = ranged(HEADCOUNT)  # headcount to hire up to; None keeps the team
     koc_programme: bool  # run the core circle
     systems: float = ranged(PROB)  # systems level
     build_capability: bool  # prepare the hiring capability model (001: in 1-10)
@@ -361,17 +393,22 @@ class Scenario:
     referral: Referral
     systems: Systems
     economics: Economics
-    horizon_days: int = ranged(at_least(1))
-    initial_users: int = ranged(COUNT)
+    # ten years: the cost and behaviour rules describe a brand's first years, and each day is
+    # a row of the daily table
+    horizon_days: int = ranged(integer_in(1, 3650, "ten years"))
+    # users imported on day 0; also refused when they cannot fit in memory (see `checks`)
+    initial_users: int = ranged(integer_in(0, 1_000_000_000, "users"))
     initial_channel: str
     market_size: int | None = ranged(at_least(1))  # None: an unlimited market
-    seed: int | None = None
+    seed: int | None = ranged(SEED, None)
 
     def checks(self, key: str) -> None:
         """Rules across groups (DOMAIN §2.5, §5)."""
         for name in ("touchpoints", "channels"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} = {{}}: expected a non-empty mapping of names")
+        if why := memory_shortfall(self.initial_users * 5 // 4):  # the model's first capacity
+            raise ConfigError(f"initial_users = {self.initial_users:,} cannot fit: {why}")
         if self.market_size is not None and self.initial_users > self.market_size:
             raise out_of_range(
                 "initial_users", self.initial_users, f"<= market_size ({self.market_size})"

@@ -40,6 +40,49 @@ FIELDS: dict[str, tuple[type, object]] = {
 }
 
 
+# Bytes of one user row across FIELDS (63 today), and the peak a run needs per user: measured
+# peak RSS at 1e6 and 4e6 imported users was 142-158 bytes per user, ≈ 2.3 rows (capacity
+# slack, the copy while growing, per-day working arrays of masks and float32 temporaries).
+ROW_BYTES = sum(np.dtype(dt).itemsize for dt, _ in FIELDS.values())
+PEAK_BYTES_PER_USER = round(ROW_BYTES * 2.3)
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the machine's available memory, or the
+    container's (cgroup v2) limit less its use where that is smaller. None if unknown."""
+    avail = None
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        used = int(open("/sys/fs/cgroup/memory.current").read())
+        if limit != "max":
+            room = int(limit) - used
+            avail = room if avail is None else min(avail, room)
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def gib(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB"
+
+
+def memory_shortfall(users: float) -> str | None:
+    """Why `users` user rows cannot fit in this machine's memory (None: they can)."""
+    need, avail = users * PEAK_BYTES_PER_USER, available_memory()
+    if avail is None or need <= avail:
+        return None
+    return (
+        f"{users:,.0f} users need ≈ {gib(need)} (≈ {PEAK_BYTES_PER_USER} bytes per user), "
+        f"this machine has {gib(avail)} available"
+    )
+
+
 class Population:
     """Owns every user's state. Rules read and write the arrays through the properties.
 
@@ -49,6 +92,8 @@ class Population:
     def __init__(self, capacity: int = 1024):
         self.n = 0
         self._cap = max(int(capacity), 16)
+        if why := memory_shortfall(self._cap):
+            raise MemoryError(f"population: {why}")
         self._data = {k: np.full(self._cap, fill, dtype=dt) for k, (dt, fill) in FIELDS.items()}
 
     def __len__(self) -> int:
@@ -58,6 +103,8 @@ class Population:
         cap = self._cap
         while cap < need:
             cap *= 2
+        if why := memory_shortfall(cap + self._cap):  # both copies live while growing
+            raise MemoryError(f"population: growing to {need:,} users: {why}")
         for k, (dt, fill) in FIELDS.items():
             new = np.full(cap, fill, dtype=dt)
             new[: self.n] = self._data[k][: self.n]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sim.core.stage import Stage
@@ -24,6 +25,7 @@ class Column:
     unit: str
     definition: str
     dtype: str
+    nan_allowed: bool = False  # may hold NaN (where undefined, e.g. no operator); never ±inf
 
 
 DAILY: tuple[Column, ...] = (
@@ -64,7 +66,9 @@ DAILY: tuple[Column, ...] = (
         FLOAT,
     ),
     Column("mean_operator_load", "users", "live users per arrived operator, mean", FLOAT),
-    Column("users_per_operator", "users", "live users ÷ arrived operators (NaN if none)", FLOAT),
+    Column(
+        "users_per_operator", "users", "live users ÷ arrived operators (NaN if none)", FLOAT, True
+    ),
     Column("koc_count", "users", "KOCs in the core circle (§2.3)", INT),
     Column(
         "koc_maintained",
@@ -90,7 +94,7 @@ def expand(channels: Iterable[str]) -> list[Column]:
             if "{channel}" in c.name
             else [c.name]
         )
-        out += [Column(n, c.unit, c.definition, c.dtype) for n in names]
+        out += [Column(n, c.unit, c.definition, c.dtype, c.nan_allowed) for n in names]
     return out
 
 
@@ -106,6 +110,22 @@ def reporters(row: dict, channels: Iterable[str]) -> dict:
 def typed(df: pd.DataFrame, channels: Iterable[str]) -> pd.DataFrame:
     """The collected table with the declared dtypes."""
     return df.astype({c.name: c.dtype for c in expand(channels)})
+
+
+def not_finite(df: pd.DataFrame, channels: Iterable[str]) -> list[str]:
+    """`column (first day d: value)` for each declared column holding a value it may not:
+    ±inf anywhere, NaN where the declaration does not allow it. Empty: the table is sound."""
+    bad = []
+    for c in expand(channels):
+        if c.dtype != FLOAT or c.name not in df:
+            continue
+        col = df[c.name].to_numpy(dtype=float)
+        wrong = np.isinf(col) if c.nan_allowed else ~np.isfinite(col)
+        if wrong.any():
+            i = int(np.argmax(wrong))
+            day = df["day"].iloc[i] if "day" in df else i
+            bad.append(f"{c.name} (first on day {day}: {col[i]})")
+    return bad
 
 
 def markdown() -> str:

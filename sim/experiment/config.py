@@ -25,6 +25,45 @@ SCHEMA = "scenario_schema"
 ConfigStore.instance().store(name=SCHEMA, node=Scenario)
 
 
+class UnknownOption(ValueError):
+    """A config group option that is not in `configs/` (Hydra ignores optional ones)."""
+
+
+def group_options(group: str) -> list[str]:
+    """Names selectable in a config group, e.g. `strategy` → staged, premature, channel/fission…"""
+    root = Path(CONFIG_DIR) / group
+    names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml")]
+    return sorted(names, key=lambda n: (n.count("/"), n))
+
+
+def check_experiments(overrides: list[str]) -> None:
+    """Refuse `experiment=<name>` (also in a sweep list) naming no file in configs/experiment/:
+    the group is optional in the defaults list, so Hydra would silently run the default."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    known = group_options("experiment")
+    parser = OverridesParser.create()
+    for arg in overrides:
+        if arg.startswith("-") or not arg.lstrip("+~").startswith("experiment="):
+            continue
+        try:
+            o = parser.parse_override(arg)
+        except Exception:  # a syntax error: Hydra reports it
+            continue
+        if o.is_sweep_override():
+            try:
+                names = list(o.sweep_string_iterator())
+            except Exception:  # glob(...) and the like: Hydra expands them from the folder
+                continue
+        else:
+            names = [o.value()]
+        for name in names:
+            if name is not None and str(name) not in ("null", *known):
+                raise UnknownOption(
+                    f"experiment={name}: unknown experiment; known: {', '.join(known)}"
+                )
+
+
 def model_kwargs(cfg: dict) -> dict:
     """`PrivateDomainModel` keyword arguments from a config: its checked `Scenario`'s fields."""
     s = scenario({k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS})
@@ -46,6 +85,7 @@ def compose(overrides: list[str] | None = None) -> dict:
     from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
+    check_experiments(list(overrides or []))
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
     out = OmegaConf.to_container(cfg, resolve=True)

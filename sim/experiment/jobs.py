@@ -1,12 +1,15 @@
 """The job-directory contract: what a run's directory holds and what state it is in.
 
 A *job directory* is one run's output folder (a single run's `hydra.run.dir`, or one job of a
-sweep). Its data outputs are `OUTPUTS`, each written atomically (temp file + rename) and
-`summary.json` last, so the presence of `summary.json` means every output is whole. Its status:
+sweep). Its data outputs are `OUTPUTS`, each written atomically (temp file, fsync, rename, fsync
+of the folder) with the permissions the umask gives, and `summary.json` last. Its status:
 
-- *finished*: `summary.json` is there;
+- *finished*: every output is present and readable, `config.json` hashes to the summary's
+  `config_hash`, and the summary's `version` is this package's (`damage` checks it);
+- *damaged*: `summary.json` is there but the rest does not hold (a truncated or overwritten
+  file, another package version): treated as not finished, so a sweep re-runs it;
 - *failed*: `error.txt` is there (the traceback, written by `sim.experiment.sweep.run_job`);
-- *incomplete*: neither (interrupted, or still running).
+- *incomplete*: none of these (interrupted, or still running).
 
 Figures (`funnel.png`, `conversion.png`) are views drawn from these files by `sim.viz`; they
 are not part of the contract. Sweeps find their jobs by Hydra's `.hydra/overrides.yaml`.
@@ -23,9 +26,11 @@ import traceback
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import yaml
 
 from sim import __version__
+from sim.core.results import not_finite
 from sim.experiment.config import config_hash
 
 CONFIG = "config.json"  # the resolved config, seed included: the source of truth of a run
@@ -40,18 +45,48 @@ OVERRIDES = Path(".hydra") / "overrides.yaml"
 # ---------------------------------------------------------------------------- writing
 
 
+def umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def _fsync(path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def atomic_write(path: Path, write) -> None:
-    """Call `write(tmp_path)` then rename over `path`: readers never see a half file."""
+    """Call `write(tmp_path)` then rename over `path`: readers never see a half file, and once
+    this returns the file is on disk (the file is fsynced before the rename and its folder
+    after). The file gets the mode an ordinary `open` would give (0666 less the umask), not
+    mkstemp's 0600, so colleagues on a shared filesystem can read it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~umask())
+        _fsync(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    try:
+        _fsync(path.parent, directory=True)
+    except OSError:  # some filesystems cannot fsync a folder; the file itself is synced
+        pass
 
 
 def write_json(path: Path, data) -> None:
@@ -71,6 +106,21 @@ def _json_default(v):
     if hasattr(v, "item"):
         return v.item()
     raise TypeError(f"cannot serialise {type(v).__name__}")
+
+
+class OutputError(RuntimeError):
+    """A run produced values its outputs may not hold (NaN or inf where none is allowed)."""
+
+
+def check_daily(daily: pd.DataFrame, channels) -> None:
+    """Refuse to write a daily table with NaN/inf outside the columns declared to allow NaN
+    (`sim.core.results`): the run failed, whatever its exit path."""
+    if bad := not_finite(daily, channels):
+        raise OutputError(
+            "the daily table holds values that are not finite numbers: "
+            + "; ".join(bad)
+            + ". The inputs are outside the range the model works in; nothing was written."
+        )
 
 
 def write_outputs(
@@ -101,26 +151,72 @@ def clear_attempt(job) -> None:
 # ---------------------------------------------------------------------------- reading
 
 
+def read_summary(job) -> dict:
+    """`summary.json` of a job, checked to be a JSON object (raises otherwise)."""
+    summary = json.loads((Path(job) / SUMMARY).read_text())
+    if not isinstance(summary, dict):
+        raise ValueError("not a JSON object")
+    return summary
+
+
+def damage(job) -> str | None:
+    """Why a job with a `summary.json` does not count as finished (None: it does). Every output
+    must be there and readable, `config.json` must hash to the summary's `config_hash`, and
+    the summary's `version` must be this package's."""
+    job = Path(job)
+    try:
+        summary = read_summary(job)
+    except (OSError, ValueError) as e:
+        return f"{SUMMARY} unreadable ({type(e).__name__})"
+    for name in (DAILY, COHORTS):
+        try:
+            pq.read_table(job / name)
+        except Exception as e:  # missing, truncated, not parquet
+            return f"{name} unreadable ({type(e).__name__})"
+    try:
+        cfg = json.loads((job / CONFIG).read_text())
+    except (OSError, ValueError) as e:
+        return f"{CONFIG} unreadable ({type(e).__name__})"
+    if not isinstance(cfg, dict) or summary.get("config_hash") != config_hash(cfg):
+        return f"{CONFIG} does not match the summary's config_hash"
+    if summary.get("version") != __version__:
+        return f"written by privsim {summary.get('version')}, this is {__version__}"
+    return None
+
+
 def status(job) -> str:
-    """`finished`, `failed` or `incomplete` (see the module docstring)."""
+    """`finished`, `damaged`, `failed` or `incomplete` (see the module docstring)."""
     job = Path(job)
     if (job / SUMMARY).exists():
-        return "finished"
+        return "finished" if damage(job) is None else "damaged"
     return "failed" if (job / ERROR_FILE).exists() else "incomplete"
 
 
 def finished(job, cfg: dict) -> dict | None:
-    """The summary of a finished run of exactly this config in `job`, else None."""
-    path = Path(job) / SUMMARY
-    if not path.exists():
+    """The summary of a finished (`damage`-free) run of exactly this config in `job`, else
+    None."""
+    job = Path(job)
+    if not (job / SUMMARY).exists() or damage(job) is not None:
         return None
-    summary = json.loads(path.read_text())
+    summary = read_summary(job)
     return summary if summary.get("config_hash") == config_hash(cfg) else None
 
 
+def invalidate(job) -> None:
+    """Remove `summary.json`, so a run being redone is not taken as finished if it stops."""
+    (Path(job) / SUMMARY).unlink(missing_ok=True)
+
+
 def error_of(job) -> str:
-    """The last line of a failed job's traceback (the exception and its message)."""
-    lines = [ln for ln in (Path(job) / ERROR_FILE).read_text().splitlines() if ln.strip()]
+    """Why a job did not finish: the last line of a failed job's traceback (the exception and
+    its message), or what is wrong with a damaged one."""
+    job = Path(job)
+    if (job / SUMMARY).exists() and (why := damage(job)) is not None:
+        return f"{why}; re-running the sweep redoes it"
+    try:
+        lines = [ln for ln in (job / ERROR_FILE).read_text().splitlines() if ln.strip()]
+    except OSError:
+        return "unknown error"
     return lines[-1] if lines else "unknown error"
 
 

@@ -12,10 +12,14 @@ Figures are views attached through those callbacks: nothing here draws.
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -23,8 +27,14 @@ from omegaconf import DictConfig, OmegaConf
 from sim.core.metrics import horizons_in
 from sim.core.model import PrivateDomainModel
 from sim.core.params import ConfigError
-from sim.experiment.config import CONFIG_DIR, config_hash, model_kwargs
-from sim.experiment.jobs import finished, write_outputs
+from sim.experiment.config import (
+    CONFIG_DIR,
+    UnknownOption,
+    check_experiments,
+    config_hash,
+    model_kwargs,
+)
+from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
 from sim.experiment.sweep import run_job
 
 
@@ -36,8 +46,12 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
     """
     if resume and (done := finished(out_dir, cfg)):
         return done
+    if cfg.get("seed") is None:  # a fresh seed, recorded (config.json, summary): reproducible
+        cfg = {**cfg, "seed": draw_seed()}
+        print(f"privsim: seed=null: drew seed {cfg['seed']} (recorded)", file=sys.stderr)
     model = PrivateDomainModel(**model_kwargs(cfg))
     model.run()
+    check_daily(model.daily(), model.channels)
     summary = model.summary()
     summary.update(
         seed=cfg.get("seed"),
@@ -50,16 +64,27 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
     return summary
 
 
+def draw_seed() -> int:
+    """A seed for `seed=null`: 32 random bits from the OS."""
+    return secrets.randbits(32)
+
+
 def result_line(s: dict, out_dir) -> str:
     """What a finished run prints: its arm, headline numbers (LTV/CAC at the shortest
     horizon, over cohorts old enough) and where its outputs are."""
     h = horizons_in(s)[0]
+    conv, ltv_cac = s["conversion_30d"], s[f"ltv_cac_{h}d"]
+    conv = "no cohort 30 days old yet" if _missing(conv) else f"{conv:.1%}"
+    ltv_cac = f"no user {h} days old yet" if _missing(ltv_cac) else f"{ltv_cac:.2f}"
     return (
         f"{s['strategy']} / {s['pool']} / seed {s['seed']}: acquired {s['users_acquired']:,}, "
-        f"30-day conversion {s['conversion_30d']:.1%}, "
-        f"LTV/CAC at {h} days {s[f'ltv_cac_{h}d']:.2f}, "
+        f"30-day conversion {conv}, LTV/CAC at {h} days {ltv_cac}, "
         f"churn {s['churn_rate']:.1%} -> {out_dir}"
     )
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
 
 
 def _run_afresh(cfg: dict, out_dir) -> str:
@@ -67,7 +92,7 @@ def _run_afresh(cfg: dict, out_dir) -> str:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
-def main(cfg: DictConfig) -> str | None:
+def hydra_main(cfg: DictConfig) -> str | None:
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
     hc = HydraConfig.get()
     out_dir = hc.runtime.output_dir
@@ -78,9 +103,66 @@ def main(cfg: DictConfig) -> str | None:
         s = run(plain, out_dir)
     except ConfigError as e:
         print(f"privsim: invalid configuration: {e}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(BAD_INPUT)
+    except OutputError as e:
+        print(f"privsim: run failed: {e}", file=sys.stderr)
+        sys.exit(RUN_FAILED)
     print(result_line(s, out_dir))
     return None
+
+
+# Exit codes of `privsim` (README, "Reliability"): 0 every run finished; 1 a run failed or
+# crashed (a sweep: one or more jobs); 2 bad input, nothing was run (an invalid value, an
+# unknown key, group option or experiment, a wrong type, a YAML or override syntax error).
+RUN_FAILED, BAD_INPUT = 1, 2
+HINT = "set HYDRA_FULL_ERROR=1 for the full stack trace"
+
+
+def config_error_line(e: BaseException) -> str:
+    """One line for a Hydra/OmegaConf/YAML error met while composing the config."""
+    line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    cause = e.__cause__ or e.__context__
+    if cause is not None and str(cause).strip():
+        first = str(cause).strip().splitlines()[0]
+        if first not in line:
+            line += f": {first}"
+    if isinstance(e, yaml.YAMLError) and getattr(e, "problem_mark", None) is not None:
+        m = e.problem_mark
+        line = f"YAML syntax error in {m.name}, line {m.line + 1}: {getattr(e, 'problem', e)}"
+    return line
+
+
+def main() -> None:
+    """`privsim`: the Hydra app with one exit-code scheme (see `BAD_INPUT`, `RUN_FAILED`).
+
+    Hydra itself catches every exception of composition or of the task and exits 1 with a
+    long trace unless HYDRA_FULL_ERROR is set; so this sets it for the call, catches the
+    composition errors itself (one line and the hint, exit 2) and leaves the full trace (exit 1)
+    for crashes. A user who set HYDRA_FULL_ERROR gets Hydra's own behaviour.
+    """
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    user_full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    try:
+        check_experiments(sys.argv[1:])
+    except UnknownOption as e:
+        print(f"privsim: {e}", file=sys.stderr)
+        sys.exit(BAD_INPUT)
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        hydra_main()
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as e:
+        if user_full:
+            raise
+        print(f"privsim: invalid configuration: {config_error_line(e)}", file=sys.stderr)
+        print(f"privsim: ({HINT})", file=sys.stderr)
+        sys.exit(BAD_INPUT)
+    except Exception:
+        if user_full:
+            raise
+        traceback.print_exc()
+        sys.exit(RUN_FAILED)
 
 
 if __name__ == "__main__":

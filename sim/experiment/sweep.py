@@ -28,12 +28,17 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.experiment.jobs import (
+    ERROR_FILE,
+    OVERRIDES,
     SUMMARY,
     clear_attempt,
+    damage,
     error_of,
     finished,
+    invalidate,
     job_dirs,
     parse_overrides,
+    read_summary,
     record_failure,
     status,
     write_json,
@@ -56,15 +61,27 @@ def run_job(cfg: dict, out_dir, run_afresh: Callable[[dict, Path], str]) -> str:
     `<out_dir>/error.txt`.
     """
     out = Path(out_dir)
-    clear_attempt(out)  # an error or temp files of an earlier attempt of this job
     try:
         if finished(out, cfg):
+            clear_attempt(out)  # an error or temp files of an earlier attempt of this job
             print(f"skipped (finished earlier): {out}", flush=True)
             return "skipped"
+        if (out / SUMMARY).exists() and (why := damage(out)) is not None:
+            print(f"privsim: redoing {out}: {why}", file=sys.stderr, flush=True)
+        invalidate(out)  # damaged, another config, or half-written: not finished until redone
+        clear_attempt(out)
         print(run_afresh(cfg, out), flush=True)
         return "done"
     except Exception as e:
-        record_failure(out)
+        try:
+            record_failure(out)
+        except Exception as write_error:  # the job's folder itself is unusable: still its failure
+            print(
+                f"privsim: could not record the failure in {out / ERROR_FILE}: "
+                f"{type(write_error).__name__}: {write_error}",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"privsim: job {out} failed: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
         return "failed"
 
@@ -72,8 +89,18 @@ def run_job(cfg: dict, out_dir, run_afresh: Callable[[dict, Path], str]) -> str:
 # ---------------------------------------------------------------------------- progress
 
 
+PLAN = "plan.json"  # the sweep's command and planned jobs, written as the multirun starts
+
+
 def count_jobs(config: DictConfig) -> int | None:
     """How many jobs the basic sweeper will launch for this multirun config (None if unknown)."""
+    jobs = planned_jobs(config)
+    return None if jobs is None else len(jobs)
+
+
+def planned_jobs(config: DictConfig) -> list[list[str]] | None:
+    """The overrides of every job the basic sweeper will launch, in job order (None if
+    unknown): what Hydra writes to each job's `.hydra/overrides.yaml`."""
     if not str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
@@ -88,7 +115,75 @@ def count_jobs(config: DictConfig) -> int | None:
     args += list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
     loader = ConfigLoaderImpl(config_search_path=create_config_search_path(CONFIG_DIR))
     overrides = OverridesParser.create(config_loader=loader).parse_overrides(args)
-    return sum(len(batch) for batch in BasicSweeper.split_arguments(overrides, None))
+    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+
+
+def read_plan(sweep_dir) -> dict | None:
+    """The sweep's recorded plan (`command`, `jobs`, `total`, `version`), None if none or
+    unreadable (a sweep run before plans were recorded, or by another sweeper)."""
+    try:
+        plan = json.loads((Path(sweep_dir) / PLAN).read_text())
+    except (OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) and isinstance(plan.get("jobs"), list) else None
+
+
+def record_plan(config: DictConfig) -> None:
+    """Write `plan.json` for this multirun; say so when the folder held another command's."""
+    sweep_dir = Path(config.hydra.sweep.dir)
+    command = list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
+    old = read_plan(sweep_dir)
+    old_cmd = old["command"] if old else sweep_command(sweep_dir)
+    if old_cmd is not None and old_cmd != command and job_dirs(sweep_dir):
+        print(
+            f"privsim: {sweep_dir} holds runs of another command "
+            f"({' '.join(map(quote, old_cmd))}); runs outside this command's plan are left "
+            "there and reported as stale, not aggregated. Use one folder per command.",
+            file=sys.stderr,
+            flush=True,
+        )
+    try:
+        jobs = planned_jobs(config)
+    except Exception:  # the plan is a record; never stop a sweep over it
+        jobs = None
+    from sim import __version__
+
+    if jobs is None:
+        (sweep_dir / PLAN).unlink(missing_ok=True)
+        return
+    write_json(
+        sweep_dir / PLAN,
+        {"command": command, "jobs": jobs, "total": len(jobs), "version": __version__},
+    )
+
+
+def in_plan(sweep_dir) -> tuple[dict[Path, bool], list[int]]:
+    """Which job directories belong to the recorded plan (all, if there is none), and the
+    plan's job numbers that have no directory. A directory belongs if its overrides are a
+    planned job's: `<N>/` those of job N, another name those of any planned job."""
+    dirs = job_dirs(sweep_dir)
+    plan = read_plan(sweep_dir)
+    if plan is None:
+        return dict.fromkeys(dirs, True), []
+    planned = [sorted(j) for j in plan["jobs"]]
+    claimed, belongs = set(), {}
+    for d in dirs:
+        try:
+            mine = sorted(f"{k}={v}" for k, v in parse_overrides(d).items())
+            mine_raw = sorted(yaml.safe_load((d / OVERRIDES).read_text()) or [])
+        except (OSError, ValueError, yaml.YAMLError):
+            belongs[d] = False
+            continue
+        if d.name.isdigit():
+            i = int(d.name)
+            ok = i < len(planned) and planned[i] in (mine, mine_raw)
+        else:
+            free = [i for i, j in enumerate(planned) if j in (mine, mine_raw) and i not in claimed]
+            ok, i = bool(free), (free[0] if free else -1)
+        belongs[d] = ok
+        if ok:
+            claimed.add(i)
+    return belongs, [i for i in range(len(planned)) if i not in claimed]
 
 
 def _fmt(seconds: float) -> str:
@@ -114,14 +209,23 @@ def progress_line(progress_dir: Path) -> str:
 
 
 def unfinished(sweep_dir) -> list[str]:
-    """One line per job of the sweep that did not finish: `job 3 (failed: ValueError: …)`."""
+    """One line per job of the sweep's plan that did not finish: `job 3 (failed: ValueError:
+    …)`, `job 7 (damaged: …)`, `job 11 (not started)`. Stale directories (outside the plan)
+    are not counted."""
     sweep_dir = Path(sweep_dir)
     out = []
-    for job in job_dirs(sweep_dir):
-        if (s := status(job)) != "finished":
-            why = f": {error_of(job)}" if s == "failed" else ""
+    belongs, missing = in_plan(sweep_dir)
+    for job, ok in belongs.items():
+        if ok and (s := status(job)) != "finished":
+            why = f": {error_of(job)}" if s in ("failed", "damaged") else ""
             out.append(f"job {job.relative_to(sweep_dir)} ({s}{why})")
-    return out
+    return out + [f"job {i} (not started)" for i in missing]
+
+
+def planned_total(sweep_dir) -> int:
+    """The number of runs the sweep planned (recorded), else the job directories in it."""
+    plan = read_plan(sweep_dir)
+    return plan["total"] if plan else len(job_dirs(sweep_dir))
 
 
 def name_unfinished(sweep_dir, failed: list[str], total: int) -> None:
@@ -146,10 +250,9 @@ class Progress(Callback):
         progress.mkdir(parents=True, exist_ok=True)
         for old in progress.glob("*.status"):  # from an earlier (interrupted) attempt
             old.unlink()
-        try:
-            total = count_jobs(config)
-        except Exception:  # progress is a nicety; never stop a sweep over it
-            total = None
+        record_plan(config)
+        plan = read_plan(config.hydra.sweep.dir)
+        total = plan["total"] if plan else None
         write_json(progress / "start.json", {"start": time.time(), "total": total})
 
     def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
@@ -164,7 +267,7 @@ class Progress(Callback):
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         if failed := unfinished(sweep_dir):
-            name_unfinished(sweep_dir, failed, len(job_dirs(sweep_dir)))
+            name_unfinished(sweep_dir, failed, planned_total(sweep_dir))
             sys.exit(1)  # SystemExit is not an Exception: Hydra lets it through
 
 
@@ -198,21 +301,45 @@ def collect(sweep_dir) -> pd.DataFrame:
     """
     sweep_dir = Path(sweep_dir)
     rows, override_keys = [], []
-    for job in job_dirs(sweep_dir):
-        overrides = parse_overrides(job)
+    belongs, missing = in_plan(sweep_dir)
+    plan = read_plan(sweep_dir)
+    for job, ok in belongs.items():
+        try:
+            overrides = parse_overrides(job)
+        except (OSError, ValueError, yaml.YAMLError):
+            overrides = {}
         override_keys += [k for k in overrides if k not in override_keys]
-        row = {"job": str(job.relative_to(sweep_dir)), "status": status(job), "error": None}
+        row = {
+            "job": str(job.relative_to(sweep_dir)),
+            "status": status(job) if ok else "stale",
+            "error": None,
+            "overrides": " ".join(f"{k}={v}" for k, v in overrides.items()),
+        }
         summary = {}
         if row["status"] == "finished":
-            summary = flatten(json.loads((job / SUMMARY).read_text()))
-        elif row["status"] == "failed":
+            summary = flatten(read_summary(job))
+        elif row["status"] in ("failed", "damaged"):
             row["error"] = error_of(job)
+        elif row["status"] == "stale":
+            row["error"] = "not part of this sweep's command (an earlier command's run)"
         for key in set(overrides) & set(summary):  # the reported value, as an override
             v = summary.pop(key)
             overrides[key] = v if isinstance(v, str) else json.dumps(v)
         rows.append((row, overrides, summary))
-    table = pd.DataFrame([r for r, _, _ in rows], columns=["job", "status", "error"])
+    for i in missing:
+        overrides = dict(str(o).partition("=")[::2] for o in plan["jobs"][i])
+        overrides = {k.lstrip("+~"): v for k, v in overrides.items()}
+        override_keys += [k for k in overrides if k not in override_keys]
+        row = {
+            "job": str(i),
+            "status": "not started",
+            "error": None,
+            "overrides": " ".join(f"{k}={v}" for k, v in overrides.items()),
+        }
+        rows.append((row, overrides, {}))
+    table = pd.DataFrame([r for r, _, _ in rows], columns=["job", "status", "error", "overrides"])
     table["error"] = table["error"].astype("string")
+    table["overrides"] = table["overrides"].astype("string")
     if not rows:
         return table
     over = pd.DataFrame([o for _, o, _ in rows], columns=override_keys)

@@ -193,6 +193,18 @@ def Page():
 page = Page  # `solara run sim/app.py` looks for `Page` (or `page`)
 
 
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served (None: it can be bound)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            return e.strerror or str(e)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """`privsim-app`: serve the page with Solara on localhost."""
     ap = argparse.ArgumentParser(prog="privsim-app", description=__doc__.splitlines()[0])
@@ -200,6 +212,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--open", action="store_true", help="open a browser tab")
     args = ap.parse_args(argv)
+    if busy := port_in_use(args.host, args.port):
+        print(
+            f"privsim-app: port {args.port} on {args.host} is in use ({busy}); "
+            f"choose another with --port, e.g. --port {args.port + 1}",
+            file=sys.stderr,
+        )
+        return 2
+    # Solara's CDN proxy stays on: it is also what serves the local solara-assets files
+    # (SOLARA_ASSETS_PROXY=False points the page at cdn.jsdelivr.net and breaks it offline).
     env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     cmd = [
         sys.executable,

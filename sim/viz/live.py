@@ -27,9 +27,9 @@ How the controls map onto the config (the page shows the same wording):
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import mesa
 import numpy as np
@@ -38,19 +38,12 @@ import pandas as pd
 from sim.core import metrics
 from sim.core.metrics import CONVERSION_WINDOW, converted_within
 from sim.core.model import IMPORTED, PrivateDomainModel
-from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
+from sim.experiment.config import compose, group_options, model_kwargs
 from sim.viz import plots
 
 KOC_CHOICES = ("as planned", "on", "off")
 ROLLING_DAYS = 28  # joining days pooled per point of the conversion-over-time series
 MIN_POOLED = 50  # joiners needed before a pooled conversion is shown
-
-
-def group_options(group: str) -> list[str]:
-    """Names selectable in a config group, e.g. `strategy` → staged, premature, channel/fission…"""
-    root = Path(CONFIG_DIR) / group
-    names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml")]
-    return sorted(names, key=lambda n: (n.count("/"), n))
 
 
 # --- controls -> configs ------------------------------------------------------------------------
@@ -72,6 +65,63 @@ class Controls:
     koc: str = "as planned"
     users_cap: int = 0
     seed: int = 0
+
+    def __post_init__(self):
+        """Accept only the page's options and sane numbers, whatever a client sends: the
+        values become Hydra overrides, and a group value such as `../../x` would make Hydra
+        load any YAML it names."""
+        for name, group in (
+            ("strategy_a", "strategy"),
+            ("strategy_b", "strategy"),
+            ("pool", "pool"),
+            ("business", "business"),
+        ):
+            if getattr(self, name) not in group_options(group):
+                raise ValueError(f"{name} = {getattr(self, name)!r}; allowed: one of the options")
+        if self.experiment not in ("none", *group_options("experiment")):
+            raise ValueError(f"experiment = {self.experiment!r}; allowed: one of the options")
+        if self.koc not in KOC_CHOICES:
+            raise ValueError(f"koc = {self.koc!r}; allowed: {list(KOC_CHOICES)}")
+        for name, lo, hi in (
+            ("operators", 0, 10_000),
+            ("users_cap", 0, 10**9),
+            ("seed", 0, 2**63 - 1),
+        ):
+            v = getattr(self, name)
+            if not (type(v) is int and lo <= v <= hi):
+                raise ValueError(f"{name} = {v!r}; allowed: a whole number in [{lo}, {hi}]")
+        for name, lo, hi in (("ad_budget", 0.0, 1000.0), ("fission_share", 0.0, 1.0)):
+            v = getattr(self, name)
+            if not (type(v) is float and math.isfinite(v) and lo <= v <= hi):
+                raise ValueError(f"{name} = {v!r}; allowed: a number in [{lo:g}, {hi:g}]")
+
+    @classmethod
+    def parse(cls, **values) -> Controls:
+        """Controls from what a page sends (strings, numbers): converted, then checked."""
+        conv = {}
+        for name, kind in (
+            ("operators", int),
+            ("users_cap", int),
+            ("seed", int),
+            ("ad_budget", float),
+            ("fission_share", float),
+        ):
+            if name in values:
+                v = values[name]
+                try:
+                    if isinstance(v, bool) or (
+                        kind is int and isinstance(v, float) and not v.is_integer()
+                    ):
+                        raise ValueError
+                    conv[name] = kind(v)
+                except (TypeError, ValueError, OverflowError):
+                    raise ValueError(f"{name} = {v!r}; allowed: a number") from None
+        if "side_by_side" in values:
+            conv["side_by_side"] = bool(values["side_by_side"])
+        for name in ("strategy_a", "strategy_b", "experiment", "pool", "business", "koc"):
+            if name in values:
+                conv[name] = values[name] if isinstance(values[name], str) else repr(values[name])
+        return cls(**conv)
 
 
 def base_overrides(c: Controls, strategy: str) -> list[str]:
@@ -185,26 +235,36 @@ class LivePair(mesa.Model):
         seed: int = Controls.seed,
         strict: bool = True,
     ):
-        super().__init__(rng=int(seed))
-        self.controls = Controls(
-            strategy_a=strategy_a,
-            strategy_b=strategy_b,
-            side_by_side=bool(side_by_side),
-            experiment=experiment,
-            pool=pool,
-            business=business,
-            operators=int(operators),
-            ad_budget=float(ad_budget),
-            fission_share=float(fission_share),
-            koc=koc,
-            users_cap=int(users_cap),
-            seed=int(seed),
-        )
-        c = self.controls
-        pairs = [("A", strategy_a)] + ([("B", strategy_b)] if c.side_by_side else [])
         self.arms: list[Arm] = []
         self.error: str | None = None  # why the scenario is invalid (only when not strict)
         self.day = 0
+        try:
+            self.controls = Controls.parse(
+                strategy_a=strategy_a,
+                strategy_b=strategy_b,
+                side_by_side=side_by_side,
+                experiment=experiment,
+                pool=pool,
+                business=business,
+                operators=operators,
+                ad_budget=ad_budget,
+                fission_share=fission_share,
+                koc=koc,
+                users_cap=users_cap,
+                seed=seed,
+            )
+        except ValueError as e:
+            if strict:
+                raise
+            super().__init__(rng=0)
+            self.controls, self.error, self.running = Controls(), f"ValueError: {e}", False
+            self.horizon_days = 0
+            self.lock = threading.RLock()
+            self._frames = None
+            return
+        super().__init__(rng=self.controls.seed)
+        c = self.controls
+        pairs = [("A", c.strategy_a)] + ([("B", c.strategy_b)] if c.side_by_side else [])
         try:
             for label, strategy in pairs:
                 cfg, ov = arm_config(c, strategy)

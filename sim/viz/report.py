@@ -46,6 +46,7 @@ from sim.experiment.sweep import (
     group_keys,
     load_series,
     name_unfinished,
+    planned_total,
     quote,
     resume_command,
     sweep_command,
@@ -478,26 +479,41 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
 # ---------------------------------------------------------------------------- report.md
 
 
+STATUSES = ("finished", "failed", "damaged", "incomplete", "not started")
+
+
+def runs_line(table: pd.DataFrame) -> str:
+    """`Runs: 12 planned — 3 finished, 0 failed, …` (stale runs counted apart)."""
+    planned = table[table["status"] != "stale"]
+    counts = [f"{(planned['status'] == s).sum()} {s}" for s in STATUSES]
+    line = f"Runs: {len(planned)} planned — {', '.join(counts)}."
+    if stale := (table["status"] == "stale").sum():
+        line += f" {stale} stale (another command's, not aggregated)."
+    return line
+
+
 def write_report(
     sweep_dir: Path,
     table: pd.DataFrame,
     keys: list[str],
     figures: list[str],
     pairs: tuple[pd.DataFrame, list[tuple]] | None = None,
+    lacking: list[str] = (),
 ):
-    """`report.md`; `pairs` is `paired(table, keys)` (computed here if not given)."""
+    """`report.md`; `pairs` is `paired(table, keys)` (computed here if not given); `lacking`
+    names what a partial report lacks."""
     done = table[table["status"] == "finished"]
-    bad = table[table["status"] != "finished"]
+    bad = table[~table["status"].isin(["finished", "stale"])]
+    stale = table[table["status"] == "stale"]
     groups = list(dict.fromkeys(done["group"]))
     lines = [f"# Sweep report: `{sweep_dir.name}`", ""]
     lines.append(f"Sweep directory: `{sweep_dir.resolve()}`  ")
     if (task := sweep_command(sweep_dir)) is not None:
         lines.append(f"Command: `{' '.join(['privsim', '-m', *map(quote, task)])}`  ")
-    lines.append(
-        f"Runs: {len(table)} — {len(done)} finished, "
-        f"{(table['status'] == 'failed').sum()} failed, "
-        f"{(table['status'] == 'incomplete').sum()} incomplete.  "
-    )
+    lines.append(runs_line(table) + "  ")
+    if lacking:
+        lines += ["", "**This report is partial.** It lacks:", ""]
+        lines += [f"- {x}" for x in lacking]
     lines.append(
         "Groups: "
         + (" × ".join(f"`{k}`" for k in keys) if keys else "none vary")
@@ -515,16 +531,29 @@ def write_report(
             "|---|---|---|---|",
         ]
         for _, r in bad.iterrows():
-            ov = " ".join(f"{k}={v}" for k, v in jobs.parse_overrides(sweep_dir / r["job"]).items())
             err = "" if pd.isna(r["error"]) else str(r["error"]).replace("|", "\\|")
-            lines.append(f"| {r['job']} | {r['status']} | `{ov}` | {err} |")
+            lines.append(f"| {r['job']} | {r['status']} | `{r['overrides']}` | {err} |")
         lines += [
             "",
             f"Tracebacks are in `<job>/{jobs.ERROR_FILE}`. Re-running the same command "
-            "into the same directory skips the finished runs and retries the rest:",
+            "into the same directory skips the finished runs and redoes the rest (failed, "
+            "damaged, incomplete, not started):",
         ]
         if (cmd := resume_command(sweep_dir)) is not None:
             lines += ["", "```bash", cmd, "```"]
+    if len(stale):
+        lines += [
+            "",
+            "## Stale runs (not aggregated)",
+            "",
+            "These job directories hold runs of another command than this sweep's; they are "
+            "left in place and kept out of every table and figure. Use one sweep directory "
+            "per command.",
+            "",
+            "| job | overrides |",
+            "|---|---|",
+        ]
+        lines += [f"| {r['job']} | `{r['overrides']}` |" for _, r in stale.iterrows()]
     if len(done):
         columns = result_columns(done)
         lines += [
@@ -564,23 +593,61 @@ def write_report(
     jobs.write_text(sweep_dir / "report.md", "\n".join(lines) + "\n")
 
 
+REPORT, SUMMARY_TABLE = "report.md", "summary.parquet"
+
+
 def report(sweep_dir) -> list[str]:
-    """Aggregate `sweep_dir`; returns one line per job that did not finish (see `unfinished`)."""
+    """Aggregate `sweep_dir`; returns one line per job that did not finish (see `unfinished`).
+
+    If the report cannot be written, the previous `summary.parquet` is removed and
+    `report.md` replaced by a note saying why, so no stale report outlives its sweep; if only
+    the figures fail, the report is written and says what it lacks.
+    """
     sweep_dir = Path(sweep_dir)
-    table = collect(sweep_dir)
-    if table.empty:
-        raise FileNotFoundError(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
-    keys = group_keys(table)
-    table = add_groups(table, keys)
-    jobs.atomic_write(sweep_dir / "summary.parquet", lambda t: table.to_parquet(t, index=False))
-    pairs = paired(table, keys)
-    write_paired(sweep_dir, pairs[0])
-    figures = sweep_figures(sweep_dir, table)
-    figures += ["paired.png"] if paired_figure(sweep_dir, table, pairs[0]) else []
-    write_report(sweep_dir, table, keys, figures, pairs)
+    try:
+        table = collect(sweep_dir)
+        if table.empty:
+            raise FileNotFoundError(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
+        keys = group_keys(table)
+        table = add_groups(table, keys)
+        jobs.atomic_write(sweep_dir / SUMMARY_TABLE, lambda t: table.to_parquet(t, index=False))
+        pairs = paired(table, keys)
+        write_paired(sweep_dir, pairs[0])
+        lacking = []
+        try:
+            figures = sweep_figures(sweep_dir, table)
+            figures += ["paired.png"] if paired_figure(sweep_dir, table, pairs[0]) else []
+        except Exception as e:
+            figures = []
+            lacking.append(f"the figures: drawing them failed ({type(e).__name__}: {e})")
+            for f in [*FIGURES, "paired.png"]:
+                (sweep_dir / f).unlink(missing_ok=True)
+        write_report(sweep_dir, table, keys, figures, pairs, lacking)
+    except BaseException as e:
+        _mark_failed(sweep_dir, e)
+        raise
     done = (table["status"] == "finished").sum()
-    print(f"report: {sweep_dir / 'report.md'} ({done} of {len(table)} runs finished)")
+    planned = (table["status"] != "stale").sum()
+    print(f"report: {sweep_dir / REPORT} ({done} of {planned} planned runs finished)")
     return unfinished(sweep_dir)
+
+
+def _mark_failed(sweep_dir: Path, e: BaseException) -> None:
+    """Leave no stale report: remove `summary.parquet`, replace `report.md` by the reason."""
+    if not sweep_dir.is_dir():
+        return
+    try:
+        (sweep_dir / SUMMARY_TABLE).unlink(missing_ok=True)
+        if (sweep_dir / REPORT).exists() or any(jobs.job_dirs(sweep_dir)):
+            jobs.write_text(
+                sweep_dir / REPORT,
+                f"# Sweep report: `{sweep_dir.name}` — NOT WRITTEN\n\n"
+                f"The report could not be written ({type(e).__name__}: {e}); the previous "
+                f"report and `{SUMMARY_TABLE}` were removed. Fix the cause and run "
+                f"`privsim-report {sweep_dir}`.\n",
+            )
+    except OSError:
+        pass
 
 
 class Figures(Callback):
@@ -617,9 +684,14 @@ def main(argv=None) -> None:
     try:
         failed = report(args.sweep_dir)
     except FileNotFoundError as e:
-        sys.exit(f"privsim-report: {e}")
+        print(f"privsim-report: {e}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as e:
+        traceback.print_exc()
+        print(f"privsim-report: the report failed: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)
     if failed:
-        name_unfinished(args.sweep_dir, failed, len(jobs.job_dirs(args.sweep_dir)))
+        name_unfinished(args.sweep_dir, failed, planned_total(args.sweep_dir))
     sys.exit(1 if failed else 0)
 
 
