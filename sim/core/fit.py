@@ -134,7 +134,7 @@ class Arms:
 
     pool: int | np.ndarray
     goods: int | np.ndarray
-    tested: int | np.ndarray
+    tested: int  # bits of the dimensions randomised (TESTED_BIT)
 
 
 class Brand:
