@@ -44,7 +44,9 @@ def touches(
     selling included. So at promo_share = 1 no touch builds trust, at 0 none asks.
     `effects` holds each user's pool effects (`PoolTables` rows for their touchpoints).
     """
-    keep = np.float32(1.0 - promo_share)
+    # one pool: a scalar; pools side by side (sim.core.fit): each user's pool's share
+    keep = np.float32(1.0 - promo_share) if np.ndim(promo_share) == 0 else 1.0 - promo_share
+    koc_keep = keep if np.ndim(keep) == 0 else keep[koc_ids]
     one = np.take(op_attention, pop.operator)  # index -1 hits the trailing zero: no operator
     one *= effects.one_to_one
     asks = effects.reach + one
@@ -52,7 +54,7 @@ def touches(
     asks *= np.float32(promo_share)
     one *= keep
     value = effects.value * keep
-    return Touches(one, koc_ids, koc_touch * keep, value, asks)
+    return Touches(one, koc_ids, koc_touch * koc_keep, value, asks)
 
 
 def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> None:

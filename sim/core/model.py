@@ -27,6 +27,12 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 
 The phase may then end, or its failed gate hold it or stop its acquisition (strategy gate,
 `sim.core.strategy`), effective from the next day.
+
+Brand fit unknown until tested (`sim.core.fit`, DOMAIN §3.1) enters these phases: a phase's 0-1
+test assigns arrivals to arms (2), the running or per-user pool sets the tables (4) and, with its
+fit, the trust gain (5); the product's fit scales purchase hazards (6) and lets first buyers of a
+poor lead product down (7); a test holds its phase's gate until its arms have matured and is
+committed when the phase ends.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ import pandas as pd
 
 from sim.core import acquisition, circle, dynamics, results, team
 from sim.core.circle import KOC
+from sim.core.fit import Brand
 from sim.core.ledger import DayOrders, MarginByAge, record_orders
 from sim.core.metrics import (
     CONVERSION_WINDOW,
@@ -57,6 +64,7 @@ from sim.core.params import (
     Churn,
     CoreCircle,
     Economics,
+    Fit,
     Phase,
     Pool,
     Purchase,
@@ -69,7 +77,7 @@ from sim.core.params import (
     Trust,
     scenario,
 )
-from sim.core.pool import MemberEffects, PoolMix
+from sim.core.pool import MemberEffects, member_key
 from sim.core.population import Population, User
 from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
@@ -127,10 +135,11 @@ class PrivateDomainModel(mesa.Model):
         initial_users: int = 0,
         initial_channel: str = "public_store",
         market_size: int | None = None,
+        fit: Fit | dict | None = None,
         seed: int | None = None,
     ):
         # validate everything before any work; the arguments are exactly Scenario's fields
-        given = locals()
+        given = locals() | {"fit": {} if fit is None else fit}  # None: nothing to test
         sc = scenario({f.name: given[f.name] for f in fields(Scenario)})
         self.pool_params = sc.pool
         self.touchpoint_params = sc.touchpoints
@@ -147,7 +156,6 @@ class PrivateDomainModel(mesa.Model):
         self.referral_params = sc.referral
         self.systems_params = sc.systems
         self.economics = sc.economics
-        self.mix = PoolMix(self.pool_params, self.touchpoint_params)
 
         super().__init__(rng=seed)
         self.seed = seed
@@ -156,6 +164,9 @@ class PrivateDomainModel(mesa.Model):
         self.day = 0
         self.channel_names = [*self.channels, REFERRAL, IMPORTED]
         self._code = {name: i for i, name in enumerate(self.channel_names)}
+        # latent brand fit and 0-1 tests (DOMAIN §3.1); own generators, see sim.core.fit
+        self.brand = Brand(sc, self.channel_names, seed)
+        self.pool_params, self.mix = self.brand.pool, self.brand.mix  # the guess
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
         self._daily_discount = (1.0 + self.economics.discount_rate_annual) ** (-1.0 / 365.0)
         self._by_age = MarginByAge(  # LTV at fixed ages (metrics.ltv_at_ages)
@@ -188,7 +199,7 @@ class PrivateDomainModel(mesa.Model):
 
         self.today: dict[str, float] = {}  # today's row of the daily table
         self.datacollector = mesa.DataCollector(
-            model_reporters=results.reporters(self.today, self.channels)
+            model_reporters=results.reporters(self.today, self.channels, self.brand.arm_columns())
         )
 
     # --- the Mesa-facing user API ----------------------------------------------------------
@@ -217,7 +228,7 @@ class PrivateDomainModel(mesa.Model):
         self._refer(day)
         self._circle(day)
         self._account(day)
-        self.clock.end_of_day(self.day, self._window_conversion)
+        self.clock.end_of_day(self.day, self._window_conversion, self.brand.ready(self.day))
         self.day += 1
 
     def _strategy(self, day: Day) -> None:
@@ -231,8 +242,9 @@ class PrivateDomainModel(mesa.Model):
         """Arrivals per channel at today's unit cost (DOMAIN §2.5); none once a gate stopped it."""
         if self.clock.stopped:
             return
+        mix = self.brand.channel_mix(day.phase.channel_mix)  # people: the candidate run
         for name, ch in self.channels.items():
-            if (share := day.phase.channel_mix.get(name, 0.0)) <= 0:
+            if (share := mix.get(name, 0.0)) <= 0:
                 continue
             n = acquisition.draw_arrivals(
                 self.rng, day.phase.daily_users * share * ch.volume_scale, self._remaining_share()
@@ -266,10 +278,12 @@ class PrivateDomainModel(mesa.Model):
         if day.phase.build_capability:
             caps *= 1.0 - self.operators_params.capability_share
         day.capacity = float(caps.sum())
-        day.effects = self._effects.sync(self._tables, self.population.touchpoints)
+        pop = self.population
+        day.effects = self._effects.sync(self._tables, pop.touchpoints, self.brand.pool_index(pop))
+        mixed = self.brand.mixed  # users of several pools: each user's pool's promo share
         # a KOC who churned (blocked, left) since the last re-selection maintains no one
         live_kocs = self._live_kocs()
-        by_live_koc = live_kocs[self.population.koc[self._koc_ids]]
+        by_live_koc = live_kocs[pop.koc[self._koc_ids]]
         day.live_kocs = int(live_kocs.sum())
         day.touches = dynamics.touches(
             self.population,
@@ -277,12 +291,16 @@ class PrivateDomainModel(mesa.Model):
             self._koc_ids,
             self._koc_touch * by_live_koc,
             day.effects,
-            self.pool_params.promo_share,
+            day.effects.promo if mixed else self.pool_params.promo_share,
         )
 
     def _trust(self, day: Day) -> None:
         """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1)."""
-        potential = self._potential(day.live_n, day.live_kocs)
+        potential = self.brand.potential(  # x place fit of each user's pool (§3.1)
+            self._potential(day.live_n, day.live_kocs),
+            self.pool_params.content_quality,
+            day.effects,
+        )
         dynamics.update_trust(self.population.trust, day.touches, self.trust_params, potential)
 
     def _advance(self, day: Day) -> None:
@@ -292,13 +310,13 @@ class PrivateDomainModel(mesa.Model):
         day.buy_hazard = dynamics.purchase_hazard(
             pop, day.touches, day.effects.friction, day.d, self.business, self.purchase_params
         )
+        day.buy_hazard = self.brand.purchase(day.buy_hazard, pop)  # goods fit (§3.1)
 
     def _churn(self, day: Day) -> None:
         """Churn vs purchase on one draw, orders booked, bait takers drop (DOMAIN §2.5, §2.6)."""
         pop = self.population
-        churn_h = dynamics.churn_hazard(
-            pop, day.effects.ban_risk, self._promo_excess, self.churn_params
-        )
+        excess = day.effects.excess if self.brand.mixed else self._promo_excess
+        churn_h = dynamics.churn_hazard(pop, day.effects.ban_risk, excess, self.churn_params)
         events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
         day.orders = record_orders(
@@ -311,6 +329,7 @@ class PrivateDomainModel(mesa.Model):
         pop.stage[bait] = Stage.CHURNED
         lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, self.churn_params)
         pop.repeat_rate[lapsed] = 0.0
+        self.brand.letdown(pop, first)  # a poor lead product lets its first buyers down (§3.1)
         day.churned = int(events.churned.size + bait.size)
 
     def _refer(self, day: Day) -> None:
@@ -351,7 +370,9 @@ class PrivateDomainModel(mesa.Model):
     def _account(self, day: Day) -> None:
         """Fill today's row of the daily table (`sim.core.results`) and collect it (§2.7, §4)."""
         pop, phase = self.population, day.phase
-        by_mask = pop.stage_counts_by(pop.touchpoints, len(self._tables.cost))
+        by_mask = pop.stage_counts_by(
+            member_key(pop.touchpoints, self.brand.pool_index(pop)), len(self._tables.cost)
+        )
         counts = by_mask.sum(axis=0)
         live_n = int(counts[: Stage.CHURNED].sum())
         arrived_ops = team.arrived(self.operators, day.d)
@@ -392,6 +413,7 @@ class PrivateDomainModel(mesa.Model):
             mean_trust=day.live_trust / live_n if live_n else 0.0,
             churned_today=day.churned,
         )
+        t.update(self.brand.day_columns())
         self.datacollector.collect(self)
 
     def run(self, days: int | None = None) -> PrivateDomainModel:
@@ -402,12 +424,12 @@ class PrivateDomainModel(mesa.Model):
     # --- results -----------------------------------------------------------------------------
 
     def daily_columns(self) -> list[str]:
-        return results.daily_columns(self.channels)
+        return results.daily_columns(self.channels, self.brand.arm_columns())
 
     def daily(self) -> pd.DataFrame:
         """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`)."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        return results.typed(df, self.channels)
+        return results.typed(df, self.channels, self.brand.arm_columns())
 
     def cohorts(self) -> pd.DataFrame:
         ltv = self._by_age, self.economics.ltv_horizons_days
@@ -419,6 +441,7 @@ class PrivateDomainModel(mesa.Model):
         out["rfm"] = rfm_counts(self.population, self.day - 1, self.economics)
         out["phase_starts"] = self._phase_starts()
         out["gates"] = self.clock.outcomes(self.day)
+        out["brand"] = self.brand.summary(self.population, self.day - 1, self._code[IMPORTED])
         return out
 
     # --- internals ---------------------------------------------------------------------------
@@ -439,15 +462,20 @@ class PrivateDomainModel(mesa.Model):
         stage = Stage.parse(stage_name)
         base = self.trust_params.arrival[stage_name]
         trust = base + (1.0 - base) * self.business.brand_awareness
+        arms = self.brand.assign(n, channel, self.day)  # a 0-1 test's arms (§3.1)
+        intent = acquisition.draw_intent(self.rng, intent_mean, intent_conc, n)
         rows = self.population.add(
             n,
             stage=stage,
             trust=trust,
-            intent=acquisition.draw_intent(self.rng, intent_mean, intent_conc, n),
+            intent=self.brand.intent(channel, intent),
             channel=self._code[channel],
-            touchpoints=self.mix.draw_membership(self.rng, n),
+            touchpoints=self.brand.draw_membership(self.rng, arms.pool, n),
             join_day=self.day,
             cac=cac,
+            pool=arms.pool,
+            goods=arms.goods,
+            tested=arms.tested,
         )
         weights = self._assign_weights()
         self.population.operator[rows] = team.assign(self.rng, n, weights)
@@ -463,6 +491,9 @@ class PrivateDomainModel(mesa.Model):
 
     def _enter_phase(self, d: int) -> None:
         phase = self.clock.phase
+        # commit a finished 0-1 test, start this phase's; run the pool committed (§3.1)
+        self.brand.enter(phase, d, self.population, self._code[IMPORTED])
+        self.pool_params, self.mix = self.brand.pool, self.brand.mix
         if phase.team_size is not None:
             prepared = self._capability_days >= self.operators_params.capability_days
             team.hire(self, phase.team_size, d, prepared)
@@ -470,10 +501,7 @@ class PrivateDomainModel(mesa.Model):
         self._promo_excess = (
             max(0.0, pool.promo_share - pool.promo_tolerance) / pool.promo_tolerance
         )
-        self._tables = self.mix.tables(
-            reach_multiplier=1.0 + self.systems_params.reach_boost * phase.systems,
-            ban_pressure=pool.promo_share / pool.promo_tolerance,
-        )
+        self._tables = self.brand.tables(1.0 + self.systems_params.reach_boost * phase.systems)
         if not phase.koc_programme and self.kocs:
             self._reselect_circle(False)
 

@@ -88,6 +88,9 @@ SEED = at_least(0)  # numpy seeds are non-negative integers; null draws one (rec
 STAGE = Allowed(lambda v: v in STAGE_NAMES, f"one of {STAGE_NAMES}")
 GATE_ACTIONS = ["advance", "hold", "stop"]  # what a phase does when its gate fails (Phase)
 GATE_ACTION = Allowed(lambda v: v in GATE_ACTIONS, f"one of {GATE_ACTIONS}")
+FIT_DIMENSIONS = ["place", "goods", "people"]  # 人、货、场 (DOMAIN §3.1), see sim.core.fit
+TEST_METRICS = ["conversion_30d", "margin_per_user"]  # what a 0-1 test measures per arm
+TEST_METRIC = Allowed(lambda v: v in TEST_METRICS, f"one of {TEST_METRICS}")
 
 
 def ranged(allowed: Allowed, default=MISSING):
@@ -333,6 +336,31 @@ class Gate:
 
 
 @dataclass
+class Test:
+    """A 0-1 test run inside a phase (DOMAIN §3.1, `sim.core.fit`): arrivals are randomised
+    across the candidates of each tested dimension until every arm has `users_per_arm` users;
+    when the phase ends, the candidate with the best measured metric is committed."""
+
+    dimensions: list[str]  # any of FIT_DIMENSIONS; one without several candidates is skipped
+    # candidates to test per dimension (default: all the brand's candidates of that dimension)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    users_per_arm: int = ranged(at_least(1), 1000)  # A/B needs >= 1,000 per arm (003)
+    metric: str = ranged(TEST_METRIC, "conversion_30d")  # of the arm's matured users
+
+    def checks(self, key: str) -> None:
+        for i, d in enumerate(self.dimensions):
+            if d not in FIT_DIMENSIONS:
+                raise ConfigError(
+                    f"{key}.dimensions.{i} = {d!r}: unknown dimension; allowed: {FIT_DIMENSIONS}"
+                )
+        for d in self.candidates:
+            if d not in self.dimensions:
+                raise ConfigError(
+                    f"{key}.candidates.{d}: not a tested dimension; allowed: {self.dimensions}"
+                )
+
+
+@dataclass
 class Phase:
     """One phase of a scaling strategy (DOMAIN §3)."""
 
@@ -351,6 +379,7 @@ class Phase:
     # when the gate has not held by max_days: advance to the next phase anyway, hold (stay in
     # this phase, still waiting for the gate) or stop (stay, buying no more users)
     on_gate_fail: str = ranged(GATE_ACTION, "advance")
+    test: Test | None = None  # a 0-1 test of people, goods, place (DOMAIN §3.1); None: none
 
     def checks(self, key: str) -> None:
         if self.max_days is not None and self.max_days < self.min_days:
@@ -371,6 +400,43 @@ class Strategy:
     def checks(self, key: str) -> None:
         if not self.phases:
             raise ConfigError(f"{key}.phases is empty; allowed: a non-empty list of phases")
+
+
+@dataclass
+class PlaceFit:
+    """Candidate pools (场): the scenario's `pool` (named by its `name`) and `pools`."""
+
+    guess: str | None = None  # the pool run untested; None: the scenario's `pool`
+    pools: dict[str, Pool] = field(default_factory=dict)  # alternatives, by candidate name
+
+
+@dataclass
+class GoodsFit:
+    """Candidate lead/star product variants (货) at the business's prices and margins; the
+    business's own variant is named by `business.name`."""
+
+    guess: str | None = None  # the variant run untested; None: the business's own
+    variants: list[str] = field(default_factory=list)  # alternative variants' names
+    letdown_trust: float = ranged(PROB, 0.0)  # trust a first buyer loses at fit 0 (§3.1)
+
+
+@dataclass
+class PeopleFit:
+    """Candidate acquisition channels (人): where the phases' shares of these channels go."""
+
+    guess: str | None = None  # the channel scaled untested; required when channels are listed
+    channels: list[str] = field(default_factory=list)  # names from `channels`
+
+
+@dataclass
+class Fit:
+    """Brand fit unknown until tested (DOMAIN §3.1); read in `sim.core.fit`."""
+
+    spread: float = ranged(NONNEG, 0.0)  # sd of log fit; 0: every candidate fits as configured
+    brand_seed: int | None = None  # seed of the latent fits; None: the run's seed
+    place: PlaceFit = field(default_factory=PlaceFit)
+    goods: GoodsFit = field(default_factory=GoodsFit)
+    people: PeopleFit = field(default_factory=PeopleFit)
 
 
 REFERRAL, IMPORTED = "referral", "imported"  # channel names the model gives its own users
@@ -400,6 +466,7 @@ class Scenario:
     initial_users: int = ranged(integer_in(0, 1_000_000_000, "users"))
     initial_channel: str
     market_size: int | None = ranged(at_least(1))  # None: an unlimited market
+    fit: Fit = field(default_factory=Fit)  # brand fit unknown until tested (DOMAIN §3.1)
     seed: int | None = ranged(SEED, None)
 
     def checks(self, key: str) -> None:
@@ -426,6 +493,9 @@ class Scenario:
         used = {c.arrival_stage for c in self.channels.values()} | {self.referral.arrival_stage}
         for s in sorted(used - set(self.trust.arrival)):
             raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
+        from sim.core.fit import check_fit  # the candidates' rules live with the mechanism
+
+        check_fit(self)
 
 
 # --- from plain data to checked records -----------------------------------------------------

@@ -15,11 +15,18 @@ import numpy as np
 from sim.core.params import ConfigError, Pool, Touchpoint
 
 MAX_TOUCHPOINTS = 8
+MASKS = 1 << MAX_TOUCHPOINTS  # rows per pool in stacked tables: row = pool index x MASKS + mask
 
 
 @dataclass(frozen=True)
 class PoolTables:
-    """Per-membership-mask effects of a pool; index with `Population.touchpoints`."""
+    """Per-membership-mask effects of a pool; index with `Population.touchpoints`.
+
+    Tables of several pools stacked (`stack_tables`) are indexed by `member_key`: pool index x
+    `MASKS` + mask, and carry the pool-level values as columns too (`promo` … `gain`), so users
+    of different pools (arms of a place test, DOMAIN §3.1; later, per-layer mixes, §2.4) are
+    served in one gather.
+    """
 
     reach: np.ndarray  # float32: expected broadcast exposures per day
     value: np.ndarray  # float32: expected trust-weighted exposures per day
@@ -27,6 +34,11 @@ class PoolTables:
     friction: np.ndarray  # float32: lowest purchase friction among joined touchpoints
     ban_risk: np.ndarray  # float32: daily loss probability from account bans
     cost: np.ndarray  # float64: yuan per member-day
+    # stacked tables only (None for one pool, whose scalars the model reads from its record):
+    promo: np.ndarray | None = None  # float32: the pool's promo share
+    excess: np.ndarray | None = None  # float32: promo share above tolerance, in tolerance widths
+    content: np.ndarray | None = None  # float32: the pool's content quality (potential)
+    gain: np.ndarray | None = None  # float32: trust-gain multiplier (place fit, sim.core.fit)
 
 
 class PoolMix:
@@ -81,6 +93,47 @@ class PoolMix:
         return float(live_members @ tables.cost)
 
 
+def stack_tables(tables: list[PoolTables], pools: list[Pool], gain) -> PoolTables:
+    """One table over (pool, mask) rows from each pool's tables (padded to `MASKS` rows)."""
+    n = len(tables) * MASKS
+
+    def stacked(name: str) -> np.ndarray:
+        first = getattr(tables[0], name)
+        out = np.zeros(n, dtype=first.dtype)
+        for i, t in enumerate(tables):  # a loop over pools
+            col = getattr(t, name)
+            out[i * MASKS : i * MASKS + col.size] = col
+        return out
+
+    def per_pool(values) -> np.ndarray:
+        return np.repeat(np.asarray(values, dtype=np.float32), MASKS)
+
+    return PoolTables(
+        reach=stacked("reach"),
+        value=stacked("value"),
+        one_to_one=stacked("one_to_one"),
+        friction=stacked("friction"),
+        ban_risk=stacked("ban_risk"),
+        cost=stacked("cost"),
+        promo=per_pool([p.promo_share for p in pools]),
+        excess=per_pool(
+            [max(0.0, p.promo_share - p.promo_tolerance) / p.promo_tolerance for p in pools]
+        ),
+        content=per_pool([p.content_quality for p in pools]),
+        gain=per_pool(gain),
+    )
+
+
+def member_key(touchpoints: np.ndarray, pool: np.ndarray | None) -> np.ndarray:
+    """Row of each user in (stacked) tables: the mask, or pool index x `MASKS` + mask."""
+    if pool is None:
+        return touchpoints
+    key = pool.astype(np.intp)
+    key *= MASKS
+    key += touchpoints
+    return key
+
+
 class MemberEffects:
     """`PoolTables` gathered per user, kept in step with the population.
 
@@ -91,26 +144,30 @@ class MemberEffects:
     """
 
     NAMES = ("reach", "value", "one_to_one", "friction", "ban_risk")
+    OPTIONAL = ("promo", "excess", "content", "gain")  # gathered when the tables have them
 
     def __init__(self):
         self.tables: PoolTables | None = None
         self.n = 0
         self._data: dict[str, np.ndarray] = {}
 
-    def sync(self, tables: PoolTables, touchpoints: np.ndarray) -> MemberEffects:
-        """Gather the rows not yet gathered under `tables` (all of them when the tables changed)."""
+    def sync(
+        self, tables: PoolTables, touchpoints: np.ndarray, pool: np.ndarray | None = None
+    ) -> MemberEffects:
+        """Gather the rows not yet gathered under `tables` (all of them when the tables changed);
+        `pool` gives each user's pool index in stacked tables (None: one pool)."""
         n = touchpoints.size
+        names = self.NAMES + tuple(k for k in self.OPTIONAL if getattr(tables, k) is not None)
         if tables is not self.tables:
             self.tables, self.n = tables, 0
-        if not self._data or n > self._data["reach"].size:
-            cap = max(16, 2 * n)
+        if not self._data or n > self._data["reach"].size or set(names) != set(self._data):
+            cap = max(16, 2 * n, self._data["reach"].size if self._data else 0)
             self._data = {
-                k: _grown(self._data.get(k), cap, self.n, getattr(tables, k).dtype)
-                for k in self.NAMES
+                k: _grown(self._data.get(k), cap, self.n, getattr(tables, k).dtype) for k in names
             }
         if n > self.n:
-            new = touchpoints[self.n : n]
-            for k in self.NAMES:
+            new = member_key(touchpoints[self.n : n], None if pool is None else pool[self.n : n])
+            for k in names:
                 np.take(getattr(tables, k), new, out=self._data[k][self.n : n])
             self.n = n
         return self

@@ -27,6 +27,9 @@ FIELDS: dict[str, tuple[type, object]] = {
     "operator": (np.int32, -1),  # index into the model's operator list
     "koc": (np.int32, -1),  # index into the model's KOC list, -1 if none
     "touchpoints": (np.uint8, 0),  # bit k set: member of the pool's k-th touchpoint
+    "pool": (np.int8, 0),  # index of the user's pool among the brand's candidates (sim.core.fit)
+    "goods": (np.int8, 0),  # index of the user's lead/star variant among the candidates
+    "tested": (np.int8, 0),  # bit per dimension (place 1, goods 2, people 4) randomised in a test
     "join_day": (np.int32, 0),
     "first_buy_day": (np.int32, -1),
     "last_buy_day": (np.int32, -1),

@@ -48,6 +48,13 @@ DAILY: tuple[Column, ...] = (
         "new_referral_koc ÷ new_users is the share of new users the circle brings",
         INT,
     ),
+    Column(
+        "new_{arm}",
+        "users",
+        "users who joined today into each place/goods candidate, where a brand has several "
+        "(`new_place_<pool>`, `new_goods_<variant>`; a 0-1 test's arms, §3.1)",
+        INT,
+    ),
     Column("new_users", "users", "all users who joined today", INT),
     Column("first_purchases", "orders", "first orders today (lead product, §2.6)", INT),
     Column("orders", "orders", "all orders today", INT),
@@ -82,8 +89,9 @@ DAILY: tuple[Column, ...] = (
 )
 
 
-def expand(channels: Iterable[str]) -> list[Column]:
-    """The declaration with one column per stage and per channel, in table order."""
+def expand(channels: Iterable[str], arms: Iterable[str] = ()) -> list[Column]:
+    """The declaration with one column per stage, channel and brand candidate (`arms`: names
+    like `place_conversion`; none unless a brand lists candidates), in table order."""
     stages = [s.name.lower() for s in Stage]
     out = []
     for c in DAILY:
@@ -92,24 +100,26 @@ def expand(channels: Iterable[str]) -> list[Column]:
             if c.name == "{stage}"
             else [c.name.format(channel=ch) for ch in channels]
             if "{channel}" in c.name
+            else [c.name.format(arm=a) for a in arms]
+            if "{arm}" in c.name
             else [c.name]
         )
         out += [Column(n, c.unit, c.definition, c.dtype, c.nan_allowed) for n in names]
     return out
 
 
-def daily_columns(channels: Iterable[str]) -> list[str]:
-    return [c.name for c in expand(channels)]
+def daily_columns(channels: Iterable[str], arms: Iterable[str] = ()) -> list[str]:
+    return [c.name for c in expand(channels, arms)]
 
 
-def reporters(row: dict, channels: Iterable[str]) -> dict:
+def reporters(row: dict, channels: Iterable[str], arms: Iterable[str] = ()) -> dict:
     """DataCollector model reporters reading today's `row`: a column left unfilled is an error."""
-    return {c: [row.__getitem__, [c]] for c in daily_columns(channels)}
+    return {c: [row.__getitem__, [c]] for c in daily_columns(channels, arms)}
 
 
-def typed(df: pd.DataFrame, channels: Iterable[str]) -> pd.DataFrame:
+def typed(df: pd.DataFrame, channels: Iterable[str], arms: Iterable[str] = ()) -> pd.DataFrame:
     """The collected table with the declared dtypes."""
-    return df.astype({c.name: c.dtype for c in expand(channels)})
+    return df.astype({c.name: c.dtype for c in expand(channels, arms)})
 
 
 def not_finite(df: pd.DataFrame, channels: Iterable[str]) -> list[str]:

@@ -42,12 +42,15 @@ class PhaseClock:
     def days_in_phase(self, day: int) -> int:
         return day - self.started_day + 1
 
-    def end_of_day(self, day: int, conversion: Callable[[int, int], float]) -> bool:
+    def end_of_day(
+        self, day: int, conversion: Callable[[int, int], float], ready: bool = True
+    ) -> bool:
         """Apply the current phase's exit rule at the end of `day`; True if the next phase
         starts tomorrow.
 
         `conversion(first_day, last_day)` gives the 30-day conversion of users who joined in
-        that window (NaN when none has matured).
+        that window (NaN when none has matured). `ready` is False while the phase's 0-1 test
+        (`sim.core.fit`) still waits for users or for them to mature: its gate cannot pass.
         """
         i, phase, days = self.index, self.phase, self.days_in_phase(day)
         last = i == len(self.strategy.phases) - 1
@@ -56,7 +59,7 @@ class PhaseClock:
             return self._advance(day) if done else False
         if self.stopped or i in self._passed:
             return False
-        if days >= phase.min_days and gate_holds(phase.gate, day, conversion):
+        if days >= phase.min_days and ready and gate_holds(phase.gate, day, conversion):
             self._passed[i] = day
             return False if last else self._advance(day)
         if i not in self._failed and phase.max_days is not None and days >= phase.max_days:

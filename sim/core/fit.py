@@ -1,0 +1,417 @@
+"""Brand fit unknown until tested: what the 0-1 test buys (DOMAIN §3.1, seed 001).
+
+0-1 "has one job: test people, goods and place (人、货、场)". A brand has *candidates* on each
+dimension and a *guess*, the one it would run untested ("guess first (拍脑袋), then iterate with
+data"):
+
+- place (场): candidate pools — the scenario's `pool` (named by its `name`) and `fit.place.pools`;
+- goods (货): lead/star product variants at the business's prices — the business's own (named by
+  `business.name`) and `fit.goods.variants`;
+- people (人): acquisition channels listed in `fit.people.channels`; the phases' shares of these
+  channels all go to the one run (the guess, or what a test committed).
+
+Each candidate has a latent fit φ drawn once per run, φ = exp(spread · z), z ~ N(0, 1): its median
+is 1 (fits as configured) and a typical candidate lies within ×/÷ exp(spread) of that; spread 0
+makes every φ exactly 1 and the model exactly today's. φ scales what the candidate touches:
+
+- place: the trust gain of its members (pool potential × φ) and purchase friction on the odds of
+  getting through (odds of 1 − friction × φ);
+- goods: the purchase hazards, first and repeat orders (odds × φ), and a first buyer of a poorly
+  fitting lead product loses trust `letdown_trust × max(0, 1 − φ)` ("a poor lead product makes
+  users judge every product by it"; lower trust then raises churn and lowers repeat orders);
+- people: the intent of the channel's users (odds × φ).
+
+Odds scaling keeps probabilities in [0, 1]: p' = φp / (1 − p + φp). The fits come from their own
+generator, `default_rng([brand_seed, FIT_STREAM, dimension])` (brand_seed defaults to the run's
+seed), so the model's own draws are untouched; arms are randomised with `ARM_STREAM`, drawn only
+while a test runs.
+
+A phase's `test` randomises arrivals across the candidates of each tested dimension (each
+dimension independently: a factorial design) until every arm has `users_per_arm` users (people:
+the candidate channels share the phase's volume on them equally instead). It holds the phase's
+gate until the last test user has matured 30 days (`ready`); when the phase ends the arm with the
+best measured metric over its matured users — 30-day conversion or discounted margin per user —
+is committed and later phases run it. The measurement is noisy: small arms sometimes commit to
+the wrong candidate, and `summary()` says so. Users keep the pool and product of their arm
+(`Population.pool`, `.goods`; `.tested` has one bit per dimension they were randomised in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.core.metrics import CONVERSION_WINDOW, converted_within, matured_rows
+from sim.core.params import FIT_DIMENSIONS, ConfigError, Phase, Scenario
+from sim.core.pool import PoolMix, PoolTables, stack_tables
+
+PLACE, GOODS, PEOPLE = FIT_DIMENSIONS
+TESTED_BIT = {PLACE: 1, GOODS: 2, PEOPLE: 4}
+FIT_STREAM, ARM_STREAM = 0xF17, 0xA53  # sub-streams of the brand's and the run's seeds
+
+
+def candidates(sc: Scenario) -> dict[str, list[str]]:
+    """Candidate names per dimension: the scenario's own first, alternatives sorted (so the
+    order keys were written in changes nothing, as with channels)."""
+    f = sc.fit
+    return {
+        PLACE: [sc.pool.name, *sorted(f.place.pools)],
+        GOODS: [sc.business.name, *sorted(f.goods.variants)],
+        PEOPLE: sorted(f.people.channels),
+    }
+
+
+def guesses(sc: Scenario) -> dict[str, str | None]:
+    f = sc.fit
+    return {
+        PLACE: sc.pool.name if f.place.guess is None else f.place.guess,
+        GOODS: sc.business.name if f.goods.guess is None else f.goods.guess,
+        PEOPLE: f.people.guess,
+    }
+
+
+def check_fit(sc: Scenario) -> None:
+    """Rules across groups: candidates unique and known, the guess among them, tests naming
+    known candidates (DOMAIN §3.1). Raises `ConfigError` naming the dotted key."""
+    f, cands = sc.fit, candidates(sc)
+    for name, pool in f.place.pools.items():
+        for i, t in enumerate(pool.touchpoints):
+            if t not in sc.touchpoints:
+                raise ConfigError(
+                    f"fit.place.pools.{name}.touchpoints.{i} = {t!r}: unknown touchpoint; "
+                    f"allowed: {sorted(sc.touchpoints)}"
+                )
+    for i, c in enumerate(f.people.channels):
+        if c not in sc.channels:
+            raise ConfigError(
+                f"fit.people.channels.{i} = {c!r}: unknown channel; allowed: {sorted(sc.channels)}"
+            )
+    for dim, names in cands.items():
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ConfigError(f"fit.{dim}: candidate {twice[0]!r} listed twice")
+    if f.people.channels and f.people.guess is None:
+        raise ConfigError(f"fit.people.guess: missing; allowed: one of {cands[PEOPLE]}")
+    for dim, guess in guesses(sc).items():
+        if guess is not None and guess not in cands[dim]:
+            raise ConfigError(
+                f"fit.{dim}.guess = {guess!r}: not a candidate; allowed: {cands[dim]}"
+            )
+    for i, phase in enumerate(sc.strategy.phases):
+        if phase.test is None:
+            continue
+        for dim, names in phase.test.candidates.items():
+            for j, n in enumerate(names):
+                if n not in cands[dim]:
+                    raise ConfigError(
+                        f"strategy.phases.{i}.test.candidates.{dim}.{j} = {n!r}: unknown "
+                        f"candidate; allowed: {cands[dim]}"
+                    )
+
+
+def draw_fits(spread: float, seed: int | None, cands: dict[str, list[str]]) -> dict:
+    """Latent fit φ = exp(spread · z) per candidate, one sub-stream per dimension."""
+    out = {}
+    for k, (dim, names) in enumerate(cands.items()):
+        if spread == 0:
+            out[dim] = np.ones(len(names))
+            continue
+        rng = np.random.default_rng(None if seed is None else [seed, FIT_STREAM, k])
+        out[dim] = np.exp(spread * rng.standard_normal(len(names)))
+    return out
+
+
+def odds_scaled(p: np.ndarray, phi) -> np.ndarray:
+    """Probability `p` with its odds multiplied by `phi` (0 stays 0, 1 stays 1)."""
+    o = p * phi
+    return o / (1.0 - p + o)
+
+
+@dataclass
+class Arms:
+    """What `Brand.assign` gives a batch of new users: candidate indices, scalar or per user."""
+
+    pool: int | np.ndarray
+    goods: int | np.ndarray
+    tested: int  # bits of the dimensions randomised (TESTED_BIT)
+
+
+class Brand:
+    """The brand's candidates, their latent fits, what runs, and the test under way."""
+
+    def __init__(self, sc: Scenario, channel_names: list[str], seed: int | None):
+        self.names = candidates(sc)
+        self.guess = {
+            d: None if g is None else self.names[d].index(g) for d, g in guesses(sc).items()
+        }
+        self.running = dict(self.guess)
+        self.spread = sc.fit.spread
+        self.brand_seed = seed if sc.fit.brand_seed is None else sc.fit.brand_seed
+        self.fit = draw_fits(self.spread, self.brand_seed, self.names)
+        self.pools = [sc.pool, *(sc.fit.place.pools[n] for n in self.names[PLACE][1:])]
+        self.mixes = [PoolMix(p, sc.touchpoints) for p in self.pools]
+        self.letdown_trust = sc.fit.goods.letdown_trust
+        self.code = {name: i for i, name in enumerate(channel_names)}
+        self.mixed = False  # members of several pools: per-user pool effects (after a place test)
+        self._arm_rng = np.random.default_rng(None if seed is None else [seed, ARM_STREAM])
+        self.test = None  # the running phase's Test, while it runs
+        self.metric = None  # the metric of the latest test
+        self.test_start = 0
+        self.arms: dict[str, np.ndarray] = {}  # tested dimension -> candidate indices
+        self.counts: dict[str, np.ndarray] = {}  # tested dimension -> users per arm so far
+        self.last_join: dict[str, int] = {}
+        self.results: dict[str, dict] = {}  # dimension -> the last test's measurement
+        self.today = {d: np.zeros(len(self.names[d]), dtype=np.int64) for d in (PLACE, GOODS)}
+
+    # --- what runs ---------------------------------------------------------------------------
+
+    @property
+    def pool(self):
+        return self.pools[self.running[PLACE]]
+
+    @property
+    def mix(self) -> PoolMix:
+        return self.mixes[self.running[PLACE]]
+
+    def active(self, dim: str) -> bool:
+        """Whether any candidate of `dim` fits other than as configured."""
+        return bool(np.any(self.fit[dim] != 1.0))
+
+    def channel_mix(self, mix: dict[str, float]) -> dict[str, float]:
+        """The phase's mix with its candidate channels' share on the channel run (people), or
+        split equally across the arms of a people test that still needs users."""
+        cands = self.names[PEOPLE]
+        if not cands:
+            return mix
+        share = sum(mix.get(c, 0.0) for c in cands)
+        out = {k: v for k, v in mix.items() if k not in cands}
+        if self._filling(PEOPLE):
+            arms = [cands[i] for i in self.arms[PEOPLE]]
+            out.update(dict.fromkeys(arms, share / len(arms)))
+        else:
+            out[cands[self.running[PEOPLE]]] = share
+        return out
+
+    # --- new users ---------------------------------------------------------------------------
+
+    def assign(self, n: int, channel: str, day: int) -> Arms:
+        """Pool and product of `n` new users: the running ones, or random arms of a test."""
+        out = Arms(self.running[PLACE], self.running[GOODS], 0)
+        tested = 0
+        for dim in (PLACE, GOODS):
+            if not self._filling(dim):
+                self.today[dim][self.running[dim]] += n
+                continue
+            arms = self.arms[dim]
+            pick = self._arm_rng.integers(len(arms), size=n)
+            self.counts[dim] += np.bincount(pick, minlength=len(arms))
+            self.last_join[dim] = day
+            idx = arms[pick]
+            self.today[dim] += np.bincount(idx, minlength=len(self.names[dim]))
+            setattr(out, "pool" if dim == PLACE else "goods", idx)
+            tested |= TESTED_BIT[dim]
+        if self._filling(PEOPLE) and channel in self.names[PEOPLE]:
+            arm = np.flatnonzero(self.arms[PEOPLE] == self.names[PEOPLE].index(channel))
+            if arm.size:
+                self.counts[PEOPLE][arm[0]] += n
+                self.last_join[PEOPLE] = day
+                tested |= TESTED_BIT[PEOPLE]
+        out.tested = tested
+        return out
+
+    def draw_membership(self, rng: np.random.Generator, pool, n: int) -> np.ndarray:
+        """Touchpoint masks of `n` new members of `pool` (one index, or one per user)."""
+        if np.isscalar(pool):
+            return self.mixes[int(pool)].draw_membership(rng, n)
+        out = np.zeros(n, dtype=np.uint8)
+        for i in np.unique(pool):  # a loop over candidate pools, not users
+            sel = pool == i
+            out[sel] = self.mixes[int(i)].draw_membership(rng, int(sel.sum()))
+        return out
+
+    def intent(self, channel: str, intent: np.ndarray) -> np.ndarray:
+        """New users' intent, odds scaled by their channel's fit (people)."""
+        if channel not in self.names[PEOPLE]:
+            return intent
+        phi = self.fit[PEOPLE][self.names[PEOPLE].index(channel)]
+        return intent if phi == 1.0 else odds_scaled(intent, np.float32(phi))
+
+    # --- daily effects -----------------------------------------------------------------------
+
+    def tables(self, reach_multiplier: float) -> PoolTables:
+        """Effects per membership mask of the running pool, or per (pool, mask) once members of
+        several pools coexist; place fit folded in (friction odds; trust gain in `potential`)."""
+        phi = self.fit[PLACE]
+        if not self.mixed:
+            r = self.running[PLACE]
+            return _fitted(self.mixes[r].tables(reach_multiplier, _pressure(self.pools[r])), phi[r])
+        return stack_tables(
+            [
+                _fitted(m.tables(reach_multiplier, _pressure(p)), f)
+                for m, p, f in zip(self.mixes, self.pools, phi, strict=True)
+            ],
+            self.pools,
+            phi,
+        )
+
+    def pool_index(self, pop) -> np.ndarray | None:
+        """Per-user pool index for the tables (None: one pool, index by mask alone)."""
+        return pop.pool if self.mixed else None
+
+    def potential(self, potential: float, content_quality: float, effects):
+        """Pool potential × the place fit of each user's pool (its trust gain)."""
+        if self.mixed:
+            return (effects.content + np.float32(potential - content_quality)) * effects.gain
+        phi = self.fit[PLACE][self.running[PLACE]]
+        return potential if phi == 1.0 else potential * phi
+
+    def purchase(self, hazard: np.ndarray, pop) -> np.ndarray:
+        """Purchase hazards with their odds scaled by the fit of each user's goods."""
+        if not self.active(GOODS):
+            return hazard
+        phi = self.fit[GOODS].astype(np.float32)[pop.goods]
+        return odds_scaled(hazard, phi)
+
+    def letdown(self, pop, first: np.ndarray) -> None:
+        """First buyers of a poorly fitting lead product lose trust (DOMAIN §3.1)."""
+        if not (self.letdown_trust and self.active(GOODS)) or first.size == 0:
+            return
+        phi = self.fit[GOODS][pop.goods[first]]
+        loss = (self.letdown_trust * np.maximum(0.0, 1.0 - phi)).astype(np.float32)
+        pop.trust[first] = np.maximum(pop.trust[first] - loss, 0.0)
+
+    def day_columns(self) -> dict[str, int]:
+        """Users who joined today per candidate of place/goods with several candidates."""
+        out = {}
+        for dim in (PLACE, GOODS):
+            if len(self.names[dim]) > 1:
+                for name, k in zip(self.names[dim], self.today[dim], strict=True):
+                    out[f"new_{dim}_{name}"] = int(k)
+            self.today[dim][:] = 0
+        return out
+
+    def arm_columns(self) -> list[str]:
+        return [
+            f"{dim}_{name}"
+            for dim in (PLACE, GOODS)
+            if len(self.names[dim]) > 1
+            for name in self.names[dim]
+        ]
+
+    # --- tests -------------------------------------------------------------------------------
+
+    def enter(self, phase: Phase, day: int, pop, imported: int) -> None:
+        """A phase starts on `day`: commit the test under way, start the phase's own."""
+        if self.test is not None:
+            self._commit(pop, day - 1, imported)
+        self.test, self.arms, self.counts, self.last_join = None, {}, {}, {}
+        if phase.test is None:
+            return
+        for dim in phase.test.dimensions:
+            names = phase.test.candidates.get(dim) or self.names[dim]
+            idx = np.array(sorted({self.names[dim].index(n) for n in names}), dtype=np.int8)
+            if idx.size >= 2:
+                self.arms[dim] = idx
+                self.counts[dim] = np.zeros(idx.size, dtype=np.int64)
+        if self.arms:
+            self.test, self.test_start, self.metric = phase.test, day, phase.test.metric
+            if PLACE in self.arms:
+                self.mixed = True
+
+    def ready(self, day: int) -> bool:
+        """Whether the test under way (if any) has full arms matured 30 days by `day`."""
+        if self.test is None:
+            return True
+        return all(
+            not self._filling(d) and self.last_join.get(d, day) <= day - CONVERSION_WINDOW
+            for d in self.arms
+        )
+
+    def _filling(self, dim: str) -> bool:
+        return dim in self.arms and int(self.counts[dim].min()) < self.test.users_per_arm
+
+    def measure(self, pop, day: int, imported: int) -> dict[str, dict]:
+        """Each tested dimension's arms: matured users and the metric, as of the end of `day`."""
+        ids = matured_rows(pop, day, self.test_start, imported)
+        out = {}
+        for dim, arms in self.arms.items():
+            mine = ids[(pop.tested[ids] & TESTED_BIT[dim]) != 0]
+            if dim == PEOPLE:
+                by_code = np.full(len(self.code), -1)
+                for k, i in enumerate(arms):  # a loop over arms
+                    by_code[self.code[self.names[PEOPLE][i]]] = k
+                arm = by_code[pop.channel[mine]]
+            else:
+                arm = np.searchsorted(arms, getattr(pop, "pool" if dim == PLACE else dim)[mine])
+            if self.test.metric == "conversion_30d":
+                value = converted_within(pop, mine).astype(np.float64)
+            else:
+                value = pop.ltv_margin[mine]
+            keep = arm >= 0
+            n = np.bincount(arm[keep], minlength=arms.size)
+            total = np.bincount(arm[keep], weights=value[keep], minlength=arms.size)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                metric = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+            out[dim] = {"arms": arms, "users": n, "metric": metric, "day": day}
+        return out
+
+    def _commit(self, pop, day: int, imported: int) -> None:
+        for dim, m in self.measure(pop, day, imported).items():
+            metric = m["metric"]
+            if not np.all(np.isnan(metric)):
+                self.running[dim] = int(m["arms"][int(np.nanargmax(metric))])
+            m["committed"] = self.running[dim]
+            self.results[dim] = m
+
+    # --- outputs -----------------------------------------------------------------------------
+
+    def summary(self, pop, day: int, imported: int) -> dict:
+        """A flat dict (the sweep report makes dotted columns of it): each candidate's latent
+        fit, the guess, the arms tested (users, metric), the candidate committed, the one run at
+        the end, whether it is truly the best and the regret (best fit − fit of the one run)."""
+        results = dict(self.results)
+        if self.test is not None:  # a test still under way: its measurement so far
+            for dim, m in self.measure(pop, day, imported).items():
+                results[dim] = {**m, "committed": None}
+        out: dict = {"spread": self.spread, "brand_seed": self.brand_seed}
+        out["test_metric"] = self.metric
+        for dim, names in self.names.items():
+            if not names:
+                continue
+            fit, run = self.fit[dim], self.running[dim]
+            best = int(np.argmax(fit))
+            for name, f in zip(names, fit, strict=True):
+                out[f"{dim}_fit_{name}"] = float(f)
+            out[f"{dim}_guess"] = names[self.guess[dim]]
+            if (m := results.get(dim)) is not None:
+                for i, k, v in zip(m["arms"], m["users"], m["metric"], strict=True):
+                    out[f"{dim}_arm_users_{names[i]}"] = int(k)
+                    out[f"{dim}_arm_metric_{names[i]}"] = float(v)
+                c = m["committed"]
+                out[f"{dim}_committed"] = None if c is None else names[c]
+                out[f"{dim}_committed_best"] = None if c is None else bool(fit[c] == fit[best])
+            out[f"{dim}_run"] = names[run]
+            out[f"{dim}_best"] = names[best]
+            out[f"{dim}_run_is_best"] = bool(fit[run] == fit[best])
+            out[f"{dim}_regret"] = float(fit[best] - fit[run])
+        return out
+
+
+def _pressure(pool) -> float:
+    return pool.promo_share / pool.promo_tolerance
+
+
+def _fitted(t: PoolTables, phi: float) -> PoolTables:
+    """A pool's tables with friction's odds of getting through scaled by its fit."""
+    if phi == 1.0:
+        return t
+    through = odds_scaled(1.0 - t.friction.astype(np.float64), phi)
+    return PoolTables(
+        reach=t.reach,
+        value=t.value,
+        one_to_one=t.one_to_one,
+        friction=(1.0 - through).astype(np.float32),
+        ban_risk=t.ban_risk,
+        cost=t.cost,
+    )
