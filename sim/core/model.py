@@ -40,7 +40,14 @@ import pandas as pd
 
 from sim.core import acquisition, circle, dynamics, results, team
 from sim.core.circle import KOC
-from sim.core.ledger import DayOrders, MarginByAge, record_orders
+from sim.core.ledger import (
+    DayOrders,
+    MarginByAge,
+    TransactionLog,
+    customer_frame,
+    record_orders,
+    transaction_frames,
+)
 from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohorts,
@@ -57,6 +64,7 @@ from sim.core.params import (
     Churn,
     CoreCircle,
     Economics,
+    Outputs,
     Phase,
     Pool,
     Purchase,
@@ -128,9 +136,11 @@ class PrivateDomainModel(mesa.Model):
         initial_channel: str = "public_store",
         market_size: int | None = None,
         seed: int | None = None,
+        outputs: Outputs | dict | None = None,
     ):
         # validate everything before any work; the arguments are exactly Scenario's fields
         given = locals()
+        given["outputs"] = Outputs() if outputs is None else outputs
         sc = scenario({f.name: given[f.name] for f in fields(Scenario)})
         self.pool_params = sc.pool
         self.touchpoint_params = sc.touchpoints
@@ -147,6 +157,9 @@ class PrivateDomainModel(mesa.Model):
         self.referral_params = sc.referral
         self.systems_params = sc.systems
         self.economics = sc.economics
+        self.outputs = sc.outputs
+        # every order, only when asked (no cost otherwise): ledger.TransactionLog
+        self.transaction_log = TransactionLog() if sc.outputs.transactions else None
         self.mix = PoolMix(self.pool_params, self.touchpoint_params)
 
         super().__init__(rng=seed)
@@ -301,14 +314,23 @@ class PrivateDomainModel(mesa.Model):
         )
         events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
+        pop.churn_day[events.churned] = day.d
         day.orders = record_orders(
-            self.rng, pop, events.bought, day.d, self.business, self._daily_discount, self._by_age
+            self.rng,
+            pop,
+            events.bought,
+            day.d,
+            self.business,
+            self._daily_discount,
+            self._by_age,
+            self.transaction_log,
         )
         first = events.bought[pop.orders[events.bought] == 1]
         bait = first[
             self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])
         ]
         pop.stage[bait] = Stage.CHURNED
+        pop.churn_day[bait] = day.d
         lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, self.churn_params)
         pop.repeat_rate[lapsed] = 0.0
         day.churned = int(events.churned.size + bait.size)
@@ -421,7 +443,34 @@ class PrivateDomainModel(mesa.Model):
         out["gates"] = self.clock.outcomes(self.day)
         return out
 
+    def transactions(self, rows: int = 1 << 20):
+        """Every order as frames of about `rows` orders (`ledger.TRANSACTION_COLUMNS`); needs
+        `outputs.transactions`."""
+        if self.transaction_log is None:
+            raise ValueError("no transaction log: run with outputs.transactions=true")
+        return transaction_frames(
+            self.transaction_log,
+            self.business,
+            self.outputs.start_date,
+            self.daily()["phase"].to_numpy(),
+            self._phase_names(),
+            self._user_labels(),
+            rows,
+        )
+
+    def customers(self) -> pd.DataFrame:
+        """One row per user who joined (`ledger.CUSTOMER_COLUMNS`), true LTV to the horizon."""
+        return customer_frame(self.population, self.outputs.start_date, self._user_labels())
+
     # --- internals ---------------------------------------------------------------------------
+
+    def _user_labels(self) -> dict[str, tuple[np.ndarray, list[str]]]:
+        """Per-user codes and their names for `ledger.USER_LABELS` (one entry per label)."""
+        return {"channel": (self.population.channel, self.channel_names)}
+
+    def _phase_names(self) -> list[str]:
+        names = [p.name for p in self.strategy.phases]
+        return names if len(set(names)) == len(names) else [f"{i}:{n}" for i, n in enumerate(names)]
 
     def _phase_starts(self) -> dict[str, int]:
         df = self.daily()
