@@ -4,9 +4,10 @@ A *job directory* is one run's output folder (a single run's `hydra.run.dir`, or
 sweep). Its data outputs are `OUTPUTS`, each written atomically (temp file, fsync, rename, fsync
 of the folder) with the permissions the umask gives, and `summary.json` last. Its status:
 
-- *finished*: every output is present and readable (with `outputs.transactions` in the config,
-  `transactions.parquet` and `customers.parquet` are outputs too), `config.json` hashes to the summary's
-  `config_hash`, and the summary's `version` is this package's (`damage` checks it);
+- *finished*: every output is present and readable (with `outputs.transactions` in the
+  config, `transactions.parquet` and `customers.parquet` are outputs too), `config.json`
+  hashes to the summary's `config_hash`, and the summary's `version` is this package's
+  (`damage` checks it);
 - *damaged*: `summary.json` is there but the rest does not hold (a truncated or overwritten
   file, another package version): treated as not finished, so a sweep re-runs it;
 - *failed*: `error.txt` is there (the traceback, written by `sim.experiment.sweep.run_job`);
