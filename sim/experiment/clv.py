@@ -106,8 +106,8 @@ def import_clv():
         from pymc_marketing import clv
     except ImportError as e:
         raise MissingExtra(
-            f"privsim-clv needs PyMC-Marketing, the optional `{EXTRA}` extra ({e}); install "
-            f"it with: {INSTALL}"
+            f"the CLV check needs PyMC-Marketing, the optional `{EXTRA}` extra ({e}); "
+            f"install it with: {INSTALL}"
         ) from None
     return clv
 
