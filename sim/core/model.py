@@ -47,7 +47,14 @@ import pandas as pd
 from sim.core import acquisition, circle, dynamics, results, team
 from sim.core.circle import KOC
 from sim.core.fit import Brand
-from sim.core.ledger import DayOrders, MarginByAge, record_orders
+from sim.core.ledger import (
+    DayOrders,
+    MarginByAge,
+    TransactionLog,
+    customer_frame,
+    record_orders,
+    transaction_frames,
+)
 from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohorts,
@@ -65,6 +72,7 @@ from sim.core.params import (
     CoreCircle,
     Economics,
     Fit,
+    Outputs,
     Phase,
     Pool,
     Purchase,
@@ -137,9 +145,11 @@ class PrivateDomainModel(mesa.Model):
         market_size: int | None = None,
         fit: Fit | dict | None = None,
         seed: int | None = None,
+        outputs: Outputs | dict | None = None,
     ):
         # validate everything before any work; the arguments are exactly Scenario's fields
         given = locals() | {"fit": {} if fit is None else fit}  # None: nothing to test
+        given["outputs"] = Outputs() if outputs is None else outputs
         sc = scenario({f.name: given[f.name] for f in fields(Scenario)})
         self.pool_params = sc.pool
         self.touchpoint_params = sc.touchpoints
@@ -156,6 +166,9 @@ class PrivateDomainModel(mesa.Model):
         self.referral_params = sc.referral
         self.systems_params = sc.systems
         self.economics = sc.economics
+        self.outputs = sc.outputs
+        # every order, only when asked (no cost otherwise): ledger.TransactionLog
+        self.transaction_log = TransactionLog() if sc.outputs.transactions else None
 
         super().__init__(rng=seed)
         self.seed = seed
@@ -319,14 +332,23 @@ class PrivateDomainModel(mesa.Model):
         churn_h = dynamics.churn_hazard(pop, day.effects.ban_risk, excess, self.churn_params)
         events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
+        pop.churn_day[events.churned] = day.d
         day.orders = record_orders(
-            self.rng, pop, events.bought, day.d, self.business, self._daily_discount, self._by_age
+            self.rng,
+            pop,
+            events.bought,
+            day.d,
+            self.business,
+            self._daily_discount,
+            self._by_age,
+            self.transaction_log,
         )
         first = events.bought[pop.orders[events.bought] == 1]
         bait = first[
             self.rng.random(first.size) < self.churn_params.bait_dropout * (1 - pop.intent[first])
         ]
         pop.stage[bait] = Stage.CHURNED
+        pop.churn_day[bait] = day.d
         lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, self.churn_params)
         pop.repeat_rate[lapsed] = 0.0
         self.brand.letdown(pop, first)  # a poor lead product lets its first buyers down (§3.1)
@@ -444,7 +466,39 @@ class PrivateDomainModel(mesa.Model):
         out["brand"] = self.brand.summary(self.population, self.day - 1, self._code[IMPORTED])
         return out
 
+    def transactions(self, rows: int = 1 << 20):
+        """Every order as frames of about `rows` orders (`ledger.TRANSACTION_COLUMNS`); needs
+        `outputs.transactions`."""
+        if self.transaction_log is None:
+            raise ValueError("no transaction log: run with outputs.transactions=true")
+        return transaction_frames(
+            self.transaction_log,
+            self.business,
+            self.outputs.start_date,
+            self.daily()["phase"].to_numpy(),
+            self._phase_names(),
+            self._user_labels(),
+            rows,
+        )
+
+    def customers(self) -> pd.DataFrame:
+        """One row per user who joined (`ledger.CUSTOMER_COLUMNS`), true LTV to the horizon."""
+        return customer_frame(self.population, self.outputs.start_date, self._user_labels())
+
     # --- internals ---------------------------------------------------------------------------
+
+    def _user_labels(self) -> dict[str, tuple[np.ndarray, list[str]]]:
+        """Per-user codes and their names for `ledger.USER_LABELS` (one entry per label)."""
+        pop, names = self.population, self.brand.names
+        return {
+            "channel": (pop.channel, self.channel_names),
+            "place": (pop.pool, names["place"]),
+            "goods": (pop.goods, names["goods"]),
+        }
+
+    def _phase_names(self) -> list[str]:
+        names = [p.name for p in self.strategy.phases]
+        return names if len(set(names)) == len(names) else [f"{i}:{n}" for i, n in enumerate(names)]
 
     def _phase_starts(self) -> dict[str, int]:
         df = self.daily()

@@ -12,6 +12,7 @@ raising `ConfigError` as "key = value is out of range; allowed: …" with the fu
 
 from __future__ import annotations
 
+import datetime
 import math
 import typing
 from collections.abc import Callable, Iterator
@@ -439,6 +440,28 @@ class Fit:
     people: PeopleFit = field(default_factory=PeopleFit)
 
 
+def _iso_date(v) -> bool:
+    if not isinstance(v, str):
+        return False
+    try:
+        datetime.date.fromisoformat(v)
+    except ValueError:
+        return False
+    return len(v) == 10  # YYYY-MM-DD only (fromisoformat also takes 20260101)
+
+
+ISO_DATE = Allowed(_iso_date, "a calendar date written YYYY-MM-DD")
+
+
+@dataclass
+class Outputs:
+    """Optional outputs of a run (README, "Running scenarios"); they never change results."""
+
+    # transactions.parquet + customers.parquet: one row per order and per user (opt-in: size)
+    transactions: bool = False
+    start_date: str = ranged(ISO_DATE, "2026-01-01")  # the calendar date of day 0
+
+
 REFERRAL, IMPORTED = "referral", "imported"  # channel names the model gives its own users
 
 
@@ -468,6 +491,7 @@ class Scenario:
     market_size: int | None = ranged(at_least(1))  # None: an unlimited market
     fit: Fit = field(default_factory=Fit)  # brand fit unknown until tested (DOMAIN §3.1)
     seed: int | None = ranged(SEED, None)
+    outputs: Outputs = field(default_factory=Outputs)
 
     def checks(self, key: str) -> None:
         """Rules across groups (DOMAIN §2.5, §5)."""

@@ -4,8 +4,10 @@ A *job directory* is one run's output folder (a single run's `hydra.run.dir`, or
 sweep). Its data outputs are `OUTPUTS`, each written atomically (temp file, fsync, rename, fsync
 of the folder) with the permissions the umask gives, and `summary.json` last. Its status:
 
-- *finished*: every output is present and readable, `config.json` hashes to the summary's
-  `config_hash`, and the summary's `version` is this package's (`damage` checks it);
+- *finished*: every output is present and readable (with `outputs.transactions` in the
+  config, `transactions.parquet` and `customers.parquet` are outputs too), `config.json`
+  hashes to the summary's `config_hash`, and the summary's `version` is this package's
+  (`damage` checks it);
 - *damaged*: `summary.json` is there but the rest does not hold (a truncated or overwritten
   file, another package version): treated as not finished, so a sweep re-runs it;
 - *failed*: `error.txt` is there (the traceback, written by `sim.experiment.sweep.run_job`);
@@ -26,6 +28,7 @@ import traceback
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
@@ -38,6 +41,8 @@ DAILY = "daily.parquet"
 COHORTS = "cohorts.parquet"
 SUMMARY = "summary.json"  # written last: its presence means the run finished whole
 OUTPUTS = (CONFIG, DAILY, COHORTS, SUMMARY)  # in the order they are written
+TRANSACTIONS = "transactions.parquet"  # one row per order (outputs.transactions, opt-in)
+CUSTOMERS = "customers.parquet"  # one row per user, true LTV (with TRANSACTIONS)
 ERROR_FILE = "error.txt"
 OVERRIDES = Path(".hydra") / "overrides.yaml"
 
@@ -123,15 +128,59 @@ def check_daily(daily: pd.DataFrame, channels) -> None:
         )
 
 
+def transactions_on(cfg: dict) -> bool:
+    """Whether a run's config asks for the transaction log (`outputs.transactions`)."""
+    outputs = cfg.get("outputs") if isinstance(cfg, dict) else None
+    return bool(isinstance(outputs, dict) and outputs.get("transactions"))
+
+
+def outputs_of(cfg: dict) -> tuple[str, ...]:
+    """The files a run of `cfg` writes, in order: `OUTPUTS`, with the transaction log and the
+    customers table before the summary when the config asks for them."""
+    extra = (TRANSACTIONS, CUSTOMERS) if transactions_on(cfg) else ()
+    return (*OUTPUTS[:-1], *extra, SUMMARY)
+
+
+def write_parquet_frames(path: Path, frames) -> None:
+    """Write frames of one schema (the first frame's) as row groups of one parquet file,
+    atomically: only one frame is in memory at a time."""
+
+    def w(tmp):
+        writer = None
+        try:
+            for df in frames:
+                table = pa.Table.from_pandas(df, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
+
+    atomic_write(path, w)
+
+
 def write_outputs(
-    out_dir, cfg: dict, daily: pd.DataFrame, cohorts: pd.DataFrame, summary: dict
+    out_dir,
+    cfg: dict,
+    daily: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    summary: dict,
+    transactions=None,
+    customers: pd.DataFrame | None = None,
 ) -> None:
-    """Write a run's `OUTPUTS` in order, each atomically, `summary.json` (with the package
-    version) last."""
+    """Write a run's outputs (`outputs_of`) in order, each atomically, `summary.json` (with
+    the package version) last. `transactions` (frames, written in row groups) and `customers`
+    are given when the config asks for them."""
     out = Path(out_dir)
+    if transactions_on(cfg) != (transactions is not None and customers is not None):
+        raise ValueError("outputs.transactions and the transaction tables given disagree")
     write_json(out / CONFIG, cfg)
     atomic_write(out / DAILY, lambda t: daily.to_parquet(t, index=False))
     atomic_write(out / COHORTS, lambda t: cohorts.to_parquet(t, index=False))
+    if transactions is not None:
+        write_parquet_frames(out / TRANSACTIONS, transactions)
+        atomic_write(out / CUSTOMERS, lambda t: customers.to_parquet(t, index=False))
     write_json(out / SUMMARY, {**summary, "version": __version__})
 
 
@@ -168,15 +217,17 @@ def damage(job) -> str | None:
         summary = read_summary(job)
     except (OSError, ValueError) as e:
         return f"{SUMMARY} unreadable ({type(e).__name__})"
-    for name in (DAILY, COHORTS):
-        try:
-            pq.read_table(job / name)
-        except Exception as e:  # missing, truncated, not parquet
-            return f"{name} unreadable ({type(e).__name__})"
     try:
         cfg = json.loads((job / CONFIG).read_text())
     except (OSError, ValueError) as e:
         return f"{CONFIG} unreadable ({type(e).__name__})"
+    for name in outputs_of(cfg):
+        if not name.endswith(".parquet"):
+            continue
+        try:
+            pq.read_table(job / name) if name in (DAILY, COHORTS) else pq.read_metadata(job / name)
+        except Exception as e:  # missing, truncated, not parquet
+            return f"{name} unreadable ({type(e).__name__})"
     if not isinstance(cfg, dict) or summary.get("config_hash") != config_hash(cfg):
         return f"{CONFIG} does not match the summary's config_hash"
     if summary.get("version") != __version__:

@@ -60,7 +60,16 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
         pool=model.pool_params.name,
         business=model.business.name,
     )
-    write_outputs(Path(out_dir), cfg, model.daily(), model.cohorts(), summary)
+    log = model.transaction_log is not None  # outputs.transactions
+    write_outputs(
+        Path(out_dir),
+        cfg,
+        model.daily(),
+        model.cohorts(),
+        summary,
+        model.transactions() if log else None,
+        model.customers() if log else None,
+    )
     return summary
 
 
