@@ -103,9 +103,10 @@ def Plot(pair: live.LivePair, key: str, big: bool, day: int):
 
     def draw():
         with pair.lock:  # not while the play thread is half-way through a day
-            return live.FIGURES[key](pair, big), live.caption(key, pair)
+            legend = live.marks_legend(pair) if key == "profit" else None
+            return live.FIGURES[key](pair, big), live.caption(key, pair), legend
 
-    fig, text = solara.use_memo(draw, dependencies=[id(pair), day, key, big])
+    fig, text, legend = solara.use_memo(draw, dependencies=[id(pair), day, key, big])
     with solara.Card(margin=0, classes=["plot", f"plot-{key}"]) as card:
         solara.FigureMatplotlib(
             fig,
@@ -114,6 +115,8 @@ def Plot(pair: live.LivePair, key: str, big: bool, day: int):
             pil_kwargs={"compress_level": 1},  # encoding is a third of a redraw's cost
         )
         solara.Text(text, classes=["caption", f"caption-{key}"])
+        if legend:
+            solara.Text(legend, classes=["caption", "marks", f"marks-{key}"])
     return card
 
 

@@ -709,10 +709,11 @@ def caption_profit(daily: pd.DataFrame) -> str:
         diff = a[:n] - b[:n]
         lead = ja if diff[-1] > 0 else jb if diff[-1] < 0 else None
         text += f" {lead} is ahead by {_yuan(abs(diff[-1]))}." if lead else " Level."
-        sign = np.sign(diff)
-        change = np.flatnonzero((sign[1:] != sign[:-1]) & (sign[1:] != 0) & (sign[:-1] != 0))
+        nz = np.flatnonzero(diff)  # days one arm is strictly ahead
+        sign = np.sign(diff[nz])
+        change = np.flatnonzero(sign[1:] != sign[:-1])
         if change.size:
-            text += f" The lines last crossed on day {int(change[-1]) + 1}."
+            text += f" The lines last crossed on day {int(nz[change[-1] + 1])}."
     return text
 
 
@@ -829,6 +830,19 @@ def crossing_marks(pair: LivePair) -> list[plots.Mark]:
                 )
             )
     return out
+
+
+def marks_legend(pair: LivePair) -> str:
+    """What the vertical lines on the time plots are, in a line."""
+    ms = marks(pair)
+    if not ms:
+        return "Vertical lines will mark phase starts (dashed) and a conversion crossing (solid)."
+    phases = [f"{m.text} from day {m.day}" for m in ms if m.kind == "phase"]
+    events = [m.text for m in ms if m.kind == "event"]
+    out = "Dashed lines: phase starts (" + ", ".join(phases) + ")." if phases else ""
+    if events:
+        out += " Solid: " + "; ".join(events) + "."
+    return out.strip()
 
 
 def marks(pair: LivePair) -> list[plots.Mark]:
