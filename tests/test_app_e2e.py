@@ -1,14 +1,19 @@
 """The trainer's live page end to end, in a real headless browser (Debian's chromium through
-Playwright): load, play, plots rendered, change a control, reset, screenshot.
+Playwright) at 1280×720, a projector's size: load, play a year (its wall time recorded in
+results/e2e/timing.json, not asserted), the story on the first screen without scrolling (headline
+cards, the profit chart with a phase mark), presentation mode, a changed control shown as
+pending until Reset, screenshots.
 
 Needs `apt-get install chromium` and `pip install playwright` plus the page's extra
 (`.[viz]`); skips, saying which is missing, when one of them is absent. The screenshots go to
-results/e2e/ (app.png: the default comparison after a few weeks; app_after_reset.png).
+results/e2e/ (app_start.png, app.png: the first screen after a year; app_full.png: the whole
+page; app_presentation.png; app_pending.png; app_after_reset.png).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -33,7 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-PLOTS = ("funnel", "conversion", "operators", "profit", "churn")
+PLOTS = ("profit", "funnel", "conversion", "operators", "ltv_cac", "churn")
+VIEWPORT = {"width": 1280, "height": 720}  # a projector
 
 
 def _missing() -> str | None:
@@ -49,7 +55,7 @@ def _missing() -> str | None:
 
 pytestmark = [
     pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
-    pytest.mark.slow,  # a real browser and server: ~15-20 s
+    pytest.mark.slow,  # a real browser and server, a year played: ~1-2 min
 ]
 
 
@@ -74,7 +80,7 @@ def server():
         )
         url = f"http://127.0.0.1:{port}/"
         try:
-            deadline = time.monotonic() + 90
+            deadline = time.monotonic() + 180
             while True:
                 if proc.poll() is not None:
                     pytest.fail(
@@ -110,33 +116,49 @@ def _day(page) -> int:
     return int(re.search(r"Day (\d+)", page.inner_text(".day-counter")).group(1))
 
 
-def _wait_day(page, at_least: int, timeout_s: float = 60) -> int:
+def _wait_day(page, at_least: int, timeout_s: float = 300) -> int:
+    """Wait for the day counter (generous: the suite shares 2 busy cores; not a timing test)."""
     deadline = time.monotonic() + timeout_s
     while (d := _day(page)) < at_least:
         assert time.monotonic() < deadline, f"day counter stuck at {d} (wanted >= {at_least})"
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(250)
     return d
 
 
 def _assert_plots_rendered(page) -> None:
     for key in PLOTS:
         img = page.locator(f".plot-{key} img").first
-        img.wait_for(state="visible", timeout=20_000)
-        w = img.evaluate("e => e.complete ? e.naturalWidth : 0")
+        img.wait_for(state="attached", timeout=60_000)
+        page.wait_for_function(
+            "(k) => { const i = document.querySelector(`.plot-${k} img`);"
+            " return i && i.complete && i.naturalWidth > 200; }",
+            arg=key,
+            timeout=60_000,
+        )
         h = img.evaluate("e => e.naturalHeight")
-        assert w > 200 and h > 100, f"plot {key} not rendered ({w}x{h})"
+        assert h > 100, f"plot {key} not rendered ({h} px high)"
 
 
-def test_play_plots_change_strategy_reset(server):
+def _in_first_screen(page, selector: str) -> None:
+    """The element is on screen at 1280×720 without scrolling: its box lies in the viewport."""
+    assert page.evaluate("() => window.scrollY") == 0
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} not shown"
+    assert box["y"] >= 0 and box["y"] + box["height"] <= VIEWPORT["height"] + 1, (selector, box)
+    assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"] + 1, (selector, box)
+
+
+def test_first_screen_tells_the_story_and_reset_applies_changes(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1650})
-            page.goto(server)
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(60_000)
+            page.goto(server, timeout=120_000)
             try:
-                page.wait_for_selector(".day-counter", timeout=60_000)
+                page.wait_for_selector(".day-counter", timeout=120_000)
             except Exception:  # noqa: BLE001 - say why, then fail
                 pytest.fail(
                     "page did not render: Solara loads its JavaScript through its CDN "
@@ -144,42 +166,72 @@ def test_play_plots_change_strategy_reset(server):
                 )
             assert _day(page) == 0
             _assert_plots_rendered(page)
-            assert "A (staged)" in page.inner_text(".what-happened")
-            assert "B (premature)" in page.inner_text(".what-happened")
+            assert "not yet measurable" in page.inner_text(".card-ltv_cac_90d")
+            page.screenshot(path=str(OUT / "app_start.png"))
 
-            # play until the first cohorts are measured, then pause
+            # play the whole year; its wall time goes to timing.json (recorded, not asserted)
+            t0 = time.monotonic()
             page.get_by_role("button", name="▶").click()
-            _wait_day(page, 63)
-            # (force: while playing, the page redraws continuously and the button never looks
-            # "stable" to Playwright on a busy 2-core machine)
-            page.get_by_role("button", name="❚❚").click(force=True, timeout=10_000)
-            page.get_by_role("button", name="▶").wait_for(timeout=10_000)
-            page.wait_for_timeout(1500)  # let the last redraw land
-            day = _day(page)
-            assert day >= 63
+            _wait_day(page, 365, timeout_s=600)
+            play_s = time.monotonic() - t0
+            (OUT / "timing.json").write_text(
+                json.dumps({"full_year_play_s": round(play_s, 1), "cpus": os.cpu_count()}, indent=1)
+            )
+            page.wait_for_function(  # the last redraw landed: a phase mark is listed
+                "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)",
+                timeout=60_000,
+            )
             _assert_plots_rendered(page)
-            text = page.inner_text(".what-happened")
-            assert f"Day {day} of 365" in text
-            assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
-            page.screenshot(path=str(OUT / "app.png"), full_page=True)
 
-            # change strategy A, reset: a fresh pair with the new strategy, back at day 0
+            # the first screen: run bar, the four cards and the profit chart, no scrolling
+            for sel in (".day-counter", ".headline", ".plot-profit img"):
+                _in_first_screen(page, sel)
+            cards = page.inner_text(".headline")
+            for title in ("Cumulative profit", "LTV/CAC at 90 days", "30-day conversion"):
+                assert title in cards
+            assert "Users per operator" in cards and "B − A" in cards
+            assert "A: one_to_ten" in page.inner_text(".marks-profit")  # A changed phase
+            text = page.inner_text(".what-happened")
+            assert "Day 365 of 365" in text
+            assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
+            page.screenshot(path=str(OUT / "app.png"))
+            page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
+
+            # presentation mode: no sidebar, the story still on the first screen
+            page.locator(".present-switch input").first.check(force=True)
+            page.wait_for_function(
+                "() => !document.querySelector('.v-navigation-drawer--open .v-select')",
+                timeout=60_000,
+            )
+            page.wait_for_timeout(1500)
+            _in_first_screen(page, ".headline")
+            page.screenshot(path=str(OUT / "app_presentation.png"))
+            page.locator(".present-switch input").first.uncheck(force=True)
+            page.wait_for_selector(".v-select", timeout=60_000)
+
+            # change strategy A: the change is shown as pending, Reset marked, until Reset
+            assert page.locator(".pending-changes").count() == 0
             page.locator(".v-select", has_text="Strategy A").first.click()
             page.locator(
                 ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
             ).first.click()
-            page.get_by_role("button", name="Reset", exact=True).click()
+            page.wait_for_selector(".pending-changes", timeout=60_000)
+            assert "staged → one_to_ten" in page.inner_text(".pending-changes")
+            assert page.locator(".reset-pending").count() == 1
+            _in_first_screen(page, ".pending-changes")
+            page.screenshot(path=str(OUT / "app_pending.png"))
+            page.locator(".reset-button").first.click()
             page.wait_for_function(
                 "() => document.querySelector('.what-happened')"
                 "?.innerText.includes('A (one_to_ten)')"
                 " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
-                timeout=30_000,
+                timeout=60_000,
             )
-            page.get_by_role(
-                "button", name="Step", exact=True
-            ).click()  # one redraw's worth of days
-            _wait_day(page, 1, timeout_s=30)
+            assert page.locator(".pending-changes").count() == 0
+            assert page.locator(".reset-pending").count() == 0
+            page.get_by_role("button", name="Step", exact=True).click()  # one redraw of days
+            _wait_day(page, 1, timeout_s=120)
             _assert_plots_rendered(page)
-            page.screenshot(path=str(OUT / "app_after_reset.png"), full_page=True)
+            page.screenshot(path=str(OUT / "app_after_reset.png"))
         finally:
             browser.close()

@@ -245,11 +245,11 @@ def test_what_happened_waits_for_closed_cohorts():
 def test_figures_have_titles_labels_and_one_line_captions(pair70):
     assert set(live.FIGURES) == set(live.PLOTS)
     for key, draw in live.FIGURES.items():
-        title, caption = live.PLOTS[key]
+        title, caption = live.PLOTS[key], live.caption(key, pair70)
         assert caption and "\n" not in caption
         fig = draw(pair70)
         titles = [fig._suptitle.get_text()] if fig._suptitle else []
-        titles += [ax.get_title() for ax in fig.axes]
+        titles += [ax.get_title(loc) for ax in fig.axes for loc in ("left", "center")]
         assert title in titles, key
         for ax in fig.axes:
             assert ax.get_xlabel(), key
@@ -270,6 +270,12 @@ def test_trainer_figure_runs_the_arms_as_a_sweep_and_resumes(tmp_path, capfd):
     assert cmd[2:7] == ["sim", "-m", "experiment=premature_scaling", "strategy=staged,premature",
                         "seed=range(0,2)"]  # fmt: skip
     assert "hydra/launcher=joblib" in cmd and cmd[-1] == "horizon_days=75"
+    scen = ["strategy=staged,premature", "operators.count=3"]
+    cmd = slide.sweep_command(None, 3, tmp_path / "s", scenario=scen)
+    assert cmd[4:7] == ["operators.count=3", "strategy=staged,premature", "seed=range(0,3)"]
+    assert slide.scenario_arms(scen) == (["staged", "premature"], ["operators.count=3"])
+    with pytest.raises(SystemExit, match="--seeds"):
+        slide.scenario_arms(["seed=3"])
 
     args = ["premature_scaling", "--seeds", "2", "--days", "75", "--jobs", "2", "--out"]
     assert slide.main([*args, str(tmp_path)]) == 0
@@ -290,3 +296,108 @@ def test_trainer_figure_runs_the_arms_as_a_sweep_and_resumes(tmp_path, capfd):
     assert slide.main([*args, str(tmp_path)]) == 0  # re-running resumes: nothing recomputed
     assert capfd.readouterr().out.count("skipped (finished earlier)") == 4
     assert svg.read_text() == text
+
+
+# --- the headline cards and the captions ------------------------------------------------------
+
+
+def test_headline_numbers_are_the_runs_outputs(pair70):
+    cards = {m.key: m for m in live.headline(pair70)}
+    a, b = pair70.arms
+    assert list(cards) == ["profit", "ltv_cac_90d", "conversion_30d", "users_per_operator"]
+    profit = cards["profit"]
+    assert profit.values == (a.model.daily()["profit"].sum(), b.model.daily()["profit"].sum())
+    h = min(a.model.economics.ltv_horizons_days)
+    summaries = [arm.model.summary() for arm in (a, b)]
+    assert h == live.metrics.horizons_in(summaries[0])[0]
+    ltv = cards[f"ltv_cac_{h}d"].values
+    assert np.array_equal(ltv, [s[f"ltv_cac_{h}d"] for s in summaries], equal_nan=True)
+    # 70 days < 90: nobody is old enough; the card says so instead of a number
+    assert all(math.isnan(v) for v in cards["ltv_cac_90d"].values)
+    assert cards["ltv_cac_90d"].texts == ("not yet measurable",) * 2
+    assert cards["ltv_cac_90d"].diff_text is None
+    upo = cards["users_per_operator"].values
+    assert upo == tuple(arm.model.daily()["users_per_operator"].iloc[-1] for arm in (a, b))
+    # conversion: the latest week whose joiners all had 30 days
+    conv = cards["conversion_30d"]
+    assert "joined days 28–34" in conv.note  # day 69 is the last: 34 + 30 <= 69 < 41 + 30
+    for arm, v in zip((a, b), conv.values, strict=True):
+        pop, m = arm.model.population, arm.model
+        sel = (pop.join_day >= 28) & (pop.join_day <= 34)
+        sel &= pop.channel != m.channel_names.index(live.IMPORTED)
+        assert v == pytest.approx(100 * live.converted_within(pop, sel).mean())
+    # B − A coloured by what favours B: more profit is better, more users per operator worse
+    d = profit.values[1] - profit.values[0]
+    assert profit.b_better == (d > 0) and profit.diff_text.startswith("B − A")
+    assert cards["users_per_operator"].b_better == (upo[1] < upo[0])
+
+
+def test_ltv_cac_card_is_the_summary_value_once_measurable():
+    p = live.advance(live.build_pair(), 100)
+    card = next(m for m in live.headline(p) if m.key == "ltv_cac_90d")
+    for arm, v in zip(p.arms, card.values, strict=True):
+        assert v == arm.model.summary()["ltv_cac_90d"] and np.isfinite(v)
+    assert "users who joined by day 10" in card.note
+
+
+def test_trend_words_follow_the_data():
+    assert live.trend([1.0, 1.2, 1.5]) == "rising"
+    assert live.trend([1.5, 1.2, 1.0]) == "falling"
+    assert live.trend([1.0, 1.01, 1.02]) == "about flat"
+    assert live.trend([math.nan, 1.0]) == "not yet shown"
+    assert live.relation(np.arange(10.0), np.arange(10.0)[::-1]) == "falls"
+    assert live.relation(np.arange(10.0), np.arange(10.0)) == "rises"
+    assert live.relation(np.arange(3.0), np.arange(3.0)) == "shows no clear trend yet"
+
+
+def _daily(job_values: dict, column: str) -> pd.DataFrame:
+    rows = []
+    for job, values in job_values.items():
+        for day, v in enumerate(values):
+            rows.append({"job": job, "group": job, "day": day, column: v})
+    return pd.DataFrame(rows)
+
+
+def test_ltv_cac_caption_says_what_the_lines_do():
+    both_up = _daily({"A": np.linspace(0.5, 1.5, 40), "B": np.linspace(0.2, 0.4, 40)}, "ltv_cac")
+    text = live.caption_ltv_cac(both_up)
+    assert "A's is rising" in text and "B's is rising" in text and "falling" not in text
+    mixed = _daily({"A": np.linspace(1.5, 0.5, 40), "B": np.full(40, 0.4)}, "ltv_cac")
+    text = live.caption_ltv_cac(mixed)
+    assert "A's is falling" in text and "B's is about flat" in text
+
+
+def test_profit_caption_names_the_leader_and_the_crossing():
+    d = _daily({"A": [0, -10, -10, 30, 30], "B": [0, 5, 5, 0, 0]}, "profit")
+    # cumulative: A 0,-10,-20,10,40 ; B 0,5,10,10,10 -> A behind until day 3, ahead after
+    text = live.caption_profit(d)
+    assert "A is ahead by ¥30" in text and "last crossed on day 4" in text
+
+
+def test_captions_on_a_real_pair_match_its_lines(pair70):
+    daily, _ = live.frames(pair70)
+    for job in ("A", "B"):
+        v = daily[daily["job"] == job].sort_values("day")
+        recent = v[v["day"] > v["day"].max() - live.TREND_DAYS]["ltv_cac"]
+        assert f"{job}'s is {live.trend(recent)}" in live.caption("ltv_cac", pair70)
+
+
+def test_marks_show_phase_starts_and_the_crossing(pair70):
+    a, b = pair70.arms
+    ms = live.marks(pair70)
+    phases = [(m.day, m.text) for m in ms if m.kind == "phase"]
+    starts = a.model.summary()["phase_starts"]
+    assert phases == [(d, f"A: {n}") for n, d in starts.items() if d > 0]
+    c = live.fell_below(b.conversion(), a.conversion())
+    events = [m for m in ms if m.kind == "event"]
+    assert [(m.day, m.group) for m in events] == [(c.since_join_day, b.name)]
+    assert "A: one_to_ten" in live.marks_legend(pair70)
+
+
+def test_pending_changes_until_reset(pair70):
+    values = dict(pair70.requested)
+    assert live.pending_changes(pair70, values) == []
+    values["operators"] = 3
+    assert live.pending_changes(pair70, values) == ["operators: 0 → 3"]
+    fresh = live.LivePair(**values)  # Reset applies them
+    assert live.pending_changes(fresh, values) == []

@@ -177,6 +177,17 @@ def arm_config(c: Controls, strategy: str) -> tuple[dict, list[str]]:
     return cfg, ov
 
 
+def pending_changes(pair: LivePair, values: dict) -> list[str]:
+    """The controls whose value differs from the scenario the pair runs (they apply on Reset),
+    as "name: running → new" lines; [] when the page shows what the controls say."""
+    now = pair.requested
+    out = []
+    for name, v in values.items():
+        if name in now and v != now[name]:
+            out.append(f"{name.replace('_', ' ')}: {now[name]} → {v}")
+    return out
+
+
 def cli_command(overrides: list[str]) -> str:
     return "privsim " + " ".join(overrides)
 
@@ -198,9 +209,31 @@ class Arm:
     model: PrivateDomainModel
     ltv_cac: list[float] = field(default_factory=list)  # LTV/CAC of users acquired so far, per day
 
+    _daily: tuple[int, pd.DataFrame] | None = field(default=None, repr=False)
+    _summary: tuple[int, dict] | None = field(default=None, repr=False)
+    _conversion: tuple[int, pd.DataFrame] | None = field(default=None, repr=False)
+
     @property
     def name(self) -> str:
         return f"{self.label} ({self.model.strategy.name})"
+
+    def summary(self) -> dict:
+        """The model's summary (`PrivateDomainModel.summary`), computed once per simulated day."""
+        if self._summary is None or self._summary[0] != self.model.day:
+            self._summary = (self.model.day, self.model.summary())
+        return self._summary[1]
+
+    def conversion(self) -> pd.DataFrame:
+        """`conversion_by_join_day` of this arm, computed once per simulated day."""
+        if self._conversion is None or self._conversion[0] != self.model.day:
+            self._conversion = (self.model.day, conversion_by_join_day(self.model))
+        return self._conversion[1]
+
+    def daily(self) -> pd.DataFrame:
+        """The model's daily table, built once per simulated day (a redraw reads it often)."""
+        if self._daily is None or self._daily[0] != self.model.day:
+            self._daily = (self.model.day, self.model.daily())
+        return self._daily[1]
 
     def record(self) -> None:
         """Append today's LTV/CAC of the users acquired so far (imported users excluded)."""
@@ -237,6 +270,20 @@ class LivePair(mesa.Model):
     ):
         self.arms: list[Arm] = []
         self.error: str | None = None  # why the scenario is invalid (only when not strict)
+        self.requested = dict(  # the control values asked for (valid or not): see pending_changes
+            strategy_a=strategy_a,
+            strategy_b=strategy_b,
+            side_by_side=side_by_side,
+            experiment=experiment,
+            pool=pool,
+            business=business,
+            operators=operators,
+            ad_budget=ad_budget,
+            fission_share=fission_share,
+            koc=koc,
+            users_cap=users_cap,
+            seed=seed,
+        )
         self.day = 0
         try:
             self.controls = Controls.parse(
@@ -261,6 +308,7 @@ class LivePair(mesa.Model):
             self.horizon_days = 0
             self.lock = threading.RLock()
             self._frames = None
+            self._marks = None
             return
         super().__init__(rng=self.controls.seed)
         c = self.controls
@@ -277,6 +325,7 @@ class LivePair(mesa.Model):
         # The page steps in one thread and draws in others: hold this while reading the arms.
         self.lock = threading.RLock()
         self._frames = None  # (day, daily, cohorts): see `frames`
+        self._marks = None  # (day, marks): see `marks`
 
     def step(self) -> None:
         with self.lock:
@@ -316,7 +365,7 @@ def frames(pair: LivePair) -> tuple[pd.DataFrame, pd.DataFrame]:
     daily, cohorts = [], []
     for arm in pair.arms:
         tag = dict(group=arm.name, job=arm.label)
-        d = arm.model.daily()
+        d = arm.daily()
         daily.append(d.assign(ltv_cac=np.array(arm.ltv_cac[: len(d)], dtype=float), **tag))
         if arm.model.day:  # no cohort table before the first day
             c = arm.model.cohorts()
@@ -389,9 +438,11 @@ def fell_below(x: pd.DataFrame, y: pd.DataFrame) -> Crossing | None:
     )
 
 
-def phase_history(model: PrivateDomainModel) -> list[tuple[str, int, int]]:
+def phase_history(
+    model: PrivateDomainModel, daily: pd.DataFrame | None = None
+) -> list[tuple[str, int, int]]:
     """(phase name, first day, last day) of each phase run so far."""
-    d = model.daily()
+    d = model.daily() if daily is None else daily
     if d.empty:
         return []
     g = d.groupby("phase")["day"].agg(["min", "max"]).sort_values("min")
@@ -414,14 +465,18 @@ def what_happened(pair: LivePair) -> list[str]:
     for arm in pair.arms:
         m = arm.model
         name, started = current_phase(m)
-        hist = [f"{p} days {a}–{b}" for p, a, b in phase_history(m) if p != name or a != started]
+        hist = [
+            f"{p} days {a}–{b}"
+            for p, a, b in phase_history(m, arm.daily())
+            if p != name or a != started
+        ]
         before = f" (before: {', '.join(hist)})" if hist else ""
         line = f"{arm.name} is in phase “{name}” since day {started}{before}."
         if pair.day:
-            t = m.daily().iloc[-1]
+            t = arm.daily().iloc[-1]
             upo = t["users_per_operator"]
             upo_s = f"{upo:,.0f} users per operator" if np.isfinite(upo) else "no operator yet"
-            s = m.summary()
+            s = arm.summary()
             h = metrics.horizons_in(s)[0]
             ltv = s[f"ltv_cac_{h}d"]
             ltv_s = (
@@ -429,7 +484,7 @@ def what_happened(pair: LivePair) -> list[str]:
                 if np.isfinite(ltv)
                 else f"LTV/CAC at {h} days not yet measurable (no user {h} days old)"
             )
-            profit = float(m.daily()["profit"].sum())
+            profit = float(arm.daily()["profit"].sum())
             line += (
                 f" {int(t['live_users']):,} live users, {int(t['operators'])} operators "
                 f"({upo_s}), cumulative profit ¥{profit:,.0f}, {ltv_s}."
@@ -438,7 +493,7 @@ def what_happened(pair: LivePair) -> list[str]:
     if len(pair.arms) < 2:
         lines.append("Side-by-side mode is off: no comparison.")
         return lines
-    series = [conversion_by_join_day(a.model) for a in pair.arms]
+    series = [a.conversion() for a in pair.arms]
     for i, (arm, other) in enumerate(zip(pair.arms, pair.arms[::-1], strict=True)):
         c = fell_below(series[i], series[1 - i])
         lines.append(_crossing_sentence(arm, other, c, pair.day))
@@ -469,45 +524,372 @@ def _crossing_sentence(arm: Arm, other: Arm, c: Crossing | None, day: int) -> st
     return f"{who}: 30-day conversion has not fallen below {vs}'s ({now})."
 
 
+# --- the headline: four numbers per arm, on the first screen ----------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One headline card: a number per arm (NaN: not measurable yet), shown as `texts`, and
+    B − A coloured by whether it favours B (`better`: "higher", "lower" or None)."""
+
+    key: str
+    title: str
+    values: tuple[float, ...]  # one per arm, in the pair's order
+    texts: tuple[str, ...]
+    note: str  # what the number is over, in a line
+    better: str | None
+    diff_text: str | None = None  # "B − A: …" (None: no comparison)
+    b_better: bool | None = None  # colour of the difference (None: neutral / not comparable)
+
+
+def _yuan(v: float, sign: bool = False) -> str:
+    a = abs(v)
+    s = "−" if v < 0 else ("+" if sign and v > 0 else "")
+    if a >= 1e6:
+        return f"{s}¥{a / 1e6:,.2f}M"
+    return f"{s}¥{a / 1e3:,.0f}k" if a >= 1e4 else f"{s}¥{a:,.0f}"
+
+
+def latest_matured_week(model: PrivateDomainModel, cohorts: pd.DataFrame) -> pd.Series | None:
+    """The latest weekly joining cohort all of whose joiners have had their 30 days (the
+    week's last joining day ≤ last day − 30), or None before there is one."""
+    last = model.day - 1 - CONVERSION_WINDOW
+    if cohorts is None or not len(cohorts):
+        return None
+    done = cohorts[(cohorts["first_day"] + 6 <= last) & (cohorts["size"] > 0)]
+    done = done[done["conversion_30d"].notna()]
+    return done.iloc[-1] if len(done) else None
+
+
+def headline(pair: LivePair) -> list[Metric]:
+    """The four cards: cumulative profit, horizon-matched LTV/CAC at the shortest horizon,
+    30-day conversion of the latest matured weekly cohort, users per operator today. Every
+    value is read from the arms' own outputs (daily table, summary, cohorts)."""
+    if not pair.arms:
+        return []
+    _, cohorts = frames(pair)
+    day = pair.day
+    out = []
+
+    profit = tuple(float(a.daily()["profit"].sum()) if day else 0.0 for a in pair.arms)
+    out.append(
+        Metric(
+            "profit",
+            "Cumulative profit",
+            profit,
+            tuple(_yuan(v) for v in profit),
+            f"margin − all costs, days 0–{max(day - 1, 0)}",
+            "higher",
+        )
+    )
+
+    if day:
+        sums = [a.summary() for a in pair.arms]
+        h = metrics.horizons_in(sums[0])[0]
+        ratio = tuple(float(s[f"ltv_cac_{h}d"]) for s in sums)
+        users = [int(s[f"ltv_{h}d_users"]) for s in sums]
+    else:
+        h = min(pair.arms[0].model.economics.ltv_horizons_days)
+        ratio, users = tuple(math.nan for _ in pair.arms), [0 for _ in pair.arms]
+    texts = tuple(f"{v:.2f}" if np.isfinite(v) else "not yet measurable" for v in ratio)
+    if day >= h:
+        counts = " / ".join(f"{n:,}" for n in users)
+        note = f"first-{h}-day margin ÷ CAC of users who joined by day {day - h} ({counts})"
+    else:
+        note = f"first-{h}-day margin ÷ CAC: no user is {h} days old before day {h}"
+    out.append(Metric(f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ratio, texts, note, "higher"))
+
+    conv, weeks = [], []
+    for arm in pair.arms:
+        c = cohorts[cohorts["job"] == arm.label] if len(cohorts) else cohorts
+        w = latest_matured_week(arm.model, c)
+        conv.append(100.0 * float(w["conversion_30d"]) if w is not None else math.nan)
+        weeks.append(int(w["first_day"]) if w is not None else None)
+    conv = tuple(conv)
+    texts = tuple(f"{v:.1f} %" if np.isfinite(v) else "no week matured yet" for v in conv)
+    if weeks[0] is not None:
+        note = (
+            f"of the latest week whose joiners all had 30 days (joined days "
+            f"{weeks[0]}–{weeks[0] + 6})"
+        )
+    else:
+        note = (
+            f"of the latest week whose joiners all had {CONVERSION_WINDOW} days: the first "
+            f"is measured on day {CONVERSION_WINDOW + 7}"
+        )
+    out.append(Metric("conversion_30d", "30-day conversion", conv, texts, note, "higher"))
+
+    upo = tuple(
+        float(a.daily()["users_per_operator"].iloc[-1]) if day else math.nan for a in pair.arms
+    )
+    texts = tuple(f"{v:,.0f}" if np.isfinite(v) else "—" for v in upo)
+    out.append(
+        Metric(
+            "users_per_operator",
+            "Users per operator",
+            upo,
+            texts,
+            "live users ÷ operators today",
+            "lower",
+        )
+    )
+    return [_with_difference(m) for m in out]
+
+
+def _with_difference(m: Metric) -> Metric:
+    if len(m.values) < 2 or not all(np.isfinite(m.values)):
+        return m
+    a, b = m.values
+    d = b - a
+    if m.key == "profit":
+        text = _yuan(d, sign=True)
+    elif m.key.startswith("ltv_cac"):
+        text = f"{d:+.2f}"
+    elif m.key == "conversion_30d":
+        text = f"{d:+.1f} pts"
+    else:
+        text = f"{d:+,.0f}"
+    text = text.replace("-", "−")
+    b_better = None if d == 0 else ((d > 0) == (m.better == "higher"))
+    word = "" if b_better is None else (" · B better" if b_better else " · B worse")
+    return Metric(**{**m.__dict__, "diff_text": f"B − A {text}{word}", "b_better": b_better})
+
+
+# --- captions: derived from the lines they describe --------------------------------------------
+
+TREND_DAYS = 28  # days over which a caption calls a line rising or falling
+TREND_TOLERANCE = 0.05  # relative change under which a line is "about flat"
+
+
+def trend(values: pd.Series | np.ndarray, tolerance: float = TREND_TOLERANCE) -> str:
+    """ "rising", "falling" or "about flat": the last finite value against the first of
+    `values` (relative change beyond `tolerance`); "not yet shown" without two values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return "not yet shown"
+    first, last = v[0], v[-1]
+    scale = max(abs(first), abs(last), 1e-12)
+    change = (last - first) / scale
+    if abs(change) <= tolerance:
+        return "about flat"
+    return "rising" if change > 0 else "falling"
+
+
+def relation(x: np.ndarray, y: np.ndarray, threshold: float = 0.3) -> str:
+    """How `y` moves as `x` grows (rank correlation): "falls", "rises" or "shows no clear
+    trend" (|rho| < `threshold`, or fewer than 4 points)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 4:
+        return "shows no clear trend yet"
+    rx = pd.Series(x[ok]).rank().to_numpy()
+    ry = pd.Series(y[ok]).rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:
+        return "shows no clear trend"
+    rho = float(np.corrcoef(rx, ry)[0, 1])
+    if abs(rho) < threshold:
+        return "shows no clear trend"
+    return "rises" if rho > 0 else "falls"
+
+
+def _by_arm(daily: pd.DataFrame):
+    for job, d in daily.groupby("job", sort=True):
+        yield job, d.sort_values("day")
+
+
+def caption_profit(daily: pd.DataFrame) -> str:
+    if not len(daily):
+        return "Cumulative profit of each arm: margin minus every cost, from day 0."
+    cum = {j: d["profit"].cumsum().to_numpy() for j, d in _by_arm(daily)}
+    parts = [f"{j} {_yuan(v[-1])}" for j, v in cum.items()]
+    text = f"Money made so far: {', '.join(parts)}."
+    if len(cum) == 2:
+        (ja, a), (jb, b) = cum.items()
+        n = min(len(a), len(b))
+        diff = a[:n] - b[:n]
+        lead = ja if diff[-1] > 0 else jb if diff[-1] < 0 else None
+        text += f" {lead} is ahead by {_yuan(abs(diff[-1]))}." if lead else " Level."
+        nz = np.flatnonzero(diff)  # days one arm is strictly ahead
+        sign = np.sign(diff[nz])
+        change = np.flatnonzero(sign[1:] != sign[:-1])
+        if change.size:
+            text += f" The lines last crossed on day {int(nz[change[-1] + 1])}."
+    return text
+
+
+def caption_ltv_cac(daily: pd.DataFrame, days: int = TREND_DAYS) -> str:
+    base = "LTV/CAC to date of the users acquired so far (1 = break-even)"
+    words = []
+    for j, d in _by_arm(daily):
+        recent = d[d["day"] > d["day"].max() - days]["ltv_cac"]
+        words.append(f"{j}'s is {trend(recent)}")
+    if not words:
+        return base + "."
+    return f"{base}: over the last {days} days {', '.join(words)}."
+
+
+def caption_conversion(cohorts: pd.DataFrame) -> str:
+    base = "Each dot is a joining week's 30-day conversion, against the pool size it met"
+    if not len(cohorts):
+        return base + f"; the first week is measured on day {CONVERSION_WINDOW + 7}."
+    parts = [
+        f"{j}'s {relation(c['pool_size'].to_numpy(float), c['conversion_30d'].to_numpy(float))}"
+        for j, c in cohorts.groupby("job", sort=True)
+    ]
+    return f"{base}. As its pool grew, {', '.join(parts)}."
+
+
+def caption_funnel(daily: pd.DataFrame) -> str:
+    base = "Stages of the live users; the bottom bands (buy, rebuy) are customers"
+    if not len(daily):
+        return base + "."
+    parts = []
+    for j, d in _by_arm(daily):
+        t = d.iloc[-1]
+        live = sum(float(t[s]) for s in plots.STAGES)
+        share = 100 * (float(t["buy"]) + float(t["rebuy"])) / live if live else math.nan
+        parts.append(f"{j} {share:.0f} % customers of {live:,.0f}")
+    return f"{base}. A bigger pile is not a better pool: {', '.join(parts)}."
+
+
+def caption_operators(daily: pd.DataFrame) -> str:
+    base = "Live users per operator: the load 1:1 attention is shared over"
+    if not len(daily):
+        return base + "."
+    parts = []
+    for j, d in _by_arm(daily):
+        v = d["users_per_operator"].replace([np.inf, -np.inf], np.nan)
+        if v.notna().any():
+            parts.append(f"{j} peaked at {v.max():,.0f} (day {int(d.loc[v.idxmax(), 'day'])})")
+    return f"{base}. {', '.join(parts)}." if parts else base + "."
+
+
+def caption_churn(daily: pd.DataFrame, window: int = 7) -> str:
+    base = f"Users lost per day as a share of the pool ({window}-day mean)"
+    if not len(daily):
+        return base + "."
+    rate = plots.churn_rate(daily, window)
+    parts = []
+    for j, d in _by_arm(rate):
+        v = d["churn_pct_per_day"]
+        parts.append(f"{j} {float(v.iloc[-1]):.2f} % now, {trend(v.tail(TREND_DAYS))}")
+    return f"{base}: {', '.join(parts)}."
+
+
+def caption(key: str, pair: LivePair) -> str:
+    """The plot's caption, its directions read from the plotted data."""
+    daily, cohorts = frames(pair)
+    if key == "profit":
+        return caption_profit(daily)
+    if key == "ltv_cac":
+        return caption_ltv_cac(daily)
+    if key == "conversion":
+        return caption_conversion(cohorts)
+    if key == "funnel":
+        return caption_funnel(daily)
+    if key == "operators":
+        return caption_operators(daily)
+    return caption_churn(daily)
+
+
+# --- marks on the time plots: phase starts and the conversion crossing ---------------------------
+
+
+def phase_marks(pair: LivePair) -> list[plots.Mark]:
+    """A mark where each arm's later phases start (from the daily `phase` index)."""
+    out = []
+    for arm in pair.arms:
+        d = arm.daily()
+        if not len(d):
+            continue
+        ph = d["phase"].to_numpy()
+        for k in np.flatnonzero(ph[1:] != ph[:-1]) + 1:
+            name = arm.model.strategy.phases[int(ph[k])].name
+            out.append(plots.Mark(int(d["day"].iloc[k]), f"{arm.label}: {name}", arm.name))
+    return out
+
+
+def crossing_marks(pair: LivePair) -> list[plots.Mark]:
+    """Where an arm's 30-day conversion fell below the other's and stayed there: at the first
+    joining day of that run (`fell_below`), known 30 days later."""
+    if len(pair.arms) < 2:
+        return []
+    series = [a.conversion() for a in pair.arms]
+    out = []
+    for i, arm in enumerate(pair.arms):
+        other = pair.arms[1 - i]
+        c = fell_below(series[i], series[1 - i])
+        if c is not None and c.below_now:
+            out.append(
+                plots.Mark(
+                    c.since_join_day,
+                    f"{arm.label} converts below {other.label} "
+                    f"(joiners from day {c.since_join_day})",
+                    arm.name,
+                    kind="event",
+                )
+            )
+    return out
+
+
+def marks_legend(pair: LivePair) -> str:
+    """What the vertical lines on the time plots are, in a line."""
+    ms = marks(pair)
+    if not ms:
+        return "Vertical lines will mark phase starts (dashed) and a conversion crossing (solid)."
+    phases = [f"{m.text} from day {m.day}" for m in ms if m.kind == "phase"]
+    events = [m.text for m in ms if m.kind == "event"]
+    out = "Dashed lines: phase starts (" + ", ".join(phases) + ")." if phases else ""
+    if events:
+        out += " Solid: " + "; ".join(events) + "."
+    return out.strip()
+
+
+def marks(pair: LivePair) -> list[plots.Mark]:
+    if pair._marks is None or pair._marks[0] != pair.day:
+        pair._marks = (pair.day, phase_marks(pair) + crossing_marks(pair))
+    return pair._marks[1]
+
+
 # --- figures (sim.viz.plots on fixed-margin figures: no pyplot state, no layout engine) --------
 
 PLOTS = {
-    "funnel": (
-        "Funnel: users in each stage over time",
-        "Look at the bottom bands (buy, rebuy) against the top (aware, familiar): a fat top over "
-        "a thin bottom means users arrive faster than the team can nurture them.",
-    ),
-    "conversion": (
-        "30-day conversion of weekly cohorts vs pool size",
-        "Each dot is one joining week. Look for the slope: as the pool outgrows the team, "
-        "new users convert less (conversion decay).",
-    ),
-    "operators": (
-        "Users per operator",
-        "1:1 attention is operator capacity shared over this load: watch which arm runs far "
-        "above a few thousand users per operator, and for how long.",
-    ),
-    "profit": (
-        "Cumulative profit and LTV/CAC",
-        "Left: who is ahead in money, and when the lines cross. Right: value per yuan of "
-        "acquisition (1 = break-even); a falling line means each new user is worth less.",
-    ),
-    "churn": (
-        "Churn: users lost per day",
-        "Compare the level after each arm scales: a higher line means acquisition is pouring "
-        "into a leaking pool.",
-    ),
+    "profit": "Cumulative profit: margin − acquisition − team, KOC and systems cost",
+    "funnel": "Funnel: live users in each stage",
+    "conversion": "30-day conversion: by joining day, and against pool size",
+    "operators": "Users per operator",
+    "ltv_cac": "LTV/CAC to date",
+    "churn": "Churn: users lost per day",
 }
-DPI = 95
+DPI = 100
+FONT = {False: 11, True: 14}  # base font size in points: the page, presentation mode
+# figure sizes in inches at DPI, about the pixels they are shown at on a 1280-wide screen
+WIDE = {False: (8.6, 2.75), True: (12.4, 3.6)}
+HALF = {False: (6.0, 3.2), True: (12.4, 3.8)}
 
 
-def _figure(width=6.4, height=3.4, ncols=1, sharey=False, left=0.13, wspace=0.2, top=0.88):
+def _figure(size, ncols=1, sharey=False, left=0.09, wspace=0.2, top=0.86, bottom=0.2):
     """A figure with fixed margins (a layout engine would double the cost of every redraw)."""
-    fig, axes = plots.figure(width, height, ncols=ncols, sharey=sharey, dpi=DPI)
-    fig.subplots_adjust(left=left, right=0.98, bottom=0.15, top=top, wspace=wspace)
-    for ax in axes:
-        ax.tick_params(labelsize=9)
+    fig, axes = plots.figure(*size, ncols=ncols, sharey=sharey, dpi=DPI)
+    fig.subplots_adjust(left=left, right=0.98, bottom=bottom, top=top, wspace=wspace)
     return fig, axes
+
+
+def _legible(fig, big: bool) -> None:
+    """Every label, tick and legend at the page's font size (the plots draw small)."""
+    f = FONT[big]
+    for ax in fig.axes:
+        ax.tick_params(labelsize=f - 1)
+        ax.xaxis.label.set_fontsize(f - 1)
+        ax.yaxis.label.set_fontsize(f - 1)
+        ax.title.set_fontsize(f)
+        if leg := ax.get_legend():
+            for t in leg.get_texts():
+                t.set_fontsize(f - 2)
+        for t in ax.texts:
+            t.set_fontsize(f - 2)
+    if fig._suptitle is not None:
+        fig._suptitle.set_fontsize(f + 1)
 
 
 def _drop_legend(ax) -> None:
@@ -515,54 +897,104 @@ def _drop_legend(ax) -> None:
         ax.get_legend().remove()
 
 
-def figure_funnel(pair: LivePair):
+def _time_marks(pair, axes, label_axis=None) -> None:
+    col = plots.colours([a.name for a in pair.arms])
+    for ax in axes:
+        plots.marks(ax, marks(pair), col, label=ax is (label_axis or axes[0]))
+
+
+def figure_profit(pair: LivePair, big: bool = False):
     daily, _ = frames(pair)
-    fig, axes = _figure(12.0, 3.6, len(pair.arms), sharey=True, left=0.07, wspace=0.05, top=0.85)
+    fig, (ax,) = _figure(WIDE[big], left=0.08, bottom=0.17, top=0.9)
+    plots.cumulative_profit(ax, daily)
+    ax.set_title(PLOTS["profit"], loc="left")
+    ax.set_xlim(0, max(pair.horizon_days, 7))  # the whole year from the start: room to grow
+    _time_marks(pair, [ax])
+    _legible(fig, big)
+    return fig
+
+
+def figure_funnel(pair: LivePair, big: bool = False):
+    daily, _ = frames(pair)
+    w, h = HALF[big]
+    fig, axes = _figure(
+        (w, h + 0.4), len(pair.arms), sharey=True, left=0.13, wspace=0.06, top=0.84, bottom=0.3
+    )
     for i, (ax, arm) in enumerate(zip(axes, pair.arms, strict=True)):
         plots.funnel(ax, daily[daily["job"] == arm.label])
-        ax.set_title(arm.name, fontsize=10)
-        if i:  # one y label and one legend for the shared axis
+        ax.set_title(arm.name)
+        if i:  # one y label for the shared axis
             ax.set_ylabel("")
-            _drop_legend(ax)
-    fig.suptitle(PLOTS["funnel"][0], fontsize=11)
+        if i == 0 and ax.get_legend():  # one legend, under the panels
+            h_, l_ = ax.get_legend_handles_labels()
+            fig.legend(h_, l_, loc="lower center", ncol=3, fontsize=FONT[big] - 2, frameon=False)
+        _drop_legend(ax)
+    fig.suptitle(PLOTS["funnel"])
+    col = plots.colours([a.name for a in pair.arms])
+    for ax, arm in zip(axes, pair.arms, strict=True):  # each panel its own arm's phases
+        own = [m for m in marks(pair) if m.group == arm.name and m.kind == "phase"]
+        plots.marks(ax, own, col, label=True)
+    _legible(fig, big)
     return fig
 
 
-def figure_conversion(pair: LivePair):
-    fig, (ax,) = _figure()
-    plots.conversion_decay(ax, frames(pair)[1], "pool_size")
-    ax.set_title(PLOTS["conversion"][0], fontsize=11)
+def figure_conversion(pair: LivePair, big: bool = False):
+    fig, (ax1, ax2) = _figure(HALF[big], ncols=2, left=0.1, wspace=0.22, top=0.84, bottom=0.22)
+    daily, cohorts = frames(pair)
+    col = plots.colours([a.name for a in pair.arms])
+    for arm in pair.arms:
+        s = arm.conversion()
+        ax1.plot(s["join_day"], s["conversion_pct"], color=col[arm.name], lw=1.8, label=arm.name)
+    if not any(len(a.conversion().dropna()) for a in pair.arms):
+        plots.empty(ax1, f"measured from day {CONVERSION_WINDOW + ROLLING_DAYS}")
+    ax1.set_xlim(0, max(pair.day, 7))
+    ax1.set_ylim(bottom=0)
+    ax1.set_xlabel(f"joining day ({ROLLING_DAYS}-day pooled)")
+    ax1.set_ylabel("30-day conversion (%)")
+    plots.marks(ax1, marks(pair), col, label=False)
+    if ax1.get_lines():
+        ax1.legend(loc="lower left", framealpha=0.8)
+    plots.conversion_decay(ax2, cohorts, "pool_size")
+    ax2.set_ylabel("")
+    ax2.set_xlabel("pool size at joining (users)")
+    _drop_legend(ax2)
+    fig.suptitle(PLOTS["conversion"])
+    _legible(fig, big)
     return fig
 
 
-def figure_operators(pair: LivePair):
-    fig, (ax,) = _figure()
+def figure_operators(pair: LivePair, big: bool = False):
+    fig, (ax,) = _figure(HALF[big], left=0.14, top=0.88)
     plots.users_per_operator(ax, frames(pair)[0])
-    ax.set_title(PLOTS["operators"][0], fontsize=11)
+    ax.set_title(PLOTS["operators"])
+    _time_marks(pair, [ax])
+    _legible(fig, big)
     return fig
 
 
-def figure_profit(pair: LivePair):
-    daily, _ = frames(pair)
-    fig, (ax, ax2) = _figure(ncols=2, left=0.12, wspace=0.38, top=0.85)
-    plots.cumulative_profit(ax, daily)
-    plots.ltv_cac_over_time(ax2, daily)
-    _drop_legend(ax2)  # the same arms as on the left
-    fig.suptitle(PLOTS["profit"][0], fontsize=11)
+def figure_ltv_cac(pair: LivePair, big: bool = False):
+    fig, (ax,) = _figure(HALF[big], left=0.12, top=0.88)
+    plots.ltv_cac_over_time(ax, frames(pair)[0])
+    ax.set_title(PLOTS["ltv_cac"])
+    _time_marks(pair, [ax])
+    _legible(fig, big)
     return fig
 
 
-def figure_churn(pair: LivePair):
-    fig, (ax,) = _figure()
+def figure_churn(pair: LivePair, big: bool = False):
+    fig, (ax,) = _figure(HALF[big], left=0.12, top=0.88)
     plots.churn(ax, frames(pair)[0])
-    ax.set_title(PLOTS["churn"][0], fontsize=11)
+    ax.set_title(PLOTS["churn"])
+    _time_marks(pair, [ax])
+    _legible(fig, big)
     return fig
 
 
 FIGURES = {
+    "profit": figure_profit,
     "funnel": figure_funnel,
     "conversion": figure_conversion,
     "operators": figure_operators,
-    "profit": figure_profit,
+    "ltv_cac": figure_ltv_cac,
     "churn": figure_churn,
 }

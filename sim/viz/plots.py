@@ -18,6 +18,7 @@ page's threads, and no layout engine is imposed (the live page redraws every few
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,10 @@ from sim.experiment.jobs import atomic_write
 BAND = (10, 90)  # percentiles of outcomes across seeds
 BAND_NOTE = "line: median of seeds; band: middle 80 % of seeds (10th–90th percentile)"
 STAGES = [s.name.lower() for s in LIVE_STAGES]  # aware … rebuy (churned is drawn apart)
-STAGE_COLOURS = ("#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2")
+# Okabe & Ito's colour-blind-safe palette: five stages told apart by hue, not by shade, and the
+# arms (A blue, B vermillion) apart from each other for every kind of colour vision
+STAGE_COLOURS = ("#56B4E9", "#F0E442", "#009E73", "#E69F00", "#CC79A7")  # aware … rebuy
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 X_LABELS = {
     "pool_size": "pool size when the cohort joined (live users)",
     "users_per_operator": "users per operator when the cohort joined (users)",
@@ -61,7 +64,7 @@ def save(fig, path: Path, fmt: str = "png", **kw) -> None:
 
 
 def colours(groups) -> dict:
-    """One colour per group, stable in order (arm A blue, arm B red, as on the page)."""
+    """One colour per group, stable in order (arm A blue, arm B vermillion, as on the page)."""
     groups = list(groups)
     if len(groups) <= len(PALETTE):
         return dict(zip(groups, PALETTE, strict=False))
@@ -132,6 +135,48 @@ def lines(ax, frame: pd.DataFrame, x: str, y: str, groups=None) -> None:
         ax.plot(xs, mid, color=col[g], label=str(g), marker=marker, ms=3, linewidth=1.8)
         if band is not None and len(band):
             ax.fill_between(band[x], band["lo"], band["hi"], color=col[g], alpha=0.2, lw=0)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A moment on a time axis: a phase start (`kind="phase"`) or an event such as one arm's
+    conversion falling below the other's (`kind="event"`), in its group's colour."""
+
+    day: float
+    text: str
+    group: str
+    kind: str = "phase"
+
+
+def marks(ax, items, col: dict, label: bool = True) -> None:
+    """Vertical lines at each mark's day (phase starts dashed, events solid), labelled with
+    their text beside the line (phases from the top down, events from the bottom up)."""
+    n = {"phase": 0, "event": 0}
+    lo, hi = ax.get_xlim()
+    for m in items:
+        c = col.get(m.group, "grey")
+        ls, lw = ("--", 1.3) if m.kind == "phase" else ("-", 1.8)
+        ax.axvline(m.day, color=c, linestyle=ls, linewidth=lw, alpha=0.9, zorder=1)
+        if not label:
+            continue
+        k = n[m.kind]
+        n[m.kind] += 1
+        top = m.kind == "phase"
+        right = m.day > lo + 0.7 * (hi - lo)  # near the right edge: the text goes left
+        ax.annotate(
+            m.text,
+            (m.day, (0.97 - 0.12 * k) if top else (0.04 + 0.12 * k)),
+            xycoords=("data", "axes fraction"),
+            xytext=(-4 if right else 4, 0),
+            textcoords="offset points",
+            ha="right" if right else "left",
+            va="top" if top else "bottom",
+            fontsize=9,
+            color=c,
+            fontweight="normal" if top else "bold",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            zorder=5,
+        )
 
 
 # ---------------------------------------------------------------------------- derived series

@@ -1,11 +1,13 @@
-"""`privsim-figure <experiment>`: one publication-quality figure for slides.
+"""`privsim-figure <experiment>` or `privsim-figure --scenario <overrides>`: one
+publication-quality figure for slides.
 
     privsim-figure premature_scaling                    # 10 seeds -> results/figures/
     python -m sim.viz.slide premature_scaling --seeds 20 --out slides/
+    privsim-figure --scenario strategy=staged,premature operators.count=3
 
 Runs the experiment's arms — the strategies its sweep compares (for premature_scaling: staged
-and premature) — for seeds 0..N-1 through the same machinery as `privsim -m` (not a second
-runner): it launches
+and premature; for a scenario, the strategies of its `strategy=a,b` override) — for seeds
+0..N-1 through the same machinery as `privsim -m` (not a second runner): it launches
 
     python -m sim -m experiment=<name> strategy=<a>,<b> 'seed=range(0,N)' \
         hydra.sweep.dir=<out>/runs/<name> [hydra/launcher=joblib hydra.launcher.n_jobs=<jobs>] \
@@ -15,12 +17,14 @@ so launchers, resuming (re-running skips finished runs), failure handling and th
 in `<out>/runs/<name>/` are the sweep's own. It then draws from the job directories
 (`sim.experiment.sweep.collect` / `load_series`, `sim.viz.plots`) two panels:
 
-- conversion decay: 30-day conversion of each weekly joining cohort, by joining day;
-- cumulative profit, by day;
+- conversion decay: 30-day conversion of each weekly joining cohort against the users per
+  operator it met (quantile bins of each arm's cohorts across seeds);
+- cumulative profit, by day, each arm's later phase starts marked (median day across seeds);
 
 each arm as the median of its seeds with the band of the middle 80 % of seeds (10th–90th
-percentile), and each arm's later phase starts marked (median day across seeds). Writes
-`<out>/<experiment>.png` (200 dpi) and `.svg`, atomically.
+percentile; the title and each legend say so). Writes `<out>/<name>.png` (200 dpi) and `.svg`,
+atomically. The live page's "Make a slide of this" draws the same slide from the pair on
+screen (`write_live`: one seed, no band).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,17 +65,50 @@ def experiment_arms(experiment: str) -> list[str]:
     return [s.strip() for s in str(swept).split(",") if s.strip()]
 
 
+def scenario_arms(overrides: list[str]) -> tuple[list[str], list[str]]:
+    """A scenario's arms (the strategies of its `strategy=a,b` override; staged and premature
+    without one) and its other overrides, which every arm shares."""
+    arms, rest = None, []
+    for o in overrides:
+        key, sep, value = o.partition("=")
+        if not sep:
+            raise SystemExit(f"privsim-figure: scenario override {o!r} is not key=value")
+        if key.lstrip("+") == "seed":
+            raise SystemExit("privsim-figure: the seeds are --seeds, not a scenario override")
+        if key == "strategy":
+            arms = [s.strip() for s in value.split(",") if s.strip()]
+        else:
+            rest.append(o)
+    return arms or ["staged", "premature"], rest
+
+
+def scenario_name(overrides: list[str]) -> str:
+    """A file name for a scenario: its overrides, filesystem-safe."""
+    text = "_".join(overrides) or "default"
+    return "scenario-" + re.sub(r"[^A-Za-z0-9.=,+-]+", "_", text).replace("=", "-")[:120]
+
+
 def sweep_command(
-    experiment: str, seeds: int, sweep_dir: Path, days: int | None = None, jobs: int = 1
+    experiment: str | None,
+    seeds: int,
+    sweep_dir: Path,
+    days: int | None = None,
+    jobs: int = 1,
+    scenario: list[str] | None = None,
 ) -> list[str]:
-    """The `privsim -m` command line that runs every arm for seeds 0..seeds-1 into `sweep_dir`."""
+    """The `privsim -m` command line that runs every arm for seeds 0..seeds-1 into `sweep_dir`:
+    an experiment's arms, or a scenario's (`scenario_arms`)."""
+    if scenario is not None:
+        arms, rest = scenario_arms(scenario)
+    else:
+        arms, rest = experiment_arms(experiment), [f"experiment={experiment}"]
     cmd = [
         sys.executable,
         "-m",
         "sim",
         "-m",
-        f"experiment={experiment}",
-        f"strategy={','.join(experiment_arms(experiment))}",
+        *rest,
+        f"strategy={','.join(arms)}",
         f"seed=range(0,{seeds})",
         f'hydra.sweep.dir="{Path(sweep_dir).resolve()}"',
     ]
@@ -82,14 +120,20 @@ def sweep_command(
 
 
 def run_arms(
-    experiment: str, seeds: int, out: Path | str = DEFAULT_OUT, days=None, jobs: int = 1
+    experiment: str | None,
+    seeds: int,
+    out: Path | str = DEFAULT_OUT,
+    days=None,
+    jobs: int = 1,
+    scenario: list[str] | None = None,
 ) -> Path:
-    """Run (or resume) the experiment's sweep under `<out>/runs/<experiment>`; returns it."""
-    sweep_dir = Path(out) / "runs" / experiment
-    r = subprocess.run(sweep_command(experiment, seeds, sweep_dir, days, jobs))
+    """Run (or resume) the sweep under `<out>/runs/<name>`; returns it."""
+    name = scenario_name(scenario) if scenario is not None else experiment
+    sweep_dir = Path(out) / "runs" / name
+    r = subprocess.run(sweep_command(experiment, seeds, sweep_dir, days, jobs, scenario))
     if r.returncode != 0:
         raise SystemExit(
-            f"privsim-figure: not every run of {experiment} finished (see above; exit "
+            f"privsim-figure: not every run of {name} finished (see above; exit "
             f"{r.returncode}); run the same command again to retry them"
         )
     return sweep_dir
@@ -110,80 +154,122 @@ def arm_frames(sweep_dir: Path, arms: list[str], seeds: int):
     return done, load_series(done, sweep_dir, "daily"), load_series(done, sweep_dir, "cohorts")
 
 
-def _phase_marks(axes, table: pd.DataFrame) -> None:
-    """Dotted lines where an arm's later phases start (median day across its seeds)."""
-    col = plots.colours(dict.fromkeys(table["group"]))
+def phase_marks(table: pd.DataFrame) -> list[plots.Mark]:
+    """Where each group's later phases start: the median day across its seeds."""
+    out = []
     for g, sub in table.groupby("group", sort=False):
         for key in [k for k in sub.columns if k.startswith("phase_starts.")]:
             day = float(np.nanmedian(sub[key].astype(float))) if sub[key].notna().any() else 0
-            if day <= 0:
-                continue
-            for ax in axes:
-                ax.axvline(day, color=col[g], linestyle=":", linewidth=1.2)
-            axes[1].annotate(
-                f"{g}: {key.removeprefix('phase_starts.')} starts",
-                (day, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(3, -4),
-                textcoords="offset points",
-                rotation=90,
-                va="top",
-                fontsize=9,
-                color=col[g],
-            )
+            if day > 0:
+                out.append(plots.Mark(day, f"{g}: {key.removeprefix('phase_starts.')}", g))
+    return out
 
 
-def draw(experiment: str, table: pd.DataFrame, daily: pd.DataFrame, cohorts: pd.DataFrame):
-    fig, (ax1, ax2) = plots.figure(12, 4.6, ncols=2, dpi=100, layout="constrained")
-    n_seeds = int(table.groupby("group")["job"].nunique().min())
-    plots.conversion_decay(ax1, cohorts, "first_day", bins=None)
-    ax1.set_title("Conversion decay: new users convert less as the pool outgrows the team")
+def draw(
+    name: str,
+    groups: list[str],
+    daily: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    marks: list[plots.Mark],
+    n_seeds: int,
+    source: str,
+):
+    """The slide: conversion decay (30-day conversion of each weekly joining cohort against
+    the users per operator it met) and cumulative profit over time with the phase starts.
+    `source` is the footnote saying where the numbers come from."""
+    fig, (ax1, ax2) = plots.figure(12, 4.8, ncols=2, dpi=100, layout="constrained")
+    plots.conversion_decay(ax1, cohorts, "users_per_operator")
+    ax1.set_title("Conversion decay: 30-day conversion against users per operator")
     plots.cumulative_profit(ax2, daily)
     ax2.set_title("Cumulative profit: margin − acquisition − team cost")
-    if ax2.get_legend():  # the same colours in both panels: one legend
-        ax2.get_legend().remove()
-    _phase_marks((ax1, ax2), table)
+    plots.marks(ax2, marks, plots.colours(groups))
     for ax in (ax1, ax2):
         ax.title.set_fontsize(12)
         ax.xaxis.label.set_fontsize(11)
         ax.yaxis.label.set_fontsize(11)
-    names = " vs ".join(dict.fromkeys(table["group"]))
-    fig.suptitle(
-        f"{names} scaling — median of {n_seeds} seeds, band: middle 80 % of seeds "
-        f"({plots.BAND[0]}th–{plots.BAND[1]}th percentile)",
-        fontsize=14,
-    )
-    ax2.text(
-        0.99,
-        0.02,
-        f"privsim {__version__} · experiment={experiment} · seeds 0–{n_seeds - 1}",
-        transform=ax2.transAxes,
-        ha="right",
-        va="bottom",
-        fontsize=8,
-        color="grey",
-    )
+        ax.tick_params(labelsize=10)
+    if n_seeds > 1:
+        what = (
+            f"median of {n_seeds} seeds; band: middle 80 % of seeds "
+            f"({plots.BAND[0]}th–{plots.BAND[1]}th percentile)"
+        )
+    else:
+        what = "one seed: each line is one run, no band"
+    fig.suptitle(f"{' vs '.join(groups)} — {what}", fontsize=14)
+    fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the footnote
+    fig.text(0.995, 0.005, f"privsim {__version__} · {source}", ha="right", va="bottom",
+             fontsize=8, color="grey")  # fmt: skip
     return fig
 
 
+def draw_sweep(name: str, table: pd.DataFrame, daily: pd.DataFrame, cohorts: pd.DataFrame):
+    n_seeds = int(table.groupby("group")["job"].nunique().min())
+    groups = list(dict.fromkeys(table["group"]))
+    source = f"{name} · seeds 0–{n_seeds - 1}"
+    return draw(name, groups, daily, cohorts, phase_marks(table), n_seeds, source)
+
+
+def _save(fig, out: Path, name: str) -> list[Path]:
+    paths = [out / f"{name}.png", out / f"{name}.svg"]
+    plots.save(fig, paths[0], "png", dpi=200)
+    from matplotlib import rc_context
+
+    with rc_context({"svg.hashsalt": name}):  # with no date: byte-identical reruns
+        plots.save(fig, paths[1], "svg", metadata={"Date": None})
+    return paths
+
+
+def scenario_command(pair) -> str:
+    """The `privsim-figure --scenario …` line that draws the page's scenario across seeds
+    (fission-share and KOC controls rewrite each strategy's own phases and are not carried)."""
+    return " ".join(["privsim-figure", "--scenario", *live_scenario(pair)])
+
+
+def live_scenario(pair) -> list[str]:
+    """The page's scenario as `--scenario` overrides (without the seed)."""
+    from sim.viz import live
+
+    c = pair.controls
+    base = live.base_overrides(c, c.strategy_a)
+    base = [o for o in base if not o.startswith(("strategy=", "seed="))]
+    return [f"strategy={','.join(a.strategy for a in pair.arms)}", *base]
+
+
+def write_live(pair, out: Path | str = DEFAULT_OUT / "live") -> list[Path]:
+    """ "Make a slide of this" on the live page: the same slide from the pair on screen (one
+    seed, up to today), `<out>/<scenario>-day<N>.png` and `.svg`."""
+    from sim.viz import live
+
+    daily, cohorts = live.frames(pair)
+    groups = [a.name for a in pair.arms]
+    marks = [m for m in live.phase_marks(pair)]
+    source = f"live page, seed {pair.controls.seed}, days 0–{max(pair.day - 1, 0)} · " + " ".join(
+        live_scenario(pair)
+    )
+    fig = draw("live", groups, daily, cohorts, marks, 1, source)
+    name = scenario_name(live_scenario(pair)) + f"-seed{pair.controls.seed}-day{pair.day}"
+    return _save(fig, Path(out), name)
+
+
 def write(
-    experiment: str,
+    experiment: str | None,
     seeds: int = 10,
     out: Path | str = DEFAULT_OUT,
     days: int | None = None,
     jobs: int = 1,
+    scenario: list[str] | None = None,
 ) -> list[Path]:
-    """Run (or resume) the arms, then write `<out>/<experiment>.png` and `.svg`."""
+    """Run (or resume) the arms, then write `<out>/<name>.png` and `.svg` (name: the
+    experiment, or `scenario_name` of the scenario's overrides)."""
     out = Path(out)
-    sweep_dir = run_arms(experiment, seeds, out, days, jobs)
-    fig = draw(experiment, *arm_frames(sweep_dir, experiment_arms(experiment), seeds))
-    paths = [out / f"{experiment}.png", out / f"{experiment}.svg"]
-    plots.save(fig, paths[0], "png", dpi=200)
-    from matplotlib import rc_context
-
-    with rc_context({"svg.hashsalt": experiment}):  # with no date: byte-identical reruns
-        plots.save(fig, paths[1], "svg", metadata={"Date": None})
-    return paths
+    sweep_dir = run_arms(experiment, seeds, out, days, jobs, scenario)
+    if scenario is not None:
+        name, arms = scenario_name(scenario), scenario_arms(scenario)[0]
+        label = "privsim -m " + " ".join(scenario)
+    else:
+        name, arms, label = experiment, experiment_arms(experiment), f"experiment={experiment}"
+    fig = draw_sweep(label, *arm_frames(sweep_dir, arms, seeds))
+    return _save(fig, out, name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,7 +277,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="privsim-figure",
         description="One slide-ready figure (PNG + SVG) of an experiment's arms.",
     )
-    ap.add_argument("experiment", help="a config under configs/experiment/, e.g. premature_scaling")
+    ap.add_argument(
+        "experiment",
+        nargs="?",
+        help="a config under configs/experiment/, e.g. premature_scaling (or use --scenario)",
+    )
+    ap.add_argument(
+        "--scenario",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="Hydra overrides instead of an experiment, e.g. strategy=staged,premature "
+        "operators.count=3 (the strategies are the arms; default staged,premature)",
+    )
     ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per arm (default 10)")
     ap.add_argument(
         "--out",
@@ -210,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.seeds < 1:
         ap.error("--seeds must be >= 1")
-    paths = write(args.experiment, args.seeds, args.out, args.days, args.jobs)
+    if (args.experiment is None) == (args.scenario is None):
+        ap.error("give an experiment or --scenario KEY=VALUE ..., not both")
+    paths = write(args.experiment, args.seeds, args.out, args.days, args.jobs, args.scenario)
     for p in paths:
         print(p)
     return 0
