@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench baseline clean-venv
+.PHONY: run test bench baseline clean-venv docs
 
 $(STAMP): pyproject.toml
 	@PY=$$(scripts/find-python) || exit 1; \
@@ -33,3 +33,8 @@ bench: $(STAMP)
 # then says which numbers moved and why).
 baseline: $(STAMP)
 	$(BIN)/python tests/test_baseline.py --regenerate
+
+# Regenerate docs/parameters.md from sim/core/params.py and configs/ (tests/test_reference.py
+# fails when the committed file drifts from what this writes).
+docs: $(STAMP)
+	$(BIN)/python -m sim.experiment.reference --write
