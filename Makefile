@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench baseline clean-venv
+.PHONY: run test bench baseline clean-venv docs locked lock
 
 $(STAMP): pyproject.toml
 	@PY=$$(scripts/find-python) || exit 1; \
@@ -33,3 +33,21 @@ bench: $(STAMP)
 # then says which numbers moved and why).
 baseline: $(STAMP)
 	$(BIN)/python tests/test_baseline.py --regenerate
+
+# Regenerate docs/parameters.md from sim/core/params.py and configs/ (tests/test_reference.py
+# fails when the committed file drifts from what this writes).
+docs: $(STAMP)
+	$(BIN)/python -m sim.experiment.reference --write
+
+# Bit-for-bit: the exact versions the tests ran with (requirements.lock), then privsim itself
+# without resolving its dependencies again. Replaces .venv's packages; `make` afterwards keeps them.
+locked:
+	@PY=$$(scripts/find-python) || exit 1; [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+# Record the current .venv as requirements.lock (run on a fresh `make` venv).
+lock: $(STAMP)
+	@{ sed -n '1,3p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable \
+	  | grep -v '^ruff=='; } > requirements.lock.new && mv requirements.lock.new requirements.lock

@@ -204,3 +204,20 @@ def test_ray_launcher_gives_the_same_runs(sweep, tmp_path):
             check_exact=True,
         )
     assert (out / "report.md").exists()
+
+
+def test_summary_csv_holds_the_summary_table(sweep):
+    """summary.csv (for R and spreadsheets) is summary.parquet, value for value."""
+    d, _ = sweep
+    parquet = pd.read_parquet(d / "summary.parquet")
+    csv = pd.read_csv(d / "summary.csv", keep_default_na=True)
+    assert list(csv.columns) == list(parquet.columns) and len(csv) == len(parquet)
+    for col in parquet.columns:
+        a, b = parquet[col], csv[col]
+        if a.dtype.kind in "biuf":
+            assert b.to_numpy(dtype=float) == pytest.approx(
+                a.to_numpy(dtype=float), rel=1e-12, nan_ok=True
+            ), col
+        else:
+            text = [[("" if pd.isna(v) else str(v)) for v in x] for x in (a, b)]
+            assert text[0] == text[1], col

@@ -94,9 +94,15 @@ TEST_METRICS = ["conversion_30d", "margin_per_user"]  # what a 0-1 test measures
 TEST_METRIC = Allowed(lambda v: v in TEST_METRICS, f"one of {TEST_METRICS}")
 
 
-def ranged(allowed: Allowed, default=MISSING):
-    """A field with a range rule; None (where the type allows it) is always allowed."""
-    return field(default=default, metadata={"allowed": allowed})
+def ranged(allowed: Allowed, default=MISSING, *, doc: str = "", unit: str = ""):
+    """A field with a range rule; None (where the type allows it) is always allowed. `doc` (what
+    it means) and `unit` feed the parameter reference (docs/parameters.md, `privsim-params`)."""
+    return field(default=default, metadata={"allowed": allowed, "doc": doc, "unit": unit})
+
+
+def described(doc: str, unit: str = "", default=MISSING):
+    """A field without a range rule, with its meaning and unit for the parameter reference."""
+    return field(default=default, metadata={"doc": doc, "unit": unit})
 
 
 def shares(mapping: dict, name: str, known) -> None:
@@ -117,25 +123,51 @@ def shares(mapping: dict, name: str, known) -> None:
 class Touchpoint:
     """One WeChat-ecosystem touchpoint (DOMAIN §2.4): reach, trust, friction, cost, risk."""
 
-    reach: float = ranged(PROB)  # daily probability a member sees broadcast content here
-    trust_effect: float = ranged(NONNEG)  # trust per value exposure, relative to other touchpoints
-    one_to_one: float = ranged(PROB)  # how well operators' 1:1 chat is carried here
-    friction: float = ranged(PROB)  # purchase friction when buying through here
-    ban_risk: float = ranged(PROB)  # daily loss probability per member at the tolerated promo share
-    join_prob: float = ranged(PROB)  # share of pool members who join this touchpoint
-    cost_per_member_day: float = ranged(MONEY)  # yuan per member per day
+    reach: float = ranged(
+        PROB, doc="daily probability a member sees broadcast content here", unit="probability/day"
+    )
+    trust_effect: float = ranged(
+        NONNEG, doc="trust per value exposure, relative to other touchpoints", unit="weight"
+    )
+    one_to_one: float = ranged(
+        PROB, doc="how well operators' 1:1 chat is carried here", unit="share"
+    )
+    friction: float = ranged(
+        PROB, doc="purchase friction when buying through here (orders lost)", unit="share"
+    )
+    ban_risk: float = ranged(
+        PROB,
+        doc="daily loss probability per member at the tolerated promo share",
+        unit="probability/day",
+    )
+    join_prob: float = ranged(
+        PROB, doc="share of pool members who join this touchpoint", unit="probability"
+    )
+    cost_per_member_day: float = ranged(
+        MONEY, doc="running cost per member", unit="yuan/member-day"
+    )
 
 
 @dataclass
 class Pool:
     """A pool (沉淀池) is a mix of touchpoints plus its content policy (DOMAIN §2.1, §2.4)."""
 
-    name: str
-    touchpoints: list[str]
-    promo_share: float = ranged(PROB)  # share of every touch (broadcast, 1:1, KOC) that asks
-    # tolerated promo share before the potential gap turns (003: 20 %)
-    promo_tolerance: float = ranged(_number(lambda v: 0 < v <= 1, "a share in (0, 1]"))
-    content_quality: float = ranged(PROB)  # potential added by value content
+    name: str = described("the pool preset's name (reported in summaries)", "label")
+    touchpoints: list[str] = described(
+        "the pool's touchpoints (names in `touchpoints`); the first is joined by every member",
+        "names",
+    )
+    promo_share: float = ranged(
+        PROB, doc="share of every touch (broadcast, 1:1, KOC) that asks", unit="share"
+    )
+    promo_tolerance: float = ranged(
+        _number(lambda v: 0 < v <= 1, "a share in (0, 1]"),
+        doc="tolerated promo share before the potential gap turns (003: 20 %)",
+        unit="share",
+    )
+    content_quality: float = ranged(
+        PROB, doc="pool potential added by value content", unit="potential"
+    )
 
     def checks(self, key: str) -> None:
         if not self.touchpoints:
@@ -148,92 +180,167 @@ class Pool:
 class Channel:
     """An acquisition channel (DOMAIN §2.5): cost rising with time and volume, traffic quality."""
 
-    base_cost: float = ranged(MONEY)  # yuan per acquired user on day 0
-    cost_growth_per_year: float = ranged(NONNEG)  # black-forest law: unit cost x (1 + g) per year
-    saturation_users: float = ranged(POSITIVE)  # users bought at which the volume premium bites
-    volume_elasticity: float = ranged(NONNEG)  # unit cost x (1 + bought / saturation) ** e
-    arrival_stage: str = ranged(STAGE)  # stage a new user arrives in
-    # mean traffic quality (purchase intent)
-    intent_mean: float = ranged(_number(lambda v: 0 < v < 1, "a mean in (0, 1)"))
-    intent_concentration: float = ranged(POSITIVE)  # Beta concentration (higher = less spread)
-    # multiplier on the strategy's volume here (x1000 of any strategy: beyond, arrivals overflow)
-    volume_scale: float = ranged(number_in(0, 1000, "x1000 a strategy's volume at most"), 1.0)
+    base_cost: float = ranged(MONEY, doc="unit cost of an acquired user on day 0", unit="yuan/user")
+    cost_growth_per_year: float = ranged(
+        NONNEG, doc="black-forest law: unit cost x (1 + g) per year", unit="1/year"
+    )
+    saturation_users: float = ranged(
+        POSITIVE, doc="users bought at which the volume premium bites", unit="users"
+    )
+    volume_elasticity: float = ranged(
+        NONNEG, doc="unit cost x (1 + bought / saturation) ** e", unit="exponent"
+    )
+    arrival_stage: str = ranged(STAGE, doc="stage a new user arrives in", unit="stage")
+    intent_mean: float = ranged(
+        _number(lambda v: 0 < v < 1, "a mean in (0, 1)"),
+        doc="mean traffic quality (purchase intent) of arrivals, Beta-distributed",
+        unit="intent",
+    )
+    intent_concentration: float = ranged(
+        POSITIVE, doc="Beta concentration of intent (higher = less spread)", unit="a + b"
+    )
+    # x1000 of any strategy: beyond, arrivals overflow
+    volume_scale: float = ranged(
+        number_in(0, 1000, "x1000 a strategy's volume at most"),
+        1.0,
+        doc="multiplier on the strategy's volume on this channel",
+        unit="multiplier",
+    )
 
 
 @dataclass
 class Product:
     """A rung of the product ladder (DOMAIN §2.6)."""
 
-    price: float = ranged(MONEY)  # yuan per order
-    margin: float = ranged(PROB)  # gross margin share of price
-    min_trust: float = ranged(PROB, 0.0)  # trust around which it starts to sell (lead: 1st orders)
+    price: float = ranged(MONEY, doc="price of one order", unit="yuan/order")
+    margin: float = ranged(PROB, doc="gross margin share of price", unit="share")
+    min_trust: float = ranged(
+        PROB, 0.0, doc="trust around which it starts to sell (lead: 1st orders)", unit="trust"
+    )
 
 
 @dataclass
 class Business:
     """Frequency x margin quadrant and product ladder (DOMAIN §2.6)."""
 
-    name: str
-    # mean days between orders of a ready customer (trust >= trust_to_buy + readiness_softness)
-    # buying through a frictionless touchpoint; friction f keeps 1 - f of them: cycle / (1 - f).
+    name: str = described("the quadrant's name (reported in summaries)", "label")
     # A daily model orders at most once a day, so at least 1.
-    purchase_cycle_days: float = ranged(_number(lambda v: v >= 1, "a number of days >= 1"))
-    trust_to_buy: float = ranged(PROB)  # trust of the `trust` stage, needed for star orders
-    brand_awareness: float = ranged(PROB)  # trust a known brand's arrivals already carry
+    purchase_cycle_days: float = ranged(
+        _number(lambda v: v >= 1, "a number of days >= 1"),
+        doc="mean days between orders of a ready customer (trust >= trust_to_buy + "
+        "readiness_softness) buying through a frictionless touchpoint; friction f keeps 1 - f "
+        "of them: cycle / (1 - f)",
+        unit="days",
+    )
+    trust_to_buy: float = ranged(
+        PROB, doc="trust of the `trust` stage, needed for star (repeat) orders", unit="trust"
+    )
+    brand_awareness: float = ranged(
+        PROB, doc="share of the missing trust a known brand's arrivals already carry", unit="share"
+    )
     lead: Product
     star: Product
     premium: Product
-    premium_share: float = ranged(PROB)  # chance a qualifying repeat order is premium
+    premium_share: float = ranged(
+        PROB, doc="chance a qualifying repeat order is premium", unit="probability"
+    )
 
 
 @dataclass
 class Staffing:
     """The operating team (DOMAIN §2.2): 1:1 capacity, deep-relationship limit, hiring."""
 
-    count: int = ranged(HEADCOUNT)  # operators on day 0
-    capacity: float = ranged(NONNEG)  # 1:1 touches an operator gives per day at full ramp
-    deep_limit: int = ranged(COUNT)  # core users one operator can deeply serve (001: 15-20)
-    salary_per_day: float = ranged(MONEY)  # yuan
-    lead_days: int = ranged(COUNT)  # days from hiring decision to arrival, unprepared
-    ramp_days: int = ranged(COUNT)  # days from arrival to full capacity, unprepared
-    prepared_lead_days: int = ranged(COUNT)  # the same once capability was prepared earlier
-    prepared_ramp_days: int = ranged(COUNT)
-    capability_days: int = ranged(COUNT)  # capability building that counts as prepared (001)
-    capability_share: float = ranged(PROB)  # capacity spent building capability (001: 1-10's job)
-    max_touches_per_user_day: float = ranged(POSITIVE)  # 1:1 attention a user absorbs a day
-    max_count: int | None = ranged(HEADCOUNT, None)  # headcount cap ("keep 3 operators")
+    count: int = ranged(HEADCOUNT, doc="operators on day 0", unit="people")
+    capacity: float = ranged(
+        NONNEG, doc="1:1 touches an operator gives per day at full ramp", unit="touches/day"
+    )
+    deep_limit: int = ranged(
+        COUNT, doc="core users one operator can deeply serve (001: 15-20)", unit="users"
+    )
+    salary_per_day: float = ranged(MONEY, doc="cost of one arrived operator", unit="yuan/day")
+    lead_days: int = ranged(
+        COUNT, doc="days from hiring decision to arrival, unprepared", unit="days"
+    )
+    ramp_days: int = ranged(
+        COUNT, doc="days from arrival to full capacity (linear), unprepared", unit="days"
+    )
+    prepared_lead_days: int = ranged(
+        COUNT, doc="lead days once capability was prepared earlier", unit="days"
+    )
+    prepared_ramp_days: int = ranged(
+        COUNT, doc="ramp days once capability was prepared earlier", unit="days"
+    )
+    capability_days: int = ranged(
+        COUNT, doc="days of capability building that count as prepared (001)", unit="days"
+    )
+    capability_share: float = ranged(
+        PROB,
+        doc="share of 1:1 capacity spent building capability while a phase does (001)",
+        unit="share",
+    )
+    max_touches_per_user_day: float = ranged(
+        POSITIVE, doc="1:1 attention a user absorbs a day", unit="touches/user-day"
+    )
+    max_count: int | None = ranged(
+        HEADCOUNT, None, doc='headcount cap ("keep 3 operators"); null: none', unit="people"
+    )
 
 
 @dataclass
 class CoreCircle:
     """Core-circle KOCs (DOMAIN §2.3): selection, cap, reach, referral leverage."""
 
-    reselect_days: int = ranged(at_least(1))  # circle re-selection period
-    max_share: float = ranged(PROB)  # core users per pool member (003: ~10 per 500-member group)
-    min_trust: float = ranged(PROB)  # trust a buyer needs to qualify
-    capacity: int = ranged(COUNT)  # users one KOC maintains
-    strength: float = ranged(NONNEG)  # a KOC touch relative to an operator's 1:1 touch
-    # word of mouth vs an ordinary user (001: "dozens of times"; 1000 leaves room, beyond the
-    # referral draw overflows)
-    referral_multiplier: float = ranged(number_in(0, 1000, "word of mouth x1000 at most"))
-    potential_boost: float = ranged(NONNEG)  # pool potential added at full KOC activity
-    influence_trust: float = ranged(PROB)  # trust above which a buyer is in the influence layer
-    reward_per_day: float = ranged(MONEY)  # yuan per KOC per day (rights of the core group)
+    reselect_days: int = ranged(at_least(1), doc="circle re-selection period", unit="days")
+    max_share: float = ranged(
+        PROB,
+        doc="core users per live pool member (003: ~10 per 500-member group)",
+        unit="share",
+    )
+    min_trust: float = ranged(PROB, doc="trust a buyer needs to qualify", unit="trust")
+    capacity: int = ranged(COUNT, doc="users one KOC maintains", unit="users")
+    strength: float = ranged(
+        NONNEG, doc="a KOC touch relative to an operator's 1:1 touch", unit="weight"
+    )
+    # 1000 leaves room; beyond, the referral draw overflows
+    referral_multiplier: float = ranged(
+        number_in(0, 1000, "word of mouth x1000 at most"),
+        doc="a KOC's word of mouth vs an ordinary user's (001: \"dozens of times\")",
+        unit="multiplier",
+    )
+    potential_boost: float = ranged(
+        NONNEG, doc="pool potential added at full KOC activity", unit="potential"
+    )
+    influence_trust: float = ranged(
+        PROB, doc="trust above which a buyer is in the influence layer", unit="trust"
+    )
+    reward_per_day: float = ranged(
+        MONEY, doc="cost per KOC (rights of the core group)", unit="yuan/KOC-day"
+    )
 
 
 @dataclass
 class Trust:
     """Trust accumulation and decay (DOMAIN §2.1)."""
 
-    arrival: dict[str, float] = ranged(PROB)  # trust on arrival by stage, before brand awareness
-    familiar_at: float = ranged(PROB)  # trust at which aware -> familiar
-    # scale of daily gains: a share of the trust still missing, so above 1 one touch would
-    # overshoot full trust (and very large values overflow float32 to inf, then NaN)
-    learning_rate: float = ranged(number_in(0, 1, "a share of the missing trust per touch"))
-    one_to_one_weight: float = ranged(NONNEG)  # value of one operator 1:1 touch
-    broadcast_weight: float = ranged(NONNEG)  # value of one broadcast value exposure
-    promo_cost: float = ranged(NONNEG)  # trust spent per promotional exposure
-    neglect_rate: float = ranged(PROB)  # daily share of trust lost without touches
+    arrival: dict[str, float] = ranged(
+        PROB, doc="trust on arrival by stage, before brand awareness", unit="trust"
+    )
+    familiar_at: float = ranged(PROB, doc="trust at which aware -> familiar", unit="trust")
+    # above 1 one touch would overshoot full trust (and very large values overflow float32 to
+    # inf, then NaN)
+    learning_rate: float = ranged(
+        number_in(0, 1, "a share of the missing trust per touch"),
+        doc="scale of daily gains: a share of the trust still missing",
+        unit="share/touch",
+    )
+    one_to_one_weight: float = ranged(NONNEG, doc="value of one operator 1:1 touch", unit="weight")
+    broadcast_weight: float = ranged(
+        NONNEG, doc="value of one broadcast value exposure", unit="weight"
+    )
+    promo_cost: float = ranged(NONNEG, doc="trust spent per promotional exposure", unit="trust")
+    neglect_rate: float = ranged(
+        PROB, doc="daily share of trust lost (decays with or without touches)", unit="share/day"
+    )
 
     def checks(self, key: str) -> None:
         for k in self.arrival:
@@ -245,32 +352,64 @@ class Trust:
 class Purchase:
     """Purchase hazards (DOMAIN §2.1, §2.6)."""
 
-    first_buy_rate: float = ranged(PROB)  # first-order hazard at full readiness, no friction
-    readiness_softness: float = ranged(POSITIVE)  # trust width of readiness above trust_to_buy
-    new_user_offer_days: int = ranged(COUNT)  # days after joining a new-user offer runs (003: 3)
-    new_user_offer_boost: float = ranged(NONNEG)  # first-order hazard multiplier during the offer
+    first_buy_rate: float = ranged(
+        PROB,
+        doc="first-order hazard per ask at full readiness and intent, no friction",
+        unit="probability/ask",
+    )
+    readiness_softness: float = ranged(
+        POSITIVE, doc="trust width of readiness above its threshold", unit="trust"
+    )
+    new_user_offer_days: int = ranged(
+        COUNT, doc="days after joining a new-user offer runs (003: 3)", unit="days"
+    )
+    new_user_offer_boost: float = ranged(
+        NONNEG, doc="first-order hazard multiplier during the offer", unit="multiplier"
+    )
     # Each user's repeat-rate multiplier, drawn on arrival (BG/NBD, DOMAIN §5): Gamma with shape
     # `rate_shape` (CV = 1/sqrt(shape)) and mean 1 + rate_intent_coef x (2 intent - 1), so a
     # user of intent 0.5 rebuys every `business.purchase_cycle_days` on average and deal hunters
     # less (Dholakia 2011). None: no spread (the mean itself); None and 0: everyone the same.
-    rate_shape: float | None = ranged(POSITIVE, None)
-    rate_intent_coef: float = ranged(PROB, 0.0)
+    rate_shape: float | None = ranged(
+        POSITIVE,
+        None,
+        doc="Gamma shape r of each user's repeat-rate multiplier (CV 1/sqrt(r)); null: no spread",
+        unit="shape",
+    )
+    rate_intent_coef: float = ranged(
+        PROB,
+        0.0,
+        doc="mean repeat-rate multiplier 1 + coef x (2 intent - 1): deal hunters rebuy less",
+        unit="coefficient",
+    )
 
 
 @dataclass
 class Churn:
     """Churn (block/delete/leave) hazards (DOMAIN §2.1, §2.5, §1)."""
 
-    base_rate: float = ranged(PROB)  # daily hazard of a trusting, high-intent user
-    promo_coef: float = ranged(NONNEG)  # relative rise per tolerance-width above tolerance
-    trust_coef: float = ranged(NONNEG)  # relative rise at zero trust
-    intent_coef: float = ranged(NONNEG)  # relative rise at zero intent (deal hunters)
-    bait_dropout: float = ranged(PROB)  # chance a zero-intent user leaves after a first order
+    base_rate: float = ranged(
+        PROB, doc="daily churn hazard of a trusting, high-intent user", unit="probability/day"
+    )
+    promo_coef: float = ranged(
+        NONNEG, doc="relative rise per tolerance-width above tolerance", unit="coefficient"
+    )
+    trust_coef: float = ranged(NONNEG, doc="relative rise at zero trust", unit="coefficient")
+    intent_coef: float = ranged(
+        NONNEG, doc="relative rise at zero intent (deal hunters)", unit="coefficient"
+    )
+    bait_dropout: float = ranged(
+        PROB, doc="chance a zero-intent user leaves after a first order", unit="probability"
+    )
     # BG/NBD dropout (DOMAIN §5): each user's chance of stopping buying for good after each
     # repeat order (they stay in the pool, see `dynamics.repeat_dropout`) is drawn on arrival
     # from Beta(dropout_a, dropout_b). None for both: no dropout after repeat orders.
-    dropout_a: float | None = ranged(POSITIVE, None)
-    dropout_b: float | None = ranged(POSITIVE, None)
+    dropout_a: float | None = ranged(
+        POSITIVE, None, doc="Beta a of each user's dropout chance per repeat order", unit="shape"
+    )
+    dropout_b: float | None = ranged(
+        POSITIVE, None, doc="Beta b of each user's dropout chance per repeat order", unit="shape"
+    )
 
     def checks(self, key: str) -> None:
         if (self.dropout_a is None) != (self.dropout_b is None):
@@ -282,35 +421,55 @@ class Churn:
 class Referral:
     """Word of mouth (DOMAIN §2.3, §5): warm users referred by trusting members and KOCs."""
 
-    # referrals per fully trusting member per day: more than one a day is not word of mouth
-    # (and huge rates overflow the Poisson draw)
-    rate_per_day: float = ranged(number_in(0, 1, "referrals per member-day"))
-    min_stage: str = ranged(STAGE)  # members from this stage on refer
-    periphery_weight: float = ranged(PROB)  # a periphery member's word of mouth vs a talker's
-    reward: float = ranged(MONEY)  # yuan paid per referred user (its CAC)
-    arrival_stage: str = ranged(STAGE)
+    # more than one a day is not word of mouth (and huge rates overflow the Poisson draw)
+    rate_per_day: float = ranged(
+        number_in(0, 1, "referrals per member-day"),
+        doc="referrals per fully trusting member per day",
+        unit="users/member-day",
+    )
+    min_stage: str = ranged(STAGE, doc="members from this stage on refer", unit="stage")
+    periphery_weight: float = ranged(
+        PROB, doc="a periphery member's word of mouth vs a talker's", unit="weight"
+    )
+    reward: float = ranged(MONEY, doc="paid per referred user (its CAC)", unit="yuan/user")
+    arrival_stage: str = ranged(STAGE, doc="stage referred users arrive in", unit="stage")
     # the Beta draw of intent needs a mean strictly inside (0, 1)
-    intent_mean: float = ranged(_number(lambda v: 0 < v < 1, "a mean in (0, 1)"))
-    intent_concentration: float = ranged(POSITIVE)
+    intent_mean: float = ranged(
+        _number(lambda v: 0 < v < 1, "a mean in (0, 1)"),
+        doc="mean intent of referred users, Beta-distributed",
+        unit="intent",
+    )
+    intent_concentration: float = ranged(
+        POSITIVE, doc="Beta concentration of referred users' intent", unit="a + b"
+    )
 
 
 @dataclass
 class Systems:
     """SCRM, tags, content and data systems (DOMAIN §2.2): multiply one-to-many reach only."""
 
-    reach_boost: float = ranged(NONNEG)  # broadcast reach x (1 + boost x level)
-    cost_per_day: float = ranged(MONEY)  # yuan per day at level 1
+    reach_boost: float = ranged(
+        NONNEG, doc="broadcast reach x (1 + boost x systems level)", unit="multiplier"
+    )
+    cost_per_day: float = ranged(MONEY, doc="systems cost at level 1", unit="yuan/day")
 
 
 @dataclass
 class Economics:
     """Money and segment definitions (DOMAIN §2.7, §4)."""
 
-    discount_rate_annual: float = ranged(NONNEG)  # for LTV
-    rfm_recent_days: int = ranged(COUNT)  # 000: set your own R, F, M standards
-    rfm_frequent_orders: int = ranged(COUNT)
-    rfm_monetary: float = ranged(NONNEG)  # yuan of lifetime spend
-    # ages H at which LTV is compared, over cohorts old enough only (DOMAIN §4)
+    discount_rate_annual: float = ranged(
+        NONNEG, doc="discount rate of margin for LTV", unit="1/year"
+    )
+    rfm_recent_days: int = ranged(
+        COUNT, doc="RFM recency: last order within this many days (000)", unit="days"
+    )
+    rfm_frequent_orders: int = ranged(
+        COUNT, doc="RFM frequency: at least this many orders", unit="orders"
+    )
+    rfm_monetary: float = ranged(
+        NONNEG, doc="RFM monetary value: at least this lifetime spend", unit="yuan"
+    )
     ltv_horizons_days: list[int] = ranged(
         Allowed(
             lambda h: (
@@ -319,7 +478,9 @@ class Economics:
                 and list(h) == sorted(set(h))
             ),
             "a non-empty increasing list of integers >= 1",
-        )
+        ),
+        doc="ages H at which LTV is compared, over cohorts old enough only (DOMAIN §4)",
+        unit="days",
     )
 
 
@@ -327,9 +488,15 @@ class Economics:
 class Gate:
     """Conditions that must all hold before a phase may end (DOMAIN §3: advance when stable)."""
 
-    min_conversion_30d: float | None = ranged(PROB, None)  # of the latest matured cohorts
-    max_conversion_drop: float | None = ranged(PROB, None)  # relative drop, latest vs previous
-    window_days: int = ranged(at_least(1), 28)  # joining window whose conversion is measured
+    min_conversion_30d: float | None = ranged(
+        PROB, None, doc="30-day conversion of the latest matured joining window", unit="share"
+    )
+    max_conversion_drop: float | None = ranged(
+        PROB, None, doc="relative conversion drop, latest window vs previous", unit="share"
+    )
+    window_days: int = ranged(
+        at_least(1), 28, doc="joining window whose conversion is measured", unit="days"
+    )
 
     def conditions(self) -> bool:
         """Whether the gate has any condition (a gate without one never holds)."""
@@ -342,11 +509,26 @@ class Test:
     across the candidates of each tested dimension until every arm has `users_per_arm` users;
     when the phase ends, the candidate with the best measured metric is committed."""
 
-    dimensions: list[str]  # any of FIT_DIMENSIONS; one without several candidates is skipped
-    # candidates to test per dimension (default: all the brand's candidates of that dimension)
-    candidates: dict[str, list[str]] = field(default_factory=dict)
-    users_per_arm: int = ranged(at_least(1), 1000)  # A/B needs >= 1,000 per arm (003)
-    metric: str = ranged(TEST_METRIC, "conversion_30d")  # of the arm's matured users
+    dimensions: list[str] = described(
+        "dimensions tested: place, goods, people (one without several candidates is skipped)",
+        "names",
+    )
+    candidates: dict[str, list[str]] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "candidates to test per dimension (default: all of that dimension's)",
+            "unit": "names",
+        },
+    )
+    users_per_arm: int = ranged(
+        at_least(1), 1000, doc="users randomised into each arm (003: >= 1,000)", unit="users"
+    )
+    metric: str = ranged(
+        TEST_METRIC,
+        "conversion_30d",
+        doc="what the arms are compared on, over each arm's matured users",
+        unit="metric",
+    )
 
     def checks(self, key: str) -> None:
         for i, d in enumerate(self.dimensions):
@@ -365,22 +547,43 @@ class Test:
 class Phase:
     """One phase of a scaling strategy (DOMAIN §3)."""
 
-    name: str
-    # users bought per day across channels; a million a day is beyond any brand's private
-    # domain (each user is a row in memory: sim.core.population.PEAK_BYTES_PER_USER)
-    daily_users: float = ranged(number_in(0, 1e6, "users per day"))
-    channel_mix: dict[str, float]  # shares of daily_users by channel
-    team_size: int | None = ranged(HEADCOUNT)  # headcount to hire up to; None keeps the team
-    koc_programme: bool  # run the core circle
-    systems: float = ranged(PROB)  # systems level
-    build_capability: bool  # prepare the hiring capability model (001: in 1-10)
-    min_days: int = ranged(COUNT)  # the phase lasts at least this long
-    max_days: int | None = ranged(at_least(1))  # and at most (None: until the gate holds)
+    name: str = described("the phase's name (phase_starts, gates)", "label")
+    # a million a day is beyond any brand's private domain (each user is a row in memory:
+    # sim.core.population.PEAK_BYTES_PER_USER)
+    daily_users: float = ranged(
+        number_in(0, 1e6, "users per day"),
+        doc="expected users bought per day across channels",
+        unit="users/day",
+    )
+    channel_mix: dict[str, float] = described(
+        "shares of daily_users by channel (summing to 1)", "share"
+    )
+    team_size: int | None = ranged(
+        HEADCOUNT, doc="headcount to hire up to on entry; null keeps the team", unit="people"
+    )
+    koc_programme: bool = described("run the core circle (KOC selection)", "on/off")
+    systems: float = ranged(PROB, doc="systems level (SCRM, tags, content, data)", unit="level")
+    build_capability: bool = described(
+        "prepare the hiring capability model (001: in 1-10)", "on/off"
+    )
+    min_days: int = ranged(COUNT, doc="the phase lasts at least this long", unit="days")
+    max_days: int | None = ranged(
+        at_least(1), doc="and at most (null: until the gate holds)", unit="days"
+    )
     gate: Gate = field(default_factory=Gate)
-    # when the gate has not held by max_days: advance to the next phase anyway, hold (stay in
-    # this phase, still waiting for the gate) or stop (stay, buying no more users)
-    on_gate_fail: str = ranged(GATE_ACTION, "advance")
-    test: Test | None = None  # a 0-1 test of people, goods, place (DOMAIN §3.1); None: none
+    on_gate_fail: str = ranged(
+        GATE_ACTION,
+        "advance",
+        doc="when the gate has not held by max_days: advance to the next phase anyway, hold "
+        "(stay, still waiting for the gate) or stop (stay, buying no more users)",
+        unit="action",
+    )
+    test: Test | None = described(
+        "a 0-1 test of people, goods, place run in this phase (§3.1): dimensions, candidates, "
+        "users_per_arm, metric; null: none",
+        "record",
+        None,
+    )
 
     def checks(self, key: str) -> None:
         if self.max_days is not None and self.max_days < self.min_days:
@@ -395,7 +598,7 @@ class Phase:
 class Strategy:
     """A scaling strategy is an ordered list of phases (DOMAIN §3)."""
 
-    name: str
+    name: str = described("the strategy's name (reported in summaries)", "label")
     phases: list[Phase]
 
     def checks(self, key: str) -> None:
@@ -407,8 +610,13 @@ class Strategy:
 class PlaceFit:
     """Candidate pools (场): the scenario's `pool` (named by its `name`) and `pools`."""
 
-    guess: str | None = None  # the pool run untested; None: the scenario's `pool`
-    pools: dict[str, Pool] = field(default_factory=dict)  # alternatives, by candidate name
+    guess: str | None = described(
+        "the pool run untested; null: the scenario's `pool`", "name", None
+    )
+    pools: dict[str, Pool] = field(  # alternatives, by candidate name (records as `pool`)
+        default_factory=dict,
+        metadata={"doc": "alternative candidate pools, by name (each a `pool` record)"},
+    )
 
 
 @dataclass
@@ -416,25 +624,51 @@ class GoodsFit:
     """Candidate lead/star product variants (货) at the business's prices and margins; the
     business's own variant is named by `business.name`."""
 
-    guess: str | None = None  # the variant run untested; None: the business's own
-    variants: list[str] = field(default_factory=list)  # alternative variants' names
-    letdown_trust: float = ranged(PROB, 0.0)  # trust a first buyer loses at fit 0 (§3.1)
+    guess: str | None = described(
+        "the product variant run untested; null: the business's own", "name", None
+    )
+    variants: list[str] = field(
+        default_factory=list,
+        metadata={
+            "doc": "alternative lead/star variants' names (the business's prices)",
+            "unit": "names",
+        },
+    )
+    letdown_trust: float = ranged(
+        PROB,
+        0.0,
+        doc="trust a first buyer loses when the lead product's fit is 0 (scaled by 1 - fit, §3.1)",
+        unit="trust",
+    )
 
 
 @dataclass
 class PeopleFit:
     """Candidate acquisition channels (人): where the phases' shares of these channels go."""
 
-    guess: str | None = None  # the channel scaled untested; required when channels are listed
-    channels: list[str] = field(default_factory=list)  # names from `channels`
+    guess: str | None = described(
+        "the channel run untested; required when channels are listed", "channel", None
+    )
+    channels: list[str] = field(
+        default_factory=list,
+        metadata={"doc": "candidate acquisition channels (names from `channels`)", "unit": "names"},
+    )
 
 
 @dataclass
 class Fit:
     """Brand fit unknown until tested (DOMAIN §3.1); read in `sim.core.fit`."""
 
-    spread: float = ranged(NONNEG, 0.0)  # sd of log fit; 0: every candidate fits as configured
-    brand_seed: int | None = None  # seed of the latent fits; None: the run's seed
+    spread: float = ranged(
+        NONNEG,
+        0.0,
+        doc="sd of each candidate's log fit, fit = exp(spread z); 0: every candidate fits as "
+        "configured",
+        unit="log fit",
+    )
+    brand_seed: int | None = described(
+        "seed of the latent fits (the brand); null: the run's seed", "integer", None
+    )
     place: PlaceFit = field(default_factory=PlaceFit)
     goods: GoodsFit = field(default_factory=GoodsFit)
     people: PeopleFit = field(default_factory=PeopleFit)
@@ -457,9 +691,14 @@ ISO_DATE = Allowed(_iso_date, "a calendar date written YYYY-MM-DD")
 class Outputs:
     """Optional outputs of a run (README, "Running scenarios"); they never change results."""
 
-    # transactions.parquet + customers.parquet: one row per order and per user (opt-in: size)
-    transactions: bool = False
-    start_date: str = ranged(ISO_DATE, "2026-01-01")  # the calendar date of day 0
+    transactions: bool = described(
+        "write transactions.parquet + customers.parquet (one row per order / per user)",
+        "on/off",
+        False,
+    )
+    start_date: str = ranged(
+        ISO_DATE, "2026-01-01", doc="calendar date of day 0 in the transaction log", unit="date"
+    )
 
 
 REFERRAL, IMPORTED = "referral", "imported"  # channel names the model gives its own users
@@ -484,13 +723,23 @@ class Scenario:
     economics: Economics
     # ten years: the cost and behaviour rules describe a brand's first years, and each day is
     # a row of the daily table
-    horizon_days: int = ranged(integer_in(1, 3650, "ten years"))
-    # users imported on day 0; also refused when they cannot fit in memory (see `checks`)
-    initial_users: int = ranged(integer_in(0, 1_000_000_000, "users"))
-    initial_channel: str
-    market_size: int | None = ranged(at_least(1))  # None: an unlimited market
+    horizon_days: int = ranged(integer_in(1, 3650, "ten years"), doc="days simulated", unit="days")
+    # also refused when they cannot fit in memory (see `checks`)
+    initial_users: int = ranged(
+        integer_in(0, 1_000_000_000, "users"),
+        doc="existing customers imported on day 0 (not acquired: outside conversion, LTV, CAC)",
+        unit="users",
+    )
+    initial_channel: str = described(
+        "channel whose arrival stage and intent the imported users get", "channel"
+    )
+    market_size: int | None = ranged(
+        at_least(1), doc="people the brand can reach; null: an unlimited market", unit="users"
+    )
     fit: Fit = field(default_factory=Fit)  # brand fit unknown until tested (DOMAIN §3.1)
-    seed: int | None = ranged(SEED, None)
+    seed: int | None = ranged(
+        SEED, None, doc="random seed; null draws one (recorded)", unit="integer"
+    )
     outputs: Outputs = field(default_factory=Outputs)
 
     def checks(self, key: str) -> None:

@@ -6,8 +6,9 @@ of the folder) with the permissions the umask gives, and `summary.json` last. It
 
 - *finished*: every output is present and readable (with `outputs.transactions` in the
   config, `transactions.parquet` and `customers.parquet` are outputs too), `config.json`
-  hashes to the summary's `config_hash`, and the summary's `version` is this package's
-  (`damage` checks it);
+  hashes to the summary's `config_hash`, and the summary's `version` is this package's release
+  (`damage` checks it; development versions of one release count as the same:
+  `sim.experiment.provenance`);
 - *damaged*: `summary.json` is there but the rest does not hold (a truncated or overwritten
   file, another package version): treated as not finished, so a sweep re-runs it;
 - *failed*: `error.txt` is there (the traceback, written by `sim.experiment.sweep.run_job`);
@@ -35,6 +36,7 @@ import yaml
 from sim import __version__
 from sim.core.results import not_finite
 from sim.experiment.config import config_hash
+from sim.experiment.provenance import same_release
 
 CONFIG = "config.json"  # the resolved config, seed included: the source of truth of a run
 DAILY = "daily.parquet"
@@ -230,7 +232,7 @@ def damage(job) -> str | None:
             return f"{name} unreadable ({type(e).__name__})"
     if not isinstance(cfg, dict) or summary.get("config_hash") != config_hash(cfg):
         return f"{CONFIG} does not match the summary's config_hash"
-    if summary.get("version") != __version__:
+    if not same_release(summary.get("version"), __version__):  # the rule: sim.experiment.provenance
         return f"written by privsim {summary.get('version')}, this is {__version__}"
     return None
 

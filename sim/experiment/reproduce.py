@@ -26,7 +26,9 @@ from sim.experiment.jobs import COHORTS, CONFIG, DAILY, SUMMARY
 from sim.experiment.run import run
 
 FRAMES = (DAILY, COHORTS)
-IGNORED_SUMMARY_KEYS = {"version"}  # the package version may move on without changing results
+# what produced the run (package version, commit, environment) may move on without changing
+# results: compared are the results only (sim.experiment.provenance)
+IGNORED_SUMMARY_KEYS = {"version", "provenance"}
 
 
 def frame_differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:

@@ -35,6 +35,7 @@ from sim.experiment.config import (
     model_kwargs,
 )
 from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
+from sim.experiment.provenance import provenance
 from sim.experiment.sweep import run_job
 
 
@@ -59,6 +60,7 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
         strategy=model.strategy.name,
         pool=model.pool_params.name,
         business=model.business.name,
+        provenance=provenance(),  # version, commit, dirty tree, Python, dependencies
     )
     log = model.transaction_log is not None  # outputs.transactions
     write_outputs(

@@ -580,7 +580,7 @@ def write_report(
         "",
         "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
         "override, every scalar of `summary.json` (nested keys dotted, e.g. "
-        "`rfm.important_value`).",
+        "`rfm.important_value`); `summary.csv`: the same table as CSV.",
         f"- `{PAIRED}` (and `{PAIRED_CSV}`): one row per pair of groups compared by seed and "
         "yardstick — `a`, `b`, `differs_in`, `a_level`, `b_level`, `context` (the overrides "
         "they share), `yardstick`, `brands`, "
@@ -594,6 +594,7 @@ def write_report(
 
 
 REPORT, SUMMARY_TABLE = "report.md", "summary.parquet"
+SUMMARY_CSV = "summary.csv"  # the same table for R and spreadsheets
 
 
 def report(sweep_dir) -> list[str]:
@@ -611,6 +612,7 @@ def report(sweep_dir) -> list[str]:
         keys = group_keys(table)
         table = add_groups(table, keys)
         jobs.atomic_write(sweep_dir / SUMMARY_TABLE, lambda t: table.to_parquet(t, index=False))
+        jobs.atomic_write(sweep_dir / SUMMARY_CSV, lambda t: table.to_csv(t, index=False))
         pairs = paired(table, keys)
         write_paired(sweep_dir, pairs[0])
         lacking = []
@@ -638,6 +640,7 @@ def _mark_failed(sweep_dir: Path, e: BaseException) -> None:
         return
     try:
         (sweep_dir / SUMMARY_TABLE).unlink(missing_ok=True)
+        (sweep_dir / SUMMARY_CSV).unlink(missing_ok=True)
         if (sweep_dir / REPORT).exists() or any(jobs.job_dirs(sweep_dir)):
             jobs.write_text(
                 sweep_dir / REPORT,
