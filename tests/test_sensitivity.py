@@ -124,8 +124,12 @@ def test_command_writes_tables_figure_report_and_refuses_bad_input(tmp_path, cap
     report = (tmp_path / "report.md").read_text()
     assert "## `profit[staged] - profit[premature]` (yuan)" in report
     assert "ltv_cac_90d[staged] - ltv_cac_90d[premature]: 13 of 13 points have no value" in report
-    with pytest.raises(SystemExit) as e:
-        main([*args, "parameters.operators.capacity.low=900", "--out", str(tmp_path / "x")])
-    assert e.value.code == 2
-    assert "parameters.operators.capacity: low = 900" in capsys.readouterr().err
+    for bad, message in (
+        ("samples=0", "samples = 0: must be an integer >= 1"),
+        ("sample=4", "sample"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            main([*args, bad, "--out", str(tmp_path / "x")])
+        assert e.value.code == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

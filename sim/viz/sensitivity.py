@@ -248,19 +248,20 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     import warnings
 
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
     warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
     try:
         spec = load_spec(args.name, args.overrides)
         out = args.out or Path("results/sensitivity") / spec.name
         print(f"privsim-sensitivity: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
         result = run_study(spec, out, n_jobs=args.jobs, ray_address=args.ray)
-    except ConfigError as e:
-        print(f"privsim-sensitivity: invalid study: {e}", file=sys.stderr)
+    except (ConfigError, HydraException, OmegaConfBaseException) as e:
+        line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"privsim-sensitivity: invalid study: {line}", file=sys.stderr)
         sys.exit(2)
-    except Exception as e:
-        if "Hydra" in type(e).__name__ or "OmegaConf" in type(e).__module__:
-            print(f"privsim-sensitivity: invalid study: {e}", file=sys.stderr)
-            sys.exit(2)
+    except Exception:
         traceback.print_exc()
         sys.exit(1)
     command = "privsim-sensitivity " + " ".join(argv)
