@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	  echo "Creating $(VENV) with $$PY"; \
 	  [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[parallel,test,viz]'
+	$(BIN)/python -m pip install --quiet -e '.[parallel,study,test,viz]'
 	@touch $(STAMP)
 
 # The main job: every scaling strategy side by side (configs/experiment/comparison.yaml),
