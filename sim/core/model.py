@@ -200,7 +200,6 @@ class PrivateDomainModel(mesa.Model):
         self._koc_ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
         self._koc_touch = np.empty(0, dtype=np.float32)
         self._effects = MemberEffects()  # pool effects per user, gathered once per phase
-        self._unassigned = 0  # live users waiting for an operator with room (friend cap)
         self._arrived_ops = -1
         self._capability_days = 0
         self.clock = PhaseClock(self.strategy)
@@ -307,7 +306,6 @@ class PrivateDomainModel(mesa.Model):
         got = team.assign_capped(self.rng, waiting.size, self._assign_weights(), room)
         pop.operator[waiting] = got
         day.load = day.load + np.bincount(got[got >= 0], minlength=len(self.operators))
-        self._unassigned = int((got < 0).sum())
 
     def _touch(self, day: Day) -> None:
         """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4).
@@ -468,9 +466,11 @@ class PrivateDomainModel(mesa.Model):
         if self.pyramid is not None:
             per = self.pyramid.counts(by_mask[:, : Stage.CHURNED].sum(axis=1))
             t.update({f"layer_{x}": int(k) for x, k in zip(LAYERS, per, strict=True)})
-            t.update({f"entered_{x}": int(self.pyramid.moved[i + 1]) for i, x in enumerate(LAYERS[1:])})
+            t.update(
+                {f"entered_{x}": int(self.pyramid.moved[i + 1]) for i, x in enumerate(LAYERS[1:])}
+            )
         if self.operators_params.friend_cap is not None:
-            t["unassigned_users"] = self._unassigned
+            t["unassigned_users"] = int(np.count_nonzero((pop.operator < 0) & pop.live()))
         self.datacollector.collect(self)
 
     def run(self, days: int | None = None) -> PrivateDomainModel:

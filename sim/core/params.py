@@ -170,7 +170,12 @@ class Pool:
     )
 
     # seed 004's pyramid (DOMAIN §2.3, §2.4); null: one mix for every member (the pool above)
-    layers: Pyramid | None = None
+    layers: Pyramid | None = described(
+        "seed 004's pyramid: per-layer mixes new/pool/core (configs/pool/pyramid.yaml); null: "
+        "one mix for every member",
+        "record",
+        None,
+    )
 
     def checks(self, key: str) -> None:
         if not self.touchpoints:
@@ -218,7 +223,9 @@ class Pyramid:
         unit="days",
     )
     core_max: int | None = ranged(
-        at_least(1), None, doc="most members of the core layer (004: < 1,000); null: none",
+        at_least(1),
+        None,
+        doc="most members of the core layer (004: < 1,000); null: none",
         unit="users",
     )
 

@@ -139,8 +139,8 @@ class MemberEffects:
 
     A user's touchpoint memberships change only on a pyramid layer move (`refresh`) and the
     tables change only when a phase starts, so each user's effects are gathered once per phase
-    (and once on joining or moving) instead of one gather per table per user-day. Attributes are views over the first `n` users, like
-    `Population`'s.
+    (and once on joining or moving) instead of one gather per table per user-day. Attributes are
+    views over the first `n` users, like `Population`'s.
     """
 
     NAMES = ("reach", "value", "one_to_one", "friction", "ban_risk")

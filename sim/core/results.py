@@ -105,8 +105,8 @@ DAILY: tuple[Column, ...] = (
     Column(
         "unassigned_users",
         "users",
-        "live users waiting for an operator whose account has room (`operators.friend_cap`, "
-        "§2.2); only with a friend cap",
+        "live users at the end of the day waiting for an operator whose account has room "
+        "(`operators.friend_cap`, §2.2; referred users wait to the next day); only with a cap",
         INT,
         when="friend_cap",
     ),
