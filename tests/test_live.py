@@ -79,7 +79,7 @@ def test_options_list_the_config_groups():
     strategies = live.group_options("strategy")
     assert {"staged", "premature", "zero_to_one", "one_to_ten", "ten_to_n"} <= set(strategies)
     assert "premature_scaling" in live.group_options("experiment")
-    assert set(live.group_options("pool")) == {"nurturing", "conversion", "b2b"}
+    assert set(live.group_options("pool")) == {"nurturing", "conversion", "b2b", "pyramid"}
     assert len(live.group_options("business")) == 4
 
 

@@ -51,6 +51,7 @@ class DayOrders:
     orders: int
     revenue: float
     margin: float
+    premium_buyers: np.ndarray | None = None  # users who bought the premium product today
 
 
 def record_orders(
@@ -94,7 +95,13 @@ def record_orders(
     pop.stage[buyers] = np.where(first, Stage.BUY, Stage.REBUY)
     if log is not None:
         log.add(day, buyers, np.where(first, LEAD, np.where(premium, PREMIUM, STAR)), pop.n)
-    return DayOrders(int(first.sum()), int(buyers.size), float(price.sum()), float(margin.sum()))
+    return DayOrders(
+        int(first.sum()),
+        int(buyers.size),
+        float(price.sum()),
+        float(margin.sum()),
+        buyers[premium],
+    )
 
 
 # --- the transaction log (README: transactions.parquet, customers.parquet) -----------------

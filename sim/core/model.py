@@ -46,7 +46,7 @@ import pandas as pd
 
 from sim.core import acquisition, circle, dynamics, results, team
 from sim.core.circle import KOC
-from sim.core.fit import Brand
+from sim.core.fit import Brand, _fitted
 from sim.core.ledger import (
     DayOrders,
     MarginByAge,
@@ -87,6 +87,7 @@ from sim.core.params import (
 )
 from sim.core.pool import MemberEffects, member_key
 from sim.core.population import Population, User
+from sim.core.pyramid import LAYERS, Layers
 from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
 from sim.core.team import Operator
@@ -180,6 +181,13 @@ class PrivateDomainModel(mesa.Model):
         # latent brand fit and 0-1 tests (DOMAIN §3.1); own generators, see sim.core.fit
         self.brand = Brand(sc, self.channel_names, seed)
         self.pool_params, self.mix = self.brand.pool, self.brand.mix  # the guess
+        # seed 004's pyramid: per-layer mixes, users moving through them (sim.core.pyramid)
+        self.pyramid = Layers(sc.pool, sc.touchpoints) if sc.pool.layers is not None else None
+        self._stacked = self.brand.mixed or self.pyramid is not None  # per-user pool tables
+        self._features = [
+            *(["layers"] if self.pyramid is not None else []),
+            *(["friend_cap"] if sc.operators.friend_cap is not None else []),
+        ]
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
         self._daily_discount = (1.0 + self.economics.discount_rate_annual) ** (-1.0 / 365.0)
         self._by_age = MarginByAge(  # LTV at fixed ages (metrics.ltv_at_ages)
@@ -212,7 +220,9 @@ class PrivateDomainModel(mesa.Model):
 
         self.today: dict[str, float] = {}  # today's row of the daily table
         self.datacollector = mesa.DataCollector(
-            model_reporters=results.reporters(self.today, self.channels, self.brand.arm_columns())
+            model_reporters=results.reporters(
+                self.today, self.channels, self.brand.arm_columns(), self._features
+            )
         )
 
     # --- the Mesa-facing user API ----------------------------------------------------------
@@ -277,12 +287,25 @@ class PrivateDomainModel(mesa.Model):
         if arrived != self._arrived_ops:
             self._arrived_ops = arrived
             # relationships are continuous: only users who joined while none had arrived move
-            orphans = np.flatnonzero(pop.live() & (pop.operator < 0))
-            pop.operator[orphans] = team.assign(self.rng, orphans.size, self._assign_weights())
+            if self.operators_params.friend_cap is None:  # else `_assign_waiting`, daily
+                orphans = np.flatnonzero(pop.live() & (pop.operator < 0))
+                pop.operator[orphans] = team.assign(self.rng, orphans.size, self._assign_weights())
         day.live = pop.live()
         by_operator = pop.stage_counts_by(pop.operator + 1, len(self.operators) + 1)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
+        if self.operators_params.friend_cap is not None:
+            self._assign_waiting(day)
+
+    def _assign_waiting(self, day: Day) -> None:
+        """With a friend cap (§2.2), users waiting unassigned (every new user first) go to
+        arrived operators with room, in proportion to capacity; the rest keep waiting."""
+        pop = self.population
+        waiting = np.flatnonzero(day.live & (pop.operator < 0))
+        room = self.operators_params.friend_cap - day.load
+        got = team.assign_capped(self.rng, waiting.size, self._assign_weights(), room)
+        pop.operator[waiting] = got
+        day.load = day.load + np.bincount(got[got >= 0], minlength=len(self.operators))
 
     def _touch(self, day: Day) -> None:
         """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4).
@@ -292,8 +315,8 @@ class PrivateDomainModel(mesa.Model):
             caps *= 1.0 - self.operators_params.capability_share
         day.capacity = float(caps.sum())
         pop = self.population
-        day.effects = self._effects.sync(self._tables, pop.touchpoints, self.brand.pool_index(pop))
-        mixed = self.brand.mixed  # users of several pools: each user's pool's promo share
+        day.effects = self._effects.sync(self._tables, pop.touchpoints, self._pool_index(pop))
+        mixed = self._stacked  # users of several pools: each user's pool's promo share
         # a KOC who churned (blocked, left) since the last re-selection maintains no one
         live_kocs = self._live_kocs()
         by_live_koc = live_kocs[pop.koc[self._koc_ids]]
@@ -309,7 +332,7 @@ class PrivateDomainModel(mesa.Model):
 
     def _trust(self, day: Day) -> None:
         """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1)."""
-        potential = self.brand.potential(  # x place fit of each user's pool (§3.1)
+        potential = (self.pyramid or self.brand).potential(  # x place fit of each user's pool
             self._potential(day.live_n, day.live_kocs),
             self.pool_params.content_quality,
             day.effects,
@@ -328,7 +351,7 @@ class PrivateDomainModel(mesa.Model):
     def _churn(self, day: Day) -> None:
         """Churn vs purchase on one draw, orders booked, bait takers drop (DOMAIN §2.5, §2.6)."""
         pop = self.population
-        excess = day.effects.excess if self.brand.mixed else self._promo_excess
+        excess = day.effects.excess if self._stacked else self._promo_excess
         churn_h = dynamics.churn_hazard(pop, day.effects.ban_risk, excess, self.churn_params)
         events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
@@ -353,6 +376,10 @@ class PrivateDomainModel(mesa.Model):
         pop.repeat_rate[lapsed] = 0.0
         self.brand.letdown(pop, first)  # a poor lead product lets its first buyers down (§3.1)
         day.churned = int(events.churned.size + bait.size)
+        if self.pyramid is not None:  # pushes ended and premium orders move layers (§2.3)
+            self.pyramid.move(
+                self.rng, pop, day.d, day.orders.premium_buyers, self._effects, self._tables
+            )
 
     def _refer(self, day: Day) -> None:
         """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5).
@@ -393,7 +420,7 @@ class PrivateDomainModel(mesa.Model):
         """Fill today's row of the daily table (`sim.core.results`) and collect it (§2.7, §4)."""
         pop, phase = self.population, day.phase
         by_mask = pop.stage_counts_by(
-            member_key(pop.touchpoints, self.brand.pool_index(pop)), len(self._tables.cost)
+            member_key(pop.touchpoints, self._pool_index(pop)), len(self._tables.cost)
         )
         counts = by_mask.sum(axis=0)
         live_n = int(counts[: Stage.CHURNED].sum())
@@ -436,6 +463,14 @@ class PrivateDomainModel(mesa.Model):
             churned_today=day.churned,
         )
         t.update(self.brand.day_columns())
+        if self.pyramid is not None:
+            per = self.pyramid.counts(by_mask[:, : Stage.CHURNED].sum(axis=1))
+            t.update({f"layer_{x}": int(k) for x, k in zip(LAYERS, per, strict=True)})
+            t.update(
+                {f"entered_{x}": int(self.pyramid.moved[i + 1]) for i, x in enumerate(LAYERS[1:])}
+            )
+        if self.operators_params.friend_cap is not None:
+            t["unassigned_users"] = int(np.count_nonzero((pop.operator < 0) & pop.live()))
         self.datacollector.collect(self)
 
     def run(self, days: int | None = None) -> PrivateDomainModel:
@@ -446,12 +481,12 @@ class PrivateDomainModel(mesa.Model):
     # --- results -----------------------------------------------------------------------------
 
     def daily_columns(self) -> list[str]:
-        return results.daily_columns(self.channels, self.brand.arm_columns())
+        return results.daily_columns(self.channels, self.brand.arm_columns(), self._features)
 
     def daily(self) -> pd.DataFrame:
         """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`)."""
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        return results.typed(df, self.channels, self.brand.arm_columns())
+        return results.typed(df, self.channels, self.brand.arm_columns(), self._features)
 
     def cohorts(self) -> pd.DataFrame:
         ltv = self._by_age, self.economics.ltv_horizons_days
@@ -524,20 +559,27 @@ class PrivateDomainModel(mesa.Model):
             trust=trust,
             intent=self.brand.intent(channel, intent),
             channel=self._code[channel],
-            touchpoints=self.brand.draw_membership(self.rng, arms.pool, n),
+            touchpoints=self.brand.draw_membership(self.rng, arms.pool, n)
+            if self.pyramid is None
+            else self.pyramid.draw_new(self.rng, n),
             join_day=self.day,
             cac=cac,
             pool=arms.pool,
             goods=arms.goods,
             tested=arms.tested,
         )
-        weights = self._assign_weights()
-        self.population.operator[rows] = team.assign(self.rng, n, weights)
+        if self.operators_params.friend_cap is None:  # else they wait for `_assign_waiting`
+            weights = self._assign_weights()
+            self.population.operator[rows] = team.assign(self.rng, n, weights)
         pop = self.population  # individual repeat buying, drawn after the above (BG/NBD, §5)
         pop.repeat_rate[rows] = acquisition.draw_repeat_rate(
             self.rng, pop.intent[rows], self.purchase_params
         )
         pop.dropout[rows] = acquisition.draw_dropout(self.rng, n, self.churn_params)
+
+    def _pool_index(self, pop) -> np.ndarray | None:
+        """Each user's row block in the tables: pyramid layer, place-test pool, or none."""
+        return pop.pyramid_layer if self.pyramid is not None else self.brand.pool_index(pop)
 
     def _assign_weights(self) -> np.ndarray:
         """Each operator's current capacity: a ramping hire takes new users as they ramp up."""
@@ -555,7 +597,12 @@ class PrivateDomainModel(mesa.Model):
         self._promo_excess = (
             max(0.0, pool.promo_share - pool.promo_tolerance) / pool.promo_tolerance
         )
-        self._tables = self.brand.tables(1.0 + self.systems_params.reach_boost * phase.systems)
+        reach = 1.0 + self.systems_params.reach_boost * phase.systems
+        self._tables = (
+            self.brand.tables(reach)
+            if self.pyramid is None
+            else self.pyramid.tables(reach, _fitted, float(self.brand.fit["place"][0]))
+        )
         if not phase.koc_programme and self.kocs:
             self._reselect_circle(False)
 

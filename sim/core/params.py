@@ -169,11 +169,65 @@ class Pool:
         PROB, doc="pool potential added by value content", unit="potential"
     )
 
+    # seed 004's pyramid (DOMAIN §2.3, §2.4); null: one mix for every member (the pool above)
+    layers: Pyramid | None = described(
+        "seed 004's pyramid: per-layer mixes new/pool/core (configs/pool/pyramid.yaml); null: "
+        "one mix for every member",
+        "record",
+        None,
+    )
+
     def checks(self, key: str) -> None:
         if not self.touchpoints:
             raise ConfigError(
                 f"{key}.touchpoints is empty; allowed: a non-empty list of touchpoints"
             )
+
+
+@dataclass
+class PoolLayer:
+    """One layer of seed 004's pyramid: its own touchpoint mix and content policy (DOMAIN §2.3,
+    §2.4); the promo tolerance is the pool's."""
+
+    touchpoints: list[str] = described(
+        "the layer's touchpoints (names in `touchpoints`); the first is joined by every member",
+        "names",
+    )
+    promo_share: float = ranged(
+        PROB, doc="share of every touch to this layer's members that asks", unit="share"
+    )
+    content_quality: float = ranged(
+        PROB, doc="pool potential added by this layer's value content", unit="potential"
+    )
+
+    def checks(self, key: str) -> None:
+        if not self.touchpoints:
+            raise ConfigError(
+                f"{key}.touchpoints is empty; allowed: a non-empty list of touchpoints"
+            )
+
+
+@dataclass
+class Pyramid:
+    """Seed 004's three layers (DOMAIN §2.3): new users of the lead product (to convert), the
+    pool of users marketed to at least once, paid or not (retention), core buyers of the
+    high-price product (activity). Users move new -> pool after their conversion push, pool
+    -> core on a premium order (`sim.core.pyramid`)."""
+
+    new: PoolLayer
+    pool: PoolLayer
+    core: PoolLayer
+    to_pool_days: int = ranged(
+        integer_in(1, 3650, "days"),
+        doc="days in the new layer before joining the pool, bought or not (004: a ~7-day push)",
+        unit="days",
+    )
+    core_max: int | None = ranged(
+        at_least(1),
+        None,
+        doc="most members of the core layer (004: < 1,000); null: none",
+        unit="users",
+    )
 
 
 @dataclass
@@ -283,6 +337,13 @@ class Staffing:
     )
     max_count: int | None = ranged(
         HEADCOUNT, None, doc='headcount cap ("keep 3 operators"); null: none', unit="people"
+    )
+    friend_cap: int | None = ranged(
+        at_least(1),
+        None,
+        doc="friends one operator's personal account holds (WeChat: 5,000; outside the seeds); "
+        "new users wait unassigned while every arrived account is full; null: no cap",
+        unit="users",
     )
 
 
@@ -766,6 +827,9 @@ class Scenario:
         used = {c.arrival_stage for c in self.channels.values()} | {self.referral.arrival_stage}
         for s in sorted(used - set(self.trust.arrival)):
             raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
+        from sim.core.pyramid import check_layers  # the layers' rules live with the mechanism
+
+        check_layers(self)
         from sim.core.fit import check_fit  # the candidates' rules live with the mechanism
 
         check_fit(self)
@@ -830,6 +894,10 @@ def _nested(hint, value, key: str):
     args = typing.get_args(hint)
     if is_dataclass(hint) and isinstance(value, dict):
         return structured(hint, value, key)
+    if len(args) == 2 and type(None) in args and isinstance(value, dict):  # an optional record
+        inner = args[0] if args[1] is type(None) else args[1]
+        if is_dataclass(inner):
+            return structured(inner, value, key)
     if typing.get_origin(hint) is list and is_dataclass(args[0]) and isinstance(value, list):
         return [structured(args[0], v, f"{key}.{i}") for i, v in enumerate(value)]
     if typing.get_origin(hint) is dict and is_dataclass(args[1]) and isinstance(value, dict):

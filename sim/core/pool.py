@@ -137,10 +137,10 @@ def member_key(touchpoints: np.ndarray, pool: np.ndarray | None) -> np.ndarray:
 class MemberEffects:
     """`PoolTables` gathered per user, kept in step with the population.
 
-    A user's touchpoint memberships never change and the tables change only when a phase starts,
-    so each user's effects are gathered once per phase (and once on joining) instead of one
-    gather per table per user-day. Attributes are views over the first `n` users, like
-    `Population`'s.
+    A user's touchpoint memberships change only on a pyramid layer move (`refresh`) and the
+    tables change only when a phase starts, so each user's effects are gathered once per phase
+    (and once on joining or moving) instead of one gather per table per user-day. Attributes are
+    views over the first `n` users, like `Population`'s.
     """
 
     NAMES = ("reach", "value", "one_to_one", "friction", "ban_risk")
@@ -171,6 +171,18 @@ class MemberEffects:
                 np.take(getattr(tables, k), new, out=self._data[k][self.n : n])
             self.n = n
         return self
+
+    def refresh(
+        self, tables: PoolTables, rows: np.ndarray, touchpoints: np.ndarray, pool: np.ndarray
+    ) -> None:
+        """Re-gather `rows` whose membership or pool index changed (a pyramid layer move,
+        `sim.core.pyramid`); rows not yet gathered are left to `sync`."""
+        if tables is not self.tables:
+            return  # the next sync gathers everyone under the new tables
+        rows = rows[rows < self.n]
+        key = member_key(touchpoints[rows], pool[rows])
+        for k in self._data:
+            self._data[k][rows] = getattr(tables, k)[key]
 
     def __getattr__(self, name: str) -> np.ndarray:
         data = self.__dict__.get("_data")

@@ -26,6 +26,7 @@ class Column:
     definition: str
     dtype: str
     nan_allowed: bool = False  # may hold NaN (where undefined, e.g. no operator); never ±inf
+    when: str = ""  # only in runs with this feature (`OPTIONAL`), so other tables are unchanged
 
 
 DAILY: tuple[Column, ...] = (
@@ -86,17 +87,50 @@ DAILY: tuple[Column, ...] = (
     ),
     Column("mean_trust", "trust", "mean trust of live users, in [0, 1] (§2.1)", FLOAT),
     Column("churned_today", "users", "users who churned today (§1)", INT),
+    Column(
+        "layer_{layer}",
+        "users",
+        "live users in each layer of seed 004's pyramid (`layer_new`, `layer_pool`, "
+        "`layer_core`; §2.3) at the end of the day; only with `pool.layers`",
+        INT,
+        when="layers",
+    ),
+    Column(
+        "entered_{layer}",
+        "users",
+        "users who moved into the pool or core layer today (§2.3); only with `pool.layers`",
+        INT,
+        when="moves",
+    ),
+    Column(
+        "unassigned_users",
+        "users",
+        "live users at the end of the day waiting for an operator whose account has room "
+        "(`operators.friend_cap`, §2.2; referred users wait to the next day); only with a cap",
+        INT,
+        when="friend_cap",
+    ),
 )
+LAYERS = ("new", "pool", "core")  # sim.core.pyramid.LAYERS (results may not import the model)
+MOVES = ("pool", "core")  # layers users move into
 
 
-def expand(channels: Iterable[str], arms: Iterable[str] = ()) -> list[Column]:
+def expand(
+    channels: Iterable[str], arms: Iterable[str] = (), features: Iterable[str] = ()
+) -> list[Column]:
     """The declaration with one column per stage, channel and brand candidate (`arms`: names
-    like `place_conversion`; none unless a brand lists candidates), in table order."""
+    like `place_conversion`; none unless a brand lists candidates), and the columns of the run's
+    optional `features` (`Column.when`), in table order."""
     stages = [s.name.lower() for s in Stage]
+    features = set(features) | ({"moves"} if "layers" in set(features) else set())
     out = []
     for c in DAILY:
+        if c.when and c.when not in features:
+            continue
         names = (
-            stages
+            [c.name.format(layer=x) for x in (MOVES if c.when == "moves" else LAYERS)]
+            if "{layer}" in c.name
+            else stages
             if c.name == "{stage}"
             else [c.name.format(channel=ch) for ch in channels]
             if "{channel}" in c.name
@@ -104,22 +138,24 @@ def expand(channels: Iterable[str], arms: Iterable[str] = ()) -> list[Column]:
             if "{arm}" in c.name
             else [c.name]
         )
-        out += [Column(n, c.unit, c.definition, c.dtype, c.nan_allowed) for n in names]
+        out += [Column(n, c.unit, c.definition, c.dtype, c.nan_allowed, c.when) for n in names]
     return out
 
 
-def daily_columns(channels: Iterable[str], arms: Iterable[str] = ()) -> list[str]:
-    return [c.name for c in expand(channels, arms)]
+def daily_columns(channels: Iterable[str], arms: Iterable[str] = (), features=()) -> list[str]:
+    return [c.name for c in expand(channels, arms, features)]
 
 
-def reporters(row: dict, channels: Iterable[str], arms: Iterable[str] = ()) -> dict:
+def reporters(row: dict, channels: Iterable[str], arms: Iterable[str] = (), features=()) -> dict:
     """DataCollector model reporters reading today's `row`: a column left unfilled is an error."""
-    return {c: [row.__getitem__, [c]] for c in daily_columns(channels, arms)}
+    return {c: [row.__getitem__, [c]] for c in daily_columns(channels, arms, features)}
 
 
-def typed(df: pd.DataFrame, channels: Iterable[str], arms: Iterable[str] = ()) -> pd.DataFrame:
+def typed(
+    df: pd.DataFrame, channels: Iterable[str], arms: Iterable[str] = (), features=()
+) -> pd.DataFrame:
     """The collected table with the declared dtypes."""
-    return df.astype({c.name: c.dtype for c in expand(channels, arms)})
+    return df.astype({c.name: c.dtype for c in expand(channels, arms, features)})
 
 
 def not_finite(df: pd.DataFrame, channels: Iterable[str]) -> list[str]:

@@ -69,3 +69,31 @@ def attention(capacity: np.ndarray, load: np.ndarray, max_per_user: float) -> np
     per_user = capacity / np.maximum(load, 1)
     # a trailing zero: operator index -1 (no operator) gets no attention
     return np.concatenate((np.minimum(per_user, max_per_user), [0.0])).astype(np.float32)
+
+
+def assign_capped(
+    rng: np.random.Generator, n: int, capacity: np.ndarray, room: np.ndarray
+) -> np.ndarray:
+    """Like `assign`, but an operator takes at most `room` more users (an account's friend cap,
+    `operators.friend_cap`); users beyond every operator's room stay unassigned (-1).
+
+    Rounds over operators, never users: each round draws the still unassigned users in
+    proportion to the capacity of operators with room, and an operator keeps the first of its
+    draws up to its room.
+    """
+    out = np.full(n, -1, dtype=np.int32)
+    room = np.maximum(room.astype(np.int64), 0)
+    for _ in range(len(capacity)):  # each round fills at least one operator or everyone
+        todo = np.flatnonzero(out < 0)
+        weights = np.where(room > 0, capacity, 0.0)
+        if todo.size == 0 or weights.sum() <= 0:
+            break
+        pick = assign(rng, todo.size, weights)
+        order = np.argsort(pick, kind="stable")
+        sorted_pick = pick[order]
+        starts = np.searchsorted(sorted_pick, np.arange(len(capacity)))
+        rank = np.arange(todo.size) - starts[sorted_pick]  # place among the operator's draws
+        keep = rank < room[sorted_pick]
+        out[todo[order[keep]]] = sorted_pick[keep]
+        room -= np.bincount(sorted_pick[keep], minlength=len(capacity))
+    return out

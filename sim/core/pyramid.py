@@ -1,0 +1,132 @@
+"""Seed 004's pyramid: users move through layers, each with its own touchpoint mix (DOMAIN §2.3,
+§2.4).
+
+004 splits a knowledge-business's users by the product that drew them in: new users of the lead
+product, to convert (service account + personal account + group); the pool of users who have
+been through at least one conversion push, paid or not, for retention and periodic marketing
+washes (mini-program + official account); and the core buyers of the high-price product, fewer
+than 1,000, for activity and cross-sell (personal account + group).
+
+Transition rules (`pool.layers`):
+- new -> pool `to_pool_days` after joining, bought or not: 004's pool is "users who have been
+  through at least one conversion push, paid or not", and that push is ~7 days. Rows are in
+  joining order, so the users who move on a day are one contiguous slice (one cohort).
+- new or pool -> core on a premium order (004: the core layer is the buyers of the high-price
+  product), while the core has room (`core_max`, 004: < 1,000).
+- Nobody moves down: churned users stay counted in the layer they left from.
+
+A move redraws the user's touchpoint memberships from the new layer's mix (bulk, per move) and
+re-gathers their rows of the per-user effects. The layers are stacked pool tables
+(`sim.core.pool.stack_tables`), indexed by `Population.pyramid_layer` × `MASKS` + mask, the same
+per-user pool machinery a place test uses; a layered pool cannot also be place-tested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.params import ConfigError, Pool, Pyramid, Scenario
+from sim.core.pool import MASKS, MemberEffects, PoolMix, PoolTables, stack_tables
+from sim.core.stage import Stage
+
+_CHURNED = Stage.CHURNED
+
+LAYERS = ("new", "pool", "core")  # codes 0, 1, 2 in `Population.pyramid_layer`
+NEW, POOL, CORE = range(3)
+
+
+def check_layers(sc: Scenario) -> None:
+    """Unknown touchpoints in a layer, and layers with a place test, refused by key."""
+    pools = {"pool": sc.pool, **{f"fit.place.pools.{k}": p for k, p in sc.fit.place.pools.items()}}
+    for key, pool in pools.items():
+        if pool.layers is None:
+            continue
+        if key != "pool" or sc.fit.place.pools:
+            raise ConfigError(
+                f"{key}.layers: a layered pool cannot be place-tested; allowed: layers only on "
+                "`pool`, with fit.place.pools = {}"
+            )
+        for name in LAYERS:
+            for i, t in enumerate(getattr(pool.layers, name).touchpoints):
+                if t not in sc.touchpoints:
+                    raise ConfigError(
+                        f"{key}.layers.{name}.touchpoints.{i} = {t!r}: unknown touchpoint; "
+                        f"allowed: {sorted(sc.touchpoints)}"
+                    )
+
+
+class Layers:
+    """The pyramid's mixes, tables and moves; one per model run with `pool.layers`."""
+
+    def __init__(self, pool: Pool, catalogue):
+        p: Pyramid = pool.layers
+        self.params = p
+        self.pools = [
+            Pool(
+                name=f"{pool.name}.{name}",
+                touchpoints=list(getattr(p, name).touchpoints),
+                promo_share=getattr(p, name).promo_share,
+                promo_tolerance=pool.promo_tolerance,
+                content_quality=getattr(p, name).content_quality,
+            )
+            for name in LAYERS
+        ]
+        self.mixes = [PoolMix(q, catalogue) for q in self.pools]
+        self.core_live = 0  # live core members at the last count (the core's room)
+        self.moved = np.zeros(len(LAYERS), dtype=np.int64)  # users who entered each layer today
+
+    def tables(self, reach_multiplier: float, fitted, phi: float) -> PoolTables:
+        """Per-(layer, mask) effects; `fitted(tables, phi)` folds in the pool's place fit."""
+        return stack_tables(
+            [
+                fitted(m.tables(reach_multiplier, q.promo_share / q.promo_tolerance), phi)
+                for m, q in zip(self.mixes, self.pools, strict=True)
+            ],
+            self.pools,
+            [phi] * len(LAYERS),
+        )
+
+    def draw_new(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.mixes[NEW].draw_membership(rng, n)
+
+    def potential(self, potential: float, content_quality: float, effects) -> np.ndarray:
+        """Each user's layer content plus the pool-wide KOC boost, × place fit."""
+        return (effects.content + np.float32(potential - content_quality)) * effects.gain
+
+    def move(
+        self,
+        rng: np.random.Generator,
+        pop,
+        day: int,
+        premium_buyers: np.ndarray | None,
+        effects: MemberEffects,
+        tables: PoolTables,
+    ) -> None:
+        """Today's moves: the cohort whose push ended joins the pool; premium buyers the core."""
+        self.moved[:] = 0
+        rows = pop.slice_joined(day - self.params.to_pool_days, day - self.params.to_pool_days)
+        layer = pop.pyramid_layer[rows]
+        ids = rows.start + np.flatnonzero((layer == NEW) & (pop.stage[rows] != _CHURNED))
+        self._enter(rng, pop, ids, POOL, effects, tables)
+        if premium_buyers is not None and premium_buyers.size:
+            up = premium_buyers[
+                (pop.pyramid_layer[premium_buyers] != CORE)
+                & (pop.stage[premium_buyers] != _CHURNED)
+            ]
+            if self.params.core_max is not None:
+                up = up[: max(0, self.params.core_max - self.core_live - int(self.moved[CORE]))]
+            self._enter(rng, pop, up, CORE, effects, tables)
+
+    def _enter(self, rng, pop, ids, layer: int, effects: MemberEffects, tables) -> None:
+        if ids.size == 0:
+            return
+        pop.pyramid_layer[ids] = layer
+        pop.touchpoints[ids] = self.mixes[layer].draw_membership(rng, ids.size)
+        effects.refresh(tables, ids, pop.touchpoints, pop.pyramid_layer)
+        self.moved[layer] += ids.size
+
+    def counts(self, by_key: np.ndarray) -> np.ndarray:
+        """Live users per layer from live users per (layer, mask) row."""
+        per = by_key.reshape(len(LAYERS), MASKS).sum(axis=1)
+        self.core_live = int(per[CORE])
+        return per

@@ -1,0 +1,139 @@
+"""Seed 004's pyramid (DOMAIN §2.3, §2.4) and the operator account's friend cap (§2.2)."""
+
+import numpy as np
+import pytest
+
+from sim.core.model import PrivateDomainModel
+from sim.core.params import ConfigError
+from sim.core.pool import MASKS, member_key
+from sim.core.pyramid import LAYERS
+from sim.experiment.config import compose, model_kwargs
+
+from conftest import across_seeds, assert_greater, build, one_phase, set_path
+
+
+def pyramid(changes: dict | None = None, **top) -> PrivateDomainModel:
+    cfg = compose(["pool=pyramid"])
+    for k, v in (changes or {}).items():
+        set_path(cfg, k, v)
+    cfg.update(top)
+    return PrivateDomainModel(**model_kwargs(cfg))
+
+
+@pytest.fixture(scope="module")
+def layered():
+    changes = {"business.premium_share": 0.5, "business.premium.min_trust": 0.0}
+    return pyramid(changes, seed=2, horizon_days=150).run()
+
+
+def test_layers_conserve_live_users_every_day(layered):
+    df = layered.daily()
+    total = df[[f"layer_{x}" for x in LAYERS]].sum(axis=1)
+    assert (total == df["live_users"]).all()
+    assert df["layer_pool"].iloc[-1] > 0 and df["layer_core"].iloc[-1] > 0, "users moved up"
+    # every day's entries are the users who moved, so the pool only grows by them minus churn
+    assert df["entered_pool"].sum() >= df["layer_pool"].iloc[-1] - df["entered_core"].sum()
+
+
+def test_membership_matches_the_layer_mix_and_the_gathered_effects(layered):
+    m = layered
+    pop, mixes = m.population, m.pyramid.mixes
+    live = pop.live()
+    for i, mix in enumerate(mixes):
+        masks = pop.touchpoints[live & (pop.pyramid_layer == i)]
+        assert masks.size > 0
+        assert (masks < (1 << len(mix.points))).all(), "only the layer's touchpoints"
+        assert (masks & 1).all(), "everyone joins the layer's entry touchpoint"
+    key = member_key(pop.touchpoints, pop.pyramid_layer)
+    eff = m._effects.sync(m._tables, pop.touchpoints, pop.pyramid_layer)
+    assert np.array_equal(eff.reach, m._tables.reach[key]), "moved users' effects re-gathered"
+    assert (key < len(LAYERS) * MASKS).all()
+
+
+def test_new_users_join_the_pool_after_their_push_bought_or_not(layered):
+    m = layered
+    pop, days = m.population, m.pyramid.params.to_pool_days
+    old = pop.live() & (pop.join_day <= m.day - 1 - days)
+    assert (pop.pyramid_layer[old] > 0).all()
+    young = pop.live() & (pop.join_day > m.day - 1 - days)
+    assert (pop.pyramid_layer[young & (pop.orders < 2)] == 0).all()
+
+
+def test_the_core_is_capped():
+    changes = {"business.premium_share": 1.0, "business.premium.min_trust": 0.0}
+    m = pyramid({**changes, "pool.layers.core_max": 5}, seed=1).run(150)
+    df = m.daily()
+    assert df["layer_core"].max() <= 5 and df["layer_core"].max() > 0
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("pool.layers.pool.touchpoints", ["mini_program", "fax"], "pool.layers.pool.touchpoints.1"),
+        ("pool.layers.core.touchpoints", [], "pool.layers.core.touchpoints is empty"),
+        ("pool.layers.to_pool_days", 0, "pool.layers.to_pool_days = 0 is out of range"),
+        ("pool.layers.core_max", 0, "pool.layers.core_max = 0 is out of range"),
+        ("pool.layers.new.promo_share", 1.5, "pool.layers.new.promo_share = 1.5 is out of range"),
+        ("operators.friend_cap", 0, "operators.friend_cap = 0 is out of range"),
+    ],
+)
+def test_bad_input_is_refused_by_key(key, value, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        pyramid({key: value}, seed=0)
+
+
+def test_a_layered_pool_cannot_be_place_tested():
+    cfg = compose(["pool=pyramid", "+pool@fit.place.pools.conversion=conversion"])
+    with pytest.raises(ConfigError, match=r"pool\.layers: a layered pool cannot be place-tested"):
+        PrivateDomainModel(**model_kwargs(cfg))
+
+
+def test_no_layers_keeps_the_single_mix_table():
+    m = build({"horizon_days": 20}, seed=0).run()
+    assert m.pyramid is None
+    assert not any(c.startswith(("layer_", "entered_", "unassigned")) for c in m.daily())
+
+
+# --- friend cap (§2.2) -----------------------------------------------------------------------
+
+CAPPED = {"strategy": one_phase(100, {"paid_ads": 1.0}), "koc.max_share": 0.0}
+
+
+def test_a_friend_cap_below_demand_leaves_users_unassigned_and_lowers_conversion():
+    capped = {**CAPPED, "operators.friend_cap": 400}  # 2 accounts x 400 < ~100 users a day
+    m = build(capped, seed=0, horizon_days=60).run()
+    pop, df = m.population, m.daily()
+    load = np.bincount(pop.operator[pop.live() & (pop.operator >= 0)], minlength=2)
+    assert (load <= 400).all()
+    assert df["unassigned_users"].iloc[-1] > 0
+    waiting = pop.live() & (pop.operator < 0)
+    assert df["unassigned_users"].iloc[-1] == waiting.sum()
+
+    def conv(model):
+        return model.summary()["conversion_30d"]
+
+    seeds = range(4)
+    free = across_seeds(conv, CAPPED, seeds, horizon_days=90)
+    full = across_seeds(conv, capped, seeds, horizon_days=90)
+    assert_greater(free, full, k=4.0)
+
+
+def test_with_a_friend_cap_a_hire_does_not_move_existing_users():
+    m = build({**CAPPED, "operators.friend_cap": 3000}, seed=0, horizon_days=200)
+    m.run(30)
+    before = m.population.operator.copy()
+    assert (before >= 0).all()
+    from sim.core import team
+
+    team.hire(m, 4, m.day, prepared=False)
+    m.run(m.operators[-1].arrival_day + 10 - m.day)
+    assert (m.population.operator[: before.size] == before).all()
+
+
+def test_capped_assignment_never_overfills_an_account():
+    from sim.core import team
+
+    rng = np.random.default_rng(0)
+    got = team.assign_capped(rng, 1000, np.array([1.0, 3.0, 0.0]), np.array([100, 50, 500]))
+    counts = np.bincount(got[got >= 0], minlength=3)
+    assert counts.tolist() == [100, 50, 0] and (got < 0).sum() == 850
