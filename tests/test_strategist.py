@@ -1,0 +1,62 @@
+"""The strategist's knobs mean what they say: a fixed team, a daily budget in yuan."""
+
+import numpy as np
+import pytest
+
+from conftest import build, one_phase
+
+STRATEGIES = ["zero_to_one", "one_to_ten", "ten_to_n", "staged", "premature", "steady"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_fixed_team_of_3_has_3_operators_every_day(strategy):
+    from sim.experiment.config import compose, model_kwargs
+    from sim.core.model import PrivateDomainModel
+
+    cfg = compose([f"strategy={strategy}", "operators.fixed=3", "seed=1", "horizon_days=240"])
+    daily = PrivateDomainModel(**model_kwargs(cfg)).run().daily()
+    assert (daily["operators"] == 3).all(), daily["operators"].value_counts().to_dict()
+    assert (daily["operators_hired"] == 3).all(), daily["operators_hired"].value_counts()
+
+
+def test_without_fixed_the_cap_alone_does_not_make_the_team():
+    """The README's old example: max_count is only a cap (premature keeps its 0-1 team of 2)."""
+    from sim.experiment.config import compose, model_kwargs
+    from sim.core.model import PrivateDomainModel
+
+    cfg = compose(["strategy=premature", "operators.max_count=3", "horizon_days=60"])
+    daily = PrivateDomainModel(**model_kwargs(cfg)).run().daily()
+    assert daily["operators"].max() < 3
+
+
+@pytest.mark.parametrize("budget", [500.0, 3000.0])
+def test_a_daily_budget_spends_that_budget_on_average(budget):
+    """Users = budget / unit cost, Poisson: the day's channel spend N x c has mean = budget and
+    variance budget x c, so the mean over T days has SE sqrt(sum_d budget c_d) / T."""
+    changes = {
+        "strategy": one_phase(0.0, {"paid_ads": 1.0}),  # the strategy buys nothing itself
+        "channels.paid_ads.budget_per_day": budget,
+        "referral.reward": 0.0,
+    }
+    m = build(changes, seed=4, horizon_days=200).run()
+    pop = m.population
+    paid = pop.channel[: pop.n] == m._code["paid_ads"]
+    days = m.horizon_days
+    spend = np.bincount(pop.join_day[: pop.n][paid], pop.cac[: pop.n][paid], minlength=days)
+    per_user = np.bincount(pop.join_day[: pop.n][paid], minlength=days)
+    assert (per_user > 0).all(), "a budget above the unit cost buys someone every day"
+    cost = spend / per_user
+    se = np.sqrt((budget * cost).sum()) / days
+    assert abs(spend.mean() - budget) < 4 * se, (spend.mean(), budget, se)
+    # and it is money, not volume: the unit cost rose, so later days bought fewer users
+    assert cost[-20:].mean() > cost[:20].mean()
+    assert per_user[-20:].mean() < per_user[:20].mean()
+    daily = m.daily()
+    assert daily["acquisition_spend"].sum() == pytest.approx(spend.sum())
+
+
+def test_a_budget_is_refused_out_of_range():
+    from sim.core.params import ConfigError
+
+    with pytest.raises(ConfigError, match=r"channels.paid_ads.budget_per_day = -1"):
+        build({"channels.paid_ads.budget_per_day": -1.0})
