@@ -60,3 +60,9 @@ def test_a_budget_is_refused_out_of_range():
 
     with pytest.raises(ConfigError, match=r"channels.paid_ads.budget_per_day = -1"):
         build({"channels.paid_ads.budget_per_day": -1.0})
+
+
+def test_the_summary_totals_add_up_to_profit(small):
+    s = small.run().summary()
+    assert s["margin"] - s["acquisition_spend"] - s["team_cost"] == pytest.approx(s["profit"])
+    assert s["revenue"] >= s["margin"] > 0
