@@ -66,3 +66,9 @@ def test_the_summary_totals_add_up_to_profit(small):
     s = small.run().summary()
     assert s["margin"] - s["acquisition_spend"] - s["team_cost"] == pytest.approx(s["profit"])
     assert s["revenue"] >= s["margin"] > 0
+
+
+def test_the_daily_table_names_each_phase(small):
+    daily = small.run().daily()
+    names = [p.name for p in small.strategy.phases]
+    assert daily["phase_name"].tolist() == [names[i] for i in daily["phase"]]

@@ -419,6 +419,7 @@ class PrivateDomainModel(mesa.Model):
         t.update(
             day=day.d,
             phase=self.clock.index,
+            phase_name=phase.name,
             live_users=live_n,
             new_users=sum(day.new.values()) + day.referred,
             new_referral=day.referred,
