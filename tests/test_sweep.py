@@ -80,6 +80,9 @@ def test_sweep_writes_summary_report_and_figures(sweep):
         assert f"]({fig})" in text
     assert "| staged | 2 |" in text and "| premature | 2 |" in text
     assert "4/4 runs done" in r.stdout and "ETA" in r.stdout
+    assert "staged / nurturing / seed 1 [strategy=staged]: " in r.stdout
+    assert "## Ranking on profit (yuan)" in text and "## Key assumptions by group" in text
+    assert {"revenue", "margin", "acquisition_spend", "team_cost", "payback_day"} <= set(table)
     assert not list(d.rglob("*.partial"))
 
 

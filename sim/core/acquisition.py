@@ -29,6 +29,13 @@ def unit_cost(channel: Channel, day: int, bought: float) -> float:
     )
 
 
+def users_for_budget(channel: Channel, day: int, bought: float, budget: float) -> float:
+    """Expected users a daily `budget` buys: n with n x unit cost = budget. A day's users are
+    all charged the unit cost at the volume bought before it (`_acquire`), so n = budget / cost;
+    the cost rises from day to day with time and the volume bought (black-forest law)."""
+    return budget / unit_cost(channel, day, bought)
+
+
 def draw_intent(rng: np.random.Generator, mean: float, concentration: float, n: int):
     """Traffic quality of `n` arrivals: Beta with the given mean and concentration."""
     a = mean * concentration

@@ -222,6 +222,11 @@ def summary(
             else {}
         ),
         "gmv": gmv,
+        # the run's totals of the daily accounting: profit = margin - acquisition_spend - team_cost
+        "revenue": float(daily["revenue"].sum()),
+        "margin": float(daily["margin"].sum()),
+        "acquisition_spend": float(daily["acquisition_spend"].sum()),
+        "team_cost": float(daily["team_cost"].sum()),
         "profit": profit,
         "churn_rate": float((pop.stage[acquired] == Stage.CHURNED).mean()) if n else float("nan"),
         "peak_users_per_operator": float(daily["users_per_operator"].max()),

@@ -205,7 +205,8 @@ class PrivateDomainModel(mesa.Model):
         self.clock = PhaseClock(self.strategy)
 
         o = self.operators_params
-        for _ in range(o.count if o.max_count is None else min(o.count, o.max_count)):
+        start = o.count if o.max_count is None else min(o.count, o.max_count)
+        for _ in range(start if o.fixed is None else o.fixed):  # a fixed team: all from day 0
             self.operators.append(Operator(self, arrival_day=0, ramp_days=0, params=o))
         if initial_users:
             ch = self.channels[initial_channel]
@@ -267,11 +268,15 @@ class PrivateDomainModel(mesa.Model):
             return
         mix = self.brand.channel_mix(day.phase.channel_mix)  # people: the candidate run
         for name, ch in self.channels.items():
-            if (share := mix.get(name, 0.0)) <= 0:
+            if ch.budget_per_day is not None:  # a stated budget: volume follows from the cost
+                expected = acquisition.users_for_budget(
+                    ch, day.d, self._bought[name], ch.budget_per_day
+                )
+            elif (share := mix.get(name, 0.0)) > 0:
+                expected = day.phase.daily_users * share * ch.volume_scale
+            else:
                 continue
-            n = acquisition.draw_arrivals(
-                self.rng, day.phase.daily_users * share * ch.volume_scale, self._remaining_share()
-            )
+            n = acquisition.draw_arrivals(self.rng, expected, self._remaining_share())
             cost = acquisition.unit_cost(ch, day.d, self._bought[name])
             self._bought[name] += n
             day.spend += n * cost
@@ -441,6 +446,7 @@ class PrivateDomainModel(mesa.Model):
         t.update(
             day=day.d,
             phase=self.clock.index,
+            phase_name=phase.name,
             live_users=live_n,
             new_users=sum(day.new.values()) + day.referred,
             new_referral=day.referred,
@@ -590,7 +596,7 @@ class PrivateDomainModel(mesa.Model):
         # commit a finished 0-1 test, start this phase's; run the pool committed (§3.1)
         self.brand.enter(phase, d, self.population, self._code[IMPORTED])
         self.pool_params, self.mix = self.brand.pool, self.brand.mix
-        if phase.team_size is not None:
+        if phase.team_size is not None and self.operators_params.fixed is None:
             prepared = self._capability_days >= self.operators_params.capability_days
             team.hire(self, phase.team_size, d, prepared)
         pool = self.pool_params

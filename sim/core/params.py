@@ -260,6 +260,14 @@ class Channel:
         doc="multiplier on the strategy's volume on this channel",
         unit="multiplier",
     )
+    budget_per_day: float | None = ranged(
+        MONEY,
+        None,
+        doc="spend on this channel per day, whatever the strategy's volume (overrides its mix "
+        "and volume_scale here): users = budget / today's unit cost, Poisson; null: the "
+        "strategy's volume",
+        unit="yuan/day",
+    )
 
 
 @dataclass
@@ -344,6 +352,13 @@ class Staffing:
         doc="friends one operator's personal account holds (WeChat: 5,000; outside the seeds); "
         "new users wait unassigned while every arrived account is full; null: no cap",
         unit="users",
+    )
+    fixed: int | None = ranged(
+        HEADCOUNT,
+        None,
+        doc='a fixed team ("we have 3 operators"): exactly this many from day 0, no phase hires '
+        "(overrides count and max_count); null: as the strategy hires",
+        unit="people",
     )
 
 

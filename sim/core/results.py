@@ -16,7 +16,7 @@ import pandas as pd
 
 from sim.core.stage import Stage
 
-INT, FLOAT = "int64", "float64"
+INT, FLOAT, TEXT = "int64", "float64", "string"
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class Column:
 DAILY: tuple[Column, ...] = (
     Column("day", "day", "simulated day, from 0", INT),
     Column("phase", "index", "index of the strategy phase active today (DOMAIN §3)", INT),
+    Column("phase_name", "name", "name of that phase (`strategy.phases.<index>.name`, §3)", TEXT),
     Column("{stage}", "users", "users in each stage at the end of the day (DOMAIN §1)", INT),
     Column("live_users", "users", "users not churned at the end of the day", INT),
     Column("new_{channel}", "users", "users acquired today through each channel (§2.5)", INT),

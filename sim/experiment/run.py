@@ -36,7 +36,7 @@ from sim.experiment.config import (
 )
 from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
 from sim.experiment.provenance import provenance
-from sim.experiment.sweep import run_job
+from sim.experiment.sweep import read_plan, run_job, varying
 
 
 def run(cfg: dict, out_dir, resume: bool = True) -> dict:
@@ -80,15 +80,18 @@ def draw_seed() -> int:
     return secrets.randbits(32)
 
 
-def result_line(s: dict, out_dir) -> str:
-    """What a finished run prints: its arm, headline numbers (LTV/CAC at the shortest
-    horizon, over cohorts old enough) and where its outputs are."""
+def result_line(s: dict, out_dir, overrides: list[str] = ()) -> str:
+    """What a finished run prints: its arm, the sweep's `overrides` that vary (`[…]`, so two
+    levels of one knob print apart), headline numbers (LTV/CAC at the shortest horizon, over
+    cohorts old enough) and where its outputs are."""
     h = horizons_in(s)[0]
     conv, ltv_cac = s["conversion_30d"], s[f"ltv_cac_{h}d"]
     conv = "no cohort 30 days old yet" if _missing(conv) else f"{conv:.1%}"
     ltv_cac = f"no user {h} days old yet" if _missing(ltv_cac) else f"{ltv_cac:.2f}"
+    varies = f" [{', '.join(overrides)}]" if overrides else ""
     return (
-        f"{s['strategy']} / {s['pool']} / seed {s['seed']}: acquired {s['users_acquired']:,}, "
+        f"{s['strategy']} / {s['pool']} / seed {s['seed']}{varies}: "
+        f"acquired {s['users_acquired']:,}, "
         f"30-day conversion {conv}, LTV/CAC at {h} days {ltv_cac}, "
         f"churn {s['churn_rate']:.1%} -> {out_dir}"
     )
@@ -98,8 +101,8 @@ def _missing(v) -> bool:
     return v is None or (isinstance(v, float) and v != v)
 
 
-def _run_afresh(cfg: dict, out_dir) -> str:
-    return result_line(run(cfg, out_dir, resume=False), out_dir)
+def _run_afresh(cfg: dict, out_dir, overrides: list[str] = ()) -> str:
+    return result_line(run(cfg, out_dir, resume=False), out_dir, overrides)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
@@ -109,7 +112,9 @@ def hydra_main(cfg: DictConfig) -> str | None:
     out_dir = hc.runtime.output_dir
     plain = OmegaConf.to_container(cfg, resolve=True)
     if hc.mode == RunMode.MULTIRUN:
-        return run_job(plain, out_dir, _run_afresh)
+        plan = read_plan(hc.sweep.dir)
+        mine = varying(list(hc.overrides.task), plan["jobs"] if plan else None)
+        return run_job(plain, out_dir, lambda c, o: _run_afresh(c, o, mine))
     try:
         s = run(plain, out_dir)
     except ConfigError as e:

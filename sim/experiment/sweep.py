@@ -118,6 +118,22 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
 
 
+def varying(job: list[str], plan_jobs: list[list[str]] | None) -> list[str]:
+    """The overrides of `job` (`key=value`) whose key takes more than one value across the
+    plan's jobs, seed and `hydra.*` excluded: what tells this run apart in a progress line.
+    Without a plan, every override of the job but those."""
+
+    def split(jobs):
+        return [dict(o.split("=", 1) for o in j if "=" in o) for j in jobs]
+
+    mine = split([job])[0]
+    keys = [k for k in mine if k.lstrip("+~") not in NOT_A_GROUP_KEY and not k.startswith("hydra.")]
+    if plan_jobs:
+        each = split(plan_jobs)
+        keys = [k for k in keys if len({j.get(k) for j in each}) > 1]
+    return [f"{k}={mine[k]}" for k in keys]
+
+
 def read_plan(sweep_dir) -> dict | None:
     """The sweep's recorded plan (`command`, `jobs`, `total`, `version`), None if none or
     unreadable (a sweep run before plans were recorded, or by another sweeper)."""

@@ -330,7 +330,9 @@ def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_
         ax.scatter(i + jitter, v, color="grey", alpha=0.5, s=14, zorder=2, label=seed_label)
         if len(v):
             lo, med, hi = np.percentile(v, [BAND[0], 50, BAND[1]])
-            bar_label = BAND_NOTE.replace("band", "bar") if i == 0 else None
+            bar_label = (
+                BAND_NOTE.replace("band", "bar").replace("line", "point") if i == 0 else None
+            )
             ax.errorbar(
                 i,
                 med,
@@ -343,9 +345,17 @@ def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_
                 label=bar_label,
             )
     ax.axhline(ref, color="black", linestyle=":", linewidth=1, label=ref_label)
-    tilt = len(groups) > 3
+    # a label's parts (`staged · paid ads ×2`) on lines of their own; tilted, anchored at the
+    # tick, only when many groups would still crowd the axis
+    names = [str(g).replace(" · ", "\n") for g in groups]
+    tilt = len(groups) > 5
     ax.set_xticks(
-        range(len(groups)), groups, rotation=20 if tilt else 0, ha="right" if tilt else "center"
+        range(len(groups)),
+        names,
+        rotation=30 if tilt else 0,
+        ha="right" if tilt else "center",
+        rotation_mode="anchor" if tilt else "default",
+        fontsize=8,
     )
     ax.set_ylabel(ylabel, fontsize=9)
     ax.set_xlabel("group (condition of the sweep)", fontsize=9)

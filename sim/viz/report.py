@@ -72,7 +72,8 @@ CAPTIONS = {
     "per group: grey dots are single seeds; the red point is the median of seeds "
     "and its bar the middle 80 % of seeds (10th–90th percentile).",
     "funnel.png": "Users in each stage of aware → familiar → trust → buy → rebuy (stacked), and "
-    "cumulative churned users, by day (mean of seeds).",
+    "cumulative churned users, by day (mean of seeds). All panels share one y scale, so "
+    "their heights compare.",
     "cumulative_profit.png": "Cumulative profit (margin − acquisition spend − team, KOC and "
     "systems cost) by day; line: median of seeds, band: middle 80 % of seeds (10th–90th "
     "percentile).",
@@ -108,12 +109,17 @@ def result_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
             (f"ltv_{h}d", f"LTV at {h} days (yuan per user)", ",.2f"),
             (f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ".2f"),
         ]
-    return cols + [
+    cols += [
         ("payback_day", "payback day", ",.0f"),
         ("ltv_cac_to_date", "LTV/CAC to date (all ages pooled)", ".2f"),
+        ("revenue", "revenue (yuan)", ",.0f"),
+        ("margin", "margin (yuan)", ",.0f"),
+        ("acquisition_spend", "acquisition spend (yuan)", ",.0f"),
+        ("team_cost", "team cost (yuan)", ",.0f"),
         ("profit", "profit (yuan)", ",.0f"),
         ("churn_rate", "churn rate", ".1%"),
     ]
+    return [c for c in cols if c[0] in table]  # totals: absent from older runs' summaries
 
 
 # ---------------------------------------------------------------------------- statistics
@@ -139,6 +145,168 @@ def _cell(v, fmt: str) -> str:
     if np.isnan(m):
         return "–"
     return format(m, fmt) if np.isnan(h) else f"{format(m, fmt)} ± {format(h, fmt)}"
+
+
+# ---------------------------------------------------------------------------- ranking
+
+RANK_BY = "profit"  # the default yardstick of the ranking (`privsim-report --rank-by`)
+LOWER_IS_BETTER = {"payback_day", "acquisition_spend", "team_cost", "cac_per_user", "churn_rate"}
+RANK_NOTE = (
+    "*P(best)*: the share of brands (seeds) in which the group had the best value, comparing "
+    "the runs of every group with the same seed (paired by seed; seeds where a group lacks a "
+    "run or a value are left out, ties share the credit). It is a share of simulated brands, "
+    "not a posterior probability. *10th / 50th / 90th*: the group's percentiles over all its "
+    "seeds (the spread of outcomes a brand could see)."
+)
+
+
+def ranking(done: pd.DataFrame, column: str = RANK_BY) -> pd.DataFrame:
+    """The groups of finished runs ranked on `column` (best first; lower is better for costs,
+    payback and churn): `group`, `runs`, `mean`, `p10`, `p50`, `p90`, `p_best` (share of the
+    `brands` seeds every group ran in which it was best, ties sharing), `brands`, `rank`."""
+    if column not in done:
+        raise KeyError(f"{column!r} is not a column of the summary table")
+    groups = list(dict.fromkeys(done["group"]))
+    lower = column in LOWER_IS_BETTER
+    v = done[["group", "seed", column]].astype({column: float})
+    wide = v.drop_duplicates(["group", "seed"]).pivot(index="seed", columns="group", values=column)
+    wide = wide.reindex(columns=groups).dropna()  # seeds where every group has a value
+    best = wide.min(axis=1) if lower else wide.max(axis=1)
+    is_best = wide.eq(best, axis=0)
+    credit = is_best.div(is_best.sum(axis=1), axis=0).sum() / len(wide) if len(wide) else None
+    rows = []
+    for g in groups:
+        x = v.loc[v["group"] == g, column].dropna().to_numpy()
+        p = np.percentile(x, PERCENTILES) if x.size else [np.nan] * 3
+        rows.append(
+            dict(
+                group=g,
+                runs=int(x.size),
+                mean=float(x.mean()) if x.size else np.nan,
+                **{f"p{q}": float(y) for q, y in zip(PERCENTILES, p, strict=True)},
+                p_best=float(credit[g]) if credit is not None else np.nan,
+                brands=len(wide),
+            )
+        )
+    out = pd.DataFrame(rows).sort_values("mean", ascending=lower, na_position="last")
+    return out.assign(rank=range(1, len(out) + 1)).reset_index(drop=True)
+
+
+def ranking_lines(done: pd.DataFrame, column: str) -> list[str]:
+    label, fmt = yardstick(column)
+    r = ranking(done, column)
+    better = "lower" if column in LOWER_IS_BETTER else "higher"
+    lines = [
+        "",
+        f"## Ranking on {label}",
+        "",
+        f"Groups ranked by their mean ({better} is better), over {r['brands'].iloc[0]} brands "
+        f"(seeds) that every group ran. {RANK_NOTE} Rank on another yardstick with "
+        f"`privsim-report <sweep_dir> --rank-by <summary column>` (e.g. `ltv_cac_90d`).",
+        "",
+        "| rank | group | runs | mean | 10th | 50th | 90th | P(best) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for x in r.itertuples():
+        nums = [format(y, fmt) if not np.isnan(y) else "–" for y in (x.mean, x.p10, x.p50, x.p90)]
+        pb = "–" if np.isnan(x.p_best) else f"{x.p_best:.0%}"
+        lines.append(f"| {x.rank} | {x.group} | {x.runs} | " + " | ".join(nums) + f" | {pb} |")
+    return lines
+
+
+# ---------------------------------------------------------------------------- labels in words
+
+WORDS = {"paid_ads": "paid ads", "public_store": "public store", "kol": "KOL"}
+
+
+def words(name: str) -> str:
+    return WORDS.get(name, name.replace("_", " "))
+
+
+def level_label(key: str, value: str) -> str:
+    """One override in words: `staged`, `conversion pool`, `paid ads ×2`, `3 operators`."""
+    parts = key.lstrip("+~").split(".")
+    if key in ("strategy", "pool"):
+        return value if key == "strategy" else f"{value} pool"
+    if parts[0] == "business" and len(parts) == 1:
+        return f"business {words(value)}"
+    if parts[0] == "channels" and len(parts) == 3:
+        if parts[2] == "volume_scale":
+            return f"{words(parts[1])} ×{value}"
+        if parts[2] == "budget_per_day":
+            return f"{words(parts[1])} {value} yuan/day"
+    if key == "operators.fixed":
+        return f"{value} operators (fixed)"
+    return (
+        f"{words(parts[-1])} {value}"
+        if len(parts) < 3
+        else f"{' '.join(map(words, parts[-2:]))} {value}"
+    )
+
+
+def group_labels(done: pd.DataFrame, keys: list[str]) -> dict[str, str]:
+    """Each group's name in words (`staged · paid ads ×2`), for figures."""
+    levels = _levels(done, keys) if len(done) else {}
+    out = {g: " · ".join(level_label(k, v) for k, v in lv.items()) for g, lv in levels.items()}
+    out = {g: (lab or g) for g, lab in out.items()}
+    if len(set(out.values())) < len(out):  # never merge two groups under one label
+        return {g: g for g in out}
+    return out
+
+
+# ---------------------------------------------------------------------------- assumptions
+
+ASSUMPTIONS = (  # (dotted config key, short name) shown per group
+    ("business.name", "business"),
+    ("business.brand_awareness", "brand awareness"),
+    ("pool.name", "pool"),
+    ("fit.spread", "brand-fit spread"),
+    ("operators.fixed", "fixed team"),
+    ("market_size", "market size"),
+)
+ASSUMPTIONS_NOTE = (
+    "From each group's first run (`config.json`). *business*: the frequency × margin quadrant. "
+    "*brand awareness* (`business.brand_awareness`): the share of the missing trust a known "
+    "brand's arrivals already carry; 0 = an unknown brand, whose arrivals start cold, so a pool "
+    "that asks early (e.g. `conversion`) converts little. *pool*: the pool preset. "
+    "*brand-fit spread* (`fit.spread`): 0 = every candidate place and product fits as planned. "
+    "*fixed team* (`operators.fixed`): none = as the strategy hires. *market size*: none = "
+    "unlimited. Channels with a stated budget (yuan/day) or a volume multiplier are listed."
+)
+
+
+def _dotted(cfg: dict, key: str):
+    for k in key.split("."):
+        if not isinstance(cfg, dict) or k not in cfg:
+            return None
+        cfg = cfg[k]
+    return cfg
+
+
+def assumption_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
+    """The scenario's key assumptions per group, from its first run's `config.json`, and the
+    channels with a stated budget or volume scale."""
+    lines = ["", "## Key assumptions by group", "", ASSUMPTIONS_NOTE, ""]
+    for g in dict.fromkeys(done["group"]):
+        job = done.loc[done["group"] == g, "job"].iloc[0]
+        try:
+            cfg = json.loads((sweep_dir / str(job) / jobs.CONFIG).read_text())
+        except (OSError, ValueError):
+            lines.append(f"- **{g}**: its `config.json` could not be read.")
+            continue
+        items = []
+        for k, what in ASSUMPTIONS:
+            v = _dotted(cfg, k)
+            items.append(
+                f"{what} {'none' if v is None else f'{v:g}' if isinstance(v, float) else v}"
+            )
+        for name, ch in sorted((cfg.get("channels") or {}).items()):
+            if ch.get("budget_per_day") is not None:
+                items.append(f"{words(name)} budget {ch['budget_per_day']:,.0f} yuan/day")
+            elif ch.get("volume_scale", 1.0) != 1.0:
+                items.append(f"{words(name)} volume ×{ch['volume_scale']:g} (users, not money)")
+        lines.append(f"- **{g}**: " + "; ".join(items) + ".")
+    return lines
 
 
 # ---------------------------------------------------------------------------- paired comparisons
@@ -427,14 +595,18 @@ def paired_figure(sweep_dir: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> 
     return True
 
 
-def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
-    """The four sweep figures (`FIGURES` but `paired.png`) from the finished runs; returns their
-    file names."""
+def sweep_figures(sweep_dir: Path, table: pd.DataFrame, keys: list[str] = ()) -> list[str]:
+    """The four sweep figures (`FIGURES` but `paired.png`) from the finished runs, groups
+    named in words (`group_labels`); returns their file names."""
     done = table[table["status"] == "finished"]
     if done.empty:
         return []
+    names = group_labels(done, list(keys))
     daily = load_series(table, sweep_dir, "daily")
     cohorts = load_series(table, sweep_dir, "cohorts")
+    done, daily, cohorts = (
+        f.assign(group=f["group"].map(names).astype("string")) for f in (done, daily, cohorts)
+    )
     groups = list(dict.fromkeys(done["group"]))
 
     fig, axes = plots.figure(14, 5.5, ncols=2, sharey=True, layout="constrained")
@@ -460,13 +632,13 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame) -> list[str]:
 
     cols = min(3, len(groups))
     rows = -(-len(groups) // cols)
-    fig, axes = plots.figure(5.5 * cols, 4 * rows, rows, cols, layout="constrained")
+    fig, axes = plots.figure(5.5 * cols, 4 * rows, rows, cols, sharey=True, layout="constrained")
     for ax in axes[len(groups) :]:
         ax.set_visible(False)
     for ax, g in zip(axes, groups, strict=False):
         plots.funnel(ax, daily[daily["group"] == g])
         ax.set_title(g)
-    fig.suptitle("Funnel: users by stage over time (mean of seeds)")
+    fig.suptitle("Funnel: users by stage over time (mean of seeds; one y scale for all panels)")
     plots.save(fig, sweep_dir / "funnel.png", dpi=110)
 
     fig, (ax,) = plots.figure(10, 5.5, layout="constrained")
@@ -499,6 +671,7 @@ def write_report(
     figures: list[str],
     pairs: tuple[pd.DataFrame, list[tuple]] | None = None,
     lacking: list[str] = (),
+    rank_by: str = RANK_BY,
 ):
     """`report.md`; `pairs` is `paired(table, keys)` (computed here if not given); `lacking`
     names what a partial report lacks."""
@@ -569,6 +742,9 @@ def write_report(
             sub = done[done["group"] == g]
             cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in columns]
             lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
+        if len(groups) > 1:
+            lines += ranking_lines(done, rank_by)
+        lines += assumption_lines(sweep_dir, done)
         lines += paired_lines(*(pairs or paired(table, keys)), len(groups))
     if figures:
         lines += ["", "## Figures"]
@@ -597,7 +773,7 @@ REPORT, SUMMARY_TABLE = "report.md", "summary.parquet"
 SUMMARY_CSV = "summary.csv"  # the same table for R and spreadsheets
 
 
-def report(sweep_dir) -> list[str]:
+def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
     """Aggregate `sweep_dir`; returns one line per job that did not finish (see `unfinished`).
 
     If the report cannot be written, the previous `summary.parquet` is removed and
@@ -611,20 +787,22 @@ def report(sweep_dir) -> list[str]:
             raise FileNotFoundError(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
         keys = group_keys(table)
         table = add_groups(table, keys)
+        if rank_by not in table:
+            raise ValueError(f"--rank-by {rank_by}: not a column of the summary table")
         jobs.atomic_write(sweep_dir / SUMMARY_TABLE, lambda t: table.to_parquet(t, index=False))
         jobs.atomic_write(sweep_dir / SUMMARY_CSV, lambda t: table.to_csv(t, index=False))
         pairs = paired(table, keys)
         write_paired(sweep_dir, pairs[0])
         lacking = []
         try:
-            figures = sweep_figures(sweep_dir, table)
+            figures = sweep_figures(sweep_dir, table, keys)
             figures += ["paired.png"] if paired_figure(sweep_dir, table, pairs[0]) else []
         except Exception as e:
             figures = []
             lacking.append(f"the figures: drawing them failed ({type(e).__name__}: {e})")
             for f in [*FIGURES, "paired.png"]:
                 (sweep_dir / f).unlink(missing_ok=True)
-        write_report(sweep_dir, table, keys, figures, pairs, lacking)
+        write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by)
     except BaseException as e:
         _mark_failed(sweep_dir, e)
         raise
@@ -683,9 +861,15 @@ def main(argv=None) -> None:
         "the sweep directory; exit 1 naming the runs that did not finish.",
     )
     p.add_argument("sweep_dir", type=Path, help="a Hydra multirun directory")
+    p.add_argument(
+        "--rank-by",
+        default=RANK_BY,
+        help="summary column the groups are ranked on, with the share of seeds in which each "
+        f"is best (default {RANK_BY}; e.g. ltv_cac_90d, payback_day: lower is better)",
+    )
     args = p.parse_args(argv)
     try:
-        failed = report(args.sweep_dir)
+        failed = report(args.sweep_dir, args.rank_by)
     except FileNotFoundError as e:
         print(f"privsim-report: {e}", file=sys.stderr)
         sys.exit(2)
