@@ -519,10 +519,19 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out.mkdir(parents=True, exist_ok=True)
     storage = f"sqlite:///{(out / 'study.db').resolve()}"
+    # A resumed study (or a second worker) must not replay the first draws: the sampler's seed
+    # moves on with the trials already stored.
+    try:
+        stored = len(optuna.load_study(study_name=spec.name, storage=storage).trials)
+    except KeyError:  # no such study yet
+        stored = 0
     study = optuna.create_study(
-        study_name=spec.name, storage=storage, load_if_exists=True, direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed),
-    )  # fmt: skip
+        study_name=spec.name,
+        storage=storage,
+        load_if_exists=True,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed + stored),
+    )
     dists = _distributions(parameters)
     cache = out / "evaluations"
     batch = max(1, n_jobs)
