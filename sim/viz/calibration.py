@@ -150,8 +150,7 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
         "",
         "```bash",
         f"privsim --config-dir {out.resolve()} --config-name calibrated",
-        f"privsim -m --config-dir {out.resolve()} --config-name calibrated "
-        "strategy=staged,premature 'seed=range(0,10)'",
+        f"privsim -m --config-dir {out.resolve()} --config-name calibrated 'seed=range(0,10)'",
         f"privsim $(cat {out / 'calibrated.args'})",
         f"privsim strategy=premature $(cat {out / 'estimates.args'})   # the estimates elsewhere",
         "```",
