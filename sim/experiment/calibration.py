@@ -1,0 +1,736 @@
+"""Calibration: fit the model's free parameters to a brand's own observed series.
+
+A *calibration spec* (`configs/calibration/<name>.yaml`, composed by Hydra like a sensitivity
+study, so any entry can be overridden on the command line) names:
+
+- `data`: the observed series (CSV or parquet; schema in `load_observed`), `frequency`
+  (`daily` or `weekly`) and, for a `date` column, `start_date` (the calendar date of day 0);
+- `scenario`: the Hydra overrides of the scenario the brand ran (`strategy`, `pool`,
+  `business`, `horizon_days`, `strategy.phases.0.daily_users`, …);
+- `parameters`: the free parameters, dotted config keys `{low, high, scale: linear|log, why}`;
+  the prior is uniform on `[low, high]` (`linear`) or on `[log low, log high]` (`log`);
+- `series`: which observed columns to fit and their likelihood: `negbin` (counts, overdispersed:
+  negative binomial with mean = the simulated mean and size `dispersion`, a number = fixed, or
+  `fit` = its maximum-likelihood value for each candidate, i.e. a profile likelihood) or
+  `lognormal` (revenue: Gaussian on log(1 + y) around log(1 + simulated mean), sd `sigma`, a
+  number or `fit`);
+- `seeds` per evaluation (the simulated mean is the mean over seeds 0…seeds−1), `trials`
+  (optuna's budget), `sampler_seed`, `floor` (the smallest simulated mean a likelihood uses),
+  `abc: {draws, accept, seed}` (the uncertainty step) and `band_seeds` (the fit figure).
+
+Method. The objective is the total negative log-likelihood of the observed series given the
+simulated mean (`objective`). (1) Point fit: optuna's TPE sampler minimises it; the study lives
+in an SQLite file (`<out>/study.db`), so an interrupted fit resumes and several workers can
+share it. (2) Uncertainty: ABC rejection. `abc.draws` parameter sets are drawn from the prior,
+each simulated, and the `abc.accept` share closest to the data by the same negative
+log-likelihood is kept; the 5 % and 95 % quantiles of the kept draws are the interval. A finite
+acceptance share makes the interval wider than the exact posterior (conservative); coverage
+is measured, not assumed (benchmarks/calibration.py). Every run goes through the batch engine
+(`sim.experiment.batch.run_batch`), cached by config hash under `<out>/evaluations/`.
+
+Bad data or a bad spec raise `ConfigError` (the data errors name the column and the row) before
+any run. Figures and the report are views (`sim.viz.calibration`, `privsim-calibrate`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from sim.core.params import ConfigError, scenario
+from sim.experiment.batch import Evaluation, apply_values, check_keys, run_batch
+from sim.experiment.config import CONFIG_DIR, NON_MODEL_KEYS, compose
+from sim.experiment.sensitivity import SCALES, Parameter, _lookup, _override, _typed
+
+SPEC_GROUP = "calibration"
+REPO = Path(CONFIG_DIR).parent
+# Observed column -> the model's daily column (sim/core/results.py).
+SERIES = {
+    "new_users": "new_users",
+    "first_purchases": "first_purchases",
+    "orders": "orders",
+    "revenue": "revenue",
+    "churned": "churned_today",
+    "live_users": "live_users",
+}
+STOCKS = {"live_users"}  # weekly data: end-of-week value; every other series: the week's sum
+COUNTS = set(SERIES) - {"revenue"}
+LIKELIHOODS = ("negbin", "lognormal")
+FREQUENCIES = {"daily": 1, "weekly": 7}
+SPEC_KEYS = {
+    "name", "question", "data", "frequency", "start_date", "scenario", "parameters", "series",
+    "seeds", "trials", "sampler_seed", "floor", "abc", "band_seeds",
+}  # fmt: skip
+PARAM_KEYS = {"low", "high", "scale", "why", "unit"}
+SERIES_KEYS = {"likelihood", "dispersion", "sigma"}
+ABC_KEYS = {"draws", "accept", "seed"}
+# Size grid for a fitted negative-binomial dispersion (var = mu + mu^2 / size): from very
+# overdispersed (0.1) to nearly Poisson (1e4); the profile maximum is taken on it.
+SIZE_GRID = np.logspace(-1, 4, 101)
+SIGMA_MIN = 1e-3  # a fitted lognormal sd never below this (a perfect fit would give log 0)
+
+
+# ---------------------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str  # observed column
+    likelihood: str  # negbin | lognormal
+    dispersion: float | None = None  # negbin size; None = fitted
+    sigma: float | None = None  # lognormal sd; None = fitted
+
+    @property
+    def column(self) -> str:
+        return SERIES[self.name]
+
+
+@dataclass
+class Spec:
+    name: str
+    data: str
+    parameters: list[Parameter]
+    series: list[Series]
+    scenario: dict = field(default_factory=dict)
+    frequency: str = "daily"
+    start_date: str | None = None
+    seeds: int = 2
+    trials: int = 40
+    sampler_seed: int = 0
+    floor: float = 0.1
+    abc_draws: int = 200
+    abc_accept: float = 0.1
+    abc_seed: int = 1
+    band_seeds: int = 20
+    question: str = ""
+
+    def overrides(self) -> list[str]:
+        return [_override(k, v) for k, v in self.scenario.items()]
+
+    def runs_planned(self) -> int:
+        return (self.trials + self.abc_draws) * self.seeds + self.band_seeds
+
+
+def _int(d: dict, key: str, default: int, least: int) -> int:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
+    return v
+
+
+def _positive_or_fit(where: str, v) -> float | None:
+    if v == "fit" or v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v > 0):
+        raise ConfigError(f"{where} = {v!r}: give a positive number (fixed) or `fit`")
+    return float(v)
+
+
+def spec_from_dict(d: dict) -> Spec:
+    """A `Spec` from a plain mapping (a composed spec file or a test's dict); shape checked,
+    each problem named by its key. Keys and values against the model: `check_spec`."""
+    d = dict(d)
+    if unknown := sorted(set(d) - SPEC_KEYS):
+        raise ConfigError(f"{unknown[0]}: unknown spec key; allowed: {sorted(SPEC_KEYS)}")
+    if not d.get("data"):
+        raise ConfigError("data: give the observed series' file (CSV or parquet)")
+    freq = d.get("frequency", "daily")
+    if freq not in FREQUENCIES:
+        raise ConfigError(f"frequency = {freq!r}: allowed: {', '.join(FREQUENCIES)}")
+    params = d.get("parameters") or {}
+    if not isinstance(params, dict) or not params:
+        raise ConfigError("parameters: give at least one `dotted.key: {low, high}`")
+    parameters = []
+    for key, p in params.items():
+        if not isinstance(p, dict):
+            raise ConfigError(f"parameters.{key}: expected a mapping {{low, high, scale, why}}")
+        if unknown := sorted(set(p) - PARAM_KEYS):
+            allowed = sorted(PARAM_KEYS)
+            raise ConfigError(f"parameters.{key}.{unknown[0]}: unknown; allowed: {allowed}")
+        low, high, scale = p.get("low"), p.get("high"), p.get("scale", "linear")
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ConfigError(f"parameters.{key}.{name} = {v!r}: must be a finite number")
+        if not low < high:
+            raise ConfigError(f"parameters.{key}: low = {low} must be below high = {high}")
+        if scale not in SCALES:
+            raise ConfigError(f"parameters.{key}.scale = {scale!r}: allowed: {', '.join(SCALES)}")
+        if scale == "log" and low <= 0:
+            raise ConfigError(f"parameters.{key}: a log range needs low > 0 (low = {low})")
+        parameters.append(
+            Parameter(str(key), low, high, scale, str(p.get("why", "")), str(p.get("unit", "")))
+        )
+    ser = d.get("series") or {}
+    if not isinstance(ser, dict) or not ser:
+        raise ConfigError(f"series: give at least one of {', '.join(SERIES)} with a likelihood")
+    series = []
+    for name, s in ser.items():
+        if name not in SERIES:
+            raise ConfigError(
+                f"series.{name}: not a series the model produces; allowed: {', '.join(SERIES)}"
+            )
+        s = dict(s or {})
+        if unknown := sorted(set(s) - SERIES_KEYS):
+            raise ConfigError(
+                f"series.{name}.{unknown[0]}: unknown; allowed: {sorted(SERIES_KEYS)}"
+            )
+        lik = s.get("likelihood", "lognormal" if name == "revenue" else "negbin")
+        if lik not in LIKELIHOODS:
+            raise ConfigError(
+                f"series.{name}.likelihood = {lik!r}: allowed: {', '.join(LIKELIHOODS)}"
+            )
+        if lik == "negbin" and name not in COUNTS:
+            raise ConfigError(f"series.{name}.likelihood = negbin: {name} is not a count")
+        series.append(
+            Series(
+                str(name),
+                lik,
+                _positive_or_fit(f"series.{name}.dispersion", s.get("dispersion", "fit")),
+                _positive_or_fit(f"series.{name}.sigma", s.get("sigma", "fit")),
+            )
+        )
+    abc = dict(d.get("abc") or {})
+    if unknown := sorted(set(abc) - ABC_KEYS):
+        raise ConfigError(f"abc.{unknown[0]}: unknown; allowed: {sorted(ABC_KEYS)}")
+    accept = abc.get("accept", 0.1)
+    if isinstance(accept, bool) or not isinstance(accept, int | float) or not 0 < accept <= 1:
+        raise ConfigError(f"abc.accept = {accept!r}: a share in (0, 1]")
+    draws = _int({"abc.draws": abc.get("draws", 200)}, "abc.draws", 200, 2)
+    if draws * accept < 2:
+        raise ConfigError(f"abc: draws x accept = {draws * accept:g} keeps fewer than 2 draws")
+    floor = d.get("floor", 0.1)
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not floor > 0:
+        raise ConfigError(f"floor = {floor!r}: must be a positive number")
+    scen = d.get("scenario") or {}
+    if not isinstance(scen, dict):
+        raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
+    return Spec(
+        name=str(d.get("name", "calibration")),
+        data=str(d["data"]),
+        parameters=parameters,
+        series=series,
+        scenario=dict(scen),
+        frequency=freq,
+        start_date=None if d.get("start_date") is None else str(d["start_date"]),
+        seeds=_int(d, "seeds", 2, 1),
+        trials=_int(d, "trials", 40, 1),
+        sampler_seed=_int(d, "sampler_seed", 0, 0),
+        floor=float(floor),
+        abc_draws=draws,
+        abc_accept=float(accept),
+        abc_seed=_int({"abc.seed": abc.get("seed", 1)}, "abc.seed", 1, 0),
+        band_seeds=_int(d, "band_seeds", 20, 1),
+        question=str(d.get("question", "")),
+    )
+
+
+def spec_names() -> list[str]:
+    from sim.experiment.config import group_options
+
+    return group_options(SPEC_GROUP)
+
+
+def load_spec(name: str, overrides: list[str] | None = None) -> Spec:
+    """Compose `configs/calibration/<name>.yaml` with Hydra overrides (`trials=10`,
+    `scenario.horizon_days=120`) into a `Spec`."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from omegaconf import OmegaConf
+
+    if name not in spec_names():
+        raise ConfigError(f"{name}: unknown calibration; known: {', '.join(spec_names())}")
+    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR) / SPEC_GROUP), version_base="1.3"):
+        cfg = hydra_compose(config_name=name, overrides=list(overrides or []))
+    d = OmegaConf.to_container(cfg, resolve=True)
+    d.pop("hydra", None)
+    return spec_from_dict(d)
+
+
+def check_spec(spec: Spec, base: dict) -> list[Parameter]:
+    """Check the parameters against the composed scenario (keys exist, both bounds accepted by
+    the schema); returns them with `integer` set from the config's types."""
+    try:
+        check_keys(base, [p.key for p in spec.parameters])
+    except ConfigError as e:
+        raise ConfigError(f"parameters.{e}") from None
+    for bound in ("low", "high"):
+        probe = apply_values(
+            base, _typed(base, {p.key: getattr(p, bound) for p in spec.parameters})
+        )
+        try:
+            scenario({k: v for k, v in probe.items() if k not in NON_MODEL_KEYS})
+        except ConfigError as e:
+            raise ConfigError(f"parameters ({bound} bounds): {e}") from None
+    out = []
+    for p in spec.parameters:
+        node, last = _lookup(base, p.key)
+        cur = node[last]
+        integer = isinstance(cur, int) and not isinstance(cur, bool)
+        out.append(Parameter(p.key, p.low, p.high, p.scale, p.why, p.unit, integer))
+    return out
+
+
+# ---------------------------------------------------------------------------- observed data
+
+
+def _row(i: int) -> str:
+    return f"row {i + 1}"  # data rows counted from 1, the header not counted
+
+
+def load_observed(path, frequency: str = "daily", start_date: str | None = None) -> pd.DataFrame:
+    """The observed series, checked: one row per day (`daily`) or per week (`weekly`), a `day`
+    column (integer, the model's day from 0) and the series columns of `SERIES`.
+
+    Schema: a `day` column (integers ≥ 0) or a `date` column (calendar dates; day = date −
+    `start_date`, by default the first date for daily data and six days before it for weekly
+    data); then any of `new_users`, `first_purchases`, `orders`, `churned` (users who churned
+    that day: the model's `churned_today`), `live_users` (whole numbers ≥ 0) and `revenue`
+    (yuan ≥ 0). Weekly: one row per week of days d−6 … d, labelled by its last day d (so
+    d = 6, 13, 20, …): flows are the week's sums, `live_users` the value at the end of day d.
+    Days must increase strictly; gaps (unobserved days or weeks) are allowed. Anything else is
+    refused with a `ConfigError` naming the column and the row (rows counted from 1)."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"data = {path}: no such file")
+    try:
+        df = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
+    except Exception as e:
+        raise ConfigError(f"data = {path}: cannot read ({type(e).__name__}: {e})") from None
+    where = f"data {p.name}"
+    if "day" in df and "date" in df:
+        raise ConfigError(f"{where}: give a `day` or a `date` column, not both")
+    if "day" not in df and "date" not in df:
+        raise ConfigError(
+            f"{where}: no `day` or `date` column; columns: {', '.join(map(str, df.columns))}"
+        )
+    for c in df.columns:
+        if c not in ("day", "date") and c not in SERIES:
+            raise ConfigError(
+                f"{where}: column `{c}`: not a series the model produces; allowed: "
+                f"{', '.join(SERIES)}"
+            )
+    if len(df) == 0:
+        raise ConfigError(f"{where}: no rows")
+    step = FREQUENCIES[frequency]
+    if "date" in df:
+        dates = pd.to_datetime(df["date"], errors="coerce")
+        if (bad := dates.isna().to_numpy()).any():
+            i = int(np.argmax(bad))
+            raise ConfigError(
+                f"{where}: column `date`, {_row(i)}: not a date ({df['date'].iloc[i]!r})"
+            )
+        start = (
+            pd.Timestamp(start_date)
+            if start_date is not None
+            else dates.iloc[0] - pd.Timedelta(days=step - 1)
+        )
+        day = ((dates - start).dt.days).to_numpy()
+        col = "date"
+    else:
+        raw = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float)
+        bad = ~np.isfinite(raw) | (raw != np.round(raw))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ConfigError(
+                f"{where}: column `day`, {_row(i)}: not a whole day number ({df['day'].iloc[i]!r})"
+            )
+        day = raw.astype(np.int64)
+        col = "day"
+    if (neg := day < 0).any():
+        i = int(np.argmax(neg))
+        raise ConfigError(f"{where}: column `{col}`, {_row(i)}: before day 0 (day {day[i]})")
+    for i in range(1, len(day)):
+        if day[i] == day[i - 1]:
+            raise ConfigError(
+                f"{where}: column `{col}`, {_row(i)}: day {day[i]} repeats {_row(i - 1)}"
+            )
+        if day[i] < day[i - 1]:
+            raise ConfigError(
+                f"{where}: column `{col}`, {_row(i)}: day {day[i]} comes after day {day[i - 1]} "
+                "(rows must be sorted by day)"
+            )
+    if step > 1 and (off := day % step != step - 1).any():
+        i = int(np.argmax(off))
+        raise ConfigError(
+            f"{where}: column `{col}`, {_row(i)}: weekly rows are labelled by the week's last day "
+            f"(6, 13, 20, …); got day {day[i]}"
+        )
+    out = pd.DataFrame({"day": day})
+    for c in df.columns:
+        if c in ("day", "date"):
+            continue
+        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        if (nan := ~np.isfinite(v)).any():
+            i = int(np.argmax(nan))
+            raise ConfigError(
+                f"{where}: column `{c}`, {_row(i)}: missing or not a number ({df[c].iloc[i]!r})"
+            )
+        if (neg := v < 0).any():
+            i = int(np.argmax(neg))
+            raise ConfigError(f"{where}: column `{c}`, {_row(i)}: negative value {v[i]:g}")
+        if c in COUNTS and (frac := v != np.round(v)).any():
+            i = int(np.argmax(frac))
+            raise ConfigError(
+                f"{where}: column `{c}`, {_row(i)}: a count must be a whole number ({v[i]:g})"
+            )
+        out[c] = v
+    return out
+
+
+def check_data(spec: Spec, obs: pd.DataFrame, horizon_days: int) -> None:
+    """The observed days fit in the scenario's horizon, and every fitted series is in the data."""
+    last = int(obs["day"].iloc[-1])
+    if last >= horizon_days:
+        i = len(obs) - 1
+        raise ConfigError(
+            f"data {Path(spec.data).name}: column `day`, {_row(i)}: day {last} is beyond the "
+            f"scenario's horizon_days = {horizon_days} (days 0-{horizon_days - 1}); set "
+            f"scenario.horizon_days to at least {last + 1}"
+        )
+    for s in spec.series:
+        if s.name not in obs:
+            cols = ", ".join(c for c in obs.columns if c != "day")
+            raise ConfigError(f"series.{s.name}: not in the data (its series: {cols})")
+
+
+# ---------------------------------------------------------------------------- likelihood
+
+
+def aggregate(daily: np.ndarray, days: np.ndarray, step: int, stock: bool) -> np.ndarray:
+    """Simulated daily values (…, horizon) at the observed rows: the day's value (daily), or the
+    week ending on each observed day (its sum for a flow, its last value for a stock)."""
+    if step == 1 or stock:
+        return daily[..., days]
+    csum = np.concatenate([np.zeros(daily.shape[:-1] + (1,)), np.cumsum(daily, axis=-1)], axis=-1)
+    return csum[..., days + 1] - csum[..., days + 1 - step]
+
+
+def negbin_nll(y: np.ndarray, mu: np.ndarray, size: float | None) -> tuple[float, float]:
+    """Negative log-likelihood of counts `y` ~ NB(mean mu, size) and the size used (the
+    maximum-likelihood size on `SIZE_GRID` when `size` is None)."""
+    k = SIZE_GRID[:, None] if size is None else np.array([[size]])
+    ll = (
+        gammaln(y + k) - gammaln(k) - gammaln(y + 1)
+        + k * np.log(k / (k + mu)) + y * np.log(mu / (k + mu))
+    )  # fmt: skip
+    nll = -ll.sum(axis=1)
+    j = int(np.argmin(nll))
+    return float(nll[j]), float(k[j, 0])
+
+
+def lognormal_nll(y: np.ndarray, mu: np.ndarray, sigma: float | None) -> tuple[float, float]:
+    """Negative log-likelihood of log(1 + y) ~ N(log(1 + mu), sigma²) (the Jacobian, constant
+    in the parameters, left out) and the sigma used (its ML value when `sigma` is None)."""
+    r = np.log1p(y) - np.log1p(mu)
+    s = max(float(np.sqrt(np.mean(r**2))), SIGMA_MIN) if sigma is None else sigma
+    return float(np.sum(0.5 * np.log(2 * np.pi * s**2) + r**2 / (2 * s**2))), s
+
+
+def objective(spec: Spec, obs: pd.DataFrame, daily: list[dict]) -> tuple[float, dict]:
+    """Total negative log-likelihood of the observed series given the mean over seeds of the
+    simulated ones (`daily`: one dict of daily columns per seed), and per series its
+    nll and fitted nuisance value (dispersion or sigma)."""
+    days = obs["day"].to_numpy()
+    step = FREQUENCIES[spec.frequency]
+    total, parts = 0.0, {}
+    for s in spec.series:
+        sims = np.array([np.asarray(d[s.column], dtype=float) for d in daily])
+        mu = np.maximum(aggregate(sims, days, step, s.name in STOCKS).mean(axis=0), spec.floor)
+        y = obs[s.name].to_numpy(dtype=float)
+        if s.likelihood == "negbin":
+            nll, nuisance = negbin_nll(y, mu, s.dispersion)
+        else:
+            nll, nuisance = lognormal_nll(y, mu, s.sigma)
+        parts[s.name] = (nll, nuisance)
+        total += nll
+    return total, parts
+
+
+# ---------------------------------------------------------------------------- the fit
+
+
+@dataclass
+class CalibrationResult:
+    spec: Spec
+    parameters: list[Parameter]
+    observed: pd.DataFrame
+    base: dict
+    estimate: dict  # point estimate (optuna's best)
+    best_nll: float
+    nuisance: dict  # series -> fitted dispersion / sigma at the estimate
+    table: pd.DataFrame  # one row per parameter: estimate, ABC median, q05, q95, prior bounds
+    trials: pd.DataFrame  # optuna's trials
+    abc: pd.DataFrame  # every prior draw: values, nll, accepted
+    band: dict  # series -> (days, q10, q50, q90) of the calibrated model at the observed rows
+    seconds: float
+    notes: list[str]
+
+
+def _evaluate(spec, base, obs, values_list, cache, n_jobs, progress, ray_address):
+    """The objective for each parameter set (mean over `spec.seeds` seeds), through run_batch."""
+    columns = [s.column for s in spec.series]
+    evs = [Evaluation(v, seed=s) for v in values_list for s in range(spec.seeds)]
+    results = run_batch(
+        base, evs, n_jobs=n_jobs, cache_dir=cache, daily_columns=columns,
+        progress=progress, ray_address=ray_address,
+    )  # fmt: skip
+    out = []
+    for i in range(len(values_list)):
+        rs = results[i * spec.seeds : (i + 1) * spec.seeds]
+        if not all(r.ok for r in rs):
+            out.append((math.inf, {}, next(r.error for r in rs if not r.ok)))
+            continue
+        total, parts = objective(spec, obs, [r.daily for r in rs])
+        out.append((total, parts, ""))
+    return out
+
+
+def _distributions(parameters):
+    import optuna
+
+    return {
+        p.key: (
+            optuna.distributions.IntDistribution
+            if p.integer
+            else optuna.distributions.FloatDistribution
+        )(
+            int(p.low) if p.integer else p.low,
+            int(p.high) if p.integer else p.high,
+            log=p.scale == "log",
+        )
+        for p in parameters
+    }
+
+
+def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_address=None):
+    """Optuna (TPE) minimising `objective` over the prior box; the study is stored in
+    `<out>/study.db` and resumed if it exists: only the trials still missing from
+    `spec.trials` (counted as completed trials) are run. Several processes pointed at the same
+    `out` share the study."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = f"sqlite:///{(out / 'study.db').resolve()}"
+    # A resumed study (or a second worker) must not replay the first draws: the sampler's seed
+    # moves on with the trials already stored.
+    try:
+        stored = len(optuna.load_study(study_name=spec.name, storage=storage).trials)
+    except KeyError:  # no such study yet
+        stored = 0
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=storage,
+        load_if_exists=True,
+        direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed + stored),
+    )
+    dists = _distributions(parameters)
+    cache = out / "evaluations"
+    batch = max(1, n_jobs)
+    while True:
+        done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+        if done >= spec.trials:
+            break
+        trials = [study.ask(dists) for _ in range(min(batch, spec.trials - done))]
+        values = [dict(t.params) for t in trials]
+        scored = _evaluate(spec, base, obs, values, cache, n_jobs, False, ray_address)
+        for t, (nll, _, err) in zip(trials, scored, strict=True):
+            if math.isfinite(nll):
+                study.tell(t, nll)
+            else:
+                t.set_user_attr("error", err)
+                study.tell(t, state=optuna.trial.TrialState.FAIL)
+        if progress:
+            done += len(trials)
+            best = min((v for v, _, _ in scored), default=math.inf)
+            try:
+                best = min(best, study.best_value)
+            except ValueError:  # no completed trial yet
+                pass
+            stream = sys.stderr if progress is True else progress
+            print(f"[privsim-calibrate] optuna {done}/{spec.trials} trials, best -log L "
+                  f"{best:.1f}", file=stream, flush=True)  # fmt: skip
+    return study
+
+
+def abc_rejection(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_address=None):
+    """ABC rejection: `abc_draws` prior draws (uniform, or uniform in log10 for a log scale),
+    each scored by the objective; the `abc_accept` share with the smallest is accepted."""
+    rng = np.random.default_rng(spec.abc_seed)
+    u = rng.random((spec.abc_draws, len(parameters)))
+    values = []
+    for row in u:
+        v = {}
+        for p, x in zip(parameters, row, strict=True):
+            lo, hi = p.bounds()
+            v[p.key] = p.value(lo + x * (hi - lo))
+        values.append(v)
+    scored = _evaluate(spec, base, obs, values, out / "evaluations", n_jobs, progress, ray_address)
+    df = pd.DataFrame(values)
+    df.insert(0, "draw", np.arange(len(values)))
+    df["nll"] = [s[0] for s in scored]
+    n_accept = max(2, int(round(spec.abc_accept * spec.abc_draws)))
+    order = np.argsort(df["nll"].to_numpy(), kind="stable")
+    df["accepted"] = False
+    df.loc[order[:n_accept], "accepted"] = True
+    df.loc[~np.isfinite(df["nll"]), "accepted"] = False
+    df["epsilon"] = float(df.loc[df["accepted"], "nll"].max())
+    return df
+
+
+def band(spec, base, obs, estimate, out, *, n_jobs=2, progress=True, ray_address=None):
+    """The calibrated model over `band_seeds` seeds (seeds `1000 + i`, none of the fit's): per
+    series, the 10th, 50th and 90th percentile of the simulated values at the observed rows."""
+    columns = [s.column for s in spec.series]
+    evs = [Evaluation(estimate, seed=1000 + i) for i in range(spec.band_seeds)]
+    results = run_batch(
+        base, evs, n_jobs=n_jobs, cache_dir=out / "evaluations", daily_columns=columns,
+        progress=progress, ray_address=ray_address,
+    )  # fmt: skip
+    days = obs["day"].to_numpy()
+    step = FREQUENCIES[spec.frequency]
+    bands = {}
+    for s in spec.series:
+        sims = np.array([r.daily[s.column] for r in results if r.ok], dtype=float)
+        agg = aggregate(sims, days, step, s.name in STOCKS)
+        q10, q50, q90 = np.percentile(agg, [10, 50, 90], axis=0)
+        bands[s.name] = (days, q10, q50, q90)
+    return bands
+
+
+def calibrate(
+    spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = None, progress=True,
+    data=None,
+) -> CalibrationResult:  # fmt: skip
+    """Check the spec and the data, fit (optuna), quantify uncertainty (ABC rejection), and
+    simulate the calibrated model's band. `data` overrides `spec.data`."""
+    t0 = time.perf_counter()
+    base = compose(spec.overrides())
+    parameters = check_spec(spec, base)
+    path = Path(data or spec.data)
+    if not path.is_absolute() and not path.exists() and (REPO / path).exists():
+        path = REPO / path
+    obs = load_observed(path, spec.frequency, spec.start_date)
+    check_data(spec, obs, int(base["horizon_days"]))
+    out = Path(out_dir)
+    kw = dict(n_jobs=n_jobs, progress=progress, ray_address=ray_address)
+    study = point_fit(spec, parameters, base, obs, out, **kw)
+    best = study.best_trial
+    estimate = {p.key: best.params[p.key] for p in parameters}
+    abc = abc_rejection(spec, parameters, base, obs, out, **kw)
+    # the estimate's runs are cached (optuna made them): this only recomputes its likelihood
+    parts = _evaluate(spec, base, obs, [estimate], out / "evaluations", n_jobs, False, None)[0][1]
+    acc = abc[abc["accepted"]]
+    rows = []
+    for p in parameters:
+        q05, q50, q95 = np.quantile(acc[p.key].to_numpy(float), [0.05, 0.5, 0.95])
+        rows.append(
+            {
+                "parameter": p.key, "estimate": estimate[p.key], "abc_median": q50,
+                "q05": q05, "q95": q95, "low": p.low, "high": p.high, "scale": p.scale,
+                "unit": p.unit, "why": p.why,
+            }
+        )  # fmt: skip
+    table = pd.DataFrame(rows)
+    trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
+    notes = []
+    if n_failed := int((trials["state"] == "FAIL").sum()):
+        notes.append(f"{n_failed} optuna trials failed (their runs raised)")
+    if n_inf := int((~np.isfinite(abc["nll"])).sum()):
+        notes.append(f"{n_inf} ABC draws failed and were not accepted")
+    bands = band(spec, base, obs, estimate, out, **kw)
+    return CalibrationResult(
+        spec, parameters, obs, base, estimate, float(best.value),
+        {k: v[1] for k, v in parts.items()}, table, trials, abc, bands,
+        time.perf_counter() - t0, notes,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- calibrated.yaml
+
+
+def _set_path(tree: dict, cfg: dict, key: str, value) -> None:
+    """Set dotted `key` in `tree`, a nested YAML mapping; where the path crosses a list, the
+    whole list is copied from `cfg` (the composed calibrated config: lists merge whole)."""
+    parts = key.split(".")
+    node, src = tree, cfg
+    for part in parts[:-1]:
+        src = src[part]
+        if isinstance(src, list):
+            node[part] = src
+            return
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def calibrated_config(spec: Spec, base: dict, estimate: dict, groups: list[str]) -> dict:
+    """A primary Hydra config for `privsim --config-dir <out> --config-name calibrated`:
+    `configs/config.yaml`, the scenario's group choices (`override strategy: steady`), then the
+    scenario's other overrides and the estimates as values."""
+    full = apply_values(base, _typed(base, estimate))
+    defaults: list = ["config"]
+    tree: dict = {}
+    for k, v in spec.scenario.items():
+        if k in groups:
+            defaults.append({f"override {k}": v})
+        else:
+            node, last = _lookup(full, k)
+            _set_path(tree, full, k, node[last])
+    for k, v in _typed(base, estimate).items():
+        _set_path(tree, full, k, float(v) if isinstance(v, float) else v)
+    defaults.append("_self_")
+    return {"defaults": defaults, **tree}
+
+
+def group_names() -> list[str]:
+    return sorted(p.name for p in Path(CONFIG_DIR).iterdir() if p.is_dir())
+
+
+def calibrated_args(spec: Spec, estimate: dict, base: dict) -> list[str]:
+    """The same scenario as plain Hydra overrides, one per item."""
+    return [*spec.overrides(), *(_override(k, v) for k, v in _typed(base, estimate).items())]
+
+
+# ---------------------------------------------------------------------------- synthetic data
+
+
+def synthetic_observed(
+    base: dict,
+    values: dict,
+    *,
+    seed: int,
+    series: list[str],
+    dispersion: float,
+    sigma: float,
+    noise_seed: int,
+    days: int | None = None,
+) -> pd.DataFrame:
+    """Data a brand might have observed, made by the model: one run of `base` with `values` set
+    (seed `seed`), its daily `series` (observed names) with observation noise on top: counts
+    ~ negative binomial (mean = the simulated value, size `dispersion`), revenue × exp(N(0,
+    sigma²)) on log(1 + y). For tests, the benchmark and the shipped example; never a brand's."""
+    from sim.experiment.batch import simulate
+
+    cfg = apply_values(base, _typed(base, values))
+    cfg["seed"] = int(seed)
+    _, daily = simulate(cfg, [SERIES[s] for s in series])
+    rng = np.random.default_rng(noise_seed)
+    n = int(days or cfg["horizon_days"])
+    out = pd.DataFrame({"day": np.arange(n)})
+    for s in series:
+        mu = np.asarray(daily[SERIES[s]], dtype=float)[:n]
+        if s == "revenue":
+            y = np.expm1(np.log1p(mu) + rng.normal(0.0, sigma, n))
+            out[s] = np.round(np.maximum(y, 0.0), 2)
+        else:
+            p = dispersion / (dispersion + np.maximum(mu, 0.0))
+            out[s] = rng.negative_binomial(dispersion, p).astype(np.int64)
+    return out
