@@ -7,6 +7,9 @@ import os
 import re
 import shutil
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -361,3 +364,28 @@ def test_privsim_app_on_a_busy_port_says_so_before_serving(capsys):
         assert app.main(["--port", str(port)]) == 2
     out = capsys.readouterr()
     assert "--port" in out.err and "serving" not in out.out
+
+
+def test_the_page_server_serves_local_assets_and_never_falls_back_to_a_cdn():
+    """Item 12: Solara's asset proxy serves the local solara-assets cache; its CDN fallback is
+    pointed at a loopback address that refuses, so the server never fetches from the internet."""
+    pytest.importorskip("solara")
+    from urllib.parse import urlparse
+
+    from sim.viz.app import NO_CDN, SERVER_ENV
+
+    assert urlparse(NO_CDN).hostname == "127.0.0.1"
+    code = (
+        "import solara.settings as s, solara.server.settings as ss; "
+        "print(s.assets.cdn, s.assets.proxy, ss.assets.proxy_cache_dir)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **SERVER_ENV},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out[0] == NO_CDN and out[1] == "True"
+    cache = Path(out[2])
+    assert any(cache.rglob("*.js")), f"no local assets in {cache}: install solara-assets"

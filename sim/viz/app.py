@@ -389,6 +389,15 @@ def port_in_use(host: str, port: int) -> str | None:
     return None
 
 
+# The page's assets are local (the solara-assets package fills Solara's asset cache). Solara's
+# asset proxy stays on, since it is what serves that cache; what is turned off is its fallback
+# to the CDN: an asset missing from the cache is looked up at a local address that refuses at
+# once, so the server never reaches the internet. (SOLARA_ASSETS_PROXY=False would point the
+# browser itself at cdn.jsdelivr.net and break the page offline.) No telemetry either.
+NO_CDN = "http://127.0.0.1:9/"  # the discard port: nothing listens, the request fails at once
+SERVER_ENV = {"SOLARA_ASSETS_CDN": NO_CDN, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """`privsim-app`: serve the page with Solara on localhost."""
     ap = argparse.ArgumentParser(prog="privsim-app", description=__doc__.splitlines()[0])
@@ -403,9 +412,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    # Solara's CDN proxy stays on: it is also what serves the local solara-assets files
-    # (SOLARA_ASSETS_PROXY=False points the page at cdn.jsdelivr.net and breaks it offline).
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    env = {**os.environ, **SERVER_ENV}
     cmd = [
         sys.executable,
         "-m",
