@@ -74,12 +74,66 @@ def test_the_core_is_capped():
         ("pool.layers.to_pool_days", 0, "pool.layers.to_pool_days = 0 is out of range"),
         ("pool.layers.core_max", 0, "pool.layers.core_max = 0 is out of range"),
         ("pool.layers.new.promo_share", 1.5, "pool.layers.new.promo_share = 1.5 is out of range"),
+        ("pool.layers.camps.size", 0, "pool.layers.camps.size = 0 is out of range"),
+        (
+            "pool.layers.camps.effort_share",
+            0,
+            "pool.layers.camps.effort_share = 0.0 is out of range",
+        ),
         ("operators.friend_cap", 0, "operators.friend_cap = 0 is out of range"),
     ],
 )
 def test_bad_input_is_refused_by_key(key, value, message):
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         pyramid({key: value}, seed=0)
+
+
+# --- conversion camps (004, §2.3) -------------------------------------------------------------
+
+CAMPS = {"pool.layers.camps.enabled": True}
+
+
+def seven_day_conversion(m) -> float:
+    """Share of users who joined in days 30-140 and bought within 7 days of joining."""
+    pop = m.population
+    jd, fb = pop.join_day[: pop.n], pop.first_buy_day[: pop.n]
+    cohort = (jd >= 30) & (jd <= 140)
+    return float(np.mean((fb[cohort] >= 0) & (fb[cohort] - jd[cohort] < 7)))
+
+
+def test_camps_raise_7_day_conversion_and_lower_the_capacity_left_for_the_pool():
+    seeds = range(4)
+    runs = {
+        on: [pyramid(CAMPS if on else {}, seed=s, horizon_days=150).run() for s in seeds]
+        for on in (True, False)
+    }
+    conv = {on: np.array([seven_day_conversion(m) for m in ms]) for on, ms in runs.items()}
+    left = {
+        on: np.array([m.daily()["operator_capacity"].mean() for m in ms]) for on, ms in runs.items()
+    }
+    assert_greater(conv[True], conv[False], k=4.0)
+    assert_greater(left[False], left[True], k=4.0)
+    df = runs[True][0].daily()
+    assert df["camps_running"].max() > 0 and df["camp_members"].max() > 0
+    assert "camps_running" not in runs[False][0].daily()
+
+
+def test_camp_members_join_the_pool_when_their_camp_ends_and_camps_respect_slots():
+    days = 5
+    m = pyramid({**CAMPS, "pool.layers.camps.days": days, "pool.layers.to_pool_days": 30}, seed=0)
+    m.run(60)
+    pop, layers = m.population, m.pyramid
+    live = pop.live()
+    camped = np.zeros(pop.n, dtype=bool)
+    for members, _, _ in layers._running:
+        camped[members] = True
+    # camped users still in the new layer joined within the camp's length; others wait 30 days
+    young = pop.join_day[: pop.n] > m.day - 1 - days
+    assert (pop.pyramid_layer[: pop.n][live[: pop.n] & camped] != 1).all()
+    assert not (camped & ~young).any(), "camps end after `days`"
+    ops = np.bincount([op for _, op, _ in layers._running], minlength=len(m.operators))
+    assert ops.max() <= int(1 / layers.camps.effort_share), "an operator's camp slots"
+    assert all(members.size <= layers.camps.size for members, _, _ in layers._running)
 
 
 def test_a_layered_pool_cannot_be_place_tested():

@@ -34,8 +34,10 @@ def touches(
     koc_touch: np.ndarray,
     effects: MemberEffects,
     promo_share: float,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Touches:
     """Touches per user (§6 step 4): 1:1 = capacity ÷ load, KOC reach, broadcast mix.
+    `extra` (rows, touches): 1:1 attention on top, as conversion camps give (sim.core.pyramid).
 
     One rule for every touch: a share `promo_share` of it asks (spends trust, may convert) and
     the rest adds value (builds trust) — a touch is one or the other, never both (001: "every
@@ -48,6 +50,8 @@ def touches(
     keep = np.float32(1.0 - promo_share) if np.ndim(promo_share) == 0 else 1.0 - promo_share
     koc_keep = keep if np.ndim(keep) == 0 else keep[koc_ids]
     one = np.take(op_attention, pop.operator)  # index -1 hits the trailing zero: no operator
+    if extra is not None:
+        one[extra[0]] += extra[1]
     one *= effects.one_to_one
     asks = effects.reach + one
     asks[koc_ids] += koc_touch

@@ -186,6 +186,7 @@ class PrivateDomainModel(mesa.Model):
         self._stacked = self.brand.mixed or self.pyramid is not None  # per-user pool tables
         self._features = [
             *(["layers"] if self.pyramid is not None else []),
+            *(["camps"] if self.pyramid is not None and self.pyramid.camps is not None else []),
             *(["friend_cap"] if sc.operators.friend_cap is not None else []),
         ]
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
@@ -318,8 +319,12 @@ class PrivateDomainModel(mesa.Model):
         caps = team.capacities(self.operators, day.d)
         if day.phase.build_capability:
             caps *= 1.0 - self.operators_params.capability_share
-        day.capacity = float(caps.sum())
         pop = self.population
+        camp = None  # 004's conversion camps take their share of capacity first (§2.3)
+        if self.pyramid is not None and self.pyramid.camps is not None:
+            max_touch = self.operators_params.max_touches_per_user_day
+            caps, camp = self.pyramid.camp_touch(pop, caps, day.load, day.d, max_touch)
+        day.capacity = float(caps.sum())
         day.effects = self._effects.sync(self._tables, pop.touchpoints, self._pool_index(pop))
         mixed = self._stacked  # users of several pools: each user's pool's promo share
         # a KOC who churned (blocked, left) since the last re-selection maintains no one
@@ -333,6 +338,7 @@ class PrivateDomainModel(mesa.Model):
             self._koc_touch * by_live_koc,
             day.effects,
             day.effects.promo if mixed else self.pool_params.promo_share,
+            camp,
         )
 
     def _trust(self, day: Day) -> None:
@@ -475,6 +481,8 @@ class PrivateDomainModel(mesa.Model):
             t.update(
                 {f"entered_{x}": int(self.pyramid.moved[i + 1]) for i, x in enumerate(LAYERS[1:])}
             )
+            if self.pyramid.camps is not None:
+                t["camps_running"], t["camp_members"] = self.pyramid.camp_counts(pop)
         if self.operators_params.friend_cap is not None:
             t["unassigned_users"] = int(np.count_nonzero((pop.operator < 0) & pop.live()))
         self.datacollector.collect(self)

@@ -208,6 +208,27 @@ class PoolLayer:
 
 
 @dataclass
+class Camps:
+    """Seed 004's conversion camps (DOMAIN §2.3): new users converted in ~100-user groups over
+    ~7 days with concentrated operator effort; at a camp's end its members join the pool layer,
+    bought or not (`sim.core.pyramid`)."""
+
+    enabled: bool = described("run conversion camps for new users", "on/off")
+    size: int = ranged(
+        integer_in(1, 100_000, "users"), doc="new users per camp (004: ~100)", unit="users"
+    )
+    days: int = ranged(
+        integer_in(1, 3650, "days"), doc="how long a camp runs (004: ~7 days)", unit="days"
+    )
+    effort_share: float = ranged(
+        number_in(0.01, 1.0),
+        doc="share of one operator's 1:1 capacity a running camp takes; an operator runs at "
+        "most 1 / share camps at once",
+        unit="share",
+    )
+
+
+@dataclass
 class Pyramid:
     """Seed 004's three layers (DOMAIN §2.3): new users of the lead product (to convert), the
     pool of users marketed to at least once, paid or not (retention), core buyers of the
@@ -227,6 +248,9 @@ class Pyramid:
         None,
         doc="most members of the core layer (004: < 1,000); null: none",
         unit="users",
+    )
+    camps: Camps | None = described(
+        "conversion camps for new users (004); null: none", "", default=None
     )
 
 

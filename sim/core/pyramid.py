@@ -14,6 +14,14 @@ Transition rules (`pool.layers`):
 - new or pool -> core on a premium order (004: the core layer is the buyers of the high-price
   product), while the core has room (`core_max`, 004: < 1,000).
 - Nobody moves down: churned users stay counted in the layer they left from.
+- Conversion camps (`pool.layers.camps`, 004: ~100 new users converted over ~7 days with
+  concentrated operator effort): each day the users who arrived since the last touch are cut
+  into camps of `size`, each run by the arrived operator with the most free camp slots (an
+  operator runs at most 1 / `effort_share` camps). A running camp takes `effort_share` of its
+  operator's 1:1 capacity (left for everyone else: capacity ÷ load on the rest) and spreads it
+  over its live members as extra 1:1 attention, capped at `max_touches_per_user_day`. After
+  `days` days its members join the pool, bought or not; users no camp had room for follow
+  `to_pool_days`. Loops run over camps (tens), never over users.
 
 A move redraws the user's touchpoint memberships from the new layer's mix (bulk, per move) and
 re-gathers their rows of the per-user effects. The layers are stacked pool tables
@@ -28,6 +36,7 @@ import numpy as np
 from sim.core.params import ConfigError, Pool, Pyramid, Scenario
 from sim.core.pool import MASKS, MemberEffects, PoolMix, PoolTables, stack_tables
 from sim.core.stage import Stage
+from sim.core.team import attention
 
 _CHURNED = Stage.CHURNED
 
@@ -74,6 +83,55 @@ class Layers:
         self.mixes = [PoolMix(q, catalogue) for q in self.pools]
         self.core_live = 0  # live core members at the last count (the core's room)
         self.moved = np.zeros(len(LAYERS), dtype=np.int64)  # users who entered each layer today
+        c = p.camps
+        self.camps = c if c is not None and c.enabled else None  # None: no camps run
+        self._next_row = 0  # first user row not yet offered a camp
+        self._in_camp = np.zeros(0, dtype=bool)  # per user row: member of a running camp
+        self._running: list[tuple[np.ndarray, int, int]] = []  # (members, operator, last day)
+
+    def camp_touch(self, pop, caps: np.ndarray, load: np.ndarray, d: int, max_per_user: float):
+        """Form today's camps and split the team's capacity (§2.3): returns the capacity left
+        for 1:1 attention by load, and (rows, touches) of camp members' extra 1:1 attention."""
+        c = self.camps
+        if self._in_camp.size < pop.n:
+            self._in_camp = np.concatenate(
+                (self._in_camp, np.zeros(pop.n - self._in_camp.size, dtype=bool))
+            )
+        rows = np.arange(self._next_row, pop.n)
+        self._next_row = pop.n
+        rows = rows[(pop.pyramid_layer[rows] == NEW) & (pop.stage[rows] != _CHURNED)]
+        slots = np.where(caps > 0, int(1.0 / c.effort_share + 1e-9), 0)
+        for _, op, _ in self._running:
+            slots[op] -= 1
+        for lo in range(0, rows.size, c.size):
+            op = int(np.argmax(slots))
+            if slots[op] <= 0:
+                break  # no operator has room: the rest follow `to_pool_days`
+            slots[op] -= 1
+            members = rows[lo : lo + c.size]
+            self._in_camp[members] = True
+            self._running.append((members, op, d + c.days - 1))
+        if not self._running:
+            return caps, None
+        ops = np.array([op for _, op, _ in self._running])
+        share = np.float64(c.effort_share) * caps[ops]  # each camp's capacity
+        left = np.maximum(caps - np.bincount(ops, weights=share, minlength=caps.size), 0.0)
+        regular = attention(left, load, max_per_user)
+        ids, touch = [], []
+        for (members, _, _), cap in zip(self._running, share, strict=True):
+            m = members[(pop.pyramid_layer[members] == NEW) & (pop.stage[members] != _CHURNED)]
+            ids.append(m)
+            extra = np.float32(cap / max(m.size, 1))
+            touch.append(np.clip(max_per_user - regular[pop.operator[m]], 0.0, extra))
+        return left, (np.concatenate(ids), np.concatenate(touch).astype(np.float32))
+
+    def camp_counts(self, pop) -> tuple[int, int]:
+        """Camps running and their live members in the new layer, at the end of the day."""
+        n = sum(
+            int(np.count_nonzero((pop.pyramid_layer[m] == NEW) & (pop.stage[m] != _CHURNED)))
+            for m, _, _ in self._running
+        )
+        return len(self._running), n
 
     def tables(self, reach_multiplier: float, fitted, phi: float) -> PoolTables:
         """Per-(layer, mask) effects; `fitted(tables, phi)` folds in the pool's place fit."""
@@ -107,6 +165,15 @@ class Layers:
         rows = pop.slice_joined(day - self.params.to_pool_days, day - self.params.to_pool_days)
         layer = pop.pyramid_layer[rows]
         ids = rows.start + np.flatnonzero((layer == NEW) & (pop.stage[rows] != _CHURNED))
+        if self.camps is not None:  # camp members join the pool when their camp ends
+            ids = ids[~self._in_camp[ids]]
+            ended = [m for m, _, last in self._running if last <= day]
+            self._running = [r for r in self._running if r[2] > day]
+            if ended:
+                done = np.concatenate(ended)
+                self._in_camp[done] = False
+                done = done[(pop.pyramid_layer[done] == NEW) & (pop.stage[done] != _CHURNED)]
+                ids = np.concatenate((ids, done))
         self._enter(rng, pop, ids, POOL, effects, tables)
         if premium_buyers is not None and premium_buyers.size:
             up = premium_buyers[

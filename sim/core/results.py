@@ -71,7 +71,7 @@ DAILY: tuple[Column, ...] = (
         "operator_capacity",
         "touches",
         "1:1 touches the arrived team can give today (ramp included), net of the share spent "
-        "building capability (§2.2, §3)",
+        "building capability (§2.2, §3) and of running conversion camps (§2.3)",
         FLOAT,
     ),
     Column("mean_operator_load", "users", "live users per arrived operator, mean", FLOAT),
@@ -102,6 +102,21 @@ DAILY: tuple[Column, ...] = (
         "users who moved into the pool or core layer today (§2.3); only with `pool.layers`",
         INT,
         when="moves",
+    ),
+    Column(
+        "camps_running",
+        "camps",
+        "conversion camps running at the end of the day (004, §2.3); only with "
+        "`pool.layers.camps.enabled`",
+        INT,
+        when="camps",
+    ),
+    Column(
+        "camp_members",
+        "users",
+        "live new-layer users in running camps at the end of the day (§2.3); only with camps",
+        INT,
+        when="camps",
     ),
     Column(
         "unassigned_users",
