@@ -4,8 +4,8 @@ check runs end to end where the `clv` extra (PyMC-Marketing) is installed."""
 from __future__ import annotations
 
 import importlib.util
-import math
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -145,7 +145,7 @@ def test_comparison_by_strategy(with_log, premature_log, tmp_path, capsys):
         "b",
     ):
         assert table[col].map(math.isfinite).all(), col
-    for d, row in zip((with_log, premature_log), table.itertuples()):
+    for d, row in zip((with_log, premature_log), table.itertuples(), strict=True):
         per = pd.read_parquet(d / "clv" / "customers.parquet")  # the run's own check
         assert row.customers == len(per)
         assert row.true_orders == per["holdout_orders"].sum()

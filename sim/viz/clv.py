@@ -10,9 +10,9 @@ what the simulation booked. Writes `<run_dir>/clv/`: `report.md`, `calibration_h
 and checked as above, and `--out` (default `results/clv/<timestamp>`) gets the comparison by
 strategy: `comparison.parquet` and `report.md` (per run: strategy, seed, customers, predicted vs
 simulated holdout purchases and value, error %, fitted r, α, a, b beside CDNOW's) and
-`clv_by_strategy.png`; every directory is checked before any fit. Exit codes: 0 done; 2 bad input (not a finished run, a run
-without `outputs.transactions=true`, a calibration date outside the horizon) or the extra
-missing; 1 the fit failed.
+`clv_by_strategy.png`; every directory is checked before any fit. Exit codes: 0 done; 2 bad
+input (not a finished run, a run without `outputs.transactions=true`, a run given twice, a
+calibration date outside the horizon) or the extra missing; 1 the fit failed.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def write_run(run: clv.Run, fit: clv.Fit) -> Path:
 
 def check(run_dir, calibration_end: str | None = None) -> Path:
     """Run the CLV check of one run; returns the output folder."""
-    (run, end), = clv.load_all([run_dir], calibration_end)
+    ((run, end),) = clv.load_all([run_dir], calibration_end)
     clv.import_clv()  # after the input checks: bad input is reported without the extra
     return write_run(run, clv.fit(run, end))
 
@@ -171,14 +171,23 @@ def _run_label(row) -> str:
 def value_by_strategy(ax, table) -> None:
     """Holdout value per calibration customer, predicted vs simulated, one pair of bars a run."""
     x = np.arange(len(table))
-    ax.bar(x - 0.2, table["true_value_per_customer"], 0.4, label="simulated (true)",
-           color="#4c72b0")
-    ax.bar(x + 0.2, table["predicted_value_per_customer"], 0.4,
-           label="BG/NBD × Gamma-Gamma predicted", color="#dd8452")
+    ax.bar(
+        x - 0.2, table["true_value_per_customer"], 0.4, label="simulated (true)", color="#4c72b0"
+    )
+    ax.bar(
+        x + 0.2,
+        table["predicted_value_per_customer"],
+        0.4,
+        label="BG/NBD × Gamma-Gamma predicted",
+        color="#dd8452",
+    )
     ax.set_xticks(x, [_run_label(r) for r in table.itertuples()])
     ax.set_xlabel("run (strategy, seed)")
     ax.set_ylabel("holdout value per customer, yuan")
-    ax.legend(frameon=False)
+    values = table[["true_value_per_customer", "predicted_value_per_customer"]].to_numpy(float)
+    top = np.nanmax(values, initial=0.0)  # an unfitted Gamma-Gamma leaves NaN predictions
+    ax.set_ylim(0, 1.25 * top if top > 0 else 1.0)  # headroom for the legend
+    ax.legend(frameon=False, loc="upper center", ncols=2)
 
 
 def comparison_report(table, out: Path) -> str:
@@ -208,10 +217,12 @@ ordered in the run's calibration period, values are holdout purchases and spend 
 
 {runs}
 
-| strategy | seed | customers | predicted purchases | simulated | error % | predicted value, yuan | simulated | error % | predicted per customer | simulated per customer | r | α | a | b |
+| strategy | seed | customers | predicted purchases | simulated | error % | predicted value, \
+yuan | simulated | error % | predicted per customer | simulated per customer | r | α | a | b |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 {rows}
-| CDNOW (Fader, Hardie & Lee 2005) | | | | | | | | | | | {cd["r"]} | {cd["alpha"]} | {cd["a"]} | {cd["b"]} |
+| CDNOW (Fader, Hardie & Lee 2005) | | | | | | | | | | | {cd["r"]} | {cd["alpha"]} | \
+{cd["a"]} | {cd["b"]} |
 
 Error % is (predicted − simulated) / simulated. r, α, a, b: BG/NBD (MAP, time in weeks).
 Figure: `clv_by_strategy.png`; table: `comparison.parquet` (in {out}).
