@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 
 import pandas as pd
 import pytest
@@ -88,3 +89,67 @@ def test_end_to_end_on_a_small_run(with_log, capsys):
     assert "| r |" in report and "0.243" in report  # fitted beside CDNOW
     cfg = json.loads((with_log / jobs.CONFIG).read_text())
     assert str(cfg["purchase"]["rate_shape"]) in report
+
+
+@pytest.fixture(scope="module")
+def premature_log(tmp_path_factory):
+    out = tmp_path_factory.mktemp("clv_premature")
+    run(
+        compose(["strategy=premature", "horizon_days=120", "seed=3", "outputs.transactions=true"]),
+        out,
+        resume=False,
+    )
+    return out
+
+
+def test_several_runs_refused_before_any_fit_naming_the_bad_directory(
+    with_log, tmp_path, capsys, monkeypatch
+):
+    def no_fit(*a, **k):
+        raise AssertionError("fitted before every directory was checked")
+
+    monkeypatch.setattr(clv_cli.clv, "fit", no_fit)
+    monkeypatch.setattr(clv_cli.clv, "import_clv", no_fit)  # nor the extra imported
+    bad, out = tmp_path / "not_a_run", tmp_path / "cmp"
+    bad.mkdir()
+    code, err = _exit([with_log, bad, "--out", out], capsys)
+    assert code == 2 and f"{bad} is not a finished run" in err
+    code, err = _exit([with_log, with_log, "--out", out], capsys)
+    assert code == 2 and "given twice" in err
+    code, err = _exit([with_log, tmp_path / "nowhere", "--out", out], capsys)
+    assert code == 2 and "nowhere: no such directory" in err
+    assert not out.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not HAVE_CLV, reason="needs the clv extra (pymc-marketing): pip install -e '.[clv]'"
+)
+def test_comparison_by_strategy(with_log, premature_log, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    clv_cli.main([str(with_log), str(premature_log), "--out", str(out)])
+    table = pd.read_parquet(out / "comparison.parquet")
+    # one row per run, each fitted on its own, in the order given
+    assert list(table["strategy"]) == ["staged", "premature"]
+    assert list(table["seed"]) == [2, 3]
+    for col in (
+        "predicted_orders",
+        "true_orders",
+        "predicted_value",
+        "true_value",
+        "predicted_value_per_customer",
+        "true_value_per_customer",
+        "r",
+        "alpha",
+        "a",
+        "b",
+    ):
+        assert table[col].map(math.isfinite).all(), col
+    for d, row in zip((with_log, premature_log), table.itertuples(), strict=True):
+        per = pd.read_parquet(d / "clv" / "customers.parquet")  # the run's own check
+        assert row.customers == len(per)
+        assert row.true_orders == per["holdout_orders"].sum()
+        assert row.predicted_value == pytest.approx(per["predicted_value"].sum())
+    assert (out / "clv_by_strategy.png").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "| staged | 2 |" in report and "| premature | 3 |" in report and "CDNOW" in report

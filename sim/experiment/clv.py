@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ class Run:
     customers: pd.DataFrame
     start: pd.Timestamp
     horizon_days: int
+    summary: dict = field(default_factory=dict)  # summary.json: strategy, seed, totals
 
     @property
     def last_date(self) -> pd.Timestamp:
@@ -54,7 +55,12 @@ class Run:
 
     @property
     def label(self) -> str:
-        return str(self.cfg.get("strategy", {}).get("name", self.path.name))
+        name = self.summary.get("strategy") or self.cfg.get("strategy", {}).get("name")
+        return str(name or self.path.name)
+
+    @property
+    def seed(self):
+        return self.summary.get("seed", self.cfg.get("seed"))
 
 
 def load(run_dir) -> Run:
@@ -79,7 +85,27 @@ def load(run_dir) -> Run:
         customers=pd.read_parquet(path / jobs.CUSTOMERS),
         start=pd.Timestamp(outputs["start_date"]),
         horizon_days=int(cfg["horizon_days"]),
+        summary=json.loads((path / jobs.SUMMARY).read_text()),
     )
+
+
+def load_all(run_dirs, date: str | None) -> list[tuple[Run, pd.Timestamp]]:
+    """Every run with its calibration end, checked before any fit: `BadInput` names the first
+    directory that is not a finished run with a transaction log (or given twice), or whose
+    horizon does not hold `date`."""
+    out, seen = [], set()
+    for d in run_dirs:
+        key = Path(d).resolve()
+        if key in seen:
+            raise BadInput(f"{d} is given twice; each run is compared once")
+        seen.add(key)
+        r = load(d)
+        try:
+            end = calibration_end(r, date)
+        except BadInput as e:
+            raise BadInput(f"{r.path}: {e}") from None
+        out.append((r, end))
+    return out
 
 
 def calibration_end(run: Run, date: str | None) -> pd.Timestamp:
@@ -206,3 +232,40 @@ def by_channel(customers: pd.DataFrame) -> pd.DataFrame:
         true_ltv=("ltv", "mean"),
     )
     return out
+
+
+def _pct(predicted: float, actual: float) -> float:
+    return 100 * (predicted - actual) / actual if actual else float("nan")
+
+
+def compare(fits: list[tuple[Run, Fit]]) -> pd.DataFrame:
+    """One row per run (each fitted on its own: a run is one brand under one strategy): its
+    strategy and seed, the calibration customers, predicted vs simulated holdout purchases and
+    value (total and per customer, error in %), and the fitted BG/NBD r, α, a, b."""
+    rows = []
+    for run, f in fits:
+        c = f.customers
+        n = len(c)
+        po, ao = float(c["predicted_orders"].sum()), float(c["holdout_orders"].sum())
+        pv, av = float(c["predicted_value"].sum()), float(c["holdout_value"].sum())
+        rows.append(
+            {
+                "run": str(run.path),
+                "strategy": run.label,
+                "seed": run.seed,
+                "calibration_end": f.calibration_end.date().isoformat(),
+                "holdout_weeks": f.holdout_weeks,
+                "customers": n,
+                "predicted_orders": po,
+                "true_orders": ao,
+                "orders_error_pct": _pct(po, ao),
+                "predicted_value": pv,
+                "true_value": av,
+                "value_error_pct": _pct(pv, av),
+                "predicted_value_per_customer": pv / n if n else float("nan"),
+                "true_value_per_customer": av / n if n else float("nan"),
+                **{k: f.bgnbd.get(k, float("nan")) for k in CDNOW},
+                "gamma_gamma": "fitted" if f.gamma_gamma else f.gamma_gamma_error,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,13 +1,18 @@
-"""`privsim-clv <run_dir>`: a ground-truth check of CLV models on a run's transaction log.
+"""`privsim-clv <run_dir> [<run_dir> …] [--out DIR]`: a ground-truth check of CLV models on
+runs' transaction logs.
 
 Fits BG/NBD and Gamma-Gamma (PyMC-Marketing, the optional `clv` extra) on the orders up to a
 calibration date, predicts each customer's holdout purchases and value, and compares them with
 what the simulation booked. Writes `<run_dir>/clv/`: `report.md`, `calibration_holdout.png`
 (predicted vs actual holdout purchases by calibration repeat purchases), `clv_by_channel.png`
 (predicted vs actual holdout value per customer by acquisition channel) and `customers.parquet`
-(per customer: predicted vs true). Exit codes: 0 done; 2 bad input (not a finished run, a run
-without `outputs.transactions=true`, a calibration date outside the horizon) or the extra
-missing; 1 the fit failed.
+(per customer: predicted vs true). With several runs (or `--out`), each run is fitted on its own
+and checked as above, and `--out` (default `results/clv/<timestamp>`) gets the comparison by
+strategy: `comparison.parquet` and `report.md` (per run: strategy, seed, customers, predicted vs
+simulated holdout purchases and value, error %, fitted r, α, a, b beside CDNOW's) and
+`clv_by_strategy.png`; every directory is checked before any fit. Exit codes: 0 done; 2 bad
+input (not a finished run, a run without `outputs.transactions=true`, a run given twice, a
+calibration date outside the horizon) or the extra missing; 1 the fit failed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -132,12 +138,8 @@ minus CAC. Per-customer values: `customers.parquet` in this folder.
 """
 
 
-def check(run_dir, calibration_end: str | None = None) -> Path:
-    """Run the CLV check of one run; returns the output folder."""
-    run = clv.load(run_dir)
-    end = clv.calibration_end(run, calibration_end)
-    clv.import_clv()  # after the input checks: bad input is reported without the extra
-    fit = clv.fit(run, end)
+def write_run(run: clv.Run, fit: clv.Fit) -> Path:
+    """Write one run's check into `<run_dir>/clv/`; returns that folder."""
     out = run.path / OUT
     freq, chan = clv.by_frequency(fit.customers), clv.by_channel(fit.customers)
     atomic_write(out / "customers.parquet", lambda t: fit.customers.to_parquet(t, index=False))
@@ -155,17 +157,124 @@ def check(run_dir, calibration_end: str | None = None) -> Path:
     return out
 
 
+def check(run_dir, calibration_end: str | None = None) -> Path:
+    """Run the CLV check of one run; returns the output folder."""
+    ((run, end),) = clv.load_all([run_dir], calibration_end)
+    clv.import_clv()  # after the input checks: bad input is reported without the extra
+    return write_run(run, clv.fit(run, end))
+
+
+def _run_label(row) -> str:
+    return f"{row.strategy}\nseed {row.seed}"
+
+
+def value_by_strategy(ax, table) -> None:
+    """Holdout value per calibration customer, predicted vs simulated, one pair of bars a run."""
+    x = np.arange(len(table))
+    ax.bar(
+        x - 0.2, table["true_value_per_customer"], 0.4, label="simulated (true)", color="#4c72b0"
+    )
+    ax.bar(
+        x + 0.2,
+        table["predicted_value_per_customer"],
+        0.4,
+        label="BG/NBD × Gamma-Gamma predicted",
+        color="#dd8452",
+    )
+    ax.set_xticks(x, [_run_label(r) for r in table.itertuples()])
+    ax.set_xlabel("run (strategy, seed)")
+    ax.set_ylabel("holdout value per customer, yuan")
+    values = table[["true_value_per_customer", "predicted_value_per_customer"]].to_numpy(float)
+    top = np.nanmax(values, initial=0.0)  # an unfitted Gamma-Gamma leaves NaN predictions
+    ax.set_ylim(0, 1.25 * top if top > 0 else 1.0)  # headroom for the legend
+    ax.legend(frameon=False, loc="upper center", ncols=2)
+
+
+def comparison_report(table, out: Path) -> str:
+    def row(r) -> str:
+        return (
+            f"| {r.strategy} | {r.seed} | {int(r.customers):,} | {r.predicted_orders:,.0f} | "
+            f"{r.true_orders:,.0f} | {_num(r.orders_error_pct, '+.1f')} | "
+            f"{_num(r.predicted_value, ',.0f')} | {r.true_value:,.0f} | "
+            f"{_num(r.value_error_pct, '+.1f')} | {_num(r.predicted_value_per_customer, ',.1f')} "
+            f"| {r.true_value_per_customer:,.1f} | {_num(r.r)} | {_num(r.alpha)} | {_num(r.a)} "
+            f"| {_num(r.b)} |"
+        )
+
+    cd = clv.CDNOW
+    rows = "\n".join(row(r) for r in table.itertuples())
+    runs = "\n".join(
+        f"- {r.strategy}, seed {r.seed}: `{r.run}` (calibration to {r.calibration_end}, holdout "
+        f"{r.holdout_weeks:.1f} weeks; Gamma-Gamma: {r.gamma_gamma}; details in `{r.run}/clv/`)"
+        for r in table.itertuples()
+    )
+    return f"""# CLV check by strategy
+
+Do BG/NBD (purchases) and Gamma-Gamma (spend per repeat order), fitted on the first part of each
+run's transaction log, predict the rest as well under every scaling strategy? Each run is its
+own brand and strategy, so each is fitted on its own (no pooling); the customers are those who
+ordered in the run's calibration period, values are holdout purchases and spend in yuan.
+
+{runs}
+
+| strategy | seed | customers | predicted purchases | simulated | error % | predicted value, \
+yuan | simulated | error % | predicted per customer | simulated per customer | r | α | a | b |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+| CDNOW (Fader, Hardie & Lee 2005) | | | | | | | | | | | {cd["r"]} | {cd["alpha"]} | \
+{cd["a"]} | {cd["b"]} |
+
+Error % is (predicted − simulated) / simulated. r, α, a, b: BG/NBD (MAP, time in weeks).
+Figure: `clv_by_strategy.png`; table: `comparison.parquet` (in {out}).
+"""
+
+
+def compare(run_dirs, calibration_end: str | None = None, out=None) -> Path:
+    """Fit each run on its own and write the comparison by strategy into `out` (default
+    `results/clv/<timestamp>`), besides each run's own check in `<run_dir>/clv/`."""
+    runs = clv.load_all(run_dirs, calibration_end)  # every directory checked before any fit
+    clv.import_clv()
+    out = Path(out) if out else Path("results/clv") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    fits = []
+    for run, end in runs:
+        f = clv.fit(run, end)
+        write_run(run, f)
+        fits.append((run, f))
+    table = clv.compare(fits)
+    atomic_write(out / "comparison.parquet", lambda t: table.to_parquet(t, index=False))
+    fig = Figure(figsize=(max(6, 1.6 * len(table) + 2), 4))
+    ax = fig.subplots()
+    value_by_strategy(ax, table)
+    ax.set_title("Predicted vs simulated holdout value per customer, by strategy")
+    _save(fig, out / "clv_by_strategy.png")
+    write_text(out / "report.md", comparison_report(table, out))
+    return out
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="privsim-clv", description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir", help="a finished run written with outputs.transactions=true")
+    p.add_argument(
+        "run_dir",
+        nargs="+",
+        help="finished runs written with outputs.transactions=true; several: compared by strategy",
+    )
     p.add_argument(
         "--calibration-end",
         metavar="YYYY-MM-DD",
-        help="last day of the calibration period (default: the middle of the horizon)",
+        help="last day of the calibration period (default: the middle of each run's horizon)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder of the comparison by strategy (several runs, or one with --out; default "
+        "results/clv/<timestamp>)",
     )
     a = p.parse_args(argv)
     try:
-        out = check(a.run_dir, a.calibration_end)
+        if len(a.run_dir) == 1 and a.out is None:
+            out = check(a.run_dir[0], a.calibration_end)
+        else:
+            out = compare(a.run_dir, a.calibration_end, a.out)
     except (clv.BadInput, clv.MissingExtra) as e:
         print(f"privsim-clv: {e}", file=sys.stderr)
         sys.exit(2)
