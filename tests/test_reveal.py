@@ -1,0 +1,89 @@
+"""The brand revealed on the trainer's page (sim.viz.live.reveal) and the testing_value
+study's figure (sim.viz.testing_value): their content is the models' `brand` summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.viz import live, testing_value
+
+DAYS = 200  # staged's 0-1 test (3 arms x 1,000 users at 30 a day, + 30 days) has committed
+
+
+@pytest.fixture(scope="module")
+def pair():
+    p = live.build_pair(experiment="testing_value", fit_spread=0.5, seed=1, strategy_b="ten_to_n")
+    return live.advance(p, DAYS)
+
+
+def test_fit_spread_control_reaches_both_arms(pair):
+    assert [a.model.brand.spread for a in pair.arms] == [0.5, 0.5]
+    assert all("fit.spread=0.5" in a.overrides for a in pair.arms)
+    with pytest.raises(ValueError, match="fit_spread"):
+        live.Controls(fit_spread=-1.0)
+
+
+def test_reveal_table_is_the_brand_summary(pair):
+    dims = live.reveal(pair)
+    assert [r.dimension for r in dims] == ["place", "goods"]  # people lists no channels
+    for r in dims:
+        d, t = r.dimension, r.table
+        for arm in pair.arms:
+            b = arm.model.summary()["brand"]
+            names = [k.removeprefix(f"{d}_fit_") for k in b if k.startswith(f"{d}_fit_")]
+            assert t["candidate"].tolist() == names
+            assert t["true fit"].tolist() == [b[f"{d}_fit_{n}"] for n in names]
+            assert t.loc[t["guess"], "candidate"].tolist() == [b[f"{d}_guess"]]
+            assert t.loc[t[f"{arm.label}: runs"], "candidate"].tolist() == [b[f"{d}_run"]]
+            best = t.loc[t["best"], "candidate"].tolist()
+            assert b[f"{d}_best"] in best
+            assert (b[f"{d}_run"] in best) == b[f"{d}_run_is_best"]
+            users = [b.get(f"{d}_arm_users_{n}") for n in names]
+            assert t[f"{arm.label}: test users"].tolist() == users
+        # staged (A) tested every candidate, ten_to_n (B) none; B runs the guess
+        assert t["A: test users"].notna().all() and t["B: test users"].isna().all()
+        assert t.loc[t["B: runs"], "candidate"].tolist() == t.loc[t["guess"], "candidate"].tolist()
+        assert len(r.lines) == 2 and "untested" in r.lines[1]
+        committed = pair.arms[0].model.summary()["brand"][f"{d}_committed"]
+        assert t.loc[t["A: runs"], "candidate"].tolist() == [committed]
+        assert "committed" in r.lines[0]
+    assert len(set(dims[0].table["true fit"])) == 3  # spread 0.5: the fits differ
+
+
+def test_reveal_is_empty_without_candidates():
+    assert live.reveal(live.advance(live.build_pair(), 2)) == []
+
+
+def test_reveal_markdown_marks_flags():
+    pytest.importorskip("solara")
+    from sim.viz import app
+
+    t = pd.DataFrame({"candidate": ["a", "b"], "x": [1.0, None], "ok": [True, False]})
+    md = app.reveal_markdown(t)
+    assert md.splitlines()[2] == "| a | 1.000 | ✓ |"
+    assert md.splitlines()[3] == "| b |  |  |"
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["status", "strategy", "fit.spread", "seed", "profit"])
+
+
+def test_advantage_is_paired_by_brand_and_spread():
+    t = _table(
+        [
+            ("finished", "staged", 0.0, 0, 10.0),
+            ("finished", "staged", 0.0, 1, 20.0),
+            ("finished", "staged", 0.5, 0, 30.0),
+            ("finished", "ten_to_n", 0.0, 0, 4.0),
+            ("finished", "ten_to_n", 0.0, 1, 25.0),
+            ("finished", "ten_to_n", 0.5, 0, 1.0),
+            ("failed", "ten_to_n", 0.5, 1, np.nan),
+        ]
+    )
+    a = testing_value.advantage(t, "profit")
+    assert a.sort_values(["spread", "seed"])["diff"].tolist() == [6.0, -5.0, 29.0]
+    s = testing_value.summarise(a).set_index("spread")
+    assert s.loc[0.0, "brands"] == 2 and s.loc[0.0, "wins"] == 1
+    assert s.loc[0.0, "median"] == 0.5
