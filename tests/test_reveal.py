@@ -87,3 +87,30 @@ def test_advantage_is_paired_by_brand_and_spread():
     s = testing_value.summarise(a).set_index("spread")
     assert s.loc[0.0, "brands"] == 2 and s.loc[0.0, "wins"] == 1
     assert s.loc[0.0, "median"] == 0.5
+
+
+def test_slide_says_what_each_arm_ran(pair, tmp_path):
+    from sim.viz import slide
+
+    lines = slide.live_brand_lines(pair)
+    b = [a.model.summary()["brand"] for a in pair.arms]
+    assert lines[0].startswith("A (staged) runs — place ")
+    assert f"goods {b[0]['goods_run']} (tested;" in lines[0]
+    assert f"goods {b[1]['goods_run']} (guess, untested;" in lines[1]
+    assert slide.live_brand_lines(live.advance(live.build_pair(), 1)) == []
+    t = pd.DataFrame(
+        {
+            "group": ["staged", "staged", "ten_to_n", "ten_to_n"],
+            "brand.place_fit_a": [1.2, 0.8, 1.2, 0.8],
+            "brand.place_fit_b": [0.9, 1.1, 0.9, 1.1],
+            "brand.place_run_is_best": [True, True, True, False],
+            "brand.place_committed": ["a", "b", None, None],
+        }
+    )
+    assert slide.brand_lines(t) == [
+        "staged ran — place: truly best in 2/2 brands (its test's pick)",
+        "ten_to_n ran — place: truly best in 1/2 brands (the guess, untested)",
+    ]
+    with pytest.raises(SystemExit, match="also sweeps fit.spread"):
+        slide.experiment_arms("testing_value")
+    assert all(p.exists() for p in slide.write_live(pair, tmp_path))
