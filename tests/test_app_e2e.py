@@ -194,6 +194,8 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
             text = page.inner_text(".what-happened")
             assert "Day 365 of 365" in text
             assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
+            # the reveal panel lives below the plots: the default brand has nothing to reveal
+            assert "nothing to test or reveal" in page.inner_text(".across-brands")
             page.screenshot(path=str(OUT / "app.png"))
             page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
 

@@ -15,6 +15,7 @@ EXPERIMENTS = [
     "pool_mix",
     "channel_mix",
     "comparison",
+    "testing_value",
 ]
 
 

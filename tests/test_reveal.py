@@ -114,3 +114,21 @@ def test_slide_says_what_each_arm_ran(pair, tmp_path):
     with pytest.raises(SystemExit, match="also sweeps fit.spread"):
         slide.experiment_arms("testing_value")
     assert all(p.exists() for p in slide.write_live(pair, tmp_path))
+
+
+def test_page_panel_hides_the_fits_until_revealed():
+    solara = pytest.importorskip("solara")
+    import ipyvuetify as v
+
+    from sim.viz import app
+
+    p = live.advance(live.build_pair(experiment="testing_value", fit_spread=0.5, seed=1), 3)
+    _, rc = solara.render(app.AcrossBrands(p), handle_error=False)
+
+    def lines():
+        return [w.children[0] for w in rc.find(v.Html).widgets if w.class_ == "reveal-line"]
+
+    assert lines() == []  # before the end: candidates and the guess only
+    rc.find(v.Btn, children=["Reveal the brand"]).widget.click()
+    expected = [line for r in live.reveal(p) for line in r.lines]
+    assert lines() == expected and len(expected) == 4

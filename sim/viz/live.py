@@ -1077,10 +1077,10 @@ def _reveal_sentence(arm: Arm, b: dict, dim: str) -> str:
     )
     committed = b.get(f"{dim}_committed", "no test")
     if committed is None:
-        how = "its test is still under way; it runs"
+        how = "test under way, running"
     elif committed == "no test":
-        how = "ran its guess untested:"
+        how = "ran its guess untested,"
     else:
         metric = "30-day conversion" if b.get("test_metric") == "conversion_30d" else "margin/user"
-        how = f"tested, committed the best measured {metric}:"
-    return f"{arm.name} {how} {run} — {verdict}."
+        how = f"tested and committed the best measured {metric},"
+    return f"{arm.name}: {how} {run} — {verdict}."

@@ -69,6 +69,7 @@ def summarise(diffs: pd.DataFrame) -> pd.DataFrame:
             "p10": g.quantile(lo),
             "median": g.median(),
             "p90": g.quantile(hi),
+            "mean": g.mean(),
         }
     ).reset_index()
 
@@ -105,15 +106,19 @@ def markdown(table: pd.DataFrame) -> str:
         "",
         f"Paired by brand (seed) at each fit spread: {TESTER} − the other strategy. Median over "
         "brands and the middle 80 % of brands (10th–90th percentile: a spread of outcomes, not a "
-        "CI); wins: brands where testing first came out ahead.",
+        "CI); wins: brands where testing first came out ahead; mean: the mean paired difference.",
         "",
     ]
     for col in yardsticks(table):
         label, fmt = yardstick(col)
-        lines += [f"## {label}", "", "| vs | fit.spread | wins | 10th pct | median | 90th pct |"]
-        lines.append("|---|---|---|---|---|---|")
+        lines += [
+            f"## {label}",
+            "",
+            "| vs | fit.spread | wins | 10th pct | median | 90th pct | mean |",
+        ]
+        lines.append("|---|---|---|---|---|---|---|")
         for r in summarise(advantage(table, col)).itertuples():
-            cells = (format(getattr(r, k), fmt) for k in ("p10", "median", "p90"))
+            cells = (format(getattr(r, k), fmt) for k in ("p10", "median", "p90", "mean"))
             lines.append(
                 f"| {r.versus} | {r.spread:g} | {r.wins}/{r.brands} | " + " | ".join(cells) + " |"
             )
