@@ -97,6 +97,8 @@ def figure(table: pd.DataFrame):
         label, _ = yardstick(col)
         plots.advantage_by_spread(ax, advantage(table, col), f"{TESTER} − other, {label}")
         ax.set_title(f"Advantage of testing first: {label}", fontsize=10)
+        if col == "profit":
+            plots.thousands(ax.yaxis)
     return fig
 
 
