@@ -122,7 +122,10 @@ def test_page_panel_hides_the_fits_until_revealed():
 
     from sim.viz import app
 
-    p = live.advance(live.build_pair(experiment="testing_value", fit_spread=0.5, seed=1), 3)
+    p = live.build_pair(experiment="testing_value", fit_spread=0.5, seed=1)
+    _, rc = solara.render(app.AcrossBrands(p), handle_error=False)  # day 0 renders too
+    rc.close()
+    p = live.advance(p, 3)
     _, rc = solara.render(app.AcrossBrands(p), handle_error=False)
 
     def lines():
@@ -132,3 +135,12 @@ def test_page_panel_hides_the_fits_until_revealed():
     rc.find(v.Btn, children=["Reveal the brand"]).widget.click()
     expected = [line for r in live.reveal(p) for line in r.lines]
     assert lines() == expected and len(expected) == 4
+
+
+def test_page_renders_on_day_zero():
+    """The whole page at Reset (no day simulated yet: the models cannot summarise)."""
+    solara = pytest.importorskip("solara")
+    from sim.viz import app
+
+    _, rc = solara.render(app.Page(), handle_error=False)
+    rc.close()

@@ -218,14 +218,21 @@ def SlideExport(pair: live.LivePair):
 
 
 @solara.component
-def AcrossBrands(pair: live.LivePair):
+def AcrossBrands(pair: live.LivePair, day: int = 0):
     """ "Reveal the brand": both arms face the same brand (seed and `fit`); at the end of the
     horizon, or when the room has guessed and presses "Reveal the brand", a table per dimension
     of 人货场 with candidates: each one's true (latent) fit, the guess, the truly best, each arm's
     test (users, measured metric) and what it runs (`live.reveal`, from the models' `brand`
-    summary). Before that only the candidates and the guess are shown."""
+    summary). Before that only the candidates and the guess are shown. `day`: the day drawn
+    (a changed value redraws the panel, like the plots under the first screen)."""
     shown = solara.use_reactive(None)  # id of the pair revealed on demand
     with solara.Card("Reveal the brand", margin=0, classes=["across-brands"]):
+        if pair.arms and pair.day == 0:  # the models summarise days simulated: none yet
+            solara.Text(
+                "The brand's candidates show here once the first day has run.",
+                style={"font-size": "0.9rem", "color": "#666"},
+            )
+            return
         dims = live.reveal(pair) if pair.arms else []
         if not dims:
             solara.Text(
@@ -429,7 +436,7 @@ def Page():
             with solara.Columns([1, 1]):
                 Plot(pair, "churn", big, below)
                 solara.Column()
-        AcrossBrands(pair)
+        AcrossBrands(pair, below)
 
 
 page = Page  # `solara run sim/app.py` looks for `Page` (or `page`)

@@ -1036,7 +1036,7 @@ def reveal(pair: LivePair) -> list[Reveal]:
     per arm the users and measured metric of its test arm (if it tested that candidate), and
     whether it runs that candidate today (what its test committed, or the guess untested).
     Both arms share the seed and the `fit` config, so the fits agree; a pair whose arms saw
-    different brands (e.g. different experiments) is refused."""
+    different brands (e.g. different experiments) is refused. Needs a simulated day."""
     briefs = [(arm, arm.summary()["brand"]) for arm in pair.arms]
     if not briefs:
         return []
