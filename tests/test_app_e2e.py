@@ -178,7 +178,8 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
                 json.dumps({"full_year_play_s": round(play_s, 1), "cpus": os.cpu_count()}, indent=1)
             )
             page.wait_for_function(  # the last redraw landed: a phase mark is listed
-                "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)",
+                "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)"
+                " && /Day 365 of 365/.test(document.querySelector('.what-happened')?.innerText)",
                 timeout=60_000,
             )
             _assert_plots_rendered(page)
