@@ -178,7 +178,8 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
                 json.dumps({"full_year_play_s": round(play_s, 1), "cpus": os.cpu_count()}, indent=1)
             )
             page.wait_for_function(  # the last redraw landed: a phase mark is listed
-                "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)",
+                "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)"
+                " && /Day 365 of 365/.test(document.querySelector('.what-happened')?.innerText)",
                 timeout=60_000,
             )
             _assert_plots_rendered(page)
@@ -194,6 +195,8 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
             text = page.inner_text(".what-happened")
             assert "Day 365 of 365" in text
             assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
+            # the reveal panel lives below the plots: the default brand has nothing to reveal
+            assert "nothing to test or reveal" in page.inner_text(".across-brands")
             page.screenshot(path=str(OUT / "app.png"))
             page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
 

@@ -16,6 +16,7 @@ EXPERIMENTS = [
     "channel_mix",
     "comparison",
     "pyramid",
+    "testing_value",
 ]
 
 

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import solara
 from mesa.visualization.utils import force_update, update_counter
 
@@ -68,6 +69,11 @@ CONTROLS = {
     ),
     "users_cap": ("int", "Users cap: market size, thousand users (0 = unlimited)", (0, 500, 10)),
     "seed": ("int", "Seed (the same for A and B)", (0, 99, 1)),
+    "fit_spread": (
+        "float",
+        "Fit spread: how much is unknown about the brand's candidates (fit.spread)",
+        (0.0, 2.0, 0.25),
+    ),
 }
 DEFAULTS = dict(live.Controls().__dict__)
 PAGE_ONLY = {"strict": False}  # invalid controls become a message on the page
@@ -212,16 +218,74 @@ def SlideExport(pair: live.LivePair):
 
 
 @solara.component
-def AcrossBrands(pair: live.LivePair):
-    """Placeholder: "across brands / reveal the brand" — the brand-fit model (sim/core/fit.py,
-    built separately) will show here how the same strategies fare for brands of different fit.
-    Nothing is computed here yet."""
-    with solara.Card("Across brands — reveal the brand", margin=0, classes=["across-brands"]):
+def AcrossBrands(pair: live.LivePair, day: int = 0):
+    """ "Reveal the brand": both arms face the same brand (seed and `fit`); at the end of the
+    horizon, or when the room has guessed and presses "Reveal the brand", a table per dimension
+    of 人货场 with candidates: each one's true (latent) fit, the guess, the truly best, each arm's
+    test (users, measured metric) and what it runs (`live.reveal`, from the models' `brand`
+    summary). Before that only the candidates and the guess are shown. `day`: the day drawn
+    (a changed value redraws the panel, like the plots under the first screen)."""
+    shown = solara.use_reactive(None)  # id of the pair revealed on demand
+    with solara.Card("Reveal the brand", margin=0, classes=["across-brands"]):
+        if pair.arms and pair.day == 0:  # the models summarise days simulated: none yet
+            solara.Text(
+                "The brand's candidates show here once the first day has run.",
+                style={"font-size": "0.9rem", "color": "#666"},
+            )
+            return
+        dims = live.reveal(pair) if pair.arms else []
+        if not dims:
+            solara.Text(
+                "This brand has one candidate on every dimension: nothing to test or reveal. "
+                "Load an experiment's config such as testing_value (candidate pools and "
+                "products) and raise the fit spread (how much is unknown), then Reset.",
+                style={"font-size": "0.9rem", "color": "#666"},
+                classes=["reveal-none"],
+            )
+            return
+        end = pair.day >= pair.horizon_days
+        if not (end or shown.value == id(pair)):
+            for r in dims:
+                t = r.table
+                guess = t.loc[t["guess"], "candidate"].iloc[0]
+                solara.Text(
+                    f"{r.title}: candidates {', '.join(t['candidate'])}; guess {guess}.",
+                    style={"font-size": "0.9rem"},
+                )
+            solara.Button(
+                "Reveal the brand",
+                on_click=lambda: shown.set(id(pair)),
+                classes=["reveal-button"],
+                outlined=True,
+            )
+            return
+        spread = pair.arms[0].summary()["brand"]["spread"]
         solara.Text(
-            "Coming with the brand-fit model: the same two strategies for brands of different "
-            "fit, the brand revealed after the room has guessed.",
-            style={"font-size": "0.9rem", "color": "#666"},
+            f"Day {pair.day}: the brand's true fits (fit.spread {spread:g}; fit 1 = as "
+            "configured, best = highest fit).",
+            style={"font-size": "0.9rem"},
         )
+        for r in dims:
+            solara.Markdown(f"**{r.title}**\n\n" + reveal_markdown(r.table))
+            for line in r.lines:
+                solara.Text(line, style={"font-size": "0.9rem"}, classes=["reveal-line"])
+
+
+def reveal_markdown(t) -> str:
+    """A reveal table as Markdown: ✓ for true flags, blank for untested arms."""
+
+    def cell(v):
+        if isinstance(v, bool | np.bool_):
+            return "✓" if v else ""
+        if v is None or (isinstance(v, float) and v != v):
+            return ""
+        if isinstance(v, float):
+            return f"{v:.3f}"
+        return str(v)
+
+    head = "| " + " | ".join(t.columns) + " |\n|" + "---|" * len(t.columns) + "\n"
+    body = "".join("| " + " | ".join(cell(v) for v in row) + " |\n" for row in t.itertuples(False))
+    return head + body
 
 
 @solara.component
@@ -371,7 +435,8 @@ def Page():
                 Plot(pair, "ltv_cac", big, below)
             with solara.Columns([1, 1]):
                 Plot(pair, "churn", big, below)
-                AcrossBrands(pair)
+                solara.Column()
+        AcrossBrands(pair, below)
 
 
 page = Page  # `solara run sim/app.py` looks for `Page` (or `page`)

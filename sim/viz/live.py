@@ -65,6 +65,7 @@ class Controls:
     koc: str = "as planned"
     users_cap: int = 0
     seed: int = 0
+    fit_spread: float = 0.0
 
     def __post_init__(self):
         """Accept only the page's options and sane numbers, whatever a client sends: the
@@ -90,7 +91,11 @@ class Controls:
             v = getattr(self, name)
             if not (type(v) is int and lo <= v <= hi):
                 raise ValueError(f"{name} = {v!r}; allowed: a whole number in [{lo}, {hi}]")
-        for name, lo, hi in (("ad_budget", 0.0, 1000.0), ("fission_share", 0.0, 1.0)):
+        for name, lo, hi in (
+            ("ad_budget", 0.0, 1000.0),
+            ("fission_share", 0.0, 1.0),
+            ("fit_spread", 0.0, 5.0),
+        ):
             v = getattr(self, name)
             if not (type(v) is float and math.isfinite(v) and lo <= v <= hi):
                 raise ValueError(f"{name} = {v!r}; allowed: a number in [{lo:g}, {hi:g}]")
@@ -105,6 +110,7 @@ class Controls:
             ("seed", int),
             ("ad_budget", float),
             ("fission_share", float),
+            ("fit_spread", float),
         ):
             if name in values:
                 v = values[name]
@@ -143,6 +149,8 @@ def base_overrides(c: Controls, strategy: str) -> list[str]:
         out.append(f"++channels.paid_ads.volume_scale={_num(c.ad_budget)}")
     if c.users_cap:
         out.append(f"market_size={int(c.users_cap) * 1000}")
+    if c.fit_spread:
+        out.append(f"fit.spread={_num(c.fit_spread)}")
     return out
 
 
@@ -266,6 +274,7 @@ class LivePair(mesa.Model):
         koc: str = Controls.koc,
         users_cap: int = Controls.users_cap,
         seed: int = Controls.seed,
+        fit_spread: float = Controls.fit_spread,
         strict: bool = True,
     ):
         self.arms: list[Arm] = []
@@ -283,6 +292,7 @@ class LivePair(mesa.Model):
             koc=koc,
             users_cap=users_cap,
             seed=seed,
+            fit_spread=fit_spread,
         )
         self.day = 0
         try:
@@ -299,6 +309,7 @@ class LivePair(mesa.Model):
                 koc=koc,
                 users_cap=users_cap,
                 seed=seed,
+                fit_spread=fit_spread,
             )
         except ValueError as e:
             if strict:
@@ -998,3 +1009,78 @@ FIGURES = {
     "ltv_cac": figure_ltv_cac,
     "churn": figure_churn,
 }
+
+
+# --- reveal the brand --------------------------------------------------------------------------
+
+REVEAL_DIMENSIONS = (
+    ("place", "place (场): pool"),
+    ("goods", "goods (货): lead/star products"),
+    ("people", "people (人): channel"),
+)
+
+
+@dataclass
+class Reveal:
+    """One dimension of the brand revealed: a row per candidate, sentences per arm."""
+
+    dimension: str
+    title: str
+    table: pd.DataFrame  # candidate, true fit, guess, best, then per arm: tested, ran
+    lines: list[str]
+
+
+def reveal(pair: LivePair) -> list[Reveal]:
+    """The brand both arms face, from each arm's model summary (`brand`): per dimension with
+    more than one candidate, each candidate's true (latent) fit, the guess, the truly best, and
+    per arm the users and measured metric of its test arm (if it tested that candidate), and
+    whether it runs that candidate today (what its test committed, or the guess untested).
+    Both arms share the seed and the `fit` config, so the fits agree; a pair whose arms saw
+    different brands (e.g. different experiments) is refused. Needs a simulated day."""
+    briefs = [(arm, arm.summary()["brand"]) for arm in pair.arms]
+    if not briefs:
+        return []
+    first = briefs[0][1]
+    out = []
+    for dim, title in REVEAL_DIMENSIONS:
+        names = [k.removeprefix(f"{dim}_fit_") for k in first if k.startswith(f"{dim}_fit_")]
+        if len(names) < 2:
+            continue
+        for arm, b in briefs[1:]:
+            if any(b.get(f"{dim}_fit_{n}") != first[f"{dim}_fit_{n}"] for n in names):
+                raise ValueError(f"arms A and {arm.label} face different brands ({dim} fits)")
+        rows = {
+            "candidate": names,
+            "true fit": [first[f"{dim}_fit_{n}"] for n in names],
+            "guess": [n == first[f"{dim}_guess"] for n in names],
+            "best": [
+                first[f"{dim}_fit_{n}"] == first[f"{dim}_fit_{first[f'{dim}_best']}"] for n in names
+            ],
+        }
+        lines = []
+        for arm, b in briefs:
+            rows[f"{arm.label}: test users"] = [b.get(f"{dim}_arm_users_{n}") for n in names]
+            rows[f"{arm.label}: measured"] = [b.get(f"{dim}_arm_metric_{n}") for n in names]
+            rows[f"{arm.label}: runs"] = [n == b[f"{dim}_run"] for n in names]
+            lines.append(_reveal_sentence(arm, b, dim))
+        out.append(Reveal(dim, title, pd.DataFrame(rows), lines))
+    return out
+
+
+def _reveal_sentence(arm: Arm, b: dict, dim: str) -> str:
+    run, best = b[f"{dim}_run"], b[f"{dim}_best"]
+    verdict = (
+        "the truly best"
+        if b[f"{dim}_run_is_best"]
+        else f"not the best ({best} was; fit {b[f'{dim}_fit_{run}']:.2f} vs "
+        f"{b[f'{dim}_fit_{best}']:.2f})"
+    )
+    committed = b.get(f"{dim}_committed", "no test")
+    if committed is None:
+        how = "test under way, running"
+    elif committed == "no test":
+        how = "ran its guess untested,"
+    else:
+        metric = "30-day conversion" if b.get("test_metric") == "conversion_30d" else "margin/user"
+        how = f"tested and committed the best measured {metric},"
+    return f"{arm.name}: {how} {run} — {verdict}."

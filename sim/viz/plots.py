@@ -397,3 +397,35 @@ def paired_differences(ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel("pair of groups (A − B)", fontsize=9)
     ax.legend(fontsize=7, framealpha=0.8, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+
+
+def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:
+    """Paired advantage of one strategy over others against how much is unknown about the brand.
+
+    `diffs`: `versus` (the strategy compared against), `spread` (`fit.spread`), `seed` (the
+    brand), `diff` (A − versus on that brand). Per `versus`: each brand as a faint dot, the
+    median over brands as a line and the middle 80 % of brands (10th–90th percentile) as a band
+    — the spread of what a brand could see, not a CI; zero (no advantage) dotted.
+    """
+    if not len(diffs):
+        empty(ax, "no brand (seed) has both runs")
+        return
+    versus = list(dict.fromkeys(diffs["versus"]))
+    col = dict(zip(versus, PALETTE[2:], strict=False))
+    for v in versus:
+        d = diffs[diffs["versus"] == v].astype({"spread": float, "diff": float})
+        q = d.groupby("spread")["diff"].quantile([BAND[0] / 100, 0.5, BAND[1] / 100]).unstack()
+        n = d.groupby("spread")["seed"].nunique()
+        x = q.index.to_numpy()
+        ax.scatter(d["spread"], d["diff"], color=col[v], alpha=0.25, s=10)
+        ax.plot(x, q[0.5], "o-", color=col[v], label=f"vs {v}: median of {n.min()} brands")
+        ax.fill_between(x, q[BAND[0] / 100], q[BAND[1] / 100], color=col[v], alpha=0.2)
+    ax.axhline(0, color="black", linestyle=":", linewidth=1, label="no advantage")
+    ax.set_xlabel("fit.spread: sd of log fit of each candidate (how much is unknown)", fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.legend(
+        fontsize=7,
+        framealpha=0.8,
+        title="band: middle 80 % of brands (10th–90th pct)",
+        title_fontsize=7,
+    )

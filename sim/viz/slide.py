@@ -62,6 +62,13 @@ def experiment_arms(experiment: str) -> list[str]:
             f"privsim-figure: experiment {experiment!r} does not compare "
             "strategies (no hydra.sweeper.params.strategy)"
         )
+    others = sorted(set(cfg.hydra.sweeper.params) - {"strategy", "seed"})
+    if others:
+        raise SystemExit(
+            f"privsim-figure: experiment {experiment!r} also sweeps {', '.join(others)}; "
+            f"draw one value with --scenario experiment={experiment} {others[0]}=<value> "
+            f"strategy=<a>,<b>"
+        )
     return [s.strip() for s in str(swept).split(",") if s.strip()]
 
 
@@ -173,10 +180,12 @@ def draw(
     marks: list[plots.Mark],
     n_seeds: int,
     source: str,
+    brand: list[str] | None = None,
 ):
     """The slide: conversion decay (30-day conversion of each weekly joining cohort against
     the users per operator it met) and cumulative profit over time with the phase starts.
-    `source` is the footnote saying where the numbers come from."""
+    `source` is the footnote saying where the numbers come from; `brand` (optional) lines
+    saying what each arm ran on a brand with candidates (`brand_lines`, `live_brand_lines`)."""
     fig, (ax1, ax2) = plots.figure(12, 4.8, ncols=2, dpi=100, layout="constrained")
     plots.conversion_decay(ax1, cohorts, "users_per_operator")
     ax1.set_title("Conversion decay: 30-day conversion against users per operator")
@@ -196,7 +205,11 @@ def draw(
     else:
         what = "one seed: each line is one run, no band"
     fig.suptitle(f"{' vs '.join(groups)} — {what}", fontsize=14)
-    fig.get_layout_engine().set(rect=(0, 0.04, 1, 0.96))  # room for the footnote
+    brand = brand or []
+    foot = 0.04 + 0.03 * len(brand)
+    fig.get_layout_engine().set(rect=(0, foot, 1, 1 - foot))  # room for the footnotes
+    for i, line in enumerate(brand):
+        fig.text(0.005, foot - 0.03 * (i + 1), line, ha="left", va="bottom", fontsize=9)
     fig.text(0.995, 0.005, f"privsim {__version__} · {source}", ha="right", va="bottom",
              fontsize=8, color="grey")  # fmt: skip
     return fig
@@ -206,7 +219,56 @@ def draw_sweep(name: str, table: pd.DataFrame, daily: pd.DataFrame, cohorts: pd.
     n_seeds = int(table.groupby("group")["job"].nunique().min())
     groups = list(dict.fromkeys(table["group"]))
     source = f"{name} · seeds 0–{n_seeds - 1}"
-    return draw(name, groups, daily, cohorts, phase_marks(table), n_seeds, source)
+    marks = phase_marks(table)
+    return draw(name, groups, daily, cohorts, marks, n_seeds, source, brand_lines(table))
+
+
+def _dimensions(columns, prefix: str = "brand.") -> list[str]:
+    """The dimensions of 人货场 with more than one candidate (fit columns of the summary)."""
+    dims = ("place", "goods", "people")
+    return [d for d in dims if sum(str(c).startswith(f"{prefix}{d}_fit_") for c in columns) > 1]
+
+
+def brand_lines(table: pd.DataFrame) -> list[str]:
+    """Per arm, on a brand with candidates: in how many brands (seeds) the candidate it ran at
+    the end was truly the best fit, per dimension, and whether a test chose it or it ran the
+    guess untested (summary `brand.<dim>_run_is_best`, `brand.<dim>_committed`)."""
+    dims = _dimensions(table.columns)
+    if not dims:
+        return []
+    out = []
+    for g, sub in table.groupby("group", sort=False):
+        parts = []
+        for d in dims:
+            best = sub[f"brand.{d}_run_is_best"].astype(bool)
+            committed = f"brand.{d}_committed"
+            tested = committed in sub and sub[committed].notna().any()
+            how = "its test's pick" if tested else "the guess, untested"
+            parts.append(f"{d}: truly best in {int(best.sum())}/{len(sub)} brands ({how})")
+        out.append(f"{g} ran — " + "; ".join(parts))
+    return out
+
+
+def live_brand_lines(pair) -> list[str]:
+    """Per arm of the live page: the candidate it runs per dimension and whether it is best."""
+    out = []
+    for arm in pair.arms:
+        b = arm.summary()["brand"]
+        parts = []
+        for d in _dimensions(b, prefix=""):
+            c = b.get(f"{d}_committed", "untested")
+            how = (
+                "guess, untested"
+                if c == "untested"
+                else "test under way"
+                if c is None
+                else "tested"
+            )
+            mark = "best" if b[f"{d}_run_is_best"] else f"best was {b[f'{d}_best']}"
+            parts.append(f"{d} {b[f'{d}_run']} ({how}; {mark})")
+        if parts:
+            out.append(f"{arm.name} runs — " + "; ".join(parts))
+    return out
 
 
 def _save(fig, out: Path, name: str) -> list[Path]:
@@ -246,7 +308,7 @@ def write_live(pair, out: Path | str = DEFAULT_OUT / "live") -> list[Path]:
     source = f"live page, seed {pair.controls.seed}, days 0–{max(pair.day - 1, 0)} · " + " ".join(
         live_scenario(pair)
     )
-    fig = draw("live", groups, daily, cohorts, marks, 1, source)
+    fig = draw("live", groups, daily, cohorts, marks, 1, source, live_brand_lines(pair))
     name = scenario_name(live_scenario(pair)) + f"-seed{pair.controls.seed}-day{pair.day}"
     return _save(fig, Path(out), name)
 
