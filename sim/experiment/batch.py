@@ -42,7 +42,7 @@ from pathlib import Path
 from sim import __version__
 from sim.core.params import ConfigError
 from sim.experiment.config import NON_MODEL_KEYS, config_hash
-from sim.experiment.jobs import check_daily, write_json
+from sim.experiment.jobs import write_json
 
 
 @dataclass(frozen=True)
@@ -144,21 +144,11 @@ def simulate(cfg: dict, daily_columns: Sequence[str] = ()) -> tuple[dict, dict |
     """Run `cfg` as `sim.experiment.run.run` does, without writing: (summary, daily columns).
 
     The summary is the run's (nested, as `summary.json` holds it, less `version`)."""
-    from sim.core.model import PrivateDomainModel
+    from sim.experiment.run import simulate as simulate_run
 
     logging.getLogger("MESA").setLevel(logging.WARNING)
-    model = PrivateDomainModel(**{k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS})
-    model.run()
+    model, summary = simulate_run(cfg)
     daily = model.daily()
-    check_daily(daily, model.channels)
-    summary = model.summary()
-    summary.update(
-        seed=cfg.get("seed"),
-        config_hash=config_hash(cfg),
-        strategy=model.strategy.name,
-        pool=model.pool_params.name,
-        business=model.business.name,
-    )
     series = None
     if daily_columns:
         missing = [c for c in daily_columns if c not in daily.columns]

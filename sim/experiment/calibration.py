@@ -46,7 +46,7 @@ from scipy.special import gammaln
 
 from sim.core.params import ConfigError, scenario
 from sim.experiment.batch import Evaluation, apply_values, check_keys, run_batch
-from sim.experiment.config import CONFIG_DIR, NON_MODEL_KEYS, compose
+from sim.experiment.config import CONFIG_DIR, NON_MODEL_KEYS, compose, compose_spec
 from sim.experiment.sensitivity import SCALES, Parameter, _lookup, _override, _typed
 
 SPEC_GROUP = "calibration"
@@ -240,17 +240,7 @@ def spec_names() -> list[str]:
 def load_spec(name: str, overrides: list[str] | None = None) -> Spec:
     """Compose `configs/calibration/<name>.yaml` with Hydra overrides (`trials=10`,
     `scenario.horizon_days=120`) into a `Spec`."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    if name not in spec_names():
-        raise ConfigError(f"{name}: unknown calibration; known: {', '.join(spec_names())}")
-    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR) / SPEC_GROUP), version_base="1.3"):
-        cfg = hydra_compose(config_name=name, overrides=list(overrides or []))
-    d = OmegaConf.to_container(cfg, resolve=True)
-    d.pop("hydra", None)
-    return spec_from_dict(d)
+    return spec_from_dict(compose_spec(SPEC_GROUP, name, overrides, "calibration"))
 
 
 def check_spec(spec: Spec, base: dict) -> list[Parameter]:

@@ -3,7 +3,7 @@
 `sim.core.params.Scenario` is registered here as the schema of `configs/config.yaml` (first in
 its defaults list), so Hydra and OmegaConf reject unknown keys and wrong types while composing.
 Registering on import of this module covers every composition: `compose()`, the `privsim` app
-(`sim.experiment.cli` imports this module) and joblib workers, which import the task function's
+(`sim.experiment.run` imports this module) and joblib workers, which import the task function's
 module and receive the ConfigStore with Hydra's singleton state.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
 
-from sim.core.params import Scenario, scenario
+from sim.core.params import ConfigError, Scenario, scenario
 
 # The versioned configs/ beside the package (an editable install keeps them together).
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent.parent / "configs")
@@ -34,6 +34,23 @@ def group_options(group: str) -> list[str]:
     root = Path(CONFIG_DIR) / group
     names = [p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml")]
     return sorted(names, key=lambda n: (n.count("/"), n))
+
+
+def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) -> dict:
+    """A study spec `configs/<group>/<name>.yaml` composed with Hydra overrides, as a plain dict
+    (the sensitivity and calibration specs); an unknown name is refused, listing the known."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from omegaconf import OmegaConf
+
+    known = group_options(group)
+    if name not in known:
+        raise ConfigError(f"{name}: unknown {kind}; known: {', '.join(known)}")
+    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR) / group), version_base="1.3"):
+        cfg = hydra_compose(config_name=name, overrides=list(overrides or []))
+    d = OmegaConf.to_container(cfg, resolve=True)
+    d.pop("hydra", None)
+    return d
 
 
 def check_experiments(overrides: list[str]) -> None:

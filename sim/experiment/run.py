@@ -50,18 +50,8 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
     if cfg.get("seed") is None:  # a fresh seed, recorded (config.json, summary): reproducible
         cfg = {**cfg, "seed": draw_seed()}
         print(f"privsim: seed=null: drew seed {cfg['seed']} (recorded)", file=sys.stderr)
-    model = PrivateDomainModel(**model_kwargs(cfg))
-    model.run()
-    check_daily(model.daily(), model.channels)
-    summary = model.summary()
-    summary.update(
-        seed=cfg.get("seed"),
-        config_hash=config_hash(cfg),
-        strategy=model.strategy.name,
-        pool=model.pool_params.name,
-        business=model.business.name,
-        provenance=provenance(),  # version, commit, dirty tree, Python, dependencies
-    )
+    model, summary = simulate(cfg)
+    summary["provenance"] = provenance()  # version, commit, dirty tree, Python, dependencies
     log = model.transaction_log is not None  # outputs.transactions
     write_outputs(
         Path(out_dir),
@@ -73,6 +63,24 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
         model.customers() if log else None,
     )
     return summary
+
+
+def simulate(cfg: dict) -> tuple[PrivateDomainModel, dict]:
+    """Build and run `cfg`: the model and its summary, the run's results (what `run` writes as
+    `summary.json` less the provenance; the batch engine returns the same). Fails loudly if the
+    daily table holds NaN or inf where none is allowed."""
+    model = PrivateDomainModel(**model_kwargs(cfg))
+    model.run()
+    check_daily(model.daily(), model.channels)
+    summary = model.summary()
+    summary.update(
+        seed=cfg.get("seed"),
+        config_hash=config_hash(cfg),
+        strategy=model.strategy.name,
+        pool=model.pool_params.name,
+        business=model.business.name,
+    )
+    return model, summary
 
 
 def draw_seed() -> int:

@@ -48,7 +48,7 @@ from sim.experiment.batch import (
     run_batch,
     simulate,
 )
-from sim.experiment.config import CONFIG_DIR, NON_MODEL_KEYS, compose
+from sim.experiment.config import NON_MODEL_KEYS, compose, compose_spec
 
 SPEC_GROUP = "sensitivity"
 METHODS = ("morris", "sobol")
@@ -273,17 +273,7 @@ def spec_names() -> list[str]:
 def load_spec(name: str, overrides: list[str] | None = None) -> Spec:
     """Compose `configs/sensitivity/<name>.yaml` with Hydra overrides (`samples=4`,
     `scenario.horizon_days=180`) into a `Spec`."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    if name not in spec_names():
-        raise ConfigError(f"{name}: unknown sensitivity study; known: {', '.join(spec_names())}")
-    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR) / SPEC_GROUP), version_base="1.3"):
-        cfg = hydra_compose(config_name=name, overrides=list(overrides or []))
-    d = OmegaConf.to_container(cfg, resolve=True)
-    d.pop("hydra", None)
-    return spec_from_dict(d)
+    return spec_from_dict(compose_spec(SPEC_GROUP, name, overrides, "sensitivity study"))
 
 
 def compose_arms(spec: Spec) -> dict[str, dict]:
