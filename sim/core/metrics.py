@@ -159,6 +159,33 @@ def cohorts(
     return out
 
 
+def cohort_arms(
+    pop: Population, horizon: int, imported: int, arms: dict[str, tuple[np.ndarray, list[str]]]
+) -> pd.DataFrame:
+    """Per joining week and candidate of each dimension with several (DOMAIN §3.1: a 0-1 test's
+    arms): `size_<dim>_<name>` (acquired users who joined into that candidate) and
+    `conversion_30d_<dim>_<name>` (their 30-day conversion; NaN until mature or with none).
+    `arms` maps a dimension to each user's candidate code and the candidates' names."""
+    acquired = pop.channel != imported
+    mature = acquired & (pop.join_day <= horizon - 1 - CONVERSION_WINDOW)
+    week = pop.join_day // 7
+    nw = (horizon + 6) // 7
+    conv = converted_within(pop).astype(float)
+    cols = {}
+    for dim, (codes, names) in arms.items():
+        if len(names) < 2:
+            continue
+        for i, name in enumerate(names):
+            mine = codes == i
+            size = np.bincount(week[acquired & mine], minlength=nw)[:nw]
+            n = np.bincount(week[mature & mine], minlength=nw)[:nw]
+            k = np.bincount(week[mature & mine], weights=conv[mature & mine], minlength=nw)[:nw]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cols[f"size_{dim}_{name}"] = size.astype(np.int64)
+                cols[f"conversion_30d_{dim}_{name}"] = np.where(n > 0, k / n, np.nan)
+    return pd.DataFrame(cols, index=np.arange(nw))
+
+
 RFM_SEGMENTS = [
     # (recent, frequent, monetary) -> name, after seed 000's eight classes
     ((1, 1, 1), "important_value"),

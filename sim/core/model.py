@@ -57,6 +57,7 @@ from sim.core.ledger import (
 )
 from sim.core.metrics import (
     CONVERSION_WINDOW,
+    cohort_arms,
     cohorts,
     conversion_30d,
     matured_rows,
@@ -503,8 +504,14 @@ class PrivateDomainModel(mesa.Model):
         return results.typed(df, self.channels, self.brand.arm_columns(), self._features)
 
     def cohorts(self) -> pd.DataFrame:
+        """Weekly joining cohorts (`metrics.cohorts`), and per candidate where a brand has
+        several place or goods candidates (`metrics.cohort_arms`: a 0-1 test's arms)."""
         ltv = self._by_age, self.economics.ltv_horizons_days
-        return cohorts(self.population, self.daily(), self.day, self._code[IMPORTED], *ltv)
+        out = cohorts(self.population, self.daily(), self.day, self._code[IMPORTED], *ltv)
+        labels = self._user_labels()
+        arms = {dim: labels[dim] for dim in ("place", "goods")}
+        extra = cohort_arms(self.population, self.day, self._code[IMPORTED], arms)
+        return pd.concat([out, extra], axis=1) if len(extra.columns) else out
 
     def summary(self) -> dict:
         ltv = self._by_age, self.economics.ltv_horizons_days
