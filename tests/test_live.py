@@ -45,7 +45,7 @@ def test_each_control_maps_to_a_config_key():
     cfg, ov = live.arm_config(c, "premature")
     assert cfg == compose(ov)  # the page's config is exactly the CLI's for these overrides
     assert ov[0] == "experiment=premature_scaling"
-    assert cfg["operators"]["count"] == 4 and cfg["operators"]["max_count"] == 4
+    assert cfg["operators"]["fixed"] == 4
     assert cfg["channels"]["paid_ads"]["volume_scale"] == 2.0
     assert cfg["market_size"] == 200_000 and cfg["seed"] == 7
     assert cfg["pool"]["name"] == "conversion" and cfg["business"]["name"] == "low_freq_high_margin"

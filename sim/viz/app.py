@@ -59,7 +59,7 @@ CONTROLS = {
     "operators": ("int", "Operators: fixed team size (0 = as the strategy hires)", (0, 40, 1)),
     "ad_budget": (
         "float",
-        "Ad budget: paid-ads volume × (channels.paid_ads.volume_scale)",
+        "Ad volume: paid-ads users per day × (volume_scale; spend rises faster: unit cost climbs)",
         (0.0, 3.0, 0.25),
     ),
     "fission_share": (

@@ -12,9 +12,10 @@ How the controls map onto the config (the page shows the same wording):
 - *experiment*: `experiment=<name>` (a named study's config; its sweep settings do not apply).
 - *pool preset*, *business quadrant*: `pool=<name>`, `business=<name>`.
 - *operators*: 0 keeps the strategy's own hiring; N > 0 fixes the team at N
-  (`operators.count=N operators.max_count=N`) for both arms.
-- *ad budget*: a multiplier on paid-ads volume, `channels.paid_ads.volume_scale` (1 = as
-  planned, 2 = twice the paid users per day at rising unit cost, 0 = no paid ads).
+  (`operators.fixed=N`) for both arms.
+- *ad volume* (control `ad_budget`): a multiplier on paid-ads users per day, not on money,
+  `channels.paid_ads.volume_scale` (1 = as planned, 2 = twice the paid users per day at rising
+  unit cost, 0 = no paid ads); a budget in yuan is `channels.paid_ads.budget_per_day`.
 - *fission share*: the share of each phase's acquisition that comes through fission, in the
   phases that use fission at all; the other channels keep their proportions
   (`strategy.phases.<i>.channel_mix.*`).
@@ -144,7 +145,7 @@ def base_overrides(c: Controls, strategy: str) -> list[str]:
         f"seed={int(c.seed)}",
     ]
     if c.operators:
-        out += [f"operators.count={int(c.operators)}", f"operators.max_count={int(c.operators)}"]
+        out.append(f"operators.fixed={int(c.operators)}")
     if c.ad_budget != 1.0:
         out.append(f"++channels.paid_ads.volume_scale={_num(c.ad_budget)}")
     if c.users_cap:
