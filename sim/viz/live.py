@@ -975,31 +975,27 @@ def figure_conversion(pair: LivePair, big: bool = False):
     return fig
 
 
-def figure_operators(pair: LivePair, big: bool = False):
-    fig, (ax,) = _figure(HALF[big], left=0.14, top=0.88)
-    plots.users_per_operator(ax, frames(pair)[0])
-    ax.set_title(PLOTS["operators"])
+def _daily_figure(pair: LivePair, big: bool, key: str, draw, left: float = 0.12):
+    """A half-width figure of one `sim.viz.plots` function over the arms' daily tables, with
+    the phase and crossing marks of every time plot."""
+    fig, (ax,) = _figure(HALF[big], left=left, top=0.88)
+    draw(ax, frames(pair)[0])
+    ax.set_title(PLOTS[key])
     _time_marks(pair, [ax])
     _legible(fig, big)
     return fig
+
+
+def figure_operators(pair: LivePair, big: bool = False):
+    return _daily_figure(pair, big, "operators", plots.users_per_operator, left=0.14)
 
 
 def figure_ltv_cac(pair: LivePair, big: bool = False):
-    fig, (ax,) = _figure(HALF[big], left=0.12, top=0.88)
-    plots.ltv_cac_over_time(ax, frames(pair)[0])
-    ax.set_title(PLOTS["ltv_cac"])
-    _time_marks(pair, [ax])
-    _legible(fig, big)
-    return fig
+    return _daily_figure(pair, big, "ltv_cac", plots.ltv_cac_over_time)
 
 
 def figure_churn(pair: LivePair, big: bool = False):
-    fig, (ax,) = _figure(HALF[big], left=0.12, top=0.88)
-    plots.churn(ax, frames(pair)[0])
-    ax.set_title(PLOTS["churn"])
-    _time_marks(pair, [ax])
-    _legible(fig, big)
-    return fig
+    return _daily_figure(pair, big, "churn", plots.churn)
 
 
 FIGURES = {
