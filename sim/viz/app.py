@@ -463,6 +463,25 @@ NO_CDN = "http://127.0.0.1:9/"  # the discard port: nothing listens, the request
 SERVER_ENV = {"SOLARA_ASSETS_CDN": NO_CDN, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
 
 
+def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None) -> int:
+    """Serve a Solara page module on `host:port`, offline (`SERVER_ENV`), the process becoming
+    the server; a busy port is refused first, suggesting `--port` (exit 2)."""
+    if busy := port_in_use(host, port):
+        print(
+            f"{prog}: port {port} on {host} is in use ({busy}); "
+            f"choose another with --port, e.g. --port {port + 1}",
+            file=sys.stderr,
+        )
+        return 2
+    env = {**os.environ, **SERVER_ENV, **(env or {})}
+    cmd = [sys.executable, "-m", "solara", "run", module, "--host", host, "--port", str(port),
+           "--production", "--no-check-version", "--open" if open_tab else "--no-open"]  # fmt: skip
+    print(f"{prog}: serving on http://{host}:{port}", flush=True)
+    if os.name == "posix":  # become the server: signals to this process reach it
+        os.execve(sys.executable, cmd, env)
+    return subprocess.call(cmd, env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`privsim-app`: serve the page with Solara on localhost."""
     ap = argparse.ArgumentParser(prog="privsim-app", description=__doc__.splitlines()[0])
@@ -470,32 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--open", action="store_true", help="open a browser tab")
     args = ap.parse_args(argv)
-    if busy := port_in_use(args.host, args.port):
-        print(
-            f"privsim-app: port {args.port} on {args.host} is in use ({busy}); "
-            f"choose another with --port, e.g. --port {args.port + 1}",
-            file=sys.stderr,
-        )
-        return 2
-    env = {**os.environ, **SERVER_ENV}
-    cmd = [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        "sim.viz.app",
-        "--host",
-        args.host,
-        "--port",
-        str(args.port),
-        "--production",
-        "--no-check-version",
-        "--open" if args.open else "--no-open",
-    ]
-    print(f"privsim-app: serving on http://{args.host}:{args.port}", flush=True)
-    if os.name == "posix":  # become the server: signals to this process reach it
-        os.execve(sys.executable, cmd, env)
-    return subprocess.call(cmd, env=env)
+    return serve("privsim-app", "sim.viz.app", args.host, args.port, args.open)
 
 
 if __name__ == "__main__" and "solara.server.app" not in sys.modules:

@@ -35,7 +35,6 @@ import argparse
 import html
 import logging
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, replace
 
@@ -429,7 +428,7 @@ if solara is not None:
 
 def main(argv: list[str] | None = None) -> int:
     """`privsim-whatif`: serve the page with Solara on localhost (offline, as privsim-app)."""
-    from sim.viz.app import SERVER_ENV, port_in_use
+    from sim.viz.app import serve
 
     ap = argparse.ArgumentParser(prog="privsim-whatif", description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
@@ -438,26 +437,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="default seeds per scenario")
     ap.add_argument("--open", action="store_true", help="open a browser tab")
     args = ap.parse_args(argv)
-    if busy := port_in_use(args.host, args.port):
-        print(
-            f"privsim-whatif: port {args.port} on {args.host} is in use ({busy}); "
-            f"choose another with --port, e.g. --port {args.port + 1}",
-            file=sys.stderr,
-        )
-        return 2
-    env = {**os.environ, **SERVER_ENV}
     check_run(args.seeds if args.seeds is not None else DEFAULT_SEEDS, args.horizon)
+    env = {}
     if args.horizon is not None:
         env[HORIZON_ENV] = str(args.horizon)
     if args.seeds is not None:
         env[SEEDS_ENV] = str(args.seeds)
-    cmd = [sys.executable, "-m", "solara", "run", "sim.viz.whatif", "--host", args.host,
-           "--port", str(args.port), "--production", "--no-check-version",
-           "--open" if args.open else "--no-open"]  # fmt: skip
-    print(f"privsim-whatif: serving on http://{args.host}:{args.port}", flush=True)
-    if os.name == "posix":
-        os.execve(sys.executable, cmd, env)
-    return subprocess.call(cmd, env=env)
+    return serve("privsim-whatif", "sim.viz.whatif", args.host, args.port, args.open, env)
 
 
 if __name__ == "__main__" and "solara.server.app" not in sys.modules:
