@@ -3,10 +3,12 @@
 import numpy as np
 import pytest
 
+from sim.core import team
 from sim.core.model import PrivateDomainModel
 from sim.core.params import ConfigError
 from sim.core.pool import MASKS, member_key
 from sim.core.pyramid import LAYERS
+from sim.core.stage import Stage
 from sim.experiment.config import compose, model_kwargs
 
 from conftest import across_seeds, assert_greater, build, one_phase, set_path
@@ -81,6 +83,20 @@ def test_the_core_is_capped():
             "pool.layers.camps.effort_share = 0.0 is out of range",
         ),
         ("operators.friend_cap", 0, "operators.friend_cap = 0 is out of range"),
+        ("pool.layers.washes.reach", 1.5, "pool.layers.washes.reach = 1.5 is out of range"),
+        ("pool.layers.washes.every_days", 0, "pool.layers.washes.every_days = 0 is out of range"),
+        ("pool.layers.washes.days", 31, "pool.layers.washes.days = 31 is out of range"),
+        (
+            "pool.layers.washes.promo_share",
+            -0.1,
+            "pool.layers.washes.promo_share = -0.1 is out of range",
+        ),
+        ("operators.handover_share", 1.5, "operators.handover_share = 1.5 is out of range"),
+        (
+            "operators.handover_trust_cost",
+            -1.0,
+            "operators.handover_trust_cost = -1.0 is out of range",
+        ),
     ],
 )
 def test_bad_input_is_refused_by_key(key, value, message):
@@ -191,3 +207,155 @@ def test_capped_assignment_never_overfills_an_account():
     got = team.assign_capped(rng, 1000, np.array([1.0, 3.0, 0.0]), np.array([100, 50, 500]))
     counts = np.bincount(got[got >= 0], minlength=3)
     assert counts.tolist() == [100, 50, 0] and (got < 0).sum() == 850
+
+
+# --- pool washes (004, §2.3) -------------------------------------------------------------------
+
+WASHES = {"pool.layers.washes.enabled": True}  # the preset's modest washes
+OVER_WASHING = {
+    **WASHES,
+    "pool.layers.washes.every_days": 7,
+    "pool.layers.washes.days": 7,  # a wash every day
+    "pool.layers.washes.reach": 1.0,  # over everyone
+    "pool.layers.washes.promo_share": 0.5,  # above the 20 % tolerance
+}
+
+
+def pool_layer_churn(m) -> float:
+    """Share of the users who entered the pool layer that churned from it."""
+    pop = m.population
+    left = (pop.pyramid_layer == 1) & (pop.stage == Stage.CHURNED)
+    return float(left.sum() / (pop.pool_day >= 0).sum())
+
+
+def pool_layer_first_orders(m) -> float:
+    """Share of the users who entered the pool layer whose first order came there."""
+    pop = m.population
+    entered = pop.pool_day >= 0
+    return float((entered & (pop.first_buy_day >= pop.pool_day)).sum() / entered.sum())
+
+
+def test_over_washing_raises_the_pool_layers_churn_and_asks_bring_first_orders():
+    seeds = range(4)
+    runs = {
+        name: [pyramid(changes, seed=s, horizon_days=150).run() for s in seeds]
+        for name, changes in (("none", {}), ("modest", WASHES), ("over", OVER_WASHING))
+    }
+    churn = {k: np.array([pool_layer_churn(m) for m in ms]) for k, ms in runs.items()}
+    first = {k: np.array([pool_layer_first_orders(m) for m in ms]) for k, ms in runs.items()}
+    assert_greater(churn["over"], churn["modest"], k=4.0)
+    assert_greater(churn["over"], churn["none"], k=4.0)
+    assert_greater(first["over"], first["none"], k=4.0)  # the wash's asks convert ready users
+    assert "users_washed" not in runs["none"][0].daily()
+
+
+def test_washes_run_on_schedule_and_reach_their_share_of_the_pool():
+    every, days, reach = 10, 3, 0.3
+    changes = {
+        **WASHES,
+        "pool.layers.washes.every_days": every,
+        "pool.layers.washes.days": days,
+        "pool.layers.washes.reach": reach,
+    }
+    df = pyramid(changes, seed=0, horizon_days=80).run().daily()
+    d = df["day"].to_numpy()
+    assert (df["wash_running"].to_numpy() == ((d >= every) & (d % every < days))).all()
+    assert (df["users_washed"][df["wash_running"] == 0] == 0).all()
+    # on a wash's first day each live pool-layer user (yesterday's count) is reached with
+    # probability `reach`: binomial, within 4 standard errors
+    starts = np.flatnonzero((d >= every) & (d % every == 0))
+    n = df["layer_pool"].to_numpy()[starts - 1]
+    got = df["users_washed"].to_numpy()[starts]
+    assert (n > 50).all()
+    assert (np.abs(got - reach * n) < 4 * np.sqrt(n * reach * (1 - reach))).all(), (got, n)
+    # later days of a wash reach only those users, fewer as they churn or move on
+    assert (np.diff(df["users_washed"].to_numpy()[starts[0] : starts[0] + days]) <= 0).all()
+
+
+# --- cohort table: layers reached (004, §2.3) --------------------------------------------------
+
+
+def test_entry_days_match_the_daily_moves_and_the_cohort_table_reports_layers_reached(layered):
+    m = layered
+    pop, df = m.population, m.daily()
+    for x in ("pool", "core"):
+        day = getattr(pop, f"{x}_day")
+        per_day = np.bincount(day[day >= 0], minlength=m.day)
+        assert (per_day == df[f"entered_{x}"].to_numpy()).all(), x
+        assert (day[day >= 0] >= pop.join_day[day >= 0]).all()
+    c = m.cohorts()
+    weeks = c["first_day"].to_numpy()
+    for h in (30, 90):
+        for x in ("pool", "core"):
+            col = c[f"reached_{x}_{h}d"].to_numpy()
+            assert np.isnan(col[weeks > m.day - 1 - h]).all(), "NaN until old enough"
+            assert np.isfinite(col[weeks + 6 <= m.day - 1 - h]).all()
+    # a known answer for one mature week: the share of its acquired users in a layer by age h
+    acquired = pop.channel != m._code["imported"]
+    wk = acquired & (pop.join_day // 7 == 3)
+    age = pop.core_day[wk] - pop.join_day[wk]
+    assert c["reached_core_90d"][3] == pytest.approx(np.mean((pop.core_day[wk] >= 0) & (age < 90)))
+    both = c[["reached_core_30d", "reached_core_90d"]].dropna()
+    assert (both["reached_core_90d"] >= both["reached_core_30d"]).all()
+    assert both["reached_core_90d"].max() > 0
+    # everyone still live after the ~7-day push is in the pool (or beyond) by 30 days
+    assert c["reached_pool_30d"].dropna().min() > 0.5
+
+
+def test_the_cohort_table_has_layer_columns_only_for_a_pyramid():
+    m = build({"horizon_days": 40}, seed=0).run()
+    assert not any(col.startswith("reached_") for col in m.cohorts())
+
+
+# --- hand-over to new hires (issue #12, optional) ---------------------------------------------
+
+HIRE = {**CAPPED, "operators.lead_days": 0}
+
+
+def hire_now(m, total: int) -> np.ndarray:
+    """Hire up to `total` operators arriving today; the model's arrival mask."""
+    team.hire(m, total, m.day, prepared=False)
+    return team.arrived(m.operators, m.day)
+
+
+def test_with_relationship_continuity_a_hire_does_not_move_existing_users():
+    m = build(HIRE, seed=0, horizon_days=200)
+    m.run(30)
+    before = m.population.operator.copy()
+    hire_now(m, 4)
+    m.run(20)
+    assert (m.population.operator[: before.size] == before).all()
+    assert (m.population.operator[before.size :] >= 2).any(), "hires take new arrivals"
+
+
+def test_a_hand_over_moves_its_share_of_users_to_the_hires_at_a_trust_cost():
+    share, cost = 0.3, 0.1
+    m = build(
+        {**HIRE, "operators.handover_share": share, "operators.handover_trust_cost": cost},
+        seed=0,
+        horizon_days=200,
+    )
+    m.run(30)
+    pop = m.population
+    op, trust, live = pop.operator.copy(), pop.trust.copy(), pop.live()
+    m._handover(m.day, hire_now(m, 3))  # one hire arrives today
+    moved = pop.operator != op
+    n = int((live & (op >= 0)).sum())
+    assert abs(moved.sum() - share * n) < 4 * np.sqrt(n * share * (1 - share))
+    assert (pop.operator[moved] == 2).all() and not moved[~live].any()
+    assert np.allclose(pop.trust[moved], np.maximum(trust[moved] - cost, 0.0))
+    assert (pop.trust[~moved] == trust[~moved]).all()
+
+
+def test_a_hand_over_respects_the_friend_cap_and_two_hires_split_it():
+    rng = np.random.default_rng(0)
+    operator = rng.integers(0, 2, 10_000).astype(np.int32)
+    before = np.array([True, True, False, False])
+    got = operator.copy()
+    moved = team.handover(rng, got, np.ones(10_000, bool), before, np.array([2, 3]), 0.2)
+    counts = np.bincount(got[moved], minlength=4)
+    se = np.sqrt(10_000 * 0.2 * 0.8)  # each hire takes each user with probability 0.2
+    assert counts[:2].sum() == 0 and (np.abs(counts[2:] - 2000) < 4 * se).all()
+    capped = operator.copy()
+    moved = team.handover(rng, capped, np.ones(10_000, bool), before, np.array([2, 3]), 0.2, 500)
+    assert np.bincount(capped[moved], minlength=4)[2:].tolist() == [500, 500]

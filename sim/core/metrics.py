@@ -186,6 +186,36 @@ def cohort_arms(
     return pd.DataFrame(cols, index=np.arange(nw))
 
 
+LAYER_WINDOWS = (30, 90)  # "layer reached within 30/90 days" (issue #12): a definition
+
+
+def cohort_layers(pop: Population, horizon: int, imported: int) -> pd.DataFrame:
+    """Per joining week of a pyramid run (seed 004, DOMAIN §2.3): `reached_pool_<H>d` and
+    `reached_core_<H>d`, the share of the week's acquired users who entered the pool layer (or
+    went straight on to the core) and the core layer within H days of joining (join day
+    included, like 30-day conversion), for H in `LAYER_WINDOWS`. A user is counted only once
+    H days old by the conversion's maturity rule (joined on or before the last day − 1 − H),
+    so a week's value is NaN until some of its users are."""
+    acquired = pop.channel != imported
+    week = pop.join_day // 7
+    nw = (horizon + 6) // 7
+    jd = pop.join_day
+
+    def within(day: np.ndarray, h: int) -> np.ndarray:
+        return (day >= 0) & (day - jd < h)
+
+    cols = {}
+    for h in LAYER_WINDOWS:
+        mature = acquired & (jd <= horizon - 1 - h)
+        n = np.bincount(week[mature], minlength=nw)[:nw]
+        core = within(pop.core_day, h)
+        for name, hit in (("pool", within(pop.pool_day, h) | core), ("core", core)):
+            k = np.bincount(week[mature], weights=hit[mature], minlength=nw)[:nw]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cols[f"reached_{name}_{h}d"] = np.where(n > 0, k / n, np.nan)
+    return pd.DataFrame(cols, index=np.arange(nw))
+
+
 RFM_SEGMENTS = [
     # (recent, frequent, monetary) -> name, after seed 000's eight classes
     ((1, 1, 1), "important_value"),

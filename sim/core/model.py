@@ -7,7 +7,8 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 2. Acquire — arrivals per channel (Poisson, thinned by the unacquired share of the market),
    unit cost rising with time and volume, arrival stage and intent by channel; each arrival's
    repeat-rate multiplier (Gamma, mean by intent) and dropout propensity (Beta), BG/NBD (§5).
-3. Staff — hires arrive after their lead time and ramp up; users keep their operator, each new
+3. Staff — hires arrive after their lead time and ramp up; users keep their operator (unless
+   `operators.handover_share` hands a share to an arriving hire, at a trust cost), each new
    user goes to an arrived operator in proportion to current (ramped) capacity, and users who
    joined while no operator had arrived are assigned when the first ones arrive.
 4. Touch — 1:1 attention = operator capacity ÷ load (carried by the pool's 1:1 touchpoints;
@@ -58,6 +59,7 @@ from sim.core.ledger import (
 from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohort_arms,
+    cohort_layers,
     cohorts,
     conversion_30d,
     matured_rows,
@@ -115,6 +117,7 @@ class Day:
     referred_koc: int = 0  # of which referred by KOCs
     live_trust: float = 0.0  # trust summed over live users after referrals
     live_kocs: int = 0  # KOCs not churned since the last re-selection
+    washed: np.ndarray | None = None  # pool-layer users a wash reaches today (sim.core.pyramid)
 
 
 class PrivateDomainModel(mesa.Model):
@@ -188,6 +191,7 @@ class PrivateDomainModel(mesa.Model):
         self._features = [
             *(["layers"] if self.pyramid is not None else []),
             *(["camps"] if self.pyramid is not None and self.pyramid.camps is not None else []),
+            *(["washes"] if self.pyramid is not None and self.pyramid.washes is not None else []),
             *(["friend_cap"] if sc.operators.friend_cap is not None else []),
         ]
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
@@ -203,6 +207,7 @@ class PrivateDomainModel(mesa.Model):
         self._koc_touch = np.empty(0, dtype=np.float32)
         self._effects = MemberEffects()  # pool effects per user, gathered once per phase
         self._arrived_ops = -1
+        self._arrived_before: np.ndarray | None = None  # operators arrived at the last count
         self._capability_days = 0
         self.clock = PhaseClock(self.strategy)
 
@@ -290,9 +295,11 @@ class PrivateDomainModel(mesa.Model):
     def _staff(self, day: Day) -> None:
         """Users without an operator get one when operators arrive; live users each (§2.2)."""
         pop = self.population
-        arrived = int(team.arrived(self.operators, day.d).sum())
+        arrived_mask = team.arrived(self.operators, day.d)
+        arrived = int(arrived_mask.sum())
         if arrived != self._arrived_ops:
             self._arrived_ops = arrived
+            self._handover(day.d, arrived_mask)
             # relationships are continuous: only users who joined while none had arrived move
             if self.operators_params.friend_cap is None:  # else `_assign_waiting`, daily
                 orphans = np.flatnonzero(pop.live() & (pop.operator < 0))
@@ -303,6 +310,29 @@ class PrivateDomainModel(mesa.Model):
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
         if self.operators_params.friend_cap is not None:
             self._assign_waiting(day)
+
+    def _handover(self, d: int, arrived: np.ndarray) -> None:
+        """New hires take a share of existing users (`operators.handover_share`, default 0:
+        relationships are continuous); a handed-over user loses `handover_trust_cost` of trust,
+        built with the person they knew (§2.1: trust comes from 1:1 touches; 004)."""
+        o = self.operators_params
+        before = self._arrived_before
+        self._arrived_before = arrived
+        if o.handover_share <= 0 or before is None:
+            return
+        before = np.concatenate((before, np.zeros(arrived.size - before.size, dtype=bool)))
+        pop = self.population
+        moved = team.handover(
+            self.rng,
+            pop.operator,
+            pop.live(),
+            before,
+            np.flatnonzero(arrived & ~before),
+            o.handover_share,
+            o.friend_cap,
+        )
+        trust = pop.trust[moved] - np.float32(o.handover_trust_cost)
+        pop.trust[moved] = np.maximum(trust, 0.0)
 
     def _assign_waiting(self, day: Day) -> None:
         """With a friend cap (§2.2), users waiting unassigned (every new user first) go to
@@ -332,13 +362,19 @@ class PrivateDomainModel(mesa.Model):
         live_kocs = self._live_kocs()
         by_live_koc = live_kocs[pop.koc[self._koc_ids]]
         day.live_kocs = int(live_kocs.sum())
+        promo = day.effects.promo if mixed else self.pool_params.promo_share
+        if self.pyramid is not None and self.pyramid.washes is not None:  # 004's washes (§2.3)
+            day.washed = self.pyramid.wash(self.rng, pop, day.d)
+            if day.washed is not None:
+                promo = promo.copy()
+                promo[day.washed] = self.pyramid.washes.promo_share
         day.touches = dynamics.touches(
             self.population,
             team.attention(caps, day.load, self.operators_params.max_touches_per_user_day),
             self._koc_ids,
             self._koc_touch * by_live_koc,
             day.effects,
-            day.effects.promo if mixed else self.pool_params.promo_share,
+            promo,
             camp,
         )
 
@@ -364,6 +400,9 @@ class PrivateDomainModel(mesa.Model):
         """Churn vs purchase on one draw, orders booked, bait takers drop (DOMAIN §2.5, §2.6)."""
         pop = self.population
         excess = day.effects.excess if self._stacked else self._promo_excess
+        if day.washed is not None:  # a wash's asks above the tolerated share (§2.1)
+            excess = excess.copy()
+            excess[day.washed] = self.pyramid.wash_excess
         churn_h = dynamics.churn_hazard(pop, day.effects.ban_risk, excess, self.churn_params)
         events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
@@ -484,6 +523,9 @@ class PrivateDomainModel(mesa.Model):
             )
             if self.pyramid.camps is not None:
                 t["camps_running"], t["camp_members"] = self.pyramid.camp_counts(pop)
+            if self.pyramid.washes is not None:
+                t["wash_running"] = int(self.pyramid.wash_running)
+                t["users_washed"] = self.pyramid.users_washed
         if self.operators_params.friend_cap is not None:
             t["unassigned_users"] = int(np.count_nonzero((pop.operator < 0) & pop.live()))
         self.datacollector.collect(self)
@@ -505,12 +547,16 @@ class PrivateDomainModel(mesa.Model):
 
     def cohorts(self) -> pd.DataFrame:
         """Weekly joining cohorts (`metrics.cohorts`), and per candidate where a brand has
-        several place or goods candidates (`metrics.cohort_arms`: a 0-1 test's arms)."""
+        several place or goods candidates (`metrics.cohort_arms`: a 0-1 test's arms), and in a
+        pyramid run the layers reached within 30/90 days (`metrics.cohort_layers`)."""
         ltv = self._by_age, self.economics.ltv_horizons_days
         out = cohorts(self.population, self.daily(), self.day, self._code[IMPORTED], *ltv)
         labels = self._user_labels()
         arms = {dim: labels[dim] for dim in ("place", "goods")}
         extra = cohort_arms(self.population, self.day, self._code[IMPORTED], arms)
+        if self.pyramid is not None:  # layers reached within 30/90 days (004, §2.3)
+            layers = cohort_layers(self.population, self.day, self._code[IMPORTED])
+            extra = pd.concat([extra, layers], axis=1)
         return pd.concat([out, extra], axis=1) if len(extra.columns) else out
 
     def summary(self) -> dict:

@@ -229,6 +229,38 @@ class Camps:
 
 
 @dataclass
+class Washes:
+    """Seed 004's periodic marketing washes over the pool layer (DOMAIN §2.3): every
+    `every_days` days, for `days` days, a share `reach` of the pool layer's live users gets
+    `promo_share` of every touch as asks instead of the layer's own share (`sim.core.pyramid`).
+    The asks and their cost are the model's one promotion rule (§2.1): more first orders from
+    ready users, more trust spent, and above `pool.promo_tolerance` the churn hazard rises."""
+
+    enabled: bool = described("run periodic washes over the pool layer", "on/off")
+    every_days: int = ranged(
+        integer_in(1, 3650, "days"), doc="days from one wash's start to the next", unit="days"
+    )
+    days: int = ranged(
+        integer_in(1, 3650, "days"), doc="how long a wash runs (at most every_days)", unit="days"
+    )
+    reach: float = ranged(
+        number_in(0.0, 1.0),
+        doc="share of the pool layer's live users a wash reaches (004: never all users at once)",
+        unit="share",
+    )
+    promo_share: float = ranged(
+        PROB, doc="share of every touch to a reached user that asks during a wash", unit="share"
+    )
+
+    def checks(self, key: str) -> None:
+        if self.days > self.every_days:
+            raise ConfigError(
+                f"{key}.days = {self.days} is out of range; allowed: at most "
+                f"{key}.every_days = {self.every_days} (washes do not overlap)"
+            )
+
+
+@dataclass
 class Pyramid:
     """Seed 004's three layers (DOMAIN §2.3): new users of the lead product (to convert), the
     pool of users marketed to at least once, paid or not (retention), core buyers of the
@@ -251,6 +283,9 @@ class Pyramid:
     )
     camps: Camps | None = described(
         "conversion camps for new users (004); null: none", "", default=None
+    )
+    washes: Washes | None = described(
+        "periodic marketing washes over the pool layer (004); null: none", "", default=None
     )
 
 
@@ -376,6 +411,19 @@ class Staffing:
         doc="friends one operator's personal account holds (WeChat: 5,000; outside the seeds); "
         "new users wait unassigned while every arrived account is full; null: no cap",
         unit="users",
+    )
+    handover_share: float = ranged(
+        PROB,
+        0.0,
+        doc="share of existing live users handed to a new hire when one arrives (taken from the "
+        "operators already there); 0: relationships are continuous",
+        unit="share",
+    )
+    handover_trust_cost: float = ranged(
+        PROB,
+        0.0,
+        doc="trust a handed-over user loses with the person they knew (§2.1-§2.2)",
+        unit="trust",
     )
     fixed: int | None = ranged(
         HEADCOUNT,

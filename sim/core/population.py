@@ -28,6 +28,8 @@ FIELDS: dict[str, tuple[type, object]] = {
     "koc": (np.int32, -1),  # index into the model's KOC list, -1 if none
     "touchpoints": (np.uint8, 0),  # bit k set: member of the pool's k-th touchpoint
     "pyramid_layer": (np.int8, 0),  # seed 004's layer: 0 new, 1 pool, 2 core (sim.core.pyramid)
+    "pool_day": (np.int16, -1),  # day the user entered the pyramid's pool layer, -1: never
+    "core_day": (np.int16, -1),  # day the user entered the pyramid's core layer, -1: never
     "pool": (np.int8, 0),  # index of the user's pool among the brand's candidates (sim.core.fit)
     "goods": (np.int8, 0),  # index of the user's lead/star variant among the candidates
     "tested": (np.int8, 0),  # bit per dimension (place 1, goods 2, people 4) randomised in a test
@@ -45,9 +47,10 @@ FIELDS: dict[str, tuple[type, object]] = {
 }
 
 
-# Bytes of one user row across FIELDS (68 today), and the peak a run needs per user: measured
-# peak RSS at 1e6 and 4e6 imported users was 142-158 bytes per user, ≈ 2.3 rows (capacity
-# slack, the copy while growing, per-day working arrays of masks and float32 temporaries).
+# Bytes of one user row across FIELDS (84 today, 80 before the pyramid's entry days), and the
+# peak a run needs per user: measured peak RSS at 1e6 and 4e6 imported users was 142-158 bytes
+# per user, ≈ 2.3 rows (capacity slack, the copy while growing, per-day working arrays of masks
+# and float32 temporaries).
 ROW_BYTES = sum(np.dtype(dt).itemsize for dt, _ in FIELDS.values())
 PEAK_BYTES_PER_USER = round(ROW_BYTES * 2.3)
 

@@ -88,6 +88,14 @@ class Layers:
         self._next_row = 0  # first user row not yet offered a camp
         self._in_camp = np.zeros(0, dtype=bool)  # per user row: member of a running camp
         self._running: list[tuple[np.ndarray, int, int]] = []  # (members, operator, last day)
+        w = p.washes
+        self.washes = w if w is not None and w.enabled else None  # None: no washes run
+        # a wash's asks above the tolerated share, in tolerance widths (as `pool.stack_tables`)
+        tol = pool.promo_tolerance
+        self.wash_excess = 0.0 if w is None else max(0.0, w.promo_share - tol) / tol
+        self._washed = np.zeros(0, dtype=np.int64)  # rows the running wash reached
+        self.wash_running = False
+        self.users_washed = 0  # live pool-layer users the wash reached today
 
     def camp_touch(self, pop, caps: np.ndarray, load: np.ndarray, d: int, max_per_user: float):
         """Form today's camps and split the team's capacity (§2.3): returns the capacity left
@@ -124,6 +132,25 @@ class Layers:
             extra = np.float32(cap / max(m.size, 1))
             touch.append(np.clip(max_per_user - regular[pop.operator[m]], 0.0, extra))
         return left, (np.concatenate(ids), np.concatenate(touch).astype(np.float32))
+
+    def wash(self, rng: np.random.Generator, pop, d: int) -> np.ndarray | None:
+        """Rows today's wash reaches (§2.3: periodic washes of the pool), or None on a day
+        without one. A wash starts every `every_days` days (the first on day `every_days`),
+        draws its reach among the pool layer's live users then, and runs `days` days over
+        those of them still live in the pool layer."""
+        w = self.washes
+        self.wash_running = d >= w.every_days and d % w.every_days < w.days
+        if not self.wash_running:
+            self.users_washed = 0
+            return None
+        if d % w.every_days == 0:
+            rows = np.flatnonzero((pop.pyramid_layer == POOL) & (pop.stage != _CHURNED))
+            self._washed = rows[rng.random(rows.size, dtype=np.float32) < np.float32(w.reach)]
+        ids = self._washed
+        ids = ids[(pop.pyramid_layer[ids] == POOL) & (pop.stage[ids] != _CHURNED)]
+        self._washed = ids
+        self.users_washed = int(ids.size)
+        return ids
 
     def camp_counts(self, pop) -> tuple[int, int]:
         """Camps running and their live members in the new layer, at the end of the day."""
@@ -174,7 +201,7 @@ class Layers:
                 self._in_camp[done] = False
                 done = done[(pop.pyramid_layer[done] == NEW) & (pop.stage[done] != _CHURNED)]
                 ids = np.concatenate((ids, done))
-        self._enter(rng, pop, ids, POOL, effects, tables)
+        self._enter(rng, pop, ids, POOL, day, effects, tables)
         if premium_buyers is not None and premium_buyers.size:
             up = premium_buyers[
                 (pop.pyramid_layer[premium_buyers] != CORE)
@@ -182,12 +209,13 @@ class Layers:
             ]
             if self.params.core_max is not None:
                 up = up[: max(0, self.params.core_max - self.core_live - int(self.moved[CORE]))]
-            self._enter(rng, pop, up, CORE, effects, tables)
+            self._enter(rng, pop, up, CORE, day, effects, tables)
 
-    def _enter(self, rng, pop, ids, layer: int, effects: MemberEffects, tables) -> None:
+    def _enter(self, rng, pop, ids, layer: int, day: int, effects: MemberEffects, tables) -> None:
         if ids.size == 0:
             return
         pop.pyramid_layer[ids] = layer
+        (pop.pool_day if layer == POOL else pop.core_day)[ids] = day
         pop.touchpoints[ids] = self.mixes[layer].draw_membership(rng, ids.size)
         effects.refresh(tables, ids, pop.touchpoints, pop.pyramid_layer)
         self.moved[layer] += ids.size

@@ -119,6 +119,22 @@ DAILY: tuple[Column, ...] = (
         when="camps",
     ),
     Column(
+        "wash_running",
+        "0/1",
+        "1 on a day a marketing wash runs over the pool layer (004, §2.3); only with "
+        "`pool.layers.washes.enabled`",
+        INT,
+        when="washes",
+    ),
+    Column(
+        "users_washed",
+        "users",
+        "live pool-layer users the running wash reaches today, asked at the wash's promo share "
+        "(§2.1, §2.3); only with washes",
+        INT,
+        when="washes",
+    ),
+    Column(
         "unassigned_users",
         "users",
         "live users at the end of the day waiting for an operator whose account has room "

@@ -97,3 +97,34 @@ def assign_capped(
         out[todo[order[keep]]] = sorted_pick[keep]
         room -= np.bincount(sorted_pick[keep], minlength=len(capacity))
     return out
+
+
+def handover(
+    rng: np.random.Generator,
+    operator: np.ndarray,
+    live: np.ndarray,
+    before: np.ndarray,
+    new: np.ndarray,
+    share: float,
+    room: int | None = None,
+) -> np.ndarray:
+    """Hand a share of existing users to newly arrived hires (`operators.handover_share`):
+    each hire in `new` (operator indices) takes each live user of the operators in `before`
+    (a mask over operators) with probability `share`, at most `room` users each (an account's
+    friend cap). One uniform per candidate user, no loop over users; returns the moved ids
+    (`operator` is updated in place)."""
+    if share <= 0 or new.size == 0 or not before.any():
+        return np.zeros(0, dtype=np.int64)
+    ok = np.concatenate((before, [False]))  # index -1 (no operator) is never handed over
+    ids = np.flatnonzero(live & ok[operator])
+    u = rng.random(ids.size)
+    hit = u < min(1.0, share * new.size)
+    ids, pick = ids[hit], np.minimum((u[hit] / share).astype(np.int64), new.size - 1)
+    if room is not None:  # a hire takes at most `room`: the oldest (rows in joining order)
+        order = np.argsort(pick, kind="stable")
+        rank = np.arange(pick.size) - np.searchsorted(pick[order], pick[order])
+        keep = np.zeros(pick.size, dtype=bool)
+        keep[order[rank < room]] = True
+        ids, pick = ids[keep], pick[keep]
+    operator[ids] = new[pick]
+    return ids
