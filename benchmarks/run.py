@@ -3,6 +3,7 @@
     python benchmarks/run.py --users 1000000 --days 365            # full default model
     python benchmarks/run.py --users 100000 --days 30 --naive      # one Mesa agent per user
     python benchmarks/run.py --users 100000 --days 365 --repeat 3  # medians of 3 fresh runs
+    python benchmarks/run.py --users 1000000 --override pool=pyramid  # any config override(s)
 
 The full model is the default scenario the CLI runs (`compose()` of `configs/`), with `users`
 imported on day 0 (`initial_users`) and `horizon_days = days`; acquisition and referrals add
@@ -31,12 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(users: int, days: int, naive: bool, seed: int) -> dict:
+def measure(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict:
     """One measurement in this process (call it in a fresh one)."""
     t0 = time.perf_counter()
     from sim.experiment.config import compose, model_kwargs
 
-    cfg = compose([f"initial_users={users}", f"horizon_days={days}", f"seed={seed}"])
+    cfg = compose([f"initial_users={users}", f"horizon_days={days}", f"seed={seed}", *overrides])
     if naive:
         sys.path.insert(0, str(ROOT / "benchmarks"))
         from naive import NaiveModel
@@ -62,6 +63,7 @@ def measure(users: int, days: int, naive: bool, seed: int) -> dict:
         "users": users,
         "days": days,
         "naive": naive,
+        "overrides": list(overrides),
         "import_s": round(t1 - t0, 4),
         "build_s": round(t2 - t1, 4),
         "run_s": round(run_s, 4),
@@ -72,19 +74,23 @@ def measure(users: int, days: int, naive: bool, seed: int) -> dict:
     }
 
 
-def fresh(users: int, days: int, naive: bool, seed: int) -> dict:
+def fresh(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict:
     """One measurement in a fresh Python process."""
-    cmd = [
-        sys.executable,
-        __file__,
-        "--users",
-        str(users),
-        "--days",
-        str(days),
-        "--seed",
-        str(seed),
-        "--in-process",
-    ] + (["--naive"] if naive else [])
+    cmd = (
+        [
+            sys.executable,
+            __file__,
+            "--users",
+            str(users),
+            "--days",
+            str(days),
+            "--seed",
+            str(seed),
+            "--in-process",
+        ]
+        + (["--naive"] if naive else [])
+        + [f"--override={o}" for o in overrides]
+    )
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -107,12 +113,19 @@ def main(argv=None) -> None:
     ap.add_argument("--naive", action="store_true", help="one Mesa agent per user (reference)")
     ap.add_argument("--repeat", type=int, default=1, help="fresh runs; report medians")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--override",
+        action="append",
+        default=[],
+        help="a config override as the CLI takes it (e.g. pool=pyramid); repeatable",
+    )
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.in_process:
-        result = measure(a.users, a.days, a.naive, a.seed)
+        result = measure(a.users, a.days, a.naive, a.seed, a.override)
     else:
-        result = median_of([fresh(a.users, a.days, a.naive, a.seed) for _ in range(a.repeat)])
+        runs = [fresh(a.users, a.days, a.naive, a.seed, a.override) for _ in range(a.repeat)]
+        result = median_of(runs)
     print(json.dumps(result), flush=True)
 
 

@@ -22,6 +22,17 @@ Transition rules (`pool.layers`):
   over its live members as extra 1:1 attention, capped at `max_touches_per_user_day`. After
   `days` days its members join the pool, bought or not; users no camp had room for follow
   `to_pool_days`. Loops run over camps (tens), never over users.
+- Pool washes (`pool.layers.washes`, 004: the pool is washed periodically for payment or
+  cross-sell; keep asks infrequent, since asking every user in every push wears their
+  tolerance): every `every_days` days a wash draws a share `reach` of the pool layer's live
+  users and, for `days` days, those still there get `promo_share` of every touch as asks. The
+  wash adds no rule of its own: the asks are the model's promotion rule (§2.1) — they convert
+  ready non-buyers (first orders), spend trust, crowd out value, and above `promo_tolerance`
+  raise the churn hazard — so over-washing drives churn by the same mechanism as an over-selling
+  pool.
+
+Each user's entry day into the pool and core layers is kept (`Population.pool_day`,
+`core_day`) for the cohort table's layers reached within 30/90 days (`metrics.cohort_layers`).
 
 A move redraws the user's touchpoint memberships from the new layer's mix (bulk, per move) and
 re-gathers their rows of the per-user effects. The layers are stacked pool tables
