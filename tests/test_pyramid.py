@@ -346,6 +346,18 @@ def test_a_hand_over_moves_its_share_of_users_to_the_hires_at_a_trust_cost():
     assert np.allclose(pop.trust[moved], np.maximum(trust[moved] - cost, 0.0))
     assert (pop.trust[~moved] == trust[~moved]).all()
 
+    # the same through a day of the model: the hire arrives in `_staff`, share s moves to it
+    m = build({**HIRE, "operators.handover_share": share}, seed=1, horizon_days=200)
+    m.run(30)
+    op, live = m.population.operator.copy(), m.population.live()
+    hire_now(m, 3)
+    m.run(1)
+    now = m.population.operator[: op.size]
+    n = int((live & (op >= 0)).sum())
+    moved = now != op
+    assert abs(moved.sum() - share * n) < 4 * np.sqrt(n * share * (1 - share))
+    assert (now[moved] == 2).all()
+
 
 def test_a_hand_over_respects_the_friend_cap_and_two_hires_split_it():
     rng = np.random.default_rng(0)
