@@ -152,6 +152,24 @@ def test_camp_members_join_the_pool_when_their_camp_ends_and_camps_respect_slots
     assert all(members.size <= layers.camps.size for members, _, _ in layers._running)
 
 
+def test_camp_conversion_counts_the_members_of_camps_that_ended_and_their_buyers():
+    """`camp_graduates` / `camp_buyers`, recomputed day by day from the camps' own members."""
+    m = pyramid({**CAMPS, "pool.layers.camps.days": 5}, seed=1)
+    expected = []
+    for _ in range(40):
+        before = list(m.pyramid._running)
+        m.step()
+        d = m.day - 1  # the day just simulated
+        ended = [mem for mem, _, last in before if last <= d]
+        done = np.concatenate(ended) if ended else np.zeros(0, dtype=np.int64)
+        expected.append((done.size, int((m.population.first_buy_day[done] >= 0).sum())))
+    df = m.daily()
+    got = list(zip(df["camp_graduates"], df["camp_buyers"], strict=True))
+    assert got == expected
+    graduates, buyers = df["camp_graduates"].sum(), df["camp_buyers"].sum()
+    assert 0 < buyers < graduates
+
+
 def test_a_layered_pool_cannot_be_place_tested():
     cfg = compose(["pool=pyramid", "+pool@fit.place.pools.conversion=conversion"])
     with pytest.raises(ConfigError, match=r"pool\.layers: a layered pool cannot be place-tested"):

@@ -523,6 +523,7 @@ class PrivateDomainModel(mesa.Model):
             )
             if self.pyramid.camps is not None:
                 t["camps_running"], t["camp_members"] = self.pyramid.camp_counts(pop)
+                t["camp_graduates"], t["camp_buyers"] = (int(k) for k in self.pyramid.camp_ended)
             if self.pyramid.washes is not None:
                 t["wash_running"] = int(self.pyramid.wash_running)
                 t["users_washed"] = self.pyramid.users_washed

@@ -99,6 +99,7 @@ class Layers:
         self._next_row = 0  # first user row not yet offered a camp
         self._in_camp = np.zeros(0, dtype=bool)  # per user row: member of a running camp
         self._running: list[tuple[np.ndarray, int, int]] = []  # (members, operator, last day)
+        self.camp_ended = np.zeros(2, dtype=np.int64)  # today's ended camps: members, buyers
         w = p.washes
         self.washes = w if w is not None and w.enabled else None  # None: no washes run
         # a wash's asks above the tolerated share, in tolerance widths (as `pool.stack_tables`)
@@ -207,9 +208,11 @@ class Layers:
             ids = ids[~self._in_camp[ids]]
             ended = [m for m, _, last in self._running if last <= day]
             self._running = [r for r in self._running if r[2] > day]
+            self.camp_ended[:] = 0
             if ended:
                 done = np.concatenate(ended)
                 self._in_camp[done] = False
+                self.camp_ended[:] = done.size, np.count_nonzero(pop.first_buy_day[done] >= 0)
                 done = done[(pop.pyramid_layer[done] == NEW) & (pop.stage[done] != _CHURNED)]
                 ids = np.concatenate((ids, done))
         self._enter(rng, pop, ids, POOL, day, effects, tables)

@@ -119,6 +119,22 @@ DAILY: tuple[Column, ...] = (
         when="camps",
     ),
     Column(
+        "camp_graduates",
+        "users",
+        "members of the camps that ended today, churned included: they join the pool, bought "
+        "or not (004, §2.3); only with camps",
+        INT,
+        when="camps",
+    ),
+    Column(
+        "camp_buyers",
+        "users",
+        "of `camp_graduates`, those who have bought (camp conversion = camp_buyers / "
+        "camp_graduates; §2.3); only with camps",
+        INT,
+        when="camps",
+    ),
+    Column(
         "wash_running",
         "0/1",
         "1 on a day a marketing wash runs over the pool layer (004, §2.3); only with "
