@@ -170,6 +170,32 @@ def test_camp_conversion_counts_the_members_of_camps_that_ended_and_their_buyers
     assert 0 < buyers < graduates
 
 
+@pytest.mark.parametrize("in_core", [True, False])
+def test_the_circle_lives_in_the_core_layer_when_asked(in_core):
+    """004: the closed circle lives in the core. With `circle_in_core` every KOC is a core-layer
+    user (so the circle never outnumbers the live core); without, KOCs are the best buyers
+    anywhere and, while the core fills, outnumber it. A premium product within reach (trust
+    0.3, 30 % of eligible orders) and the KOC programme on (one_to_ten) fill the core early."""
+    cfg = compose(["pool=pyramid", "strategy=one_to_ten"])
+    changes = {
+        "pool.layers.circle_in_core": in_core,
+        "business.premium.min_trust": 0.3,
+        "business.premium_share": 0.3,
+    }
+    for k, v in changes.items():
+        set_path(cfg, k, v)
+    m = PrivateDomainModel(**model_kwargs({**cfg, "horizon_days": 60, "seed": 0}))
+    outnumbered = 0
+    for _ in range(60):
+        m.step()
+        uids = np.array([k.uid for k in m.kocs], dtype=np.int64)
+        if in_core:
+            assert (m.population.pyramid_layer[uids] == 2).all()
+        outnumbered += int(len(uids) > int(m.daily()["layer_core"].iloc[-1]))
+    assert m.daily()["koc_count"].max() > 0
+    assert (outnumbered == 0) if in_core else (outnumbered > 0)
+
+
 def test_a_layered_pool_cannot_be_place_tested():
     cfg = compose(["pool=pyramid", "+pool@fit.place.pools.conversion=conversion"])
     with pytest.raises(ConfigError, match=r"pool\.layers: a layered pool cannot be place-tested"):

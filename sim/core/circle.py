@@ -35,9 +35,13 @@ def circle_cap(params: CoreCircle, operators_arrived: int, deep_limit: int, live
     return int(min(operators_arrived * deep_limit, params.max_share * live))
 
 
-def select_core(pop: Population, live: np.ndarray, cap: int, params: CoreCircle) -> np.ndarray:
-    """User ids of the `cap` best qualified buyers by payment, frequency and loyalty (trust)."""
-    eligible = np.flatnonzero(live & (pop.orders > 0) & (pop.trust >= params.min_trust))
+def select_core(
+    pop: Population, live: np.ndarray, cap: int, params: CoreCircle, among: np.ndarray | None = None
+) -> np.ndarray:
+    """User ids of the `cap` best qualified buyers by payment, frequency and loyalty (trust);
+    `among`: a mask of the users who may qualify at all (the pyramid's core layer, 004)."""
+    qualified = live if among is None else live & among
+    eligible = np.flatnonzero(qualified & (pop.orders > 0) & (pop.trust >= params.min_trust))
     if cap <= 0 or eligible.size == 0:
         return np.empty(0, dtype=np.int64)
     spend = pop.spend[eligible]

@@ -90,7 +90,7 @@ from sim.core.params import (
 )
 from sim.core.pool import MemberEffects, member_key
 from sim.core.population import Population, User
-from sim.core.pyramid import LAYERS, Layers
+from sim.core.pyramid import CORE, LAYERS, Layers
 from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
 from sim.core.team import Operator
@@ -689,7 +689,10 @@ class PrivateDomainModel(mesa.Model):
         live = pop.live()
         arrived = int(team.arrived(self.operators, self.day).sum())
         cap = circle.circle_cap(p, arrived, self.operators_params.deep_limit, int(live.sum()))
-        core = circle.select_core(pop, live, cap if programme else 0, p)
+        among = None  # 004: in the pyramid the closed circle may live in the core layer
+        if self.pyramid is not None and self.pyramid.params.circle_in_core:
+            among = pop.pyramid_layer == CORE
+        core = circle.select_core(pop, live, cap if programme else 0, p, among)
         keep = {k.uid: k for k in self.kocs}
         chosen = set(core.tolist())
         for uid, agent in keep.items():

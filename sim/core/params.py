@@ -287,6 +287,12 @@ class Pyramid:
     washes: Washes | None = described(
         "periodic marketing washes over the pool layer (004); null: none", "", default=None
     )
+    circle_in_core: bool = described(
+        "KOCs are chosen only among the core layer's users (004: the closed circle lives in "
+        "the core); false: among all buyers, as in single-mix pools",
+        "on/off",
+        default=False,
+    )
 
 
 @dataclass
