@@ -7,6 +7,7 @@ interval covers the truth (nominal 90 %; with n brands, the binomial sd is sqrt(
 the median |log(estimate/truth)|. Slow: ~1 min per brand on 2 cores at the defaults.
 
     .venv/bin/python benchmarks/calibration.py --brands 8
+    .venv/bin/python benchmarks/calibration.py --brands 24 --first 8   # brands 8-23 only
 """
 
 import argparse
@@ -27,6 +28,7 @@ from sim.experiment.config import compose  # noqa: E402
 def main(argv=None):
     p = argparse.ArgumentParser()
     p.add_argument("--brands", type=int, default=8)
+    p.add_argument("--first", type=int, default=0, help="skip brands before this one (resume)")
     p.add_argument("--trials", type=int, default=24)
     p.add_argument("--draws", type=int, default=120)
     p.add_argument("--jobs", type=int, default=2)
@@ -39,6 +41,8 @@ def main(argv=None):
         for k, q in PARAMETERS.items():  # log-uniform prior, inner 80 % (away from the bounds)
             lo, hi = math.log(q["low"]), math.log(q["high"])
             truth[k] = float(math.exp(lo + (0.1 + 0.8 * rng.random()) * (hi - lo)))
+        if b < a.first:  # drawn all the same, so brand b is the same brand in every call
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "brand.csv"
             cal.synthetic_observed(
