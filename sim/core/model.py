@@ -223,6 +223,7 @@ class PrivateDomainModel(mesa.Model):
             )
 
         self.today: dict[str, float] = {}  # today's row of the daily table
+        self._daily: tuple[int, pd.DataFrame] | None = None  # (days collected, `daily()`)
         self.datacollector = mesa.DataCollector(
             model_reporters=results.reporters(
                 self.today, self.channels, self.brand.arm_columns(), self._features
@@ -500,9 +501,14 @@ class PrivateDomainModel(mesa.Model):
         return results.daily_columns(self.channels, self.brand.arm_columns(), self._features)
 
     def daily(self) -> pd.DataFrame:
-        """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`)."""
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        return results.typed(df, self.channels, self.brand.arm_columns(), self._features)
+        """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`).
+        Built once per number of days collected (a run's results read it several times)."""
+        rows = len(self.datacollector.model_vars["day"])
+        if self._daily is None or self._daily[0] != rows:
+            df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+            typed = results.typed(df, self.channels, self.brand.arm_columns(), self._features)
+            self._daily = rows, typed
+        return self._daily[1].copy()
 
     def cohorts(self) -> pd.DataFrame:
         """Weekly joining cohorts (`metrics.cohorts`), and per candidate where a brand has
