@@ -955,11 +955,13 @@ _BUILT: dict[tuple, object] = {}  # records built from plain data (`structured`)
 
 def _memo_key(cls, data: dict, key: str) -> tuple | None:
     """`structured`'s memo key: the record, its dotted key, and the data as JSON (key order
-    kept, 1 and 1.0 apart); None if the data is not plain (holds records or other objects)."""
+    kept, 1 and 1.0 apart); None if the data is not plain: it holds records or other objects,
+    or JSON would blur it (keys that are not strings, tuples)."""
     try:
-        return cls, key, json.dumps(data)
+        text = json.dumps(data)
     except (TypeError, ValueError):
         return None
+    return (cls, key, text) if json.loads(text) == data else None
 
 
 @functools.cache
