@@ -4,6 +4,7 @@
     python benchmarks/batch.py --runs 40 --jobs 2 --days 365
     python benchmarks/batch.py --fixed         # ms per simulated day at tiny sizes, by phase
     python benchmarks/batch.py --profile       # cProfile of one default run (top functions)
+    python benchmarks/batch.py --morris        # the premature-scaling Morris study, timed
 
 `--runs N` evaluates the default scenario (`compose([])`: staged, 365 days) for seeds 0..N-1
 through `sim.experiment.batch.run_batch` with `--jobs` local processes, no cache, and prints one
@@ -15,6 +16,10 @@ of the machine while it ran (the machine is shared: divide by its cores to see c
 (`sim.core.model` docstring) by wrapping the model's phase methods, plus Mesa's own step
 machinery (run time minus the phases) and the DataCollector's `collect`: the cost every day pays
 whatever the population, i.e. the floor of a short study's run time.
+
+`--morris` runs the study of configs/sensitivity/premature_scaling.yaml as specified (Morris
+screening of 12 parameters, r = 10 trajectories, 2 seeds, both arms paired: 520 runs of 365 days)
+with `--jobs` processes, no cache, and prints its wall time, runs per minute and the load average.
 """
 
 from __future__ import annotations
@@ -52,6 +57,32 @@ def throughput(runs: int, jobs: int, days: int, strategy: str) -> dict:
         else None,
         "mean_s_per_run_in_worker": round(sum(per_run) / runs, 3),
         "failed": sum(not r.ok for r in results),
+        "load_avg_before": round(load0, 2),
+        "load_avg_after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }
+
+
+def morris(jobs: int) -> dict:
+    from sim.experiment.sensitivity import load_spec, run_study
+
+    spec = load_spec("premature_scaling")
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    study = run_study(spec, None, n_jobs=jobs, progress=False)
+    wall = time.perf_counter() - t0
+    runs = len(study.samples)
+    return {
+        "study": "premature_scaling",
+        "method": spec.method,
+        "parameters": len(study.parameters),
+        "trajectories": spec.samples,
+        "seeds": spec.seeds,
+        "runs": runs,
+        "failed": int((study.samples["status"] != "finished").sum()),
+        "jobs": jobs,
+        "wall_s": round(wall, 1),
+        "runs_per_min": round(runs / wall * 60, 1),
         "load_avg_before": round(load0, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
         "cores": os.cpu_count(),
@@ -132,9 +163,12 @@ def main() -> None:
     p.add_argument("--strategy", default="staged")
     p.add_argument("--fixed", action="store_true", help="fixed cost per simulated day")
     p.add_argument("--profile", action="store_true", help="cProfile one default run")
+    p.add_argument("--morris", action="store_true", help="time the premature-scaling study")
     args = p.parse_args()
     if args.profile:
         profile(30)
+    elif args.morris:
+        print(json.dumps(morris(args.jobs)))
     elif args.fixed:
         print(json.dumps(fixed_cost(args.days)))
     else:

@@ -57,3 +57,19 @@ def test_building_capability_takes_operators_time():
         return np.array([m.summary()["conversion_30d"] for m in models])
 
     assert_greater(conversion(idle), conversion(busy))
+
+
+def test_assign_draws_what_numpy_choice_draws():
+    """`team.assign` inverts the capacity CDF itself (cheaper than `Generator.choice`, whose
+    checks cost as much as the draw): same operators, same random stream afterwards."""
+    for seed in range(200):
+        g = np.random.default_rng(seed)
+        cap = g.random(int(g.integers(1, 20))) * 40
+        cap[g.random(cap.size) < 0.3] = 0.0
+        cap[0] += 1.0
+        n = int(g.integers(0, 200))
+        ours, numpy_ = np.random.default_rng(seed), np.random.default_rng(seed)
+        got = team.assign(ours, n, cap)
+        want = numpy_.choice(cap.size, size=n, p=cap / cap.sum())
+        assert np.array_equal(got, want)
+        assert ours.random() == numpy_.random()

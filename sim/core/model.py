@@ -203,6 +203,7 @@ class PrivateDomainModel(mesa.Model):
         self.population = Population(capacity=max(1024, initial_users * 5 // 4))
         self.operators: list[Operator] = []
         self.kocs: list[KOC] = []
+        self._koc_uids = np.empty(0, dtype=np.int64)  # the KOCs' users, as `self.kocs` lists them
         self._koc_ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
         self._koc_touch = np.empty(0, dtype=np.float32)
         self._effects = MemberEffects()  # pool effects per user, gathered once per phase
@@ -227,6 +228,7 @@ class PrivateDomainModel(mesa.Model):
             )
 
         self.today: dict[str, float] = {}  # today's row of the daily table
+        self._daily: tuple[int, pd.DataFrame] | None = None  # (days collected, `daily()`)
         self.datacollector = mesa.DataCollector(
             model_reporters=results.reporters(
                 self.today, self.channels, self.brand.arm_columns(), self._features
@@ -447,7 +449,7 @@ class PrivateDomainModel(mesa.Model):
         weight = float(r.periphery_weight * referring[0] + referring[1])
         koc_weight = 0.0  # the KOCs' whole word of mouth, their ordinary share included
         if self.kocs:
-            ids = np.array([k.uid for k in self.kocs])
+            ids = self._koc_uids
             alive = pop.stage[ids] != Stage.CHURNED
             koc_trust = float(pop.trust[ids][alive].sum())
             weight += (self.koc_params.referral_multiplier - 1.0) * koc_trust
@@ -542,9 +544,14 @@ class PrivateDomainModel(mesa.Model):
         return results.daily_columns(self.channels, self.brand.arm_columns(), self._features)
 
     def daily(self) -> pd.DataFrame:
-        """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`)."""
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-        return results.typed(df, self.channels, self.brand.arm_columns(), self._features)
+        """One row per simulated day, from Mesa's DataCollector (columns: `sim.core.results`).
+        Built once per number of days collected (a run's results read it several times)."""
+        rows = len(self.datacollector.model_vars["day"])
+        if self._daily is None or self._daily[0] != rows:
+            df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+            typed = results.typed(df, self.channels, self.brand.arm_columns(), self._features)
+            self._daily = rows, typed
+        return self._daily[1].copy()
 
     def cohorts(self) -> pd.DataFrame:
         """Weekly joining cohorts (`metrics.cohorts`), and per candidate where a brand has
@@ -681,8 +688,7 @@ class PrivateDomainModel(mesa.Model):
 
     def _live_kocs(self) -> np.ndarray:
         """Which KOCs are still members (a KOC may churn between re-selections)."""
-        uids = np.array([k.uid for k in self.kocs], dtype=np.int64)
-        return self.population.stage[uids] != Stage.CHURNED
+        return self.population.stage[self._koc_uids] != Stage.CHURNED
 
     def _reselect_circle(self, programme: bool) -> None:
         pop, p = self.population, self.koc_params
@@ -699,6 +705,7 @@ class PrivateDomainModel(mesa.Model):
             if uid not in chosen:
                 agent.remove()
         self.kocs = [keep.get(uid) or KOC(self, uid) for uid in core.tolist()]
+        self._koc_uids = np.array([k.uid for k in self.kocs], dtype=np.int64)
         circle.update_layers(pop, live, core, p)
         loads = circle.assign_maintained(self.rng, pop, live, len(self.kocs), p.capacity)
         per = p.strength * np.minimum(1.0, p.capacity / np.maximum(loads, 1))

@@ -12,11 +12,14 @@ raising `ConfigError` as "key = value is out of range; allowed: …" with the fu
 
 from __future__ import annotations
 
+import copy
 import datetime
+import functools
+import json
 import math
 import typing
 from collections.abc import Callable, Iterator
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, make_dataclass
 
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, MissingMandatoryValue, OmegaConfBaseException
@@ -968,17 +971,91 @@ def _leaves(value, key: str) -> Iterator[tuple[str, object]]:
 def structured(cls, data, key: str = ""):
     """Build record `cls` from a plain mapping (or a record), strictly: OmegaConf rejects
     unknown keys, missing keys and wrong types, re-raised as `ConfigError` naming the full key.
-    Ranges are not checked here (see `validate`)."""
+    Ranges are not checked here (see `validate`).
+
+    OmegaConf is slow (a whole config takes ~0.1 s, more than a short run), and a study builds
+    the same records for every evaluation, so plain data (as YAML or JSON holds it) is built
+    once per process: the record is kept under its data and key (`_BUILT`) and each call gets
+    a copy. Records built here from plain data are checked, so a record holding them sends
+    only its own plain fields through OmegaConf (`_plain_schema`)."""
     if isinstance(data, cls):
         return data
     if not isinstance(data, dict):
         raise ConfigError(f"{key} = {data!r}: expected a mapping of {cls.__name__} fields")
-    hints = typing.get_type_hints(cls)
+    memo = _memo_key(cls, data, key)
+    if memo is not None and memo in _BUILT:
+        return copy.deepcopy(_BUILT[memo])
+    hints = _hints(cls)
     data = {k: _nested(hints.get(k), v, _join(key, k)) for k, v in data.items()}
+    built = _records_and_plain(cls, hints, data) if memo is not None else None
     try:
-        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), data))
+        if built is None:
+            out = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), data))
+        else:
+            records, plain = built
+            checked = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(plain), data))
+            out = cls(**vars(checked), **records)
     except OmegaConfBaseException as e:
         raise ConfigError(_message(e, key)) from None
+    if memo is not None:
+        if len(_BUILT) >= 1024:
+            _BUILT.clear()
+        _BUILT[memo] = copy.deepcopy(out)
+    return out
+
+
+_BUILT: dict[tuple, object] = {}  # records built from plain data (`structured`), by data
+
+
+def _memo_key(cls, data: dict, key: str) -> tuple | None:
+    """`structured`'s memo key: the record, its dotted key, and the data as JSON (key order
+    kept, 1 and 1.0 apart); None if the data is not plain: it holds records or other objects,
+    or JSON would blur it (keys that are not strings, tuples)."""
+    try:
+        text = json.dumps(data)
+    except (TypeError, ValueError):
+        return None
+    return (cls, key, text) if json.loads(text) == data else None
+
+
+@functools.cache
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def _holds_records(hint) -> bool:
+    """Whether a field of type `hint` holds records (built by `_nested`)."""
+    args = typing.get_args(hint)
+    return is_dataclass(hint) or any(is_dataclass(a) or _holds_records(a) for a in args)
+
+
+@functools.cache
+def _plain_schema(cls):
+    """`cls` less its record-holding fields: the part OmegaConf still checks once the records
+    inside are built (None if `cls` holds no records)."""
+    hints = _hints(cls)
+    keep = [f for f in fields(cls) if not _holds_records(hints[f.name])]
+    if len(keep) == len(fields(cls)):
+        return None
+    return make_dataclass(f"{cls.__name__}Plain", [(f.name, hints[f.name], f) for f in keep])
+
+
+def _records_and_plain(cls, hints: dict, data: dict):
+    """(records, plain schema) when `data` (plain data, records just built from it) can skip
+    OmegaConf for its records: every record field present and every key known. Else None:
+    OmegaConf builds it all and words the error."""
+    plain = _plain_schema(cls)
+    if plain is None:
+        return None
+    required = {
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+    }
+    if not set(data) <= {f.name for f in fields(cls)}:  # unknown key
+        return None
+    if any(_holds_records(hints[k]) and k not in data for k in required):  # missing record
+        return None
+    records = {k: data.pop(k) for k in list(data) if _holds_records(hints[k])}
+    return records, plain
 
 
 def _nested(hint, value, key: str):

@@ -64,8 +64,8 @@ class PoolMix:
         """Which touchpoints each of `n` new members joins; everyone joins at least the first."""
         joined = rng.random((n, len(self.points))) < self.join_prob
         joined[:, 0] = True  # the entry touchpoint of the mix
-        weights = (1 << np.arange(len(self.points))).astype(np.uint8)
-        return (joined.astype(np.uint8) * weights).sum(axis=1).astype(np.uint8)
+        # bit k of the mask: touchpoint k (at most 8 touchpoints: one byte per user)
+        return np.packbits(joined, axis=1, bitorder="little").reshape(n)
 
     def tables(self, reach_multiplier: float, ban_pressure: float) -> PoolTables:
         """Effects for every membership mask, given systems reach and promo pressure."""

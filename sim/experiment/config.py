@@ -82,9 +82,11 @@ def check_experiments(overrides: list[str]) -> None:
 
 
 def model_kwargs(cfg: dict) -> dict:
-    """`PrivateDomainModel` keyword arguments from a config: its checked `Scenario`'s fields."""
-    s = scenario({k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS})
-    return dict(vars(s))
+    """`PrivateDomainModel` keyword arguments from a config, checked: its model keys, as plain
+    data (the model builds its records again, from `scenario`'s memo of plain data)."""
+    kwargs = {k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS}
+    scenario(kwargs)
+    return kwargs
 
 
 def config_hash(cfg: dict) -> str:
