@@ -139,3 +139,41 @@ def test_changed_scenario_marks_the_bands_stale_but_not_the_seed():
     assert live.band_changes(c, live.Controls(strategy_a="one_to_ten", seed=5)) == [
         "strategy a: staged → one_to_ten"
     ]
+
+
+def test_page_card_runs_in_the_background_and_redraws_at_the_end(monkeypatch):
+    """The card (no browser): Run starts a background run, progress shows, and when the thread
+    ends the card redraws by itself with the result line (no other event needed)."""
+    pytest.importorskip("solara")
+    import time
+
+    import ipyvuetify as v
+    import solara
+
+    from sim.viz import app
+
+    made = []
+
+    class Short(live.BandRun):  # 5 days in this process: the card's wiring, not the model
+        def __init__(self, controls, seeds, jobs=None, horizon_days=None):
+            super().__init__(controls, seeds, jobs=1, horizon_days=5)
+            made.append(self)
+
+    monkeypatch.setattr(live, "BandRun", Short)
+    pair = live.build_pair(strict=False)
+    _, rc = solara.render(app.AcrossSeeds(pair), handle_error=False)
+
+    def text(cls):
+        return [w.children[0] for w in rc.find(v.Html).widgets if cls in (w.class_ or "")]
+
+    assert text("bands-result") == []
+    rc.find(v.Btn, children=["Run over 10 brands"]).widget.click()
+    deadline = time.monotonic() + 60
+    while not text("bands-result"):
+        assert time.monotonic() < deadline, "the card did not redraw when the run ended"
+        time.sleep(0.1)
+    assert made and made[0].finished and made[0].bands.seeds == 10
+    (line,) = text("bands-result")
+    assert line.startswith("A (staged) beat B (premature) on cumulative profit at day 5 in ")
+    assert text("bands-progress") == []
+    rc.close()
