@@ -13,7 +13,8 @@ calling `SolaraViz(...)` itself: SolaraViz puts components in a draggable grid w
 Solara fetches from a CDN, and its parameter sliders do not show their values.
 
 The first screen tells the story: the run bar, the headline cards (A and B, the difference
-coloured) and cumulative profit, full width. Below: what happened, and the other plots.
+coloured) and cumulative profit, full width. Below: what happened, the other plots, the brand
+revealed, and the pair run across brands (seeds) in the background.
 
 The model never imports this page. Every number shown comes from `sim.viz.live`, which composes the
 arms' configs with `sim.experiment.config.compose`, like the CLI.
