@@ -2,12 +2,13 @@
 Playwright) at 1280×720, a projector's size: load, play a year (its wall time recorded in
 results/e2e/timing.json, not asserted), the story on the first screen without scrolling (headline
 cards, the profit chart with a phase mark), presentation mode, a changed control shown as
-pending until Reset, screenshots.
+pending until Reset, screenshots; the "Across brands" card run over 5 brands (seeds) in the
+background, its band figure and result line, marked stale after a Reset to another scenario.
 
 Needs `apt-get install chromium` and `pip install playwright` plus the page's extra
 (`.[viz]`); skips, saying which is missing, when one of them is absent. The screenshots go to
 results/e2e/ (app_start.png, app.png: the first screen after a year; app_full.png: the whole
-page; app_presentation.png; app_pending.png; app_after_reset.png).
+page; app_presentation.png; app_pending.png; app_after_reset.png; app_bands.png).
 """
 
 from __future__ import annotations
@@ -236,5 +237,58 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
             _wait_day(page, 1, timeout_s=120)
             _assert_plots_rendered(page)
             page.screenshot(path=str(OUT / "app_after_reset.png"))
+        finally:
+            browser.close()
+
+
+def test_across_brands_runs_in_the_background_and_shows_bands(server):
+    """Pick 5 brands, run: progress, then the band figure and the paired result line, while the
+    page still steps; a Reset to another strategy marks the bands stale."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(60_000)
+            page.goto(server, timeout=120_000)
+            page.wait_for_selector(".across-seeds", timeout=120_000)
+            page.locator(".across-seeds .v-select").first.click()
+            page.locator(
+                ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*5\s*$")
+            ).first.click()
+            page.get_by_role("button", name="Run over 5 brands").click()
+            t0 = time.monotonic()
+            page.wait_for_selector(".bands-progress", timeout=60_000)
+            page.get_by_role("button", name="Step", exact=True).click()  # the page still answers
+            _wait_day(page, 1, timeout_s=120)
+            page.wait_for_selector(".bands-result", timeout=300_000)
+            bands_s = time.monotonic() - t0
+            timing = OUT / "timing.json"
+            old = json.loads(timing.read_text()) if timing.exists() else {}
+            timing.write_text(json.dumps({**old, "bands_5_seeds_s": round(bands_s, 1)}, indent=1))
+            page.wait_for_function(
+                "() => { const i = document.querySelector('.plot-bands img');"
+                " return i && i.complete && i.naturalWidth > 200; }",
+                timeout=60_000,
+            )
+            text = page.inner_text(".bands-result")
+            assert re.search(
+                r"A \(staged\) beat B \(premature\) on cumulative profit at day 365 in \d of 5 "
+                r"brands \(seeds 0–4\); median paired difference",
+                text,
+            ), text
+            page.locator(".across-seeds").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(OUT / "app_bands.png"))
+
+            # a Reset to another scenario: the bands stay, marked as an earlier scenario's
+            assert page.locator(".bands-stale").count() == 0
+            page.locator(".v-select", has_text="Strategy A").first.click()
+            page.locator(
+                ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
+            ).first.click()
+            page.locator(".reset-button").first.click()
+            page.wait_for_selector(".bands-stale", timeout=60_000)
+            assert "strategy a: staged → one_to_ten" in page.inner_text(".bands-stale")
         finally:
             browser.close()

@@ -13,7 +13,8 @@ calling `SolaraViz(...)` itself: SolaraViz puts components in a draggable grid w
 Solara fetches from a CDN, and its parameter sliders do not show their values.
 
 The first screen tells the story: the run bar, the headline cards (A and B, the difference
-coloured) and cumulative profit, full width. Below: what happened, and the other plots.
+coloured) and cumulative profit, full width. Below: what happened, the other plots, the brand
+revealed, and the pair run across brands (seeds) in the background.
 
 The model never imports this page. Every number shown comes from `sim.viz.live`, which composes the
 arms' configs with `sim.experiment.config.compose`, like the CLI.
@@ -271,6 +272,107 @@ def AcrossBrands(pair: live.LivePair, day: int = 0):
                 solara.Text(line, style={"font-size": "0.9rem"}, classes=["reveal-line"])
 
 
+@solara.component
+def AcrossSeeds(pair: live.LivePair, big: bool = False):
+    """ "Across brands": the pair on screen (A and B with the scenario's controls) run over N
+    brands, seeds 0 … N − 1, by the batch engine in the background (`live.BandRun` in a task
+    thread, a few seeds at a time): progress while it runs, then cumulative profit of each arm
+    as the median of the seeds and the middle 80 % of seeds, and the paired result in a line.
+    A Reset to another scenario cancels a run, or marks finished bands as stale."""
+    seeds = solara.use_reactive(live.BAND_SEEDS_DEFAULT)
+    run = solara.use_reactive(None)  # the live.BandRun started last
+    progress = solara.use_reactive((0, 0))  # runs done, runs in all
+    finished = solara.use_reactive(0)  # bumped when a run ends (read below: redraws the card)
+    latest = solara.use_ref(None)
+    r = run.value
+    latest.current = r
+
+    def work():
+        if r is None or r.finished:
+            return
+        r.run(on_progress=lambda done, total: progress.set((done, total)))
+        finished.set(finished.value + 1)
+
+    solara.lab.use_task(work, dependencies=[r], prefer_threaded=True)
+    stale = live.band_changes(r.controls, pair.controls) if r is not None and pair.arms else []
+
+    def cancel_if_stale():
+        if r is not None and r.running and stale:
+            r.cancel()
+
+    solara.use_effect(cancel_if_stale, [id(pair)])
+    solara.use_effect(lambda: lambda: latest.current and latest.current.cancel(), [])  # unmount
+
+    def start():
+        if r is not None:
+            r.cancel()
+        new = live.BandRun(pair.controls, int(seeds.value))
+        progress.set((0, new.total))
+        run.set(new)
+
+    running = r is not None and r.running
+    bands = r.bands if r is not None and r.finished else None
+    fig = solara.use_memo(
+        lambda: live.figure_bands(bands, big) if bands is not None else None,
+        dependencies=[id(bands), big, finished.value],  # reading `finished` redraws the card
+    )
+    with solara.Card("Across brands", margin=0, classes=["across-seeds"]):
+        solara.Text(
+            "One seed is one brand and its luck. Run the scenario on screen (A and B with its "
+            "controls; changes waiting for Reset are not in it) over many brands, seeds 0 to "
+            "N − 1, in the background: the spread of outcomes a brand could see.",
+            style={"font-size": "0.9rem"},
+        )
+        with solara.Row(style={"align-items": "center"}):
+            solara.Select(
+                "Brands (seeds)",
+                value=seeds,
+                values=list(live.BAND_SEEDS),
+                classes=["bands-n"],
+                style={"max-width": "10rem"},
+            )
+            solara.Button(
+                f"Run over {seeds.value} brands",
+                on_click=start,
+                disabled=running or not pair.arms,
+                color="primary",
+                outlined=True,
+                classes=["bands-button"],
+            )
+            if running:
+                solara.Button(
+                    "Cancel", on_click=r.cancel, disabled=r.cancelled, classes=["bands-cancel"]
+                )
+        if running:
+            done, total = progress.value
+            solara.ProgressLinear(100 * done / total if total else True)
+            solara.Text(
+                f"{done}/{total} runs done" + (" — cancelling" if r.cancelled else ""),
+                classes=["bands-progress"],
+                style={"font-size": "0.9rem"},
+            )
+        elif r is not None and r.error:
+            solara.Text(f"The runs stopped: {r.error}", classes=["bands-error"])
+        elif r is not None and bands is None:
+            why = f" (the scenario changed on Reset: {'; '.join(stale)})" if stale else ""
+            solara.Text(f"Cancelled{why}.", classes=["bands-cancelled"])
+        if fig is not None:
+            if stale:
+                solara.Text(
+                    "These bands are for an earlier scenario (" + "; ".join(stale) + "): "
+                    "run again for the one on screen.",
+                    classes=["pending-banner", "bands-stale"],
+                )
+            with solara.Column(classes=["plot", "plot-bands"]):
+                solara.FigureMatplotlib(
+                    fig,
+                    format="png",
+                    dependencies=[id(bands), big],
+                    pil_kwargs={"compress_level": 1},
+                )
+            solara.Text(live.bands_sentence(bands), classes=["caption", "bands-result"])
+
+
 def reveal_markdown(t) -> str:
     """A reveal table as Markdown: ✓ for true flags, blank for untested arms."""
 
@@ -407,7 +509,7 @@ def Page():
 
     with solara.Column(
         style={"padding": "0 8px", "margin-top": "-12px"}, classes=["presenting"] if big else []
-    ):
+    ).key("page-body"):
         with solara.Row(style={"align-items": "center", "justify-content": "space-between"}):
             RunControls(model, parameters, playing, play_interval, render_interval, bool(pending))
             solara.Switch(label="Presentation mode", value=presenting, classes=["present-switch"])
@@ -436,7 +538,10 @@ def Page():
             with solara.Columns([1, 1]):
                 Plot(pair, "churn", big, below)
                 solara.Column()
-        AcrossBrands(pair, below)
+        # keyed: a pending-changes banner above, or the sidebar gone in presentation mode,
+        # shifts the positions; the keys keep these cards' state (a reveal, a run's bands)
+        AcrossBrands(pair, below).key("reveal-the-brand")
+        AcrossSeeds(pair, big).key("across-brands")
 
 
 page = Page  # `solara run sim/app.py` looks for `Page` (or `page`)
