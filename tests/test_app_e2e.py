@@ -13,104 +13,26 @@ page; app_presentation.png; app_pending.png; app_after_reset.png; app_bands.png)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser import OUT, VIEWPORT, missing, opened, served
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "results" / "e2e"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 PLOTS = ("profit", "funnel", "conversion", "operators", "ltv_cac", "churn")
-VIEWPORT = {"width": 1280, "height": 720}  # a projector
-
-
-def _missing() -> str | None:
-    if not os.path.exists(CHROMIUM):
-        return "chromium is not installed (apt-get install -y chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "playwright is not installed (pip install playwright)"
-    for mod in ("solara", "altair"):
-        if importlib.util.find_spec(mod) is None:
-            return f"mesa[viz] is not installed ({mod} missing; pip install -e '.[viz]')"
-    return None
-
 
 pytestmark = [
-    pytest.mark.skipif(_missing() is not None, reason=_missing() or ""),
+    pytest.mark.skipif(missing() is not None, reason=missing() or ""),
     pytest.mark.slow,  # a real browser and server, a year played: ~1-2 min
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = _free_port()
-    log = OUT / "server.log"
-    OUT.mkdir(parents=True, exist_ok=True)
-    with open(log, "w") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sim.viz.app", "--port", str(port)],
-            cwd=ROOT,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}/"
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(
-                        f"privsim-app exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
-                    )
-                try:
-                    with urllib.request.urlopen(url, timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"privsim-app did not answer on {url}:\n{log.read_text()[-3000:]}")
-                time.sleep(0.3)
-            yield url
-        finally:  # stop the server and anything it started (its own process group)
-            _signal_group(proc, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                _signal_group(proc, signal.SIGKILL)
-                proc.wait(timeout=10)
-
-
-def _signal_group(proc: subprocess.Popen, sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except ProcessLookupError:
-        pass
+    with served(["sim.viz.app"], "server.log") as url:
+        yield url
 
 
 def _day(page) -> int:
@@ -150,145 +72,127 @@ def _in_first_screen(page, selector: str) -> None:
 
 
 def test_first_screen_tells_the_story_and_reset_applies_changes(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with opened(server) as page:
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
-            page.goto(server, timeout=120_000)
-            try:
-                page.wait_for_selector(".day-counter", timeout=120_000)
-            except Exception:  # noqa: BLE001 - say why, then fail
-                pytest.fail(
-                    "page did not render: Solara loads its JavaScript through its CDN "
-                    "proxy; offline, install solara-assets and ipyvuetify<3 (see README)"
-                )
-            assert _day(page) == 0
-            _assert_plots_rendered(page)
-            assert "not yet measurable" in page.inner_text(".card-ltv_cac_90d")
-            page.screenshot(path=str(OUT / "app_start.png"))
-
-            # play the whole year; its wall time goes to timing.json (recorded, not asserted)
-            t0 = time.monotonic()
-            page.get_by_role("button", name="▶").click()
-            _wait_day(page, 365, timeout_s=600)
-            play_s = time.monotonic() - t0
-            (OUT / "timing.json").write_text(
-                json.dumps({"full_year_play_s": round(play_s, 1), "cpus": os.cpu_count()}, indent=1)
+            page.wait_for_selector(".day-counter", timeout=120_000)
+        except Exception:  # noqa: BLE001 - say why, then fail
+            pytest.fail(
+                "page did not render: Solara loads its JavaScript through its CDN "
+                "proxy; offline, install solara-assets and ipyvuetify<3 (see README)"
             )
-            page.wait_for_function(  # the last redraw landed: a phase mark is listed
-                "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)"
-                " && /Day 365 of 365/.test(document.querySelector('.what-happened')?.innerText)",
-                timeout=60_000,
-            )
-            _assert_plots_rendered(page)
+        assert _day(page) == 0
+        _assert_plots_rendered(page)
+        assert "not yet measurable" in page.inner_text(".card-ltv_cac_90d")
+        page.screenshot(path=str(OUT / "app_start.png"))
 
-            # the first screen: run bar, the four cards and the profit chart, no scrolling
-            for sel in (".day-counter", ".headline", ".plot-profit img"):
-                _in_first_screen(page, sel)
-            cards = page.inner_text(".headline")
-            for title in ("Cumulative profit", "LTV/CAC at 90 days", "30-day conversion"):
-                assert title in cards
-            assert "Users per operator" in cards and "B − A" in cards
-            assert "A: one_to_ten" in page.inner_text(".marks-profit")  # A changed phase
-            text = page.inner_text(".what-happened")
-            assert "Day 365 of 365" in text
-            assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
-            # the reveal panel lives below the plots: the default brand has nothing to reveal
-            assert "nothing to test or reveal" in page.inner_text(".across-brands")
-            page.screenshot(path=str(OUT / "app.png"))
-            page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
+        # play the whole year; its wall time goes to timing.json (recorded, not asserted)
+        t0 = time.monotonic()
+        page.get_by_role("button", name="▶").click()
+        _wait_day(page, 365, timeout_s=600)
+        play_s = time.monotonic() - t0
+        (OUT / "timing.json").write_text(
+            json.dumps({"full_year_play_s": round(play_s, 1), "cpus": os.cpu_count()}, indent=1)
+        )
+        page.wait_for_function(  # the last redraw landed: a phase mark is listed
+            "() => /one_to_ten/.test(document.querySelector('.marks-profit')?.innerText)"
+            " && /Day 365 of 365/.test(document.querySelector('.what-happened')?.innerText)",
+            timeout=60_000,
+        )
+        _assert_plots_rendered(page)
 
-            # presentation mode: no sidebar, the story still on the first screen
-            page.locator(".present-switch input").first.check(force=True)
-            page.wait_for_function(
-                "() => !document.querySelector('.v-navigation-drawer--open .v-select')",
-                timeout=60_000,
-            )
-            page.wait_for_timeout(1500)
-            _in_first_screen(page, ".headline")
-            page.screenshot(path=str(OUT / "app_presentation.png"))
-            page.locator(".present-switch input").first.uncheck(force=True)
-            page.wait_for_selector(".v-select", timeout=60_000)
+        # the first screen: run bar, the four cards and the profit chart, no scrolling
+        for sel in (".day-counter", ".headline", ".plot-profit img"):
+            _in_first_screen(page, sel)
+        cards = page.inner_text(".headline")
+        for title in ("Cumulative profit", "LTV/CAC at 90 days", "30-day conversion"):
+            assert title in cards
+        assert "Users per operator" in cards and "B − A" in cards
+        assert "A: one_to_ten" in page.inner_text(".marks-profit")  # A changed phase
+        text = page.inner_text(".what-happened")
+        assert "Day 365 of 365" in text
+        assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
+        # the reveal panel lives below the plots: the default brand has nothing to reveal
+        assert "nothing to test or reveal" in page.inner_text(".across-brands")
+        page.screenshot(path=str(OUT / "app.png"))
+        page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
 
-            # change strategy A: the change is shown as pending, Reset marked, until Reset
-            assert page.locator(".pending-changes").count() == 0
-            page.locator(".v-select", has_text="Strategy A").first.click()
-            page.locator(
-                ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
-            ).first.click()
-            page.wait_for_selector(".pending-changes", timeout=60_000)
-            assert "staged → one_to_ten" in page.inner_text(".pending-changes")
-            assert page.locator(".reset-pending").count() == 1
-            _in_first_screen(page, ".pending-changes")
-            page.screenshot(path=str(OUT / "app_pending.png"))
-            page.locator(".reset-button").first.click()
-            page.wait_for_function(
-                "() => document.querySelector('.what-happened')"
-                "?.innerText.includes('A (one_to_ten)')"
-                " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
-                timeout=60_000,
-            )
-            assert page.locator(".pending-changes").count() == 0
-            assert page.locator(".reset-pending").count() == 0
-            page.get_by_role("button", name="Step", exact=True).click()  # one redraw of days
-            _wait_day(page, 1, timeout_s=120)
-            _assert_plots_rendered(page)
-            page.screenshot(path=str(OUT / "app_after_reset.png"))
-        finally:
-            browser.close()
+        # presentation mode: no sidebar, the story still on the first screen
+        page.locator(".present-switch input").first.check(force=True)
+        page.wait_for_function(
+            "() => !document.querySelector('.v-navigation-drawer--open .v-select')",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(1500)
+        _in_first_screen(page, ".headline")
+        page.screenshot(path=str(OUT / "app_presentation.png"))
+        page.locator(".present-switch input").first.uncheck(force=True)
+        page.wait_for_selector(".v-select", timeout=60_000)
+
+        # change strategy A: the change is shown as pending, Reset marked, until Reset
+        assert page.locator(".pending-changes").count() == 0
+        page.locator(".v-select", has_text="Strategy A").first.click()
+        page.locator(
+            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
+        ).first.click()
+        page.wait_for_selector(".pending-changes", timeout=60_000)
+        assert "staged → one_to_ten" in page.inner_text(".pending-changes")
+        assert page.locator(".reset-pending").count() == 1
+        _in_first_screen(page, ".pending-changes")
+        page.screenshot(path=str(OUT / "app_pending.png"))
+        page.locator(".reset-button").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('.what-happened')"
+            "?.innerText.includes('A (one_to_ten)')"
+            " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
+            timeout=60_000,
+        )
+        assert page.locator(".pending-changes").count() == 0
+        assert page.locator(".reset-pending").count() == 0
+        page.get_by_role("button", name="Step", exact=True).click()  # one redraw of days
+        _wait_day(page, 1, timeout_s=120)
+        _assert_plots_rendered(page)
+        page.screenshot(path=str(OUT / "app_after_reset.png"))
 
 
 def test_across_brands_runs_in_the_background_and_shows_bands(server):
     """Pick 5 brands, run: progress, then the band figure and the paired result line, while the
     page still steps; a Reset to another strategy marks the bands stale."""
-    from playwright.sync_api import sync_playwright
+    with opened(server) as page:
+        page.wait_for_selector(".across-seeds", timeout=120_000)
+        page.locator(".across-seeds .v-select").first.click()
+        page.locator(
+            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*5\s*$")
+        ).first.click()
+        page.get_by_role("button", name="Run over 5 brands").click()
+        t0 = time.monotonic()
+        page.wait_for_selector(".bands-progress", timeout=60_000)
+        page.get_by_role("button", name="Step", exact=True).click()  # the page still answers
+        _wait_day(page, 1, timeout_s=120)
+        page.wait_for_selector(".bands-result", timeout=300_000)
+        bands_s = time.monotonic() - t0
+        timing = OUT / "timing.json"
+        old = json.loads(timing.read_text()) if timing.exists() else {}
+        timing.write_text(json.dumps({**old, "bands_5_seeds_s": round(bands_s, 1)}, indent=1))
+        page.wait_for_function(
+            "() => { const i = document.querySelector('.plot-bands img');"
+            " return i && i.complete && i.naturalWidth > 200; }",
+            timeout=60_000,
+        )
+        text = page.inner_text(".bands-result")
+        assert re.search(
+            r"A \(staged\) beat B \(premature\) on cumulative profit at day 365 in \d of 5 "
+            r"brands \(seeds 0–4\); median paired difference",
+            text,
+        ), text
+        page.locator(".across-seeds").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(OUT / "app_bands.png"))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
-            page.goto(server, timeout=120_000)
-            page.wait_for_selector(".across-seeds", timeout=120_000)
-            page.locator(".across-seeds .v-select").first.click()
-            page.locator(
-                ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*5\s*$")
-            ).first.click()
-            page.get_by_role("button", name="Run over 5 brands").click()
-            t0 = time.monotonic()
-            page.wait_for_selector(".bands-progress", timeout=60_000)
-            page.get_by_role("button", name="Step", exact=True).click()  # the page still answers
-            _wait_day(page, 1, timeout_s=120)
-            page.wait_for_selector(".bands-result", timeout=300_000)
-            bands_s = time.monotonic() - t0
-            timing = OUT / "timing.json"
-            old = json.loads(timing.read_text()) if timing.exists() else {}
-            timing.write_text(json.dumps({**old, "bands_5_seeds_s": round(bands_s, 1)}, indent=1))
-            page.wait_for_function(
-                "() => { const i = document.querySelector('.plot-bands img');"
-                " return i && i.complete && i.naturalWidth > 200; }",
-                timeout=60_000,
-            )
-            text = page.inner_text(".bands-result")
-            assert re.search(
-                r"A \(staged\) beat B \(premature\) on cumulative profit at day 365 in \d of 5 "
-                r"brands \(seeds 0–4\); median paired difference",
-                text,
-            ), text
-            page.locator(".across-seeds").first.scroll_into_view_if_needed()
-            page.screenshot(path=str(OUT / "app_bands.png"))
-
-            # a Reset to another scenario: the bands stay, marked as an earlier scenario's
-            assert page.locator(".bands-stale").count() == 0
-            page.locator(".v-select", has_text="Strategy A").first.click()
-            page.locator(
-                ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
-            ).first.click()
-            page.locator(".reset-button").first.click()
-            page.wait_for_selector(".bands-stale", timeout=60_000)
-            assert "strategy a: staged → one_to_ten" in page.inner_text(".bands-stale")
-        finally:
-            browser.close()
+        # a Reset to another scenario: the bands stay, marked as an earlier scenario's
+        assert page.locator(".bands-stale").count() == 0
+        page.locator(".v-select", has_text="Strategy A").first.click()
+        page.locator(
+            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
+        ).first.click()
+        page.locator(".reset-button").first.click()
+        page.wait_for_selector(".bands-stale", timeout=60_000)
+        assert "strategy a: staged → one_to_ten" in page.inner_text(".bands-stale")
