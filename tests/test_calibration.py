@@ -85,6 +85,7 @@ def test_parameters_recovered_and_covered(recovered):
         assert width < 0.8 * math.log(t.loc[key, "high"] / t.loc[key, "low"]), key
     assert abs(math.log(result.estimate["purchase.first_buy_rate"] / 0.3)) <= math.log(1.5)
     assert abs(math.log(result.estimate["churn.base_rate"] / 0.002)) <= math.log(2.0)
+    assert not any("ABC draws accepted" in n for n in result.notes), result.notes  # 18 kept
 
 
 @pytest.mark.slow
@@ -225,3 +226,22 @@ def test_study_resumes_from_its_database(tmp_path):
     study = cal.point_fit(spec3, params, base, obs, tmp_path / "out", n_jobs=1, progress=False)
     assert len(study.trials) == 3  # two resumed from study.db, one new
     assert len(list((tmp_path / "out" / "evaluations").glob("*.json"))) == 3
+
+
+def test_too_few_accepted_draws_are_flagged_not_read_as_an_interval(tmp_path):
+    """3 accepted ABC draws (draws 12 x accept 0.25): the report and the notes say the interval
+    is not one to read (below `MIN_ACCEPTED`; the recovery set-up keeps 18 and is not flagged)."""
+    base = compose(["strategy=steady", "strategy.phases.0.daily_users=10", "horizon_days=10"])
+    data = tmp_path / "d.csv"
+    cal.synthetic_observed(base, TRUTH, seed=1, series=["orders"], dispersion=30.0, sigma=0.1,
+                           noise_seed=1).to_csv(data, index=False)  # fmt: skip
+    scen = {"strategy": "steady", "strategy.phases.0.daily_users": 10, "horizon_days": 10}
+    spec = cal.spec_from_dict(
+        spec_dict(data, scenario=scen, series={"orders": {}}, seeds=1, trials=2,
+                  abc={"draws": 12, "accept": 0.25, "seed": 1}, band_seeds=1)
+    )  # fmt: skip
+    result = cal.calibrate(spec, tmp_path / "out", n_jobs=1, progress=False)
+    assert int(result.abc["accepted"].sum()) == 3
+    assert any("only 3 ABC draws accepted" in n for n in result.notes), result.notes
+    write(result, tmp_path / "out")
+    assert "Not yet to be read: only 3 ABC draws" in (tmp_path / "out" / "report.md").read_text()

@@ -71,6 +71,9 @@ SPEC_KEYS = {
 PARAM_KEYS = {"low", "high", "scale", "why", "unit"}
 SERIES_KEYS = {"likelihood", "dispersion", "sigma"}
 ABC_KEYS = {"draws", "accept", "seed"}
+# accepted draws below which the 5 %/95 % quantiles are the span of a handful of draws (the
+# coverage of benchmarks/calibration.py was measured with 18 and 20: calibration_example.md)
+MIN_ACCEPTED = 10
 # Size grid for a fitted negative-binomial dispersion (var = mu + mu^2 / size): from very
 # overdispersed (0.1) to nearly Poisson (1e4); the profile maximum is taken on it.
 SIZE_GRID = np.logspace(-1, 4, 101)
@@ -636,6 +639,12 @@ def calibrate(
         notes.append(f"{n_failed} optuna trials failed (their runs raised)")
     if n_inf := int((~np.isfinite(abc["nll"])).sum()):
         notes.append(f"{n_inf} ABC draws failed and were not accepted")
+    if len(acc) < MIN_ACCEPTED:
+        notes.append(
+            f"only {len(acc)} ABC draws accepted: with fewer than {MIN_ACCEPTED} the 5 % and "
+            "95 % quantiles are the span of a handful of draws, not an interval to read; raise "
+            f"abc.draws (draws x accept >= {MIN_ACCEPTED}; coverage was measured at 18-20)"
+        )
     bands = band(spec, base, obs, estimate, out, **kw)
     return CalibrationResult(
         spec, parameters, obs, base, estimate, float(best.value),

@@ -36,6 +36,7 @@ import yaml
 
 from sim.core.params import ConfigError
 from sim.experiment.calibration import (
+    MIN_ACCEPTED,
     CalibrationResult,
     calibrate,
     calibrated_args,
@@ -142,7 +143,12 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
             f"`{r.parameter}` between {_num(r.q05)} and {_num(r.q95)}"
             for r in result.table.itertuples()
         )
-        + " (90 % ABC interval, conditional on the scenario and every other assumption).",
+        + " (90 % ABC interval, conditional on the scenario and every other assumption)."
+        + (
+            f" **Not yet to be read: only {n_acc} ABC draws were accepted (see Notes).**"
+            if (n_acc := int(result.abc["accepted"].sum())) < MIN_ACCEPTED
+            else ""
+        ),
         "",
         f"![fit]({FIGURE})",
         "",
