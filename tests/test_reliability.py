@@ -229,6 +229,12 @@ def privsim(*args, tmp_path, env=None):
         (["operators.capacity=abc"], r"'abc' .*Float"),
         (["pool=nurturin"], r"Could not find 'pool/nurturin'"),
         (["seed=("], r"Error parsing override"),
+        # a key under a node this config leaves null (OmegaConf only asserts): named, with the
+        # group option that defines it
+        (
+            ["pool.layers.camps.enabled=true"],
+            r"pool\.layers\.camps\.enabled: `pool\.layers` is null .*choose pool=pyramid first",
+        ),
     ],
 )
 def test_bad_input_is_refused_with_exit_2_and_one_clear_line(args, message, tmp_path):
@@ -238,6 +244,25 @@ def test_bad_input_is_refused_with_exit_2_and_one_clear_line(args, message, tmp_
     assert re.search(message, r.stderr), r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "run" / "daily.parquet").exists()
+
+
+def test_a_key_under_a_null_node_in_one_job_of_a_sweep_is_named(tmp_path):
+    """The sweep's second job (pool=nurturing) has no `pool.layers`: exit 2, one line naming
+    the key and that job's group choice, before any job runs."""
+    r = privsim("-m", "pool=pyramid,nurturing", "pool.layers.camps.enabled=true", tmp_path=tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "pool.layers.camps.enabled: `pool.layers` is null in this config (pool=nurturing)" in (
+        r.stderr
+    )
+    assert "Traceback" not in r.stderr
+
+
+def test_compose_names_a_key_under_a_null_node():
+    from sim.core.params import ConfigError
+    from sim.experiment.config import compose
+
+    with pytest.raises(ConfigError, match=r"pool\.layers\.washes\.reach: `pool\.layers` is null"):
+        compose(["pool=b2b", "pool.layers.washes.reach=0.5"])
 
 
 def test_a_yaml_syntax_error_in_a_user_strategy_is_one_line(tmp_path):

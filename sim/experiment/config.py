@@ -100,13 +100,85 @@ def config_hash(cfg: dict) -> str:
 def compose(overrides: list[str] | None = None) -> dict:
     """Compose the versioned `configs/` with Hydra overrides into a plain dict (for notebooks
     and tests); the same composition the `privsim` CLI performs."""
+    check_experiments(list(overrides or []))
+    try:
+        return _compose(list(overrides or []))
+    except AssertionError:  # OmegaConf's answer to a key set under a null node
+        raise ConfigError(null_parent(list(overrides or [])) or "invalid override") from None
+
+
+def _compose(overrides: list[str]) -> dict:
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
-    check_experiments(list(overrides or []))
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = hydra_compose(config_name="config", overrides=list(overrides or []))
+        cfg = hydra_compose(config_name="config", overrides=overrides)
     out = OmegaConf.to_container(cfg, resolve=True)
     out.pop("hydra", None)
     return out
+
+
+def null_parent(overrides: list[str]) -> str | None:
+    """Why an override cannot be set: a node on its path is null in the composed config (e.g.
+    `pool.layers.camps.enabled=true` on a pool without layers; OmegaConf only asserts), naming
+    the key and the group options that define the node. None if no override is such a case.
+    A sweep is tried one value at a time (the others at their first). Composes again: for the
+    error path only."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    choices = []  # per override: (the values it can take as single overrides, its key)
+    for arg in overrides:
+        try:
+            o = parser.parse_override(arg)
+            key = o.key_or_group
+            if o.is_sweep_override():
+                values = [f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()]
+            else:
+                values = [arg]
+        except Exception:  # a syntax error or a glob sweep: Hydra says what it says
+            return None
+        if not key.lstrip("+~").startswith(("hydra.", "hydra/")):
+            choices.append((values, key))
+    first = [values[0] for values, _ in choices]
+    variants = [first] + [
+        first[:i] + [v] + first[i + 1 :]
+        for i, (values, _) in enumerate(choices)
+        for v in values[1:]
+    ]
+    keys = [key for _, key in choices]
+    for args in variants:
+        if (line := _null_in(args, keys)) is not None:
+            return line
+    return None
+
+
+def _null_in(args: list[str], keys: list[str]) -> str | None:
+    plain = [a for a, key in zip(args, keys, strict=True) if "." not in key]
+    base = _compose(plain)
+    for key in keys:
+        path = key.lstrip("+~").split(".")
+        node = base
+        for i, part in enumerate(path[:-1]):
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                where = ".".join(path[: i + 1])
+                group = path[0]
+                defined = [
+                    f"{group}={n}"
+                    for n in group_options(group)
+                    if _defines(plain, group, n, path[1 : i + 1])
+                ]
+                allowed = f"choose {' or '.join(defined)} first" if defined else "no config has it"
+                groups = [a for a in plain if group_options(a.split("=")[0].lstrip("+~"))]
+                chosen = ", ".join(groups) or "the default groups"
+                return f"{key}: `{where}` is null in this config ({chosen}); allowed: {allowed}"
+    return None
+
+
+def _defines(plain: list[str], group: str, option: str, path: list[str]) -> bool:
+    node = _compose([*(a for a in plain if not a.startswith(f"{group}=")), f"{group}={option}"])
+    for part in [group, *path]:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node is not None

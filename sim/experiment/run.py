@@ -33,6 +33,7 @@ from sim.experiment.config import (
     check_experiments,
     config_hash,
     model_kwargs,
+    null_parent,
 )
 from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
 from sim.experiment.provenance import provenance
@@ -182,11 +183,27 @@ def main() -> None:
         print(f"privsim: invalid configuration: {config_error_line(e)}", file=sys.stderr)
         print(f"privsim: ({HINT})", file=sys.stderr)
         sys.exit(BAD_INPUT)
-    except Exception:
+    except Exception as e:
         if user_full:
             raise
-        traceback.print_exc()
-        sys.exit(RUN_FAILED)
+        line = _null_parent(sys.argv[1:]) if isinstance(e, AssertionError) else None
+        if line is None:
+            traceback.print_exc()
+            sys.exit(RUN_FAILED)
+        print(f"privsim: invalid configuration: {line}", file=sys.stderr)
+        sys.exit(BAD_INPUT)
+
+
+def _null_parent(argv: list[str]) -> str | None:
+    """OmegaConf asserts (no message) on a key set under a null node: name it, when the command
+    line composes the versioned configs (no other --config-dir/-name); None otherwise."""
+    args = [a for a in argv if a not in ("-m", "--multirun")]
+    if any(a.startswith("-") for a in args):
+        return None
+    try:
+        return null_parent(args)
+    except Exception:
+        return None
 
 
 if __name__ == "__main__":
