@@ -76,3 +76,20 @@ def test_no_git_falls_back_to_metadata(monkeypatch, tmp_path):
         prov.source_tree.cache_clear()
     assert tree["git_commit"] == prov.from_version(__version__)[0]
     assert tree["git_source"] in ("package metadata", None)
+
+
+def test_the_figure_label_names_the_checkout_commit_not_the_install_time_version(monkeypatch):
+    """An editable install's version keeps the commit it was installed at; a figure made from a
+    later checkout must name the checkout's commit."""
+    import subprocess
+
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=prov.SOURCE_DIR, capture_output=True, text=True
+    ).stdout.strip()
+    if not head:
+        pytest.skip("not a git checkout")
+    assert prov.label().startswith(f"privsim git {head[:9]}")
+    monkeypatch.setattr(
+        prov, "source_tree", lambda: {"git_commit": None, "git_dirty": None, "git_source": None}
+    )
+    assert prov.label() == f"privsim {__version__}"

@@ -86,6 +86,16 @@ def source_tree() -> dict:
     }
 
 
+def label() -> str:
+    """What made a figure, in a few words: the git commit where the source is a checkout (an
+    editable install's package version keeps the commit it was installed at), else the
+    package version."""
+    t = source_tree()
+    if t["git_source"] == "git":
+        return f"privsim git {t['git_commit'][:9]}{' (modified)' if t['git_dirty'] else ''}"
+    return f"privsim {__version__}"
+
+
 def _installed(name: str) -> str | None:
     try:
         return metadata.version(name)

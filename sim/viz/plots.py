@@ -257,7 +257,7 @@ def conversion_decay(ax, cohorts: pd.DataFrame, x: str = "pool_size", bins: int 
         binned = bins is not None and _seeds(c) > 1
         if binned:
             c = c.assign(**{x: _bins_per_group(c, x, bins)})
-            xlabel += f", binned: {bins} quantile bins per line"
+            xlabel += f"\nbinned: {bins} quantile bins per line"
         per_run = c.groupby(["group", "job", x], as_index=False, sort=False)[
             ["converted", "size"]
         ].sum()
@@ -270,7 +270,7 @@ def conversion_decay(ax, cohorts: pd.DataFrame, x: str = "pool_size", bins: int 
 
                 ax.set_xscale("log")
                 ax.xaxis.set_minor_formatter(NullFormatter())
-                xlabel += ", log scale"
+                xlabel += "; log scale" if "\n" in xlabel else "\nlog scale"
             thousands(ax.xaxis)
     else:
         empty(ax, f"no cohort has closed its {CONVERSION_WINDOW}-day window yet")

@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from sim import __version__
+from sim.experiment import provenance
 from sim.experiment.config import CONFIG_DIR
 from sim.experiment.sweep import add_groups, collect, load_series
 from sim.viz import plots
@@ -210,7 +210,7 @@ def draw(
     fig.get_layout_engine().set(rect=(0, foot, 1, 1 - foot))  # room for the footnotes
     for i, line in enumerate(brand):
         fig.text(0.005, foot - 0.03 * (i + 1), line, ha="left", va="bottom", fontsize=9)
-    fig.text(0.995, 0.005, f"privsim {__version__} · {source}", ha="right", va="bottom",
+    fig.text(0.995, 0.005, f"{provenance.label()} · {source}", ha="right", va="bottom",
              fontsize=8, color="grey")  # fmt: skip
     return fig
 
