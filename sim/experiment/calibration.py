@@ -44,10 +44,17 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from sim.core.params import ConfigError, scenario
-from sim.experiment.batch import Evaluation, apply_values, check_keys, run_batch
-from sim.experiment.config import CONFIG_DIR, NON_MODEL_KEYS, compose, compose_spec
-from sim.experiment.sensitivity import SCALES, Parameter, _lookup, _override, _typed
+from sim.core.params import ConfigError
+from sim.experiment.batch import Evaluation, apply_values, run_batch
+from sim.experiment.config import CONFIG_DIR, compose, compose_spec
+from sim.experiment.sensitivity import (
+    Parameter,
+    _lookup,
+    _override,
+    _typed,
+    check_parameters,
+    parse_parameters,
+)
 
 SPEC_GROUP = "calibration"
 REPO = Path(CONFIG_DIR).parent
@@ -68,7 +75,6 @@ SPEC_KEYS = {
     "name", "question", "data", "frequency", "start_date", "scenario", "parameters", "series",
     "seeds", "trials", "sampler_seed", "floor", "abc", "band_seeds",
 }  # fmt: skip
-PARAM_KEYS = {"low", "high", "scale", "why", "unit"}
 SERIES_KEYS = {"likelihood", "dispersion", "sigma"}
 ABC_KEYS = {"draws", "accept", "seed"}
 # accepted draws below which the 5 %/95 % quantiles are the span of a handful of draws (the
@@ -147,29 +153,7 @@ def spec_from_dict(d: dict) -> Spec:
     freq = d.get("frequency", "daily")
     if freq not in FREQUENCIES:
         raise ConfigError(f"frequency = {freq!r}: allowed: {', '.join(FREQUENCIES)}")
-    params = d.get("parameters") or {}
-    if not isinstance(params, dict) or not params:
-        raise ConfigError("parameters: give at least one `dotted.key: {low, high}`")
-    parameters = []
-    for key, p in params.items():
-        if not isinstance(p, dict):
-            raise ConfigError(f"parameters.{key}: expected a mapping {{low, high, scale, why}}")
-        if unknown := sorted(set(p) - PARAM_KEYS):
-            allowed = sorted(PARAM_KEYS)
-            raise ConfigError(f"parameters.{key}.{unknown[0]}: unknown; allowed: {allowed}")
-        low, high, scale = p.get("low"), p.get("high"), p.get("scale", "linear")
-        for name, v in (("low", low), ("high", high)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ConfigError(f"parameters.{key}.{name} = {v!r}: must be a finite number")
-        if not low < high:
-            raise ConfigError(f"parameters.{key}: low = {low} must be below high = {high}")
-        if scale not in SCALES:
-            raise ConfigError(f"parameters.{key}.scale = {scale!r}: allowed: {', '.join(SCALES)}")
-        if scale == "log" and low <= 0:
-            raise ConfigError(f"parameters.{key}: a log range needs low > 0 (low = {low})")
-        parameters.append(
-            Parameter(str(key), low, high, scale, str(p.get("why", "")), str(p.get("unit", "")))
-        )
+    parameters = parse_parameters(d.get("parameters"))
     ser = d.get("series") or {}
     if not isinstance(ser, dict) or not ser:
         raise ConfigError(f"series: give at least one of {', '.join(SERIES)} with a likelihood")
@@ -249,25 +233,7 @@ def load_spec(name: str, overrides: list[str] | None = None) -> Spec:
 def check_spec(spec: Spec, base: dict) -> list[Parameter]:
     """Check the parameters against the composed scenario (keys exist, both bounds accepted by
     the schema); returns them with `integer` set from the config's types."""
-    try:
-        check_keys(base, [p.key for p in spec.parameters])
-    except ConfigError as e:
-        raise ConfigError(f"parameters.{e}") from None
-    for bound in ("low", "high"):
-        probe = apply_values(
-            base, _typed(base, {p.key: getattr(p, bound) for p in spec.parameters})
-        )
-        try:
-            scenario({k: v for k, v in probe.items() if k not in NON_MODEL_KEYS})
-        except ConfigError as e:
-            raise ConfigError(f"parameters ({bound} bounds): {e}") from None
-    out = []
-    for p in spec.parameters:
-        node, last = _lookup(base, p.key)
-        cur = node[last]
-        integer = isinstance(cur, int) and not isinstance(cur, bool)
-        out.append(Parameter(p.key, p.low, p.high, p.scale, p.why, p.unit, integer))
-    return out
+    return check_parameters(spec.parameters, base)
 
 
 # ---------------------------------------------------------------------------- observed data

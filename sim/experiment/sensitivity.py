@@ -185,23 +185,10 @@ def _override(key: str, value) -> str:
     return f"{key}={value}"
 
 
-def spec_from_dict(d: dict) -> Spec:
-    """A `Spec` from a plain mapping (a composed spec file, or a test's dict); shape checked,
-    each problem named by its key. Keys and values against the model: `check_spec`."""
-    d = dict(d)
-    if unknown := sorted(set(d) - SPEC_KEYS):
-        raise ConfigError(f"{unknown[0]}: unknown spec key; allowed: {sorted(SPEC_KEYS)}")
-    method = d.get("method", "morris")
-    if method not in METHODS:
-        raise ConfigError(f"method = {method!r}: unknown; allowed: {', '.join(METHODS)}")
-    ints = {"samples": 1, "seeds": 1, "levels": 2, "resamples": 1, "sampler_seed": 0}
-    for key, least in ints.items():
-        v = d.get(key, {"samples": None, "seeds": 1, "levels": 4, "resamples": 1000}.get(key, 0))
-        if isinstance(v, bool) or not isinstance(v, int) or v < least:
-            raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
-    if method == "sobol" and d["samples"] & (d["samples"] - 1):
-        raise ConfigError(f"samples = {d['samples']}: Sobol's base sample N must be a power of 2")
-    params = d.get("parameters") or {}
+def parse_parameters(params) -> list[Parameter]:
+    """A study spec's `parameters` (`dotted.key: {low, high, scale, why, unit}`), shape checked,
+    each problem named by its key (`privsim-sensitivity` and `privsim-calibrate` alike)."""
+    params = params or {}
     if not isinstance(params, dict) or not params:
         raise ConfigError("parameters: give at least one `dotted.key: {low, high}`")
     parameters = []
@@ -224,6 +211,26 @@ def spec_from_dict(d: dict) -> Spec:
         parameters.append(
             Parameter(str(key), low, high, scale, str(p.get("why", "")), str(p.get("unit", "")))
         )
+    return parameters
+
+
+def spec_from_dict(d: dict) -> Spec:
+    """A `Spec` from a plain mapping (a composed spec file, or a test's dict); shape checked,
+    each problem named by its key. Keys and values against the model: `check_spec`."""
+    d = dict(d)
+    if unknown := sorted(set(d) - SPEC_KEYS):
+        raise ConfigError(f"{unknown[0]}: unknown spec key; allowed: {sorted(SPEC_KEYS)}")
+    method = d.get("method", "morris")
+    if method not in METHODS:
+        raise ConfigError(f"method = {method!r}: unknown; allowed: {', '.join(METHODS)}")
+    ints = {"samples": 1, "seeds": 1, "levels": 2, "resamples": 1, "sampler_seed": 0}
+    for key, least in ints.items():
+        v = d.get(key, {"samples": None, "seeds": 1, "levels": 4, "resamples": 1000}.get(key, 0))
+        if isinstance(v, bool) or not isinstance(v, int) or v < least:
+            raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
+    if method == "sobol" and d["samples"] & (d["samples"] - 1):
+        raise ConfigError(f"samples = {d['samples']}: Sobol's base sample N must be a power of 2")
+    parameters = parse_parameters(d.get("parameters"))
     if len(parameters) < 2 and method == "sobol":
         raise ConfigError("parameters: Sobol indices need at least two parameters")
     arms = d.get("arms") or {"base": {}}
@@ -284,19 +291,8 @@ def compose_arms(spec: Spec) -> dict[str, dict]:
 def check_spec(spec: Spec, bases: dict[str, dict]) -> list[Parameter]:
     """Check the spec against the model before any run; returns the parameters with `integer`
     set from the config's types. Raises `ConfigError` naming the offending entry."""
-    out = []
     for arm, cfg in bases.items():
-        try:
-            check_keys(cfg, [p.key for p in spec.parameters])
-        except ConfigError as e:
-            raise ConfigError(f"parameters.{e}") from None
-        for bound in ("low", "high"):  # the schema's ranges at each bound, all keys at once
-            values = {p.key: getattr(p, bound) for p in spec.parameters}
-            probe = apply_values(cfg, _typed(cfg, values))
-            try:
-                scenario({k: v for k, v in probe.items() if k not in NON_MODEL_KEYS})
-            except ConfigError as e:
-                raise ConfigError(f"parameters ({bound} bounds, arm {arm}): {e}") from None
+        out = check_parameters(spec.parameters, cfg, f", arm {arm}")
         keys = _summary_keys(cfg)
         for o in spec.outputs:
             for _, metric, a in o.terms:
@@ -305,11 +301,27 @@ def check_spec(spec: Spec, bases: dict[str, dict]) -> list[Parameter]:
                         f"outputs: {o.text!r}: {metric} is not a numeric summary value; "
                         f"known: {', '.join(sorted(keys))}"
                     )
-    for p in spec.parameters:
-        cfg = next(iter(bases.values()))
+    return out
+
+
+def check_parameters(parameters: list[Parameter], cfg: dict, where: str = "") -> list[Parameter]:
+    """The parameters against a composed config: keys exist, and the schema accepts all of them
+    at their low and at their high bounds together; returns them with `integer` set from the
+    config's types. `where` is added to a bound's message (", arm staged")."""
+    try:
+        check_keys(cfg, [p.key for p in parameters])
+    except ConfigError as e:
+        raise ConfigError(f"parameters.{e}") from None
+    for bound in ("low", "high"):
+        probe = apply_values(cfg, _typed(cfg, {p.key: getattr(p, bound) for p in parameters}))
+        try:
+            scenario({k: v for k, v in probe.items() if k not in NON_MODEL_KEYS})
+        except ConfigError as e:
+            raise ConfigError(f"parameters ({bound} bounds{where}): {e}") from None
+    out = []
+    for p in parameters:
         node, last = _lookup(cfg, p.key)
-        current = node[last]
-        integer = isinstance(current, int) and not isinstance(current, bool)
+        integer = isinstance(node[last], int) and not isinstance(node[last], bool)
         out.append(Parameter(p.key, p.low, p.high, p.scale, p.why, p.unit, integer))
     return out
 

@@ -26,15 +26,12 @@ Exit codes: 0 done; 1 an unexpected failure; 2 bad spec or bad data (named), not
 
 from __future__ import annotations
 
-import argparse
 import sys
-import traceback
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from sim.core.params import ConfigError
 from sim.experiment.calibration import (
     MIN_ACCEPTED,
     CalibrationResult,
@@ -46,6 +43,7 @@ from sim.experiment.calibration import (
     spec_names,
 )
 from sim.experiment.jobs import atomic_write, write_text
+from sim.viz import study
 from sim.viz.plots import figure, save
 
 FIGURE = "fit.png"
@@ -195,38 +193,26 @@ def write(result: CalibrationResult, out_dir, command: str = "") -> Path:
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(
-        prog="privsim-calibrate",
-        description="Fit the model's free parameters to a brand's observed series (optuna point "
-        "fit, ABC-rejection intervals); spec in configs/calibration/. Writes calibrated.yaml, "
+    p = study.parser(
+        "privsim-calibrate",
+        "Fit the model's free parameters to a brand's observed series (optuna point fit, "
+        "ABC-rejection intervals); spec in configs/calibration/. Writes calibrated.yaml, "
         "parameters.parquet, fit.png, study.db, report.md. Re-running into the same --out "
         "resumes (optuna study in study.db, runs cached).",
+        "calibration",
+        spec_names(),
+        "trials=20",
     )
-    p.add_argument("name", help=f"a spec in configs/calibration/ ({', '.join(spec_names())})")
-    p.add_argument("overrides", nargs="*", help="Hydra overrides of the spec, e.g. trials=20")
     p.add_argument("--data", type=Path, help="observed series (CSV/parquet), instead of the spec's")
-    p.add_argument("--out", type=Path, help="output folder (default results/calibration/<name>)")
-    p.add_argument("--jobs", type=int, default=2, help="local processes (default 2)")
-    p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (e.g. auto)")
     args = p.parse_args(argv)
-    import warnings
 
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
-    try:
+    def work():
         spec = load_spec(args.name, args.overrides)
         out = args.out or Path("results/calibration") / spec.name
         print(f"privsim-calibrate: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
-        result = calibrate(spec, out, n_jobs=args.jobs, ray_address=args.ray, data=args.data)
-    except (ConfigError, HydraException, OmegaConfBaseException) as e:
-        line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"privsim-calibrate: invalid calibration: {line}", file=sys.stderr)
-        sys.exit(2)
-    except Exception:
-        traceback.print_exc()
-        sys.exit(1)
+        return out, calibrate(spec, out, n_jobs=args.jobs, ray_address=args.ray, data=args.data)
+
+    out, result = study.run("privsim-calibrate", "calibration", work)
     path = write(result, out, "privsim-calibrate " + " ".join(argv))
     print(f"privsim-calibrate: report {path}", file=sys.stderr)
     for r in result.table.itertuples():

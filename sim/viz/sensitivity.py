@@ -21,17 +21,15 @@ Exit codes: 0 done; 1 some evaluation failed (the rest is reported); 2 bad spec,
 
 from __future__ import annotations
 
-import argparse
 import sys
-import traceback
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim.core.params import ConfigError
 from sim.experiment.jobs import atomic_write, write_text
 from sim.experiment.sensitivity import StudyResult, load_spec, run_study, spec_names
+from sim.viz import study
 from sim.viz.plots import figure, save
 
 FIGURE = "sensitivity.png"
@@ -234,36 +232,24 @@ def write_study(result: StudyResult, out_dir, command: str = "") -> Path:
 
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    p = argparse.ArgumentParser(
-        prog="privsim-sensitivity",
-        description="Global sensitivity analysis (Morris or Sobol, SALib) of a study spec in "
+    p = study.parser(
+        "privsim-sensitivity",
+        "Global sensitivity analysis (Morris or Sobol, SALib) of a study spec in "
         "configs/sensitivity/; writes samples.parquet, indices.parquet, sensitivity.png and "
         "report.md. Re-running into the same --out resumes (finished runs are cached).",
+        "sensitivity",
+        spec_names(),
+        "samples=4",
     )
-    p.add_argument("name", help=f"a study in configs/sensitivity/ ({', '.join(spec_names())})")
-    p.add_argument("overrides", nargs="*", help="Hydra overrides of the spec, e.g. samples=4")
-    p.add_argument("--out", type=Path, help="output folder (default results/sensitivity/<name>)")
-    p.add_argument("--jobs", type=int, default=2, help="local processes (default 2)")
-    p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (e.g. auto)")
     args = p.parse_args(argv)
-    import warnings
 
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
-    try:
+    def work():
         spec = load_spec(args.name, args.overrides)
         out = args.out or Path("results/sensitivity") / spec.name
         print(f"privsim-sensitivity: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
-        result = run_study(spec, out, n_jobs=args.jobs, ray_address=args.ray)
-    except (ConfigError, HydraException, OmegaConfBaseException) as e:
-        line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"privsim-sensitivity: invalid study: {line}", file=sys.stderr)
-        sys.exit(2)
-    except Exception:
-        traceback.print_exc()
-        sys.exit(1)
+        return out, run_study(spec, out, n_jobs=args.jobs, ray_address=args.ray)
+
+    out, result = study.run("privsim-sensitivity", "study", work)
     command = "privsim-sensitivity " + " ".join(argv)
     path = write_study(result, out, command)
     print(f"privsim-sensitivity: report {path}", file=sys.stderr)
