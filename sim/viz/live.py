@@ -299,21 +299,7 @@ class LivePair(mesa.Model):
         )
         self.day = 0
         try:
-            self.controls = Controls.parse(
-                strategy_a=strategy_a,
-                strategy_b=strategy_b,
-                side_by_side=side_by_side,
-                experiment=experiment,
-                pool=pool,
-                business=business,
-                operators=operators,
-                ad_budget=ad_budget,
-                fission_share=fission_share,
-                koc=koc,
-                users_cap=users_cap,
-                seed=seed,
-                fit_spread=fit_spread,
-            )
+            self.controls = Controls.parse(**self.requested)
         except ValueError as e:
             if strict:
                 raise
