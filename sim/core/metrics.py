@@ -100,6 +100,19 @@ def ltv_at_ages(
     return out
 
 
+def _weeks(pop: Population, horizon: int) -> tuple[np.ndarray, int]:
+    """Each user's joining week and the number of weeks in `horizon` days."""
+    return pop.join_day // 7, (horizon + 6) // 7
+
+
+def _weekly_share(week: np.ndarray, nw: int, counted: np.ndarray, hit: np.ndarray) -> np.ndarray:
+    """Per week: the share of the `counted` users for whom `hit` holds; NaN with none counted."""
+    n = np.bincount(week[counted], minlength=nw)[:nw]
+    k = np.bincount(week[counted], weights=hit[counted].astype(float), minlength=nw)[:nw]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, k / n, np.nan)
+
+
 def cohorts(
     pop: Population,
     daily: pd.DataFrame,
@@ -113,9 +126,8 @@ def cohorts(
     CAC, and the pool size and users per operator the week's joiners met (for conversion-decay
     plots)."""
     acquired = pop.channel != imported
-    week = pop.join_day // 7
-    weeks = np.arange((horizon + 6) // 7)
-    nw = len(weeks)
+    week, nw = _weeks(pop, horizon)
+    weeks = np.arange(nw)
 
     def per_week(values, mask=acquired):
         return np.bincount(
@@ -123,11 +135,9 @@ def cohorts(
         )[:nw]
 
     size = per_week(None)
-    conv = converted_within(pop)
-    mature = pop.join_day <= horizon - 1 - CONVERSION_WINDOW
-    mature_size = per_week(None, acquired & mature)
+    mature = acquired & (pop.join_day <= horizon - 1 - CONVERSION_WINDOW)
+    conversion = _weekly_share(week, nw, mature, converted_within(pop))
     with np.errstate(invalid="ignore", divide="ignore"):
-        conversion = per_week(conv.astype(float), acquired & mature) / mature_size
         ltv = (per_week(pop.ltv_margin) - per_week(pop.cac.astype(float))) / size
         cac = per_week(pop.cac.astype(float)) / size
         churned = per_week((pop.stage == Stage.CHURNED).astype(float)) / size
@@ -138,7 +148,7 @@ def cohorts(
             "week": weeks,
             "first_day": weeks * 7,
             "size": size.astype(np.int64),
-            "conversion_30d": np.where(mature_size > 0, conversion, np.nan),
+            "conversion_30d": conversion,
             "ltv_to_date": ltv,
             "cac": cac,
             "churned_share": churned,
@@ -168,9 +178,8 @@ def cohort_arms(
     `arms` maps a dimension to each user's candidate code and the candidates' names."""
     acquired = pop.channel != imported
     mature = acquired & (pop.join_day <= horizon - 1 - CONVERSION_WINDOW)
-    week = pop.join_day // 7
-    nw = (horizon + 6) // 7
-    conv = converted_within(pop).astype(float)
+    week, nw = _weeks(pop, horizon)
+    conv = converted_within(pop)
     cols = {}
     for dim, (codes, names) in arms.items():
         if len(names) < 2:
@@ -178,11 +187,8 @@ def cohort_arms(
         for i, name in enumerate(names):
             mine = codes == i
             size = np.bincount(week[acquired & mine], minlength=nw)[:nw]
-            n = np.bincount(week[mature & mine], minlength=nw)[:nw]
-            k = np.bincount(week[mature & mine], weights=conv[mature & mine], minlength=nw)[:nw]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cols[f"size_{dim}_{name}"] = size.astype(np.int64)
-                cols[f"conversion_30d_{dim}_{name}"] = np.where(n > 0, k / n, np.nan)
+            cols[f"size_{dim}_{name}"] = size.astype(np.int64)
+            cols[f"conversion_30d_{dim}_{name}"] = _weekly_share(week, nw, mature & mine, conv)
     return pd.DataFrame(cols, index=np.arange(nw))
 
 
@@ -197,8 +203,7 @@ def cohort_layers(pop: Population, horizon: int, imported: int) -> pd.DataFrame:
     H days old by the conversion's maturity rule (joined on or before the last day − 1 − H),
     so a week's value is NaN until some of its users are."""
     acquired = pop.channel != imported
-    week = pop.join_day // 7
-    nw = (horizon + 6) // 7
+    week, nw = _weeks(pop, horizon)
     jd = pop.join_day
 
     def within(day: np.ndarray, h: int) -> np.ndarray:
@@ -207,12 +212,9 @@ def cohort_layers(pop: Population, horizon: int, imported: int) -> pd.DataFrame:
     cols = {}
     for h in LAYER_WINDOWS:
         mature = acquired & (jd <= horizon - 1 - h)
-        n = np.bincount(week[mature], minlength=nw)[:nw]
         core = within(pop.core_day, h)
         for name, hit in (("pool", within(pop.pool_day, h) | core), ("core", core)):
-            k = np.bincount(week[mature], weights=hit[mature], minlength=nw)[:nw]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cols[f"reached_{name}_{h}d"] = np.where(n > 0, k / n, np.nan)
+            cols[f"reached_{name}_{h}d"] = _weekly_share(week, nw, mature, hit)
     return pd.DataFrame(cols, index=np.arange(nw))
 
 
