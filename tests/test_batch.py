@@ -4,6 +4,7 @@ any run, one failure never fatal, a cache that resumes, local processes and (if 
 import math
 import os
 
+import pandas as pd
 import pytest
 
 from sim.core.params import ConfigError
@@ -90,3 +91,44 @@ def test_ray_gives_the_same_numbers(base, tmp_path):
     finally:
         ray.shutdown()
     assert all(same(a.summary, b.summary) for a, b in zip(local, remote, strict=True))
+
+
+def test_any_executor_and_chunk_size_give_the_same_results_in_order(base):
+    """The engine only submits chunks and waits on futures: in this process, a thread pool, a
+    process pool (spawned interpreters) and loky's, one run per task or several, the results
+    come back in the order given with the same numbers."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    from multiprocessing import get_context
+
+    evs = [Evaluation({"operators.capacity": c}, seed=s) for c in (200.0, 600.0) for s in (0, 1)]
+    evs.append(Evaluation({"trust.learning_rate": 7.0}))  # fails alone, in its place
+    here = run_batch(base, evs, n_jobs=1, progress=False, daily_columns=["live_users"])
+    assert [r.ok for r in here] == [True] * 4 + [False]
+    runs = [
+        run_batch(base, evs, n_jobs=2, chunk_size=3, progress=False, daily_columns=["live_users"])
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        runs.append(run_batch(base, evs, executor=pool, chunk_size=1, progress=False,
+                              daily_columns=["live_users"]))  # fmt: skip
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        runs.append(run_batch(base, evs, executor=pool, chunk_size=2, progress=False,
+                              daily_columns=["live_users"]))  # fmt: skip
+    for other in runs:
+        assert [r.evaluation for r in other] == evs
+        assert [r.config_hash for r in other] == [r.config_hash for r in here]
+        assert [r.error for r in other] == [r.error for r in here]
+        for a, b in zip(here[:4], other[:4], strict=True):
+            assert same(a.summary, b.summary) and a.daily == b.daily
+
+
+def test_tables_come_back_whole_and_from_the_cache(base, tmp_path):
+    ev = Evaluation({}, seed=2)
+    (r,) = run_batch(base, [ev], n_jobs=1, frames=["daily", "cohorts"], cache_dir=tmp_path,
+                     progress=False)  # fmt: skip
+    (again,) = run_batch(base, [ev], n_jobs=1, frames=["daily", "cohorts"], cache_dir=tmp_path,
+                         progress=False)  # fmt: skip
+    assert again.cached and len(r.frames["daily"]) == 30
+    for name in ("daily", "cohorts"):
+        pd.testing.assert_frame_equal(r.frames[name], again.frames[name])
+    with pytest.raises(ConfigError, match="frames rfm: unknown"):
+        run_batch(base, [ev], frames=["rfm"], progress=False)
