@@ -37,7 +37,7 @@ baseline: $(STAMP)
 # Regenerate docs/parameters.md from sim/core/params.py and configs/ (tests/test_reference.py
 # fails when the committed file drifts from what this writes).
 docs: $(STAMP)
-	$(BIN)/python -m sim.experiment.reference --write
+	$(BIN)/python -m sim.cli.params --write
 
 # Bit-for-bit: the exact versions the tests ran with (requirements.lock), then privsim itself
 # without resolving its dependencies again. Replaces .venv's packages; `make` afterwards keeps them.

@@ -1,3 +1,3 @@
-from sim.experiment.run import main
+from sim.cli.run import main
 
 main()

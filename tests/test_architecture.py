@@ -53,3 +53,35 @@ def test_floors_are_the_only_subpackages():
     """New modules go into a floor, not beside them: the tree shows the architecture."""
     top = sorted(p.name for p in SIM.iterdir() if p.name != "__pycache__")
     assert top == ["__init__.py", "__main__.py", "cli", "core", "experiment", "viz"]
+
+
+def test_no_private_hydra_api():
+    """Hydra's `_internal` may change in any release: the package uses its public API only."""
+    bad = [
+        f"{path.relative_to(SIM.parent)} imports {name}"
+        for path in sorted(SIM.rglob("*.py"))
+        for name in sorted(imports(path))
+        if name.startswith("hydra._internal")
+    ]
+    assert not bad, bad
+
+
+def test_commands_live_on_the_commands_floor():
+    """Every console script is a `main` in `sim.cli` (the pages' two may still be moving: the
+    what-if and trainer apps), and no floor below decides an exit code of 2 itself."""
+    import tomllib
+
+    scripts = tomllib.loads((SIM.parent / "pyproject.toml").read_text())["project"]["scripts"]
+    pages = {"privsim-app", "privsim-whatif"}
+    bad = [
+        f"{k} = {v}" for k, v in scripts.items() if k not in pages and not v.startswith("sim.cli.")
+    ]
+    assert not bad, bad
+    exits = [
+        f"{path.relative_to(SIM.parent)}: {line.strip()}"
+        for floor in ("core", "experiment")
+        for path in sorted((SIM / floor).glob("*.py"))
+        for line in path.read_text().splitlines()
+        if "sys.exit(2)" in line or "return 2" in line or "exit(BAD_INPUT)" in line
+    ]
+    assert not exits, exits

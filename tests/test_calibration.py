@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.cli.calibrate import main
 from sim.core.params import ConfigError
 from sim.experiment import calibration as cal
 from sim.experiment.config import compose
-from sim.viz.calibration import main, write
+from sim.viz.calibration import write
 
 # The recovery scenario: a small 0-1 pilot, ~30 users a day for 75 days (about 2,250 users).
 SCENARIO = {"strategy": "steady", "strategy.phases.0.daily_users": 30, "horizon_days": 75}

@@ -10,10 +10,10 @@ import math
 import pandas as pd
 import pytest
 
+from sim.cli import clv as clv_cli
 from sim.experiment import jobs
 from sim.experiment.config import compose
 from sim.experiment.run import run
-from sim.viz import clv as clv_cli
 
 HAVE_CLV = importlib.util.find_spec("pymc_marketing") is not None
 

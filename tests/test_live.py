@@ -260,29 +260,34 @@ def test_figures_have_titles_labels_and_one_line_captions(pair70):
 # --- the slide figure ------------------------------------------------------------------------
 
 
-def test_trainer_figure_runs_the_arms_as_a_sweep_and_resumes(tmp_path, capfd):
+def test_trainer_figure_runs_the_arms_through_the_batch_engine_and_resumes(tmp_path, capfd):
+    from sim.cli import figure
+    from sim.experiment.config import compose
     from sim.viz import slide
 
     assert slide.experiment_arms("premature_scaling") == ["staged", "premature"]
     with pytest.raises(SystemExit, match="does not compare strategies"):
         slide.experiment_arms("koc_leverage")
-    cmd = slide.sweep_command("premature_scaling", 2, tmp_path / "runs", days=75, jobs=2)
-    assert cmd[2:7] == ["sim", "-m", "experiment=premature_scaling", "strategy=staged,premature",
-                        "seed=range(0,2)"]  # fmt: skip
-    assert "hydra/launcher=joblib" in cmd and cmd[-1] == "horizon_days=75"
+    # the arms' configs are what `privsim -m experiment=… strategy=a,b horizon_days=…` composes
+    bases = slide.arm_configs("premature_scaling", days=75)
+    assert list(bases) == ["staged", "premature"]
+    assert bases["premature"] == compose(
+        ["experiment=premature_scaling", "strategy=premature", "horizon_days=75"]
+    )
     scen = ["strategy=staged,premature", "operators.count=3"]
-    cmd = slide.sweep_command(None, 3, tmp_path / "s", scenario=scen)
-    assert cmd[4:7] == ["operators.count=3", "strategy=staged,premature", "seed=range(0,3)"]
+    assert slide.arm_configs(None, scenario=scen)["staged"] == compose(
+        ["operators.count=3", "strategy=staged"]
+    )
     assert slide.scenario_arms(scen) == (["staged", "premature"], ["operators.count=3"])
     with pytest.raises(SystemExit, match="--seeds"):
         slide.scenario_arms(["seed=3"])
 
     args = ["premature_scaling", "--seeds", "2", "--days", "75", "--jobs", "2", "--out"]
-    assert slide.main([*args, str(tmp_path)]) == 0
-    sweep_dir = tmp_path / "runs" / "premature_scaling"
-    assert (sweep_dir / "report.md").exists() and (sweep_dir / "0" / "funnel.png").exists()
-    table, daily, cohorts = slide.arm_frames(sweep_dir, ["staged", "premature"], 2)
+    assert figure.main([*args, str(tmp_path)]) == 0
+    assert "[privsim] 4/4 runs done" in capfd.readouterr().err
+    table, daily, cohorts = slide.run_arms("premature_scaling", 2, tmp_path, days=75)
     assert table["group"].tolist() == ["staged", "staged", "premature", "premature"]
+    assert table["seed"].tolist() == [0, 1, 0, 1] and table["job"].tolist() == list("0123")
     assert (daily.groupby("job")["day"].count() == 75).all() and len(cohorts) > 0
     staged = table["group"] == "staged"  # its phase change gets marked
     assert table.loc[staged, "phase_starts.one_to_ten"].notna().all()
@@ -293,8 +298,8 @@ def test_trainer_figure_runs_the_arms_as_a_sweep_and_resumes(tmp_path, capfd):
     assert "middle 80 % of seeds" in text
 
     capfd.readouterr()
-    assert slide.main([*args, str(tmp_path)]) == 0  # re-running resumes: nothing recomputed
-    assert capfd.readouterr().out.count("skipped (finished earlier)") == 4
+    assert figure.main([*args, str(tmp_path)]) == 0  # re-running resumes: nothing recomputed
+    assert "4/4 runs done (4 cached)" in capfd.readouterr().err
     assert svg.read_text() == text
 
 

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from sim.experiment.comparison import PAIRED_COLUMNS, paired
 from sim.experiment.sweep import add_groups, group_keys
 from sim.viz import plots
-from sim.viz.report import PAIRED_COLUMNS, paired, paired_lines, write_paired
+from sim.viz.report import paired_lines, write_paired
 
 NAN = np.nan
 # as tests/test_sweep.py: staged, premature × seeds 0, 1; 40 days, 20 users a day in phase one

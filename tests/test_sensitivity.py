@@ -5,10 +5,10 @@ before any run naming the entry, and the command's outputs."""
 import pandas as pd
 import pytest
 
+from sim.cli.sensitivity import main
 from sim.core.params import ConfigError
 from sim.experiment import sensitivity
 from sim.experiment.sensitivity import Output, run_study, spec_from_dict
-from sim.viz.sensitivity import main
 
 # Tiny runs: 20 days of the default staged strategy (its first phase only: 0-1 lasts >= 60 days).
 TINY = {"horizon_days": 20}

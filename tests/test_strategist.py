@@ -77,7 +77,7 @@ def test_the_daily_table_names_each_phase(small):
 def test_ranking_and_probability_best_on_a_known_table():
     import pandas as pd
 
-    from sim.viz.report import ranking
+    from sim.experiment.comparison import ranking
 
     # seeds 0-3: A best in seeds 0, 1; B best in seed 2; seed 3 a tie of A and C (half each);
     # seed 4 lacks C, so it is left out of P(best) (4 brands)
@@ -104,7 +104,7 @@ def test_ranking_and_probability_best_on_a_known_table():
 def test_groups_are_named_in_words():
     import pandas as pd
 
-    from sim.viz.report import group_labels
+    from sim.viz.labels import group_labels
 
     done = pd.DataFrame(
         {

@@ -26,8 +26,8 @@ def script(name: str) -> list[str]:
     exe = BIN / name
     module = {
         "privsim": "sim",
-        "privsim-report": "sim.viz.report",
-        "privsim-reproduce": "sim.experiment.reproduce",
+        "privsim-report": "sim.cli.report",
+        "privsim-reproduce": "sim.cli.reproduce",
     }[name]
     return [str(exe)] if exe.exists() else [sys.executable, "-m", module]
 
@@ -224,3 +224,31 @@ def test_summary_csv_holds_the_summary_table(sweep):
         else:
             text = [[("" if pd.isna(v) else str(v)) for v in x] for x in (a, b)]
             assert text[0] == text[1], col
+
+
+def test_plan_expands_like_the_basic_sweeper():
+    """The plan (`planned_jobs`, public Hydra API only): the sweeper's params first, then the
+    command line, a key given twice keeping its place with the later value, `glob(*)` over the
+    group's own configs, the product in that order."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import open_dict
+
+    from sim.experiment.config import CONFIG_DIR, group_options
+    from sim.experiment.sweep import planned_jobs
+
+    task = ["experiment=premature_scaling", "seed=range(0,2)", "horizon_days=40"]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose("config", overrides=task[:1], return_hydra_config=True)
+        with open_dict(cfg):
+            cfg.hydra.overrides.task = task
+        jobs = planned_jobs(cfg)
+        assert jobs == [
+            [f"strategy={s}", f"seed={n}", "experiment=premature_scaling", "horizon_days=40"]
+            for s in ("staged", "premature")
+            for n in (0, 1)
+        ]
+        with open_dict(cfg):
+            cfg.hydra.sweeper.params = None
+            cfg.hydra.overrides.task = ["strategy=glob(*)", "seed=0,1", "strategy=glob(st*)"]
+        top = [g for g in group_options("strategy") if "/" not in g and g.startswith("st")]
+        assert planned_jobs(cfg) == [[f"strategy={s}", f"seed={n}"] for s in top for n in (0, 1)]

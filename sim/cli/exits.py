@@ -51,14 +51,19 @@ def refusals() -> tuple[type[BaseException], ...]:
     )
 
 
-def guard(prog: str, work: Callable[[], int | None], kind: str = "input") -> NoReturn:
-    """Run `work()` and exit by the scheme: its return value (None = 0); a refusal exits 2 with
-    one line ("<prog>: invalid <kind>: …"); any other exception prints its trace and exits 1."""
+def checked[T](prog: str, work: Callable[[], T], kind: str = "input") -> T:
+    """`work()`'s result; a refusal exits 2 with one line ("<prog>: invalid <kind>: …"), any
+    other exception prints its trace and exits 1."""
     try:
-        code = work()
+        return work()
     except refusals() as e:
         refuse(prog, f"invalid {kind}: {first_line(e)}")
     except Exception:
         traceback.print_exc()
         sys.exit(FAILED)
+
+
+def guard(prog: str, work: Callable[[], int | None], kind: str = "input") -> NoReturn:
+    """Run `work()` as `checked` does and exit with its return value (None = 0)."""
+    code = checked(prog, work, kind)
     sys.exit(DONE if code is None else code)

@@ -19,9 +19,7 @@ repeat project every ~2 years" in another. Keys whose lines carry no comment are
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 import typing
 from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
@@ -403,27 +401,3 @@ def markdown() -> str:
         lines.append(f"- `experiment={o}`: {' '.join(header) or NOT_STATED}")
     lines.append("")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`privsim-params`: print, write (`--write`) or check (`--check`) docs/parameters.md."""
-    ap = argparse.ArgumentParser(prog="privsim-params", description=__doc__.splitlines()[0])
-    mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
-    mode.add_argument("--check", action="store_true", help="exit 1 if it is out of date")
-    args = ap.parse_args(argv)
-    text = markdown()
-    if args.write:
-        DOC.parent.mkdir(parents=True, exist_ok=True)
-        DOC.write_text(text)
-        print(f"privsim-params: wrote {DOC}")
-    elif args.check:
-        if not DOC.exists() or DOC.read_text() != text:
-            print(f"privsim-params: {DOC} is out of date; run `make docs`", file=sys.stderr)
-            sys.exit(1)
-    else:
-        sys.stdout.write(text)
-
-
-if __name__ == "__main__":
-    main()

@@ -11,10 +11,8 @@ a note (the configs changed since), not a failure. Exit status: 0 identical, 1 d
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import sys
 import tempfile
 from pathlib import Path
 
@@ -127,39 +125,3 @@ def reproduce(run_dir, work_dir=None) -> list[str]:
         drop = lambda d: {k: v for k, v in d.items() if k not in IGNORED_SUMMARY_KEYS}  # noqa: E731
         diffs += [f"summary.json: {d}" for d in dict_differences(drop(original), drop(again))]
     return diffs
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="privsim-reproduce", description=__doc__.split("\n\n")[0])
-    p.add_argument("run_dir", type=Path, help="a run directory (one job of a sweep, or a run)")
-    p.add_argument(
-        "--keep",
-        type=Path,
-        default=None,
-        help="write the reproduction here instead of a temporary directory",
-    )
-    args = p.parse_args(argv)
-    try:
-        if note := replay_note(args.run_dir, json.loads((args.run_dir / CONFIG).read_text())):
-            print(f"note: {note}", file=sys.stderr)
-    except (OSError, ValueError):
-        pass  # reproduce() below names what is missing
-    try:
-        diffs = reproduce(args.run_dir, args.keep)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"privsim-reproduce: {e}", file=sys.stderr)
-        sys.exit(2)
-    if diffs:
-        print(f"privsim-reproduce: NOT reproduced: {args.run_dir}", file=sys.stderr)
-        for d in diffs:
-            print(f"  {d}", file=sys.stderr)
-        sys.exit(1)
-    s = json.loads((args.run_dir / SUMMARY).read_text())
-    print(
-        f"reproduced {args.run_dir}: {', '.join(FRAMES)} and summary.json identical "
-        f"(config_hash {s['config_hash']}, seed {s.get('seed')})"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,8 @@
 """One run, end to end: `run(cfg, out_dir)` builds, simulates and writes a run's data outputs
-(`sim.experiment.jobs`), and `main` is `privsim`, the Hydra app around it.
+(`sim.experiment.jobs`), and `hydra_main` is the Hydra app around it (the `privsim` command,
+`sim.cli.run`, calls it and decides the exit code).
 
-`main` is thin by design: compose the config, hand a plain dict to `run`. In a multirun (`-m`)
+`hydra_main` is thin by design: compose the config, hand a plain dict to `run`. In a multirun (`-m`)
 each job goes through `sim.experiment.sweep.run_job`, which records a failure in the job's
 `error.txt` instead of raising, so the other jobs still run and the callbacks registered in
 configs/config.yaml (`hydra.callbacks`: progress lines, then the figures and sweep report of
@@ -12,10 +13,8 @@ Figures are views attached through those callbacks: nothing here draws.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import sys
-import traceback
 from pathlib import Path
 
 import hydra
@@ -26,16 +25,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.core.metrics import horizons_in
 from sim.core.model import PrivateDomainModel
-from sim.core.params import ConfigError
 from sim.experiment.config import (
     CONFIG_DIR,
-    UnknownOption,
-    check_experiments,
     config_hash,
     model_kwargs,
-    null_parent,
 )
-from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
+from sim.experiment.jobs import check_daily, finished, write_outputs
 from sim.experiment.provenance import provenance
 from sim.experiment.sweep import read_plan, run_job, varying
 
@@ -124,22 +119,11 @@ def hydra_main(cfg: DictConfig) -> str | None:
         plan = read_plan(hc.sweep.dir)
         mine = varying(list(hc.overrides.task), plan["jobs"] if plan else None)
         return run_job(plain, out_dir, lambda c, o: _run_afresh(c, o, mine))
-    try:
-        s = run(plain, out_dir)
-    except ConfigError as e:
-        print(f"privsim: invalid configuration: {e}", file=sys.stderr)
-        sys.exit(BAD_INPUT)
-    except OutputError as e:
-        print(f"privsim: run failed: {e}", file=sys.stderr)
-        sys.exit(RUN_FAILED)
+    s = run(plain, out_dir)  # a ConfigError or OutputError goes to the command (sim.cli.run)
     print(result_line(s, out_dir))
     return None
 
 
-# Exit codes of `privsim` (README, "Reliability"): 0 every run finished; 1 a run failed or
-# crashed (a sweep: one or more jobs); 2 bad input, nothing was run (an invalid value, an
-# unknown key, group option or experiment, a wrong type, a YAML or override syntax error).
-RUN_FAILED, BAD_INPUT = 1, 2
 HINT = "set HYDRA_FULL_ERROR=1 for the full stack trace"
 
 
@@ -155,56 +139,3 @@ def config_error_line(e: BaseException) -> str:
         m = e.problem_mark
         line = f"YAML syntax error in {m.name}, line {m.line + 1}: {getattr(e, 'problem', e)}"
     return line
-
-
-def main() -> None:
-    """`privsim`: the Hydra app with one exit-code scheme (see `BAD_INPUT`, `RUN_FAILED`).
-
-    Hydra itself catches every exception of composition or of the task and exits 1 with a
-    long trace unless HYDRA_FULL_ERROR is set; so this sets it for the call, catches the
-    composition errors itself (one line and the hint, exit 2) and leaves the full trace (exit 1)
-    for crashes. A user who set HYDRA_FULL_ERROR gets Hydra's own behaviour.
-    """
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    user_full = os.environ.get("HYDRA_FULL_ERROR") == "1"
-    try:
-        check_experiments(sys.argv[1:])
-    except UnknownOption as e:
-        print(f"privsim: {e}", file=sys.stderr)
-        sys.exit(BAD_INPUT)
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    try:
-        hydra_main()
-    except (HydraException, OmegaConfBaseException, yaml.YAMLError) as e:
-        if user_full:
-            raise
-        print(f"privsim: invalid configuration: {config_error_line(e)}", file=sys.stderr)
-        print(f"privsim: ({HINT})", file=sys.stderr)
-        sys.exit(BAD_INPUT)
-    except Exception as e:
-        if user_full:
-            raise
-        line = _null_parent(sys.argv[1:]) if isinstance(e, AssertionError) else None
-        if line is None:
-            traceback.print_exc()
-            sys.exit(RUN_FAILED)
-        print(f"privsim: invalid configuration: {line}", file=sys.stderr)
-        sys.exit(BAD_INPUT)
-
-
-def _null_parent(argv: list[str]) -> str | None:
-    """OmegaConf asserts (no message) on a key set under a null node: name it, when the command
-    line composes the versioned configs (no other --config-dir/-name); None otherwise."""
-    args = [a for a in argv if a not in ("-m", "--multirun")]
-    if any(a.startswith("-") for a in args):
-        return None
-    try:
-        return null_parent(args)
-    except Exception:
-        return None
-
-
-if __name__ == "__main__":
-    main()

@@ -4,12 +4,13 @@ finish, and collecting a sweep's job directories into one table.
 Hydra runs `on_multirun_end` only if no job raised (a raising job makes the command exit 1 and
 skips the callbacks), so in a sweep a failing job is recorded instead of raised: its traceback
 goes to `<job>/error.txt`, the other jobs run on, the callbacks run, and only then does the
-command exit non-zero, naming the failed jobs (`Progress.on_multirun_end`). Callback state does
-not survive the joblib, Ray or submitit workers, so progress lives in files under
-`<sweep>/.progress/`.
+command exit non-zero, naming the failed jobs (`SweepProgress.on_multirun_end`). Callback state
+does not survive the joblib, Ray or submitit workers, so progress lives in files under
+`<sweep>/.progress/`, counted into the same line a study prints (`sim.experiment.progress`).
+The plan of a sweep (`planned_jobs`) is expanded with Hydra's public override parser.
 
 Views (per-run figures, the sweep report) are other callbacks (`sim.viz.report.Figures`),
-registered beside `Progress` in configs/config.yaml; this floor never imports them.
+registered beside `SweepProgress` in configs/config.yaml; this floor never imports them.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from itertools import product
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Glob
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -44,6 +48,8 @@ from sim.experiment.jobs import (
     write_json,
     write_text,
 )
+from sim.experiment.keys import flatten
+from sim.experiment.progress import Progress
 
 PROGRESS_DIR = ".progress"
 NOT_A_GROUP_KEY = {"seed"}  # replicates, not conditions
@@ -92,30 +98,41 @@ def run_job(cfg: dict, out_dir, run_afresh: Callable[[dict, Path], str]) -> str:
 PLAN = "plan.json"  # the sweep's command and planned jobs, written as the multirun starts
 
 
-def count_jobs(config: DictConfig) -> int | None:
-    """How many jobs the basic sweeper will launch for this multirun config (None if unknown)."""
-    jobs = planned_jobs(config)
-    return None if jobs is None else len(jobs)
-
-
 def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     """The overrides of every job the basic sweeper will launch, in job order (None if
-    unknown): what Hydra writes to each job's `.hydra/overrides.yaml`."""
+    unknown: another sweeper): what Hydra writes to each job's `.hydra/overrides.yaml`.
+
+    Expanded as Hydra's `BasicSweeper` does, through its public override parser: the
+    sweeper's `params` first, then the command line (a key given twice keeps its place and
+    takes the later value), each sweep (`a,b`, `range(0,4)`, `glob(*)`) enumerated, and the
+    jobs are the product in that order."""
     if not str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
-    from hydra._internal.config_loader_impl import ConfigLoaderImpl
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra._internal.utils import create_config_search_path
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    from sim.experiment.config import CONFIG_DIR
-
     params = config.hydra.sweeper.get("params") or {}
     args = [f"{k}={v}" for k, v in params.items()]
     args += list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
-    loader = ConfigLoaderImpl(config_search_path=create_config_search_path(CONFIG_DIR))
-    overrides = OverridesParser.create(config_loader=loader).parse_overrides(args)
-    return [list(job) for batch in BasicSweeper.split_arguments(overrides, None) for job in batch]
+    values: dict[str, list[str]] = {}
+    for override in OverridesParser.create().parse_overrides(args):
+        key = override.get_key_element()
+        if not override.is_sweep_override():
+            values[key] = [override.get_value_element_as_str()]
+        elif isinstance(glob := override.value(), Glob):
+            values[key] = glob.filter(_options(override.key_or_group))
+        elif override.is_discrete_sweep():
+            values[key] = list(override.sweep_string_iterator())
+        else:
+            return None  # an interval: the basic sweeper refuses it
+    keys = list(values)
+    return [
+        [f"{k}={v}" for k, v in zip(keys, job, strict=True)] for job in product(*values.values())
+    ]
+
+
+def _options(group: str) -> list[str]:
+    """The configs directly in a config group, sorted (what `glob(*)` chooses among)."""
+    from sim.experiment.config import CONFIG_DIR
+
+    return sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml"))
 
 
 def varying(job: list[str], plan_jobs: list[list[str]] | None) -> list[str]:
@@ -202,26 +219,14 @@ def in_plan(sweep_dir) -> tuple[dict[Path, bool], list[int]]:
     return belongs, [i for i in range(len(planned)) if i not in claimed]
 
 
-def _fmt(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def progress_line(progress_dir: Path) -> str:
     """ "runs done / total, ETA" from the marker files the jobs of this multirun left."""
     meta = json.loads((progress_dir / "start.json").read_text())
-    statuses = [p.read_text().strip() for p in progress_dir.glob("*.status")]
-    done, total = len(statuses), meta.get("total")
-    computed = sum(s == "done" for s in statuses)
-    elapsed = time.time() - meta["start"]
-    line = f"[privsim] {done}/{total or '?'} runs done"
-    extra = [f"{n} {s}" for s in ("skipped", "failed") if (n := statuses.count(s))]
-    if extra:
-        line += f" ({', '.join(extra)})"
-    line += f", elapsed {_fmt(elapsed)}"
-    if total and done < total and computed:
-        line += f", ETA {_fmt(elapsed / computed * (total - done))}"
-    return line
+    kinds = ("skipped", "failed")  # neither computed anything the ETA could go by
+    prog = Progress(meta.get("total"), kinds=kinds, free=kinds, start=meta["start"])
+    for p in progress_dir.glob("*.status"):
+        prog.count(*[s for s in [p.read_text().strip()] if s in kinds])
+    return prog.line()
 
 
 def unfinished(sweep_dir) -> list[str]:
@@ -253,7 +258,7 @@ def name_unfinished(sweep_dir, failed: list[str], total: int) -> None:
         print(f"retry them (finished runs are skipped): {cmd}", file=sys.stderr)
 
 
-class Progress(Callback):
+class SweepProgress(Callback):
     """`[privsim] 7/20 runs done …` as jobs end; at the end, exit 1 naming unfinished jobs.
 
     Registered first under `hydra.callbacks` (configs/config.yaml): Hydra calls `on_job_end` and
@@ -288,17 +293,6 @@ class Progress(Callback):
 
 
 # ---------------------------------------------------------------------------- collecting
-
-
-def flatten(d: dict, prefix: str = "") -> dict:
-    """Scalars of a nested dict with dotted keys; lists are left out."""
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, f"{prefix}{k}."))
-        elif not isinstance(v, list):
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def _typed(col: pd.Series) -> pd.Series:

@@ -26,7 +26,6 @@ Exit codes: 0 done; 1 an unexpected failure; 2 bad spec or bad data (named), not
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +34,11 @@ import yaml
 from sim.experiment.calibration import (
     MIN_ACCEPTED,
     CalibrationResult,
-    calibrate,
     calibrated_args,
     calibrated_config,
     group_names,
-    load_spec,
-    spec_names,
 )
 from sim.experiment.jobs import atomic_write, write_text
-from sim.viz import study
 from sim.viz.plots import figure, save
 
 FIGURE = "fit.png"
@@ -67,14 +62,14 @@ def draw(result: CalibrationResult):
         ax.set_ylabel(f"{s.name}\n({unit}{'' if stock else ' per ' + per})", fontsize=8)
         ax.legend(fontsize=7, loc="upper left")
     axes[-1].set_xlabel(f"day (row = {'the last day of each week' if per == 'week' else 'a day'})")
-    est = ", ".join(f"{k} = {_num(v)}" for k, v in result.estimate.items())
+    est = ", ".join(f"{k} = {number(v)}" for k, v in result.estimate.items())
     fig.suptitle(f"Calibration {result.spec.name}: {est}\nband: {result.spec.band_seeds} seeds of "
                  "the calibrated model (model noise only, no observation noise)",
                  fontsize=9)  # fmt: skip
     return fig
 
 
-def _num(v) -> str:
+def number(v) -> str:
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "–"
     a = abs(float(v))
@@ -110,7 +105,7 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
             if x.likelihood == "negbin"
             else "Gaussian on log(1 + y)"
         )
-        val = _num(result.nuisance.get(x.name))
+        val = number(result.nuisance.get(x.name))
         lines.append(
             f"| {x.name} | `{x.column}` | {what} | {val} ({'fixed' if fixed else 'fitted'}) |"
         )
@@ -119,7 +114,7 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
         f"**Method.** Point estimate: optuna TPE, {len(result.trials)} trials × {s.seeds} seeds, "
         f"minimising the total negative log-likelihood (best {result.best_nll:.1f}). Interval: "
         f"ABC rejection, {s.abc_draws} prior draws × {s.seeds} seeds, the {len(acc)} closest "
-        f"({s.abc_accept:.0%}, ε = {_num(float(acc['nll'].max()))}) accepted; 5 % and 95 % "
+        f"({s.abc_accept:.0%}, ε = {number(float(acc['nll'].max()))}) accepted; 5 % and 95 % "
         "quantiles of the accepted draws. Runtime "
         f"{result.seconds:.0f} s.",
         "",
@@ -130,15 +125,15 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
     ]
     for r in result.table.itertuples():
         lines.append(
-            f"| `{r.parameter}` | {_num(r.estimate)} | {_num(r.abc_median)} | "
-            f"{_num(r.q05)} – {_num(r.q95)} | {_num(r.low)} – {_num(r.high)} ({r.scale}) | "
+            f"| `{r.parameter}` | {number(r.estimate)} | {number(r.abc_median)} | "
+            f"{number(r.q05)} – {number(r.q95)} | {number(r.low)} – {number(r.high)} ({r.scale}) | "
             f"{r.unit or '–'} | {r.why} |"
         )
     lines += [
         "",
         "Read: the data are consistent with "
         + "; ".join(
-            f"`{r.parameter}` between {_num(r.q05)} and {_num(r.q95)}"
+            f"`{r.parameter}` between {number(r.q05)} and {number(r.q95)}"
             for r in result.table.itertuples()
         )
         + " (90 % ABC interval, conditional on the scenario and every other assumption)."
@@ -189,41 +184,3 @@ def write(result: CalibrationResult, out_dir, command: str = "") -> Path:
     save(draw(result), out / FIGURE, dpi=120)
     write_text(out / "report.md", report_md(result, out, command))
     return out / "report.md"
-
-
-def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    p = study.parser(
-        "privsim-calibrate",
-        "Fit the model's free parameters to a brand's observed series (optuna point fit, "
-        "ABC-rejection intervals); spec in configs/calibration/. Writes calibrated.yaml, "
-        "parameters.parquet, fit.png, study.db, report.md. Re-running into the same --out "
-        "resumes (optuna study in study.db, runs cached).",
-        "calibration",
-        spec_names(),
-        "trials=20",
-    )
-    p.add_argument("--data", type=Path, help="observed series (CSV/parquet), instead of the spec's")
-    args = p.parse_args(argv)
-
-    def work():
-        spec = load_spec(args.name, args.overrides)
-        out = args.out or Path("results/calibration") / spec.name
-        print(f"privsim-calibrate: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
-        return out, calibrate(spec, out, n_jobs=args.jobs, ray_address=args.ray, data=args.data)
-
-    out, result = study.run("privsim-calibrate", "calibration", work)
-    path = write(result, out, "privsim-calibrate " + " ".join(argv))
-    print(f"privsim-calibrate: report {path}", file=sys.stderr)
-    for r in result.table.itertuples():
-        print(
-            f"privsim-calibrate: {r.parameter} = {_num(r.estimate)} "
-            f"(90 % interval {_num(r.q05)} - {_num(r.q95)})",
-            file=sys.stderr,
-        )
-    for n in result.notes:
-        print(f"privsim-calibrate: {n}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()

@@ -17,9 +17,6 @@ calibration date outside the horizon) or the extra missing; 1 the fit failed.
 
 from __future__ import annotations
 
-import argparse
-import sys
-import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -249,41 +246,3 @@ def compare(run_dirs, calibration_end: str | None = None, out=None) -> Path:
     _save(fig, out / "clv_by_strategy.png")
     write_text(out / "report.md", comparison_report(table, out))
     return out
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="privsim-clv", description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "run_dir",
-        nargs="+",
-        help="finished runs written with outputs.transactions=true; several: compared by strategy",
-    )
-    p.add_argument(
-        "--calibration-end",
-        metavar="YYYY-MM-DD",
-        help="last day of the calibration period (default: the middle of each run's horizon)",
-    )
-    p.add_argument(
-        "--out",
-        metavar="DIR",
-        help="folder of the comparison by strategy (several runs, or one with --out; default "
-        "results/clv/<timestamp>)",
-    )
-    a = p.parse_args(argv)
-    try:
-        if len(a.run_dir) == 1 and a.out is None:
-            out = check(a.run_dir[0], a.calibration_end)
-        else:
-            out = compare(a.run_dir, a.calibration_end, a.out)
-    except (clv.BadInput, clv.MissingExtra) as e:
-        print(f"privsim-clv: {e}", file=sys.stderr)
-        sys.exit(2)
-    except Exception:
-        traceback.print_exc()
-        print("privsim-clv: the fit failed (trace above)", file=sys.stderr)
-        sys.exit(1)
-    print(f"privsim-clv: wrote {out}/report.md")
-
-
-if __name__ == "__main__":
-    main()

@@ -2,11 +2,11 @@
 them as `privsim` runs.
 
 `Figures` is registered under `hydra.callbacks` in configs/config.yaml (after
-`sim.experiment.sweep.Progress`), so the experiment floor never imports this one:
+`sim.experiment.sweep.SweepProgress`), so the experiment floor never imports this one:
 
 - `on_job_end` (single runs and every sweep job, in the worker): draws the run's `funnel.png`
   and `conversion.png` from its finished `daily.parquet` / `cohorts.parquet`;
-- `on_multirun_end`: writes the sweep report (`report`). Hydra calls it before `Progress`'s
+- `on_multirun_end`: writes the sweep report (`report`). Hydra calls it before `SweepProgress`'s
   (reverse registration order), which then exits 1 naming the jobs that did not finish.
 
 The sweep report aggregates a sweep directory (`sim.experiment.sweep.collect`) into
@@ -25,9 +25,7 @@ override, or share no seed, are named as not paired rather than paired wrongly.
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -40,19 +38,32 @@ from omegaconf import DictConfig
 
 from sim.core.metrics import horizons_in
 from sim.experiment import jobs
+from sim.experiment.comparison import (  # noqa: F401  (ranking, PERCENTILES: the what-if page's)
+    LOWER_IS_BETTER,
+    PAIRED_COLUMNS,
+    PERCENTILES,
+    RANK_BY,
+    group_levels,
+    mean_ci,
+    paired,
+    paired_values,
+    ranking,
+    yardstick,
+    yardsticks,
+)
+from sim.experiment.keys import select
 from sim.experiment.sweep import (
     add_groups,
     collect,
     group_keys,
     load_series,
-    name_unfinished,
-    planned_total,
     quote,
     resume_command,
     sweep_command,
     unfinished,
 )
 from sim.viz import plots
+from sim.viz.labels import group_labels, result_columns, words
 
 CI_NOTE = "mean ± 95 % CI of the mean across seeds (t-interval)"
 FIGURES = {
@@ -98,46 +109,7 @@ DEFINITIONS = (
 )
 
 
-def result_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """The results table's columns: the horizon-matched LTV yardsticks lead, to-date labelled."""
-    cols = [
-        ("users_acquired", "users acquired", ",.0f"),
-        ("conversion_30d", "30-day conversion", ".1%"),
-    ]
-    for h in horizons_in(dict.fromkeys(table.columns)):
-        cols += [
-            (f"ltv_{h}d", f"LTV at {h} days (yuan per user)", ",.2f"),
-            (f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ".2f"),
-        ]
-    cols += [
-        ("payback_day", "payback day", ",.0f"),
-        ("ltv_cac_to_date", "LTV/CAC to date (all ages pooled)", ".2f"),
-        ("revenue", "revenue (yuan)", ",.0f"),
-        ("margin", "margin (yuan)", ",.0f"),
-        ("acquisition_spend", "acquisition spend (yuan)", ",.0f"),
-        ("team_cost", "team cost (yuan)", ",.0f"),
-        ("profit", "profit (yuan)", ",.0f"),
-        ("churn_rate", "churn rate", ".1%"),
-    ]
-    return [c for c in cols if c[0] in table]  # totals: absent from older runs' summaries
-
-
-# ---------------------------------------------------------------------------- statistics
-
-
-def mean_ci(x) -> tuple[float, float, int]:
-    """Mean, 95 % t-interval half-width of the mean (NaN below 2 values) and the count of the
-    non-NaN values: how precisely the seeds determine the average, for the tables."""
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    n = x.size
-    if n == 0:
-        return np.nan, np.nan, 0
-    if n == 1:
-        return float(x[0]), np.nan, 1
-    from scipy.stats import t
-
-    return float(x.mean()), float(t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)), n
+# ---------------------------------------------------------------------------- table cells
 
 
 def _cell(v, fmt: str) -> str:
@@ -149,8 +121,6 @@ def _cell(v, fmt: str) -> str:
 
 # ---------------------------------------------------------------------------- ranking
 
-RANK_BY = "profit"  # the default yardstick of the ranking (`privsim-report --rank-by`)
-LOWER_IS_BETTER = {"payback_day", "acquisition_spend", "team_cost", "cac_per_user", "churn_rate"}
 RANK_NOTE = (
     "*P(best)*: the share of brands (seeds) in which the group had the best value, comparing "
     "the runs of every group with the same seed (paired by seed; seeds where a group lacks a "
@@ -158,38 +128,6 @@ RANK_NOTE = (
     "not a posterior probability. *10th / 50th / 90th*: the group's percentiles over all its "
     "seeds (the spread of outcomes a brand could see)."
 )
-
-
-def ranking(done: pd.DataFrame, column: str = RANK_BY) -> pd.DataFrame:
-    """The groups of finished runs ranked on `column` (best first; lower is better for costs,
-    payback and churn): `group`, `runs`, `mean`, `p10`, `p50`, `p90`, `p_best` (share of the
-    `brands` seeds every group ran in which it was best, ties sharing), `brands`, `rank`."""
-    if column not in done:
-        raise KeyError(f"{column!r} is not a column of the summary table")
-    groups = list(dict.fromkeys(done["group"]))
-    lower = column in LOWER_IS_BETTER
-    v = done[["group", "seed", column]].astype({column: float})
-    wide = v.drop_duplicates(["group", "seed"]).pivot(index="seed", columns="group", values=column)
-    wide = wide.reindex(columns=groups).dropna()  # seeds where every group has a value
-    best = wide.min(axis=1) if lower else wide.max(axis=1)
-    is_best = wide.eq(best, axis=0)
-    credit = is_best.div(is_best.sum(axis=1), axis=0).sum() / len(wide) if len(wide) else None
-    rows = []
-    for g in groups:
-        x = v.loc[v["group"] == g, column].dropna().to_numpy()
-        p = np.percentile(x, PERCENTILES) if x.size else [np.nan] * 3
-        rows.append(
-            dict(
-                group=g,
-                runs=int(x.size),
-                mean=float(x.mean()) if x.size else np.nan,
-                **{f"p{q}": float(y) for q, y in zip(PERCENTILES, p, strict=True)},
-                p_best=float(credit[g]) if credit is not None else np.nan,
-                brands=len(wide),
-            )
-        )
-    out = pd.DataFrame(rows).sort_values("mean", ascending=lower, na_position="last")
-    return out.assign(rank=range(1, len(out) + 1)).reset_index(drop=True)
 
 
 def ranking_lines(done: pd.DataFrame, column: str) -> list[str]:
@@ -214,46 +152,6 @@ def ranking_lines(done: pd.DataFrame, column: str) -> list[str]:
     return lines
 
 
-# ---------------------------------------------------------------------------- labels in words
-
-WORDS = {"paid_ads": "paid ads", "public_store": "public store", "kol": "KOL"}
-
-
-def words(name: str) -> str:
-    return WORDS.get(name, name.replace("_", " "))
-
-
-def level_label(key: str, value: str) -> str:
-    """One override in words: `staged`, `conversion pool`, `paid ads ×2`, `3 operators`."""
-    parts = key.lstrip("+~").split(".")
-    if key in ("strategy", "pool"):
-        return value if key == "strategy" else f"{value} pool"
-    if parts[0] == "business" and len(parts) == 1:
-        return f"business {words(value)}"
-    if parts[0] == "channels" and len(parts) == 3:
-        if parts[2] == "volume_scale":
-            return f"{words(parts[1])} ×{value}"
-        if parts[2] == "budget_per_day":
-            return f"{words(parts[1])} {value} yuan/day"
-    if key == "operators.fixed":
-        return f"{value} operators (fixed)"
-    return (
-        f"{words(parts[-1])} {value}"
-        if len(parts) < 3
-        else f"{' '.join(map(words, parts[-2:]))} {value}"
-    )
-
-
-def group_labels(done: pd.DataFrame, keys: list[str]) -> dict[str, str]:
-    """Each group's name in words (`staged · paid ads ×2`), for figures."""
-    levels = _levels(done, keys) if len(done) else {}
-    out = {g: " · ".join(level_label(k, v) for k, v in lv.items()) for g, lv in levels.items()}
-    out = {g: (lab or g) for g, lab in out.items()}
-    if len(set(out.values())) < len(out):  # never merge two groups under one label
-        return {g: g for g in out}
-    return out
-
-
 # ---------------------------------------------------------------------------- assumptions
 
 ASSUMPTIONS = (  # (dotted config key, short name) shown per group
@@ -275,14 +173,6 @@ ASSUMPTIONS_NOTE = (
 )
 
 
-def _dotted(cfg: dict, key: str):
-    for k in key.split("."):
-        if not isinstance(cfg, dict) or k not in cfg:
-            return None
-        cfg = cfg[k]
-    return cfg
-
-
 def assumption_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
     """The scenario's key assumptions per group, from its first run's `config.json`, and the
     channels with a stated budget or volume scale."""
@@ -296,7 +186,7 @@ def assumption_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
             continue
         items = []
         for k, what in ASSUMPTIONS:
-            v = _dotted(cfg, k)
+            v = select(cfg, k)
             items.append(
                 f"{what} {'none' if v is None else f'{v:g}' if isinstance(v, float) else v}"
             )
@@ -313,32 +203,6 @@ def assumption_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
 
 PAIRED = "paired.parquet"
 PAIRED_CSV = "paired.csv"
-PERCENTILES = (10, 50, 90)  # each group's spread over the paired brands (plots.BAND and median)
-PAIRED_COLUMNS = {  # paired.parquet: one row per pair of groups and yardstick
-    "a": "string",  # group A (appears first in the sweep)
-    "b": "string",  # group B
-    "differs_in": "string",  # the one override A and B differ in
-    "a_level": "string",  # its value in A
-    "b_level": "string",  # its value in B
-    "context": "string",  # the overrides A and B share (`pool=nurturing`; empty if none vary)
-    "yardstick": "string",  # a summary column: `profit`, `ltv_cac_<H>d`
-    "brands": "int64",  # seeds both groups ran with a value of the yardstick: the pairs
-    "seeds": "string",  # those seeds, comma-separated
-    "a_wins": "int64",  # brands where A's value is higher
-    "b_wins": "int64",
-    "ties": "int64",  # brands where the two are exactly equal
-    "mean_diff": "float64",  # mean of A − B over the brands
-    "ci_low": "float64",  # 95 % t-interval of that mean (NaN below 2 brands)
-    "ci_high": "float64",
-    "a_p10": "float64",  # A's 10th/50th/90th percentile over the same brands
-    "a_p50": "float64",
-    "a_p90": "float64",
-    "b_p10": "float64",
-    "b_p50": "float64",
-    "b_p90": "float64",
-    "spread_ratio": "float64",  # (b_p90 − b_p10) / (a_p90 − a_p10); NaN if A's is zero
-    "sentence": "string",  # "A beat B in k of n brands; B's … spread … is x times A's"
-}
 PAIRED_NOTE = (
     "Runs of two groups with the same seed face the same brand (common random numbers), so "
     "each pair of groups that differ in exactly one override is compared brand by brand: the "
@@ -347,136 +211,6 @@ PAIRED_NOTE = (
     "*10th / 50th / 90th*: each group's percentiles over the same brands (the spread of outcomes; "
     "its *spread* is the 10th–90th percentile range)."
 )
-
-
-def yardstick(column: str) -> tuple[str, str]:
-    """Label (with units) and number format of a paired yardstick: `profit`, `ltv_cac_<H>d`."""
-    if m := re.fullmatch(r"ltv_cac_(\d+)d", column):
-        return f"LTV/CAC at {m[1]} days (ratio)", ".2f"
-    return ("profit (yuan)", ",.0f") if column == "profit" else (column, ".3g")
-
-
-def yardsticks(table: pd.DataFrame) -> list[str]:
-    """The headline outcomes compared by pair: profit and LTV/CAC at the shortest horizon."""
-    hs = horizons_in(dict.fromkeys(table.columns))
-    return [c for c in ["profit", *(f"ltv_cac_{h}d" for h in hs[:1])] if c in table]
-
-
-def _levels(done: pd.DataFrame, keys: list[str]) -> dict[str, dict[str, str]]:
-    """Each group's value of every group key, as strings ("<NA>" for a missing override)."""
-    first = done.drop_duplicates("group").set_index("group")
-    return {g: {k: str(first.at[g, k]) for k in keys} for g in first.index}
-
-
-def group_pairs(done: pd.DataFrame, keys: list[str]):
-    """Which groups of finished runs to compare seed by seed.
-
-    Returns `(pairs, refused)`: `pairs` are `(A, B, key)` for groups that differ in exactly the
-    override `key` and share a seed, A the one that appears first; `refused` are
-    `(A, B, reason)` for the other pairs of groups. Groups are built from the overrides that
-    vary (`group_keys`), so runs of two groups that differ in one of them agree on every
-    other override: pairing them by seed pairs like with like.
-    """
-    levels = _levels(done, keys)
-    groups = list(dict.fromkeys(done["group"]))
-    seeds = {g: done.loc[done["group"] == g, "seed"].tolist() for g in groups}
-    pairs, refused = [], []
-    for i, a in enumerate(groups):
-        for b in groups[i + 1 :]:
-            diff = [k for k in keys if levels[a][k] != levels[b][k]]
-            twice = [(g, s) for g in (a, b) for s in set(seeds[g]) if seeds[g].count(s) > 1]
-            if len(diff) != 1:
-                refused.append((a, b, f"they differ in {len(diff)} overrides ({', '.join(diff)})"))
-            elif not set(seeds[a]) & set(seeds[b]):
-                refused.append((a, b, "they have no seed in common"))
-            elif twice:
-                g, s = twice[0]
-                refused.append((a, b, f"seed {s} has more than one run in {g}"))
-            else:
-                pairs.append((a, b, diff[0]))
-    return pairs, refused
-
-
-def paired_values(done: pd.DataFrame, a: str, b: str, column: str) -> pd.DataFrame:
-    """`seed`, `a`, `b`, `diff` (= a − b) for the seeds where both groups have `column`."""
-    va = done.loc[done["group"] == a, ["seed", column]].rename(columns={column: "a"})
-    vb = done.loc[done["group"] == b, ["seed", column]].rename(columns={column: "b"})
-    v = va.merge(vb, on="seed").astype({"a": float, "b": float}).dropna()
-    return v.sort_values("seed", ignore_index=True).assign(diff=lambda d: d["a"] - d["b"])
-
-
-def _ratio(x: float) -> str:
-    """2.35, 0.79, 12, 0.034: two decimals in the usual range, no false zeros outside it."""
-    return f"{x:,.0f}" if x >= 10 else f"{x:.2f}" if x >= 0.1 else f"{x:.2g}"
-
-
-def sentence(row: dict, label: str) -> str:
-    """ "A beat B in k of n brands (t ties); B's profit spread (10th–90th percentile range) is
-    x times A's", with zero spread said in words rather than divided by."""
-    a, b, n = row["a"], row["b"], row["brands"]
-    name = label.split(" (")[0]
-    lead = "" if row["yardstick"] == "profit" else f"On {name}, "
-    if row["context"]:  # several overrides vary: name A and B by the one they differ in
-        a, b = (f"{row['differs_in']}={row[f'{x}_level']}" for x in "ab")
-        lead += f"{'w' if lead else 'W'}ithin {row['context']}, "
-    if n == 0:
-        return f"{lead}{'n' if lead else 'N'}o brand has a value for both {a} and {b}."
-    ties = row["ties"]
-    text = f"{lead}{a} beat {b} in {row['a_wins']} of {n} brands"
-    if ties:
-        text += f" ({ties} tie{'s' if ties > 1 else ''})"
-    what = f"{b}'s {name} spread (10th–90th percentile range)"
-    sa, sb = row["a_p90"] - row["a_p10"], row["b_p90"] - row["b_p10"]
-    if n == 1:
-        return f"{text}; with one brand there is no spread to compare."
-    if sa > 0:
-        return f"{text}; {what} is {_ratio(sb / sa)} times {a}'s."
-    if sb > 0:
-        zero = f"{a}'s {name} is the same in every brand (zero spread)"
-        return f"{text}; {zero}, so {b}'s spread is no multiple of it."
-    return f"{text}; neither's {name} spreads across brands (zero 10th–90th percentile range)."
-
-
-def paired(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[tuple]]:
-    """The paired comparisons of a collected, grouped sweep table: one row per pair of groups
-    and yardstick (`PAIRED_COLUMNS`), and the pairs refused (`group_pairs`)."""
-    done = table[table["status"] == "finished"]
-    rows, refused = [], []
-    if done["group"].nunique() > 1 and "seed" in done:
-        pairs, refused = group_pairs(done, keys)
-        levels = _levels(done, keys)
-        for a, b, key in pairs:
-            for col in yardsticks(done):
-                v = paired_values(done, a, b, col)
-                n = len(v)
-                mean, half, _ = mean_ci(v["diff"])
-                pa = np.percentile(v["a"], PERCENTILES) if n else [np.nan] * 3
-                pb = np.percentile(v["b"], PERCENTILES) if n else [np.nan] * 3
-                row = dict(
-                    a=a,
-                    b=b,
-                    differs_in=key,
-                    a_level=levels[a][key],
-                    b_level=levels[b][key],
-                    context=", ".join(f"{k}={levels[a][k]}" for k in keys if k != key),
-                    yardstick=col,
-                    brands=n,
-                    seeds=",".join(map(str, v["seed"])),
-                    a_wins=int((v["diff"] > 0).sum()),
-                    b_wins=int((v["diff"] < 0).sum()),
-                    ties=int((v["diff"] == 0).sum()),
-                    mean_diff=mean,
-                    ci_low=mean - half,
-                    ci_high=mean + half,
-                    **{f"a_p{p}": float(x) for p, x in zip(PERCENTILES, pa, strict=True)},
-                    **{f"b_p{p}": float(x) for p, x in zip(PERCENTILES, pb, strict=True)},
-                )
-                sa = row["a_p90"] - row["a_p10"]
-                row["spread_ratio"] = (row["b_p90"] - row["b_p10"]) / sa if sa > 0 else np.nan
-                row["sentence"] = sentence(row, yardstick(col)[0])
-                rows.append(row)
-    frame = pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)).astype(PAIRED_COLUMNS)
-    return frame, refused
 
 
 def _pct(row, side: str, fmt: str) -> str:
@@ -852,35 +586,3 @@ class Figures(Callback):
         except Exception as e:  # Hydra would turn a callback's exception into a mere warning
             traceback.print_exc()
             sys.exit(f"privsim: the sweep report for {sweep_dir} failed: {type(e).__name__}: {e}")
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(
-        prog="privsim-report",
-        description="Aggregate a Hydra multirun into summary.parquet, figures and report.md in "
-        "the sweep directory; exit 1 naming the runs that did not finish.",
-    )
-    p.add_argument("sweep_dir", type=Path, help="a Hydra multirun directory")
-    p.add_argument(
-        "--rank-by",
-        default=RANK_BY,
-        help="summary column the groups are ranked on, with the share of seeds in which each "
-        f"is best (default {RANK_BY}; e.g. ltv_cac_90d, payback_day: lower is better)",
-    )
-    args = p.parse_args(argv)
-    try:
-        failed = report(args.sweep_dir, args.rank_by)
-    except FileNotFoundError as e:
-        print(f"privsim-report: {e}", file=sys.stderr)
-        sys.exit(2)
-    except Exception as e:
-        traceback.print_exc()
-        print(f"privsim-report: the report failed: {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
-    if failed:
-        name_unfinished(args.sweep_dir, failed, planned_total(args.sweep_dir))
-    sys.exit(1 if failed else 0)
-
-
-if __name__ == "__main__":
-    main()

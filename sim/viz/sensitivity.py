@@ -21,15 +21,13 @@ Exit codes: 0 done; 1 some evaluation failed (the rest is reported); 2 bad spec,
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from sim.experiment.jobs import atomic_write, write_text
-from sim.experiment.sensitivity import StudyResult, load_spec, run_study, spec_names
-from sim.viz import study
+from sim.experiment.sensitivity import StudyResult
 from sim.viz.plots import figure, save
 
 FIGURE = "sensitivity.png"
@@ -228,35 +226,3 @@ def write_study(result: StudyResult, out_dir, command: str = "") -> Path:
         save(draw(result), out / FIGURE, dpi=120)
     write_text(out / "report.md", report_md(result, command))
     return out / "report.md"
-
-
-def main(argv=None) -> None:
-    argv = sys.argv[1:] if argv is None else argv
-    p = study.parser(
-        "privsim-sensitivity",
-        "Global sensitivity analysis (Morris or Sobol, SALib) of a study spec in "
-        "configs/sensitivity/; writes samples.parquet, indices.parquet, sensitivity.png and "
-        "report.md. Re-running into the same --out resumes (finished runs are cached).",
-        "sensitivity",
-        spec_names(),
-        "samples=4",
-    )
-    args = p.parse_args(argv)
-
-    def work():
-        spec = load_spec(args.name, args.overrides)
-        out = args.out or Path("results/sensitivity") / spec.name
-        print(f"privsim-sensitivity: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
-        return out, run_study(spec, out, n_jobs=args.jobs, ray_address=args.ray)
-
-    out, result = study.run("privsim-sensitivity", "study", work)
-    command = "privsim-sensitivity " + " ".join(argv)
-    path = write_study(result, out, command)
-    print(f"privsim-sensitivity: report {path}", file=sys.stderr)
-    for n in result.notes:
-        print(f"privsim-sensitivity: {n}", file=sys.stderr)
-    sys.exit(1 if (result.samples["status"] != "finished").any() else 0)
-
-
-if __name__ == "__main__":
-    main()

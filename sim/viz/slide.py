@@ -2,20 +2,18 @@
 publication-quality figure for slides.
 
     privsim-figure premature_scaling                    # 10 seeds -> results/figures/
-    python -m sim.viz.slide premature_scaling --seeds 20 --out slides/
+    privsim-figure premature_scaling --seeds 20 --out slides/
     privsim-figure --scenario strategy=staged,premature operators.count=3
 
 Runs the experiment's arms — the strategies its sweep compares (for premature_scaling: staged
 and premature; for a scenario, the strategies of its `strategy=a,b` override) — for seeds
-0..N-1 through the same machinery as `privsim -m` (not a second runner): it launches
+0..N-1 through the batch engine (`sim.experiment.batch.run_batch`, the one engine of studies:
+not a second runner), in memory, the same runs as
 
-    python -m sim -m experiment=<name> strategy=<a>,<b> 'seed=range(0,N)' \
-        hydra.sweep.dir=<out>/runs/<name> [hydra/launcher=joblib hydra.launcher.n_jobs=<jobs>] \
-        [horizon_days=<days>]
+    privsim -m experiment=<name> strategy=<a>,<b> 'seed=range(0,N)' [horizon_days=<days>]
 
-so launchers, resuming (re-running skips finished runs), failure handling and the sweep report
-in `<out>/runs/<name>/` are the sweep's own. It then draws from the job directories
-(`sim.experiment.sweep.collect` / `load_series`, `sim.viz.plots`) two panels:
+Each finished run is cached under `<out>/runs/<name>/` (by config hash), so re-running resumes;
+a failed run stops the slide naming it. It then draws (`sim.viz.plots`) two panels:
 
 - conversion decay: 30-day conversion of each weekly joining cohort against the users per
   operator it met (quantile bins of each arm's cohorts across seeds);
@@ -29,12 +27,7 @@ screen (`write_live`: one seed, no band).
 
 from __future__ import annotations
 
-import argparse
-import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +35,8 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from sim.experiment import provenance
-from sim.experiment.config import CONFIG_DIR
-from sim.experiment.sweep import add_groups, collect, load_series
+from sim.experiment.batch import Evaluation, run_batch
+from sim.experiment.config import CONFIG_DIR, compose
 from sim.viz import plots
 
 DEFAULT_OUT = Path("results") / "figures"
@@ -95,35 +88,17 @@ def scenario_name(overrides: list[str]) -> str:
     return "scenario-" + re.sub(r"[^A-Za-z0-9.=,+-]+", "_", text).replace("=", "-")[:120]
 
 
-def sweep_command(
-    experiment: str | None,
-    seeds: int,
-    sweep_dir: Path,
-    days: int | None = None,
-    jobs: int = 1,
-    scenario: list[str] | None = None,
-) -> list[str]:
-    """The `privsim -m` command line that runs every arm for seeds 0..seeds-1 into `sweep_dir`:
-    an experiment's arms, or a scenario's (`scenario_arms`)."""
+def arm_configs(
+    experiment: str | None, days: int | None = None, scenario: list[str] | None = None
+) -> dict[str, dict]:
+    """One composed config per arm (its strategy), everything else shared: an experiment's
+    arms, or a scenario's (`scenario_arms`), with the horizon `days` if given."""
     if scenario is not None:
         arms, rest = scenario_arms(scenario)
     else:
         arms, rest = experiment_arms(experiment), [f"experiment={experiment}"]
-    cmd = [
-        sys.executable,
-        "-m",
-        "sim",
-        "-m",
-        *rest,
-        f"strategy={','.join(arms)}",
-        f"seed=range(0,{seeds})",
-        f'hydra.sweep.dir="{Path(sweep_dir).resolve()}"',
-    ]
-    if jobs > 1 and importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher"):
-        cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={jobs}"]
-    if days is not None:
-        cmd.append(f"horizon_days={days}")
-    return cmd
+    tail = [] if days is None else [f"horizon_days={days}"]
+    return {arm: compose([*rest, f"strategy={arm}", *tail]) for arm in arms}
 
 
 def run_arms(
@@ -133,32 +108,32 @@ def run_arms(
     days=None,
     jobs: int = 1,
     scenario: list[str] | None = None,
-) -> Path:
-    """Run (or resume) the sweep under `<out>/runs/<name>`; returns it."""
+):
+    """Run every arm for seeds 0..seeds-1 through the batch engine (in memory, `jobs` local
+    processes), each run cached under `<out>/runs/<name>/` so that re-running resumes; returns
+    the summary table (one row per run: `job`, `group` = the arm, the flat summary) and the
+    runs' `daily` and `cohorts`, tagged with `job` and `group`. Jobs are numbered arm by arm,
+    seed by seed, as the sweep `privsim -m strategy=<a>,<b> 'seed=range(0,N)'` numbers them."""
     name = scenario_name(scenario) if scenario is not None else experiment
-    sweep_dir = Path(out) / "runs" / name
-    r = subprocess.run(sweep_command(experiment, seeds, sweep_dir, days, jobs, scenario))
-    if r.returncode != 0:
+    bases = arm_configs(experiment, days, scenario)
+    evs = [Evaluation({}, seed=s, base=arm) for arm in bases for s in range(seeds)]
+    results = run_batch(
+        bases, evs, n_jobs=jobs, frames=("daily", "cohorts"), cache_dir=Path(out) / "runs" / name
+    )
+    if failed := [r for r in results if not r.ok]:
         raise SystemExit(
-            f"privsim-figure: not every run of {name} finished (see above; exit "
-            f"{r.returncode}); run the same command again to retry them"
+            f"privsim-figure: {len(failed)} of {len(results)} runs of {name} failed "
+            f"(first: {failed[0].evaluation.base}, seed {failed[0].evaluation.seed}: "
+            f"{failed[0].error})"
         )
-    return sweep_dir
-
-
-def arm_frames(sweep_dir: Path, arms: list[str], seeds: int):
-    """The finished runs of this command: the summary table, `daily` and `cohorts`, grouped by
-    strategy. Only jobs 0..len(arms)·seeds−1 belong to it (a run with more seeds into the same
-    directory leaves further job directories behind); each (arm, seed) must be there once."""
-    table = collect(sweep_dir)
-    ours = [str(n) for n in range(len(arms) * seeds)]
-    table = table[table["job"].isin(ours)]
-    done = table[table["status"] == "finished"]
-    per_arm = done.groupby("strategy")["seed"].agg(sorted)
-    if len(per_arm) != len(arms) or any(s != list(range(seeds)) for s in per_arm):
-        raise SystemExit(f"privsim-figure: {sweep_dir} does not hold every arm and seed once")
-    done = add_groups(done, ["strategy"])
-    return done, load_series(done, sweep_dir, "daily"), load_series(done, sweep_dir, "cohorts")
+    rows, daily, cohorts = [], [], []
+    for job, r in enumerate(results):
+        tag = dict(job=str(job), group=r.summary["strategy"])  # the name the run reports
+        rows.append({**tag, **r.summary})
+        daily.append(r.frames["daily"].assign(**tag))
+        cohorts.append(r.frames["cohorts"].assign(**tag))
+    table = pd.DataFrame(rows).astype({"job": "string", "group": "string"})
+    return table, pd.concat(daily, ignore_index=True), pd.concat(cohorts, ignore_index=True)
 
 
 def phase_marks(table: pd.DataFrame) -> list[plots.Mark]:
@@ -324,58 +299,10 @@ def write(
     """Run (or resume) the arms, then write `<out>/<name>.png` and `.svg` (name: the
     experiment, or `scenario_name` of the scenario's overrides)."""
     out = Path(out)
-    sweep_dir = run_arms(experiment, seeds, out, days, jobs, scenario)
+    frames = run_arms(experiment, seeds, out, days, jobs, scenario)
     if scenario is not None:
-        name, arms = scenario_name(scenario), scenario_arms(scenario)[0]
-        label = "privsim -m " + " ".join(scenario)
+        name, label = scenario_name(scenario), "privsim -m " + " ".join(scenario)
     else:
-        name, arms, label = experiment, experiment_arms(experiment), f"experiment={experiment}"
-    fig = draw_sweep(label, *arm_frames(sweep_dir, arms, seeds))
+        name, label = experiment, f"experiment={experiment}"
+    fig = draw_sweep(label, *frames)
     return _save(fig, out, name)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="privsim-figure",
-        description="One slide-ready figure (PNG + SVG) of an experiment's arms.",
-    )
-    ap.add_argument(
-        "experiment",
-        nargs="?",
-        help="a config under configs/experiment/, e.g. premature_scaling (or use --scenario)",
-    )
-    ap.add_argument(
-        "--scenario",
-        nargs="+",
-        metavar="KEY=VALUE",
-        help="Hydra overrides instead of an experiment, e.g. strategy=staged,premature "
-        "operators.count=3 (the strategies are the arms; default staged,premature)",
-    )
-    ap.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 per arm (default 10)")
-    ap.add_argument(
-        "--out",
-        default=str(DEFAULT_OUT),
-        help="output folder (default results/figures); the runs go to <out>/runs/<experiment>",
-    )
-    ap.add_argument(
-        "--days", type=int, default=None, help="horizon override (default: the config's)"
-    )
-    ap.add_argument(
-        "--jobs",
-        type=int,
-        default=min(4, len(os.sched_getaffinity(0))),
-        help="parallel processes, through Hydra's joblib launcher (default: CPU count, at most 4)",
-    )
-    args = ap.parse_args(argv)
-    if args.seeds < 1:
-        ap.error("--seeds must be >= 1")
-    if (args.experiment is None) == (args.scenario is None):
-        ap.error("give an experiment or --scenario KEY=VALUE ..., not both")
-    paths = write(args.experiment, args.seeds, args.out, args.days, args.jobs, args.scenario)
-    for p in paths:
-        print(p)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

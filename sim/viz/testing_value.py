@@ -1,6 +1,6 @@
 """The `testing_value` study's figure: what testing first buys, against how much is unknown.
 
-    python -m sim.viz.testing_value <sweep_dir>     # reads <sweep_dir>/summary.parquet
+    python -m sim.cli.testing_value <sweep_dir>     # reads <sweep_dir>/summary.parquet
 
 For each brand (seed) and fit spread, the advantage of testing first is the paired difference
 staged − ten_to_n (and staged − premature, when those runs exist) on profit over the horizon and
@@ -12,14 +12,10 @@ how often its test committed the truly best candidate) into the sweep directory.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
-
 import pandas as pd
 
+from sim.experiment.comparison import yardstick, yardsticks
 from sim.viz import plots
-from sim.viz.report import yardstick, yardsticks
 
 SPREAD = "fit.spread"
 TESTER = "staged"
@@ -133,26 +129,3 @@ def markdown(table: pd.DataFrame) -> str:
         for s, row in best.iterrows():
             lines.append(f"| {s:g} | " + " | ".join(f"{v:.0%}" for v in row) + " |")
     return "\n".join(lines) + "\n"
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m sim.viz.testing_value", description=__doc__.splitlines()[0]
-    )
-    p.add_argument("sweep_dir", type=Path, help="a sweep of experiment=testing_value")
-    args = p.parse_args(argv)
-    path = args.sweep_dir / "summary.parquet"
-    if not path.exists():
-        print(f"{path}: missing; run privsim-report {args.sweep_dir} first", file=sys.stderr)
-        return 2
-    table = pd.read_parquet(path)
-    fig = figure(table)
-    plots.save(fig, args.sweep_dir / "testing_value.png", dpi=120)
-    (args.sweep_dir / "testing_value.md").write_text(markdown(table))
-    print(markdown(table))
-    print(f"wrote {args.sweep_dir / 'testing_value.png'} and testing_value.md")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

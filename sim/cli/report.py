@@ -1,0 +1,48 @@
+"""`privsim-report <sweep_dir>`: aggregate a Hydra multirun into summary.parquet, figures and
+report.md (`sim.viz.report`); exit 1 naming the runs that did not finish, 2 when the folder holds
+no sweep."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from sim.cli.exits import DONE, FAILED, refuse
+from sim.experiment.comparison import RANK_BY
+from sim.experiment.sweep import name_unfinished, planned_total
+from sim.viz.report import report
+
+PROG = "privsim-report"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Aggregate a Hydra multirun into summary.parquet, figures and report.md in "
+        "the sweep directory; exit 1 naming the runs that did not finish.",
+    )
+    p.add_argument("sweep_dir", type=Path, help="a Hydra multirun directory")
+    p.add_argument(
+        "--rank-by",
+        default=RANK_BY,
+        help="summary column the groups are ranked on, with the share of seeds in which each "
+        f"is best (default {RANK_BY}; e.g. ltv_cac_90d, payback_day: lower is better)",
+    )
+    args = p.parse_args(argv)
+    try:
+        failed = report(args.sweep_dir, args.rank_by)
+    except FileNotFoundError as e:
+        refuse(PROG, str(e))
+    except Exception as e:
+        traceback.print_exc()
+        print(f"{PROG}: the report failed: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(FAILED)
+    if failed:
+        name_unfinished(args.sweep_dir, failed, planned_total(args.sweep_dir))
+    sys.exit(FAILED if failed else DONE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Names in words for the sweep report and its figures: a summary column's heading and format
+(`result_columns`), an override's value (`level_label`: `paid ads ×2`, `3 operators (fixed)`)
+and a group's name (`group_labels`: `staged · paid ads ×2`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.core.metrics import horizons_in
+from sim.experiment.comparison import group_levels
+
+
+def result_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The results table's columns: the horizon-matched LTV yardsticks lead, to-date labelled."""
+    cols = [
+        ("users_acquired", "users acquired", ",.0f"),
+        ("conversion_30d", "30-day conversion", ".1%"),
+    ]
+    for h in horizons_in(dict.fromkeys(table.columns)):
+        cols += [
+            (f"ltv_{h}d", f"LTV at {h} days (yuan per user)", ",.2f"),
+            (f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ".2f"),
+        ]
+    cols += [
+        ("payback_day", "payback day", ",.0f"),
+        ("ltv_cac_to_date", "LTV/CAC to date (all ages pooled)", ".2f"),
+        ("revenue", "revenue (yuan)", ",.0f"),
+        ("margin", "margin (yuan)", ",.0f"),
+        ("acquisition_spend", "acquisition spend (yuan)", ",.0f"),
+        ("team_cost", "team cost (yuan)", ",.0f"),
+        ("profit", "profit (yuan)", ",.0f"),
+        ("churn_rate", "churn rate", ".1%"),
+    ]
+    return [c for c in cols if c[0] in table]  # totals: absent from older runs' summaries
+
+
+WORDS = {"paid_ads": "paid ads", "public_store": "public store", "kol": "KOL"}
+
+
+def words(name: str) -> str:
+    return WORDS.get(name, name.replace("_", " "))
+
+
+def level_label(key: str, value: str) -> str:
+    """One override in words: `staged`, `conversion pool`, `paid ads ×2`, `3 operators`."""
+    parts = key.lstrip("+~").split(".")
+    if key in ("strategy", "pool"):
+        return value if key == "strategy" else f"{value} pool"
+    if parts[0] == "business" and len(parts) == 1:
+        return f"business {words(value)}"
+    if parts[0] == "channels" and len(parts) == 3:
+        if parts[2] == "volume_scale":
+            return f"{words(parts[1])} ×{value}"
+        if parts[2] == "budget_per_day":
+            return f"{words(parts[1])} {value} yuan/day"
+    if key == "operators.fixed":
+        return f"{value} operators (fixed)"
+    return (
+        f"{words(parts[-1])} {value}"
+        if len(parts) < 3
+        else f"{' '.join(map(words, parts[-2:]))} {value}"
+    )
+
+
+def group_labels(done: pd.DataFrame, keys: list[str]) -> dict[str, str]:
+    """Each group's name in words (`staged · paid ads ×2`), for figures."""
+    levels = group_levels(done, keys) if len(done) else {}
+    out = {g: " · ".join(level_label(k, v) for k, v in lv.items()) for g, lv in levels.items()}
+    out = {g: (lab or g) for g, lab in out.items()}
+    if len(set(out.values())) < len(out):  # never merge two groups under one label
+        return {g: g for g in out}
+    return out
