@@ -1,5 +1,6 @@
 """`privsim-figure <experiment>` or `privsim-figure --scenario <overrides>`: one slide-ready
-figure (PNG + SVG) of an experiment's arms (`sim.viz.slide`)."""
+figure (PNG + SVG) of an experiment's arms (`sim.viz.slide`). Exit 2 on input it cannot use (an
+unknown experiment or override: one line, nothing run), 1 when a run fails."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import os
 import sys
 
-from sim.cli.exits import DONE
+from sim.cli.exits import DONE, FAILED, first_line, refusals, refuse
 from sim.viz import slide
 
 PROG = "privsim-figure"
@@ -50,7 +51,19 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--seeds must be >= 1")
     if (args.experiment is None) == (args.scenario is None):
         ap.error("give an experiment or --scenario KEY=VALUE ..., not both")
-    paths = slide.write(args.experiment, args.seeds, args.out, args.days, args.jobs, args.scenario)
+    try:
+        paths = slide.write(
+            args.experiment, args.seeds, args.out, args.days, args.jobs, args.scenario
+        )
+    except SystemExit as e:  # the slide refused its input, with one line
+        if not isinstance(e.code, str):
+            raise
+        refuse(PROG, e.code.removeprefix(f"{PROG}: "))
+    except refusals() as e:
+        refuse(PROG, f"invalid configuration: {first_line(e)}")
+    except RuntimeError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+        return FAILED
     for p in paths:
         print(p)
     return DONE

@@ -192,10 +192,14 @@ def chunks(items: list, size: int) -> list[list]:
     return [items[k : k + size] for k in range(0, len(items), size)]
 
 
+MAX_CHUNK = 8  # runs per task at most: a year-long run takes seconds, so a task of 8 dwarfs any
+# executor's per-task cost, while progress still moves and no worker idles long at the end
+
+
 def default_chunk_size(tasks: int, workers: int) -> int:
-    """Several runs per task, yet about four tasks per worker, so no worker idles long at the
-    end while another finishes a long chunk."""
-    return max(1, tasks // (4 * max(1, workers)))
+    """Several runs per task, yet about four tasks per worker (so no worker idles long at the
+    end while another finishes a long chunk), and at most `MAX_CHUNK`."""
+    return max(1, min(MAX_CHUNK, tasks // (4 * max(1, workers))))
 
 
 def run_batch(

@@ -13,7 +13,9 @@ not a second runner), in memory, the same runs as
     privsim -m experiment=<name> strategy=<a>,<b> 'seed=range(0,N)' [horizon_days=<days>]
 
 Each finished run is cached under `<out>/runs/<name>/` (by config hash), so re-running resumes;
-a failed run stops the slide naming it. It then draws (`sim.viz.plots`) two panels:
+a failed run stops the slide naming it (`RuntimeError`); input it cannot use (an experiment that
+compares no strategies, a seed among the overrides) stops it with `SystemExit` and one line.
+It then draws (`sim.viz.plots`) two panels:
 
 - conversion decay: 30-day conversion of each weekly joining cohort against the users per
   operator it met (quantile bins of each arm's cohorts across seeds);
@@ -121,8 +123,8 @@ def run_arms(
         bases, evs, n_jobs=jobs, frames=("daily", "cohorts"), cache_dir=Path(out) / "runs" / name
     )
     if failed := [r for r in results if not r.ok]:
-        raise SystemExit(
-            f"privsim-figure: {len(failed)} of {len(results)} runs of {name} failed "
+        raise RuntimeError(
+            f"{len(failed)} of {len(results)} runs of {name} failed "
             f"(first: {failed[0].evaluation.base}, seed {failed[0].evaluation.seed}: "
             f"{failed[0].error})"
         )
