@@ -7,10 +7,13 @@
     python benchmarks/batch.py --morris        # the premature-scaling Morris study, timed
 
 `--runs N` evaluates the default scenario (`compose([])`: staged, 365 days) for seeds 0..N-1
-through `sim.experiment.batch.run_batch` with `--jobs` local processes, no cache, and prints one
-JSON line: wall seconds, runs per minute (including the workers' start-up, and excluding it:
-from the first finished run on), the mean seconds per run inside a worker, and the load average
-of the machine while it ran (the machine is shared: divide by its cores to see contention).
+through `sim.experiment.batch.run_batch` with `--jobs` local processes (`--chunk-size` runs per
+task; default: the engine's), no cache, and prints one JSON line: wall seconds, runs per minute
+(including the workers' start-up, and excluding it: from the first finished run on), the mean
+seconds per run inside a worker, the share of the workers' time spent simulating
+(`workers_busy`: what the engine's overhead leaves; comparable on a busy machine), and the load
+average of the machine while it ran (the machine is shared: divide by its cores to see
+contention).
 
 `--fixed` runs one tiny model (1 user a day, `--days` days) and times each phase of `step()`
 (`sim.core.model` docstring) by wrapping the model's phase methods, plus Mesa's own step
@@ -33,7 +36,7 @@ import time
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
-def throughput(runs: int, jobs: int, days: int, strategy: str) -> dict:
+def throughput(runs: int, jobs: int, days: int, strategy: str, chunk: int | None = None) -> dict:
     from sim.experiment.batch import Evaluation, run_batch
     from sim.experiment.config import compose
 
@@ -41,7 +44,7 @@ def throughput(runs: int, jobs: int, days: int, strategy: str) -> dict:
     evs = [Evaluation({}, seed=s) for s in range(runs)]
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    results = run_batch(base, evs, n_jobs=jobs, progress=False)
+    results = run_batch(base, evs, n_jobs=jobs, chunk_size=chunk, progress=False)
     wall = time.perf_counter() - t0
     per_run = [r.seconds for r in results]
     first = min(per_run)  # the first finished run includes no start-up of its own
@@ -56,6 +59,10 @@ def throughput(runs: int, jobs: int, days: int, strategy: str) -> dict:
         if runs > jobs
         else None,
         "mean_s_per_run_in_worker": round(sum(per_run) / runs, 3),
+        # the share of the workers' wall time spent simulating: the engine's own overhead
+        # (start-up, hand-over, the tail) is the rest; robust to a busy machine, unlike runs/min
+        "workers_busy": round(sum(per_run) / (wall * min(jobs, runs)), 3),
+        "chunk_size": chunk,
         "failed": sum(not r.ok for r in results),
         "load_avg_before": round(load0, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
@@ -161,6 +168,7 @@ def main() -> None:
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--strategy", default="staged")
+    p.add_argument("--chunk-size", type=int, default=None, help="runs per task (default: auto)")
     p.add_argument("--fixed", action="store_true", help="fixed cost per simulated day")
     p.add_argument("--profile", action="store_true", help="cProfile one default run")
     p.add_argument("--morris", action="store_true", help="time the premature-scaling study")
@@ -172,7 +180,9 @@ def main() -> None:
     elif args.fixed:
         print(json.dumps(fixed_cost(args.days)))
     else:
-        print(json.dumps(throughput(args.runs, args.jobs, args.days, args.strategy)))
+        print(
+            json.dumps(throughput(args.runs, args.jobs, args.days, args.strategy, args.chunk_size))
+        )
 
 
 if __name__ == "__main__":

@@ -85,3 +85,26 @@ def test_commands_live_on_the_commands_floor():
         if "sys.exit(2)" in line or "return 2" in line or "exit(BAD_INPUT)" in line
     ]
     assert not exits, exits
+
+
+def test_run_engine_pieces_are_defined_once():
+    """Sweeps and studies share one progress line, one clock, one flatten rule, one dotted-key
+    spelling, and one set of statistics: each is defined in exactly one module."""
+    once = {
+        "Progress": "experiment/progress.py",
+        "clock": "experiment/progress.py",
+        "_fmt": None,
+        "flatten": "experiment/keys.py",
+        "_walk": None,
+        "_dotted": None,
+        "mean_ci": "experiment/comparison.py",
+        "ranking": "experiment/comparison.py",
+        "paired": "experiment/comparison.py",
+    }
+    found: dict[str, list[str]] = {name: [] for name in once}
+    for path in sorted(SIM.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in once:
+                found[node.name].append(path.relative_to(SIM).as_posix())
+    wrong = {n: where for n, where in found.items() if where != ([once[n]] if once[n] else [])}
+    assert not wrong, wrong

@@ -6,7 +6,8 @@ takes a base config (composed once from Hydra overrides with `sim.experiment.con
 and a list of `Evaluation`s, each a few dotted-key values (`operators.capacity`,
 `strategy.phases.0.daily_users`) set on a copy of that dict, plus a seed. It returns one
 `Result` per evaluation — the run's summary (nested keys dotted: `rfm.important_value`) and,
-where asked, some daily columns — in the order given.
+where asked, some daily columns or whole tables (`daily`, `cohorts`: the slide draws from
+them) — in the order given.
 
 - **Same numbers as `privsim`.** An evaluation builds `PrivateDomainModel` from the config
   exactly as `sim.experiment.run.run` does (the model validates the dicts itself) and adds the
@@ -24,9 +25,9 @@ where asked, some daily columns — in the order given.
 - **Progress** on stderr: `[privsim] 130/520 runs done (12 cached), elapsed 0:01:10, ETA …`
   (`sim.experiment.progress`, as a sweep's).
 - **Resumable.** With `cache_dir`, each finished evaluation is one small JSON file named by
-  its config hash (`<cache_dir>/<hash>.json`, written atomically by `sim.experiment.jobs`);
-  running the batch again reads those instead of simulating. Failed evaluations are not
-  cached: a re-run tries them again.
+  its config hash (`<cache_dir>/<hash>.json`, written atomically by `sim.experiment.jobs`;
+  tables asked for beside it as `<hash>.<table>.parquet`); running the batch again reads
+  those instead of simulating. Failed evaluations are not cached: a re-run tries them again.
 
 Hydra multirun stays the tool for named sweeps with full outputs (README, "Sweeps").
 """

@@ -50,6 +50,14 @@ def select(cfg: dict | DictConfig, key: str, default=None):
     return OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) else value
 
 
+def value_at(cfg: dict, key: str):
+    """The value at dotted `key`; `ConfigError` naming the missing part if it names nothing."""
+    node = OmegaConf.create(cfg)
+    if not key or (value := select(node, key, _MISSING)) is _MISSING:
+        raise _refusal(node, key)
+    return value
+
+
 def _refusal(node: DictConfig, key: str) -> ConfigError:
     """Why `key` names nothing: the first part that is missing and what is allowed there."""
     parts = key.split(".")

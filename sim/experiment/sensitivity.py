@@ -327,9 +327,9 @@ def check_parameters(parameters: list[Parameter], cfg: dict, where: str = "") ->
 
 
 def _lookup(cfg, key):
-    from sim.experiment.batch import _walk
+    from sim.experiment.keys import value_at
 
-    return _walk(cfg, key)
+    return {key: value_at(cfg, key)}, key  # `node[last]` is the value
 
 
 def _typed(cfg: dict, values: dict) -> dict:

@@ -1,5 +1,5 @@
-"""The views of runs and sweeps: `privsim-report <sweep_dir>` and the Hydra callback that draws
-them as `privsim` runs.
+"""The views of runs and sweeps: the sweep report (`report`, which `privsim-report <sweep_dir>`
+runs: `sim.cli.report`) and the Hydra callback that draws them as `privsim` runs.
 
 `Figures` is registered under `hydra.callbacks` in configs/config.yaml (after
 `sim.experiment.sweep.SweepProgress`), so the experiment floor never imports this one:
@@ -17,7 +17,8 @@ seeds, named apart wherever they appear: tables give the mean ± **95 % CI of th
 **middle 80 % of seeds** (10th–90th percentile: the spread of outcomes, `sim.viz.plots`).
 
 Runs with the same seed face the same brand, so groups that differ in exactly one override are
-also compared seed by seed (`paired`): win rate across brands, mean paired difference with its
+also compared seed by seed (`sim.experiment.comparison.paired`; this module only writes and
+draws it): win rate across brands, mean paired difference with its
 95 % t-interval, each group's 10th/50th/90th percentile, in `paired.parquet` / `paired.csv`, the
 report's "Paired comparisons" section and `paired.png`. Groups that differ in more than one
 override, or share no seed, are named as not paired rather than paired wrongly.
