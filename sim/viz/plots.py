@@ -31,10 +31,14 @@ from sim.experiment.jobs import atomic_write
 BAND = (10, 90)  # percentiles of outcomes across seeds
 BAND_NOTE = "line: median of seeds; band: middle 80 % of seeds (10th–90th percentile)"
 STAGES = [s.name.lower() for s in LIVE_STAGES]  # aware … rebuy (churned is drawn apart)
-# Okabe & Ito's colour-blind-safe palette: five stages told apart by hue, not by shade, and the
-# arms (A blue, B vermillion) apart from each other for every kind of colour vision
-STAGE_COLOURS = ("#56B4E9", "#F0E442", "#009E73", "#E69F00", "#CC79A7")  # aware … rebuy
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+# The one palette of every figure and page: Okabe & Ito's colour-blind-safe colours. Five stages
+# told apart by hue, not by shade, and the arms (A blue, B vermillion) apart from each other for
+# every kind of colour vision.
+BLUE, VERMILLION, GREEN, PURPLE = "#0072B2", "#D55E00", "#009E73", "#CC79A7"
+ORANGE, SKY, YELLOW, BLACK = "#E69F00", "#56B4E9", "#F0E442", "#000000"
+PALETTE = (BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, BLACK)  # groups, in order
+STAGE_COLOURS = (SKY, YELLOW, GREEN, ORANGE, PURPLE)  # aware … rebuy
+HIGHLIGHT = ORANGE  # on a page: what waits for the user (changes pending a Reset)
 X_LABELS = {
     "pool_size": "pool size when the cohort joined (live users)",
     "users_per_operator": "users per operator when the cohort joined (users)",
@@ -58,9 +62,20 @@ def figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw):
     return fig, axes
 
 
-def save(fig, path: Path, fmt: str = "png", **kw) -> None:
-    """Write `fig` atomically (a reader never sees half an image)."""
-    atomic_write(path, lambda t: fig.savefig(t, format=fmt, **kw))
+def save(fig, path: Path, fmt: str | None = None, **kw) -> None:
+    """Write `fig` atomically (a reader never sees half an image); the format from `fmt` or the
+    file's suffix. An SVG is written without a date and with ids salted by its name, so a
+    rerun writes the same bytes. The one save of every figure."""
+    path = Path(path)
+    fmt = fmt or path.suffix.lstrip(".")
+    if fmt != "svg":
+        atomic_write(path, lambda t: fig.savefig(t, format=fmt, **kw))
+        return
+    from matplotlib import rc_context
+
+    with rc_context({"svg.hashsalt": path.stem}):
+        kw = {"metadata": {"Date": None}, **kw}
+        atomic_write(path, lambda t: fig.savefig(t, format="svg", **kw))
 
 
 def colours(groups) -> dict:
