@@ -1,7 +1,8 @@
 """The trainer's page run over many brands (seeds) in the background (issue #15, "across
 brands"): the batch behind it is the page's own pair (same configs, same numbers), the bands and
 the one-line result are read from the runs, and a run can be followed and cancelled. No browser:
-`sim.viz.pages.bands` only (the page's card is `sim.viz.pages.panels.AcrossBrands`, its click in tests/test_app_e2e.py)."""
+`sim.viz.pages.bands` only (the page's card is `sim.viz.pages.panels.AcrossBrands`, its click
+in tests/test_app_e2e.py)."""
 
 from __future__ import annotations
 
@@ -164,7 +165,7 @@ def test_page_card_runs_in_the_background_and_redraws_at_the_end(monkeypatch):
             super().__init__(controls, seeds, jobs=1, horizon_days=5)
             made.append(self)
 
-    monkeypatch.setattr(live, "BandRun", Short)
+    monkeypatch.setattr(across, "BandRun", Short)
     pair = pairs.build_pair(strict=False)
     _, rc = solara.render(panels.AcrossBrands(pair), handle_error=False)
 

@@ -3,7 +3,6 @@ of models, the plotted series and the "what happened" text."""
 
 from __future__ import annotations
 
-import inspect
 import math
 import subprocess
 import sys
