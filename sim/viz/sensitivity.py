@@ -71,7 +71,7 @@ def draw_panel(ax, df: pd.DataFrame, method: str, output: str) -> None:
                 label="ST (total index) with 95 % bootstrap interval")  # fmt: skip
         ax.barh(y - h / 2, df["S1"], h, xerr=df["S1_conf"], color=plots.SKY, capsize=3,
                 label="S1 (first-order index) with 95 % bootstrap interval")  # fmt: skip
-        ax.axvline(0, color="k", lw=0.8)
+        ax.axvline(0, color=plots.BLACK, lw=0.8)
         ax.set_xlabel("share of the output's variance (Sobol index, 0–1)")
     ax.set_yticks(y)
     ax.set_yticklabels(df["parameter"])

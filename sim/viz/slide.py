@@ -211,7 +211,7 @@ def draw(
     for i, line in enumerate(brand):
         fig.text(0.005, foot - 0.03 * (i + 1), line, ha="left", va="bottom", fontsize=9)
     fig.text(0.995, 0.005, f"{provenance.label()} · {source}", ha="right", va="bottom",
-             fontsize=8, color="grey")  # fmt: skip
+             fontsize=8, color=plots.GREY)  # fmt: skip
     return fig
 
 
