@@ -1,7 +1,8 @@
 """The trainer's page run over many brands (seeds) in the background (issue #15, "across
 brands"): the batch behind it is the page's own pair (same configs, same numbers), the bands and
 the one-line result are read from the runs, and a run can be followed and cancelled. No browser:
-`sim.viz.live` only (the page's card is in `sim.viz.app`, its click in tests/test_app_e2e.py)."""
+`sim.viz.pages.bands` only (the page's card is `sim.viz.pages.panels.AcrossBrands`, its click
+in tests/test_app_e2e.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import numpy as np
 import pytest
 
 from sim.experiment.batch import Evaluation, Result
-from sim.viz import live, plots
+from sim.viz import plots
+from sim.viz.pages import bands as across
+from sim.viz.pages import pair as pairs
 
 DAYS = 40  # short runs: the tests check bookkeeping, not the year's outcome
 
@@ -19,26 +22,29 @@ DAYS = 40  # short runs: the tests check bookkeeping, not the year's outcome
 @pytest.fixture(scope="module")
 def bands():
     """The default pair over brands 0-2, 40 days, in this process."""
-    return live.across_brands(live.Controls(), 3, jobs=1, horizon_days=DAYS)
+    return across.across_brands(pairs.Controls(), 3, jobs=1, horizon_days=DAYS)
 
 
 def test_plan_is_the_pages_pair_over_seeds():
-    c = live.Controls(strategy_b="one_to_ten", operators=3, fission_share=0.5, seed=7)
-    bases, evals, names = live.band_plan(c, 3)
-    assert bases == {"A": live.arm_config(c, "staged")[0], "B": live.arm_config(c, "one_to_ten")[0]}
+    c = pairs.Controls(strategy_b="one_to_ten", operators=3, fission_share=0.5, seed=7)
+    bases, evals, names = across.band_plan(c, 3)
+    assert bases == {
+        "A": pairs.arm_config(c, "staged")[0],
+        "B": pairs.arm_config(c, "one_to_ten")[0],
+    }
     assert names == {"A": "A (staged)", "B": "B (one_to_ten)"}
     assert [(e.base, e.seed) for e in evals] == [(b, s) for s in range(3) for b in "AB"]
     assert all(e.values == {} for e in evals)  # nothing but the seed changes
-    _, evals, names = live.band_plan(live.Controls(side_by_side=False), 2)
+    _, evals, names = across.band_plan(pairs.Controls(side_by_side=False), 2)
     assert list(names) == ["A"] and [e.base for e in evals] == ["A", "A"]
     with pytest.raises(ValueError, match="seeds"):
-        live.band_plan(c, 0)
+        across.band_plan(c, 0)
 
 
 @pytest.mark.parametrize("seed", [2])
 def test_batch_numbers_equal_the_pages_pair_on_that_seed(bands, seed):
     """Brand (seed) s of the bands is what the page shows with seed s, day by day."""
-    pair = live.advance(live.build_pair(seed=seed), DAYS)
+    pair = pairs.advance(pairs.build_pair(seed=seed), DAYS)
     for arm in pair.arms:
         got = bands.daily[(bands.daily["group"] == arm.name) & (bands.daily["seed"] == seed)]
         want = arm.daily()["profit"].to_numpy()
@@ -65,11 +71,11 @@ def test_sentence_counts_paired_wins_and_the_median_difference():
         _result("A", 3, [0, 0, 0]),
         _result("B", 3, (), error="ValueError: boom"),
     ]
-    b = live.seed_bands(live.Controls(), 4, names, results)
-    fp = live.final_profits(b)
+    b = across.seed_bands(pairs.Controls(), 4, names, results)
+    fp = across.final_profits(b)
     assert list(fp.index) == [0, 1, 2]  # seed 3 has no pair
     assert list(fp["A (staged)"]) == [30, 10, 50] and list(fp["B (premature)"]) == [20, 40, 20]
-    text = live.bands_sentence(b)
+    text = across.bands_sentence(b)
     # differences A − B: +10, −30, +30 → A ahead in 2 of 3, median +10
     assert text.startswith(
         "A (staged) beat B (premature) on cumulative profit at day 3 in 2 of 3 brands "
@@ -80,15 +86,15 @@ def test_sentence_counts_paired_wins_and_the_median_difference():
 
 def test_sentence_with_one_arm():
     results = [_result("A", s, [s * 100.0, 0.0]) for s in range(3)]
-    b = live.seed_bands(live.Controls(side_by_side=False), 3, {"A": "A (staged)"}, results)
-    assert live.bands_sentence(b) == (
+    b = across.seed_bands(pairs.Controls(side_by_side=False), 3, {"A": "A (staged)"}, results)
+    assert across.bands_sentence(b) == (
         "Side by side is off: A (staged) alone; median cumulative profit at day 2 ¥100 "
         "over 3 brands."
     )
 
 
 def test_figure_shows_median_and_band_of_each_arm(bands):
-    fig = live.figure_bands(bands)
+    fig = across.figure_bands(bands)
     (ax,) = fig.axes
     assert ax.get_title(loc="left").startswith("Across brands: cumulative profit of A and B")
     assert ax.get_xlabel() == "day" and ax.get_ylabel() == "cumulative profit (¥)"
@@ -103,7 +109,7 @@ def test_figure_shows_median_and_band_of_each_arm(bands):
     line = next(ln for ln in ax.get_lines() if ln.get_label() == "A (staged)")
     np.testing.assert_allclose(line.get_ydata(), median)
     # each run summed on its own: the last point is the median of the seeds' final profits
-    final = live.final_profits(bands)["A (staged)"]
+    final = across.final_profits(bands)["A (staged)"]
     assert len(final) == 3 and line.get_ydata()[-1] == pytest.approx(final.median())
 
 
@@ -115,28 +121,28 @@ def test_progress_and_cancel():
         seen.append((done, total))
         cancel.set()  # stop after the first seed
 
-    out = live.across_brands(
-        live.Controls(), 3, jobs=1, horizon_days=5, on_progress=progress, cancel=cancel
+    out = across.across_brands(
+        pairs.Controls(), 3, jobs=1, horizon_days=5, on_progress=progress, cancel=cancel
     )
     assert out is None and seen == [(2, 6)]
 
 
 def test_band_run_in_a_thread_and_its_errors():
-    run = live.BandRun(live.Controls(), 2, jobs=1, horizon_days=5)
+    run = across.BandRun(pairs.Controls(), 2, jobs=1, horizon_days=5)
     t = threading.Thread(target=run.run)
     t.start()
     t.join(60)
     assert run.finished and run.error is None and (run.done, run.total) == (4, 4)
     assert run.bands is not None and run.bands.daily["seed"].nunique() == 2
-    bad = live.BandRun(live.Controls(), 0, jobs=1)
+    bad = across.BandRun(pairs.Controls(), 0, jobs=1)
     bad.run()
     assert bad.finished and bad.bands is None and bad.error.startswith("ValueError: seeds = 0")
 
 
 def test_changed_scenario_marks_the_bands_stale_but_not_the_seed():
-    c = live.Controls()
-    assert live.band_changes(c, live.Controls(seed=5)) == []
-    assert live.band_changes(c, live.Controls(strategy_a="one_to_ten", seed=5)) == [
+    c = pairs.Controls()
+    assert across.band_changes(c, pairs.Controls(seed=5)) == []
+    assert across.band_changes(c, pairs.Controls(strategy_a="one_to_ten", seed=5)) == [
         "strategy a: staged → one_to_ten"
     ]
 
@@ -150,18 +156,18 @@ def test_page_card_runs_in_the_background_and_redraws_at_the_end(monkeypatch):
     import ipyvuetify as v
     import solara
 
-    from sim.viz import app
+    from sim.viz.pages import panels
 
     made = []
 
-    class Short(live.BandRun):  # 5 days in this process: the card's wiring, not the model
+    class Short(across.BandRun):  # 5 days in this process: the card's wiring, not the model
         def __init__(self, controls, seeds, jobs=None, horizon_days=None):
             super().__init__(controls, seeds, jobs=1, horizon_days=5)
             made.append(self)
 
-    monkeypatch.setattr(live, "BandRun", Short)
-    pair = live.build_pair(strict=False)
-    _, rc = solara.render(app.AcrossSeeds(pair), handle_error=False)
+    monkeypatch.setattr(across, "BandRun", Short)
+    pair = pairs.build_pair(strict=False)
+    _, rc = solara.render(panels.AcrossBrands(pair), handle_error=False)
 
     def text(cls):
         return [w.children[0] for w in rc.find(v.Html).widgets if cls in (w.class_ or "")]

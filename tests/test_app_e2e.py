@@ -31,7 +31,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server():
-    with served(["sim.viz.app"], "server.log") as url:
+    with served(["sim.cli.app"], "server.log") as url:
         yield url
 
 
@@ -112,7 +112,7 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
         assert "Day 365 of 365" in text
         assert re.search(r"30-day conversion (fell below|has not fallen|dipped)", text), text
         # the reveal panel lives below the plots: the default brand has nothing to reveal
-        assert "nothing to test or reveal" in page.inner_text(".across-brands")
+        assert "nothing to test or reveal" in page.inner_text(".reveal-brand")
         page.screenshot(path=str(OUT / "app.png"))
         page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
 
@@ -158,8 +158,8 @@ def test_across_brands_runs_in_the_background_and_shows_bands(server):
     """Pick 5 brands, run: progress, then the band figure and the paired result line, while the
     page still steps; a Reset to another strategy marks the bands stale."""
     with opened(server) as page:
-        page.wait_for_selector(".across-seeds", timeout=120_000)
-        page.locator(".across-seeds .v-select").first.click()
+        page.wait_for_selector(".across-brands", timeout=120_000)
+        page.locator(".across-brands .v-select").first.click()
         page.locator(
             ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*5\s*$")
         ).first.click()
@@ -184,7 +184,7 @@ def test_across_brands_runs_in_the_background_and_shows_bands(server):
             r"brands \(seeds 0–4\); median paired difference",
             text,
         ), text
-        page.locator(".across-seeds").first.scroll_into_view_if_needed()
+        page.locator(".across-brands").first.scroll_into_view_if_needed()
         page.screenshot(path=str(OUT / "app_bands.png"))
 
         # a Reset to another scenario: the bands stay, marked as an earlier scenario's

@@ -32,9 +32,46 @@ def imports(path: Path) -> set[str]:
 def test_no_import_points_up(floor):
     bad = [
         f"{path.relative_to(SIM.parent)} imports {name}"
-        for path in sorted((SIM / floor).glob("*.py"))
+        for path in sorted((SIM / floor).rglob("*.py"))
         for name in sorted(imports(path))
         if any(name == f or name.startswith(f"{f}.") for f in FORBIDDEN[floor])
+    ]
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("floor", sorted(FORBIDDEN))
+def test_floor_checks_see_subfolders(floor):
+    """The checks above walk every folder of a floor (the pages live in sim/viz/pages/)."""
+    found = {p.parent for p in (SIM / floor).rglob("*.py")}
+    folders = {p for p in (SIM / floor).rglob("*") if p.is_dir() and p.name != "__pycache__"}
+    assert found == folders | {SIM / floor}
+
+
+def test_no_view_reads_the_population():
+    """Views ask the model for the series they need (`sim.core.series`), as Agents.jl's
+    adata/mdata: no module of the view floor, pages included, reads `model.population`."""
+    bad = [
+        f"{path.relative_to(SIM.parent)}:{i}"
+        for path in sorted((SIM / "viz").rglob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if ".population" in line
+    ]
+    assert not bad, bad
+
+
+def test_page_controls_are_declared_once():
+    """Both pages' controls come from one table: no page module spells a control's label,
+    range or option list of its own (the table's labels appear in no other module)."""
+    from sim.viz.pages.controls import CONTROLS
+
+    table = SIM / "viz" / "pages" / "controls.py"
+    labels = [c.label for c in CONTROLS.values()]
+    bad = [
+        f"{path.relative_to(SIM.parent)} spells {label!r}"
+        for path in sorted((SIM / "viz").rglob("*.py"))
+        if path != table
+        for label in labels
+        if f'"{label}"' in path.read_text()
     ]
     assert not bad, bad
 

@@ -3,7 +3,6 @@ of models, the plotted series and the "what happened" text."""
 
 from __future__ import annotations
 
-import inspect
 import math
 import subprocess
 import sys
@@ -12,37 +11,42 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.experiment.config import compose
-from sim.viz import live, plots
+from sim.core import metrics, series
+from sim.core.metrics import CONVERSION_WINDOW, converted_within
+from sim.core.params import IMPORTED
+from sim.experiment.config import compose, group_options
+from sim.viz import plots
+from sim.viz.pages import figures, headline, story
+from sim.viz.pages import pair as pairs
 
 
 @pytest.fixture(scope="module")
 def pair70():
     """The default comparison (staged vs premature, seed 0) after 70 days."""
-    return live.advance(live.build_pair(), 70)
+    return pairs.advance(pairs.build_pair(), 70)
 
 
 # --- controls -> config ----------------------------------------------------------------------
 
 
 def test_default_controls_are_the_cli_defaults():
-    cfg, ov = live.arm_config(live.Controls(), "staged")
+    cfg, ov = pairs.arm_config(pairs.Controls(), "staged")
     assert ov == ["strategy=staged", "pool=nurturing", "business=high_freq_high_margin", "seed=0"]
     assert cfg == compose(["strategy=staged"])
-    assert live.cli_command(ov) == "privsim " + " ".join(ov)
+    assert pairs.cli_command(ov) == "privsim " + " ".join(ov)
 
 
 def test_each_control_maps_to_a_config_key():
-    c = live.Controls(
+    c = pairs.Controls(
         operators=4,
-        ad_budget=2.0,
+        ad_volume=2.0,
         users_cap=200,
         seed=7,
         pool="conversion",
         business="low_freq_high_margin",
         experiment="premature_scaling",
     )
-    cfg, ov = live.arm_config(c, "premature")
+    cfg, ov = pairs.arm_config(c, "premature")
     assert cfg == compose(ov)  # the page's config is exactly the CLI's for these overrides
     assert ov[0] == "experiment=premature_scaling"
     assert cfg["operators"]["fixed"] == 4
@@ -52,7 +56,7 @@ def test_each_control_maps_to_a_config_key():
 
 
 def test_fission_share_rescales_the_other_channels():
-    cfg, _ = live.arm_config(live.Controls(fission_share=0.5), "staged")
+    cfg, _ = pairs.arm_config(pairs.Controls(fission_share=0.5), "staged")
     base = compose(["strategy=staged"])
     for new, old in zip(cfg["strategy"]["phases"], base["strategy"]["phases"], strict=True):
         if "fission" not in old["channel_mix"]:
@@ -65,22 +69,22 @@ def test_fission_share_rescales_the_other_channels():
 
 
 def test_koc_control_overrides_every_phase():
-    on, _ = live.arm_config(live.Controls(koc="on"), "premature")
-    off, _ = live.arm_config(live.Controls(koc="off"), "staged")
-    planned, ov = live.arm_config(live.Controls(), "staged")
+    on, _ = pairs.arm_config(pairs.Controls(koc="on"), "premature")
+    off, _ = pairs.arm_config(pairs.Controls(koc="off"), "staged")
+    planned, ov = pairs.arm_config(pairs.Controls(), "staged")
     assert all(p["koc_programme"] for p in on["strategy"]["phases"])
     assert not any(p["koc_programme"] for p in off["strategy"]["phases"])
     assert [p["koc_programme"] for p in planned["strategy"]["phases"]] == [False, True, True]
     with pytest.raises(ValueError, match="koc"):
-        live.base_overrides(live.Controls(koc="maybe"), "staged")
+        pairs.base_overrides(pairs.Controls(koc="maybe"), "staged")
 
 
 def test_options_list_the_config_groups():
-    strategies = live.group_options("strategy")
+    strategies = group_options("strategy")
     assert {"staged", "premature", "zero_to_one", "one_to_ten", "ten_to_n"} <= set(strategies)
-    assert "premature_scaling" in live.group_options("experiment")
-    assert set(live.group_options("pool")) == {"nurturing", "conversion", "b2b", "pyramid"}
-    assert len(live.group_options("business")) == 4
+    assert "premature_scaling" in group_options("experiment")
+    assert set(group_options("pool")) == {"nurturing", "conversion", "b2b", "pyramid"}
+    assert len(group_options("business")) == 4
 
 
 # --- the pair ----------------------------------------------------------------------------------
@@ -96,53 +100,57 @@ def test_pair_shares_seed_and_business_and_advances_together(pair70):
 
 
 def test_pair_is_deterministic():
-    x = live.advance(live.build_pair(seed=3), 20)
-    y = live.advance(live.build_pair(seed=3), 20)
+    x = pairs.advance(pairs.build_pair(seed=3), 20)
+    y = pairs.advance(pairs.build_pair(seed=3), 20)
     for ax, ay in zip(x.arms, y.arms, strict=True):
         pd.testing.assert_frame_equal(ax.model.daily(), ay.model.daily())
 
 
 def test_pair_stops_at_the_horizon():
-    p = live.build_pair(side_by_side=False)
+    p = pairs.build_pair(side_by_side=False)
     p.horizon_days = 5
-    live.advance(p, 50)
+    pairs.advance(p, 50)
     assert p.day == 5 and not p.running
     p.step()  # Mesa's play loop may step past the end: a no-op
     assert p.day == 5 and p.arms[0].model.day == 5
 
 
 def test_single_arm_mode_says_there_is_no_comparison():
-    p = live.advance(live.build_pair(side_by_side=False, strategy_a="premature"), 3)
+    p = pairs.advance(pairs.build_pair(side_by_side=False, strategy_a="premature"), 3)
     assert [a.label for a in p.arms] == ["A"]
-    text = live.what_happened(p)
+    text = story.what_happened(p)
     assert any("“premature”" in line for line in text)
     assert text[-1] == "Side-by-side mode is off: no comparison."
 
 
 def test_page_controls_are_the_pair_arguments():
+    """The page's widgets, the pair's keywords and the checked values are the table's rows."""
     pytest.importorskip("solara")
-    from sim.viz import app
+    from sim.viz.pages import controls, live_page
 
-    params = set(inspect.signature(live.LivePair.__init__).parameters) - {"self", "strict"}
-    assert set(app.CONTROLS) == params == set(live.Controls().__dict__)
-    assert app.PAGE_ONLY == {"strict": False}
+    names = set(controls.page("live"))
+    assert set(live_page.CONTROLS) == names == set(pairs.Controls().__dict__)
+    assert set(pairs.LivePair(strict=False).requested) == names
+    assert live_page.PAGE_ONLY == {"strict": False}
+    with pytest.raises(ValueError, match="not a control"):
+        pairs.build_pair(colour="red")
 
 
 def test_invalid_controls_raise_or_become_a_message():
     bad = {"experiment": "operator_staffing", "users_cap": 10}  # 40,000 imported > 10,000 cap
     with pytest.raises(Exception, match="market_size"):
-        live.build_pair(**bad)
-    p = live.build_pair(**bad, strict=False)
+        pairs.build_pair(**bad)
+    p = pairs.build_pair(**bad, strict=False)
     assert p.arms == [] and not p.running and "market_size" in p.error
-    live.advance(p, 5)
+    pairs.advance(p, 5)
     assert p.day == 0
-    assert live.what_happened(p)[0].startswith("This scenario cannot run")
+    assert story.what_happened(p)[0].startswith("This scenario cannot run")
 
 
 def test_the_model_never_imports_the_page():
     code = (
         "import sys, sim.core.model, sim.experiment.config; "
-        "bad = [m for m in ('sim.viz.app', 'sim.viz.live', 'solara') if m in sys.modules]; "
+        "bad = [m for m in sys.modules if m.startswith('sim.viz') or m == 'solara']; "
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
@@ -153,8 +161,8 @@ def test_the_model_never_imports_the_page():
 
 def test_frames_are_tidy_with_one_row_per_arm_and_day(pair70):
     a, b = pair70.arms
-    daily, cohorts = live.frames(pair70)
-    assert live.frames(pair70)[0] is daily  # computed once per day for all five figures
+    daily, cohorts = figures.frames(pair70)
+    assert figures.frames(pair70)[0] is daily  # computed once per day for all five figures
     assert set(daily["group"]) == {a.name, b.name} and set(daily["job"]) == {"A", "B"}
     d = daily[daily["job"] == "B"]
     assert len(d) == 70 and d["day"].tolist() == list(range(70))
@@ -177,17 +185,17 @@ def test_ltv_cac_is_the_core_metric_of_acquired_users(pair70):
 
 
 def test_cohorts_count_only_closed_windows(pair70):
-    _, c = live.frames(pair70)
-    assert len(c[c["job"] == "B"]) > 0 and (c["first_day"] <= 70 - 1 - live.CONVERSION_WINDOW).all()
+    _, c = figures.frames(pair70)
+    assert len(c[c["job"] == "B"]) > 0 and (c["first_day"] <= 70 - 1 - CONVERSION_WINDOW).all()
     assert ((c["conversion_30d"] >= 0) & (c["conversion_30d"] <= 1)).all()
     assert (c["pool_size"] > 0).all()
-    assert len(live.frames(live.build_pair())[1]) == 0  # day 0: nothing
+    assert len(figures.frames(pairs.build_pair())[1]) == 0  # day 0: nothing
 
 
 def test_conversion_by_join_day_matches_a_direct_count(pair70):
     m = pair70.arms[1].model
-    s = live.conversion_by_join_day(m)
-    assert len(s) == 70 - 1 - live.CONVERSION_WINDOW + 1
+    s = series.conversion_by_join_day(m, pairs.ROLLING_DAYS, pairs.MIN_POOLED)
+    assert len(s) == 70 - 1 - CONVERSION_WINDOW + 1
     pop = m.population
     j = 20  # users who joined on days 0..20 (all acquired: no imported users by default)
     sel = pop.join_day <= j
@@ -210,25 +218,25 @@ def _series(values, start=0):
 def test_fell_below_finds_the_current_run_below():
     x = _series([10, 10, 10, 5, 5, 5])
     y = _series([8, 8, 8, 8, 8, 8])
-    c = live.fell_below(x, y)
+    c = story.fell_below(x, y)
     assert c.below_now and c.since_join_day == 3 and c.first_join_day == 3
     assert (c.x_pct, c.y_pct, c.last_join_day) == (5.0, 8.0, 5)
-    dip = live.fell_below(_series([10, 5, 10, 10]), _series([8, 8, 8, 8]))
+    dip = story.fell_below(_series([10, 5, 10, 10]), _series([8, 8, 8, 8]))
     assert not dip.below_now and dip.first_join_day == 1 and dip.since_join_day is None
-    never = live.fell_below(_series([10, 10]), _series([8, 8]))
+    never = story.fell_below(_series([10, 10]), _series([8, 8]))
     assert not never.below_now and never.first_join_day is None
-    assert live.fell_below(_series([math.nan, 10]), _series([8, math.nan])) is None
+    assert story.fell_below(_series([math.nan, 10]), _series([8, math.nan])) is None
 
 
 def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
-    text = live.what_happened(pair70)
+    text = story.what_happened(pair70)
     assert text[0] == "Day 70 of 365."
     a, b = pair70.arms
-    phase_a, start_a = live.current_phase(a.model)
+    phase_a, start_a = story.current_phase(a.model)
     assert f"A (staged) is in phase “{phase_a}” since day {start_a}" in text[1]
     assert "zero_to_one days 0–" in text[1]  # staged left its first phase by day 70
     assert "B (premature) is in phase “premature” since day 0." in text[2]
-    c = live.fell_below(live.conversion_by_join_day(b.model), live.conversion_by_join_day(a.model))
+    c = story.fell_below(b.conversion(), a.conversion())
     assert c.below_now
     assert (
         f"B (premature): 30-day conversion fell below A's for users who joined from day "
@@ -238,14 +246,14 @@ def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
 
 
 def test_what_happened_waits_for_closed_cohorts():
-    p = live.advance(live.build_pair(), 10)
-    assert "not comparable yet" in live.what_happened(p)[-1]
+    p = pairs.advance(pairs.build_pair(), 10)
+    assert "not comparable yet" in story.what_happened(p)[-1]
 
 
 def test_figures_have_titles_labels_and_one_line_captions(pair70):
-    assert set(live.FIGURES) == set(live.PLOTS)
-    for key, draw in live.FIGURES.items():
-        title, caption = live.PLOTS[key], live.caption(key, pair70)
+    assert set(figures.FIGURES) == set(figures.PLOTS)
+    for key, draw in figures.FIGURES.items():
+        title, caption = figures.PLOTS[key], figures.caption(key, pair70)
         assert caption and "\n" not in caption
         fig = draw(pair70)
         titles = [fig._suptitle.get_text()] if fig._suptitle else []
@@ -307,14 +315,14 @@ def test_trainer_figure_runs_the_arms_through_the_batch_engine_and_resumes(tmp_p
 
 
 def test_headline_numbers_are_the_runs_outputs(pair70):
-    cards = {m.key: m for m in live.headline(pair70)}
+    cards = {m.key: m for m in headline.headline(pair70)}
     a, b = pair70.arms
     assert list(cards) == ["profit", "ltv_cac_90d", "conversion_30d", "users_per_operator"]
     profit = cards["profit"]
     assert profit.values == (a.model.daily()["profit"].sum(), b.model.daily()["profit"].sum())
     h = min(a.model.economics.ltv_horizons_days)
     summaries = [arm.model.summary() for arm in (a, b)]
-    assert h == live.metrics.horizons_in(summaries[0])[0]
+    assert h == metrics.horizons_in(summaries[0])[0]
     ltv = cards[f"ltv_cac_{h}d"].values
     assert np.array_equal(ltv, [s[f"ltv_cac_{h}d"] for s in summaries], equal_nan=True)
     # 70 days < 90: nobody is old enough; the card says so instead of a number
@@ -329,8 +337,8 @@ def test_headline_numbers_are_the_runs_outputs(pair70):
     for arm, v in zip((a, b), conv.values, strict=True):
         pop, m = arm.model.population, arm.model
         sel = (pop.join_day >= 28) & (pop.join_day <= 34)
-        sel &= pop.channel != m.channel_names.index(live.IMPORTED)
-        assert v == pytest.approx(100 * live.converted_within(pop, sel).mean())
+        sel &= pop.channel != m.channel_names.index(IMPORTED)
+        assert v == pytest.approx(100 * converted_within(pop, sel).mean())
     # B − A coloured by what favours B: more profit is better, more users per operator worse
     d = profit.values[1] - profit.values[0]
     assert profit.b_better == (d > 0) and profit.diff_text.startswith("B − A")
@@ -338,21 +346,21 @@ def test_headline_numbers_are_the_runs_outputs(pair70):
 
 
 def test_ltv_cac_card_is_the_summary_value_once_measurable():
-    p = live.advance(live.build_pair(), 100)
-    card = next(m for m in live.headline(p) if m.key == "ltv_cac_90d")
+    p = pairs.advance(pairs.build_pair(), 100)
+    card = next(m for m in headline.headline(p) if m.key == "ltv_cac_90d")
     for arm, v in zip(p.arms, card.values, strict=True):
         assert v == arm.model.summary()["ltv_cac_90d"] and np.isfinite(v)
     assert "users who joined by day 10" in card.note
 
 
 def test_trend_words_follow_the_data():
-    assert live.trend([1.0, 1.2, 1.5]) == "rising"
-    assert live.trend([1.5, 1.2, 1.0]) == "falling"
-    assert live.trend([1.0, 1.01, 1.02]) == "about flat"
-    assert live.trend([math.nan, 1.0]) == "not yet shown"
-    assert live.relation(np.arange(10.0), np.arange(10.0)[::-1]) == "falls"
-    assert live.relation(np.arange(10.0), np.arange(10.0)) == "rises"
-    assert live.relation(np.arange(3.0), np.arange(3.0)) == "shows no clear trend yet"
+    assert story.trend([1.0, 1.2, 1.5]) == "rising"
+    assert story.trend([1.5, 1.2, 1.0]) == "falling"
+    assert story.trend([1.0, 1.01, 1.02]) == "about flat"
+    assert story.trend([math.nan, 1.0]) == "not yet shown"
+    assert story.relation(np.arange(10.0), np.arange(10.0)[::-1]) == "falls"
+    assert story.relation(np.arange(10.0), np.arange(10.0)) == "rises"
+    assert story.relation(np.arange(3.0), np.arange(3.0)) == "shows no clear trend yet"
 
 
 def _daily(job_values: dict, column: str) -> pd.DataFrame:
@@ -365,44 +373,44 @@ def _daily(job_values: dict, column: str) -> pd.DataFrame:
 
 def test_ltv_cac_caption_says_what_the_lines_do():
     both_up = _daily({"A": np.linspace(0.5, 1.5, 40), "B": np.linspace(0.2, 0.4, 40)}, "ltv_cac")
-    text = live.caption_ltv_cac(both_up)
+    text = story.caption_ltv_cac(both_up)
     assert "A's is rising" in text and "B's is rising" in text and "falling" not in text
     mixed = _daily({"A": np.linspace(1.5, 0.5, 40), "B": np.full(40, 0.4)}, "ltv_cac")
-    text = live.caption_ltv_cac(mixed)
+    text = story.caption_ltv_cac(mixed)
     assert "A's is falling" in text and "B's is about flat" in text
 
 
 def test_profit_caption_names_the_leader_and_the_crossing():
     d = _daily({"A": [0, -10, -10, 30, 30], "B": [0, 5, 5, 0, 0]}, "profit")
     # cumulative: A 0,-10,-20,10,40 ; B 0,5,10,10,10 -> A behind until day 3, ahead after
-    text = live.caption_profit(d)
+    text = story.caption_profit(d)
     assert "A is ahead by ¥30" in text and "last crossed on day 4" in text
 
 
 def test_captions_on_a_real_pair_match_its_lines(pair70):
-    daily, _ = live.frames(pair70)
+    daily, _ = figures.frames(pair70)
     for job in ("A", "B"):
         v = daily[daily["job"] == job].sort_values("day")
-        recent = v[v["day"] > v["day"].max() - live.TREND_DAYS]["ltv_cac"]
-        assert f"{job}'s is {live.trend(recent)}" in live.caption("ltv_cac", pair70)
+        recent = v[v["day"] > v["day"].max() - story.TREND_DAYS]["ltv_cac"]
+        assert f"{job}'s is {story.trend(recent)}" in figures.caption("ltv_cac", pair70)
 
 
 def test_marks_show_phase_starts_and_the_crossing(pair70):
     a, b = pair70.arms
-    ms = live.marks(pair70)
+    ms = figures.marks(pair70)
     phases = [(m.day, m.text) for m in ms if m.kind == "phase"]
     starts = a.model.summary()["phase_starts"]
     assert phases == [(d, f"A: {n}") for n, d in starts.items() if d > 0]
-    c = live.fell_below(b.conversion(), a.conversion())
+    c = story.fell_below(b.conversion(), a.conversion())
     events = [m for m in ms if m.kind == "event"]
     assert [(m.day, m.group) for m in events] == [(c.since_join_day, b.name)]
-    assert "A: one_to_ten" in live.marks_legend(pair70)
+    assert "A: one_to_ten" in figures.marks_legend(pair70)
 
 
 def test_pending_changes_until_reset(pair70):
     values = dict(pair70.requested)
-    assert live.pending_changes(pair70, values) == []
+    assert pairs.pending_changes(pair70, values) == []
     values["operators"] = 3
-    assert live.pending_changes(pair70, values) == ["operators: 0 → 3"]
-    fresh = live.LivePair(**values)  # Reset applies them
-    assert live.pending_changes(fresh, values) == []
+    assert pairs.pending_changes(pair70, values) == ["operators: 0 → 3"]
+    fresh = pairs.LivePair(**values)  # Reset applies them
+    assert pairs.pending_changes(fresh, values) == []

@@ -364,23 +364,23 @@ def test_run_line_says_no_cohort_matured_instead_of_nan():
         ({"operators": "abc"}, r"operators = 'abc'.*a number"),
         ({"operators": -3}, r"operators = -3"),
         ({"seed": -1}, r"seed = -1"),
-        ({"ad_budget": float("nan")}, r"ad_budget"),
+        ({"ad_volume": float("nan")}, r"ad_volume"),
         ({"fission_share": "1e9"}, r"fission_share"),
     ],
 )
 def test_the_live_page_accepts_only_its_options_and_sane_numbers(changes, message):
-    from sim.viz import live
+    from sim.viz.pages import pair as pairs
 
     with pytest.raises(ValueError, match=message):
-        live.build_pair(**changes)
-    pair = live.LivePair(**{**live.Controls().__dict__, **changes}, strict=False)
+        pairs.build_pair(**changes)
+    pair = pairs.LivePair(**{**pairs.Controls().__dict__, **changes}, strict=False)
     assert pair.error and not pair.arms and re.search(message, pair.error)
 
 
 def test_privsim_app_on_a_busy_port_says_so_before_serving(capsys):
     import socket
 
-    from sim.viz import app
+    from sim.cli import app
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -397,7 +397,7 @@ def test_the_page_server_serves_local_assets_and_never_falls_back_to_a_cdn():
     pytest.importorskip("solara")
     from urllib.parse import urlparse
 
-    from sim.viz.app import NO_CDN, SERVER_ENV
+    from sim.cli.serve import NO_CDN, SERVER_ENV
 
     assert urlparse(NO_CDN).hostname == "127.0.0.1"
     code = (

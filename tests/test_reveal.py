@@ -1,4 +1,4 @@
-"""The brand revealed on the trainer's page (sim.viz.live.reveal) and the testing_value
+"""The brand revealed on the trainer's page (sim.viz.brand.reveal) and the testing_value
 study's figure (sim.viz.testing_value): their content is the models' `brand` summary."""
 
 from __future__ import annotations
@@ -7,26 +7,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.viz import live, testing_value
+from sim.viz import testing_value
+from sim.viz.pages import pair as pairs
+from sim.viz.pages import reveal as brand
 
 DAYS = 200  # staged's 0-1 test (3 arms x 1,000 users at 30 a day, + 30 days) has committed
 
 
 @pytest.fixture(scope="module")
 def pair():
-    p = live.build_pair(experiment="testing_value", fit_spread=0.5, seed=1, strategy_b="ten_to_n")
-    return live.advance(p, DAYS)
+    p = pairs.build_pair(experiment="testing_value", fit_spread=0.5, seed=1, strategy_b="ten_to_n")
+    return pairs.advance(p, DAYS)
 
 
 def test_fit_spread_control_reaches_both_arms(pair):
     assert [a.model.brand.spread for a in pair.arms] == [0.5, 0.5]
     assert all("fit.spread=0.5" in a.overrides for a in pair.arms)
     with pytest.raises(ValueError, match="fit_spread"):
-        live.Controls(fit_spread=-1.0)
+        pairs.Controls(fit_spread=-1.0)
 
 
 def test_reveal_table_is_the_brand_summary(pair):
-    dims = live.reveal(pair)
+    dims = brand.reveal(pair)
     assert [r.dimension for r in dims] == ["place", "goods"]  # people lists no channels
     for r in dims:
         d, t = r.dimension, r.table
@@ -53,15 +55,15 @@ def test_reveal_table_is_the_brand_summary(pair):
 
 
 def test_reveal_is_empty_without_candidates():
-    assert live.reveal(live.advance(live.build_pair(), 2)) == []
+    assert brand.reveal(pairs.advance(pairs.build_pair(), 2)) == []
 
 
 def test_reveal_markdown_marks_flags():
     pytest.importorskip("solara")
-    from sim.viz import app
+    from sim.viz.pages import panels
 
     t = pd.DataFrame({"candidate": ["a", "b"], "x": [1.0, None], "ok": [True, False]})
-    md = app.reveal_markdown(t)
+    md = panels.reveal_markdown(t)
     assert md.splitlines()[2] == "| a | 1.000 | ✓ |"
     assert md.splitlines()[3] == "| b |  |  |"
 
@@ -97,7 +99,7 @@ def test_slide_says_what_each_arm_ran(pair, tmp_path):
     assert lines[0].startswith("A (staged) runs — place ")
     assert f"goods {b[0]['goods_run']} (tested;" in lines[0]
     assert f"goods {b[1]['goods_run']} (guess, untested;" in lines[1]
-    assert slide.live_brand_lines(live.advance(live.build_pair(), 1)) == []
+    assert slide.live_brand_lines(pairs.advance(pairs.build_pair(), 1)) == []
     t = pd.DataFrame(
         {
             "group": ["staged", "staged", "ten_to_n", "ten_to_n"],
@@ -120,27 +122,27 @@ def test_page_panel_hides_the_fits_until_revealed():
     solara = pytest.importorskip("solara")
     import ipyvuetify as v
 
-    from sim.viz import app
+    from sim.viz.pages import panels
 
-    p = live.build_pair(experiment="testing_value", fit_spread=0.5, seed=1)
-    _, rc = solara.render(app.AcrossBrands(p), handle_error=False)  # day 0 renders too
+    p = pairs.build_pair(experiment="testing_value", fit_spread=0.5, seed=1)
+    _, rc = solara.render(panels.RevealBrand(p), handle_error=False)  # day 0 renders too
     rc.close()
-    p = live.advance(p, 3)
-    _, rc = solara.render(app.AcrossBrands(p), handle_error=False)
+    p = pairs.advance(p, 3)
+    _, rc = solara.render(panels.RevealBrand(p), handle_error=False)
 
     def lines():
         return [w.children[0] for w in rc.find(v.Html).widgets if w.class_ == "reveal-line"]
 
     assert lines() == []  # before the end: candidates and the guess only
     rc.find(v.Btn, children=["Reveal the brand"]).widget.click()
-    expected = [line for r in live.reveal(p) for line in r.lines]
+    expected = [line for r in brand.reveal(p) for line in r.lines]
     assert lines() == expected and len(expected) == 4
 
 
 def test_page_renders_on_day_zero():
     """The whole page at Reset (no day simulated yet: the models cannot summarise)."""
     solara = pytest.importorskip("solara")
-    from sim.viz import app
+    from sim.viz.pages import live_page
 
-    _, rc = solara.render(app.Page(), handle_error=False)
+    _, rc = solara.render(live_page.Page(), handle_error=False)
     rc.close()

@@ -9,11 +9,11 @@ import pytest
 
 from sim.experiment.batch import Evaluation, Result
 from sim.experiment.config import compose
-from sim.viz import whatif as w
+from sim.viz.pages import whatif as w
 
 
 def test_default_scenario_is_three_group_choices():
-    assert w.Scenario().overrides() == [
+    assert w.Plan().overrides() == [
         "strategy=staged",
         "pool=nurturing",
         "business=high_freq_high_margin",
@@ -21,7 +21,7 @@ def test_default_scenario_is_three_group_choices():
 
 
 def test_controls_become_overrides_that_compose():
-    s = w.Scenario(strategy="premature", operators=3, ad_budget=2000, fission_share=0.5)
+    s = w.Plan(strategy="premature", team=3, ad_budget=2000, fission=0.5)
     ov = s.overrides()
     assert "operators.fixed=3" in ov
     assert "channels.paid_ads.budget_per_day=2000.0" in ov
@@ -37,7 +37,7 @@ def test_controls_become_overrides_that_compose():
 
 
 def test_command_reproduces_the_seeds():
-    s = w.Scenario(operators=5)
+    s = w.Plan(team=5)
     cmd = w.command(s, 7, 60)
     assert cmd.startswith("privsim -m strategy=staged ")
     assert "operators.fixed=5" in cmd and "horizon_days=60" in cmd
@@ -50,32 +50,32 @@ def test_command_reproduces_the_seeds():
     [
         {"strategy": "../../etc/x"},
         {"pool": "nope"},
-        {"operators": 4},  # not in the offered list
-        {"operators": True},
+        {"team": 4},  # not in the offered list
+        {"team": True},
         {"ad_budget": 1234},
         {"ad_budget": "lots"},
-        {"fission_share": 0.55},
+        {"fission": 0.55},
     ],
 )
 def test_values_not_offered_are_refused(change):
     (name,) = change
     with pytest.raises(ValueError, match=f"{name} = .*allowed"):
-        w.Scenario(**change)
+        w.Plan(**change)
 
 
 @pytest.mark.parametrize("seeds, horizon", [(1, None), (51, None), (2, 0), (2, 4000), (2.5, 30)])
 def test_run_settings_out_of_range_are_refused(seeds, horizon):
     with pytest.raises(ValueError, match="allowed"):
-        w.evaluations([w.Scenario()], seeds, horizon)
+        w.evaluations([w.Plan()], seeds, horizon)
 
 
 def test_more_than_four_scenarios_refused():
     with pytest.raises(ValueError, match="scenarios"):
-        w.evaluations([w.Scenario()] * 5, 2)
+        w.evaluations([w.Plan()] * 5, 2)
 
 
 def test_evaluations_pair_the_seeds():
-    bases, evs = w.evaluations([w.Scenario(), w.Scenario(strategy="premature")], 3, 30)
+    bases, evs = w.evaluations([w.Plan(), w.Plan(strategy="premature")], 3, 30)
     assert list(bases) == ["S1 · staged", "S2 · premature"]
     assert [(e.base, e.seed) for e in evs] == [(b, s) for b in bases for s in range(3)]
 
@@ -124,7 +124,7 @@ def test_comparison_known_answer():
 
 def test_runs_through_the_batch_engine():
     """Two tiny scenarios end to end through run_batch (in process)."""
-    scs = [w.Scenario(), w.Scenario(strategy="premature")]
+    scs = [w.Plan(), w.Plan(strategy="premature")]
     results = w.run(scs, 2, 20, n_jobs=1)
     assert all(r.ok for r in results) and len(results) == 4
     t = w.comparison(results)

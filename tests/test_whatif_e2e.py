@@ -20,7 +20,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server():
-    with served(["sim.viz.whatif", "--horizon", "60", "--seeds", "2"], "whatif_server.log") as url:
+    with served(["sim.cli.whatif", "--horizon", "60", "--seeds", "2"], "whatif_server.log") as url:
         yield url
 
 

@@ -39,6 +39,7 @@ from sim.experiment.calibration import (
     group_names,
 )
 from sim.experiment.jobs import atomic_write, write_text
+from sim.viz import plots
 from sim.viz.plots import figure, save
 
 FIGURE = "fit.png"
@@ -52,10 +53,10 @@ def draw(result: CalibrationResult):
     per = "week" if result.spec.frequency == "weekly" else "day"
     for ax, s in zip(axes, series, strict=True):
         days, q10, q50, q90 = result.band[s.name]
-        ax.fill_between(days, q10, q90, color="#56B4E9", alpha=0.35,
+        ax.fill_between(days, q10, q90, color=plots.SKY, alpha=0.35,
                         label="calibrated model, 10th-90th percentile")  # fmt: skip
-        ax.plot(days, q50, color="#0072B2", lw=1.5, label="calibrated model, median")
-        ax.plot(days, result.observed[s.name], "o", ms=3, color="#D55E00", label="observed")
+        ax.plot(days, q50, color=plots.BLUE, lw=1.5, label="calibrated model, median")
+        ax.plot(days, result.observed[s.name], "o", ms=3, color=plots.VERMILLION, label="observed")
         unit = UNITS.get(s.name, "users" if s.name in ("new_users", "live_users", "churned")
                          else "orders")  # fmt: skip
         stock = s.name == "live_users"

@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 
 from sim.experiment import clv
 from sim.experiment.jobs import atomic_write, write_text
+from sim.viz import plots
 
 OUT = "clv"
 
@@ -32,8 +33,8 @@ OUT = "clv"
 def calibration_holdout(ax, table) -> None:
     """Mean holdout purchases, predicted vs actual, by calibration repeat purchases."""
     x = np.arange(len(table))
-    ax.bar(x - 0.2, table["actual"], 0.4, label="simulated (actual)", color="#4c72b0")
-    ax.bar(x + 0.2, table["predicted"], 0.4, label="BG/NBD predicted", color="#dd8452")
+    ax.bar(x - 0.2, table["actual"], 0.4, label="simulated (actual)", color=plots.BLUE)
+    ax.bar(x + 0.2, table["predicted"], 0.4, label="BG/NBD predicted", color=plots.VERMILLION)
     labels = [str(i) for i in table.index]
     if labels and int(table.index[-1]) == clv.MAX_GROUP:
         labels[-1] += "+"
@@ -46,15 +47,12 @@ def calibration_holdout(ax, table) -> None:
 def value_by_channel(ax, table) -> None:
     """Holdout value per customer by acquisition channel, predicted vs actual."""
     x = np.arange(len(table))
-    ax.bar(x - 0.2, table["actual_value"], 0.4, label="simulated (actual)", color="#4c72b0")
-    ax.bar(x + 0.2, table["predicted_value"], 0.4, label="BG/NBD × Gamma-Gamma", color="#dd8452")
+    ax.bar(x - 0.2, table["actual_value"], 0.4, label="simulated (actual)", color=plots.BLUE)
+    ax.bar(x + 0.2, table["predicted_value"], 0.4, label="BG/NBD × Gamma-Gamma",
+           color=plots.VERMILLION)  # fmt: skip
     ax.set_xticks(x, [str(c) for c in table.index], rotation=20)
     ax.set_ylabel("holdout value per customer, yuan")
     ax.legend(frameon=False)
-
-
-def _save(fig, path: Path) -> None:
-    atomic_write(path, lambda t: fig.savefig(t, dpi=120, format="png", bbox_inches="tight"))
 
 
 def _num(v, fmt=".3g") -> str:
@@ -144,12 +142,12 @@ def write_run(run: clv.Run, fit: clv.Fit) -> Path:
     ax = fig.subplots()
     calibration_holdout(ax, freq)
     ax.set_title(f"{run.label}: calibration vs holdout (BG/NBD)")
-    _save(fig, out / "calibration_holdout.png")
+    plots.save(fig, out / "calibration_holdout.png", dpi=120, bbox_inches="tight")
     fig = Figure(figsize=(7, 4))
     ax = fig.subplots()
     value_by_channel(ax, chan)
     ax.set_title(f"{run.label}: holdout value by acquisition channel")
-    _save(fig, out / "clv_by_channel.png")
+    plots.save(fig, out / "clv_by_channel.png", dpi=120, bbox_inches="tight")
     write_text(out / "report.md", report(run, fit, freq, chan))
     return out
 
@@ -169,14 +167,14 @@ def value_by_strategy(ax, table) -> None:
     """Holdout value per calibration customer, predicted vs simulated, one pair of bars a run."""
     x = np.arange(len(table))
     ax.bar(
-        x - 0.2, table["true_value_per_customer"], 0.4, label="simulated (true)", color="#4c72b0"
+        x - 0.2, table["true_value_per_customer"], 0.4, label="simulated (true)", color=plots.BLUE
     )
     ax.bar(
         x + 0.2,
         table["predicted_value_per_customer"],
         0.4,
         label="BG/NBD × Gamma-Gamma predicted",
-        color="#dd8452",
+        color=plots.VERMILLION,
     )
     ax.set_xticks(x, [_run_label(r) for r in table.itertuples()])
     ax.set_xlabel("run (strategy, seed)")
@@ -243,6 +241,6 @@ def compare(run_dirs, calibration_end: str | None = None, out=None) -> Path:
     ax = fig.subplots()
     value_by_strategy(ax, table)
     ax.set_title("Predicted vs simulated holdout value per customer, by strategy")
-    _save(fig, out / "clv_by_strategy.png")
+    plots.save(fig, out / "clv_by_strategy.png", dpi=120, bbox_inches="tight")
     write_text(out / "report.md", comparison_report(table, out))
     return out

@@ -31,10 +31,15 @@ from sim.experiment.jobs import atomic_write
 BAND = (10, 90)  # percentiles of outcomes across seeds
 BAND_NOTE = "line: median of seeds; band: middle 80 % of seeds (10th–90th percentile)"
 STAGES = [s.name.lower() for s in LIVE_STAGES]  # aware … rebuy (churned is drawn apart)
-# Okabe & Ito's colour-blind-safe palette: five stages told apart by hue, not by shade, and the
-# arms (A blue, B vermillion) apart from each other for every kind of colour vision
-STAGE_COLOURS = ("#56B4E9", "#F0E442", "#009E73", "#E69F00", "#CC79A7")  # aware … rebuy
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+# The one palette of every figure and page: Okabe & Ito's colour-blind-safe colours. Five stages
+# told apart by hue, not by shade, and the arms (A blue, B vermillion) apart from each other for
+# every kind of colour vision.
+BLUE, VERMILLION, GREEN, PURPLE = "#0072B2", "#D55E00", "#009E73", "#CC79A7"
+ORANGE, SKY, YELLOW, BLACK = "#E69F00", "#56B4E9", "#F0E442", "#000000"
+PALETTE = (BLUE, VERMILLION, GREEN, PURPLE, ORANGE, SKY, BLACK)  # groups, in order
+STAGE_COLOURS = (SKY, YELLOW, GREEN, ORANGE, PURPLE)  # aware … rebuy
+HIGHLIGHT = ORANGE  # on a page: what waits for the user (changes pending a Reset)
+GREY = "grey"  # single seeds and notes, behind the groups' colours
 X_LABELS = {
     "pool_size": "pool size when the cohort joined (live users)",
     "users_per_operator": "users per operator when the cohort joined (users)",
@@ -58,9 +63,20 @@ def figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kw):
     return fig, axes
 
 
-def save(fig, path: Path, fmt: str = "png", **kw) -> None:
-    """Write `fig` atomically (a reader never sees half an image)."""
-    atomic_write(path, lambda t: fig.savefig(t, format=fmt, **kw))
+def save(fig, path: Path, fmt: str | None = None, **kw) -> None:
+    """Write `fig` atomically (a reader never sees half an image); the format from `fmt` or the
+    file's suffix. An SVG is written without a date and with ids salted by its name, so a
+    rerun writes the same bytes. The one save of every figure."""
+    path = Path(path)
+    fmt = fmt or path.suffix.lstrip(".")
+    if fmt != "svg":
+        atomic_write(path, lambda t: fig.savefig(t, format=fmt, **kw))
+        return
+    from matplotlib import rc_context
+
+    with rc_context({"svg.hashsalt": path.stem}):
+        kw = {"metadata": {"Date": None}, **kw}
+        atomic_write(path, lambda t: fig.savefig(t, format="svg", **kw))
 
 
 def colours(groups) -> dict:
@@ -102,7 +118,7 @@ def legend(ax, frame: pd.DataFrame) -> None:
 
 
 def empty(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="grey")
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=GREY)
 
 
 def across_seeds(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -154,7 +170,7 @@ def marks(ax, items, col: dict, label: bool = True) -> None:
     n = {"phase": 0, "event": 0}
     lo, hi = ax.get_xlim()
     for m in items:
-        c = col.get(m.group, "grey")
+        c = col.get(m.group, GREY)
         ls, lw = ("--", 1.3) if m.kind == "phase" else ("-", 1.8)
         ax.axvline(m.day, color=c, linestyle=ls, linewidth=lw, alpha=0.9, zorder=1)
         if not label:
@@ -220,9 +236,7 @@ def funnel(ax, daily: pd.DataFrame) -> None:
         ax.stackplot(
             d["day"], *[d[s] for s in STAGES], labels=STAGES, colors=STAGE_COLOURS, alpha=0.9
         )
-        ax.plot(
-            d["day"], d["churned"], color="black", ls="--", lw=1.2, label="churned (cumulative)"
-        )
+        ax.plot(d["day"], d["churned"], color=BLACK, ls="--", lw=1.2, label="churned (cumulative)")
         ax.legend(fontsize=8, loc="upper left", framealpha=0.8)
     ax.set_ylabel("users (count)" if n <= 1 else f"users (mean of {n} seeds)", fontsize=9)
     thousands(ax.yaxis)
@@ -293,7 +307,7 @@ def users_per_operator(ax, daily: pd.DataFrame) -> None:
 def cumulative_profit(ax, daily: pd.DataFrame) -> None:
     """Cumulative profit (margin − acquisition − team, KOC and systems cost) over time."""
     lines(ax, cumulative(daily, "profit"), "day", "cumulative_profit")
-    ax.axhline(0, color="black", linewidth=0.8)
+    ax.axhline(0, color=BLACK, linewidth=0.8)
     ax.set_ylabel("cumulative profit (¥)", fontsize=9)
     thousands(ax.yaxis)
     _day_axis(ax, daily)
@@ -303,7 +317,7 @@ def cumulative_profit(ax, daily: pd.DataFrame) -> None:
 def ltv_cac_over_time(ax, daily: pd.DataFrame) -> None:
     """LTV/CAC of the users acquired so far, per day (needs an `ltv_cac` column per day)."""
     lines(ax, daily, "day", "ltv_cac")
-    ax.axhline(1, color="black", linewidth=0.8, linestyle=":")
+    ax.axhline(1, color=BLACK, linewidth=0.8, linestyle=":")
     ax.set_ylabel("LTV/CAC to date (ratio, 1 = break-even)", fontsize=9)
     ax.set_ylim(bottom=0)
     _day_axis(ax, daily)
@@ -327,7 +341,7 @@ def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_
         v = table.loc[table["group"] == g, column].astype(float).dropna().to_numpy()
         jitter = np.linspace(-0.08, 0.08, len(v)) if len(v) > 1 else np.zeros(len(v))
         seed_label = "one seed" if i == 0 else None
-        ax.scatter(i + jitter, v, color="grey", alpha=0.5, s=14, zorder=2, label=seed_label)
+        ax.scatter(i + jitter, v, color=GREY, alpha=0.5, s=14, zorder=2, label=seed_label)
         if len(v):
             lo, med, hi = np.percentile(v, [BAND[0], 50, BAND[1]])
             bar_label = (
@@ -338,13 +352,13 @@ def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_
                 med,
                 yerr=[[med - lo], [hi - med]],
                 fmt="o",
-                color="C3",
+                color=VERMILLION,
                 capsize=6,
                 ms=7,
                 zorder=3,
                 label=bar_label,
             )
-    ax.axhline(ref, color="black", linestyle=":", linewidth=1, label=ref_label)
+    ax.axhline(ref, color=BLACK, linestyle=":", linewidth=1, label=ref_label)
     # a label's parts (`staged · paid ads ×2`) on lines of their own; tilted, anchored at the
     # tick, only when many groups would still crowd the axis
     names = [str(g).replace(" · ", "\n") for g in groups]
@@ -380,7 +394,7 @@ def paired_differences(ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str
         v = diffs.loc[diffs["pair"] == p, "diff"].astype(float).to_numpy()
         jitter = np.linspace(-0.12, 0.12, len(v)) if len(v) > 1 else np.zeros(len(v))
         if len(v):
-            ax.scatter(v, y + jitter, color="grey", alpha=0.6, s=16, zorder=2, label=seed_label)
+            ax.scatter(v, y + jitter, color=GREY, alpha=0.6, s=16, zorder=2, label=seed_label)
             seed_label = None
         s = stats[stats["pair"] == p].iloc[0]
         mean, lo, hi = (float(s[c]) for c in ("mean_diff", "ci_low", "ci_high"))
@@ -388,10 +402,18 @@ def paired_differences(ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str
             continue
         err = [[0.0], [0.0]] if np.isnan(lo) else [[mean - lo], [hi - mean]]  # one brand: no CI
         ax.errorbar(
-            mean, y, xerr=err, fmt="o", color="C3", capsize=6, ms=7, zorder=3, label=mean_label
+            mean,
+            y,
+            xerr=err,
+            fmt="o",
+            color=VERMILLION,
+            capsize=6,
+            ms=7,
+            zorder=3,
+            label=mean_label,
         )
         mean_label = None
-    ax.axvline(0, color="black", linestyle=":", linewidth=1, label="no difference")
+    ax.axvline(0, color=BLACK, linestyle=":", linewidth=1, label="no difference")
     ax.set_yticks(range(len(pairs)), pairs[::-1], fontsize=8)
     ax.set_ylim(-0.6, len(pairs) - 0.4)
     ax.set_xlabel(xlabel, fontsize=9)
@@ -420,7 +442,7 @@ def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:
         ax.scatter(d["spread"], d["diff"], color=col[v], alpha=0.25, s=10)
         ax.plot(x, q[0.5], "o-", color=col[v], label=f"vs {v}: median of {n.min()} brands")
         ax.fill_between(x, q[BAND[0] / 100], q[BAND[1] / 100], color=col[v], alpha=0.2)
-    ax.axhline(0, color="black", linestyle=":", linewidth=1, label="no advantage")
+    ax.axhline(0, color=BLACK, linestyle=":", linewidth=1, label="no advantage")
     ax.set_xlabel("fit.spread: sd of log fit of each candidate (how much is unknown)", fontsize=9)
     ax.set_ylabel(ylabel, fontsize=9)
     ax.legend(

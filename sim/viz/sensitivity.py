@@ -28,6 +28,7 @@ import pandas as pd
 
 from sim.experiment.jobs import atomic_write, write_text
 from sim.experiment.sensitivity import StudyResult
+from sim.viz import plots
 from sim.viz.plots import figure, save
 
 FIGURE = "sensitivity.png"
@@ -58,18 +59,18 @@ def draw_panel(ax, df: pd.DataFrame, method: str, output: str) -> None:
     y = np.arange(len(df))[::-1]
     if method == "morris":
         mu_label = "μ* (mean |elementary effect|) with 95 % bootstrap interval"
-        ax.barh(y, df["mu_star"], xerr=df["mu_star_conf"], color="#1f77b4", capsize=3,
+        ax.barh(y, df["mu_star"], xerr=df["mu_star_conf"], color=plots.BLUE, capsize=3,
                 label=mu_label)  # fmt: skip
         sigma_label = "σ (spread of effects: interactions, non-linearity, seed noise)"
-        ax.plot(df["sigma"], y, "o", color="#d62728", label=sigma_label)
+        ax.plot(df["sigma"], y, "o", color=plots.VERMILLION, label=sigma_label)
         ax.set_xlabel(f"change of the output over the parameter's full range ({unit})")
     else:
         h = 0.38
-        ax.barh(y + h / 2, df["ST"], h, xerr=df["ST_conf"], color="#1f77b4", capsize=3,
+        ax.barh(y + h / 2, df["ST"], h, xerr=df["ST_conf"], color=plots.BLUE, capsize=3,
                 label="ST (total index) with 95 % bootstrap interval")  # fmt: skip
-        ax.barh(y - h / 2, df["S1"], h, xerr=df["S1_conf"], color="#9ecae1", capsize=3,
+        ax.barh(y - h / 2, df["S1"], h, xerr=df["S1_conf"], color=plots.SKY, capsize=3,
                 label="S1 (first-order index) with 95 % bootstrap interval")  # fmt: skip
-        ax.axvline(0, color="k", lw=0.8)
+        ax.axvline(0, color=plots.BLACK, lw=0.8)
         ax.set_xlabel("share of the output's variance (Sobol index, 0–1)")
     ax.set_yticks(y)
     ax.set_yticklabels(df["parameter"])

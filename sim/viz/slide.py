@@ -188,7 +188,7 @@ def draw(
     for i, line in enumerate(brand):
         fig.text(0.005, foot - 0.03 * (i + 1), line, ha="left", va="bottom", fontsize=9)
     fig.text(0.995, 0.005, f"{provenance.label()} · {source}", ha="right", va="bottom",
-             fontsize=8, color="grey")  # fmt: skip
+             fontsize=8, color=plots.GREY)  # fmt: skip
     return fig
 
 
@@ -250,11 +250,8 @@ def live_brand_lines(pair) -> list[str]:
 
 def _save(fig, out: Path, name: str) -> list[Path]:
     paths = [out / f"{name}.png", out / f"{name}.svg"]
-    plots.save(fig, paths[0], "png", dpi=200)
-    from matplotlib import rc_context
-
-    with rc_context({"svg.hashsalt": name}):  # with no date: byte-identical reruns
-        plots.save(fig, paths[1], "svg", metadata={"Date": None})
+    plots.save(fig, paths[0], dpi=200)
+    plots.save(fig, paths[1])  # byte-identical reruns: plots.save salts and undates an SVG
     return paths
 
 
@@ -266,10 +263,10 @@ def scenario_command(pair) -> str:
 
 def live_scenario(pair) -> list[str]:
     """The page's scenario as `--scenario` overrides (without the seed)."""
-    from sim.viz import live
+    from sim.viz.pages.pair import base_overrides
 
     c = pair.controls
-    base = live.base_overrides(c, c.strategy_a)
+    base = base_overrides(c, c.strategy_a)
     base = [o for o in base if not o.startswith(("strategy=", "seed="))]
     return [f"strategy={','.join(a.strategy for a in pair.arms)}", *base]
 
@@ -277,11 +274,11 @@ def live_scenario(pair) -> list[str]:
 def write_live(pair, out: Path | str = DEFAULT_OUT / "live") -> list[Path]:
     """ "Make a slide of this" on the live page: the same slide from the pair on screen (one
     seed, up to today), `<out>/<scenario>-day<N>.png` and `.svg`."""
-    from sim.viz import live
+    from sim.viz.pages import figures
 
-    daily, cohorts = live.frames(pair)
+    daily, cohorts = figures.frames(pair)
     groups = [a.name for a in pair.arms]
-    marks = [m for m in live.phase_marks(pair)]
+    marks = [m for m in figures.phase_marks(pair)]
     source = f"live page, seed {pair.controls.seed}, days 0–{max(pair.day - 1, 0)} · " + " ".join(
         live_scenario(pair)
     )

@@ -1,0 +1,49 @@
+"""Serving a page: a Solara page module on `host:port`, offline, the process becoming the server.
+
+The page's assets are local (the solara-assets package fills Solara's asset cache). Solara's
+asset proxy stays on, since it is what serves that cache; what is turned off is its fallback to
+the CDN: an asset missing from the cache is looked up at a local address that refuses at once,
+so the server never reaches the internet. (SOLARA_ASSETS_PROXY=False would point the browser
+itself at cdn.jsdelivr.net and break the page offline.) No telemetry either.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+from sim.cli.exits import REFUSED
+
+NO_CDN = "http://127.0.0.1:9/"  # the discard port: nothing listens, the request fails at once
+SERVER_ENV = {"SOLARA_ASSETS_CDN": NO_CDN, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served (None: it can be bound)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            return e.strerror or str(e)
+    return None
+
+
+def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None) -> int:
+    """Serve the Solara page `module` on `host:port` (`SERVER_ENV`: offline); a busy port is
+    refused first, suggesting `--port` (`REFUSED`, before anything is served)."""
+    if busy := port_in_use(host, port):
+        print(
+            f"{prog}: port {port} on {host} is in use ({busy}); "
+            f"choose another with --port, e.g. --port {port + 1}",
+            file=sys.stderr,
+        )
+        return REFUSED
+    env = {**os.environ, **SERVER_ENV, **(env or {})}
+    cmd = [sys.executable, "-m", "solara", "run", module, "--host", host, "--port", str(port),
+           "--production", "--no-check-version", "--open" if open_tab else "--no-open"]  # fmt: skip
+    print(f"{prog}: serving on http://{host}:{port}", flush=True)
+    if os.name == "posix":  # become the server: signals to this process reach it
+        os.execve(sys.executable, cmd, env)
+    return subprocess.call(cmd, env=env)

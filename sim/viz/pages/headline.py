@@ -1,0 +1,137 @@
+"""The first screen's four numbers per arm (cumulative profit, LTV/CAC at the shortest
+horizon, 30-day conversion of the latest matured week, users per operator: DOMAIN.md §4), each
+read from the arms' own outputs, with B − A coloured by whether it favours B."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.core import metrics
+from sim.core.metrics import CONVERSION_WINDOW
+from sim.viz.pages.figures import frames
+from sim.viz.pages.pair import LivePair
+from sim.viz.pages.story import yuan
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One headline card: a number per arm (NaN: not measurable yet), shown as `texts`, and
+    B − A coloured by whether it favours B (`better`: "higher", "lower" or None)."""
+
+    key: str
+    title: str
+    values: tuple[float, ...]  # one per arm, in the pair's order
+    texts: tuple[str, ...]
+    note: str  # what the number is over, in a line
+    better: str | None
+    diff_text: str | None = None  # "B − A: …" (None: no comparison)
+    b_better: bool | None = None  # colour of the difference (None: neutral / not comparable)
+
+
+def latest_matured_week(model, cohorts: pd.DataFrame) -> pd.Series | None:
+    """The latest weekly joining cohort all of whose joiners have had their 30 days (the
+    week's last joining day ≤ last day − 30), or None before there is one."""
+    last = model.day - 1 - CONVERSION_WINDOW
+    if cohorts is None or not len(cohorts):
+        return None
+    done = cohorts[(cohorts["first_day"] + 6 <= last) & (cohorts["size"] > 0)]
+    done = done[done["conversion_30d"].notna()]
+    return done.iloc[-1] if len(done) else None
+
+
+def headline(pair: LivePair) -> list[Metric]:
+    """The four cards: cumulative profit, horizon-matched LTV/CAC at the shortest horizon,
+    30-day conversion of the latest matured weekly cohort, users per operator today. Every
+    value is read from the arms' own outputs (daily table, summary, cohorts)."""
+    if not pair.arms:
+        return []
+    _, cohorts = frames(pair)
+    day = pair.day
+    out = []
+
+    profit = tuple(float(a.daily()["profit"].sum()) if day else 0.0 for a in pair.arms)
+    out.append(
+        Metric(
+            "profit",
+            "Cumulative profit",
+            profit,
+            tuple(yuan(v) for v in profit),
+            f"margin − all costs, days 0–{max(day - 1, 0)}",
+            "higher",
+        )
+    )
+
+    if day:
+        sums = [a.summary() for a in pair.arms]
+        h = metrics.horizons_in(sums[0])[0]
+        ratio = tuple(float(s[f"ltv_cac_{h}d"]) for s in sums)
+        users = [int(s[f"ltv_{h}d_users"]) for s in sums]
+    else:
+        h = min(pair.arms[0].model.economics.ltv_horizons_days)
+        ratio, users = tuple(math.nan for _ in pair.arms), [0 for _ in pair.arms]
+    texts = tuple(f"{v:.2f}" if np.isfinite(v) else "not yet measurable" for v in ratio)
+    if day >= h:
+        counts = " / ".join(f"{n:,}" for n in users)
+        note = f"first-{h}-day margin ÷ CAC of users who joined by day {day - h} ({counts})"
+    else:
+        note = f"first-{h}-day margin ÷ CAC: no user is {h} days old before day {h}"
+    out.append(Metric(f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ratio, texts, note, "higher"))
+
+    conv, weeks = [], []
+    for arm in pair.arms:
+        c = cohorts[cohorts["job"] == arm.label] if len(cohorts) else cohorts
+        w = latest_matured_week(arm.model, c)
+        conv.append(100.0 * float(w["conversion_30d"]) if w is not None else math.nan)
+        weeks.append(int(w["first_day"]) if w is not None else None)
+    conv = tuple(conv)
+    texts = tuple(f"{v:.1f} %" if np.isfinite(v) else "no week matured yet" for v in conv)
+    if weeks[0] is not None:
+        note = (
+            f"of the latest week whose joiners all had 30 days (joined days "
+            f"{weeks[0]}–{weeks[0] + 6})"
+        )
+    else:
+        note = (
+            f"of the latest week whose joiners all had {CONVERSION_WINDOW} days: the first "
+            f"is measured on day {CONVERSION_WINDOW + 7}"
+        )
+    out.append(Metric("conversion_30d", "30-day conversion", conv, texts, note, "higher"))
+
+    upo = tuple(
+        float(a.daily()["users_per_operator"].iloc[-1]) if day else math.nan for a in pair.arms
+    )
+    texts = tuple(f"{v:,.0f}" if np.isfinite(v) else "—" for v in upo)
+    out.append(
+        Metric(
+            "users_per_operator",
+            "Users per operator",
+            upo,
+            texts,
+            "live users ÷ operators today",
+            "lower",
+        )
+    )
+    return [_with_difference(m) for m in out]
+
+
+def _with_difference(m: Metric) -> Metric:
+    if len(m.values) < 2 or not all(np.isfinite(m.values)):
+        return m
+    a, b = m.values
+    d = b - a
+    if m.key == "profit":
+        text = yuan(d, sign=True)
+    elif m.key.startswith("ltv_cac"):
+        text = f"{d:+.2f}"
+    elif m.key == "conversion_30d":
+        text = f"{d:+.1f} pts"
+    else:
+        text = f"{d:+,.0f}"
+    text = text.replace("-", "−")
+    b_better = None if d == 0 else ((d > 0) == (m.better == "higher"))
+    word = "" if b_better is None else (" · B better" if b_better else " · B worse")
+    return Metric(**{**m.__dict__, "diff_text": f"B − A {text}{word}", "b_better": b_better})
