@@ -12,7 +12,7 @@ def test_a_hire_does_not_move_existing_users_and_takes_new_ones_as_it_ramps():
     m.run(30)
     before = m.population.operator.copy()
     assert (before >= 0).all() and set(np.unique(before)) == {0, 1}
-    team.hire(m, 4, m.day, prepared=False)  # two hires: 60 days' lead, 60 days' ramp
+    m.team.hire(4, m.day, prepared=False)  # two hires: 60 days' lead, 60 days' ramp
     arrival = m.operators[-1].arrival_day
     m.run(arrival + 10 - m.day)
     pop = m.population

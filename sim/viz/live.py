@@ -226,7 +226,7 @@ class Arm:
 
     @property
     def name(self) -> str:
-        return f"{self.label} ({self.model.strategy.name})"
+        return f"{self.label} ({self.model.params.strategy.name})"
 
     def summary(self) -> dict:
         """The model's summary (`PrivateDomainModel.summary`), computed once per simulated day."""
@@ -447,13 +447,14 @@ def phase_history(
         return []
     g = d.groupby("phase")["day"].agg(["min", "max"]).sort_values("min")
     return [
-        (model.strategy.phases[int(i)].name, int(r["min"]), int(r["max"])) for i, r in g.iterrows()
+        (model.params.strategy.phases[int(i)].name, int(r["min"]), int(r["max"]))
+        for i, r in g.iterrows()
     ]
 
 
 def current_phase(model: PrivateDomainModel) -> tuple[str, int]:
     """The phase the next day runs in, and the day it started."""
-    return model.strategy.phases[model.clock.index].name, model.clock.started_day
+    return model.params.strategy.phases[model.clock.index].name, model.clock.started_day
 
 
 def what_happened(pair: LivePair) -> list[str]:
@@ -589,7 +590,7 @@ def headline(pair: LivePair) -> list[Metric]:
         ratio = tuple(float(s[f"ltv_cac_{h}d"]) for s in sums)
         users = [int(s[f"ltv_{h}d_users"]) for s in sums]
     else:
-        h = min(pair.arms[0].model.economics.ltv_horizons_days)
+        h = min(pair.arms[0].model.params.economics.ltv_horizons_days)
         ratio, users = tuple(math.nan for _ in pair.arms), [0 for _ in pair.arms]
     texts = tuple(f"{v:.2f}" if np.isfinite(v) else "not yet measurable" for v in ratio)
     if day >= h:
@@ -804,7 +805,7 @@ def phase_marks(pair: LivePair) -> list[plots.Mark]:
             continue
         ph = d["phase"].to_numpy()
         for k in np.flatnonzero(ph[1:] != ph[:-1]) + 1:
-            name = arm.model.strategy.phases[int(ph[k])].name
+            name = arm.model.params.strategy.phases[int(ph[k])].name
             out.append(plots.Mark(int(d["day"].iloc[k]), f"{arm.label}: {name}", arm.name))
     return out
 
