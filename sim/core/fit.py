@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.core.mechanism import Day, Mechanism
-from sim.core.metrics import CONVERSION_WINDOW, converted_within, matured_rows
+from sim.core.metrics import CONVERSION_WINDOW, cohort_arms, converted_within, matured_rows
 from sim.core.params import FIT_DIMENSIONS, ConfigError, Phase, Scenario
 from sim.core.pool import PoolMix, PoolTables, pressure, promo_excess, stack_tables
 
@@ -260,6 +260,12 @@ class Brand(Mechanism):
 
     def account(self, model, day: Day) -> None:
         model.today.update(self.day_columns())
+
+    def cohorts(self, model):
+        """Per candidate where a brand has several place or goods candidates (a test's arms)."""
+        pop = model.population
+        arms = {PLACE: (pop.pool, self.names[PLACE]), GOODS: (pop.goods, self.names[GOODS])}
+        return cohort_arms(pop, model.day, model.imported, arms)
 
     # --- daily effects (PoolSource) ---------------------------------------------------------
 

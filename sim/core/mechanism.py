@@ -88,6 +88,10 @@ class Mechanism:
     state: tuple[str, ...] = ()  # population columns it owns
     features: tuple[str, ...] = ()  # optional daily-table column groups it fills
 
+    def cohorts(self, model):
+        """Columns it adds to the weekly cohort table (`PrivateDomainModel.cohorts`), or None."""
+        return None
+
     def hooks(self) -> dict[str, object]:
         """The phase hooks this mechanism defines (bound methods), by phase name."""
         return {p: getattr(self, p) for p in PHASES if callable(getattr(self, p, None))}

@@ -74,8 +74,6 @@ from sim.core.ledger import (
 from sim.core.mechanism import PHASES, Day, Mechanism, PoolSource
 from sim.core.metrics import (
     CONVERSION_WINDOW,
-    cohort_arms,
-    cohort_layers,
     cohorts,
     conversion_30d,
     matured_rows,
@@ -458,12 +456,10 @@ class PrivateDomainModel(mesa.Model):
         pyramid run the layers reached within 30/90 days (`metrics.cohort_layers`)."""
         ltv = self._by_age, self.params.economics.ltv_horizons_days
         out = cohorts(self.population, self.daily(), self.day, self.imported, *ltv)
-        labels = self._user_labels()
-        arms = {dim: labels[dim] for dim in ("place", "goods")}
-        extra = cohort_arms(self.population, self.day, self.imported, arms)
-        if "layers" in self._features:  # layers reached within 30/90 days (004, §2.3)
-            layers = cohort_layers(self.population, self.day, self.imported)
-            extra = pd.concat([extra, layers], axis=1)
+        frames = [f for m in self.mechanisms if (f := m.cohorts(self)) is not None]
+        extra = frames[0]  # brand fit's, always (`Mechanism.cohorts`)
+        for more in frames[1:]:
+            extra = pd.concat([extra, more], axis=1)
         return pd.concat([out, extra], axis=1) if len(extra.columns) else out
 
     def summary(self) -> dict:

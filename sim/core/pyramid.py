@@ -33,6 +33,7 @@ import numpy as np
 
 from sim.core.fit import Brand, fitted
 from sim.core.mechanism import Day, Mechanism
+from sim.core.metrics import cohort_layers
 from sim.core.params import ConfigError, Pool, Pyramid, Scenario
 from sim.core.pool import MASKS, MemberEffects, PoolMix, PoolTables, pressure, stack_tables
 from sim.core.stage import Stage
@@ -146,6 +147,10 @@ class Layers(Mechanism):
         t = model.today
         t.update({f"layer_{x}": int(k) for x, k in zip(LAYERS, per, strict=True)})
         t.update({f"entered_{x}": int(self.moved[i + 1]) for i, x in enumerate(LAYERS[1:])})
+
+    def cohorts(self, model):
+        """Layers reached within 30/90 days per joining week (004, §2.3)."""
+        return cohort_layers(model.population, model.day, model.imported)
 
     # --- moves -------------------------------------------------------------------------------
 
