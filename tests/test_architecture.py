@@ -153,7 +153,7 @@ def test_each_population_column_has_one_owner():
 
     for overrides in ([], ["pool=pyramid", "operators.friend_cap=100"]):
         sc = model_kwargs(compose(overrides))["scenario"]
-        built = mechanisms(sc, [*sc.channels, "referral", "imported"], 0)[-1]
+        built = mechanisms(sc, [*sc.channels, "referral", "imported"], 0).ordered
         owned = [col for m in built for col in m.state]
         assert len(owned) == len(set(owned)), owned
         assert set(owned) <= set(FIELDS), set(owned) - set(FIELDS)

@@ -54,6 +54,7 @@ arrive; the circle (`circle.Circle`) gives KOC touches, potential and word of mo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import mesa
 import numpy as np
@@ -88,14 +89,23 @@ from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
 from sim.core.washes import Washes
 
-__all__ = ["Day", "PrivateDomainModel", "mechanisms"]
+__all__ = ["Day", "Mechanisms", "PrivateDomainModel", "mechanisms"]
 
 
-def mechanisms(
-    sc: Scenario, channel_names: list[str], seed: int | None
-) -> tuple[Brand, PoolSource, Assignment, Circle, list[Mechanism]]:
-    """The run's mechanisms, built from the scenario: brand fit, the pool source, the
-    assignment, the circle, and all of them in hook order (which is their draws' order)."""
+@dataclass
+class Mechanisms:
+    """A run's mechanisms by the roles the model asks for values, and all of them in hook
+    order (which is also the order of their random draws)."""
+
+    brand: Brand  # brand fit (§3.1): channel mix, arms and intent of new users, test maturity
+    source: PoolSource  # whose pool tables each user reads: the brand's, or the pyramid's
+    assignment: Assignment  # who gets an operator when
+    circle: Circle  # KOC touches, potential, word of mouth
+    ordered: list[Mechanism]
+
+
+def mechanisms(sc: Scenario, channel_names: list[str], seed: int | None) -> Mechanisms:
+    """The run's mechanisms, built once from the scenario: a new mechanism is a line here."""
     brand = Brand(sc, channel_names, seed)  # latent fit and 0-1 tests (§3.1), own generators
     layers = None if sc.pool.layers is None else Layers(sc.pool, sc.touchpoints, brand)
     extra: list[Mechanism] = []
@@ -110,9 +120,13 @@ def mechanisms(
     assignment = Continuous() if cap is None else FriendCap(cap)
     in_core = layers is not None and layers.params.circle_in_core
     circle = Circle(sc.koc, sc.operators.deep_limit, layers.core_members if in_core else None)
-    source = brand if layers is None else layers
-    ordered = [brand, *([] if layers is None else [layers]), *extra, assignment, circle]
-    return brand, source, assignment, circle, ordered
+    return Mechanisms(
+        brand=brand,
+        source=brand if layers is None else layers,
+        assignment=assignment,
+        circle=circle,
+        ordered=[brand, *([] if layers is None else [layers]), *extra, assignment, circle],
+    )
 
 
 class PrivateDomainModel(mesa.Model):
@@ -143,9 +157,9 @@ class PrivateDomainModel(mesa.Model):
         self.channel_names = [*self.channels, REFERRAL, IMPORTED]
         self._code = {name: i for i, name in enumerate(self.channel_names)}
         self.imported = self._code[IMPORTED]
-        self.brand, self.source, self.assignment, self.circle, self.mechanisms = mechanisms(
-            sc, self.channel_names, sc.seed
-        )
+        built = mechanisms(sc, self.channel_names, sc.seed)
+        self.brand, self.source, self.circle = built.brand, built.source, built.circle
+        self.assignment, self.mechanisms = built.assignment, built.ordered
         self._hooks = {
             p: [h for m in self.mechanisms if (h := m.hooks().get(p)) is not None] for p in PHASES
         }
