@@ -109,7 +109,7 @@ def fixed_cost(days: int) -> dict:
     )
     cfg = {k: v for k, v in cfg.items() if k != "hydra"}
     t = time.perf_counter()
-    model = PrivateDomainModel(**cfg)
+    model = PrivateDomainModel.from_config(cfg)
     build = time.perf_counter() - t
     spent = dict.fromkeys([*PHASES, "datacollector.collect"], 0.0)
 
@@ -157,7 +157,7 @@ def profile(top: int) -> None:
     cfg = {k: v for k, v in compose([]).items() if k != "hydra"}
     pr = cProfile.Profile()
     pr.enable()
-    PrivateDomainModel(**cfg).run().summary()
+    PrivateDomainModel.from_config(cfg).run().summary()
     pr.disable()
     pstats.Stats(pr).sort_stats("tottime").print_stats(top)
 

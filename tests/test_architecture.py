@@ -145,3 +145,109 @@ def test_run_engine_pieces_are_defined_once():
                 found[node.name].append(path.relative_to(SIM).as_posix())
     wrong = {n: where for n, where in found.items() if where != ([once[n]] if once[n] else [])}
     assert not wrong, wrong
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every module under `sim/` (packages by their `__init__`) and the `sim` modules it imports
+    anywhere in its file (lazy and TYPE_CHECKING imports included), each imported name resolved
+    to the longest dotted prefix that is a module (`from sim.core.params import Scenario` is an
+    edge to `sim.core.params`)."""
+    modules = {}
+    for path in sorted(SIM.rglob("*.py")):
+        parts = path.relative_to(SIM.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        edges = set()
+        for imported in imports(path):
+            parts = imported.split(".")
+            for k in range(len(parts), 0, -1):
+                target = ".".join(parts[:k])
+                if target in modules:
+                    if target != name:
+                        edges.add(target)
+                    break
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles: strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on_stack, out = {}, {}, [], set(), []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circle():
+    """No module reaches itself through its imports, lazy ones included (issue #20: the core
+    had one, params ↔ fit, pyramid, closed by imports inside functions)."""
+    graph = import_graph()
+    assert "sim.core.model" in graph and "sim.core.params" in graph["sim.core.model"]
+    found = cycles(graph)
+    assert not found, "import circles: " + "; ".join(" ↔ ".join(c) for c in found)
+
+
+def test_the_model_class_has_no_feature_branches():
+    """Optional mechanisms are modules with hooks (`sim.core.mechanism`), chosen once when the
+    model is built (`sim.core.model.mechanisms`): the model's own phases never ask whether a
+    run has layers, camps, washes or a friend cap."""
+    import inspect
+    import re
+
+    from sim.core.model import PrivateDomainModel
+
+    code = [
+        line.split("#")[0]
+        for line in inspect.getsource(PrivateDomainModel).splitlines()
+        if not line.strip().startswith(('"', "`"))
+    ]
+    words = re.compile(r"pyramid|layers|camps?\b|wash|friend_cap|_stacked|\.mixed")
+    bad = [line.strip() for line in code if words.search(line) and '"""' not in line]
+    assert not bad, bad
+
+
+def test_each_population_column_has_one_owner():
+    """A mechanism declares the population columns it owns (`Mechanism.state`); in a run no
+    column is owned twice, and every owned column exists."""
+    from sim.core.model import mechanisms
+    from sim.core.population import FIELDS
+    from sim.experiment.config import compose, model_kwargs
+
+    for overrides in ([], ["pool=pyramid", "operators.friend_cap=100"]):
+        sc = model_kwargs(compose(overrides))["scenario"]
+        built = mechanisms(sc, [*sc.channels, "referral", "imported"], 0).ordered
+        owned = [col for m in built for col in m.state]
+        assert len(owned) == len(set(owned)), owned
+        assert set(owned) <= set(FIELDS), set(owned) - set(FIELDS)
+        assert {"pool", "koc", "operator"} <= set(owned)
+        assert ("pyramid_layer" in owned) == bool(overrides)

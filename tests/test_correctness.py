@@ -89,8 +89,9 @@ def test_a_full_model_day_at_promo_share_one_adds_no_trust():
         horizon_days=80,
         initial_users=1000,
     ).run(70)
-    assert m.kocs and m._koc_ids.size > 0, "the check needs KOC-maintained users"
-    m.pool_params = dataclasses.replace(m.pool_params, promo_share=1.0)
+    assert m.kocs and m.circle.ids.size > 0, "the check needs KOC-maintained users"
+    running = m.brand.running["place"]  # the pool the brand runs
+    m.brand.pools[running] = dataclasses.replace(m.brand.pool, promo_share=1.0)
     before = m.population.trust.copy()
     m.step()
     gain = m.population.trust[: before.size] - before

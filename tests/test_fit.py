@@ -217,7 +217,7 @@ def test_place_candidates_compose_from_pool_presets():
     """`+pool@fit.place.pools.<name>=<preset>` adds a pool preset as a candidate (Hydra)."""
     cfg = compose(["+pool@fit.place.pools.conversion=conversion", "fit.place.guess=conversion"])
     m = PrivateDomainModel(**model_kwargs(cfg | {"horizon_days": 5}))
-    assert m.pool_params.touchpoints[0] == "mini_program"  # the guess runs
+    assert m.brand.pool.touchpoints[0] == "mini_program"  # the guess runs
     assert m.run().summary()["brand"]["place_run"] == "conversion"
 
 

@@ -27,7 +27,7 @@ def drawn():
 def test_repeat_rate_multiplier_follows_the_configured_gamma(drawn):
     """rate / m(intent) ~ Gamma(r, scale 1/r): mean 1, CV 1/sqrt(r) (CDNOW r = 0.24: CV ≈ 2)."""
     m, pop = drawn
-    r, coef = m.purchase_params.rate_shape, m.purchase_params.rate_intent_coef
+    r, coef = m.params.purchase.rate_shape, m.params.purchase.rate_intent_coef
     assert r is not None and coef > 0, "the defaults switch the mechanism on"
     x = pop.repeat_rate.astype(np.float64) / repeat_rate_mean(pop.intent, coef)
     n, cv = x.size, 1 / np.sqrt(r)
@@ -43,7 +43,7 @@ def test_repeat_rate_multiplier_follows_the_configured_gamma(drawn):
 
 def test_dropout_propensity_follows_the_configured_beta(drawn):
     m, pop = drawn
-    a, b = m.churn_params.dropout_a, m.churn_params.dropout_b
+    a, b = m.params.churn.dropout_a, m.params.churn.dropout_b
     assert stats.kstest(pop.dropout, stats.beta(a, b).cdf).pvalue > 0.001
 
 
@@ -99,7 +99,7 @@ def test_dropout_after_repeat_orders_follows_the_beta():
         "churn.dropout_b": 2.43,
     }
     m = build(changes, seed=5, horizon_days=300).run()
-    pop, a, b = m.population, m.churn_params.dropout_a, m.churn_params.dropout_b
+    pop, a, b = m.population, m.params.churn.dropout_a, m.params.churn.dropout_b
     lapsed = pop.repeat_rate == 0.0
     assert not lapsed[pop.orders < 2].any(), "only a repeat order can end buying"
     assert (pop.stage[lapsed] != Stage.CHURNED).any(), "lapsed buyers stay in the pool"

@@ -92,9 +92,9 @@ def test_options_list_the_config_groups():
 
 def test_pair_shares_seed_and_business_and_advances_together(pair70):
     a, b = pair70.arms
-    assert (a.model.strategy.name, b.model.strategy.name) == ("staged", "premature")
+    assert (a.model.params.strategy.name, b.model.params.strategy.name) == ("staged", "premature")
     assert a.model.seed == b.model.seed == 0
-    assert a.model.business == b.model.business
+    assert a.model.params.business == b.model.params.business
     assert pair70.day == a.model.day == b.model.day == 70
     assert len(a.model.daily()) == len(b.model.daily()) == len(a.ltv_cac) == 70
 
@@ -320,7 +320,7 @@ def test_headline_numbers_are_the_runs_outputs(pair70):
     assert list(cards) == ["profit", "ltv_cac_90d", "conversion_30d", "users_per_operator"]
     profit = cards["profit"]
     assert profit.values == (a.model.daily()["profit"].sum(), b.model.daily()["profit"].sum())
-    h = min(a.model.economics.ltv_horizons_days)
+    h = min(a.model.params.economics.ltv_horizons_days)
     summaries = [arm.model.summary() for arm in (a, b)]
     assert h == metrics.horizons_in(summaries[0])[0]
     ltv = cards[f"ltv_cac_{h}d"].values

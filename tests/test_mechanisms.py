@@ -129,7 +129,7 @@ def test_kocs_refer_in_proportion_to_their_multiplier_and_never_more_than_all():
         d = m.daily()
         assert (d["new_referral_koc"] <= d["new_referral"]).all()
         assert (d.loc[d["koc_count"] == 0, ["new_referral_koc", "koc_maintained"]] == 0).all().all()
-        assert (d["koc_maintained"] <= d["koc_count"] * 2 * m.koc_params.capacity).all()
+        assert (d["koc_maintained"] <= d["koc_count"] * 2 * m.params.koc.capacity).all()
         return d["new_referral_koc"].sum()
 
     low = across_seeds(referred, {**arm, "koc.referral_multiplier": 10.0}, SEEDS, **top)

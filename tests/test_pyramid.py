@@ -39,7 +39,7 @@ def test_layers_conserve_live_users_every_day(layered):
 
 def test_membership_matches_the_layer_mix_and_the_gathered_effects(layered):
     m = layered
-    pop, mixes = m.population, m.pyramid.mixes
+    pop, mixes = m.population, m.mechanism("layers").mixes
     live = pop.live()
     for i, mix in enumerate(mixes):
         masks = pop.touchpoints[live & (pop.pyramid_layer == i)]
@@ -47,14 +47,14 @@ def test_membership_matches_the_layer_mix_and_the_gathered_effects(layered):
         assert (masks < (1 << len(mix.points))).all(), "only the layer's touchpoints"
         assert (masks & 1).all(), "everyone joins the layer's entry touchpoint"
     key = member_key(pop.touchpoints, pop.pyramid_layer)
-    eff = m._effects.sync(m._tables, pop.touchpoints, pop.pyramid_layer)
-    assert np.array_equal(eff.reach, m._tables.reach[key]), "moved users' effects re-gathered"
+    eff = m.effects.sync(m.tables, pop.touchpoints, pop.pyramid_layer)
+    assert np.array_equal(eff.reach, m.tables.reach[key]), "moved users' effects re-gathered"
     assert (key < len(LAYERS) * MASKS).all()
 
 
 def test_new_users_join_the_pool_after_their_push_bought_or_not(layered):
     m = layered
-    pop, days = m.population, m.pyramid.params.to_pool_days
+    pop, days = m.population, m.mechanism("layers").params.to_pool_days
     old = pop.live() & (pop.join_day <= m.day - 1 - days)
     assert (pop.pyramid_layer[old] > 0).all()
     young = pop.live() & (pop.join_day > m.day - 1 - days)
@@ -138,18 +138,18 @@ def test_camp_members_join_the_pool_when_their_camp_ends_and_camps_respect_slots
     days = 5
     m = pyramid({**CAMPS, "pool.layers.camps.days": days, "pool.layers.to_pool_days": 30}, seed=0)
     m.run(60)
-    pop, layers = m.population, m.pyramid
+    pop, camps = m.population, m.mechanism("camps")
     live = pop.live()
     camped = np.zeros(pop.n, dtype=bool)
-    for members, _, _ in layers._running:
+    for members, _, _ in camps._running:
         camped[members] = True
     # camped users still in the new layer joined within the camp's length; others wait 30 days
     young = pop.join_day[: pop.n] > m.day - 1 - days
     assert (pop.pyramid_layer[: pop.n][live[: pop.n] & camped] != 1).all()
     assert not (camped & ~young).any(), "camps end after `days`"
-    ops = np.bincount([op for _, op, _ in layers._running], minlength=len(m.operators))
-    assert ops.max() <= int(1 / layers.camps.effort_share), "an operator's camp slots"
-    assert all(members.size <= layers.camps.size for members, _, _ in layers._running)
+    ops = np.bincount([op for _, op, _ in camps._running], minlength=len(m.operators))
+    assert ops.max() <= int(1 / camps.params.effort_share), "an operator's camp slots"
+    assert all(members.size <= camps.params.size for members, _, _ in camps._running)
 
 
 def test_camp_conversion_counts_the_members_of_camps_that_ended_and_their_buyers():
@@ -157,7 +157,7 @@ def test_camp_conversion_counts_the_members_of_camps_that_ended_and_their_buyers
     m = pyramid({**CAMPS, "pool.layers.camps.days": 5}, seed=1)
     expected = []
     for _ in range(40):
-        before = list(m.pyramid._running)
+        before = list(m.mechanism("camps")._running)
         m.step()
         d = m.day - 1  # the day just simulated
         ended = [mem for mem, _, last in before if last <= d]
@@ -204,7 +204,7 @@ def test_a_layered_pool_cannot_be_place_tested():
 
 def test_no_layers_keeps_the_single_mix_table():
     m = build({"horizon_days": 20}, seed=0).run()
-    assert m.pyramid is None
+    assert m.mechanism("layers") is None
     assert not any(c.startswith(("layer_", "entered_", "unassigned")) for c in m.daily())
 
 
@@ -237,9 +237,7 @@ def test_with_a_friend_cap_a_hire_does_not_move_existing_users():
     m.run(30)
     before = m.population.operator.copy()
     assert (before >= 0).all()
-    from sim.core import team
-
-    team.hire(m, 4, m.day, prepared=False)
+    m.team.hire(4, m.day, prepared=False)
     m.run(m.operators[-1].arrival_day + 10 - m.day)
     assert (m.population.operator[: before.size] == before).all()
 
@@ -358,8 +356,8 @@ HIRE = {**CAPPED, "operators.lead_days": 0}
 
 def hire_now(m, total: int) -> np.ndarray:
     """Hire up to `total` operators arriving today; the model's arrival mask."""
-    team.hire(m, total, m.day, prepared=False)
-    return team.arrived(m.operators, m.day)
+    m.team.hire(total, m.day, prepared=False)
+    return m.team.arrived(m.day)
 
 
 def test_with_relationship_continuity_a_hire_does_not_move_existing_users():
@@ -382,7 +380,7 @@ def test_a_hand_over_moves_its_share_of_users_to_the_hires_at_a_trust_cost():
     m.run(30)
     pop = m.population
     op, trust, live = pop.operator.copy(), pop.trust.copy(), pop.live()
-    m._handover(m.day, hire_now(m, 3))  # one hire arrives today
+    m.team.hand_over(m.rng, pop, hire_now(m, 3))  # one hire arrives today
     moved = pop.operator != op
     n = int((live & (op >= 0)).sum())
     assert abs(moved.sum() - share * n) < 4 * np.sqrt(n * share * (1 - share))

@@ -314,7 +314,7 @@ def test_non_finite_daily_values_fail_the_run_before_writing(tmp_path, monkeypat
     from sim.experiment.run import run
 
     cfg = compose(["horizon_days=5"])
-    daily = PrivateDomainModel(**{k: v for k, v in cfg.items()}).run().daily()
+    daily = PrivateDomainModel.from_config(cfg).run().daily()
     channels = [c for c in cfg["channels"]]
     check_daily(daily.assign(users_per_operator=float("nan")), channels)  # declared: allowed
     with pytest.raises(OutputError, match=r"users_per_operator"):

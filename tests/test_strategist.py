@@ -70,7 +70,7 @@ def test_the_summary_totals_add_up_to_profit(small):
 
 def test_the_daily_table_names_each_phase(small):
     daily = small.run().daily()
-    names = [p.name for p in small.strategy.phases]
+    names = [p.name for p in small.params.strategy.phases]
     assert daily["phase_name"].tolist() == [names[i] for i in daily["phase"]]
 
 

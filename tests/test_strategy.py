@@ -32,7 +32,7 @@ def test_a_passing_gate_advances_on_the_first_day_it_holds_after_min_days(seed):
     """At defaults staged's gates hold: each phase starts the day after the first day, from
     its min_days on, that its gate held — and min_days binds: the gate held earlier too."""
     m, daily, s = run({}, seed, horizon=200)
-    phases, start = m.strategy.phases, s["phase_starts"]
+    phases, start = m.params.strategy.phases, s["phase_starts"]
     for i in (0, 1):
         phase, g = phases[i], s["gates"][phases[i].name]
         assert g["outcome"] == "passed" and g["action"] is None
@@ -85,7 +85,7 @@ def test_stop_ends_bought_acquisition_from_the_day_after_the_gate_fails():
     assert bought[daily["day"] <= 39].sum() > 0
     assert (bought[daily["day"] > 39] == 0).all()
     after = daily[daily["day"] > 39]
-    reward = m.referral_params.reward
+    reward = m.params.referral.reward
     assert np.allclose(after["acquisition_spend"], after["new_referral"] * reward), "no ad spend"
     pop = m.population
     joined_after = pop.join_day[: pop.n] > 39

@@ -12,7 +12,7 @@ def test_a_hire_does_not_move_existing_users_and_takes_new_ones_as_it_ramps():
     m.run(30)
     before = m.population.operator.copy()
     assert (before >= 0).all() and set(np.unique(before)) == {0, 1}
-    team.hire(m, 4, m.day, prepared=False)  # two hires: 60 days' lead, 60 days' ramp
+    m.team.hire(4, m.day, prepared=False)  # two hires: 60 days' lead, 60 days' ramp
     arrival = m.operators[-1].arrival_day
     m.run(arrival + 10 - m.day)
     pop = m.population
@@ -73,3 +73,26 @@ def test_assign_draws_what_numpy_choice_draws():
         want = numpy_.choice(cap.size, size=n, p=cap / cap.sum())
         assert np.array_equal(got, want)
         assert ours.random() == numpy_.random()
+
+
+def test_team_capacities_are_the_ramp_rule_for_each_operator_bit_for_bit():
+    """The team's arrays give each operator's capacity by the rule (0 before arrival, linear
+    over the ramp, full after), to the last bit, whatever the day and hiring order."""
+    m = build({"strategy": one_phase(0, {"paid_ads": 1.0})}, seed=0, horizon_days=10)
+    t = m.team
+    g = np.random.default_rng(0)
+    for _ in range(20):
+        t.add(int(g.integers(1, 3)), int(g.integers(0, 40)), int(g.integers(0, 30)))
+    cap = t.params.capacity
+    for day in range(0, 80, 3):
+        want = [
+            0.0
+            if day < o.arrival_day
+            else cap
+            if o.ramp_days == 0
+            else cap * min(1.0, (day - o.arrival_day + 1) / o.ramp_days)
+            for o in m.operators
+        ]
+        got = t.capacities(day)
+        assert got.tobytes() == np.array(want, dtype=np.float64).tobytes()
+        assert (t.arrived(day) == np.array([o.arrival_day <= day for o in m.operators])).all()

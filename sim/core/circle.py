@@ -10,9 +10,12 @@ qualified and drops the unqualified.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mesa
 import numpy as np
 
+from sim.core.mechanism import Day, Mechanism
 from sim.core.params import CoreCircle
 from sim.core.population import Population, User
 from sim.core.stage import Stage
@@ -75,3 +78,101 @@ def update_layers(pop: Population, live: np.ndarray, core: np.ndarray, params: C
     layer[:] = 0
     layer[live & (pop.stage >= Stage.BUY) & (pop.trust >= params.influence_trust)] = 1
     layer[core] = 2
+
+
+class Circle(Mechanism):
+    """The core circle of a run: its KOC agents and the users they maintain (DOMAIN §2.3).
+
+    Hooks: a phase without a KOC programme dissolves the circle (strategy), KOCs who churned
+    since the last re-selection maintain no one (touch), every `koc.reselect_days` the circle
+    is re-selected (circle), its size and reach go in the daily table (account). The model asks
+    it for KOC touches (`ids`, `touch_today`), pool potential (`potential`), word of mouth
+    (`referral`) and the KOC rewards (`cost_per_day`).
+    """
+
+    name = "circle"
+    state = ("koc", "layer")
+
+    def __init__(
+        self,
+        params: CoreCircle,
+        deep_limit: int,
+        eligible: Callable[[Population], np.ndarray] | None = None,
+    ):
+        self.params = params
+        self.deep_limit = deep_limit
+        self.eligible = eligible  # users who may join at all (the pyramid's core layer, 004)
+        self.kocs: list[KOC] = []
+        self.uids = np.empty(0, dtype=np.int64)  # the KOCs' users, as `kocs` lists them
+        self.ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
+        self._touch = np.empty(0, dtype=np.float32)  # their KOC touches at full strength
+        self.touch_today = self._touch  # today's, KOCs who churned giving none
+
+    # --- hooks -------------------------------------------------------------------------------
+
+    def strategy(self, model, day: Day) -> None:
+        if day.entered and not day.phase.koc_programme and self.kocs:
+            self.reselect(model, False)
+
+    def touch(self, model, day: Day) -> None:
+        live = self.live(model.population)
+        day.live_kocs = int(live.sum())
+        self.touch_today = self._touch * live[model.population.koc[self.ids]]
+
+    def circle(self, model, day: Day) -> None:
+        every = self.params.reselect_days
+        if every and day.d % every == 0:
+            self.reselect(model, day.phase.koc_programme)
+
+    def account(self, model, day: Day) -> None:
+        pop = model.population
+        by_live_koc = self.live(pop)[pop.koc[self.ids]]
+        model.today["koc_count"] = len(self.kocs)
+        model.today["koc_maintained"] = int(
+            ((pop.stage[self.ids] != Stage.CHURNED) & by_live_koc).sum()
+        )
+
+    # --- what the model asks -----------------------------------------------------------------
+
+    def live(self, pop: Population) -> np.ndarray:
+        """Which KOCs are still members (a KOC may churn between re-selections)."""
+        return pop.stage[self.uids] != Stage.CHURNED
+
+    def potential(self, content_quality: float, n_live: int, n_koc: int) -> float:
+        """Pool potential: value content plus KOC activity (social proof), DOMAIN §2.1/§2.3."""
+        activity = min(1.0, n_koc * self.params.capacity / n_live) if n_live else 0.0
+        return content_quality + self.params.potential_boost * activity
+
+    def referral(self, pop: Population) -> tuple[float, float]:
+        """(the weight the KOCs add to members' word of mouth, their whole word of mouth)."""
+        if not self.kocs:
+            return 0.0, 0.0
+        alive = pop.stage[self.uids] != Stage.CHURNED
+        koc_trust = float(pop.trust[self.uids][alive].sum())
+        extra = (self.params.referral_multiplier - 1.0) * koc_trust
+        return extra, self.params.referral_multiplier * koc_trust
+
+    def cost_per_day(self) -> float:
+        return self.params.reward_per_day * len(self.kocs)
+
+    def reselect(self, model, programme: bool) -> None:
+        """Re-select the circle (none without a programme), its layers and maintained users."""
+        pop, p = model.population, self.params
+        live = pop.live()
+        arrived = int(model.team.arrived(model.day).sum())
+        cap = circle_cap(p, arrived, self.deep_limit, int(live.sum()))
+        among = None if self.eligible is None else self.eligible(pop)
+        core = select_core(pop, live, cap if programme else 0, p, among)
+        keep = {k.uid: k for k in self.kocs}
+        chosen = set(core.tolist())
+        for uid, agent in keep.items():
+            if uid not in chosen:
+                agent.remove()
+        self.kocs = [keep.get(uid) or KOC(model, uid) for uid in core.tolist()]
+        self.uids = np.array([k.uid for k in self.kocs], dtype=np.int64)
+        update_layers(pop, live, core, p)
+        loads = assign_maintained(model.rng, pop, live, len(self.kocs), p.capacity)
+        per = p.strength * np.minimum(1.0, p.capacity / np.maximum(loads, 1))
+        attention = np.concatenate((per, [0.0])).astype(np.float32)
+        self.ids = np.flatnonzero(pop.koc >= 0)
+        self._touch = attention[pop.koc[self.ids]]

@@ -42,9 +42,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.metrics import CONVERSION_WINDOW, converted_within, matured_rows
+from sim.core.mechanism import Day, Mechanism
+from sim.core.metrics import CONVERSION_WINDOW, cohort_arms, converted_within, matured_rows
 from sim.core.params import FIT_DIMENSIONS, ConfigError, Phase, Scenario
-from sim.core.pool import PoolMix, PoolTables, stack_tables
+from sim.core.pool import PoolMix, PoolTables, pressure, promo_excess, stack_tables
 
 PLACE, GOODS, PEOPLE = FIT_DIMENSIONS
 TESTED_BIT = {PLACE: 1, GOODS: 2, PEOPLE: 4}
@@ -137,8 +138,16 @@ class Arms:
     tested: int  # bits of the dimensions randomised (TESTED_BIT)
 
 
-class Brand:
-    """The brand's candidates, their latent fits, what runs, and the test under way."""
+class Brand(Mechanism):
+    """The brand's candidates, their latent fits, what runs, and the test under way.
+
+    A mechanism of every run (spread 0 and no candidates: the identity), and the run's
+    `PoolSource` unless the pool has layers. Hooks: a phase start commits the test under way
+    and starts the phase's own (strategy), goods fit scales purchase hazards (advance), a poor
+    lead product lets its first buyers down (churn), new users per candidate (account)."""
+
+    name = "fit"
+    state = ("pool", "goods", "tested")
 
     def __init__(self, sc: Scenario, channel_names: list[str], seed: int | None):
         self.names = candidates(sc)
@@ -237,7 +246,28 @@ class Brand:
         phi = self.fit[PEOPLE][self.names[PEOPLE].index(channel)]
         return intent if phi == 1.0 else odds_scaled(intent, np.float32(phi))
 
-    # --- daily effects -----------------------------------------------------------------------
+    # --- hooks (sim.core.mechanism) -------------------------------------------------------------
+
+    def strategy(self, model, day: Day) -> None:
+        if day.entered:
+            self.enter(day.phase, day.d, model.population, model.imported)
+
+    def advance(self, model, day: Day) -> None:
+        day.buy_hazard = self.purchase(day.buy_hazard, model.population)
+
+    def churn(self, model, day: Day) -> None:
+        self.letdown(model.population, day.first)
+
+    def account(self, model, day: Day) -> None:
+        model.today.update(self.day_columns())
+
+    def cohorts(self, model):
+        """Per candidate where a brand has several place or goods candidates (a test's arms)."""
+        pop = model.population
+        arms = {PLACE: (pop.pool, self.names[PLACE]), GOODS: (pop.goods, self.names[GOODS])}
+        return cohort_arms(pop, model.day, model.imported, arms)
+
+    # --- daily effects (PoolSource) ---------------------------------------------------------
 
     def tables(self, reach_multiplier: float) -> PoolTables:
         """Effects per membership mask of the running pool, or per (pool, mask) once members of
@@ -245,10 +275,10 @@ class Brand:
         phi = self.fit[PLACE]
         if not self.mixed:
             r = self.running[PLACE]
-            return _fitted(self.mixes[r].tables(reach_multiplier, _pressure(self.pools[r])), phi[r])
+            return fitted(self.mixes[r].tables(reach_multiplier, pressure(self.pools[r])), phi[r])
         return stack_tables(
             [
-                _fitted(m.tables(reach_multiplier, _pressure(p)), f)
+                fitted(m.tables(reach_multiplier, pressure(p)), f)
                 for m, p, f in zip(self.mixes, self.pools, phi, strict=True)
             ],
             self.pools,
@@ -265,6 +295,16 @@ class Brand:
             return (effects.content + np.float32(potential - content_quality)) * effects.gain
         phi = self.fit[PLACE][self.running[PLACE]]
         return potential if phi == 1.0 else potential * phi
+
+    def promo(self, effects) -> float:
+        """The running pool's promo share, for every user. Also while a place test's pools
+        coexist (their tables carry each pool's share, unused): so the model has always done,
+        and the stored baseline holds it."""
+        return self.pool.promo_share
+
+    def excess(self, effects) -> float:
+        """Asks above tolerance (`pool.promo_excess`) of the running pool, for every user."""
+        return promo_excess(self.pool.promo_share, self.pool.promo_tolerance)
 
     def purchase(self, hazard: np.ndarray, pop) -> np.ndarray:
         """Purchase hazards with their odds scaled by the fit of each user's goods."""
@@ -398,12 +438,9 @@ class Brand:
         return out
 
 
-def _pressure(pool) -> float:
-    return pool.promo_share / pool.promo_tolerance
-
-
-def _fitted(t: PoolTables, phi: float) -> PoolTables:
-    """A pool's tables with friction's odds of getting through scaled by its fit."""
+def fitted(t: PoolTables, phi: float) -> PoolTables:
+    """A pool's tables with friction's odds of getting through scaled by its place fit φ
+    (the trust-gain side of φ is `potential`'s); the pyramid's layers use it too."""
     if phi == 1.0:
         return t
     through = odds_scaled(1.0 - t.friction.astype(np.float64), phi)

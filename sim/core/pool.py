@@ -93,6 +93,18 @@ class PoolMix:
         return float(live_members @ tables.cost)
 
 
+def promo_excess(promo_share: float, tolerance: float) -> float:
+    """Asks above the tolerated share, in tolerance widths: what raises the churn hazard
+    (DOMAIN §2.1; `sim.core.dynamics.churn_hazard`). The one place this is computed: a pool's,
+    a pyramid layer's, a wash's."""
+    return max(0.0, promo_share - tolerance) / tolerance
+
+
+def pressure(pool: Pool) -> float:
+    """A pool's promo share in tolerance widths: what scales its ban risk (§2.4)."""
+    return pool.promo_share / pool.promo_tolerance
+
+
 def stack_tables(tables: list[PoolTables], pools: list[Pool], gain) -> PoolTables:
     """One table over (pool, mask) rows from each pool's tables (padded to `MASKS` rows)."""
     n = len(tables) * MASKS
@@ -116,9 +128,7 @@ def stack_tables(tables: list[PoolTables], pools: list[Pool], gain) -> PoolTable
         ban_risk=stacked("ban_risk"),
         cost=stacked("cost"),
         promo=per_pool([p.promo_share for p in pools]),
-        excess=per_pool(
-            [max(0.0, p.promo_share - p.promo_tolerance) / p.promo_tolerance for p in pools]
-        ),
+        excess=per_pool([promo_excess(p.promo_share, p.promo_tolerance) for p in pools]),
         content=per_pool([p.content_quality for p in pools]),
         gain=per_pool(gain),
     )

@@ -16,44 +16,120 @@ from sim.core.params import Staffing
 
 
 class Operator(mesa.Agent):
-    """One operator: a Mesa agent, since there are few and each has its own ramp and load."""
+    """One operator: a Mesa agent, since there are few and each has its own ramp and load.
+    Its arrival and ramp days live in the team's arrays (`Team`), read here by index."""
 
-    def __init__(self, model, arrival_day: int, ramp_days: int, params: Staffing):
+    def __init__(self, model, team: Team, index: int):
         super().__init__(model)
-        self.arrival_day = arrival_day
-        self.ramp_days = ramp_days
-        self.params = params
+        self.team = team
+        self.index = index
+
+    @property
+    def arrival_day(self) -> int:
+        return int(self.team.arrival[self.index])
+
+    @property
+    def ramp_days(self) -> int:
+        return int(self.team.ramp[self.index])
 
     def capacity_on(self, day: int) -> float:
         """1:1 touches per day: zero before arrival, rising linearly over the ramp."""
-        if day < self.arrival_day:
-            return 0.0
-        if self.ramp_days == 0:
-            return self.params.capacity
-        return self.params.capacity * min(1.0, (day - self.arrival_day + 1) / self.ramp_days)
+        return float(self.team.capacities(day)[self.index])
 
 
-def hire(model, target: int, day: int, prepared: bool) -> int:
-    """Hire up to `target` headcount (capped by `max_count`); returns how many were hired."""
-    p = model.operators_params
-    if p.max_count is not None:
-        target = min(target, p.max_count)
-    lead, ramp = (
-        (p.prepared_lead_days, p.prepared_ramp_days) if prepared else (p.lead_days, p.ramp_days)
-    )
-    n = max(0, target - len(model.operators))
-    for _ in range(n):
-        model.operators.append(Operator(model, day + lead, ramp, p))
-    return n
+class Team:
+    """The operators (Mesa agents) with their arrival and ramp days as arrays, so which have
+    arrived and their (ramped) capacities are computed once a day, vectorised: every phase that
+    needs them (assignment, touches, the circle's cap, the account) reads the same arrays."""
 
+    def __init__(self, model, params: Staffing):
+        self.model = model
+        self.params = params
+        self.operators: list[Operator] = []
+        self.arrival = np.zeros(0, dtype=np.int64)
+        self.ramp = np.zeros(0, dtype=np.int64)
+        self._day: tuple[int, int] | None = None  # (day, headcount) of the cached arrays
+        self._arrived = np.zeros(0, dtype=bool)
+        self._caps = np.zeros(0, dtype=np.float64)
+        self._counted = -1  # operators arrived at the last `arrivals` count
+        self._before: np.ndarray | None = None  # which had arrived then
 
-def arrived(operators: list[Operator], day: int) -> np.ndarray:
-    """Which operators have started work by `day` (hired ones may still be in their lead time)."""
-    return np.array([o.arrival_day <= day for o in operators], dtype=bool)
+    def __len__(self) -> int:
+        return len(self.operators)
 
+    def add(self, n: int, arrival_day: int, ramp_days: int) -> None:
+        """`n` operators arriving on `arrival_day`, ramping up over `ramp_days`."""
+        for _ in range(n):
+            self.operators.append(Operator(self.model, self, len(self.operators)))
+        self.arrival = np.concatenate((self.arrival, np.full(n, arrival_day, dtype=np.int64)))
+        self.ramp = np.concatenate((self.ramp, np.full(n, ramp_days, dtype=np.int64)))
 
-def capacities(operators: list[Operator], day: int) -> np.ndarray:
-    return np.array([o.capacity_on(day) for o in operators], dtype=np.float64)
+    def hire(self, target: int, day: int, prepared: bool) -> int:
+        """Hire up to `target` headcount (capped by `max_count`); returns how many were hired."""
+        p = self.params
+        if p.max_count is not None:
+            target = min(target, p.max_count)
+        lead, ramp = (
+            (p.prepared_lead_days, p.prepared_ramp_days) if prepared else (p.lead_days, p.ramp_days)
+        )
+        n = max(0, target - len(self.operators))
+        self.add(n, day + lead, ramp)
+        return n
+
+    def _count(self, day: int) -> None:
+        if self._day == (day, len(self.operators)):
+            return
+        self._day = day, len(self.operators)
+        cap = self.params.capacity
+        arrived = self.arrival <= day
+        frac = np.minimum(1.0, (day - self.arrival + 1) / np.maximum(self.ramp, 1))
+        caps = np.where(self.ramp == 0, cap, cap * frac)
+        caps[~arrived] = 0.0
+        arrived.flags.writeable = caps.flags.writeable = False
+        self._arrived, self._caps = arrived, caps
+
+    def arrived(self, day: int) -> np.ndarray:
+        """Which operators have started work by `day` (hires may still be in their lead time);
+        read-only."""
+        self._count(day)
+        return self._arrived
+
+    def capacities(self, day: int) -> np.ndarray:
+        """Each operator's 1:1 touches on `day`: zero before arrival, rising linearly over the
+        ramp (a ramping hire takes new users as they ramp up); read-only."""
+        self._count(day)
+        return self._caps
+
+    def arrivals(self, day: int) -> np.ndarray | None:
+        """The arrival mask when the number arrived changed since the last call, else None."""
+        arrived = self.arrived(day)
+        count = int(arrived.sum())
+        if count == self._counted:
+            return None
+        self._counted = count
+        return arrived
+
+    def hand_over(self, rng: np.random.Generator, pop, arrived: np.ndarray) -> None:
+        """New hires take a share of existing users (`operators.handover_share`, default 0:
+        relationships are continuous); a handed-over user loses `handover_trust_cost` of trust,
+        built with the person they knew (§2.1: trust comes from 1:1 touches; 004)."""
+        o = self.params
+        before = self._before
+        self._before = arrived
+        if o.handover_share <= 0 or before is None:
+            return
+        before = np.concatenate((before, np.zeros(arrived.size - before.size, dtype=bool)))
+        moved = handover(
+            rng,
+            pop.operator,
+            pop.live(),
+            before,
+            np.flatnonzero(arrived & ~before),
+            o.handover_share,
+            o.friend_cap,
+        )
+        trust = pop.trust[moved] - np.float32(o.handover_trust_cost)
+        pop.trust[moved] = np.maximum(trust, 0.0)
 
 
 def assign(rng: np.random.Generator, n: int, capacity: np.ndarray) -> np.ndarray:

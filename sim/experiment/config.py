@@ -82,11 +82,9 @@ def check_experiments(overrides: list[str]) -> None:
 
 
 def model_kwargs(cfg: dict) -> dict:
-    """`PrivateDomainModel` keyword arguments from a config, checked: its model keys, as plain
-    data (the model builds its records again, from `scenario`'s memo of plain data)."""
-    kwargs = {k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS}
-    scenario(kwargs)
-    return kwargs
+    """`PrivateDomainModel` keyword arguments from a config: the checked `Scenario` of its
+    model keys, built once."""
+    return {"scenario": scenario({k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS})}
 
 
 def config_hash(cfg: dict) -> str:

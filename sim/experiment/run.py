@@ -72,9 +72,9 @@ def simulate(cfg: dict) -> tuple[PrivateDomainModel, dict]:
     summary.update(
         seed=cfg.get("seed"),
         config_hash=config_hash(cfg),
-        strategy=model.strategy.name,
-        pool=model.pool_params.name,
-        business=model.business.name,
+        strategy=model.params.strategy.name,
+        pool=model.brand.pool.name,
+        business=model.params.business.name,
     )
     return model, summary
 

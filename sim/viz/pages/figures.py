@@ -73,7 +73,7 @@ def phase_marks(pair: LivePair) -> list[plots.Mark]:
             continue
         ph = d["phase"].to_numpy()
         for k in np.flatnonzero(ph[1:] != ph[:-1]) + 1:
-            name = arm.model.strategy.phases[int(ph[k])].name
+            name = arm.model.params.strategy.phases[int(ph[k])].name
             out.append(plots.Mark(int(d["day"].iloc[k]), f"{arm.label}: {name}", arm.name))
     return out
 

@@ -71,7 +71,7 @@ def headline(pair: LivePair) -> list[Metric]:
         ratio = tuple(float(s[f"ltv_cac_{h}d"]) for s in sums)
         users = [int(s[f"ltv_{h}d_users"]) for s in sums]
     else:
-        h = min(pair.arms[0].model.economics.ltv_horizons_days)
+        h = min(pair.arms[0].model.params.economics.ltv_horizons_days)
         ratio, users = tuple(math.nan for _ in pair.arms), [0 for _ in pair.arms]
     texts = tuple(f"{v:.2f}" if np.isfinite(v) else "not yet measurable" for v in ratio)
     if day >= h:

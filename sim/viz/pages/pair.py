@@ -68,7 +68,7 @@ class Arm:
 
     @property
     def name(self) -> str:
-        return f"{self.label} ({self.model.strategy.name})"
+        return f"{self.label} ({self.model.params.strategy.name})"
 
     def summary(self) -> dict:
         """The model's summary (`PrivateDomainModel.summary`), computed once per simulated day."""

@@ -66,13 +66,14 @@ def phase_history(model, daily: pd.DataFrame | None = None) -> list[tuple[str, i
         return []
     g = d.groupby("phase")["day"].agg(["min", "max"]).sort_values("min")
     return [
-        (model.strategy.phases[int(i)].name, int(r["min"]), int(r["max"])) for i, r in g.iterrows()
+        (model.params.strategy.phases[int(i)].name, int(r["min"]), int(r["max"]))
+        for i, r in g.iterrows()
     ]
 
 
 def current_phase(model) -> tuple[str, int]:
     """The phase the next day runs in, and the day it started."""
-    return model.strategy.phases[model.clock.index].name, model.clock.started_day
+    return model.params.strategy.phases[model.clock.index].name, model.clock.started_day
 
 
 def what_happened(pair: LivePair) -> list[str]:
