@@ -53,3 +53,25 @@ def test_floors_are_the_only_subpackages():
     """New modules go into a floor, not beside them: the tree shows the architecture."""
     top = sorted(p.name for p in SIM.iterdir() if p.name != "__pycache__")
     assert top == ["__init__.py", "__main__.py", "cli", "core", "experiment", "viz"]
+
+
+def test_no_import_circle():
+    """No module of sim/ reaches itself through its imports, lazy ones included."""
+    modules = {
+        ".".join(p.relative_to(SIM.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in SIM.rglob("*.py")
+    }
+    graph = {m: {i for i in imports(p) if i in modules and i != m} for m, p in modules.items()}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in sorted(graph[m]):
+            assert state.get(n) != 1, " -> ".join([*path[path.index(n) :], n])
+            if n not in state:
+                visit(n, [*path, n])
+        state[m] = 2
+
+    for m in sorted(modules):
+        if m not in state:
+            visit(m, [m])
