@@ -3,7 +3,7 @@
 A *calibration spec* (`configs/calibration/<name>.yaml`, composed by Hydra like a sensitivity
 study, so any entry can be overridden on the command line) names:
 
-- `data`: the observed series (CSV or parquet; schema in `load_observed`), `frequency`
+- `data`: the observed series (CSV or parquet; schema in `sim.experiment.observed`), `frequency`
   (`daily` or `weekly`) and, for a `date` column, `start_date` (the calendar date of day 0);
 - `scenario`: the Hydra overrides of the scenario the brand ran (`strategy`, `pool`,
   `business`, `horizon_days`, `strategy.phases.0.daily_users`, …);
@@ -19,14 +19,15 @@ study, so any entry can be overridden on the command line) names:
   `abc: {draws, accept, seed}` (the uncertainty step) and `band_seeds` (the fit figure).
 
 Method. The objective is the total negative log-likelihood of the observed series given the
-simulated mean (`objective`). (1) Point fit: optuna's TPE sampler minimises it; the study lives
-in an SQLite file (`<out>/study.db`), so an interrupted fit resumes and several workers can
-share it. (2) Uncertainty: ABC rejection. `abc.draws` parameter sets are drawn from the prior,
-each simulated, and the `abc.accept` share closest to the data by the same negative
-log-likelihood is kept; the 5 % and 95 % quantiles of the kept draws are the interval. A finite
-acceptance share makes the interval wider than the exact posterior (conservative); coverage
-is measured, not assumed (benchmarks/calibration.py). Every run goes through the batch engine
-(`sim.experiment.batch.run_batch`), cached by config hash under `<out>/evaluations/`.
+simulated mean (`sim.experiment.likelihood.objective`). (1) Point fit: optuna's TPE sampler
+minimises it; the study lives in an SQLite file (`<out>/study.db`), so an interrupted fit
+resumes and several workers can share it. (2) Uncertainty: ABC rejection. `abc.draws`
+parameter sets are drawn from the prior, each simulated, and the `abc.accept` share closest to
+the data by the same negative log-likelihood is kept; the 5 % and 95 % quantiles of the kept
+draws are the interval. A finite acceptance share makes the interval wider than the exact
+posterior (conservative); coverage is measured, not assumed (benchmarks/calibration.py). Every
+run goes through the batch engine (`sim.experiment.batch.run_batch`), cached by config hash
+under `<out>/evaluations/`.
 
 Bad data or a bad spec raise `ConfigError` (the data errors name the column and the row) before
 any run. Figures and the report are views (`sim.viz.calibration`, `privsim-calibrate`).
