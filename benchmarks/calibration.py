@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_calibration import PARAMETERS, SCENARIO, SERIES, spec_dict  # noqa: E402
 
 from sim.experiment import calibration as cal  # noqa: E402
+from sim.experiment import observed  # noqa: E402
 from sim.experiment.config import compose  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def main(argv=None):
             continue
         with tempfile.TemporaryDirectory() as tmp:
             data = Path(tmp) / "brand.csv"
-            cal.synthetic_observed(
+            observed.synthetic_observed(
                 base, truth, seed=500 + b, series=SERIES, dispersion=30.0, sigma=0.15,
                 noise_seed=500 + b,
             ).to_csv(data, index=False)  # fmt: skip

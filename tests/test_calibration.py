@@ -15,6 +15,7 @@ import pytest
 from sim.cli.calibrate import main
 from sim.core.params import ConfigError
 from sim.experiment import calibration as cal
+from sim.experiment import likelihood, observed
 from sim.experiment.config import compose
 from sim.viz.calibration import write
 
@@ -45,7 +46,7 @@ def spec_dict(data, **kw) -> dict:
 
 
 def synthetic(base, path: Path, seed=99) -> Path:
-    df = cal.synthetic_observed(
+    df = observed.synthetic_observed(
         base, TRUTH, seed=seed, series=SERIES, dispersion=30.0, sigma=0.15, noise_seed=seed
     )
     df.to_csv(path, index=False)
@@ -147,17 +148,17 @@ def test_bad_data_refused_naming_column_and_row(tmp_path, change, message):
     path = tmp_path / "d.csv"
     change(GOOD.copy()).to_csv(path, index=False)
     with pytest.raises(ConfigError, match=message):
-        cal.load_observed(path)
+        observed.load_observed(path)
 
 
 def test_weekly_rows_labelled_by_last_day_and_dates(tmp_path):
     path = tmp_path / "w.csv"
     pd.DataFrame({"day": [6, 14], "orders": [3, 4]}).to_csv(path, index=False)
     with pytest.raises(ConfigError, match=r"column `day`, row 2: weekly rows .* got day 14"):
-        cal.load_observed(path, "weekly")
+        observed.load_observed(path, "weekly")
     pd.DataFrame({"date": ["2026-01-07", "2026-01-14"], "orders": [3, 4]}).to_csv(path, index=False)
-    assert list(cal.load_observed(path, "weekly")["day"]) == [6, 13]
-    assert list(cal.load_observed(path, "weekly", "2026-01-01")["day"]) == [6, 13]
+    assert list(observed.load_observed(path, "weekly")["day"]) == [6, 13]
+    assert list(observed.load_observed(path, "weekly", "2026-01-01")["day"]) == [6, 13]
 
 
 def test_horizon_longer_than_scenario_and_missing_series_refused(tmp_path):
@@ -167,10 +168,10 @@ def test_horizon_longer_than_scenario_and_missing_series_refused(tmp_path):
     with pytest.raises(
         ConfigError, match=r"column `day`, row 4: day 3 is beyond .*horizon_days = 3"
     ):
-        cal.check_data(spec, cal.load_observed(path), 3)
+        observed.check_data(spec, observed.load_observed(path), 3)
     spec = cal.spec_from_dict(spec_dict(path, series={"churned": {}}))
     with pytest.raises(ConfigError, match=r"series\.churned: not in the data"):
-        cal.check_data(spec, cal.load_observed(path), 75)
+        observed.check_data(spec, observed.load_observed(path), 75)
     with pytest.raises(ConfigError, match=r"series\.profit: not a series the model produces"):
         cal.spec_from_dict(spec_dict(path, series={"profit": {}}))
 
@@ -194,34 +195,34 @@ def test_fitted_dispersion_recovers_the_negative_binomial_size():
     mu = np.full(2000, 20.0)
     for size in (2.0, 30.0):
         y = rng.negative_binomial(size, size / (size + mu))
-        _, k = cal.negbin_nll(y, mu, None)
+        _, k = likelihood.negbin_nll(y, mu, None)
         # ML size from 2,000 draws: within ~±25 % (its sd is ~7-10 % at these sizes)
         assert abs(math.log(k / size)) < math.log(1.25), (size, k)
     # and the likelihood prefers the true mean
     y = rng.negative_binomial(5.0, 5.0 / 25.0, 500)
     assert (
-        cal.negbin_nll(y, np.full(500, 20.0), 5.0)[0]
-        < cal.negbin_nll(y, np.full(500, 30.0), 5.0)[0]
+        likelihood.negbin_nll(y, np.full(500, 20.0), 5.0)[0]
+        < likelihood.negbin_nll(y, np.full(500, 30.0), 5.0)[0]
     )
 
 
 def test_weekly_aggregation_sums_flows_and_takes_stocks_at_week_end():
     daily = np.arange(14, dtype=float)
     days = np.array([6, 13])
-    assert list(cal.aggregate(daily, days, 7, stock=False)) == [21.0, 70.0]
-    assert list(cal.aggregate(daily, days, 7, stock=True)) == [6.0, 13.0]
+    assert list(likelihood.aggregate(daily, days, 7, stock=False)) == [21.0, 70.0]
+    assert list(likelihood.aggregate(daily, days, 7, stock=True)) == [6.0, 13.0]
 
 
 def test_study_resumes_from_its_database(tmp_path):
     base = compose(["strategy=steady", "strategy.phases.0.daily_users=10", "horizon_days=10"])
     data = tmp_path / "d.csv"
-    cal.synthetic_observed(base, TRUTH, seed=1, series=["orders"], dispersion=30.0, sigma=0.1,
+    observed.synthetic_observed(base, TRUTH, seed=1, series=["orders"], dispersion=30.0, sigma=0.1,
                            noise_seed=1).to_csv(data, index=False)  # fmt: skip
     scen = {"strategy": "steady", "strategy.phases.0.daily_users": 10, "horizon_days": 10}
     kw = dict(scenario=scen, series={"orders": {}}, seeds=1)
     spec = cal.spec_from_dict(spec_dict(data, trials=2, **kw))
     params = cal.check_spec(spec, base)
-    obs = cal.load_observed(data)
+    obs = observed.load_observed(data)
     cal.point_fit(spec, params, base, obs, tmp_path / "out", n_jobs=1, progress=False)
     spec3 = cal.spec_from_dict(spec_dict(data, trials=3, **kw))
     study = cal.point_fit(spec3, params, base, obs, tmp_path / "out", n_jobs=1, progress=False)
@@ -234,7 +235,7 @@ def test_too_few_accepted_draws_are_flagged_not_read_as_an_interval(tmp_path):
     is not one to read (below `MIN_ACCEPTED`; the recovery set-up keeps 18 and is not flagged)."""
     base = compose(["strategy=steady", "strategy.phases.0.daily_users=10", "horizon_days=10"])
     data = tmp_path / "d.csv"
-    cal.synthetic_observed(base, TRUTH, seed=1, series=["orders"], dispersion=30.0, sigma=0.1,
+    observed.synthetic_observed(base, TRUTH, seed=1, series=["orders"], dispersion=30.0, sigma=0.1,
                            noise_seed=1).to_csv(data, index=False)  # fmt: skip
     scen = {"strategy": "steady", "strategy.phases.0.daily_users": 10, "horizon_days": 10}
     spec = cal.spec_from_dict(

@@ -96,23 +96,21 @@ def test_the_schema_makes_hydra_reject_unknown_keys_and_wrong_types(override, ca
 
 
 def test_records_built_from_plain_data_are_the_same_and_private():
-    """`structured` keeps records built from plain data (a study builds the same ones for every
-    evaluation) and checks only the plain fields around them: the records must equal those
-    OmegaConf builds from scratch, each call must get its own copy, and a wrong type at the
-    top level must still be named."""
+    """The one build (`scenario`) structures plain data directly: the records equal those built
+    from records, each build gets its own copy, and a wrong type at the top level is still
+    named."""
     import copy
 
     from sim.core import params
 
     cfg = {k: v for k, v in base_config().items() if k != "hydra"}
-    params._BUILT.clear()
     fresh = params.scenario(copy.deepcopy(cfg))
-    again = params.scenario(copy.deepcopy(cfg))  # from the memo
-    records = dict(vars(fresh))  # records as given: OmegaConf builds the whole Scenario
-    assert params._memo_key(params.Scenario, records, "") is None
+    again = params.scenario(copy.deepcopy(cfg))
+    records = dict(vars(fresh))  # records as given: taken field by field, checked the same way
     assert params.scenario(records) == fresh == again
     again.operators.capacity = -5.0  # a copy: the next build does not see it
     assert params.scenario(copy.deepcopy(cfg)).operators.capacity == fresh.operators.capacity
+    assert params.scenario(records).operators is not fresh.operators
     cfg["horizon_days"] = "long"
     with pytest.raises(ConfigError, match=r"horizon_days: .*'long'.*Integer"):
         params.scenario(cfg)

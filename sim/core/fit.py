@@ -44,71 +44,12 @@ import numpy as np
 
 from sim.core.mechanism import Day, Mechanism
 from sim.core.metrics import CONVERSION_WINDOW, cohort_arms, converted_within, matured_rows
-from sim.core.params import FIT_DIMENSIONS, ConfigError, Phase, Scenario
+from sim.core.params import FIT_DIMENSIONS, Phase, Scenario, candidates, guesses
 from sim.core.pool import PoolMix, PoolTables, pressure, promo_excess, stack_tables
 
 PLACE, GOODS, PEOPLE = FIT_DIMENSIONS
 TESTED_BIT = {PLACE: 1, GOODS: 2, PEOPLE: 4}
 FIT_STREAM, ARM_STREAM = 0xF17, 0xA53  # sub-streams of the brand's and the run's seeds
-
-
-def candidates(sc: Scenario) -> dict[str, list[str]]:
-    """Candidate names per dimension: the scenario's own first, alternatives sorted (so the
-    order keys were written in changes nothing, as with channels)."""
-    f = sc.fit
-    return {
-        PLACE: [sc.pool.name, *sorted(f.place.pools)],
-        GOODS: [sc.business.name, *sorted(f.goods.variants)],
-        PEOPLE: sorted(f.people.channels),
-    }
-
-
-def guesses(sc: Scenario) -> dict[str, str | None]:
-    f = sc.fit
-    return {
-        PLACE: sc.pool.name if f.place.guess is None else f.place.guess,
-        GOODS: sc.business.name if f.goods.guess is None else f.goods.guess,
-        PEOPLE: f.people.guess,
-    }
-
-
-def check_fit(sc: Scenario) -> None:
-    """Rules across groups: candidates unique and known, the guess among them, tests naming
-    known candidates (DOMAIN §3.1). Raises `ConfigError` naming the dotted key."""
-    f, cands = sc.fit, candidates(sc)
-    for name, pool in f.place.pools.items():
-        for i, t in enumerate(pool.touchpoints):
-            if t not in sc.touchpoints:
-                raise ConfigError(
-                    f"fit.place.pools.{name}.touchpoints.{i} = {t!r}: unknown touchpoint; "
-                    f"allowed: {sorted(sc.touchpoints)}"
-                )
-    for i, c in enumerate(f.people.channels):
-        if c not in sc.channels:
-            raise ConfigError(
-                f"fit.people.channels.{i} = {c!r}: unknown channel; allowed: {sorted(sc.channels)}"
-            )
-    for dim, names in cands.items():
-        twice = sorted({n for n in names if names.count(n) > 1})
-        if twice:
-            raise ConfigError(f"fit.{dim}: candidate {twice[0]!r} listed twice")
-    if f.people.channels and f.people.guess is None:
-        raise ConfigError(f"fit.people.guess: missing; allowed: one of {cands[PEOPLE]}")
-    for dim, guess in guesses(sc).items():
-        if guess is not None and guess not in cands[dim]:
-            raise ConfigError(
-                f"fit.{dim}.guess = {guess!r}: not a candidate; allowed: {cands[dim]}"
-            )
-    for i, phase in enumerate(sc.strategy.phases):
-        if phase.test is None:
-            continue
-        for dim, names in phase.test.candidates.items():
-            for j, n in enumerate(names):
-                if n not in cands[dim]:
-                    raise ConfigError(
-                        f"strategy.phases.{i}.test.candidates.{dim}.{j} = {n!r}: unknown "
-                        f"candidate; allowed: {cands[dim]}"
-                    )
 
 
 def draw_fits(spread: float, seed: int | None, cands: dict[str, list[str]]) -> dict:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.core.params import ConfigError, Pool, Touchpoint
+from sim.core.params import MAX_TOUCHPOINTS, Pool, Touchpoint
 
-MAX_TOUCHPOINTS = 8
 MASKS = 1 << MAX_TOUCHPOINTS  # rows per pool in stacked tables: row = pool index x MASKS + mask
 
 
@@ -42,21 +41,10 @@ class PoolTables:
 
 
 class PoolMix:
-    """A validated pool: its touchpoints in order, and how members join them."""
+    """A pool checked by `sim.core.checks.pool_mixes`: its touchpoints in order, and how members
+    join them."""
 
     def __init__(self, pool: Pool, catalogue: dict[str, Touchpoint]):
-        unknown = [t for t in pool.touchpoints if t not in catalogue]
-        if unknown:
-            raise ConfigError(
-                f"pool.touchpoints: unknown touchpoint {unknown[0]!r}; allowed: {sorted(catalogue)}"
-            )
-        if len(pool.touchpoints) > MAX_TOUCHPOINTS:
-            raise ConfigError(
-                f"pool.touchpoints has {len(pool.touchpoints)} entries; allowed: at most "
-                f"{MAX_TOUCHPOINTS}"
-            )
-        if len(set(pool.touchpoints)) != len(pool.touchpoints):
-            raise ConfigError(f"pool.touchpoints = {pool.touchpoints}: listed twice")
         self.points = [catalogue[t] for t in pool.touchpoints]
         self.join_prob = np.array([t.join_prob for t in self.points])
 

@@ -34,7 +34,7 @@ import numpy as np
 from sim.core.fit import Brand, fitted
 from sim.core.mechanism import Day, Mechanism
 from sim.core.metrics import cohort_layers
-from sim.core.params import ConfigError, Pool, Pyramid, Scenario
+from sim.core.params import Pool, Pyramid
 from sim.core.pool import MASKS, MemberEffects, PoolMix, PoolTables, pressure, stack_tables
 from sim.core.stage import Stage
 
@@ -42,26 +42,6 @@ _CHURNED = Stage.CHURNED
 
 LAYERS = ("new", "pool", "core")  # codes 0, 1, 2 in `Population.pyramid_layer`
 NEW, POOL, CORE = range(3)
-
-
-def check_layers(sc: Scenario) -> None:
-    """Unknown touchpoints in a layer, and layers with a place test, refused by key."""
-    pools = {"pool": sc.pool, **{f"fit.place.pools.{k}": p for k, p in sc.fit.place.pools.items()}}
-    for key, pool in pools.items():
-        if pool.layers is None:
-            continue
-        if key != "pool" or sc.fit.place.pools:
-            raise ConfigError(
-                f"{key}.layers: a layered pool cannot be place-tested; allowed: layers only on "
-                "`pool`, with fit.place.pools = {}"
-            )
-        for name in LAYERS:
-            for i, t in enumerate(getattr(pool.layers, name).touchpoints):
-                if t not in sc.touchpoints:
-                    raise ConfigError(
-                        f"{key}.layers.{name}.touchpoints.{i} = {t!r}: unknown touchpoint; "
-                        f"allowed: {sorted(sc.touchpoints)}"
-                    )
 
 
 class Layers(Mechanism):

@@ -3,7 +3,7 @@
 A *calibration spec* (`configs/calibration/<name>.yaml`, composed by Hydra like a sensitivity
 study, so any entry can be overridden on the command line) names:
 
-- `data`: the observed series (CSV or parquet; schema in `load_observed`), `frequency`
+- `data`: the observed series (CSV or parquet; schema in `sim.experiment.observed`), `frequency`
   (`daily` or `weekly`) and, for a `date` column, `start_date` (the calendar date of day 0);
 - `scenario`: the Hydra overrides of the scenario the brand ran (`strategy`, `pool`,
   `business`, `horizon_days`, `strategy.phases.0.daily_users`, …);
@@ -19,14 +19,15 @@ study, so any entry can be overridden on the command line) names:
   `abc: {draws, accept, seed}` (the uncertainty step) and `band_seeds` (the fit figure).
 
 Method. The objective is the total negative log-likelihood of the observed series given the
-simulated mean (`objective`). (1) Point fit: optuna's TPE sampler minimises it; the study lives
-in an SQLite file (`<out>/study.db`), so an interrupted fit resumes and several workers can
-share it. (2) Uncertainty: ABC rejection. `abc.draws` parameter sets are drawn from the prior,
-each simulated, and the `abc.accept` share closest to the data by the same negative
-log-likelihood is kept; the 5 % and 95 % quantiles of the kept draws are the interval. A finite
-acceptance share makes the interval wider than the exact posterior (conservative); coverage
-is measured, not assumed (benchmarks/calibration.py). Every run goes through the batch engine
-(`sim.experiment.batch.run_batch`), cached by config hash under `<out>/evaluations/`.
+simulated mean (`sim.experiment.likelihood.objective`). (1) Point fit: optuna's TPE sampler
+minimises it; the study lives in an SQLite file (`<out>/study.db`), so an interrupted fit
+resumes and several workers can share it. (2) Uncertainty: ABC rejection. `abc.draws`
+parameter sets are drawn from the prior, each simulated, and the `abc.accept` share closest to
+the data by the same negative log-likelihood is kept; the 5 % and 95 % quantiles of the kept
+draws are the interval. A finite acceptance share makes the interval wider than the exact
+posterior (conservative); coverage is measured, not assumed (benchmarks/calibration.py). Every
+run goes through the batch engine (`sim.experiment.batch.run_batch`), cached by config hash
+under `<out>/evaluations/`.
 
 Bad data or a bad spec raise `ConfigError` (the data errors name the column and the row) before
 any run. Figures and the report are views (`sim.viz.calibration`, `privsim-calibrate`).
@@ -42,35 +43,30 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
+from omegaconf import ListConfig, OmegaConf
 
 from sim.core.params import ConfigError
 from sim.experiment.batch import Evaluation, apply_values, run_batch
-from sim.experiment.config import CONFIG_DIR, compose, compose_spec
-from sim.experiment.sensitivity import (
+from sim.experiment.config import CONFIG_DIR, compose, compose_spec, override
+from sim.experiment.likelihood import aggregate, objective
+from sim.experiment.observed import (
+    COUNTS,
+    FREQUENCIES,
+    SERIES,
+    STOCKS,
+    check_data,
+    load_observed,
+)
+from sim.experiment.study_parameters import (
     Parameter,
-    _lookup,
-    _override,
-    _typed,
     check_parameters,
     parse_parameters,
+    typed,
 )
 
 SPEC_GROUP = "calibration"
 REPO = Path(CONFIG_DIR).parent
-# Observed column -> the model's daily column (sim/core/results.py).
-SERIES = {
-    "new_users": "new_users",
-    "first_purchases": "first_purchases",
-    "orders": "orders",
-    "revenue": "revenue",
-    "churned": "churned_today",
-    "live_users": "live_users",
-}
-STOCKS = {"live_users"}  # weekly data: end-of-week value; every other series: the week's sum
-COUNTS = set(SERIES) - {"revenue"}
 LIKELIHOODS = ("negbin", "lognormal")
-FREQUENCIES = {"daily": 1, "weekly": 7}
 SPEC_KEYS = {
     "name", "question", "data", "frequency", "start_date", "scenario", "parameters", "series",
     "seeds", "trials", "sampler_seed", "floor", "abc", "band_seeds",
@@ -80,10 +76,6 @@ ABC_KEYS = {"draws", "accept", "seed"}
 # accepted draws below which the 5 %/95 % quantiles are the span of a handful of draws (the
 # coverage of benchmarks/calibration.py was measured with 18 and 20: calibration_example.md)
 MIN_ACCEPTED = 10
-# Size grid for a fitted negative-binomial dispersion (var = mu + mu^2 / size): from very
-# overdispersed (0.1) to nearly Poisson (1e4); the profile maximum is taken on it.
-SIZE_GRID = np.logspace(-1, 4, 101)
-SIGMA_MIN = 1e-3  # a fitted lognormal sd never below this (a perfect fit would give log 0)
 
 
 # ---------------------------------------------------------------------------- the spec
@@ -121,7 +113,7 @@ class Spec:
     question: str = ""
 
     def overrides(self) -> list[str]:
-        return [_override(k, v) for k, v in self.scenario.items()]
+        return [override(k, v) for k, v in self.scenario.items()]
 
     def runs_planned(self) -> int:
         return (self.trials + self.abc_draws) * self.seeds + self.band_seeds
@@ -234,182 +226,6 @@ def check_spec(spec: Spec, base: dict) -> list[Parameter]:
     """Check the parameters against the composed scenario (keys exist, both bounds accepted by
     the schema); returns them with `integer` set from the config's types."""
     return check_parameters(spec.parameters, base)
-
-
-# ---------------------------------------------------------------------------- observed data
-
-
-def _row(i: int) -> str:
-    return f"row {i + 1}"  # data rows counted from 1, the header not counted
-
-
-def load_observed(path, frequency: str = "daily", start_date: str | None = None) -> pd.DataFrame:
-    """The observed series, checked: one row per day (`daily`) or per week (`weekly`), a `day`
-    column (integer, the model's day from 0) and the series columns of `SERIES`.
-
-    Schema: a `day` column (integers ≥ 0) or a `date` column (calendar dates; day = date −
-    `start_date`, by default the first date for daily data and six days before it for weekly
-    data); then any of `new_users`, `first_purchases`, `orders`, `churned` (users who churned
-    that day: the model's `churned_today`), `live_users` (whole numbers ≥ 0) and `revenue`
-    (yuan ≥ 0). Weekly: one row per week of days d−6 … d, labelled by its last day d (so
-    d = 6, 13, 20, …): flows are the week's sums, `live_users` the value at the end of day d.
-    Days must increase strictly; gaps (unobserved days or weeks) are allowed. Anything else is
-    refused with a `ConfigError` naming the column and the row (rows counted from 1)."""
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError(f"data = {path}: no such file")
-    try:
-        df = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
-    except Exception as e:
-        raise ConfigError(f"data = {path}: cannot read ({type(e).__name__}: {e})") from None
-    where = f"data {p.name}"
-    if "day" in df and "date" in df:
-        raise ConfigError(f"{where}: give a `day` or a `date` column, not both")
-    if "day" not in df and "date" not in df:
-        raise ConfigError(
-            f"{where}: no `day` or `date` column; columns: {', '.join(map(str, df.columns))}"
-        )
-    for c in df.columns:
-        if c not in ("day", "date") and c not in SERIES:
-            raise ConfigError(
-                f"{where}: column `{c}`: not a series the model produces; allowed: "
-                f"{', '.join(SERIES)}"
-            )
-    if len(df) == 0:
-        raise ConfigError(f"{where}: no rows")
-    step = FREQUENCIES[frequency]
-    if "date" in df:
-        dates = pd.to_datetime(df["date"], errors="coerce")
-        if (bad := dates.isna().to_numpy()).any():
-            i = int(np.argmax(bad))
-            raise ConfigError(
-                f"{where}: column `date`, {_row(i)}: not a date ({df['date'].iloc[i]!r})"
-            )
-        start = (
-            pd.Timestamp(start_date)
-            if start_date is not None
-            else dates.iloc[0] - pd.Timedelta(days=step - 1)
-        )
-        day = ((dates - start).dt.days).to_numpy()
-        col = "date"
-    else:
-        raw = pd.to_numeric(df["day"], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(raw) | (raw != np.round(raw))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise ConfigError(
-                f"{where}: column `day`, {_row(i)}: not a whole day number ({df['day'].iloc[i]!r})"
-            )
-        day = raw.astype(np.int64)
-        col = "day"
-    if (neg := day < 0).any():
-        i = int(np.argmax(neg))
-        raise ConfigError(f"{where}: column `{col}`, {_row(i)}: before day 0 (day {day[i]})")
-    for i in range(1, len(day)):
-        if day[i] == day[i - 1]:
-            raise ConfigError(
-                f"{where}: column `{col}`, {_row(i)}: day {day[i]} repeats {_row(i - 1)}"
-            )
-        if day[i] < day[i - 1]:
-            raise ConfigError(
-                f"{where}: column `{col}`, {_row(i)}: day {day[i]} comes after day {day[i - 1]} "
-                "(rows must be sorted by day)"
-            )
-    if step > 1 and (off := day % step != step - 1).any():
-        i = int(np.argmax(off))
-        raise ConfigError(
-            f"{where}: column `{col}`, {_row(i)}: weekly rows are labelled by the week's last day "
-            f"(6, 13, 20, …); got day {day[i]}"
-        )
-    out = pd.DataFrame({"day": day})
-    for c in df.columns:
-        if c in ("day", "date"):
-            continue
-        v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-        if (nan := ~np.isfinite(v)).any():
-            i = int(np.argmax(nan))
-            raise ConfigError(
-                f"{where}: column `{c}`, {_row(i)}: missing or not a number ({df[c].iloc[i]!r})"
-            )
-        if (neg := v < 0).any():
-            i = int(np.argmax(neg))
-            raise ConfigError(f"{where}: column `{c}`, {_row(i)}: negative value {v[i]:g}")
-        if c in COUNTS and (frac := v != np.round(v)).any():
-            i = int(np.argmax(frac))
-            raise ConfigError(
-                f"{where}: column `{c}`, {_row(i)}: a count must be a whole number ({v[i]:g})"
-            )
-        out[c] = v
-    return out
-
-
-def check_data(spec: Spec, obs: pd.DataFrame, horizon_days: int) -> None:
-    """The observed days fit in the scenario's horizon, and every fitted series is in the data."""
-    last = int(obs["day"].iloc[-1])
-    if last >= horizon_days:
-        i = len(obs) - 1
-        raise ConfigError(
-            f"data {Path(spec.data).name}: column `day`, {_row(i)}: day {last} is beyond the "
-            f"scenario's horizon_days = {horizon_days} (days 0-{horizon_days - 1}); set "
-            f"scenario.horizon_days to at least {last + 1}"
-        )
-    for s in spec.series:
-        if s.name not in obs:
-            cols = ", ".join(c for c in obs.columns if c != "day")
-            raise ConfigError(f"series.{s.name}: not in the data (its series: {cols})")
-
-
-# ---------------------------------------------------------------------------- likelihood
-
-
-def aggregate(daily: np.ndarray, days: np.ndarray, step: int, stock: bool) -> np.ndarray:
-    """Simulated daily values (…, horizon) at the observed rows: the day's value (daily), or the
-    week ending on each observed day (its sum for a flow, its last value for a stock)."""
-    if step == 1 or stock:
-        return daily[..., days]
-    csum = np.concatenate([np.zeros(daily.shape[:-1] + (1,)), np.cumsum(daily, axis=-1)], axis=-1)
-    return csum[..., days + 1] - csum[..., days + 1 - step]
-
-
-def negbin_nll(y: np.ndarray, mu: np.ndarray, size: float | None) -> tuple[float, float]:
-    """Negative log-likelihood of counts `y` ~ NB(mean mu, size) and the size used (the
-    maximum-likelihood size on `SIZE_GRID` when `size` is None)."""
-    k = SIZE_GRID[:, None] if size is None else np.array([[size]])
-    ll = (
-        gammaln(y + k) - gammaln(k) - gammaln(y + 1)
-        + k * np.log(k / (k + mu)) + y * np.log(mu / (k + mu))
-    )  # fmt: skip
-    nll = -ll.sum(axis=1)
-    j = int(np.argmin(nll))
-    return float(nll[j]), float(k[j, 0])
-
-
-def lognormal_nll(y: np.ndarray, mu: np.ndarray, sigma: float | None) -> tuple[float, float]:
-    """Negative log-likelihood of log(1 + y) ~ N(log(1 + mu), sigma²) (the Jacobian, constant
-    in the parameters, left out) and the sigma used (its ML value when `sigma` is None)."""
-    r = np.log1p(y) - np.log1p(mu)
-    s = max(float(np.sqrt(np.mean(r**2))), SIGMA_MIN) if sigma is None else sigma
-    return float(np.sum(0.5 * np.log(2 * np.pi * s**2) + r**2 / (2 * s**2))), s
-
-
-def objective(spec: Spec, obs: pd.DataFrame, daily: list[dict]) -> tuple[float, dict]:
-    """Total negative log-likelihood of the observed series given the mean over seeds of the
-    simulated ones (`daily`: one dict of daily columns per seed), and per series its
-    nll and fitted nuisance value (dispersion or sigma)."""
-    days = obs["day"].to_numpy()
-    step = FREQUENCIES[spec.frequency]
-    total, parts = 0.0, {}
-    for s in spec.series:
-        sims = np.array([np.asarray(d[s.column], dtype=float) for d in daily])
-        mu = np.maximum(aggregate(sims, days, step, s.name in STOCKS).mean(axis=0), spec.floor)
-        y = obs[s.name].to_numpy(dtype=float)
-        if s.likelihood == "negbin":
-            nll, nuisance = negbin_nll(y, mu, s.dispersion)
-        else:
-            nll, nuisance = lognormal_nll(y, mu, s.sigma)
-        parts[s.name] = (nll, nuisance)
-        total += nll
-    return total, parts
 
 
 # ---------------------------------------------------------------------------- the fit
@@ -622,37 +438,35 @@ def calibrate(
 # ---------------------------------------------------------------------------- calibrated.yaml
 
 
-def _set_path(tree: dict, cfg: dict, key: str, value) -> None:
-    """Set dotted `key` in `tree`, a nested YAML mapping; where the path crosses a list, the
-    whole list is copied from `cfg` (the composed calibrated config: lists merge whole)."""
-    parts = key.split(".")
-    node, src = tree, cfg
-    for part in parts[:-1]:
-        src = src[part]
-        if isinstance(src, list):
-            node[part] = src
-            return
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-
-
 def calibrated_config(spec: Spec, base: dict, estimate: dict, groups: list[str]) -> dict:
     """A primary Hydra config for `privsim --config-dir <out> --config-name calibrated`:
     `configs/config.yaml`, the scenario's group choices (`override strategy: steady`), then the
     scenario's other overrides and the estimates as values."""
-    full = apply_values(base, _typed(base, estimate))
+    values = typed(base, estimate)
+    full = OmegaConf.create(apply_values(base, values))  # the composed calibrated config
     defaults: list = ["config"]
-    tree: dict = {}
+    tree = OmegaConf.create({})
     for k, v in spec.scenario.items():
         if k in groups:
             defaults.append({f"override {k}": v})
         else:
-            node, last = _lookup(full, k)
-            _set_path(tree, full, k, node[last])
-    for k, v in _typed(base, estimate).items():
-        _set_path(tree, full, k, float(v) if isinstance(v, float) else v)
+            _set_value(tree, full, k, OmegaConf.select(full, k))
+    for k, v in values.items():
+        _set_value(tree, full, k, float(v) if isinstance(v, float) else v)
     defaults.append("_self_")
-    return {"defaults": defaults, **tree}
+    return {"defaults": defaults, **OmegaConf.to_container(tree)}
+
+
+def _set_value(tree, full, key: str, value) -> None:
+    """Set dotted `key` in `tree`, the calibrated config's own values; where the path crosses a
+    list, the whole list is taken from `full` (Hydra merges lists whole)."""
+    parts = key.split(".")
+    for n in range(1, len(parts)):
+        prefix = ".".join(parts[:n])
+        if isinstance(node := OmegaConf.select(full, prefix), ListConfig):
+            OmegaConf.update(tree, prefix, node, merge=False)
+            return
+    OmegaConf.update(tree, key, value, merge=False)
 
 
 def group_names() -> list[str]:
@@ -661,41 +475,4 @@ def group_names() -> list[str]:
 
 def calibrated_args(spec: Spec, estimate: dict, base: dict) -> list[str]:
     """The same scenario as plain Hydra overrides, one per item."""
-    return [*spec.overrides(), *(_override(k, v) for k, v in _typed(base, estimate).items())]
-
-
-# ---------------------------------------------------------------------------- synthetic data
-
-
-def synthetic_observed(
-    base: dict,
-    values: dict,
-    *,
-    seed: int,
-    series: list[str],
-    dispersion: float,
-    sigma: float,
-    noise_seed: int,
-    days: int | None = None,
-) -> pd.DataFrame:
-    """Data a brand might have observed, made by the model: one run of `base` with `values` set
-    (seed `seed`), its daily `series` (observed names) with observation noise on top: counts
-    ~ negative binomial (mean = the simulated value, size `dispersion`), revenue × exp(N(0,
-    sigma²)) on log(1 + y). For tests, the benchmark and the shipped example; never a brand's."""
-    from sim.experiment.batch import simulate
-
-    cfg = apply_values(base, _typed(base, values))
-    cfg["seed"] = int(seed)
-    _, daily = simulate(cfg, [SERIES[s] for s in series])
-    rng = np.random.default_rng(noise_seed)
-    n = int(days or cfg["horizon_days"])
-    out = pd.DataFrame({"day": np.arange(n)})
-    for s in series:
-        mu = np.asarray(daily[SERIES[s]], dtype=float)[:n]
-        if s == "revenue":
-            y = np.expm1(np.log1p(mu) + rng.normal(0.0, sigma, n))
-            out[s] = np.round(np.maximum(y, 0.0), 2)
-        else:
-            p = dispersion / (dispersion + np.maximum(mu, 0.0))
-            out[s] = rng.negative_binomial(dispersion, p).astype(np.int64)
-    return out
+    return [*spec.overrides(), *(override(k, v) for k, v in typed(base, estimate).items())]

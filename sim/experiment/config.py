@@ -81,17 +81,37 @@ def check_experiments(overrides: list[str]) -> None:
                 )
 
 
+def model_keys(cfg: dict) -> dict:
+    """The model's part of a composed config: everything but `NON_MODEL_KEYS`."""
+    return {k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS}
+
+
+def build(cfg: dict) -> Scenario:
+    """The checked `Scenario` of a composed config (or a notebook's plain dicts): its model keys
+    through the one build, `sim.core.params.scenario`. Every caller on the experiment floor (a
+    run, a study's parameter bounds, a page's controls) builds here, so a refusal reads the same
+    everywhere: a `ConfigError` naming the full dotted key."""
+    return scenario(model_keys(cfg))
+
+
 def model_kwargs(cfg: dict) -> dict:
     """`PrivateDomainModel` keyword arguments from a config: the checked `Scenario` of its
-    model keys, built once."""
-    return {"scenario": scenario({k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS})}
+    model keys (`build`), built once."""
+    return {"scenario": build(cfg)}
+
+
+def override(key: str, value) -> str:
+    """A Hydra command-line override setting `key` to `value` (`pool=b2b`, `seed=null`)."""
+    if value is None:
+        return f"{key}=null"
+    if isinstance(value, bool):
+        return f"{key}={str(value).lower()}"
+    return f"{key}={value}"
 
 
 def config_hash(cfg: dict) -> str:
     """Stable hash of the model-relevant config (seed included)."""
-    payload = json.dumps(
-        {k: v for k, v in cfg.items() if k not in NON_MODEL_KEYS}, sort_keys=True, default=str
-    )
+    payload = json.dumps(model_keys(cfg), sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -38,26 +38,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.core.params import ConfigError, scenario
-from sim.experiment.batch import (
-    Evaluation,
-    apply_values,
-    check_keys,
-    flatten,
-    results_frame,
-    run_batch,
-    simulate,
-)
-from sim.experiment.config import NON_MODEL_KEYS, compose, compose_spec
+from sim.core.params import ConfigError
+from sim.experiment.batch import Evaluation, flatten, results_frame, run_batch, simulate
+from sim.experiment.config import compose, compose_spec, override
+from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
 
 SPEC_GROUP = "sensitivity"
 METHODS = ("morris", "sobol")
-SCALES = ("linear", "log")
 SPEC_KEYS = {
     "name", "question", "method", "samples", "levels", "seeds", "sampler_seed", "resamples",
     "scenario", "arms", "parameters", "outputs",
 }  # fmt: skip
-PARAM_KEYS = {"low", "high", "scale", "why", "unit"}
 
 
 # ---------------------------------------------------------------------------- outputs
@@ -113,29 +104,6 @@ class Output:
 # ---------------------------------------------------------------------------- the spec
 
 
-@dataclass(frozen=True)
-class Parameter:
-    key: str
-    low: float
-    high: float
-    scale: str = "linear"
-    why: str = ""
-    unit: str = ""
-    integer: bool = False
-
-    def bounds(self) -> list[float]:
-        """Bounds of the space SALib samples (log10 for a log range)."""
-        if self.scale == "log":
-            return [math.log10(self.low), math.log10(self.high)]
-        return [float(self.low), float(self.high)]
-
-    def value(self, x: float):
-        """The config value for a sampled coordinate `x`."""
-        v = 10.0**x if self.scale == "log" else float(x)
-        v = min(max(v, self.low), self.high)  # float round-off at the bounds
-        return int(round(v)) if self.integer else v
-
-
 @dataclass
 class Spec:
     name: str
@@ -163,7 +131,7 @@ class Spec:
         }
 
     def arm_overrides(self, arm: str) -> list[str]:
-        return [_override(k, v) for k, v in {**self.scenario, **self.arms[arm]}.items()]
+        return [override(k, v) for k, v in {**self.scenario, **self.arms[arm]}.items()]
 
     def points_planned(self) -> int:
         d = len(self.parameters)
@@ -175,43 +143,6 @@ class Spec:
 
     def runs_planned(self) -> int:
         return self.points_planned() * self.seeds * len(self.arms_used())
-
-
-def _override(key: str, value) -> str:
-    if value is None:
-        return f"{key}=null"
-    if isinstance(value, bool):
-        return f"{key}={str(value).lower()}"
-    return f"{key}={value}"
-
-
-def parse_parameters(params) -> list[Parameter]:
-    """A study spec's `parameters` (`dotted.key: {low, high, scale, why, unit}`), shape checked,
-    each problem named by its key (`privsim-sensitivity` and `privsim-calibrate` alike)."""
-    params = params or {}
-    if not isinstance(params, dict) or not params:
-        raise ConfigError("parameters: give at least one `dotted.key: {low, high}`")
-    parameters = []
-    for key, p in params.items():
-        if not isinstance(p, dict):
-            raise ConfigError(f"parameters.{key}: expected a mapping {{low, high, scale, why}}")
-        if unknown := sorted(set(p) - PARAM_KEYS):
-            allowed = sorted(PARAM_KEYS)
-            raise ConfigError(f"parameters.{key}.{unknown[0]}: unknown; allowed: {allowed}")
-        low, high, scale = p.get("low"), p.get("high"), p.get("scale", "linear")
-        for name, v in (("low", low), ("high", high)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ConfigError(f"parameters.{key}.{name} = {v!r}: must be a finite number")
-        if not low < high:
-            raise ConfigError(f"parameters.{key}: low = {low} must be below high = {high}")
-        if scale not in SCALES:
-            raise ConfigError(f"parameters.{key}.scale = {scale!r}: allowed: {', '.join(SCALES)}")
-        if scale == "log" and low <= 0:
-            raise ConfigError(f"parameters.{key}: a log range needs low > 0 (low = {low})")
-        parameters.append(
-            Parameter(str(key), low, high, scale, str(p.get("why", "")), str(p.get("unit", "")))
-        )
-    return parameters
 
 
 def spec_from_dict(d: dict) -> Spec:
@@ -301,43 +232,6 @@ def check_spec(spec: Spec, bases: dict[str, dict]) -> list[Parameter]:
                         f"outputs: {o.text!r}: {metric} is not a numeric summary value; "
                         f"known: {', '.join(sorted(keys))}"
                     )
-    return out
-
-
-def check_parameters(parameters: list[Parameter], cfg: dict, where: str = "") -> list[Parameter]:
-    """The parameters against a composed config: keys exist, and the schema accepts all of them
-    at their low and at their high bounds together; returns them with `integer` set from the
-    config's types. `where` is added to a bound's message (", arm staged")."""
-    try:
-        check_keys(cfg, [p.key for p in parameters])
-    except ConfigError as e:
-        raise ConfigError(f"parameters.{e}") from None
-    for bound in ("low", "high"):
-        probe = apply_values(cfg, _typed(cfg, {p.key: getattr(p, bound) for p in parameters}))
-        try:
-            scenario({k: v for k, v in probe.items() if k not in NON_MODEL_KEYS})
-        except ConfigError as e:
-            raise ConfigError(f"parameters ({bound} bounds{where}): {e}") from None
-    out = []
-    for p in parameters:
-        node, last = _lookup(cfg, p.key)
-        integer = isinstance(node[last], int) and not isinstance(node[last], bool)
-        out.append(Parameter(p.key, p.low, p.high, p.scale, p.why, p.unit, integer))
-    return out
-
-
-def _lookup(cfg, key):
-    from sim.experiment.keys import value_at
-
-    return {key: value_at(cfg, key)}, key  # `node[last]` is the value
-
-
-def _typed(cfg: dict, values: dict) -> dict:
-    out = {}
-    for k, v in values.items():
-        node, last = _lookup(cfg, k)
-        cur = node[last]
-        out[k] = int(round(v)) if isinstance(cur, int) and not isinstance(cur, bool) else v
     return out
 
 

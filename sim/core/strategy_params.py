@@ -1,0 +1,188 @@
+"""Strategy records: phases, gates and 0-1 tests (DOMAIN §3), and the brand-fit candidates a
+test chooses among (§3.1). Each record maps one-to-one onto a Hydra config node; the rules
+across fields (shares summing to 1, candidates known, gates for `hold`/`stop`) are in
+`sim.core.checks`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sim.core.pool_params import Pool
+from sim.core.ranges import (
+    COUNT,
+    GATE_ACTION,
+    HEADCOUNT,
+    NONNEG,
+    PROB,
+    TEST_METRIC,
+    at_least,
+    described,
+    number_in,
+    ranged,
+)
+
+
+@dataclass
+class Gate:
+    """Conditions that must all hold before a phase may end (DOMAIN §3: advance when stable)."""
+
+    min_conversion_30d: float | None = ranged(
+        PROB, None, doc="30-day conversion of the latest matured joining window", unit="share"
+    )
+    max_conversion_drop: float | None = ranged(
+        PROB, None, doc="relative conversion drop, latest window vs previous", unit="share"
+    )
+    window_days: int = ranged(
+        at_least(1), 28, doc="joining window whose conversion is measured", unit="days"
+    )
+
+    def conditions(self) -> bool:
+        """Whether the gate has any condition (a gate without one never holds)."""
+        return self.min_conversion_30d is not None or self.max_conversion_drop is not None
+
+
+@dataclass
+class Test:
+    """A 0-1 test run inside a phase (DOMAIN §3.1, `sim.core.fit`): arrivals are randomised
+    across the candidates of each tested dimension until every arm has `users_per_arm` users;
+    when the phase ends, the candidate with the best measured metric is committed."""
+
+    dimensions: list[str] = described(
+        "dimensions tested: place, goods, people (one without several candidates is skipped)",
+        "names",
+    )
+    candidates: dict[str, list[str]] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "candidates to test per dimension (default: all of that dimension's)",
+            "unit": "names",
+        },
+    )
+    users_per_arm: int = ranged(
+        at_least(1), 1000, doc="users randomised into each arm (003: >= 1,000)", unit="users"
+    )
+    metric: str = ranged(
+        TEST_METRIC,
+        "conversion_30d",
+        doc="what the arms are compared on, over each arm's matured users",
+        unit="metric",
+    )
+
+
+@dataclass
+class Phase:
+    """One phase of a scaling strategy (DOMAIN §3)."""
+
+    name: str = described("the phase's name (phase_starts, gates)", "label")
+    # a million a day is beyond any brand's private domain (each user is a row in memory:
+    # sim.core.population.PEAK_BYTES_PER_USER)
+    daily_users: float = ranged(
+        number_in(0, 1e6, "users per day"),
+        doc="expected users bought per day across channels",
+        unit="users/day",
+    )
+    channel_mix: dict[str, float] = described(
+        "shares of daily_users by channel (summing to 1)", "share"
+    )
+    team_size: int | None = ranged(
+        HEADCOUNT, doc="headcount to hire up to on entry; null keeps the team", unit="people"
+    )
+    koc_programme: bool = described("run the core circle (KOC selection)", "on/off")
+    systems: float = ranged(PROB, doc="systems level (SCRM, tags, content, data)", unit="level")
+    build_capability: bool = described(
+        "prepare the hiring capability model (001: in 1-10)", "on/off"
+    )
+    min_days: int = ranged(COUNT, doc="the phase lasts at least this long", unit="days")
+    max_days: int | None = ranged(
+        at_least(1), doc="and at most (null: until the gate holds)", unit="days"
+    )
+    gate: Gate = field(default_factory=Gate)
+    on_gate_fail: str = ranged(
+        GATE_ACTION,
+        "advance",
+        doc="when the gate has not held by max_days: advance to the next phase anyway, hold "
+        "(stay, still waiting for the gate) or stop (stay, buying no more users)",
+        unit="action",
+    )
+    test: Test | None = described(
+        "a 0-1 test of people, goods, place run in this phase (§3.1): dimensions, candidates, "
+        "users_per_arm, metric; null: none",
+        "record",
+        None,
+    )
+
+
+@dataclass
+class Strategy:
+    """A scaling strategy is an ordered list of phases (DOMAIN §3)."""
+
+    name: str = described("the strategy's name (reported in summaries)", "label")
+    phases: list[Phase]
+
+
+@dataclass
+class PlaceFit:
+    """Candidate pools (场): the scenario's `pool` (named by its `name`) and `pools`."""
+
+    guess: str | None = described(
+        "the pool run untested; null: the scenario's `pool`", "name", None
+    )
+    pools: dict[str, Pool] = field(  # alternatives, by candidate name (records as `pool`)
+        default_factory=dict,
+        metadata={"doc": "alternative candidate pools, by name (each a `pool` record)"},
+    )
+
+
+@dataclass
+class GoodsFit:
+    """Candidate lead/star product variants (货) at the business's prices and margins; the
+    business's own variant is named by `business.name`."""
+
+    guess: str | None = described(
+        "the product variant run untested; null: the business's own", "name", None
+    )
+    variants: list[str] = field(
+        default_factory=list,
+        metadata={
+            "doc": "alternative lead/star variants' names (the business's prices)",
+            "unit": "names",
+        },
+    )
+    letdown_trust: float = ranged(
+        PROB,
+        0.0,
+        doc="trust a first buyer loses when the lead product's fit is 0 (scaled by 1 - fit, §3.1)",
+        unit="trust",
+    )
+
+
+@dataclass
+class PeopleFit:
+    """Candidate acquisition channels (人): where the phases' shares of these channels go."""
+
+    guess: str | None = described(
+        "the channel run untested; required when channels are listed", "channel", None
+    )
+    channels: list[str] = field(
+        default_factory=list,
+        metadata={"doc": "candidate acquisition channels (names from `channels`)", "unit": "names"},
+    )
+
+
+@dataclass
+class Fit:
+    """Brand fit unknown until tested (DOMAIN §3.1); read in `sim.core.fit`."""
+
+    spread: float = ranged(
+        NONNEG,
+        0.0,
+        doc="sd of each candidate's log fit, fit = exp(spread z); 0: every candidate fits as "
+        "configured",
+        unit="log fit",
+    )
+    brand_seed: int | None = described(
+        "seed of the latent fits (the brand); null: the run's seed", "integer", None
+    )
+    place: PlaceFit = field(default_factory=PlaceFit)
+    goods: GoodsFit = field(default_factory=GoodsFit)
+    people: PeopleFit = field(default_factory=PeopleFit)
