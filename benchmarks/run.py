@@ -5,6 +5,10 @@
     python benchmarks/run.py --users 100000 --days 365 --repeat 3  # medians of 3 fresh runs
     python benchmarks/run.py --users 1000000 --override pool=pyramid  # any config override(s)
 
+Side by side with another commit in one run: check it out elsewhere (`git worktree add
+/tmp/base <commit>`) and alternate `PYTHONPATH=/tmp/base python benchmarks/run.py …` with the
+plain command (this script builds the model through `model_kwargs`, which both sides have).
+
 The full model is the default scenario the CLI runs (`compose()` of `configs/`), with `users`
 imported on day 0 (`initial_users`) and `horizon_days = days`; acquisition and referrals add
 users on top during the run. Each measurement runs in a fresh process, so `peak_rss_mb`
@@ -12,7 +16,8 @@ users on top during the run. Each measurement runs in a fresh process, so `peak_
 the timings are their medians (peak RSS: the largest).
 
 Keys: `build_s` model construction, `run_s` the simulated days (DataCollector included),
-`ns_per_user_day` = run_s / (users × days), `rows_days` the user rows actually stepped (imported
+`ns_per_user_day` = run_s / (users × days), `cpu_s` the process's CPU time over those days (less
+sensitive than wall time to other work on a shared machine), `rows_days` the user rows actually stepped (imported
 plus acquired, summed over days) and `ns_per_row_day` = run_s / rows_days, `import_s` importing
 the package and composing the config.
 """
@@ -45,7 +50,7 @@ def measure(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict
         from sim.core.model import PrivateDomainModel
     t1 = time.perf_counter()
     model = NaiveModel(cfg, users, seed) if naive else PrivateDomainModel(**model_kwargs(cfg))
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     if naive:
         for _ in range(days):
             model.step()
@@ -57,7 +62,7 @@ def measure(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict
             .to_numpy()
             .sum()
         )
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     run_s = t3 - t2
     return {
         "users": users,
@@ -68,6 +73,7 @@ def measure(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict
         "build_s": round(t2 - t1, 4),
         "run_s": round(run_s, 4),
         "ns_per_user_day": round(run_s / (users * days) * 1e9, 2),
+        "cpu_s": round(c3 - c2, 4),
         "rows_days": rows_days,
         "ns_per_row_day": round(run_s / rows_days * 1e9, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -97,7 +103,7 @@ def fresh(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict:
 
 def median_of(runs: list[dict]) -> dict:
     out = dict(runs[0])
-    for k in ("import_s", "build_s", "run_s", "ns_per_user_day", "ns_per_row_day"):
+    for k in ("import_s", "build_s", "run_s", "ns_per_user_day", "cpu_s", "ns_per_row_day"):
         out[k] = round(statistics.median(r[k] for r in runs), 4)
     out["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     out["repeat"] = len(runs)
