@@ -289,7 +289,8 @@ def explain(e: BaseException, overrides: list[str]) -> str:
         group, name = m.group(1), m.group(2)
         known = group_options(group)
         if known:
-            return f"{group}={name}: unknown {group}{_close(name, known)}; known: {', '.join(known)}"
+            near = _close(name, known)
+            return f"{group}={name}: unknown {group}{near}; known: {', '.join(known)}"
     if m := re.search(r"Could not override '([^']+)'", text):
         key = m.group(1)
         near = _near_keys(key, overrides)
@@ -299,7 +300,7 @@ def explain(e: BaseException, overrides: list[str]) -> str:
 
 
 def _near_keys(key: str, overrides: list[str]) -> str | None:
-    """"; did you mean …?" with the keys beside `key` in the config (None if its parent is
+    """ "; did you mean …?" with the keys beside `key` in the config (None if its parent is
     not a mapping there)."""
     parent, _, leaf = key.lstrip("+~").rpartition(".")
     from sim.experiment.config import compose

@@ -25,12 +25,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.core.metrics import horizons_in
 from sim.core.model import PrivateDomainModel
+from sim.experiment import hydra_records
 from sim.experiment.config import (
     CONFIG_DIR,
     config_hash,
     model_kwargs,
 )
-from sim.experiment import hydra_records
 from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
 from sim.experiment.provenance import provenance
 from sim.experiment.sweep import read_plan, run_job, varying
