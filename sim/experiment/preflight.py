@@ -301,7 +301,7 @@ def explain(e: BaseException, overrides: list[str]) -> str:
 
 def _near_keys(key: str, overrides: list[str]) -> str | None:
     """ "; did you mean …?" with the keys beside `key` in the config (None if its parent is
-    not a mapping there)."""
+    not a mapping there, or holds it)."""
     parent, _, leaf = key.lstrip("+~").rpartition(".")
     from sim.experiment.config import compose
 
@@ -313,7 +313,7 @@ def _near_keys(key: str, overrides: list[str]) -> str | None:
         return None
     for part in parent.split(".") if parent else []:
         node = node.get(part) if isinstance(node, dict) else None
-    if not isinstance(node, dict):
+    if not isinstance(node, dict) or leaf in node:  # not an unknown key: Hydra's message
         return None
     return _close(leaf, [str(k) for k in node], prefix=f"{parent}." if parent else "") + (
         f"; allowed under {parent}: {', '.join(map(str, node))}" if parent else ""
