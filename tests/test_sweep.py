@@ -109,24 +109,27 @@ def test_reproduce_is_bit_identical_and_catches_tampering(sweep, tmp_path):
 
 
 def test_failed_run_is_reported_and_the_rest_aggregated_under_joblib(sweep, tmp_path):
-    """One job invalid: the others finish and are aggregated, and the command exits non-zero
-    naming the failure; the joblib launcher's runs equal the basic launcher's."""
+    """One job fails as it runs (an invalid value is refused before any job: job 1 cannot write
+    its daily table, a folder stands in its place): the others finish and are aggregated, and
+    the command exits non-zero naming the failure; the joblib launcher's runs equal the basic
+    launcher's."""
     d, _ = sweep
     out = tmp_path / "sweep"
+    (out / "1" / "daily.parquet").mkdir(parents=True)
     r = privsim_m(
         [
             "hydra/launcher=joblib",
             "hydra.launcher.n_jobs=2",
             "strategy=staged",
             "seed=0",
-            "operators.capacity=400.0,-1",
+            "operators.capacity=400.0,300.0",
             *TINY,
         ],
         out,
     )
     assert r.returncode != 0
-    assert "job 1 (failed" in r.stderr and "operators.capacity" in r.stderr
-    assert "ConfigError" in (out / "1" / "error.txt").read_text()
+    assert "job 1 (failed: IsADirectoryError" in r.stderr
+    assert "IsADirectoryError" in (out / "1" / "error.txt").read_text()
     table = pd.read_parquet(out / "summary.parquet")
     assert table["status"].tolist() == ["finished", "failed"]
     assert "| 1 | failed |" in (out / "report.md").read_text()

@@ -153,9 +153,14 @@ def _scenario(sc: Scenario, key: str = "") -> None:
         )
     for i, phase in enumerate(sc.strategy.phases):
         shares(phase.channel_mix, f"strategy.phases.{i}.channel_mix", sc.channels)
-    used = {c.arrival_stage for c in sc.channels.values()} | {sc.referral.arrival_stage}
-    for s in sorted(used - set(sc.trust.arrival)):
-        raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
+    used = {f"channels.{n}.arrival_stage": c.arrival_stage for n, c in sc.channels.items()}
+    used["referral.arrival_stage"] = sc.referral.arrival_stage
+    for key, s in used.items():  # named by the key that asks for the stage
+        if s not in sc.trust.arrival:
+            raise ConfigError(
+                f"{key} = {s!r}: no trust on arrival for this stage (trust.arrival.{s}); "
+                f"allowed: one of {sorted(sc.trust.arrival)}, or add +trust.arrival.{s}=<trust>"
+            )
     layers(sc)
     fit_candidates(sc)
     pool_mixes(sc)

@@ -356,10 +356,12 @@ class Economics:
         Allowed(
             lambda h: (
                 bool(h)
-                and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in h)
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in h)
+                and all(1 <= v <= 3650 for v in h)
                 and list(h) == sorted(set(h))
             ),
-            "a non-empty increasing list of integers >= 1",
+            "a non-empty increasing list of integers in [1, 3,650] (no user is older than the "
+            "longest horizon_days)",
         ),
         doc="ages H at which LTV is compared, over cohorts old enough only (DOMAIN §4)",
         unit="days",

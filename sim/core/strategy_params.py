@@ -14,6 +14,7 @@ from sim.core.ranges import (
     HEADCOUNT,
     NONNEG,
     PROB,
+    SEED,
     TEST_METRIC,
     at_least,
     described,
@@ -180,8 +181,8 @@ class Fit:
         "configured",
         unit="log fit",
     )
-    brand_seed: int | None = described(
-        "seed of the latent fits (the brand); null: the run's seed", "integer", None
+    brand_seed: int | None = ranged(
+        SEED, None, doc="seed of the latent fits (the brand); null: the run's seed", unit="integer"
     )
     place: PlaceFit = field(default_factory=PlaceFit)
     goods: GoodsFit = field(default_factory=GoodsFit)

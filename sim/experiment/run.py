@@ -25,14 +25,17 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.core.metrics import horizons_in
 from sim.core.model import PrivateDomainModel
+from sim.experiment import hydra_records
 from sim.experiment.config import (
     CONFIG_DIR,
     config_hash,
     model_kwargs,
 )
-from sim.experiment.jobs import check_daily, finished, write_outputs
+from sim.experiment.jobs import OutputError, check_daily, finished, write_outputs
 from sim.experiment.provenance import provenance
 from sim.experiment.sweep import read_plan, run_job, varying
+
+hydra_records.install()  # Hydra's job records: atomic, and a failure to write them is the job's
 
 
 def run(cfg: dict, out_dir, resume: bool = True) -> dict:
@@ -119,6 +122,8 @@ def hydra_main(cfg: DictConfig) -> str | None:
         plan = read_plan(hc.sweep.dir)
         mine = varying(list(hc.overrides.task), plan["jobs"] if plan else None)
         return run_job(plain, out_dir, lambda c, o: _run_afresh(c, o, mine))
+    if (why := hydra_records.unsaved(out_dir)) is not None:
+        raise OutputError(why)
     s = run(plain, out_dir)  # a ConfigError or OutputError goes to the command (sim.cli.run)
     print(result_line(s, out_dir))
     return None

@@ -31,6 +31,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from sim.experiment.hydra_records import unsaved
 from sim.experiment.jobs import (
     ERROR_FILE,
     OVERRIDES,
@@ -68,6 +69,8 @@ def run_job(cfg: dict, out_dir, run_afresh: Callable[[dict, Path], str]) -> str:
     """
     out = Path(out_dir)
     try:
+        if (why := unsaved(out)) is not None:  # Hydra's records of it: a full disk, say
+            raise OSError(why)
         if finished(out, cfg):
             clear_attempt(out)  # an error or temp files of an earlier attempt of this job
             print(f"skipped (finished earlier): {out}", flush=True)
@@ -106,26 +109,38 @@ def planned_jobs(config: DictConfig) -> list[list[str]] | None:
     sweeper's `params` first, then the command line (a key given twice keeps its place and
     takes the later value), each sweep (`a,b`, `range(0,4)`, `glob(*)`) enumerated, and the
     jobs are the product in that order."""
+    values = sweep_values(config)
+    if values is None:
+        return None
+    keys = list(values)
+    return [
+        [f"{k}={v}" for k, v in zip(keys, job, strict=True)]
+        for job in product(*(v for _, v in values.values()))
+    ]
+
+
+def sweep_values(config: DictConfig) -> dict[str, tuple[str, list[str]]] | None:
+    """Per key of the sweep (`planned_jobs`), the override that sets it (as typed) and the
+    values it takes, in order; None for another sweeper or an interval sweep. A key with no
+    values (`seed=range(0,0)`, a glob matching nothing) makes an empty sweep."""
     if not str(config.hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
     params = config.hydra.sweeper.get("params") or {}
     args = [f"{k}={v}" for k, v in params.items()]
     args += list(OmegaConf.to_container(config.hydra.overrides.task, resolve=False))
-    values: dict[str, list[str]] = {}
+    values: dict[str, tuple[str, list[str]]] = {}
     for override in OverridesParser.create().parse_overrides(args):
         key = override.get_key_element()
         if not override.is_sweep_override():
-            values[key] = [override.get_value_element_as_str()]
+            found = [override.get_value_element_as_str()]
         elif isinstance(glob := override.value(), Glob):
-            values[key] = glob.filter(_options(override.key_or_group))
+            found = glob.filter(_options(override.key_or_group))
         elif override.is_discrete_sweep():
-            values[key] = list(override.sweep_string_iterator())
+            found = list(override.sweep_string_iterator())
         else:
             return None  # an interval: the basic sweeper refuses it
-    keys = list(values)
-    return [
-        [f"{k}={v}" for k, v in zip(keys, job, strict=True)] for job in product(*values.values())
-    ]
+        values[key] = (override.input_line, found)
+    return values
 
 
 def _options(group: str) -> list[str]:
