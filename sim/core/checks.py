@@ -156,6 +156,10 @@ def _scenario(sc: Scenario, key: str = "") -> None:
     used = {c.arrival_stage for c in sc.channels.values()} | {sc.referral.arrival_stage}
     for s in sorted(used - set(sc.trust.arrival)):
         raise ConfigError(f"trust.arrival.{s}: missing; every arrival stage needs a trust")
+    for c in sorted(set(sc.market.addressable) - set(sc.channels)):
+        raise ConfigError(
+            f"market.addressable.{c}: unknown channel; allowed: {sorted(sc.channels)}"
+        )
     layers(sc)
     fit_candidates(sc)
     pool_mixes(sc)
