@@ -172,3 +172,30 @@ def test_a_leaver_with_full_trust_and_no_excess_asks_tells_nobody():
     c = m.params.churn
     expected = sum(1 - 1 / (1 + c.trust_coef * (1 - t)) for t in (1.0, 0.0, 0.5))
     assert rep.detractors - before * rep.decay == pytest.approx(expected)
+
+
+def test_the_mechanisms_study_composes_every_arm():
+    """`make mechanisms` (scripts/mechanisms_study.py): every arm builds a checked scenario
+    with its mechanism on and its key parameter scaled (the study itself takes minutes)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from sim.experiment.config import compose, model_kwargs
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "mechanisms_study.py"
+    spec = importlib.util.spec_from_file_location("mechanisms_study", path)
+    study = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = study  # its dataclass looks its module up
+    spec.loader.exec_module(study)
+    base = compose([])
+    assert study.ADDRESSABLE == base["market"]["addressable"]
+    for s in study.STUDIES:
+        for scale in (0.5, 1.5):
+            sc = model_kwargs(compose(s.overrides(scale)))["scenario"]
+            section, _, name = s.key.partition(".")
+            value = getattr(getattr(sc, section), name)
+            if s.key == "market.addressable":
+                assert value["kol"] == pytest.approx(200_000 * scale) and sc.market.enabled
+            else:
+                assert value == pytest.approx(s.base * scale)
