@@ -144,7 +144,7 @@ def page(results: dict, strategies: list[str], seeds: list[int], seconds: float)
             r = {sc: results[(i, strategy, sc)] for sc in SCALES}
             out = {sc: v[:, 0] for sc, v in r.items()}
             profit = {sc: v[:, 1] / 1e6 for sc, v in r.items()}
-            digits = 4 if abs(out[None].mean()) < 10 else 1
+            digits = 4 if max(abs(out[None].mean()), abs(out[1.0].mean())) < 10 else 1
             lines.append(
                 f"| {s.name} | {fmt_key(s)} | {s.output} | {out[None].mean():.{digits}f} | "
                 f"{delta(out[1.0], out[None], digits)} | {delta(out[0.5], out[1.0], digits)} | "
