@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench baseline clean-venv docs locked lock
+.PHONY: run test mechanisms bench baseline clean-venv docs locked lock
 
 $(STAMP): pyproject.toml
 	@PY=$$(scripts/find-python) || exit 1; \
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The standing mechanisms study (issue #22): each mechanism off / on / x0.5 / x1.5 of its key
+# parameter on 4 seeds, two strategies, paired by seed; writes experiments/mechanisms.md.
+mechanisms: $(STAMP)
+	$(BIN)/python scripts/mechanisms_study.py --write
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sweep.py

@@ -21,6 +21,7 @@ from conftest import base_config
 
 CORE = Path(__file__).resolve().parent.parent / "sim" / "core"
 PARAMS_SIDE = {"params", "ranges", "pool_params", "strategy_params", "scenario_params"}
+PARAMS_SIDE |= {"mechanism_params"}  # issue #22: reputation, market, capability records
 PARAMS_SIDE |= {"structure", "checks"}
 
 

@@ -161,6 +161,10 @@ def _scenario(sc: Scenario, key: str = "") -> None:
                 f"{key} = {s!r}: no trust on arrival for this stage (trust.arrival.{s}); "
                 f"allowed: one of {sorted(sc.trust.arrival)}, or add +trust.arrival.{s}=<trust>"
             )
+    for c in sorted(set(sc.market.addressable) - set(sc.channels)):
+        raise ConfigError(
+            f"market.addressable.{c}: unknown channel; allowed: {sorted(sc.channels)}"
+        )
     layers(sc)
     fit_candidates(sc)
     pool_mixes(sc)

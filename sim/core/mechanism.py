@@ -58,11 +58,16 @@ class Day:
     phase: Phase
     entered: bool = False  # today the phase started (its settings, hires and tests apply)
     new: dict[str, int] = field(default_factory=dict)  # acquired per channel
+    # per channel, set by the acquire hooks (a channel not named: 1, 1, no limit)
+    cost_factor: dict[str, float] = field(default_factory=dict)  # x today's unit cost
+    intent_factor: dict[str, float] = field(default_factory=dict)  # x arrivals' mean intent
+    room: dict[str, int] = field(default_factory=dict)  # most arrivals the channel has left
     spend: float = 0.0  # acquisition spend, yuan
     live: np.ndarray | None = None  # live users once staffed (before today's churn)
     load: np.ndarray | None = None  # live users per operator
     caps: np.ndarray | None = None  # each operator's 1:1 touches for attention by load today
     extra: tuple[np.ndarray, np.ndarray] | None = None  # (rows, touches) on top: camps (§2.3)
+    worth: float | np.ndarray = 1.0  # worth of each operator's 1:1 touch (capability)
     capacity: float = 0.0  # 1:1 touches the team gives today, net of capability building
     live_n: int = 0
     effects: MemberEffects | None = None
@@ -74,8 +79,10 @@ class Day:
     orders: DayOrders | None = None
     first: np.ndarray | None = None  # today's first buyers
     churned: int = 0  # churned today, bait dropouts included
+    left: np.ndarray | None = None  # ids the churn hazard took today (bait dropouts not)
     referred: int = 0
     referred_koc: int = 0  # of which referred by KOCs
+    word: float = 0.0  # today's positive word of mouth: the referral weight (§2.3)
     live_trust: float = 0.0  # trust summed over live users after referrals
     live_by_key: np.ndarray | None = None  # live users per (pool, mask) row of the tables
     arrived: np.ndarray | None = None  # which operators have arrived (at the day's account)

@@ -34,11 +34,14 @@ called at one documented point of the phase in the order of `mechanisms()`:
 
 | phase    | where the hooks run                                 | mechanisms with a hook        |
 |----------|-----------------------------------------------------|-------------------------------|
-| strategy | after a starting phase's hires, before its tables   | fit, circle                   |
+| strategy | after a starting phase's hires, before its tables   | fit, circle, capability       |
+| acquire  | before the channels' arrivals (none once stopped)   | market, reputation            |
 | staff    | after loads are counted                             | friend cap                    |
-| touch    | after capacity and pool effects, before touches     | camps, washes, circle         |
+| touch    | after capacity and pool effects, before touches     | camps, washes, circle,        |
+|          |                                                     | capability                    |
 | advance  | after the purchase hazards                          | fit                           |
-| churn    | after orders, bait dropouts and lapses              | fit, layers (camps within)    |
+| churn    | after orders, bait dropouts and lapses              | fit, layers (camps within),   |
+|          |                                                     | reputation                    |
 | circle   | the whole phase                                     | circle                        |
 | account  | after the model's own columns                       | all that add columns          |
 
@@ -63,6 +66,7 @@ import pandas as pd
 from sim.core import acquisition, dynamics, results, team
 from sim.core.assignment import Assignment, Continuous, FriendCap
 from sim.core.camps import Camps
+from sim.core.capability import Capability
 from sim.core.circle import Circle
 from sim.core.fit import Brand
 from sim.core.ledger import (
@@ -72,6 +76,7 @@ from sim.core.ledger import (
     record_orders,
     transaction_frames,
 )
+from sim.core.market import Market
 from sim.core.mechanism import PHASES, Day, Mechanism, PoolSource
 from sim.core.metrics import (
     CONVERSION_WINDOW,
@@ -85,6 +90,7 @@ from sim.core.params import IMPORTED, REFERRAL, Scenario, scenario
 from sim.core.pool import MemberEffects, PoolTables, member_key
 from sim.core.population import Population, User
 from sim.core.pyramid import Layers
+from sim.core.reputation import Reputation
 from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
 from sim.core.washes import Washes
@@ -120,12 +126,20 @@ def mechanisms(sc: Scenario, channel_names: list[str], seed: int | None) -> Mech
     assignment = Continuous() if cap is None else FriendCap(cap)
     in_core = layers is not None and layers.params.circle_in_core
     circle = Circle(sc.koc, sc.operators.deep_limit, layers.core_members if in_core else None)
+    # issue #22's mechanisms, each built only when enabled (none draws random numbers)
+    more: list[Mechanism] = []
+    if sc.capability.enabled:  # capability as effectiveness (001 ~545-595)
+        more.append(Capability(sc.capability))
+    if sc.market.enabled:  # a finite market per channel that burns (§5, §3.2)
+        more.append(Market(sc.market, channel_names))
+    if sc.reputation.enabled:  # negative word of mouth of bad experiences (§2.1, §3.2)
+        more.append(Reputation(sc.reputation, sc.churn))
     return Mechanisms(
         brand=brand,
         source=brand if layers is None else layers,
         assignment=assignment,
         circle=circle,
-        ordered=[brand, *([] if layers is None else [layers]), *extra, assignment, circle],
+        ordered=[brand, *([] if layers is None else [layers]), *extra, assignment, circle, *more],
     )
 
 
@@ -269,23 +283,26 @@ class PrivateDomainModel(mesa.Model):
         """Arrivals per channel at today's unit cost (DOMAIN §2.5); none once a gate stopped it."""
         if self.clock.stopped:
             return
+        self._run_hooks("acquire", day)  # today's cost, intent and room per channel
         mix = self.brand.channel_mix(day.phase.channel_mix)  # people: the candidate run
         for name, ch in self.channels.items():
+            dearer = day.cost_factor.get(name, 1.0)
             if ch.budget_per_day is not None:  # a stated budget: volume follows from the cost
-                expected = acquisition.users_for_budget(
-                    ch, day.d, self._bought[name], ch.budget_per_day
+                expected = (
+                    acquisition.users_for_budget(ch, day.d, self._bought[name], ch.budget_per_day)
+                    / dearer
                 )
             elif (share := mix.get(name, 0.0)) > 0:
                 expected = day.phase.daily_users * share * ch.volume_scale
             else:
                 continue
             n = acquisition.draw_arrivals(self.rng, expected, self._remaining_share())
-            cost = acquisition.unit_cost(ch, day.d, self._bought[name])
+            n = min(n, day.room.get(name, n))
+            cost = acquisition.unit_cost(ch, day.d, self._bought[name]) * dearer
             self._bought[name] += n
             day.spend += n * cost
-            self._add_users(
-                n, name, ch.arrival_stage, ch.intent_mean, ch.intent_concentration, cost
-            )
+            intent = ch.intent_mean * day.intent_factor.get(name, 1.0)
+            self._add_users(n, name, ch.arrival_stage, intent, ch.intent_concentration, cost)
             day.new[name] = n
 
     def _staff(self, day: Day) -> None:
@@ -316,7 +333,7 @@ class PrivateDomainModel(mesa.Model):
         day.capacity = float(day.caps.sum())
         day.touches = dynamics.touches(
             pop,
-            team.attention(day.caps, day.load, o.max_touches_per_user_day),
+            team.attention(day.caps, day.load, o.max_touches_per_user_day, day.worth),
             self.circle.ids,
             self.circle.touch_today,
             day.effects,
@@ -365,6 +382,7 @@ class PrivateDomainModel(mesa.Model):
         lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, c)
         pop.repeat_rate[lapsed] = 0.0
         day.first = first
+        day.left = events.churned
         day.churned = int(events.churned.size + bait.size)
         self._run_hooks("churn", day)
 
@@ -388,6 +406,7 @@ class PrivateDomainModel(mesa.Model):
             n, REFERRAL, r.arrival_stage, r.intent_mean, r.intent_concentration, r.reward
         )
         day.referred = n
+        day.word = weight
         if n and koc_weight > 0:
             day.referred_koc = int(self.rng.binomial(n, min(1.0, koc_weight / weight)))
         day.live_trust = float(trust_sum[: Stage.CHURNED].sum() + pop.trust[pop.n - n :].sum())

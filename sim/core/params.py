@@ -17,6 +17,7 @@ full dotted key ("key = value is out of range; allowed: …"). Import the record
 from __future__ import annotations
 
 from sim.core.checks import validate
+from sim.core.mechanism_params import Capability, Market, Reputation
 from sim.core.pool_params import (
     MAX_TOUCHPOINTS,
     Camps,
@@ -68,9 +69,10 @@ from sim.core.structure import structured
 
 __all__ = [
     "FIT_DIMENSIONS", "GATE_ACTIONS", "IMPORTED", "MAX_TOUCHPOINTS", "REFERRAL", "STAGE_NAMES",
-    "TEST_METRICS", "Allowed", "Business", "Camps", "Channel", "Churn", "ConfigError",
-    "CoreCircle", "Economics", "Fit", "Gate", "GoodsFit", "Outputs", "PeopleFit", "Phase",
-    "PlaceFit", "Pool", "PoolLayer", "Product", "Purchase", "Pyramid", "Referral", "Scenario",
+    "TEST_METRICS", "Allowed", "Business", "Camps", "Capability", "Channel", "Churn",
+    "ConfigError", "CoreCircle", "Economics", "Fit", "Gate", "GoodsFit", "Market", "Outputs",
+    "PeopleFit", "Phase", "PlaceFit", "Pool", "PoolLayer", "Product", "Purchase", "Pyramid",
+    "Referral", "Reputation", "Scenario",
     "Staffing", "Strategy", "Systems", "Test", "Touchpoint", "Trust", "Washes", "candidates",
     "guesses", "out_of_range", "scenario", "structured", "validate",
 ]  # fmt: skip

@@ -158,6 +158,38 @@ DAILY: tuple[Column, ...] = (
         INT,
         when="friend_cap",
     ),
+    Column(
+        "team_capability",
+        "worth",
+        "worth of an arrived operator's 1:1 touch, capacity-weighted mean (1: fully capable; "
+        "built, learned, diluted by hires, 001); only with `capability.enabled`",
+        FLOAT,
+        when="capability",
+    ),
+    Column(
+        "market_reached_share",
+        "share",
+        "of the listed channels' addressable people, the share they have brought in, churned "
+        "included (§5, §3.2); only with `market.enabled`",
+        FLOAT,
+        when="market",
+    ),
+    Column(
+        "detractors",
+        "weight",
+        "voice of users who left after a bad experience, decayed, in talker-referral weights "
+        "(§2.1, §3.2); only with `reputation.enabled`",
+        FLOAT,
+        when="reputation",
+    ),
+    Column(
+        "negative_word_share",
+        "share",
+        "detractors ÷ (detractors + today's referral weight): the negative share of the brand's "
+        "word of mouth, which lowers arrivals' intent; only with `reputation.enabled`",
+        FLOAT,
+        when="reputation",
+    ),
 )
 LAYERS = ("new", "pool", "core")  # sim.core.pyramid.LAYERS (results may not import the model)
 MOVES = ("pool", "core")  # layers users move into

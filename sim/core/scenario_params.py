@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sim.core.mechanism_params import Capability, Market, Reputation
 from sim.core.pool_params import Pool, Touchpoint
 from sim.core.ranges import (
     COUNT,
@@ -415,9 +416,17 @@ class Scenario:
         "channel whose arrival stage and intent the imported users get", "channel"
     )
     market_size: int | None = ranged(
-        at_least(1), doc="people the brand can reach; null: an unlimited market", unit="users"
+        at_least(1),
+        doc="people the brand can reach, all channels and referrals together: contacts with "
+        "people already in the pool are lost (Bass, §5); per-channel audiences that cost more as "
+        "they burn: `market`; null: an unlimited market",
+        unit="users",
     )
     fit: Fit = field(default_factory=Fit)  # brand fit unknown until tested (DOMAIN §3.1)
+    # issue #22's mechanisms (`sim.core.mechanism_params`), each off unless enabled
+    reputation: Reputation = field(default_factory=Reputation)
+    market: Market = field(default_factory=Market)
+    capability: Capability = field(default_factory=Capability)
     seed: int | None = ranged(
         SEED, None, doc="random seed; null draws one (recorded)", unit="integer"
     )

@@ -144,11 +144,14 @@ def assign(rng: np.random.Generator, n: int, capacity: np.ndarray) -> np.ndarray
     return cdf.searchsorted(rng.random(n), side="right").astype(np.int32)
 
 
-def attention(capacity: np.ndarray, load: np.ndarray, max_per_user: float) -> np.ndarray:
-    """1:1 touches per user per day under each operator: capacity shared over load."""
+def attention(
+    capacity: np.ndarray, load: np.ndarray, max_per_user: float, worth: float | np.ndarray = 1.0
+) -> np.ndarray:
+    """1:1 touches per user per day under each operator: capacity shared over load, each touch
+    worth `worth` (per operator: its capability, `sim.core.capability`; 1 without it)."""
     per_user = capacity / np.maximum(load, 1)
     # a trailing zero: operator index -1 (no operator) gets no attention
-    return np.concatenate((np.minimum(per_user, max_per_user), [0.0])).astype(np.float32)
+    return np.concatenate((np.minimum(per_user, max_per_user) * worth, [0.0])).astype(np.float32)
 
 
 def assign_capped(
