@@ -16,10 +16,10 @@ users on top during the run. Each measurement runs in a fresh process, so `peak_
 the timings are their medians (peak RSS: the largest).
 
 Keys: `build_s` model construction, `run_s` the simulated days (DataCollector included),
-`ns_per_user_day` = run_s / (users × days), `cpu_s` the process's CPU time over those days (less
-sensitive than wall time to other work on a shared machine), `rows_days` the user rows actually stepped (imported
-plus acquired, summed over days) and `ns_per_row_day` = run_s / rows_days, `import_s` importing
-the package and composing the config.
+`ns_per_user_day` = run_s / (users × days), `cpu_s` the process's CPU time over those days
+(less sensitive than wall time to other work on a shared machine), `rows_days` the user rows
+actually stepped (imported plus acquired, summed over days) and `ns_per_row_day` =
+run_s / rows_days, `import_s` importing the package and composing the config.
 """
 
 from __future__ import annotations
