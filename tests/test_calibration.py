@@ -135,12 +135,12 @@ GOOD = pd.DataFrame({"day": [0, 1, 2, 3], "new_users": [30, 28, 31, 29], "orders
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d.drop(columns="day"), r"no `day` or `date` column; columns: new_users"),
+        (lambda d: d.drop(columns="day"), r"no `day` or `date` column in its header \(2 columns"),
         (lambda d: d.assign(orders=[0, 2, -3, 1]), r"column `orders`, row 3: negative value -3"),
         (lambda d: d.assign(orders=[0, 2, np.nan, 1]), r"column `orders`, row 3: missing"),
         (lambda d: d.assign(day=[0, 2, 1, 3]), r"column `day`, row 3: day 1 comes after day 2"),
         (lambda d: d.assign(day=[0, 1, 1, 3]), r"column `day`, row 3: day 1 repeats row 2"),
-        (lambda d: d.assign(clicks=1), r"column `clicks`: not a series the model produces"),
+        (lambda d: d.assign(clicks=1), r"column 4 of the header is not a series the model"),
         (lambda d: d.assign(orders=[0, 2, 2.5, 1]), r"column `orders`, row 3: a count must be"),
     ],
 )

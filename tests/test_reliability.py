@@ -68,9 +68,14 @@ def test_damaged_finished_jobs_are_reported_and_redone(sweep, tmp_path):
 # ---------------------------------------------------------------- 2: a report that fails
 
 
-def test_a_report_that_cannot_be_written_leaves_no_stale_one(sweep, tmp_path, monkeypatch):
+def test_a_report_that_cannot_be_written_is_marked_and_keeps_the_previous(
+    sweep, tmp_path, monkeypatch
+):
+    """Issue #21: a failed report no longer deletes the previous one (data loss); the failure is
+    said in `report.failed.md` beside it instead, so the old report is not taken as current."""
     out = copy(sweep, tmp_path)
     assert "4 finished" in (out / "report.md").read_text()
+    old = {f: (out / f).read_bytes() for f in ("report.md", "summary.parquet", "summary.csv")}
     import sim.viz.report as rep
 
     def boom(*a, **k):
@@ -79,9 +84,9 @@ def test_a_report_that_cannot_be_written_leaves_no_stale_one(sweep, tmp_path, mo
     monkeypatch.setattr(rep, "write_report", boom)
     with pytest.raises(RuntimeError):
         report(out)
-    assert not (out / "summary.parquet").exists()
-    text = (out / "report.md").read_text()
-    assert "NOT WRITTEN" in text and "disk on fire" in text and "4 finished" not in text
+    assert {f: (out / f).read_bytes() for f in old} == old
+    text = (out / "report.failed.md").read_text()
+    assert "FAILED" in text and "disk on fire" in text and "previous report" in text
 
 
 def test_a_report_without_figures_says_what_it_lacks(sweep, tmp_path, monkeypatch):

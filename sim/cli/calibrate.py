@@ -27,13 +27,18 @@ def main(argv=None) -> None:
         "trials=20",
     )
     p.add_argument("--data", type=Path, help="observed series (CSV/parquet), instead of the spec's")
-    args = p.parse_args(argv)
+    args = study.parse(PROG, p, argv)
 
     def work():
         spec = load_spec(args.name, args.overrides)
         out = args.out or Path("results/calibration") / spec.name
-        print(f"{PROG}: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
-        return out, calibrate(spec, out, n_jobs=args.jobs, ray_address=args.ray, data=args.data)
+
+        def announce():
+            print(f"{PROG}: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
+
+        return out, calibrate(
+            spec, out, n_jobs=args.jobs, ray_address=args.ray, data=args.data, before_runs=announce
+        )
 
     out, result = study.run(PROG, "calibration", work)
     path = write(result, out, f"{PROG} " + " ".join(argv))

@@ -34,16 +34,19 @@ def refuse(prog: str, message: str) -> NoReturn:
 
 def refusals() -> tuple[type[BaseException], ...]:
     """The exceptions that mean bad input everywhere: ours, Hydra's and OmegaConf's config
-    errors, YAML syntax errors, and a missing file."""
+    errors, an unknown group option (`experiment=premature_scalin`), YAML syntax errors, and a
+    missing file."""
     import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     from sim.core.params import ConfigError
+    from sim.experiment.config import UnknownOption
 
     return (
         Refused,
         ConfigError,
+        UnknownOption,
         HydraException,
         OmegaConfBaseException,
         yaml.YAMLError,

@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 
+from sim.cli import checks
 from sim.cli.exits import DONE, FAILED, first_line, refusals, refuse
 from sim.viz import slide
 
@@ -47,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         help="parallel processes of the batch engine (default: CPU count, at most 4)",
     )
     args = ap.parse_args(argv)
-    if args.seeds < 1:
-        ap.error("--seeds must be >= 1")
     if (args.experiment is None) == (args.scenario is None):
         ap.error("give an experiment or --scenario KEY=VALUE ..., not both")
+    checks.at_least(PROG, "--seeds", args.seeds, 1)
+    checks.at_least(PROG, "--jobs", args.jobs, 1)
+    checks.out_folder(PROG, "--out", args.out)
     try:
         paths = slide.write(
             args.experiment, args.seeds, args.out, args.days, args.jobs, args.scenario

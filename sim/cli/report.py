@@ -1,6 +1,7 @@
 """`privsim-report <sweep_dir>`: aggregate a Hydra multirun into summary.parquet, figures and
-report.md (`sim.viz.report`); exit 1 naming the runs that did not finish, 2 when the folder holds
-no sweep."""
+report.md (`sim.viz.report`); exit 1 naming the runs that did not finish (or when the report
+fails: the previous one is kept), 2 when the folder holds no sweep or `--rank-by` names no
+summary column (before anything is written)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from sim.cli.exits import DONE, FAILED, refuse
 from sim.experiment.comparison import RANK_BY
 from sim.experiment.sweep import name_unfinished, planned_total
-from sim.viz.report import report
+from sim.viz.report import FAILED_MARK, BadInput, report
 
 PROG = "privsim-report"
 
@@ -33,11 +34,15 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     try:
         failed = report(args.sweep_dir, args.rank_by)
-    except FileNotFoundError as e:
+    except BadInput as e:
         refuse(PROG, str(e))
     except Exception as e:
         traceback.print_exc()
-        print(f"{PROG}: the report failed: {type(e).__name__}: {e}", file=sys.stderr)
+        print(
+            f"{PROG}: the report failed: {type(e).__name__}: {e}; the previous report is kept "
+            f"(see {args.sweep_dir / FAILED_MARK})",
+            file=sys.stderr,
+        )
         sys.exit(FAILED)
     if failed:
         name_unfinished(args.sweep_dir, failed, planned_total(args.sweep_dir))

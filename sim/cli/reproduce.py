@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from sim.cli import checks
 from sim.cli.exits import DONE, FAILED, refuse
 from sim.experiment import reproduce as rep
 from sim.experiment.jobs import CONFIG, SUMMARY
@@ -23,9 +24,10 @@ def main(argv=None) -> None:
         "--keep",
         type=Path,
         default=None,
-        help="write the reproduction here instead of a temporary directory",
+        help="write the reproduction here (a new or empty folder) instead of a temporary one",
     )
     args = p.parse_args(argv)
+    checks.empty_folder(PROG, "--keep", args.keep)
     try:
         if note := rep.replay_note(args.run_dir, json.loads((args.run_dir / CONFIG).read_text())):
             print(f"note: {note}", file=sys.stderr)

@@ -26,13 +26,18 @@ def main(argv=None) -> None:
         spec_names(),
         "samples=4",
     )
-    args = p.parse_args(argv)
+    args = study.parse(PROG, p, argv)
 
     def work():
         spec = load_spec(args.name, args.overrides)
         out = args.out or Path("results/sensitivity") / spec.name
-        print(f"{PROG}: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
-        return out, run_study(spec, out, n_jobs=args.jobs, ray_address=args.ray)
+
+        def announce():
+            print(f"{PROG}: {spec.runs_planned()} runs planned -> {out}", file=sys.stderr)
+
+        return out, run_study(
+            spec, out, n_jobs=args.jobs, ray_address=args.ray, before_runs=announce
+        )
 
     out, result = study.run(PROG, "study", work)
     path = write_study(result, out, f"{PROG} " + " ".join(argv))

@@ -14,7 +14,8 @@ import socket
 import subprocess
 import sys
 
-from sim.cli.exits import REFUSED
+from sim.cli import checks
+from sim.cli.exits import REFUSED, refuse
 
 NO_CDN = "http://127.0.0.1:9/"  # the discard port: nothing listens, the request fails at once
 SERVER_ENV = {"SOLARA_ASSETS_CDN": NO_CDN, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
@@ -32,7 +33,14 @@ def port_in_use(host: str, port: int) -> str | None:
 
 def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None) -> int:
     """Serve the Solara page `module` on `host:port` (`SERVER_ENV`: offline); a busy port is
-    refused first, suggesting `--port` (`REFUSED`, before anything is served)."""
+    refused first, suggesting `--port` (`REFUSED`, before anything is served), as are a port
+    out of range and an unknown host; a host beyond loopback is served with a warning (the
+    pages have no authentication)."""
+    checks.port(prog, port)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        refuse(prog, f"--host {host}: cannot be resolved ({e.strerror})")
     if busy := port_in_use(host, port):
         print(
             f"{prog}: port {port} on {host} is in use ({busy}); "
@@ -40,6 +48,7 @@ def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None
             file=sys.stderr,
         )
         return REFUSED
+    checks.warn_if_exposed(prog, host)
     env = {**os.environ, **SERVER_ENV, **(env or {})}
     cmd = [sys.executable, "-m", "solara", "run", module, "--host", host, "--port", str(port),
            "--production", "--no-check-version", "--open" if open_tab else "--no-open"]  # fmt: skip

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from sim.cli import checks
 from sim.cli.exits import checked
 
 
@@ -22,6 +23,15 @@ def parser(prog: str, description: str, group: str, names: list[str], example: s
     p.add_argument("--jobs", type=int, default=2, help="local processes (default 2)")
     p.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster (e.g. auto)")
     return p
+
+
+def parse(prog: str, p: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """The arguments, options and overrides in any order (`name --jobs 4 samples=2`), the
+    shared ones checked (one line, exit 2): `--jobs` at least 1, `--out` not a file."""
+    args = p.parse_intermixed_args(argv)
+    checks.at_least(prog, "--jobs", args.jobs, 1)
+    checks.out_folder(prog, "--out", args.out)
+    return args
 
 
 def run[T](prog: str, kind: str, work: Callable[[], T]) -> T:

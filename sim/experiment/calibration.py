@@ -36,6 +36,8 @@ any run. Figures and the report are views (`sim.viz.calibration`, `privsim-calib
 from __future__ import annotations
 
 import math
+import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -47,7 +49,7 @@ from omegaconf import ListConfig, OmegaConf
 
 from sim.core.params import ConfigError
 from sim.experiment.batch import Evaluation, apply_values, run_batch
-from sim.experiment.config import CONFIG_DIR, compose, compose_spec, override
+from sim.experiment.config import CONFIG_DIR, compose, override
 from sim.experiment.likelihood import aggregate, objective
 from sim.experiment.observed import (
     COUNTS,
@@ -63,6 +65,7 @@ from sim.experiment.study_parameters import (
     parse_parameters,
     typed,
 )
+from sim.experiment.study_spec import compose_spec
 
 SPEC_GROUP = "calibration"
 REPO = Path(CONFIG_DIR).parent
@@ -222,10 +225,17 @@ def load_spec(name: str, overrides: list[str] | None = None) -> Spec:
     return spec_from_dict(compose_spec(SPEC_GROUP, name, overrides, "calibration"))
 
 
+FIXED = {  # keys a calibration cannot fit, and why
+    "horizon_days": "the horizon is the observed period (set scenario.horizon_days), not a free "
+    "parameter: every evaluation must simulate the days the data cover",
+}
+
+
 def check_spec(spec: Spec, base: dict) -> list[Parameter]:
-    """Check the parameters against the composed scenario (keys exist, both bounds accepted by
-    the schema); returns them with `integer` set from the config's types."""
-    return check_parameters(spec.parameters, base)
+    """Check the parameters against the composed scenario (keys exist and are numeric model
+    assumptions, not the seed or the horizon, both bounds accepted by the schema); returns
+    them with `integer` set from the config's types."""
+    return check_parameters(spec.parameters, base, fixed=FIXED)
 
 
 # ---------------------------------------------------------------------------- the fit
@@ -286,14 +296,15 @@ def _distributions(parameters):
 
 def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_address=None):
     """Optuna (TPE) minimising `objective` over the prior box; the study is stored in
-    `<out>/study.db` and resumed if it exists: only the trials still missing from
-    `spec.trials` (counted as completed trials) are run. Several processes pointed at the same
-    `out` share the study."""
+    `<out>/study.db` and resumed if it exists: trials a killed run left RUNNING are marked
+    failed first (`fail_interrupted`), and only the trials still missing from `spec.trials`
+    (counted as completed trials) are run. Several processes pointed at the same `out` share
+    the study."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out.mkdir(parents=True, exist_ok=True)
-    storage = f"sqlite:///{(out / 'study.db').resolve()}"
+    storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'study.db').resolve()}")
     # A resumed study (or a second worker) must not replay the first draws: the sampler's seed
     # moves on with the trials already stored.
     try:
@@ -307,6 +318,10 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed + stored),
     )
+    if stored and (n := fail_interrupted(study, storage)) and progress:
+        stream = sys.stderr if progress is True else progress
+        print(f"[privsim-calibrate] {n} trials of an interrupted run marked failed (not counted)",
+              file=stream, flush=True)  # fmt: skip
     dists = _distributions(parameters)
     cache = out / "evaluations"
     batch = max(1, n_jobs)
@@ -315,6 +330,9 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
         if done >= spec.trials:
             break
         trials = [study.ask(dists) for _ in range(min(batch, spec.trials - done))]
+        for t in trials:  # who runs it: `fail_interrupted` leaves a live worker's trials alone
+            t.set_user_attr("host", socket.gethostname())
+            t.set_user_attr("pid", os.getpid())
         values = [dict(t.params) for t in trials]
         scored = _evaluate(spec, base, obs, values, cache, n_jobs, False, ray_address)
         for t, (nll, _, err) in zip(trials, scored, strict=True):
@@ -334,6 +352,43 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
             print(f"[privsim-calibrate] optuna {done}/{spec.trials} trials, best -log L "
                   f"{best:.1f}", file=stream, flush=True)  # fmt: skip
     return study
+
+
+INTERRUPTED = "interrupted: the run that asked for this trial stopped before it was scored"
+
+
+def fail_interrupted(study, storage) -> int:
+    """Mark FAILED the RUNNING trials no live process will finish (a study killed mid-batch
+    leaves them RUNNING forever): those asked by a process of this machine that is gone, and
+    those without a record of who asked (older studies). A RUNNING trial of another machine, or
+    of a live process here (a second worker), is left to it. Returns how many were marked."""
+    import optuna
+
+    host = socket.gethostname()
+    study_id = storage.get_study_id_from_name(study.study_name)
+    n = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        who, pid = t.user_attrs.get("host"), t.user_attrs.get("pid")
+        if who is not None and (who != host or _alive(pid)):
+            continue
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        storage.set_trial_user_attr(trial_id, "error", INTERRUPTED)
+        storage.set_trial_state_values(trial_id, state=optuna.trial.TrialState.FAIL)
+        n += 1
+    return n
+
+
+def _alive(pid) -> bool:
+    """Whether process `pid` of this machine still runs."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def abc_rejection(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_address=None):
@@ -383,10 +438,12 @@ def band(spec, base, obs, estimate, out, *, n_jobs=2, progress=True, ray_address
 
 def calibrate(
     spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = None, progress=True,
-    data=None,
+    data=None, before_runs=None,
 ) -> CalibrationResult:  # fmt: skip
     """Check the spec and the data, fit (optuna), quantify uncertainty (ABC rejection), and
-    simulate the calibrated model's band. `data` overrides `spec.data`."""
+    simulate the calibrated model's band. `data` overrides `spec.data`; `before_runs()` is
+    called once everything is checked, before the first run (a command announces its plan
+    there, so a refusal stays its only line)."""
     t0 = time.perf_counter()
     base = compose(spec.overrides())
     parameters = check_spec(spec, base)
@@ -395,6 +452,8 @@ def calibrate(
         path = REPO / path
     obs = load_observed(path, spec.frequency, spec.start_date)
     check_data(spec, obs, int(base["horizon_days"]))
+    if before_runs is not None:
+        before_runs()
     out = Path(out_dir)
     kw = dict(n_jobs=n_jobs, progress=progress, ray_address=ray_address)
     study = point_fit(spec, parameters, base, obs, out, **kw)
@@ -418,7 +477,10 @@ def calibrate(
     trials = study.trials_dataframe(attrs=("number", "value", "params", "state"))
     notes = []
     if n_failed := int((trials["state"] == "FAIL").sum()):
-        notes.append(f"{n_failed} optuna trials failed (their runs raised)")
+        notes.append(
+            f"{n_failed} optuna trials failed (their runs raised, or a killed run left them "
+            "unfinished); only completed trials count"
+        )
     if n_inf := int((~np.isfinite(abc["nll"])).sum()):
         notes.append(f"{n_inf} ABC draws failed and were not accepted")
     if len(acc) < MIN_ACCEPTED:

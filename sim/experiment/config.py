@@ -36,23 +36,6 @@ def group_options(group: str) -> list[str]:
     return sorted(names, key=lambda n: (n.count("/"), n))
 
 
-def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) -> dict:
-    """A study spec `configs/<group>/<name>.yaml` composed with Hydra overrides, as a plain dict
-    (the sensitivity and calibration specs); an unknown name is refused, listing the known."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    known = group_options(group)
-    if name not in known:
-        raise ConfigError(f"{name}: unknown {kind}; known: {', '.join(known)}")
-    with initialize_config_dir(config_dir=str(Path(CONFIG_DIR) / group), version_base="1.3"):
-        cfg = hydra_compose(config_name=name, overrides=list(overrides or []))
-    d = OmegaConf.to_container(cfg, resolve=True)
-    d.pop("hydra", None)
-    return d
-
-
 def check_experiments(overrides: list[str]) -> None:
     """Refuse `experiment=<name>` (also in a sweep list) naming no file in configs/experiment/:
     the group is optional in the defaults list, so Hydra would silently run the default."""

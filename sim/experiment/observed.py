@@ -3,11 +3,13 @@ and checking, and synthetic series made by the model.
 
 A brand's data are a CSV or parquet file, one row per day or per week (`load_observed` gives
 the schema). Anything else is refused with a `ConfigError` naming the column and the row (rows
-counted from 1), before any run.
+counted from 1), before any run. An error never quotes the file's content (a header, a cell):
+the `data` path can name any file, and its content must not reach a terminal or a log.
 """
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import numpy as np
@@ -52,20 +54,24 @@ def load_observed(path, frequency: str = "daily", start_date: str | None = None)
         raise ConfigError(f"data = {path}: no such file")
     try:
         df = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
-    except Exception as e:
-        raise ConfigError(f"data = {path}: cannot read ({type(e).__name__}: {e})") from None
+    except Exception as e:  # its message may quote the file: name the file and the kind only
+        kind = "parquet" if p.suffix in (".parquet", ".pq") else "CSV"
+        raise ConfigError(f"data = {path}: cannot be read as {kind} ({type(e).__name__})") from None
     where = f"data {p.name}"
     if "day" in df and "date" in df:
         raise ConfigError(f"{where}: give a `day` or a `date` column, not both")
     if "day" not in df and "date" not in df:
         raise ConfigError(
-            f"{where}: no `day` or `date` column; columns: {', '.join(map(str, df.columns))}"
+            f"{where}: no `day` or `date` column in its header ({len(df.columns)} columns); "
+            "is it the observed series' file?"
         )
-    for c in df.columns:
+    for i, c in enumerate(df.columns):
         if c not in ("day", "date") and c not in SERIES:
+            close = difflib.get_close_matches(str(c), list(SERIES), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(
-                f"{where}: column `{c}`: not a series the model produces; allowed: "
-                f"{', '.join(SERIES)}"
+                f"{where}: column {i + 1} of the header is not a series the model "
+                f"produces{hint}; allowed: day or date, {', '.join(SERIES)}"
             )
     if len(df) == 0:
         raise ConfigError(f"{where}: no rows")
@@ -74,9 +80,7 @@ def load_observed(path, frequency: str = "daily", start_date: str | None = None)
         dates = pd.to_datetime(df["date"], errors="coerce")
         if (bad := dates.isna().to_numpy()).any():
             i = int(np.argmax(bad))
-            raise ConfigError(
-                f"{where}: column `date`, {_row(i)}: not a date ({df['date'].iloc[i]!r})"
-            )
+            raise ConfigError(f"{where}: column `date`, {_row(i)}: not a date")
         start = (
             pd.Timestamp(start_date)
             if start_date is not None
@@ -89,9 +93,7 @@ def load_observed(path, frequency: str = "daily", start_date: str | None = None)
         bad = ~np.isfinite(raw) | (raw != np.round(raw))
         if bad.any():
             i = int(np.argmax(bad))
-            raise ConfigError(
-                f"{where}: column `day`, {_row(i)}: not a whole day number ({df['day'].iloc[i]!r})"
-            )
+            raise ConfigError(f"{where}: column `day`, {_row(i)}: not a whole day number")
         day = raw.astype(np.int64)
         col = "day"
     if (neg := day < 0).any():
@@ -120,9 +122,7 @@ def load_observed(path, frequency: str = "daily", start_date: str | None = None)
         v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
         if (nan := ~np.isfinite(v)).any():
             i = int(np.argmax(nan))
-            raise ConfigError(
-                f"{where}: column `{c}`, {_row(i)}: missing or not a number ({df[c].iloc[i]!r})"
-            )
+            raise ConfigError(f"{where}: column `{c}`, {_row(i)}: missing or not a number")
         if (neg := v < 0).any():
             i = int(np.argmax(neg))
             raise ConfigError(f"{where}: column `{c}`, {_row(i)}: negative value {v[i]:g}")

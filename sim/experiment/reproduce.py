@@ -95,6 +95,19 @@ def replay_note(run_dir: Path, cfg: dict) -> str | None:
     return None
 
 
+def read_json(path: Path) -> dict:
+    """A run's JSON record; `ValueError` naming the file when it is not a JSON object."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object (a {type(data).__name__})")
+    return data
+
+
 def reproduce(run_dir, work_dir=None) -> list[str]:
     """Re-run `run_dir` into `work_dir` (a temp dir if None); returns what differs (empty: same).
 
@@ -104,8 +117,7 @@ def reproduce(run_dir, work_dir=None) -> list[str]:
     for f in (CONFIG, SUMMARY, *FRAMES):
         if not (run_dir / f).exists():
             raise FileNotFoundError(f"{run_dir}: no {f} (not a finished run)")
-    cfg = json.loads((run_dir / CONFIG).read_text())
-    original = json.loads((run_dir / SUMMARY).read_text())
+    cfg, original = read_json(run_dir / CONFIG), read_json(run_dir / SUMMARY)
     if original.get("config_hash") != config_hash(cfg):
         raise ValueError(
             f"{run_dir}: config.json hashes to {config_hash(cfg)} but summary.json "

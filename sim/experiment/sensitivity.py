@@ -40,8 +40,9 @@ import pandas as pd
 
 from sim.core.params import ConfigError
 from sim.experiment.batch import Evaluation, flatten, results_frame, run_batch, simulate
-from sim.experiment.config import compose, compose_spec, override
+from sim.experiment.config import compose, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
+from sim.experiment.study_spec import compose_spec
 
 SPEC_GROUP = "sensitivity"
 METHODS = ("morris", "sobol")
@@ -329,12 +330,16 @@ def run_study(
     n_jobs: int = 2,
     ray_address: str | None = None,
     progress=True,
+    before_runs=None,
 ) -> StudyResult:
     """Check the spec, sample, run every point × seed × arm through the batch engine (cached
-    under `<out_dir>/evaluations/`), and compute the indices of every output."""
+    under `<out_dir>/evaluations/`), and compute the indices of every output. `before_runs()`
+    is called once the spec is checked, before the first run."""
     t0 = time.perf_counter()
     bases = compose_arms(spec)
     parameters = check_spec(spec, bases)
+    if before_runs is not None:
+        before_runs()
     X = sample(spec, parameters)
     values = [{p.key: p.value(x) for p, x in zip(parameters, row, strict=True)} for row in X]
     arms = spec.arms_used()

@@ -77,21 +77,42 @@ def parse_parameters(params) -> list[Parameter]:
     return parameters
 
 
-def check_parameters(parameters: list[Parameter], cfg: dict, where: str = "") -> list[Parameter]:
-    """The parameters against a composed config: keys exist, and the config build accepts all of
-    them at their low and at their high bounds together; returns them with `integer` set from
-    the config's types. `where` is added to a bound's message (", arm staged")."""
+SEED_NOTE = (
+    "the seed is not an assumption: seeds are replicates of one scenario (set `seeds: N`, each "
+    "point runs seeds 0…N-1)"
+)
+
+
+def check_parameters(
+    parameters: list[Parameter], cfg: dict, where: str = "", fixed: dict[str, str] | None = None
+) -> list[Parameter]:
+    """The parameters against a composed config: keys exist and hold numbers (not the seed, nor
+    a key of `fixed`, which maps a key a study cannot vary to why), and the config build
+    accepts all of them at their low and at their high bounds together; returns them with
+    `integer` set from the config's types. `where` is added to a bound's message (", arm
+    staged")."""
+    fixed = {"seed": SEED_NOTE, **(fixed or {})}
+    for p in parameters:
+        if p.key in fixed:
+            raise ConfigError(f"parameters.{p.key}: {fixed[p.key]}")
     try:
         check_keys(cfg, [p.key for p in parameters])
     except ConfigError as e:
         raise ConfigError(f"parameters.{e}") from None
+    tree = OmegaConf.create(cfg)
+    for p in parameters:
+        v = OmegaConf.select(tree, p.key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ConfigError(
+                f"parameters.{p.key}: not a number in the config (a {type(v).__name__}); "
+                "only numeric assumptions can be varied"
+            )
     for bound in ("low", "high"):
         probe = apply_values(cfg, typed(cfg, {p.key: getattr(p, bound) for p in parameters}))
         try:
             build(probe)
         except ConfigError as e:
             raise ConfigError(f"parameters ({bound} bounds{where}): {e}") from None
-    tree = OmegaConf.create(cfg)
     return [
         Parameter(p.key, p.low, p.high, p.scale, p.why, p.unit, _is_integer(tree, p.key))
         for p in parameters

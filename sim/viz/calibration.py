@@ -110,9 +110,13 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
         lines.append(
             f"| {x.name} | `{x.column}` | {what} | {val} ({'fixed' if fixed else 'fitted'}) |"
         )
+    complete = int((result.trials["state"] == "COMPLETE").sum())
+    other = len(result.trials) - complete
     lines += [
         "",
-        f"**Method.** Point estimate: optuna TPE, {len(result.trials)} trials × {s.seeds} seeds, "
+        f"**Method.** Point estimate: optuna TPE, {complete} completed trials"
+        + (f" (and {other} failed or interrupted, not counted)" if other else "")
+        + f" × {s.seeds} seeds, "
         f"minimising the total negative log-likelihood (best {result.best_nll:.1f}). Interval: "
         f"ABC rejection, {s.abc_draws} prior draws × {s.seeds} seeds, the {len(acc)} closest "
         f"({s.abc_accept:.0%}, ε = {number(float(acc['nll'].max()))}) accepted; 5 % and 95 % "

@@ -27,8 +27,12 @@ override, or share no seed, are named as not paired rather than paired wrongly.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +58,13 @@ from sim.experiment.comparison import (  # noqa: F401  (ranking, PERCENTILES: th
 )
 from sim.experiment.keys import select
 from sim.experiment.sweep import (
+    PLAN,
     add_groups,
     collect,
     group_keys,
     load_series,
     quote,
+    read_plan,
     resume_command,
     sweep_command,
     unfinished,
@@ -66,6 +72,7 @@ from sim.experiment.sweep import (
 from sim.viz import plots
 from sim.viz.labels import group_labels, result_columns, words
 
+REPORT = "report.md"
 CI_NOTE = "mean ± 95 % CI of the mean across seeds (t-interval)"
 FIGURES = {
     "conversion_decay.png": "Conversion decay",
@@ -267,10 +274,11 @@ def paired_lines(frame: pd.DataFrame, refused: list[tuple], groups: int) -> list
     return lines
 
 
-def write_paired(sweep_dir: Path, frame: pd.DataFrame) -> None:
-    """`paired.parquet` and `paired.csv` beside `summary.parquet`, each written atomically."""
-    jobs.atomic_write(sweep_dir / PAIRED, lambda t: frame.to_parquet(t, index=False))
-    jobs.atomic_write(sweep_dir / PAIRED_CSV, lambda t: frame.to_csv(t, index=False))
+def write_paired(out: Path, frame: pd.DataFrame) -> None:
+    """`paired.parquet` and `paired.csv` in `out` (the report's staging folder, or the sweep's),
+    each written atomically."""
+    jobs.atomic_write(out / PAIRED, lambda t: frame.to_parquet(t, index=False))
+    jobs.atomic_write(out / PAIRED_CSV, lambda t: frame.to_csv(t, index=False))
 
 
 # ---------------------------------------------------------------------------- figures
@@ -298,11 +306,10 @@ def _pair_label(pairs: pd.DataFrame) -> pd.Series:
     return label.where(~many, pairs["differs_in"] + ": " + label + "\n(" + pairs["context"] + ")")
 
 
-def paired_figure(sweep_dir: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
-    """`paired.png`: the paired differences of every pair (`paired`), one panel per yardstick;
-    False (and no figure) when no groups were paired."""
+def paired_figure(out: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
+    """`paired.png` in `out`: the paired differences of every pair (`paired`), one panel per
+    yardstick; False (and no figure) when no groups were paired."""
     if pairs.empty:
-        (sweep_dir / "paired.png").unlink(missing_ok=True)  # from an earlier report
         return False
     done = table[table["status"] == "finished"]
     sticks = yardsticks(done)
@@ -326,13 +333,17 @@ def paired_figure(sweep_dir: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> 
         if col == "profit":
             plots.thousands(ax.xaxis)
     fig.suptitle("Paired comparisons: runs with the same seed face the same brand")
-    plots.save(fig, sweep_dir / "paired.png", dpi=110)
+    plots.save(fig, out / "paired.png", dpi=110)
     return True
 
 
-def sweep_figures(sweep_dir: Path, table: pd.DataFrame, keys: list[str] = ()) -> list[str]:
-    """The four sweep figures (`FIGURES` but `paired.png`) from the finished runs, groups
-    named in words (`group_labels`); returns their file names."""
+def sweep_figures(
+    sweep_dir: Path, table: pd.DataFrame, keys: list[str] = (), out: Path | None = None
+) -> list[str]:
+    """The four sweep figures (`FIGURES` but `paired.png`) from the finished runs of
+    `sweep_dir`, groups named in words (`group_labels`), drawn into `out` (default the sweep
+    folder); returns their file names."""
+    out = sweep_dir if out is None else out
     done = table[table["status"] == "finished"]
     if done.empty:
         return []
@@ -349,7 +360,7 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame, keys: list[str] = ()) ->
         plots.conversion_decay(ax, cohorts, x)
         ax.set_title(f"vs {x.replace('_', ' ')}")
     fig.suptitle("Conversion decay: 30-day conversion of weekly joining cohorts as the pool grows")
-    plots.save(fig, sweep_dir / "conversion_decay.png", dpi=110)
+    plots.save(fig, out / "conversion_decay.png", dpi=110)
 
     fig, axes = plots.figure(max(10, 1.6 * len(groups) + 6), 5.5, ncols=2, layout="constrained")
     h = horizons_in(dict.fromkeys(done.columns))[0]
@@ -363,7 +374,7 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame, keys: list[str] = ()) ->
         f"Unit economics across seeds, horizon-matched: users who joined at least {h} days "
         f"before the end, over their first {h} days"
     )
-    plots.save(fig, sweep_dir / "ltv_cac.png", dpi=110)
+    plots.save(fig, out / "ltv_cac.png", dpi=110)
 
     cols = min(3, len(groups))
     rows = -(-len(groups) // cols)
@@ -374,12 +385,12 @@ def sweep_figures(sweep_dir: Path, table: pd.DataFrame, keys: list[str] = ()) ->
         plots.funnel(ax, daily[daily["group"] == g])
         ax.set_title(g)
     fig.suptitle("Funnel: users by stage over time (mean of seeds; one y scale for all panels)")
-    plots.save(fig, sweep_dir / "funnel.png", dpi=110)
+    plots.save(fig, out / "funnel.png", dpi=110)
 
     fig, (ax,) = plots.figure(10, 5.5, layout="constrained")
     plots.cumulative_profit(ax, daily)
     ax.set_title("Cumulative profit over time (median of seeds, band: middle 80 % of seeds)")
-    plots.save(fig, sweep_dir / "cumulative_profit.png", dpi=110)
+    plots.save(fig, out / "cumulative_profit.png", dpi=110)
     return [f for f in FIGURES if f != "paired.png"]
 
 
@@ -407,9 +418,11 @@ def write_report(
     pairs: tuple[pd.DataFrame, list[tuple]] | None = None,
     lacking: list[str] = (),
     rank_by: str = RANK_BY,
+    out: Path | None = None,
 ):
-    """`report.md`; `pairs` is `paired(table, keys)` (computed here if not given); `lacking`
-    names what a partial report lacks."""
+    """`report.md` of `sweep_dir`, written into `out` (default the sweep folder); `pairs` is
+    `paired(table, keys)` (computed here if not given); `lacking` names what a partial report
+    lacks."""
     done = table[table["status"] == "finished"]
     bad = table[~table["status"].isin(["finished", "stale"])]
     stale = table[table["status"] == "stale"]
@@ -501,67 +514,166 @@ def write_report(
         "- `<job>/`: the run's own outputs (`" + "`, `".join(jobs.OUTPUTS) + "`, `.hydra/`) "
         "and its figures (`funnel.png`, `conversion.png`).",
     ]
-    jobs.write_text(sweep_dir / "report.md", "\n".join(lines) + "\n")
+    jobs.write_text((sweep_dir if out is None else out) / REPORT, "\n".join(lines) + "\n")
 
 
-REPORT, SUMMARY_TABLE = "report.md", "summary.parquet"
+SUMMARY_TABLE = "summary.parquet"
 SUMMARY_CSV = "summary.csv"  # the same table for R and spreadsheets
+FAILED_MARK = "report.failed.md"  # says the last report failed; the previous one is kept
+OUTPUTS = (REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, *FIGURES)
+
+
+class BadInput(ValueError):
+    """What `privsim-report` refuses before touching anything (exit 2): a folder that is not a
+    sweep, a `--rank-by` that is not a numeric summary column."""
+
+
+def read_sweep(sweep_dir: Path, rank_by: str = RANK_BY) -> tuple[pd.DataFrame, list[str]]:
+    """The sweep's table with its groups, and the group keys, read without writing anything;
+    `BadInput` for a folder that holds no sweep (or a single run) and for a `rank_by` that is
+    not a numeric summary column (naming the close one)."""
+    if not sweep_dir.is_dir():
+        raise BadInput(f"{sweep_dir}: no such folder")
+    if (sweep_dir / jobs.OVERRIDES).exists():
+        raise BadInput(
+            f"{sweep_dir} is a single run, not a sweep; privsim-report aggregates the folder of "
+            "a `privsim -m` sweep (its jobs are <sweep>/0, <sweep>/1, …)"
+        )
+    table = collect(sweep_dir)
+    if table.empty:
+        raise BadInput(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
+    keys = group_keys(table)
+    table = add_groups(table, keys)
+    done = table[table["status"] == "finished"]
+    if len(done):
+        check_rank_by(done, rank_by)
+    return table, keys
+
+
+def check_rank_by(done: pd.DataFrame, rank_by: str) -> None:
+    """`rank_by` must be a numeric summary column of the finished runs (`BadInput` naming the
+    closest known one)."""
+    import difflib
+
+    meta = {"job", "status", "error", "overrides", "group", *done.attrs.get("override_keys", [])}
+    known = [
+        c
+        for c in done.columns
+        if c not in meta
+        and pd.api.types.is_numeric_dtype(done[c])
+        and not pd.api.types.is_bool_dtype(done[c])
+    ]
+    if rank_by in known:
+        return
+    close = difflib.get_close_matches(rank_by, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise BadInput(
+        f"--rank-by {rank_by}: not a numeric column of the summary table; {hint}"
+        f"known: {', '.join(sorted(known))}"
+    )
+
+
+def plan_note(sweep_dir: Path) -> str | None:
+    """Why the sweep's `plan.json` is not used, if it is there but unreadable (then jobs that
+    never started cannot be counted); None when it is fine or absent."""
+    path = sweep_dir / PLAN
+    if path.exists() and read_plan(sweep_dir) is None:
+        return (
+            f"{path} is not a plan privsim wrote (unreadable JSON or no job list); ignored: "
+            "the report counts the job folders, so jobs that never started are not listed"
+        )
+    return None
 
 
 def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
     """Aggregate `sweep_dir`; returns one line per job that did not finish (see `unfinished`).
 
-    If the report cannot be written, the previous `summary.parquet` is removed and
-    `report.md` replaced by a note saying why, so no stale report outlives its sweep; if only
-    the figures fail, the report is written and says what it lacks.
+    Bad input (`read_sweep`) raises `BadInput` before anything is written. The new report is
+    drawn into a staging folder inside the sweep and moved into place only once every file of
+    it is written, so a report that fails leaves the previous one whole; the failure is then
+    written to `report.failed.md` (removed by the next report that succeeds). If only the
+    figures fail, the report is written and says what it lacks.
     """
     sweep_dir = Path(sweep_dir)
+    table, keys = read_sweep(sweep_dir, rank_by)
+    if note := plan_note(sweep_dir):
+        print(f"report: warning: {note}", file=sys.stderr)
     try:
-        table = collect(sweep_dir)
-        if table.empty:
-            raise FileNotFoundError(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
-        keys = group_keys(table)
-        table = add_groups(table, keys)
-        if rank_by not in table:
-            raise ValueError(f"--rank-by {rank_by}: not a column of the summary table")
-        jobs.atomic_write(sweep_dir / SUMMARY_TABLE, lambda t: table.to_parquet(t, index=False))
-        jobs.atomic_write(sweep_dir / SUMMARY_CSV, lambda t: table.to_csv(t, index=False))
-        pairs = paired(table, keys)
-        write_paired(sweep_dir, pairs[0])
-        lacking = []
-        try:
-            figures = sweep_figures(sweep_dir, table, keys)
-            figures += ["paired.png"] if paired_figure(sweep_dir, table, pairs[0]) else []
-        except Exception as e:
-            figures = []
-            lacking.append(f"the figures: drawing them failed ({type(e).__name__}: {e})")
-            for f in [*FIGURES, "paired.png"]:
-                (sweep_dir / f).unlink(missing_ok=True)
-        write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by)
+        with staging(sweep_dir) as stage:
+            jobs.atomic_write(stage / SUMMARY_TABLE, lambda t: table.to_parquet(t, index=False))
+            jobs.atomic_write(stage / SUMMARY_CSV, lambda t: table.to_csv(t, index=False))
+            pairs = paired(table, keys)
+            write_paired(stage, pairs[0])
+            lacking = [note] if note else []
+            try:
+                figures = sweep_figures(sweep_dir, table, keys, stage)
+                figures += ["paired.png"] if paired_figure(stage, table, pairs[0]) else []
+            except Exception as e:
+                figures = []
+                lacking.append(f"the figures: drawing them failed ({type(e).__name__}: {e})")
+                for f in FIGURES:
+                    (stage / f).unlink(missing_ok=True)
+            write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by, stage)
+            publish(stage, sweep_dir)
     except BaseException as e:
         _mark_failed(sweep_dir, e)
         raise
+    (sweep_dir / FAILED_MARK).unlink(missing_ok=True)
     done = (table["status"] == "finished").sum()
     planned = (table["status"] != "stale").sum()
     print(f"report: {sweep_dir / REPORT} ({done} of {planned} planned runs finished)")
     return unfinished(sweep_dir)
 
 
+@contextmanager
+def staging(sweep_dir: Path):
+    """A fresh hidden folder inside the sweep (same filesystem: a rename moves a file out of it
+    atomically), removed afterwards whatever happened."""
+    stage = Path(tempfile.mkdtemp(prefix=".report-", suffix=".partial", dir=sweep_dir))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def publish(stage: Path, sweep_dir: Path) -> None:
+    """Move every file of a complete new report from `stage` into the sweep, report.md last,
+    then remove the outputs of an earlier report this one does not have (a figure no longer
+    drawn, `paired.png` with no pairs)."""
+    new = [f for f in OUTPUTS if (stage / f).exists()]
+    for f in sorted(new, key=lambda f: f == REPORT):
+        os.replace(stage / f, sweep_dir / f)
+    _fsync_dir(sweep_dir)
+    for f in set(OUTPUTS) - set(new):
+        (sweep_dir / f).unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the renames durable (some filesystems cannot fsync a folder: then skip)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def _mark_failed(sweep_dir: Path, e: BaseException) -> None:
-    """Leave no stale report: remove `summary.parquet`, replace `report.md` by the reason."""
+    """Say the report failed in `report.failed.md`, leaving the previous report as it was."""
     if not sweep_dir.is_dir():
         return
     try:
-        (sweep_dir / SUMMARY_TABLE).unlink(missing_ok=True)
-        (sweep_dir / SUMMARY_CSV).unlink(missing_ok=True)
-        if (sweep_dir / REPORT).exists() or any(jobs.job_dirs(sweep_dir)):
-            jobs.write_text(
-                sweep_dir / REPORT,
-                f"# Sweep report: `{sweep_dir.name}` — NOT WRITTEN\n\n"
-                f"The report could not be written ({type(e).__name__}: {e}); the previous "
-                f"report and `{SUMMARY_TABLE}` were removed. Fix the cause and run "
-                f"`privsim-report {sweep_dir}`.\n",
-            )
+        jobs.write_text(
+            sweep_dir / FAILED_MARK,
+            f"# Sweep report: `{sweep_dir.name}` — the last report FAILED\n\n"
+            f"`privsim-report` could not write the report ({type(e).__name__}: {e}). "
+            f"`{REPORT}`, `{SUMMARY_TABLE}` and the figures beside this file, if any, are "
+            "those of the previous report, which may not count runs that finished since. Fix "
+            f"the cause and run `privsim-report {sweep_dir}`; this file is removed when a "
+            "report succeeds.\n",
+        )
     except OSError:
         pass
 

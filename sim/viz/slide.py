@@ -38,7 +38,7 @@ from omegaconf import OmegaConf
 
 from sim.experiment import provenance
 from sim.experiment.batch import Evaluation, run_batch
-from sim.experiment.config import CONFIG_DIR, compose
+from sim.experiment.config import CONFIG_DIR, build, compose
 from sim.viz import plots
 
 DEFAULT_OUT = Path("results") / "figures"
@@ -94,13 +94,18 @@ def arm_configs(
     experiment: str | None, days: int | None = None, scenario: list[str] | None = None
 ) -> dict[str, dict]:
     """One composed config per arm (its strategy), everything else shared: an experiment's
-    arms, or a scenario's (`scenario_arms`), with the horizon `days` if given."""
+    arms, or a scenario's (`scenario_arms`), with the horizon `days` if given. Each is checked
+    by the one config build before any run (`ConfigError` naming the key: `--days -1` is
+    refused, not run to fail in every run)."""
     if scenario is not None:
         arms, rest = scenario_arms(scenario)
     else:
         arms, rest = experiment_arms(experiment), [f"experiment={experiment}"]
     tail = [] if days is None else [f"horizon_days={days}"]
-    return {arm: compose([*rest, f"strategy={arm}", *tail]) for arm in arms}
+    configs = {arm: compose([*rest, f"strategy={arm}", *tail]) for arm in arms}
+    for cfg in configs.values():
+        build(cfg)
+    return configs
 
 
 def run_arms(
