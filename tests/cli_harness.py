@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import importlib
 import io
+import logging
 import os
 import sys
 import traceback
@@ -78,6 +79,7 @@ def invoke(command: str, argv: list[str], cwd: Path) -> Outcome:
         serve.os.execve,
         serve.subprocess.call,
     )
+    root_logging = (logging.root.level, list(logging.root.handlers))
     os.chdir(cwd)
     os.environ.pop("HYDRA_FULL_ERROR", None)
     serve.os.execve = start_server
@@ -97,7 +99,7 @@ def invoke(command: str, argv: list[str], cwd: Path) -> Outcome:
                 code = _exit_code(e.code, err)
             except _Served:
                 served, code = True, 0
-            except BaseException:  # what an uncaught exception does to a real process
+            except Exception:  # what an uncaught exception does to a real process
                 traceback.print_exc(file=err)
                 code = 1
     finally:
@@ -109,7 +111,7 @@ def invoke(command: str, argv: list[str], cwd: Path) -> Outcome:
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved[2]
         serve.os.execve, serve.subprocess.call = saved[3], saved[4]
-        _close_log_files(cwd)
+        _restore_logging(cwd, root_logging)
     return Outcome(code, out.getvalue(), err.getvalue(), served)
 
 
@@ -123,17 +125,19 @@ def _exit_code(code, err: io.StringIO) -> int:
     return 1
 
 
-def _close_log_files(cwd: Path) -> None:
-    """Hydra's job logging leaves a file handler on `run.log` open; close those under `cwd` so
-    the next case (and tmp cleanup) starts clean."""
-    import logging
-
-    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+def _restore_logging(cwd: Path, root: tuple) -> None:
+    """Hydra's job logging replaces the root logger's handlers (console, and a file handler on
+    `run.log` it leaves open): close the files opened under `cwd` and put the root logger back
+    as it was, so neither the next case nor the rest of the test session logs into them."""
+    for logger in [logging.root, *logging.Logger.manager.loggerDict.values()]:
         for h in list(getattr(logger, "handlers", [])):
             name = getattr(h, "baseFilename", None)
             if name and str(name).startswith(str(cwd)):
                 h.close()
                 logger.removeHandler(h)
+    level, handlers = root
+    logging.root.setLevel(level)
+    logging.root.handlers[:] = handlers
 
 
 # ---------------------------------------------------------------------------- disk snapshots
@@ -147,7 +151,7 @@ def snapshot(*roots: Path) -> dict[str, tuple]:
     for root in roots:
         if not root.exists():
             continue
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, _, filenames in os.walk(root):
             d = Path(dirpath)
             state[str(d)] = ("dir",)
             for name in filenames:
