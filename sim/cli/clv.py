@@ -8,6 +8,7 @@ import argparse
 import sys
 import traceback
 
+from sim.cli import checks
 from sim.cli.exits import FAILED, refuse
 from sim.experiment import clv
 from sim.viz import clv as views
@@ -34,6 +35,7 @@ def main(argv=None) -> None:
         "results/clv/<timestamp>)",
     )
     a = p.parse_args(argv)
+    checks.out_folder(PROG, "--out", a.out)
     try:
         if len(a.run_dir) == 1 and a.out is None:
             out = views.check(a.run_dir[0], a.calibration_end)

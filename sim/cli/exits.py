@@ -34,7 +34,8 @@ def refuse(prog: str, message: str) -> NoReturn:
 
 def refusals() -> tuple[type[BaseException], ...]:
     """The exceptions that mean bad input everywhere: ours, Hydra's and OmegaConf's config
-    errors, an unknown group option (`experiment=premature_scalin`), YAML syntax errors, and a
+    errors, an unknown group option (`experiment=premature_scalin`), a command the pre-flight
+    check refuses (`sim.experiment.preflight`), YAML syntax errors, and a
     missing file."""
     import yaml
     from hydra.errors import HydraException
@@ -42,9 +43,11 @@ def refusals() -> tuple[type[BaseException], ...]:
 
     from sim.core.params import ConfigError
     from sim.experiment.config import UnknownOption
+    from sim.experiment.preflight import Refusal
 
     return (
         Refused,
+        Refusal,
         ConfigError,
         UnknownOption,
         HydraException,

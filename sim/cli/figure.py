@@ -10,6 +10,7 @@ import sys
 
 from sim.cli import checks
 from sim.cli.exits import DONE, FAILED, first_line, refusals, refuse
+from sim.experiment.preflight import refuse_interpolations
 from sim.viz import slide
 
 PROG = "privsim-figure"
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     checks.at_least(PROG, "--jobs", args.jobs, 1)
     checks.out_folder(PROG, "--out", args.out)
     try:
+        refuse_interpolations(args.scenario or [])  # as privsim's: nothing resolves into outputs
         paths = slide.write(
             args.experiment, args.seeds, args.out, args.days, args.jobs, args.scenario
         )

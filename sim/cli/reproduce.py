@@ -29,14 +29,15 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     checks.empty_folder(PROG, "--keep", args.keep)
     try:
-        if note := rep.replay_note(args.run_dir, json.loads((args.run_dir / CONFIG).read_text())):
-            print(f"note: {note}", file=sys.stderr)
+        note = rep.replay_note(args.run_dir, json.loads((args.run_dir / CONFIG).read_text()))
     except (OSError, ValueError):
-        pass  # reproduce() below names what is missing
+        note = None  # reproduce() below names what is missing
     try:
         diffs = rep.reproduce(args.run_dir, args.keep)
     except (FileNotFoundError, ValueError) as e:
-        refuse(PROG, str(e))
+        refuse(PROG, str(e))  # a refusal is one line: the note only with a reproduction
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     if diffs:
         print(f"{PROG}: NOT reproduced: {args.run_dir}", file=sys.stderr)
         for d in diffs:

@@ -21,6 +21,7 @@ import copy
 import difflib
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,10 +105,12 @@ def parse_each(overrides: list[str]) -> None:
     parser = OverridesParser.create()
     for arg in overrides:
         try:
-            parser.parse_override(arg)
+            parsed = parser.parse_override(arg)
         except Exception as e:
             why = _first(e).removeprefix(f"Error parsing override '{arg}'").lstrip(": ")
             raise Refusal(f"cannot parse the override {arg!r}: {why}") from None
+        if not parsed.key_or_group:  # `=5`: Hydra parses it, then fails deep in composition
+            raise Refusal(f"cannot parse the override {arg!r}: no key before '='")
 
 
 def refuse_interpolations(overrides: list[str]) -> None:
@@ -146,8 +149,24 @@ def check_writable(key: str, folder: Path) -> None:
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
         raise Refusal(f"{key} = {folder}: {existing} is a file, not a folder")
-    if not existing.exists() or not os.access(existing, os.W_OK | os.X_OK):
+    writable = existing.exists() and os.access(existing, os.W_OK | os.X_OK)
+    if writable and existing != folder:  # the folder is to be made in `existing`: can it be?
+        writable = _can_create(existing)
+    if not writable:
         raise Refusal(f"{key} = {folder}: {existing} is not writable")
+
+
+def _can_create(folder: Path) -> bool:
+    """Whether a file can be created in `folder` (a trial file, removed at once; only where the
+    output folder is still to be made, so a finished folder is never touched): `os.access` says
+    yes to root everywhere, also where nothing can be created (/proc, a read-only mount)."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".privsim-check-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(name)
+    return True
 
 
 # ---------------------------------------------------------------------------- the jobs
