@@ -15,6 +15,15 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 
 _BASE = None
 
+# issue #22's mechanisms (on by default) and the friend cap, off: for tests sized on the model
+# without them, whose subject is another mechanism (`build(WITHOUT_ISSUE_22)`, dotted keys)
+WITHOUT_ISSUE_22 = {
+    "capability.enabled": False,
+    "market.enabled": False,
+    "reputation.enabled": False,
+    "operators.friend_cap": None,
+}
+
 
 def base_config() -> dict:
     """The default composed config (composed once, copied per use)."""

@@ -1,6 +1,6 @@
 """Issue #22's mechanisms, each on its own: capability as effectiveness (`sim.core.capability`),
 a finite market that burns (`sim.core.market`), reputation from bad experiences
-(`sim.core.reputation`). Each is off by default; here each is switched on in one arm of
+(`sim.core.reputation`). Each is on by default; here each is switched off in one arm of
 otherwise equal configs, at reduced size, and the direction is asserted beyond three standard
 errors of the difference across seeds (`assert_greater`) — or exactly, where the mechanism's
 state draws no random numbers. Their sizes at the default scenario: experiments/mechanisms.md.
@@ -38,11 +38,17 @@ def cac(m) -> float:
 # --- off is today's model; inert at the inert value --------------------------------------------
 
 
-def test_the_mechanisms_are_off_by_default_and_not_built():
+NAMES = ("capability", "market", "reputation")
+COLUMNS = {"team_capability", "market_reached_share", "detractors"}
+
+
+def test_the_mechanisms_are_on_by_default_and_enabled_false_does_not_build_them():
     m = build({}, seed=0, horizon_days=5).run(5)
-    assert all(m.mechanism(n) is None for n in ("capability", "market", "reputation"))
-    cols = set(m.daily().columns)
-    assert not cols & {"team_capability", "market_reached_share", "detractors"}
+    assert all(m.mechanism(n) is not None for n in NAMES)
+    assert set(m.daily().columns) >= COLUMNS
+    off = build({f"{n}.enabled": False for n in NAMES}, seed=0, horizon_days=5).run(5)
+    assert all(off.mechanism(n) is None for n in NAMES)
+    assert not set(off.daily().columns) & COLUMNS
 
 
 @pytest.mark.parametrize(
@@ -58,7 +64,8 @@ def test_a_mechanism_at_its_inert_value_changes_nothing(inert):
     """Switched on at the value that makes it inert, a mechanism adds its columns and changes
     no other number: it draws nothing and multiplies by exactly 1."""
     top = {"horizon_days": 120, "seed": 2}
-    off = build({"strategy": PAID}, **top).run()
+    name = next(iter(inert)).partition(".")[0]
+    off = build({"strategy": PAID, f"{name}.enabled": False}, **top).run()
     on = build({"strategy": PAID, **inert}, **top).run()
     a, b = off.daily(), on.daily()
     assert set(b.columns) > set(a.columns)
@@ -77,7 +84,8 @@ def test_a_market_of_unknown_channels_is_refused():
 def test_an_unprepared_team_converts_less_than_a_capable_one():
     """A touch by an operator with no capability is worth `unprepared` of a capable one's."""
     arm = {"strategy": PAID, "operators.count": 2, "koc.max_share": 0.0}
-    capable = across_seeds(conversion, arm, SEEDS, horizon_days=120)
+    off = {**arm, "capability.enabled": False}
+    capable = across_seeds(conversion, off, SEEDS, horizon_days=120)
     green = across_seeds(conversion, {**arm, "capability.enabled": True}, SEEDS, horizon_days=120)
     assert_greater(capable, green)
 
@@ -118,7 +126,7 @@ def test_unprepared_hires_dilute_the_team_and_building_first_prevents_it():
 def test_a_burning_market_costs_more_per_user_and_brings_lower_intent():
     """Deeper into a channel's audience each user costs more and intends less, instead of
     merely fewer users at today's price; no channel brings in more people than it has."""
-    arm = {"strategy": PAID, "koc.max_share": 0.0}
+    arm = {"strategy": PAID, "koc.max_share": 0.0, "market.enabled": False}
     small = {**arm, "market.enabled": True, "market.addressable": {"paid_ads": 12_000.0}}
     top = {"horizon_days": 150}
     assert_greater(across_seeds(cac, small, SEEDS, **top), across_seeds(cac, arm, SEEDS, **top))
@@ -139,6 +147,7 @@ def test_over_asking_spreads_negative_word_that_lowers_later_arrivals_intent():
     """Users who leave after being over-asked talk; later arrivals from the market intend less
     than with the same asks and no reputation, and more over-asking means more detractors."""
     over = {"strategy": PAID, "pool.promo_share": 0.35, "koc.max_share": 0.0}
+    over["reputation.enabled"] = False
     on = {**over, "reputation.enabled": True}
     top = {"horizon_days": 150}
     assert_greater(

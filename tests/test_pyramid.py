@@ -11,7 +11,7 @@ from sim.core.pyramid import LAYERS
 from sim.core.stage import Stage
 from sim.experiment.config import compose, model_kwargs
 
-from conftest import across_seeds, assert_greater, build, one_phase, set_path
+from conftest import WITHOUT_ISSUE_22, across_seeds, assert_greater, build, one_phase, set_path
 
 
 def pyramid(changes: dict | None = None, **top) -> PrivateDomainModel:
@@ -174,26 +174,28 @@ def test_camp_conversion_counts_the_members_of_camps_that_ended_and_their_buyers
 def test_the_circle_lives_in_the_core_layer_when_asked(in_core):
     """004: the closed circle lives in the core. With `circle_in_core` every KOC is a core-layer
     user (so the circle never outnumbers the live core); without, KOCs are the best buyers
-    anywhere and, while the core fills, outnumber it. A premium product within reach (trust
-    0.3, 30 % of eligible orders) and the KOC programme on (one_to_ten) fill the core early."""
+    anywhere, some of them outside the core. A premium product within reach (trust 0.3, 30 % of
+    eligible orders) and the KOC programme on (one_to_ten) fill the core early."""
     cfg = compose(["pool=pyramid", "strategy=one_to_ten"])
     changes = {
         "pool.layers.circle_in_core": in_core,
         "business.premium.min_trust": 0.3,
         "business.premium_share": 0.3,
+        # issue #22's mechanisms slow trust (unprepared touches, wary arrivals, waiting users),
+        # so few users would qualify as KOCs within 60 days: the circle's placement alone here
+        **WITHOUT_ISSUE_22,
     }
     for k, v in changes.items():
         set_path(cfg, k, v)
     m = PrivateDomainModel(**model_kwargs({**cfg, "horizon_days": 60, "seed": 0}))
-    outnumbered = 0
+    outnumbered = outside = 0
     for _ in range(60):
         m.step()
         uids = np.array([k.uid for k in m.kocs], dtype=np.int64)
-        if in_core:
-            assert (m.population.pyramid_layer[uids] == 2).all()
+        outside += int(np.count_nonzero(m.population.pyramid_layer[uids] != 2))
         outnumbered += int(len(uids) > int(m.daily()["layer_core"].iloc[-1]))
     assert m.daily()["koc_count"].max() > 0
-    assert (outnumbered == 0) if in_core else (outnumbered > 0)
+    assert (outside == 0 and outnumbered == 0) if in_core else (outside > 0)
 
 
 def test_a_layered_pool_cannot_be_place_tested():
@@ -203,7 +205,7 @@ def test_a_layered_pool_cannot_be_place_tested():
 
 
 def test_no_layers_keeps_the_single_mix_table():
-    m = build({"horizon_days": 20}, seed=0).run()
+    m = build({"horizon_days": 20, "operators.friend_cap": None}, seed=0).run()
     assert m.mechanism("layers") is None
     assert not any(c.startswith(("layer_", "entered_", "unassigned")) for c in m.daily())
 
@@ -211,6 +213,7 @@ def test_no_layers_keeps_the_single_mix_table():
 # --- friend cap (§2.2) -----------------------------------------------------------------------
 
 CAPPED = {"strategy": one_phase(100, {"paid_ads": 1.0}), "koc.max_share": 0.0}
+UNCAPPED = {**CAPPED, "operators.friend_cap": None}
 
 
 def test_a_friend_cap_below_demand_leaves_users_unassigned_and_lowers_conversion():
@@ -226,8 +229,8 @@ def test_a_friend_cap_below_demand_leaves_users_unassigned_and_lowers_conversion
     def conv(model):
         return model.summary()["conversion_30d"]
 
-    seeds = range(4)
-    free = across_seeds(conv, CAPPED, seeds, horizon_days=90)
+    seeds = range(8)
+    free = across_seeds(conv, UNCAPPED, seeds, horizon_days=90)
     full = across_seeds(conv, capped, seeds, horizon_days=90)
     assert_greater(free, full, k=4.0)
 
@@ -337,7 +340,9 @@ def test_entry_days_match_the_daily_moves_and_the_cohort_table_reports_layers_re
     wk = acquired & (pop.join_day // 7 == 3)
     age = pop.core_day[wk] - pop.join_day[wk]
     assert c["reached_core_90d"][3] == pytest.approx(np.mean((pop.core_day[wk] >= 0) & (age < 90)))
-    both = c[["reached_core_30d", "reached_core_90d"]].dropna()
+    # the same users at both ages: weeks whose every user is 90 days old (a younger week's 90-day
+    # share counts only its matured users, its 30-day share all of them)
+    both = c.loc[weeks + 6 <= m.day - 1 - 90, ["reached_core_30d", "reached_core_90d"]]
     assert (both["reached_core_90d"] >= both["reached_core_30d"]).all()
     assert both["reached_core_90d"].max() > 0
     # everyone still live after the ~7-day push is in the pool (or beyond) by 30 days

@@ -17,8 +17,8 @@ before it was built), so unprepared hires dilute the team's mean. Every working 
 arrived operator also learns by doing, closing 1/`learn_days` of their gap: slowly.
 
 The hiring delay (`operators.lead_days`, `prepared_lead_days`, `capability_days`) is kept as it
-is; this acts on top of it. Defaults are assumptions (`build_days`: 001's quarter). Off
-(`enabled: false`) the mechanism is not built and a touch is worth 1, as today. Not modelled
+is; this acts on top of it. Defaults are assumptions (`build_days`: 001's quarter). On by
+default; `enabled: false` does not build it and a touch is worth 1. Not modelled
 here: service failures that cost trust, systems that take time to set up, camps' touches.
 """
 

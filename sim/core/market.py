@@ -24,8 +24,8 @@ not listed are unlimited.
 contact with someone already in the pool is lost (arrivals thinned at today's price). The two
 compose: a run may set either or both; a channel's audience is a part of the whole market.
 
-Defaults (`configs/config.yaml`): assumptions sized from 001 where it gives a number. Off
-(`enabled: false`) the mechanism is not built.
+Defaults (`configs/config.yaml`): assumptions sized from 001 where it gives a number. On by
+default; `enabled: false` does not build it.
 """
 
 from __future__ import annotations

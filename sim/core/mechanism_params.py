@@ -1,7 +1,7 @@
 """Records of issue #22's mechanisms: reputation, the finite market, capability as effectiveness
 (DOMAIN §2.1, §2.2, §3.2, §5). Each maps one-to-one onto a Hydra config node (`reputation`,
 `market`, `capability` in `configs/config.yaml`, where each default cites its source or says it
-is an assumption); each is off unless `enabled`, and an off mechanism is not built at all
+is an assumption); each is on by default; `enabled: false` does not build it at all
 (`sim.core.model.mechanisms`), so a run without it is today's model bit for bit. The rule
 across groups (the market's channels known) is in `sim.core.checks`."""
 

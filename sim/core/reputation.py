@@ -23,7 +23,7 @@ of negative word of mouth on purchase probability is generally *smaller* than th
 word of mouth; in this model a referred user's intent (0.6) is ~1.7x a paid user's (0.35), so a
 loss of at most 0.3 stays below that gain. East and colleagues' later work reports that negative
 word of mouth acts on acquisition several times more than on retention, which is why it acts
-here on arrivals, not on members. Off (`enabled: false`) the mechanism is not built.
+here on arrivals, not on members. On by default; `enabled: false` does not build it.
 """
 
 from __future__ import annotations

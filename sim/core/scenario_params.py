@@ -423,7 +423,7 @@ class Scenario:
         unit="users",
     )
     fit: Fit = field(default_factory=Fit)  # brand fit unknown until tested (DOMAIN §3.1)
-    # issue #22's mechanisms (`sim.core.mechanism_params`), each off unless enabled
+    # issue #22's mechanisms (`sim.core.mechanism_params`), each built unless enabled: false
     reputation: Reputation = field(default_factory=Reputation)
     market: Market = field(default_factory=Market)
     capability: Capability = field(default_factory=Capability)
