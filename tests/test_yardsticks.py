@@ -55,21 +55,6 @@ def test_default_npv_horizons_are_one_two_and_three_years_and_nan_in_a_shorter_r
     assert all(np.isnan(s[k]) for k in ("npv_365d", "npv_730d", "npv_1095d"))
 
 
-@pytest.mark.parametrize("horizons", [[], [-365], [0, 365], [730, 365], [365, 365], [3651]])
-def test_npv_horizons_must_be_increasing_whole_days_in_range(horizons):
-    from sim.core.params import ConfigError
-
-    with pytest.raises(ConfigError, match=r"economics\.npv_horizons_days = .*increasing list"):
-        build({"economics.npv_horizons_days": horizons})
-
-
-def test_npv_horizons_are_typed_whole_days():
-    from sim.core.params import ConfigError
-
-    with pytest.raises(ConfigError, match=r"economics\.npv_horizons_days\[0\]: .*Integer"):
-        build({"economics.npv_horizons_days": [365.5]})
-
-
 # --- overtaking -------------------------------------------------------------------------------
 
 
