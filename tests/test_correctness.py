@@ -297,20 +297,25 @@ def test_ltv_at_h_matches_a_recomputation_from_per_user_arrays():
     assert s["ltv_per_user_to_date"] != s["ltv_90d"]
 
 
-@pytest.mark.parametrize("horizons", [[], [0, 90], [180, 90], [90, 90]])
-def test_ltv_horizons_must_be_increasing_whole_days(horizons):
+HORIZON_KEYS = ["ltv_horizons_days", "npv_horizons_days"]  # LTV's ages, NPV's days (issue #23)
+
+
+@pytest.mark.parametrize("key", HORIZON_KEYS)
+@pytest.mark.parametrize("horizons", [[], [0, 90], [-365], [180, 90], [90, 90], [3651]])
+def test_horizons_must_be_increasing_whole_days(key, horizons):
     from sim.core.params import ConfigError
 
-    with pytest.raises(ConfigError, match=r"economics\.ltv_horizons_days = .*increasing list"):
-        build({"economics.ltv_horizons_days": horizons})
+    with pytest.raises(ConfigError, match=rf"economics\.{key} = .*increasing list"):
+        build({f"economics.{key}": horizons})
 
 
-def test_ltv_horizons_are_typed_whole_days():
+@pytest.mark.parametrize("key", HORIZON_KEYS)
+def test_horizons_are_typed_whole_days(key):
     """A fractional horizon is a type error, refused by the schema itself, naming the key."""
     from sim.core.params import ConfigError
 
-    with pytest.raises(ConfigError, match=r"economics\.ltv_horizons_days\[0\]: .*Integer"):
-        build({"economics.ltv_horizons_days": [90.5]})
+    with pytest.raises(ConfigError, match=rf"economics\.{key}\[0\]: .*Integer"):
+        build({f"economics.{key}": [90.5]})
 
 
 # --- 4. RFM classes are live customers; lost customers are their own line (DOMAIN §1, §2.7) --

@@ -234,4 +234,12 @@ def test_tiny_sweep_report_has_the_paired_section(tmp_path):
     # 40 days: nobody has lived 90, so there is no LTV/CAC to pair, and the report says so
     assert frame.loc["ltv_cac_90d", "brands"] == 0
     assert "On LTV/CAC at 90 days, no brand has a value for both staged and premature." in text
+    # the multi-year section leads (issue #23): 40 days reach no NPV horizon, and each brand's
+    # overtaking agrees with which strategy ended ahead on profit
+    assert text.index("## Multi-year yardsticks") < text.index("## Results by group")
+    over = pd.read_csv(tmp_path / "overtakes.csv").set_index("seed")
+    assert list(over.index) == [0, 1] and (over["days"] == 40).all()
+    for s, d in zip((0, 1), diffs, strict=True):
+        a, b = over.loc[s, "a_overtakes_day"], over.loc[s, "b_overtakes_day"]
+        assert (a >= 0) == (d > 0) and (b >= 0) == (d < 0)
     assert not list(tmp_path.glob("*.partial"))

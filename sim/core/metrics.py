@@ -18,6 +18,10 @@ Definitions (used everywhere, including strategy gates):
 - *Payback day*: over the users old enough for the largest horizon H, the first age a
   (0 … H-1) at which their discounted margin booked at ages ≤ a reaches their CAC, summed over
   them (per acquired user alike); NaN if it never does within H or no user is old enough.
+- *NPV at H days* (H in `economics.npv_horizons_days`): the brand's daily profit (margin −
+  acquisition spend − team, KOC and systems cost) of days 0 … H-1, each day t discounted to day
+  0 by (1 + economics.discount_rate_annual)^(-t/365): the multi-year yardstick of a strategy
+  (DOMAIN §4; issue #23). NaN where the run is shorter than H days: never extrapolated.
 Users imported on day 0 (existing customers) are not acquired: they are excluded from
 acquisition metrics (conversion, LTV, CAC) but counted in the pool.
 """
@@ -75,9 +79,24 @@ def _by_joining_day(pop: Population, by_age: MarginByAge, days: int, imported: i
     return n, cac, np.cumsum(margin, axis=1)
 
 
-def horizons_in(summary: dict) -> list[int]:
-    """The ages H a summary reports LTV at (its `ltv_cac_<H>d` keys), ascending."""
-    return sorted(int(m[1]) for k in summary if (m := re.fullmatch(r"ltv_cac_(\d+)d", k)))
+def horizons_in(summary: dict, key: str = "ltv_cac") -> list[int]:
+    """The horizons H a summary reports `key` at (its `<key>_<H>d` keys), ascending: the ages
+    of LTV (`ltv_cac`), the days of NPV (`npv`)."""
+    return sorted(int(m[1]) for k in summary if (m := re.fullmatch(rf"{key}_(\d+)d", k)))
+
+
+def daily_discount(rate_annual: float) -> float:
+    """The factor that discounts one day: (1 + annual rate)^(-1/365)."""
+    return (1.0 + rate_annual) ** (-1.0 / 365.0)
+
+
+def npv_at(profit: np.ndarray, horizons, discount: float) -> dict[str, float]:
+    """`npv_<H>d` for each H (definition in the module docstring): `profit` is the run's daily
+    profit from day 0, `discount` the one-day factor (`daily_discount`)."""
+    profit = np.asarray(profit, dtype=np.float64)
+    present = np.cumsum(profit * discount ** np.arange(profit.size))
+    nan = float("nan")
+    return {f"npv_{h}d": float(present[h - 1]) if h <= profit.size else nan for h in horizons}
 
 
 def ltv_at_ages(
@@ -253,9 +272,12 @@ def summary(
     imported: int,
     by_age: MarginByAge | None = None,
     horizons=(),
+    npv_horizons=(),
+    discount: float = 1.0,
 ) -> dict:
     """Headline numbers of one run (keys documented in the README); `horizon` = days simulated.
-    Compare strategies on the horizon-matched `ltv_<H>d`, `ltv_cac_<H>d` and `payback_day`: the
+    Compare strategies on the horizon-matched `ltv_<H>d`, `ltv_cac_<H>d` and `payback_day`, and
+    over the years on `npv_<H>d` (at `npv_horizons`, one-day discount factor `discount`): the
     `_to_date` values pool cohorts of different ages."""
     acquired = np.flatnonzero(pop.channel != imported)
     n = acquired.size
@@ -287,6 +309,7 @@ def summary(
         "acquisition_spend": float(daily["acquisition_spend"].sum()),
         "team_cost": float(daily["team_cost"].sum()),
         "profit": profit,
+        **npv_at(daily["profit"].to_numpy(), npv_horizons, discount),
         "churn_rate": float((pop.stage[acquired] == Stage.CHURNED).mean()) if n else float("nan"),
         "peak_users_per_operator": float(daily["users_per_operator"].max()),
         "final_live_users": int(daily["live_users"].iloc[-1]),

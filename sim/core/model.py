@@ -82,6 +82,7 @@ from sim.core.metrics import (
     CONVERSION_WINDOW,
     cohorts,
     conversion_30d,
+    daily_discount,
     matured_rows,
     rfm_counts,
     summary,
@@ -179,7 +180,7 @@ class PrivateDomainModel(mesa.Model):
         }
         self._features = [f for m in self.mechanisms for f in m.features]
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
-        self._daily_discount = (1.0 + sc.economics.discount_rate_annual) ** (-1.0 / 365.0)
+        self._daily_discount = daily_discount(sc.economics.discount_rate_annual)
         self._by_age = MarginByAge(  # LTV at fixed ages (metrics.ltv_at_ages)
             max(sc.economics.ltv_horizons_days), self.imported, sc.horizon_days
         )
@@ -496,8 +497,17 @@ class PrivateDomainModel(mesa.Model):
         return pd.concat([out, extra], axis=1) if len(extra.columns) else out
 
     def summary(self) -> dict:
-        ltv = self._by_age, self.params.economics.ltv_horizons_days
-        out = summary(self.population, self.daily(), self.day, self.imported, *ltv)
+        econ = self.params.economics
+        out = summary(
+            self.population,
+            self.daily(),
+            self.day,
+            self.imported,
+            self._by_age,
+            econ.ltv_horizons_days,
+            econ.npv_horizons_days,
+            self._daily_discount,
+        )
         out["rfm"] = rfm_counts(self.population, self.day - 1, self.params.economics)
         out["phase_starts"] = self._phase_starts()
         out["gates"] = self.clock.outcomes(self.day)

@@ -83,6 +83,19 @@ TEST_METRICS = ["conversion_30d", "margin_per_user"]  # what a 0-1 test measures
 TEST_METRIC = Allowed(lambda v: v in TEST_METRICS, f"one of {TEST_METRICS}")
 
 
+def horizons(why: str) -> Allowed:
+    """A non-empty increasing list of whole days in [1, 3,650] (the longest `horizon_days`)."""
+    return Allowed(
+        lambda h: (
+            bool(h)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in h)
+            and all(1 <= v <= 3650 for v in h)
+            and list(h) == sorted(set(h))
+        ),
+        f"a non-empty increasing list of integers in [1, 3,650] ({why})",
+    )
+
+
 def ranged(allowed: Allowed, default=MISSING, *, doc: str = "", unit: str = ""):
     """A field with a range rule; None (where the type allows it) is always allowed. `doc` (what
     it means) and `unit` feed the parameter reference (docs/parameters.md, `privsim-params`)."""

@@ -23,9 +23,9 @@ from sim.core.ranges import (
     PROB,
     SEED,
     STAGE,
-    Allowed,
     at_least,
     described,
+    horizons,
     integer_in,
     number,
     number_in,
@@ -342,7 +342,7 @@ class Economics:
     """Money and segment definitions (DOMAIN §2.7, §4)."""
 
     discount_rate_annual: float = ranged(
-        NONNEG, doc="discount rate of margin for LTV", unit="1/year"
+        NONNEG, doc="discount rate of margin for LTV and of profit for NPV", unit="1/year"
     )
     rfm_recent_days: int = ranged(
         COUNT, doc="RFM recency: last order within this many days (000)", unit="days"
@@ -354,17 +354,14 @@ class Economics:
         NONNEG, doc="RFM monetary value: at least this lifetime spend", unit="yuan"
     )
     ltv_horizons_days: list[int] = ranged(
-        Allowed(
-            lambda h: (
-                bool(h)
-                and all(isinstance(v, int) and not isinstance(v, bool) for v in h)
-                and all(1 <= v <= 3650 for v in h)
-                and list(h) == sorted(set(h))
-            ),
-            "a non-empty increasing list of integers in [1, 3,650] (no user is older than the "
-            "longest horizon_days)",
-        ),
+        horizons("no user is older than the longest horizon_days"),
         doc="ages H at which LTV is compared, over cohorts old enough only (DOMAIN §4)",
+        unit="days",
+    )
+    npv_horizons_days: list[int] = ranged(
+        horizons("one longer than horizon_days is reported as NaN, not extrapolated"),
+        doc="days H at which NPV is reported: profit of days 0 … H−1 discounted to day 0 at "
+        "discount_rate_annual (DOMAIN §4)",
         unit="days",
     )
 

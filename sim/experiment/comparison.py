@@ -1,6 +1,7 @@
 """Comparisons across seeds, the statistics behind every report: a mean with its 95 % t-interval
-(`mean_ci`), groups ranked with the share of brands each was best in (`ranking`), and groups that
-differ in one override compared seed by seed (`paired`).
+(`mean_ci`), groups ranked with the share of brands each was best in (`ranking`), groups that
+differ in one override compared seed by seed (`paired`), and the day one's cumulative profit
+overtakes the other's for good in each brand (`overtakes`, with its median across brands).
 
 Runs with the same seed face the same brand (common random numbers; DOMAIN.md §3.1: what fits a
 brand is unknown at day 0 and drawn per seed), so two groups' runs with one seed differ only by
@@ -100,16 +101,28 @@ PAIRED_COLUMNS = {  # paired.parquet: one row per pair of groups and yardstick
 
 
 def yardstick(column: str) -> tuple[str, str]:
-    """Label (with units) and number format of a paired yardstick: `profit`, `ltv_cac_<H>d`."""
+    """Label (with units) and number format of a paired yardstick: `npv_<H>d`, `profit`,
+    `ltv_cac_<H>d`."""
     if m := re.fullmatch(r"ltv_cac_(\d+)d", column):
         return f"LTV/CAC at {m[1]} days (ratio)", ".2f"
+    if m := re.fullmatch(r"npv_(\d+)d", column):
+        return f"NPV at {m[1]} days (yuan)", ",.0f"
     return ("profit (yuan)", ",.0f") if column == "profit" else (column, ".3g")
 
 
+def npv_columns(table: pd.DataFrame) -> list[str]:
+    """The `npv_<H>d` columns some finished run has a value of (the others' runs were all
+    shorter than H days), by H ascending."""
+    cols = [f"npv_{h}d" for h in horizons_in(dict.fromkeys(table.columns), "npv")]
+    return [c for c in cols if table[c].notna().any()]
+
+
 def yardsticks(table: pd.DataFrame) -> list[str]:
-    """The headline outcomes compared by pair: profit and LTV/CAC at the shortest horizon."""
+    """The headline outcomes compared by pair: NPV at each horizon the runs reached (the
+    multi-year yardsticks, issue #23), profit, and LTV/CAC at the shortest horizon."""
     hs = horizons_in(dict.fromkeys(table.columns))
-    return [c for c in ["profit", *(f"ltv_cac_{h}d" for h in hs[:1])] if c in table]
+    sticks = [*npv_columns(table), "profit", *(f"ltv_cac_{h}d" for h in hs[:1])]
+    return [c for c in sticks if c in table]
 
 
 def group_levels(done: pd.DataFrame, keys: list[str]) -> dict[str, dict[str, str]]:
@@ -227,3 +240,73 @@ def paired(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[tup
                 rows.append(row)
     frame = pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)).astype(PAIRED_COLUMNS)
     return frame, refused
+
+
+# ---------------------------------------------------------------------------- overtaking
+
+OVERTAKE_COLUMNS = {  # overtakes.parquet: one row per pair of groups and brand (seed)
+    "a": "string",  # group A (appears first in the sweep), as in PAIRED_COLUMNS
+    "b": "string",
+    "differs_in": "string",
+    "context": "string",
+    "seed": "int64",  # the brand
+    "days": "int64",  # days both runs have: the horizon the overtake is judged to
+    "a_overtakes_day": "float64",  # first day from which A stays ahead to the horizon (NaN: never)
+    "b_overtakes_day": "float64",  # the same for B
+}
+
+
+def overtake_day(a, b) -> float:
+    """The day A's cumulative profit overtakes B's for good: the first day d such that
+    `a[t] > b[t]` on every day t from d to the last (`a`, `b`: cumulative profit by day from
+    day 0, of equal length). 0 if A was ahead on every day; NaN ("never") if A is not strictly
+    ahead on the last day. A lead A later loses does not count: only the last crossing does."""
+    behind = np.flatnonzero(~(np.asarray(a, dtype=float) > np.asarray(b, dtype=float)))
+    if behind.size == 0:
+        return 0.0
+    last = int(behind[-1])
+    return float(last + 1) if last + 1 < len(a) else np.nan
+
+
+def overtake_median(days) -> float:
+    """Median over brands of overtake days, a brand where it never happened counted as later
+    than any day: a day only where A overtook B for good in more than half the brands, else
+    NaN ("never")."""
+    d = np.where(np.isnan(np.asarray(days, dtype=float)), np.inf, days)
+    m = float(np.median(d)) if d.size else np.nan
+    return m if np.isfinite(m) else np.nan
+
+
+def overtakes(done: pd.DataFrame, daily: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """For each pair of groups compared seed by seed (`group_pairs`) and each brand (seed)
+    both ran: the day A's and the day B's cumulative profit overtook the other's for good
+    (`overtake_day`), over the days both runs have (`OVERTAKE_COLUMNS`). `daily` holds every
+    finished run's daily `profit` by `day`, tagged with its `job` (`load_series`)."""
+    rows = []
+    if done["group"].nunique() > 1 and "seed" in done and len(daily):
+        levels = group_levels(done, keys)
+        cum = {
+            job: f.sort_values("day")["profit"].astype(float).cumsum().to_numpy()
+            for job, f in daily.groupby("job")
+        }
+        job_of = done.set_index(["group", "seed"])["job"]
+        for a, b, key in group_pairs(done, keys)[0]:
+            seeds = [set(done.loc[done["group"] == g, "seed"]) for g in (a, b)]
+            for seed in sorted(seeds[0] & seeds[1]):
+                ca, cb = cum.get(job_of[(a, seed)]), cum.get(job_of[(b, seed)])
+                if ca is None or cb is None:
+                    continue
+                n = min(len(ca), len(cb))
+                rows.append(
+                    dict(
+                        a=a,
+                        b=b,
+                        differs_in=key,
+                        context=", ".join(f"{k}={levels[a][k]}" for k in keys if k != key),
+                        seed=int(seed),
+                        days=n,
+                        a_overtakes_day=overtake_day(ca[:n], cb[:n]),
+                        b_overtakes_day=overtake_day(cb[:n], ca[:n]),
+                    )
+                )
+    return pd.DataFrame(rows, columns=list(OVERTAKE_COLUMNS)).astype(OVERTAKE_COLUMNS)

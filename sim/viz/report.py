@@ -50,6 +50,9 @@ from sim.experiment.comparison import (  # noqa: F401  (ranking, PERCENTILES: th
     RANK_BY,
     group_levels,
     mean_ci,
+    npv_columns,
+    overtake_median,
+    overtakes,
     paired,
     paired_values,
     ranking,
@@ -281,6 +284,116 @@ def write_paired(out: Path, frame: pd.DataFrame) -> None:
     jobs.atomic_write(out / PAIRED_CSV, lambda t: frame.to_csv(t, index=False))
 
 
+# ---------------------------------------------------------------------------- multi-year
+
+OVERTAKES = "overtakes.parquet"
+OVERTAKES_CSV = "overtakes.csv"
+NPV_NOTE = (
+    "*NPV at H days*: the brand's daily profit (margin − acquisition spend − team, KOC and "
+    "systems cost) of days 0 … H − 1, each day t discounted to day 0 by (1 + r)^(−t/365), r = "
+    "`economics.discount_rate_annual`; the horizons are `economics.npv_horizons_days`. – where "
+    "the runs are shorter than H days: NPV is never extrapolated."
+)
+OVERTAKE_NOTE = (
+    "*A overtakes B on day d* in a brand (seed): from day d to the horizon (the last day both "
+    "runs have) A's cumulative profit (undiscounted, as in the cumulative-profit figure) is "
+    "strictly above B's on every day; day 0: ahead throughout; *never*: not ahead on the last "
+    "day (a lead lost again before the horizon does not count). *Median*: across the brands, a "
+    "brand where it never happened counted as later than any day, so the median is a day only "
+    "where it happened in more than half of them."
+)
+PER_BRAND_MAX = 10  # brands listed one by one in the overtaking table; more: overtakes.csv
+
+
+def _day(d: float) -> str:
+    return "never" if np.isnan(d) else f"{d:,.0f}"
+
+
+def overtake_lines(over: pd.DataFrame) -> list[str]:
+    """The overtaking table: per pair of groups, in how many brands each overtook the other
+    for good, the median day across brands, and each brand's day (`overtakes`)."""
+    if over.empty:
+        return ["No groups were paired by seed: no overtaking to compare."]
+    lines = [
+        "| A | B | horizon (days) | brands | A overtook B in | median day A overtook B "
+        "| B overtook A in | median day B overtook A | per brand (seed: who, from day) |",
+        "|---" * 9 + "|",
+    ]
+    for (a, b), r in over.groupby(["a", "b"], sort=False):
+        n = len(r)
+        each = ", ".join(f"{x.seed}: {_leader(x)}" for x in r.itertuples())
+        if n > PER_BRAND_MAX:
+            each = f"{n} brands: see `{OVERTAKES_CSV}`"
+        cells = [" / ".join(f"{d:,}" for d in sorted(set(r["days"]))), str(n)]
+        for side in ("a", "b"):
+            d = r[f"{side}_overtakes_day"]
+            cells += [str(d.notna().sum()), _day(overtake_median(d))]
+        lines.append(f"| {a} | {b} | " + " | ".join(cells) + f" | {each} |")
+    return lines
+
+
+def _leader(x) -> str:
+    """One brand's overtaking in words: `A from 412`, `B from 0`, `tied at the horizon`."""
+    if not np.isnan(x.a_overtakes_day):
+        return f"A from {_day(x.a_overtakes_day)}"
+    if not np.isnan(x.b_overtakes_day):
+        return f"B from {_day(x.b_overtakes_day)}"
+    return "tied at the horizon"
+
+
+def multi_year_lines(done: pd.DataFrame, pairs: pd.DataFrame, over: pd.DataFrame) -> list[str]:
+    """The report's first results section: NPV at each horizon by group (mean ± 95 % CI), its
+    paired differences, and the overtaking days (issue #23)."""
+    npv = [f"npv_{h}d" for h in horizons_in(dict.fromkeys(done.columns), "npv")]
+    lines = ["", "## Multi-year yardsticks: NPV and overtaking", "", f"{NPV_NOTE} {OVERTAKE_NOTE}"]
+    if npv:
+        lines += [
+            "",
+            f"### NPV by group ({CI_NOTE})",
+            "",
+            "| group | runs | " + " | ".join(yardstick(c)[0] for c in npv) + " |",
+            "|---" * (len(npv) + 2) + "|",
+        ]
+        for g in dict.fromkeys(done["group"]):
+            sub = done[done["group"] == g]
+            cells = [_cell(sub[c].astype(float).to_numpy(), ",.0f") for c in npv]
+            lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
+    reached = npv_columns(done) if npv else []
+    rows = pairs[pairs["yardstick"].isin(reached)]
+    if len(rows):
+        lines += [
+            "",
+            "### NPV, paired by brand (same seed = same brand)",
+            "",
+            f"{PAIRED_NOTE} Each cell: mean A − B (95 % CI); in how many brands A beat B. "
+            f"Percentiles and sentences: `{PAIRED_CSV}`.",
+            "",
+            "| A | B | " + " | ".join(f"A − B, {yardstick(c)[0]}" for c in reached) + " |",
+            "|---" * (len(reached) + 2) + "|",
+        ]
+        for (a, b), r in rows.groupby(["a", "b"], sort=False):
+            cells = [_paired_cell(r[r["yardstick"] == c]) for c in reached]
+            lines.append(f"| {a} | {b} | " + " | ".join(cells) + " |")
+    lines += ["", "### The day one strategy's cumulative profit overtakes another's", ""]
+    return lines + overtake_lines(over)
+
+
+def _paired_cell(r: pd.DataFrame) -> str:
+    """`2,906,644 (2,371,923 to 3,441,366); 3 of 3` from one `paired` row (– if none)."""
+    if r.empty or r["brands"].iloc[0] == 0:
+        return "–"
+    x = r.iloc[0]
+    lo, hi = x["ci_low"], x["ci_high"]
+    ci = "one brand: no CI" if np.isnan(lo) else f"{lo:,.0f} to {hi:,.0f}"
+    return f"{x['mean_diff']:,.0f} ({ci}); {x['a_wins']} of {x['brands']}"
+
+
+def write_overtakes(out: Path, over: pd.DataFrame) -> None:
+    """`overtakes.parquet` and `overtakes.csv` in `out`, each written atomically."""
+    jobs.atomic_write(out / OVERTAKES, lambda t: over.to_parquet(t, index=False))
+    jobs.atomic_write(out / OVERTAKES_CSV, lambda t: over.to_csv(t, index=False))
+
+
 # ---------------------------------------------------------------------------- figures
 
 
@@ -308,18 +421,23 @@ def _pair_label(pairs: pd.DataFrame) -> pd.Series:
 
 def paired_figure(out: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
     """`paired.png` in `out`: the paired differences of every pair (`paired`), one panel per
-    yardstick; False (and no figure) when no groups were paired."""
+    yardstick (up to three a row); False (and no figure) when no groups were paired."""
     if pairs.empty:
         return False
     done = table[table["status"] == "finished"]
     sticks = yardsticks(done)
+    cols = min(3, len(sticks))  # NPV at three horizons, profit, LTV/CAC: two rows of three
+    rows = -(-len(sticks) // cols)
     fig, axes = plots.figure(
-        6.5 * len(sticks),
-        max(3.5, 2.2 + 0.6 * (pairs["a"] + "\n" + pairs["b"]).nunique()),
-        ncols=len(sticks),
+        6.5 * cols,
+        rows * max(3.5, 2.2 + 0.6 * (pairs["a"] + "\n" + pairs["b"]).nunique()),
+        rows,
+        cols,
         layout="constrained",
     )
-    for ax, col in zip(axes, sticks, strict=True):
+    for ax in axes[len(sticks) :]:
+        ax.set_visible(False)
+    for ax, col in zip(axes, sticks, strict=False):
         name, unit = yardstick(col)[0].removesuffix(")").split(" (")
         stats = pairs[pairs["yardstick"] == col].assign(pair=_pair_label)
         diffs = [paired_values(done, r.a, r.b, col).assign(pair=r.pair) for r in stats.itertuples()]
@@ -330,7 +448,7 @@ def paired_figure(out: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
             f"{name}, A − B ({unit})",
         )
         ax.set_title(f"{name}: paired difference per brand")
-        if col == "profit":
+        if unit == "yuan":
             plots.thousands(ax.xaxis)
     fig.suptitle("Paired comparisons: runs with the same seed face the same brand")
     plots.save(fig, out / "paired.png", dpi=110)
@@ -419,10 +537,12 @@ def write_report(
     lacking: list[str] = (),
     rank_by: str = RANK_BY,
     out: Path | None = None,
+    over: pd.DataFrame | None = None,
 ):
     """`report.md` of `sweep_dir`, written into `out` (default the sweep folder); `pairs` is
-    `paired(table, keys)` (computed here if not given); `lacking` names what a partial report
-    lacks."""
+    `paired(table, keys)` and `over` is `overtakes` of the finished runs (each computed here if
+    not given); `lacking` names what a partial report lacks. The multi-year yardsticks lead
+    the results (issue #23), then the horizon-matched LTV/CAC table."""
     done = table[table["status"] == "finished"]
     bad = table[~table["status"].isin(["finished", "stale"])]
     stale = table[table["status"] == "stale"]
@@ -476,6 +596,10 @@ def write_report(
         ]
         lines += [f"| {r['job']} | `{r['overrides']}` |" for _, r in stale.iterrows()]
     if len(done):
+        frame, refused = pairs or paired(table, keys)
+        if over is None:
+            over = overtakes(done, load_series(table, sweep_dir, "daily"), keys)
+        lines += multi_year_lines(done, frame, over)
         columns = result_columns(done)
         lines += [
             "",
@@ -493,7 +617,8 @@ def write_report(
         if len(groups) > 1:
             lines += ranking_lines(done, rank_by)
         lines += assumption_lines(sweep_dir, done)
-        lines += paired_lines(*(pairs or paired(table, keys)), len(groups))
+        rest = frame[~frame["yardstick"].isin(npv_columns(done))]  # NPV's: above
+        lines += paired_lines(rest, refused, len(groups))
     if figures:
         lines += ["", "## Figures"]
         for f in figures:
@@ -505,6 +630,10 @@ def write_report(
         "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
         "override, every scalar of `summary.json` (nested keys dotted, e.g. "
         "`rfm.important_value`); `summary.csv`: the same table as CSV.",
+        f"- `{OVERTAKES}` (and `{OVERTAKES_CSV}`): one row per pair of groups compared by seed "
+        "and brand — `a`, `b`, `differs_in`, `context`, `seed`, `days` (the horizon: days both "
+        "runs have), `a_overtakes_day`, `b_overtakes_day` (the first day from which that group's "
+        "cumulative profit stays above the other's to the horizon; empty: never).",
         f"- `{PAIRED}` (and `{PAIRED_CSV}`): one row per pair of groups compared by seed and "
         "yardstick — `a`, `b`, `differs_in`, `a_level`, `b_level`, `context` (the overrides "
         "they share), `yardstick`, `brands`, "
@@ -520,7 +649,9 @@ def write_report(
 SUMMARY_TABLE = "summary.parquet"
 SUMMARY_CSV = "summary.csv"  # the same table for R and spreadsheets
 FAILED_MARK = "report.failed.md"  # says the last report failed; the previous one is kept
-OUTPUTS = (REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, *FIGURES)
+OUTPUTS = (
+    REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, OVERTAKES, OVERTAKES_CSV, *FIGURES
+)
 
 
 class BadInput(ValueError):
@@ -604,6 +735,9 @@ def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
             jobs.atomic_write(stage / SUMMARY_CSV, lambda t: table.to_csv(t, index=False))
             pairs = paired(table, keys)
             write_paired(stage, pairs[0])
+            done = table[table["status"] == "finished"]
+            over = overtakes(done, load_series(table, sweep_dir, "daily"), keys)
+            write_overtakes(stage, over)
             lacking = [note] if note else []
             try:
                 figures = sweep_figures(sweep_dir, table, keys, stage)
@@ -613,7 +747,7 @@ def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
                 lacking.append(f"the figures: drawing them failed ({type(e).__name__}: {e})")
                 for f in FIGURES:
                     (stage / f).unlink(missing_ok=True)
-            write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by, stage)
+            write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by, stage, over)
             publish(stage, sweep_dir)
     except BaseException as e:
         _mark_failed(sweep_dir, e)

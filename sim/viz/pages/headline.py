@@ -1,6 +1,7 @@
-"""The first screen's four numbers per arm (cumulative profit, LTV/CAC at the shortest
-horizon, 30-day conversion of the latest matured week, users per operator: DOMAIN.md §4), each
-read from the arms' own outputs, with B − A coloured by whether it favours B."""
+"""The first screen's four numbers per arm (cumulative profit, with NPV at the horizons
+reached; LTV/CAC at the shortest horizon, 30-day conversion of the latest matured week, users
+per operator: DOMAIN.md §4), each read from the arms' own outputs, with B − A coloured by
+whether it favours B."""
 
 from __future__ import annotations
 
@@ -54,19 +55,19 @@ def headline(pair: LivePair) -> list[Metric]:
     out = []
 
     profit = tuple(float(a.daily()["profit"].sum()) if day else 0.0 for a in pair.arms)
+    sums = [a.summary() for a in pair.arms] if day else []
     out.append(
         Metric(
             "profit",
             "Cumulative profit",
             profit,
             tuple(yuan(v) for v in profit),
-            f"margin − all costs, days 0–{max(day - 1, 0)}",
+            f"margin − all costs, days 0–{max(day - 1, 0)}" + npv_note(sums),
             "higher",
         )
     )
 
     if day:
-        sums = [a.summary() for a in pair.arms]
         h = metrics.horizons_in(sums[0])[0]
         ratio = tuple(float(s[f"ltv_cac_{h}d"]) for s in sums)
         users = [int(s[f"ltv_{h}d_users"]) for s in sums]
@@ -116,6 +117,17 @@ def headline(pair: LivePair) -> list[Metric]:
         )
     )
     return [_with_difference(m) for m in out]
+
+
+def npv_note(sums: list[dict]) -> str:
+    """`; NPV at 365 days ¥1.2M / ¥0.9M` for each NPV horizon the arms have reached (profit
+    discounted to day 0: `metrics.npv_at`), or nothing before the first."""
+    parts = []
+    for h in metrics.horizons_in(sums[0], "npv") if sums else []:
+        v = [s[f"npv_{h}d"] for s in sums]
+        if all(np.isfinite(v)):
+            parts.append(f"NPV at {h} days " + " / ".join(yuan(x) for x in v))
+    return "".join(f"; {p}" for p in parts)
 
 
 def _with_difference(m: Metric) -> Metric:
