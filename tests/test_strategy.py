@@ -40,7 +40,9 @@ def test_a_passing_gate_advances_on_the_first_day_it_holds_after_min_days(seed):
         first = start[phase.name]
         may_end = first + phase.min_days - 1  # the phase's min_days-th day
         held = [
-            d for d in range(first, g["day"] + 1) if gate_holds(phase.gate, d, m._window_conversion)
+            d
+            for d in range(first, g["day"] + 1)
+            if gate_holds(phase.gate, d, m.window_conversion, m.window_ltv_cac)
         ]
         assert [d for d in held if d >= may_end][0] == g["day"]
         assert held[0] < may_end, "the gate held before min_days and had to wait"

@@ -153,6 +153,7 @@ def _scenario(sc: Scenario, key: str = "") -> None:
         )
     for i, phase in enumerate(sc.strategy.phases):
         shares(phase.channel_mix, f"strategy.phases.{i}.channel_mix", sc.channels)
+        _phase_rules(sc, phase, f"strategy.phases.{i}")
     used = {f"channels.{n}.arrival_stage": c.arrival_stage for n, c in sc.channels.items()}
     used["referral.arrival_stage"] = sc.referral.arrival_stage
     for key, s in used.items():  # named by the key that asks for the stage
@@ -244,6 +245,25 @@ def fit_candidates(sc: Scenario) -> None:
                         f"strategy.phases.{i}.test.candidates.{dim}.{j} = {n!r}: unknown "
                         f"candidate; allowed: {cands[dim]}"
                     )
+
+
+def _phase_rules(sc: Scenario, phase: Phase, key: str) -> None:
+    """A phase's rules (`sim.core.rules`) name configured channels, and the LTV ages its gate
+    and stop-loss read are ones the model books margin for (`economics.ltv_horizons_days`)."""
+    for name in phase.rules.spend:
+        if name not in sc.channels:
+            raise ConfigError(
+                f"{key}.rules.spend.{name}: unknown channel; allowed: {sorted(sc.channels)}"
+            )
+    most = max(sc.economics.ltv_horizons_days)
+    ages = {}
+    if phase.gate.min_ltv_cac is not None:
+        ages[f"{key}.gate.ltv_horizon_days"] = phase.gate.ltv_horizon_days
+    if phase.rules.stop_loss is not None and phase.rules.stop_loss.metric == "ltv_cac":
+        ages[f"{key}.rules.stop_loss.horizon_days"] = phase.rules.stop_loss.horizon_days
+    for k, age in ages.items():
+        if age > most:
+            raise out_of_range(k, age, f"<= max(economics.ltv_horizons_days) = {most}")
 
 
 def pool_mixes(sc: Scenario) -> None:

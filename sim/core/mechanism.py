@@ -62,6 +62,7 @@ class Day:
     cost_factor: dict[str, float] = field(default_factory=dict)  # x today's unit cost
     intent_factor: dict[str, float] = field(default_factory=dict)  # x arrivals' mean intent
     room: dict[str, int] = field(default_factory=dict)  # most arrivals the channel has left
+    volume: dict[str, float] = field(default_factory=dict)  # x expected arrivals (rules)
     spend: float = 0.0  # acquisition spend, yuan
     live: np.ndarray | None = None  # live users once staffed (before today's churn)
     load: np.ndarray | None = None  # live users per operator
@@ -97,6 +98,10 @@ class Mechanism:
 
     def cohorts(self, model):
         """Columns it adds to the weekly cohort table (`PrivateDomainModel.cohorts`), or None."""
+        return None
+
+    def report(self, model):
+        """Its entry in the run's summary (under `name`), or None."""
         return None
 
     def hooks(self) -> dict[str, object]:

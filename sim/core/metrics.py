@@ -66,6 +66,19 @@ def ltv_cac(pop: Population, ids: np.ndarray) -> float:
     return float(pop.ltv_margin[ids].sum()) / cac if cac > 0 else float("nan")
 
 
+def window_ltv_cac(
+    pop: Population, by_age: MarginByAge, first_day: int, last_day: int, horizon: int
+) -> float:
+    """Discounted margin booked at ages < `horizon` ÷ CAC of the acquired users who joined in
+    [first_day, last_day] (rule and gate windows, `sim.core.rules`): old enough only when
+    last_day <= the day measured - horizon + 1 (the caller's to ensure). NaN without CAC."""
+    rows = pop.slice_joined(first_day, last_day)
+    cac = float(pop.cac[rows][pop.channel[rows] != by_age.skip_channel].sum())
+    first, last = max(first_day, 0), min(last_day + 1, by_age.table.shape[0])
+    earned = float(by_age.table[first:last, :horizon].sum()) if last > first else 0.0
+    return earned / cac if cac > 0 else float("nan")
+
+
 def _by_joining_day(pop: Population, by_age: MarginByAge, days: int, imported: int):
     """Acquired users, their CAC and their discounted margin cumulated over age (columns: ages
     0 … max_age-1), per joining day 0 … days-1: the sums LTV at fixed ages is made of."""

@@ -27,15 +27,17 @@ One day (one Mesa step) runs these phases in order (DOMAIN §6):
 10. Account — revenue, margin, spend, team cost; Mesa's DataCollector records the day.
 
 The phase may then end, or its failed gate hold it or stop its acquisition (strategy gate,
-`sim.core.strategy`), effective from the next day.
+`sim.core.strategy`), effective from the next day. A phase's rules on its measured cohorts
+(spend per channel, pace, stop-loss: `sim.core.rules`) act through the hooks below.
 
 Each phase is the model's own rule plus the hooks of the run's mechanisms (`sim.core.mechanism`),
 called at one documented point of the phase in the order of `mechanisms()`:
 
 | phase    | where the hooks run                                 | mechanisms with a hook        |
 |----------|-----------------------------------------------------|-------------------------------|
-| strategy | after a starting phase's hires, before its tables   | fit, circle, capability       |
-| acquire  | before the channels' arrivals (none once stopped)   | market, reputation            |
+| strategy | after a starting phase's hires, before its tables   | fit, circle, capability,      |
+|          |                                                     | rules                         |
+| acquire  | before the channels' arrivals (none once stopped)   | market, reputation, rules     |
 | staff    | after loads are counted                             | friend cap                    |
 | touch    | after capacity and pool effects, before touches     | camps, washes, circle,        |
 |          |                                                     | capability                    |
@@ -43,7 +45,7 @@ called at one documented point of the phase in the order of `mechanisms()`:
 | churn    | after orders, bait dropouts and lapses              | fit, layers (camps within),   |
 |          |                                                     | reputation                    |
 | circle   | the whole phase                                     | circle                        |
-| account  | after the model's own columns                       | all that add columns          |
+| account  | after the model's own columns                       | all that add columns, rules   |
 
 Values the model needs from a mechanism come from the one holding the role: the pool source
 (`fit.Brand`, or `pyramid.Layers` for a layered pool) gives the tables, pool index, new users'
@@ -86,12 +88,14 @@ from sim.core.metrics import (
     matured_rows,
     rfm_counts,
     summary,
+    window_ltv_cac,
 )
 from sim.core.params import IMPORTED, REFERRAL, Scenario, scenario
 from sim.core.pool import MemberEffects, PoolTables, member_key
 from sim.core.population import Population, User
 from sim.core.pyramid import Layers
 from sim.core.reputation import Reputation
+from sim.core.rules import Rules
 from sim.core.stage import Stage
 from sim.core.strategy import PhaseClock
 from sim.core.washes import Washes
@@ -129,6 +133,9 @@ def mechanisms(sc: Scenario, channel_names: list[str], seed: int | None) -> Mech
     circle = Circle(sc.koc, sc.operators.deep_limit, layers.core_members if in_core else None)
     # issue #22's mechanisms, each built only when enabled (none draws random numbers)
     more: list[Mechanism] = []
+    if Rules.wanted(sc.strategy):  # phase rules on measured cohorts (§3.2, issue #23); first:
+        codes = {name: i for i, name in enumerate(channel_names)}  # its hires before capability's
+        more.append(Rules(sc.strategy, dict(sorted(sc.channels.items())), codes, sc.operators))
     if sc.capability.enabled:  # capability as effectiveness (001 ~545-595)
         more.append(Capability(sc.capability))
     if sc.market.enabled:  # a finite market per channel that burns (§5, §3.2)
@@ -260,7 +267,9 @@ class PrivateDomainModel(mesa.Model):
         self._refer(day)
         self._circle(day)
         self._account(day)
-        self.clock.end_of_day(self.day, self._window_conversion, self.brand.ready(self.day))
+        self.clock.end_of_day(
+            self.day, self.window_conversion, self.brand.ready(self.day), self.window_ltv_cac
+        )
         self.day += 1
 
     def _run_hooks(self, phase: str, day: Day) -> None:
@@ -270,9 +279,9 @@ class PrivateDomainModel(mesa.Model):
     def _strategy(self, day: Day) -> None:
         """A starting phase hires up to its team size, starts its mechanisms' settings (a 0-1
         test, the circle) and sets the pool tables; count capability building (DOMAIN §3)."""
-        o, phase = self.params.operators, day.phase
-        if day.entered and phase.team_size is not None and o.fixed is None:
-            self.team.hire(phase.team_size, day.d, self._capability_days >= o.capability_days)
+        phase = day.phase
+        if day.entered and phase.team_size is not None:
+            self.hire(phase.team_size, day.d)
         self._run_hooks("strategy", day)
         if day.entered:
             reach = 1.0 + self.params.systems.reach_boost * phase.systems
@@ -297,6 +306,7 @@ class PrivateDomainModel(mesa.Model):
                 expected = day.phase.daily_users * share * ch.volume_scale
             else:
                 continue
+            expected *= day.volume.get(name, 1.0)
             n = acquisition.draw_arrivals(self.rng, expected, self._remaining_share())
             n = min(n, day.room.get(name, n))
             cost = acquisition.unit_cost(ch, day.d, self._bought[name]) * dearer
@@ -512,6 +522,9 @@ class PrivateDomainModel(mesa.Model):
         out["phase_starts"] = self._phase_starts()
         out["gates"] = self.clock.outcomes(self.day)
         out["brand"] = self.brand.summary(self.population, self.day - 1, self.imported)
+        for m in self.mechanisms:
+            if (more := m.report(self)) is not None:
+                out[m.name] = more
         return out
 
     def transactions(self, rows: int = 1 << 20):
@@ -586,6 +599,27 @@ class PrivateDomainModel(mesa.Model):
         )
         pop.dropout[rows] = acquisition.draw_dropout(self.rng, n, self.params.churn)
 
-    def _window_conversion(self, first_day: int, last_day: int) -> float:
+    # --- what phase rules read and do (gates `sim.core.strategy`, rules `sim.core.rules`) -----
+
+    def window_conversion(self, first_day: int, last_day: int) -> float:
+        """30-day conversion of acquired users who joined in [first_day, last_day] (NaN if
+        none has matured)."""
         ids = matured_rows(self.population, last_day + CONVERSION_WINDOW, first_day, self.imported)
         return conversion_30d(self.population, ids)
+
+    def window_ltv_cac(self, first_day: int, last_day: int, horizon: int) -> float:
+        """Discounted margin booked by age `horizon` ÷ CAC of acquired users who joined in
+        [first_day, last_day] (`metrics.window_ltv_cac`; NaN if none is that old yet)."""
+        if last_day > self.day - horizon + 1:
+            return math.nan
+        return window_ltv_cac(self.population, self._by_age, first_day, last_day, horizon)
+
+    def prepared(self) -> bool:
+        """Whether capability building has lasted long enough for prepared hiring (§2.2)."""
+        return self._capability_days >= self.params.operators.capability_days
+
+    def hire(self, target: int, d: int) -> int:
+        """Hire up to `target` headcount on day `d` (none with a fixed team); returns how many."""
+        if self.params.operators.fixed is not None:
+            return 0
+        return self.team.hire(target, d, self.prepared())

@@ -81,6 +81,9 @@ GATE_ACTION = Allowed(lambda v: v in GATE_ACTIONS, f"one of {GATE_ACTIONS}")
 FIT_DIMENSIONS = ["place", "goods", "people"]  # 人、货、场 (DOMAIN §3.1), see sim.core.fit
 TEST_METRICS = ["conversion_30d", "margin_per_user"]  # what a 0-1 test measures per arm
 TEST_METRIC = Allowed(lambda v: v in TEST_METRICS, f"one of {TEST_METRICS}")
+# what a stop-loss measures on matured cohorts (`sim.core.rules`)
+STOP_METRICS = ["conversion_30d", "ltv_cac"]
+STOP_METRIC = Allowed(lambda v: v in STOP_METRICS, f"one of {STOP_METRICS}")
 
 
 def horizons(why: str) -> Allowed:

@@ -190,6 +190,29 @@ DAILY: tuple[Column, ...] = (
         FLOAT,
         when="reputation",
     ),
+    Column(
+        "spend_scale_{channel}",
+        "x",
+        "each channel's volume multiplier set by its spend rule (1: the phase's volume; "
+        "`strategy.phases.*.rules.spend`, §3.2); only with phase rules",
+        FLOAT,
+        when="rules",
+    ),
+    Column(
+        "pace_factor",
+        "x",
+        "share of the phase's planned volume the pace rule let the team buy today (1: not "
+        "limited; `rules.pace`, §2.2); only with phase rules",
+        FLOAT,
+        when="rules",
+    ),
+    Column(
+        "buying_stopped",
+        "0/1",
+        "1 once a stop-loss or a failed gate's `stop` has stopped buying; only with phase rules",
+        INT,
+        when="rules",
+    ),
 )
 LAYERS = ("new", "pool", "core")  # sim.core.pyramid.LAYERS (results may not import the model)
 MOVES = ("pool", "core")  # layers users move into

@@ -43,14 +43,20 @@ class PhaseClock:
         return day - self.started_day + 1
 
     def end_of_day(
-        self, day: int, conversion: Callable[[int, int], float], ready: bool = True
+        self,
+        day: int,
+        conversion: Callable[[int, int], float],
+        ready: bool = True,
+        value: Callable[[int, int, int], float] | None = None,
     ) -> bool:
         """Apply the current phase's exit rule at the end of `day`; True if the next phase
         starts tomorrow.
 
         `conversion(first_day, last_day)` gives the 30-day conversion of users who joined in
-        that window (NaN when none has matured). `ready` is False while the phase's 0-1 test
-        (`sim.core.fit`) still waits for users or for them to mature: its gate cannot pass.
+        that window (NaN when none has matured); `value(first_day, last_day, horizon)` their
+        LTV/CAC at `horizon` days (a gate's `min_ltv_cac`). `ready` is False while the phase's
+        0-1 test (`sim.core.fit`) still waits for users or for them to mature: its gate cannot
+        pass.
         """
         i, phase, days = self.index, self.phase, self.days_in_phase(day)
         last = i == len(self.strategy.phases) - 1
@@ -59,16 +65,20 @@ class PhaseClock:
             return self._advance(day) if done else False
         if self.stopped or i in self._passed:
             return False
-        if days >= phase.min_days and ready and gate_holds(phase.gate, day, conversion):
+        if days >= phase.min_days and ready and gate_holds(phase.gate, day, conversion, value):
             self._passed[i] = day
             return False if last else self._advance(day)
         if i not in self._failed and phase.max_days is not None and days >= phase.max_days:
             self._failed[i] = day
             if phase.on_gate_fail == "stop":
-                self.stopped = True
+                self.stop()
             elif phase.on_gate_fail == "advance" and not last:
                 return self._advance(day)
         return False
+
+    def stop(self) -> None:
+        """Buy no more users from tomorrow (a failed gate's `stop`, or a stop-loss rule)."""
+        self.stopped = True
 
     def _advance(self, day: int) -> bool:
         self.index += 1
@@ -104,11 +114,25 @@ class PhaseClock:
         return out
 
 
-def gate_holds(gate: Gate, day: int, conversion: Callable[[int, int], float]) -> bool:
-    """True when the gate has conditions and all hold on the latest matured cohorts."""
+def gate_holds(
+    gate: Gate,
+    day: int,
+    conversion: Callable[[int, int], float],
+    value: Callable[[int, int, int], float] | None = None,
+) -> bool:
+    """True when the gate has conditions and all hold on the latest matured cohorts (for
+    `min_ltv_cac`, the latest window matured to `ltv_horizon_days`: §3.2, a first order that
+    "almost pays back", 001 ~389, and a renewal that does, ~600)."""
     if not gate.conditions():
         return False
     w = gate.window_days
+    if gate.min_ltv_cac is not None:
+        last = day - gate.ltv_horizon_days + 1
+        ratio = math.nan if value is None else value(last - w + 1, last, gate.ltv_horizon_days)
+        if not ratio >= gate.min_ltv_cac:  # NaN (not yet measured) holds nothing
+            return False
+    if gate.min_conversion_30d is None and gate.max_conversion_drop is None:
+        return True
     last = day - CONVERSION_WINDOW
     latest = conversion(last - w + 1, last)
     if math.isnan(latest):

@@ -13,14 +13,19 @@ from sim.core.ranges import (
     GATE_ACTION,
     HEADCOUNT,
     NONNEG,
+    POSITIVE,
     PROB,
     SEED,
+    STOP_METRIC,
     TEST_METRIC,
     at_least,
     described,
+    number,
     number_in,
     ranged,
 )
+
+AT_LEAST_ONE = number(lambda v: v >= 1, "a number >= 1")
 
 
 @dataclass
@@ -36,10 +41,104 @@ class Gate:
     window_days: int = ranged(
         at_least(1), 28, doc="joining window whose conversion is measured", unit="days"
     )
+    min_ltv_cac: float | None = ranged(
+        NONNEG,
+        None,
+        doc="discounted margin booked by age ltv_horizon_days ÷ CAC of the latest joining window "
+        "matured to that age (1: it paid back)",
+        unit="ratio",
+    )
+    ltv_horizon_days: int = ranged(
+        at_least(1), 60, doc="age at which min_ltv_cac is measured", unit="days"
+    )
 
     def conditions(self) -> bool:
         """Whether the gate has any condition (a gate without one never holds)."""
-        return self.min_conversion_30d is not None or self.max_conversion_drop is not None
+        return (
+            self.min_conversion_30d is not None
+            or self.max_conversion_drop is not None
+            or self.min_ltv_cac is not None
+        )
+
+
+@dataclass
+class SpendRule:
+    """Keep a channel's volume while its cohorts pay (DOMAIN §3.2, 001 ~600: paid ads are the
+    first choice "if the first order or the renewal pays the cost back"); `sim.core.rules`."""
+
+    horizon_days: int = ranged(
+        at_least(1), 60, doc="age at which the channel's cohorts are valued", unit="days"
+    )
+    min_ltv_cac: float = ranged(
+        NONNEG,
+        1.0,
+        doc="keep the volume while the cohorts' discounted margin by horizon_days ÷ their CAC is "
+        "at least this (1: they pay back within horizon_days)",
+        unit="ratio",
+    )
+    window_days: int = ranged(
+        at_least(1), 28, doc="joining days valued together (after the last change)", unit="days"
+    )
+    review_days: int = ranged(at_least(1), 7, doc="days between reviews", unit="days")
+    cut: float = ranged(PROB, 0.5, doc="volume multiplier when the cohorts do not pay", unit="x")
+    floor: float = ranged(PROB, 0.1, doc="the volume is never cut below this share", unit="x")
+    grow: float = ranged(
+        AT_LEAST_ONE, 1.0, doc="volume multiplier when they pay again (1: never grows back)", unit="x"
+    )
+    max_scale: float = ranged(
+        AT_LEAST_ONE, 1.0, doc="the volume grows to at most this multiple of the phase's", unit="x"
+    )
+
+
+@dataclass
+class Pace:
+    """Buy no more than the arrived team can serve (DOMAIN §2.2, 001: "3 people serving 5,000
+    ... at 50,000 you can't serve them"; 10-N adds operators as traffic grows, 001 ~600)."""
+
+    users_per_operator: float = ranged(
+        POSITIVE, doc="live users per arrived operator the phase's buying keeps to", unit="users"
+    )
+    hire: bool = described(
+        "hire ahead by the lead time for the users the phase's volume brings", "on/off", False
+    )
+    max_team: int | None = ranged(
+        HEADCOUNT, None, doc="headcount the pace rule hires up to (null: no cap)", unit="people"
+    )
+
+
+@dataclass
+class StopLoss:
+    """Stop buying when measured cohorts are hopeless (issue #23: a kill switch); `sim.core.rules`."""
+
+    below: float = ranged(NONNEG, doc="stop when the metric is below this", unit="share/ratio")
+    metric: str = ranged(
+        STOP_METRIC,
+        "conversion_30d",
+        doc="conversion_30d, or ltv_cac (discounted margin by horizon_days ÷ CAC)",
+        unit="metric",
+    )
+    after_days: int = ranged(
+        COUNT, 60, doc="checked daily from this many days into the phase", unit="days"
+    )
+    window_days: int = ranged(
+        at_least(1), 28, doc="latest joining days measured (joined in the phase)", unit="days"
+    )
+    horizon_days: int = ranged(at_least(1), 60, doc="age for ltv_cac", unit="days")
+
+
+@dataclass
+class Rules:
+    """Rules a phase applies to its own measured cohorts (`sim.core.rules`; none by default)."""
+
+    spend: dict[str, SpendRule] = field(
+        default_factory=dict,
+        metadata={"doc": "a spend rule per bought channel (by channel name)", "unit": "records"},
+    )
+    pace: Pace | None = described("the pace rule; null: none", "record", None)
+    stop_loss: StopLoss | None = described("the stop-loss; null: none", "record", None)
+
+    def any(self) -> bool:
+        return bool(self.spend) or self.pace is not None or self.stop_loss is not None
 
 
 @dataclass
@@ -111,6 +210,7 @@ class Phase:
         "record",
         None,
     )
+    rules: Rules = field(default_factory=Rules)
 
 
 @dataclass
