@@ -64,6 +64,7 @@ from sim.core.strategy_params import (
     PlaceFit,
     Strategy,
     Test,
+    Truth,
 )
 from sim.core.structure import structured
 
@@ -73,7 +74,7 @@ __all__ = [
     "ConfigError", "CoreCircle", "Economics", "Fit", "Gate", "GoodsFit", "Market", "Outputs",
     "PeopleFit", "Phase", "PlaceFit", "Pool", "PoolLayer", "Product", "Purchase", "Pyramid",
     "Referral", "Reputation", "Scenario",
-    "Staffing", "Strategy", "Systems", "Test", "Touchpoint", "Trust", "Washes", "candidates",
+    "Staffing", "Strategy", "Systems", "Test", "Touchpoint", "Trust", "Truth", "Washes", "candidates",
     "guesses", "out_of_range", "scenario", "structured", "validate",
 ]  # fmt: skip
 
