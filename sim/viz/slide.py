@@ -226,7 +226,7 @@ def brand_lines(table: pd.DataFrame) -> list[str]:
             committed = f"brand.{d}_committed"
             tested = committed in sub and sub[committed].notna().any()
             how = "its test's pick" if tested else "the guess, untested"
-            parts.append(f"{d}: truly best in {int(best.sum())}/{len(sub)} brands ({how})")
+            parts.append(f"{d}: best fit in {int(best.sum())}/{len(sub)} brands ({how})")
         out.append(f"{g} ran — " + "; ".join(parts))
     return out
 

@@ -69,7 +69,7 @@ def reveal(pair: LivePair) -> list[Reveal]:
 def _reveal_sentence(arm: Arm, b: dict, dim: str) -> str:
     run, best = b[f"{dim}_run"], b[f"{dim}_best_fit"]
     verdict = (
-        "the truly best"
+        "the best fit"
         if b[f"{dim}_run_is_best_fit"]
         else f"not the best ({best} was; fit {b[f'{dim}_fit_{run}']:.2f} vs "
         f"{b[f'{dim}_fit_{best}']:.2f})"
