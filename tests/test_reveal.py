@@ -40,8 +40,8 @@ def test_reveal_table_is_the_brand_summary(pair):
             assert t.loc[t["guess"], "candidate"].tolist() == [b[f"{d}_guess"]]
             assert t.loc[t[f"{arm.label}: runs"], "candidate"].tolist() == [b[f"{d}_run"]]
             best = t.loc[t["best"], "candidate"].tolist()
-            assert b[f"{d}_best"] in best
-            assert (b[f"{d}_run"] in best) == b[f"{d}_run_is_best"]
+            assert b[f"{d}_best_fit"] in best
+            assert (b[f"{d}_run"] in best) == b[f"{d}_run_is_best_fit"]
             users = [b.get(f"{d}_arm_users_{n}") for n in names]
             assert t[f"{arm.label}: test users"].tolist() == users
         # staged (A) tested every candidate, ten_to_n (B) none; B runs the guess
@@ -105,13 +105,13 @@ def test_slide_says_what_each_arm_ran(pair, tmp_path):
             "group": ["staged", "staged", "ten_to_n", "ten_to_n"],
             "brand.place_fit_a": [1.2, 0.8, 1.2, 0.8],
             "brand.place_fit_b": [0.9, 1.1, 0.9, 1.1],
-            "brand.place_run_is_best": [True, True, True, False],
+            "brand.place_run_is_best_fit": [True, True, True, False],
             "brand.place_committed": ["a", "b", None, None],
         }
     )
     assert slide.brand_lines(t) == [
-        "staged ran — place: truly best in 2/2 brands (its test's pick)",
-        "ten_to_n ran — place: truly best in 1/2 brands (the guess, untested)",
+        "staged ran — place: best fit in 2/2 brands (its test's pick)",
+        "ten_to_n ran — place: best fit in 1/2 brands (the guess, untested)",
     ]
     with pytest.raises(SystemExit, match="also sweeps fit.spread"):
         slide.experiment_arms("testing_value")

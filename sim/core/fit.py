@@ -28,11 +28,16 @@ while a test runs.
 
 A phase's `test` randomises arrivals across the candidates of each tested dimension (each
 dimension independently: a factorial design) until every arm has `users_per_arm` users (people:
-the candidate channels share the phase's volume on them equally instead). It holds the phase's
-gate until the last test user has matured 30 days (`ready`); when the phase ends the arm with the
-best measured metric over its matured users — 30-day conversion or discounted margin per user —
-is committed and later phases run it. The measurement is noisy: small arms sometimes commit to
-the wrong candidate, and `summary()` says so. Users keep the pool and product of their arm
+the candidate channels share the phase's volume on them equally instead), bought at the test's
+own `daily_users` while the arms fill: the test is sized in users, not days (DOMAIN §3.2, 001
+~365). It holds the phase's gate until its last user has matured (`ready`): 30 days, or
+`horizon_days` for the `ltv` metric. When the phase ends the arm with the best measured metric
+over its matured users is committed and later phases run it: 30-day conversion, discounted
+margin to date, or `ltv` — discounted margin booked at ages < `horizon_days` minus CAC, yuan per
+user, the yardstick the business cares about (§4), booked per arm the day each user reaches
+that age (`book_values`), from the model's own cohorts only. The measurement is noisy: small
+arms sometimes commit to the wrong candidate; `summary()` says so against the evaluation's
+value of each candidate (`sim.core.truth`: the latent fits, never read by the rule). Users keep the pool and product of their arm
 (`Population.pool`, `.goods`; `.tested` has one bit per dimension they were randomised in).
 """
 
@@ -110,6 +115,8 @@ class Brand(Mechanism):
         self.test_start = 0
         self.arms: dict[str, np.ndarray] = {}  # tested dimension -> candidate indices
         self.counts: dict[str, np.ndarray] = {}  # tested dimension -> users per arm so far
+        self.valued: dict[str, np.ndarray] = {}  # tested dimension -> users valued at the horizon
+        self.value: dict[str, np.ndarray] = {}  # ... and their LTV at the horizon, summed
         self.last_join: dict[str, int] = {}
         self.results: dict[str, dict] = {}  # dimension -> the last test's measurement
         self.today = {d: np.zeros(len(self.names[d]), dtype=np.int64) for d in (PLACE, GOODS)}
@@ -201,6 +208,8 @@ class Brand(Mechanism):
 
     def account(self, model, day: Day) -> None:
         model.today.update(self.day_columns())
+        if self.test is not None:
+            self.book_values(model.population, day.d, model.imported)
 
     def cohorts(self, model):
         """Per candidate where a brand has several place or goods candidates (a test's arms)."""
@@ -287,6 +296,7 @@ class Brand(Mechanism):
         if self.test is not None:
             self._commit(pop, day - 1, imported)
         self.test, self.arms, self.counts, self.last_join = None, {}, {}, {}
+        self.valued, self.value = {}, {}
         if phase.test is None:
             return
         for dim in phase.test.dimensions:
@@ -295,43 +305,78 @@ class Brand(Mechanism):
             if idx.size >= 2:
                 self.arms[dim] = idx
                 self.counts[dim] = np.zeros(idx.size, dtype=np.int64)
+                self.valued[dim] = np.zeros(idx.size, dtype=np.int64)
+                self.value[dim] = np.zeros(idx.size)
         if self.arms:
             self.test, self.test_start, self.metric = phase.test, day, phase.test.metric
             if PLACE in self.arms:
                 self.mixed = True
 
     def ready(self, day: int) -> bool:
-        """Whether the test under way (if any) has full arms matured 30 days by `day`."""
+        """Whether the test under way (if any) has full arms whose last user has matured by
+        `day`: 30 days old, or `horizon_days` for `ltv` (valued at the end of age H - 1)."""
         if self.test is None:
             return True
-        return all(
-            not self._filling(d) and self.last_join.get(d, day) <= day - CONVERSION_WINDOW
-            for d in self.arms
-        )
+        if self.test.metric == "ltv":
+            last = day - self.test.horizon_days + 1
+        else:
+            last = day - CONVERSION_WINDOW
+        return all(not self._filling(d) and self.last_join.get(d, day) <= last for d in self.arms)
 
     def _filling(self, dim: str) -> bool:
         return dim in self.arms and int(self.counts[dim].min()) < self.test.users_per_arm
+
+    def daily_users(self, phase: Phase) -> float:
+        """Users to buy today: the test's own volume while its arms fill, else the phase's."""
+        t = self.test
+        if t is not None and t.daily_users is not None and any(map(self._filling, self.arms)):
+            return t.daily_users
+        return phase.daily_users
+
+    def _arm_of(self, pop, dim: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Those of `ids` randomised in `dim`, and their arm (position in `self.arms[dim]`;
+        -1 for a people test's user from a channel not tested)."""
+        arms = self.arms[dim]
+        mine = ids[(pop.tested[ids] & TESTED_BIT[dim]) != 0]
+        if dim == PEOPLE:
+            by_code = np.full(len(self.code), -1)
+            for k, i in enumerate(arms):  # a loop over arms
+                by_code[self.code[self.names[PEOPLE][i]]] = k
+            return mine, by_code[pop.channel[mine]]
+        return mine, np.searchsorted(arms, getattr(pop, "pool" if dim == PLACE else dim)[mine])
+
+    def book_values(self, pop, day: int, imported: int) -> None:
+        """Value, per arm, the acquired test users who reach age `horizon_days` - 1 today (joined
+        on day - H + 1): their discounted margin booked so far (ages 0 … H-1) minus their CAC."""
+        joined = day - self.test.horizon_days + 1
+        if joined < self.test_start:
+            return
+        rows = pop.slice_joined(joined, joined)
+        ids = np.arange(rows.start, rows.stop)
+        ids = ids[pop.channel[ids] != imported]
+        for dim, arms in self.arms.items():
+            mine, arm = self._arm_of(pop, dim, ids)
+            keep = arm >= 0
+            value = pop.ltv_margin[mine[keep]] - pop.cac[mine[keep]]
+            self.valued[dim] += np.bincount(arm[keep], minlength=arms.size)
+            self.value[dim] += np.bincount(arm[keep], weights=value, minlength=arms.size)
 
     def measure(self, pop, day: int, imported: int) -> dict[str, dict]:
         """Each tested dimension's arms: matured users and the metric, as of the end of `day`."""
         ids = matured_rows(pop, day, self.test_start, imported)
         out = {}
         for dim, arms in self.arms.items():
-            mine = ids[(pop.tested[ids] & TESTED_BIT[dim]) != 0]
-            if dim == PEOPLE:
-                by_code = np.full(len(self.code), -1)
-                for k, i in enumerate(arms):  # a loop over arms
-                    by_code[self.code[self.names[PEOPLE][i]]] = k
-                arm = by_code[pop.channel[mine]]
+            if self.test.metric == "ltv":  # booked as users reached the horizon
+                n, total = self.valued[dim], self.value[dim]
             else:
-                arm = np.searchsorted(arms, getattr(pop, "pool" if dim == PLACE else dim)[mine])
-            if self.test.metric == "conversion_30d":
-                value = converted_within(pop, mine).astype(np.float64)
-            else:
-                value = pop.ltv_margin[mine]
-            keep = arm >= 0
-            n = np.bincount(arm[keep], minlength=arms.size)
-            total = np.bincount(arm[keep], weights=value[keep], minlength=arms.size)
+                mine, arm = self._arm_of(pop, dim, ids)
+                if self.test.metric == "conversion_30d":
+                    value = converted_within(pop, mine).astype(np.float64)
+                else:
+                    value = pop.ltv_margin[mine]
+                keep = arm >= 0
+                n = np.bincount(arm[keep], minlength=arms.size)
+                total = np.bincount(arm[keep], weights=value[keep], minlength=arms.size)
             with np.errstate(invalid="ignore", divide="ignore"):
                 metric = np.where(n > 0, total / np.maximum(n, 1), np.nan)
             out[dim] = {"arms": arms, "users": n, "metric": metric, "day": day}
@@ -347,10 +392,14 @@ class Brand(Mechanism):
 
     # --- outputs -----------------------------------------------------------------------------
 
-    def summary(self, pop, day: int, imported: int) -> dict:
+    def summary(self, pop, day: int, imported: int, truth: dict | None = None) -> dict:
         """A flat dict (the sweep report makes dotted columns of it): each candidate's latent
         fit, the guess, the arms tested (users, metric), the candidate committed, the one run at
-        the end, whether it is truly the best and the regret (best fit − fit of the one run)."""
+        the end, and the one with the highest fit (`_best_fit`, `_run_is_best_fit`). With the
+        evaluation's `truth` (`sim.core.truth`: each candidate's value, yuan per user), the
+        truly best is the most valuable (`_best`, `_value_<name>`, `_value_se_<name>`) and
+        `_committed_best`, `_run_is_best` and `_regret` (best value − value of the one run,
+        yuan per user) are in that currency; without it they are null."""
         results = dict(self.results)
         if self.test is not None:  # a test still under way: its measurement so far
             for dim, m in self.measure(pop, day, imported).items():
@@ -361,22 +410,39 @@ class Brand(Mechanism):
             if not names:
                 continue
             fit, run = self.fit[dim], self.running[dim]
-            best = int(np.argmax(fit))
             for name, f in zip(names, fit, strict=True):
                 out[f"{dim}_fit_{name}"] = float(f)
             out[f"{dim}_guess"] = names[self.guess[dim]]
+            c = None
             if (m := results.get(dim)) is not None:
                 for i, k, v in zip(m["arms"], m["users"], m["metric"], strict=True):
                     out[f"{dim}_arm_users_{names[i]}"] = int(k)
                     out[f"{dim}_arm_metric_{names[i]}"] = float(v)
                 c = m["committed"]
                 out[f"{dim}_committed"] = None if c is None else names[c]
-                out[f"{dim}_committed_best"] = None if c is None else bool(fit[c] == fit[best])
             out[f"{dim}_run"] = names[run]
-            out[f"{dim}_best"] = names[best]
-            out[f"{dim}_run_is_best"] = bool(fit[run] == fit[best])
-            out[f"{dim}_regret"] = float(fit[best] - fit[run])
+            best_fit = int(np.argmax(fit))
+            out[f"{dim}_best_fit"] = names[best_fit]
+            out[f"{dim}_run_is_best_fit"] = bool(fit[run] == fit[best_fit])
+            out |= valued(dim, names, (truth or {}).get(dim), run, c, m is not None)
         return out
+
+
+def valued(dim: str, names: list[str], truth: dict | None, run: int, committed, tested) -> dict:
+    """The summary's value-defined fields of one dimension (null without the evaluation)."""
+    if truth is None:
+        out = dict.fromkeys((f"{dim}_best", f"{dim}_run_is_best", f"{dim}_regret"))
+        return out | ({f"{dim}_committed_best": None} if tested else {})
+    v = truth["value"]
+    best = int(np.nanargmax(v))
+    out = {f"{dim}_value_{n}": float(x) for n, x in zip(names, v, strict=True)}
+    out |= {f"{dim}_value_se_{n}": float(x) for n, x in zip(names, truth["se"], strict=True)}
+    out[f"{dim}_best"] = names[best]
+    out[f"{dim}_run_is_best"] = run == best
+    out[f"{dim}_regret"] = float(v[best] - v[run])
+    if tested:
+        out[f"{dim}_committed_best"] = None if committed is None else committed == best
+    return out
 
 
 def fitted(t: PoolTables, phi: float) -> PoolTables:

@@ -65,7 +65,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.core import acquisition, dynamics, results, team
+from sim.core import acquisition, dynamics, results, team, truth
 from sim.core.assignment import Assignment, Continuous, FriendCap
 from sim.core.camps import Camps
 from sim.core.capability import Capability
@@ -197,6 +197,7 @@ class PrivateDomainModel(mesa.Model):
         self.effects = MemberEffects()  # pool effects per user, gathered once per phase
         self.tables: PoolTables | None = None  # the pool source's, set when a phase starts
         self._capability_days = 0
+        self._truth: list | None = None  # [candidate values] once the summary asked
         self.clock = PhaseClock(sc.strategy)
 
         o = sc.operators
@@ -303,7 +304,7 @@ class PrivateDomainModel(mesa.Model):
                     / dearer
                 )
             elif (share := mix.get(name, 0.0)) > 0:
-                expected = day.phase.daily_users * share * ch.volume_scale
+                expected = self.brand.daily_users(day.phase) * share * ch.volume_scale
             else:
                 continue
             expected *= day.volume.get(name, 1.0)
@@ -521,7 +522,12 @@ class PrivateDomainModel(mesa.Model):
         out["rfm"] = rfm_counts(self.population, self.day - 1, self.params.economics)
         out["phase_starts"] = self._phase_starts()
         out["gates"] = self.clock.outcomes(self.day)
-        out["brand"] = self.brand.summary(self.population, self.day - 1, self.imported)
+        if self._truth is None:  # the evaluation's value of each candidate, once (sim.core.truth)
+            b = self.brand
+            self._truth = [truth.candidate_values(self.params, b.fit, b.brand_seed, type(self))]
+        out["brand"] = self.brand.summary(
+            self.population, self.day - 1, self.imported, self._truth[0]
+        )
         for m in self.mechanisms:
             if (more := m.report(self)) is not None:
                 out[m.name] = more

@@ -68,6 +68,7 @@ from sim.core.strategy_params import (
     StopLoss,
     Strategy,
     Test,
+    Truth,
 )
 from sim.core.structure import structured
 
@@ -77,7 +78,7 @@ __all__ = [
     "ConfigError", "CoreCircle", "Economics", "Fit", "Gate", "GoodsFit", "Market", "Outputs",
     "Pace", "PeopleFit", "Phase", "PlaceFit", "Pool", "PoolLayer", "Product", "Purchase", "Pyramid",
     "Referral", "Reputation", "Rules", "Scenario", "SpendRule", "StopLoss",
-    "Staffing", "Strategy", "Systems", "Test", "Touchpoint", "Trust", "Washes", "candidates",
+    "Staffing", "Strategy", "Systems", "Test", "Touchpoint", "Trust", "Truth", "Washes", "candidates",
     "guesses", "out_of_range", "scenario", "structured", "validate",
 ]  # fmt: skip
 

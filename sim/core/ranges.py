@@ -79,7 +79,7 @@ STAGE = Allowed(lambda v: v in STAGE_NAMES, f"one of {STAGE_NAMES}")
 GATE_ACTIONS = ["advance", "hold", "stop"]  # what a phase does when its gate fails (Phase)
 GATE_ACTION = Allowed(lambda v: v in GATE_ACTIONS, f"one of {GATE_ACTIONS}")
 FIT_DIMENSIONS = ["place", "goods", "people"]  # 人、货、场 (DOMAIN §3.1), see sim.core.fit
-TEST_METRICS = ["conversion_30d", "margin_per_user"]  # what a 0-1 test measures per arm
+TEST_METRICS = ["conversion_30d", "margin_per_user", "ltv"]  # what a 0-1 test measures per arm
 TEST_METRIC = Allowed(lambda v: v in TEST_METRICS, f"one of {TEST_METRICS}")
 # what a stop-loss measures on matured cohorts (`sim.core.rules`)
 STOP_METRICS = ["conversion_30d", "ltv_cac"]

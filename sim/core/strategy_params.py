@@ -164,8 +164,24 @@ class Test:
     metric: str = ranged(
         TEST_METRIC,
         "conversion_30d",
-        doc="what the arms are compared on, over each arm's matured users",
+        doc="what the arms are compared on, over each arm's matured users: conversion_30d, "
+        "margin_per_user (discounted margin to date) or ltv (discounted margin at ages < "
+        "horizon_days minus CAC, yuan per user: the business's yardstick, DOMAIN §4)",
         unit="metric",
+    )
+    horizon_days: int = ranged(
+        at_least(1),
+        90,
+        doc="the age the ltv metric is measured at; its arms have matured when their last "
+        "user is this many days old (other metrics: 30 days)",
+        unit="days",
+    )
+    daily_users: float | None = ranged(
+        number_in(0, 1e6, "users per day"),
+        None,
+        doc="users bought per day while the arms fill (null: the phase's daily_users); the "
+        "test's size is its users (DOMAIN §3.2), this only sets how fast they come",
+        unit="users/day",
     )
 
 
@@ -271,6 +287,35 @@ class PeopleFit:
 
 
 @dataclass
+class Truth:
+    """How the evaluation (never a rule) values each candidate: `sim.core.truth`. A reference
+    0-1 test of every candidate of each dimension with several, under the brand's latent fits,
+    repeated with fresh run seeds; a candidate's value is its arms' LTV at `horizon_days`
+    (yuan per user) pooled over the repeats. Off (0 repeats): the summary's value-defined best
+    and regret are null."""
+
+    replicates: int = ranged(
+        COUNT, 0, doc="repeats of the reference test (0: no value-defined best)", unit="runs"
+    )
+    users_per_arm: int = ranged(
+        at_least(1), 1000, doc="users per arm of each repeat (003: >= 1,000)", unit="users"
+    )
+    daily_users: float = ranged(
+        number_in(0, 1e6, "users per day"),
+        100.0,
+        doc="users per day of the reference test, from `initial_channel` (001: seed users "
+        "come from the brand's public-store customers) or the people candidates equally",
+        unit="users/day",
+    )
+    team_size: int = ranged(
+        HEADCOUNT, 2, doc="operators of the reference test (001: 0-1 runs on 1-2)", unit="people"
+    )
+    horizon_days: int = ranged(
+        at_least(1), 90, doc="the age each candidate's LTV is measured at", unit="days"
+    )
+
+
+@dataclass
 class Fit:
     """Brand fit unknown until tested (DOMAIN §3.1); read in `sim.core.fit`."""
 
@@ -287,3 +332,4 @@ class Fit:
     place: PlaceFit = field(default_factory=PlaceFit)
     goods: GoodsFit = field(default_factory=GoodsFit)
     people: PeopleFit = field(default_factory=PeopleFit)
+    truth: Truth = field(default_factory=Truth)

@@ -214,7 +214,7 @@ def _dimensions(columns, prefix: str = "brand.") -> list[str]:
 def brand_lines(table: pd.DataFrame) -> list[str]:
     """Per arm, on a brand with candidates: in how many brands (seeds) the candidate it ran at
     the end was truly the best fit, per dimension, and whether a test chose it or it ran the
-    guess untested (summary `brand.<dim>_run_is_best`, `brand.<dim>_committed`)."""
+    guess untested (summary `brand.<dim>_run_is_best_fit`, `brand.<dim>_committed`)."""
     dims = _dimensions(table.columns)
     if not dims:
         return []
@@ -222,11 +222,11 @@ def brand_lines(table: pd.DataFrame) -> list[str]:
     for g, sub in table.groupby("group", sort=False):
         parts = []
         for d in dims:
-            best = sub[f"brand.{d}_run_is_best"].astype(bool)
+            best = sub[f"brand.{d}_run_is_best_fit"].astype(bool)
             committed = f"brand.{d}_committed"
             tested = committed in sub and sub[committed].notna().any()
             how = "its test's pick" if tested else "the guess, untested"
-            parts.append(f"{d}: truly best in {int(best.sum())}/{len(sub)} brands ({how})")
+            parts.append(f"{d}: best fit in {int(best.sum())}/{len(sub)} brands ({how})")
         out.append(f"{g} ran — " + "; ".join(parts))
     return out
 
@@ -246,7 +246,7 @@ def live_brand_lines(pair) -> list[str]:
                 if c is None
                 else "tested"
             )
-            mark = "best" if b[f"{d}_run_is_best"] else f"best was {b[f'{d}_best']}"
+            mark = "best fit" if b[f"{d}_run_is_best_fit"] else f"best fit {b[f'{d}_best_fit']}"
             parts.append(f"{d} {b[f'{d}_run']} ({how}; {mark})")
         if parts:
             out.append(f"{arm.name} runs — " + "; ".join(parts))

@@ -70,20 +70,30 @@ def summarise(diffs: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
-def found_best(table: pd.DataFrame, tester: str = TESTER) -> pd.DataFrame:
-    """Per spread, the share of the tester's brands whose test committed the truly best
-    candidate, per tested dimension (`brand.<dim>_committed_best`)."""
-    t = _finished(table)
-    t = t[t["strategy"] == tester]
-    cols = [c for c in t if c.startswith("brand.") and c.endswith("_committed_best")]
+def _per_dimension(t: pd.DataFrame, suffix: str, by: list[str]) -> pd.DataFrame:
+    """Mean of `brand.<dim><suffix>` per group of `by`, a column per dimension; empty where
+    the summary has none with a value (the evaluation off: `fit.truth.replicates` 0)."""
+    cols = [c for c in t if c.startswith("brand.") and c.endswith(suffix)]
+    cols = [c for c in cols if t[c].notna().any()]
     if not cols:
         return pd.DataFrame()
-    best = t[[SPREAD, *cols]].copy()
-    for c in cols:
-        best[c] = best[c].astype(float)
-    out = best.groupby(SPREAD)[cols].mean()
-    out.columns = [c.removeprefix("brand.").removesuffix("_committed_best") for c in cols]
+    out = t[[*by, *cols]].astype({c: float for c in cols}).groupby(by)[cols].mean()
+    out.columns = [c.removeprefix("brand.").removesuffix(suffix) for c in cols]
     return out
+
+
+def found_best(table: pd.DataFrame, tester: str = TESTER) -> pd.DataFrame:
+    """Per spread, the share of the tester's brands whose test committed the truly best
+    candidate, per tested dimension (`brand.<dim>_committed_best`: the most valuable per user,
+    `sim.core.truth`)."""
+    t = _finished(table)
+    return _per_dimension(t[t["strategy"] == tester], "_committed_best", [SPREAD])
+
+
+def regret(table: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy and spread, the mean regret of what each brand ran at the end, per
+    dimension (`brand.<dim>_regret`: truly best value − value of the one run, yuan per user)."""
+    return _per_dimension(_finished(table), "_regret", ["strategy", SPREAD])
 
 
 def figure(table: pd.DataFrame):
@@ -123,9 +133,23 @@ def markdown(table: pd.DataFrame) -> str:
         lines.append("")
     best = found_best(table)
     if not best.empty:
-        lines += [f"## {TESTER}'s test committed the truly best candidate (share of brands)", ""]
+        lines += [
+            f"## {TESTER}'s test committed the truly best candidate (share of brands)",
+            "",
+            "Truly best: the highest LTV per user at `fit.truth.horizon_days` under the brand's "
+            "latent fits (the evaluation's reference test, `sim.core.truth`).",
+            "",
+        ]
         lines.append("| fit.spread | " + " | ".join(best.columns) + " |")
         lines.append("|---" * (len(best.columns) + 1) + "|")
         for s, row in best.iterrows():
             lines.append(f"| {s:g} | " + " | ".join(f"{v:.0%}" for v in row) + " |")
+        lines.append("")
+    loss = regret(table)
+    if not loss.empty:
+        lines += ["## Regret of what ran at the end (mean over brands, yuan per user)", ""]
+        lines.append("| strategy | fit.spread | " + " | ".join(loss.columns) + " |")
+        lines.append("|---" * (len(loss.columns) + 2) + "|")
+        for (g, s), row in loss.iterrows():
+            lines.append(f"| {g} | {s:g} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
     return "\n".join(lines) + "\n"

@@ -52,7 +52,8 @@ def reveal(pair: LivePair) -> list[Reveal]:
             "true fit": [first[f"{dim}_fit_{n}"] for n in names],
             "guess": [n == first[f"{dim}_guess"] for n in names],
             "best": [
-                first[f"{dim}_fit_{n}"] == first[f"{dim}_fit_{first[f'{dim}_best']}"] for n in names
+                first[f"{dim}_fit_{n}"] == first[f"{dim}_fit_{first[f'{dim}_best_fit']}"]
+                for n in names
             ],
         }
         lines = []
@@ -66,10 +67,10 @@ def reveal(pair: LivePair) -> list[Reveal]:
 
 
 def _reveal_sentence(arm: Arm, b: dict, dim: str) -> str:
-    run, best = b[f"{dim}_run"], b[f"{dim}_best"]
+    run, best = b[f"{dim}_run"], b[f"{dim}_best_fit"]
     verdict = (
-        "the truly best"
-        if b[f"{dim}_run_is_best"]
+        "the best fit"
+        if b[f"{dim}_run_is_best_fit"]
         else f"not the best ({best} was; fit {b[f'{dim}_fit_{run}']:.2f} vs "
         f"{b[f'{dim}_fit_{best}']:.2f})"
     )
