@@ -453,7 +453,8 @@ def main() -> None:
             save(a.cache, key, done)
             spent = time.time() - t0
             eta = spent / k * (len(todo) - k)
-            print(f"\r{k}/{len(todo)} runs done, {spent:.0f} s, ETA {eta:.0f} s", end="", flush=True)
+            progress = f"{k}/{len(todo)} runs done, {spent:.0f} s, ETA {eta:.0f} s"
+            print(f"\r{progress}", end="", flush=True)
     print()
 
     def get(s: Study, strategy: str, scale, what: str) -> np.ndarray:

@@ -164,6 +164,27 @@ def test_over_asking_spreads_negative_word_that_lowers_later_arrivals_intent():
     )
 
 
+def test_kocs_word_of_mouth_dilutes_the_negative_share_and_keeps_arrivals_intent():
+    """KOCs' word counts in the brand's positive word of mouth (`reputation.promoters`), so a
+    larger `koc.referral_multiplier` lowers the negative share and keeps more of channel
+    arrivals' intent: how KOC leverage reaches value (experiments/mechanisms.md, issue #22
+    item 5)."""
+    over = {"strategy": one_phase(150, {"paid_ads": 1.0}, team_size=3, koc=True)}
+    loud = {**over, "koc.referral_multiplier": 40.0}
+    top = {"horizon_days": 150}
+
+    def negative(m):
+        return m.daily()["negative_word_share"].iloc[-60:].mean()
+
+    assert_greater(
+        across_seeds(negative, over, SEEDS, **top), across_seeds(negative, loud, SEEDS, **top)
+    )
+    assert_greater(
+        across_seeds(channel_intent, loud, SEEDS, **top),
+        across_seeds(channel_intent, over, SEEDS, **top),
+    )
+
+
 def test_a_leaver_with_full_trust_and_no_excess_asks_tells_nobody():
     """The detractor weight is the share of a leaver's churn hazard a bad experience explains."""
     m = build({"strategy": PAID, "reputation.enabled": True}, seed=0, horizon_days=1)
