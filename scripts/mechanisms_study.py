@@ -37,18 +37,12 @@ def channel_intent(m, s) -> float:
     return float(pop.intent[:n][rows].mean())
 
 
-def daily_mean(column: str):
+def daily(column: str, how: str):
+    """The daily table's `column` reduced by `how` ("mean", "sum"); 0 where a run lacks it."""
+
     def f(m, s) -> float:
         d = m.daily()
-        return float(d[column].mean()) if column in d else 0.0
-
-    return f
-
-
-def daily_sum(column: str):
-    def f(m, s) -> float:
-        d = m.daily()
-        return float(d[column].sum()) if column in d else 0.0
+        return float(getattr(d[column], how)()) if column in d else 0.0
 
     return f
 
@@ -62,11 +56,11 @@ MEASURES = {
     "conversion": ("30-day conversion", summary_key("conversion_30d")),
     "intent": ("mean intent of channel arrivals", channel_intent),
     "cac": ("CAC per acquired user (yuan)", summary_key("cac_per_user")),
-    "waiting": ("mean users waiting for an account", daily_mean("unassigned_users")),
-    "operators": ("mean operators at work per day", daily_mean("operators")),
+    "waiting": ("mean users waiting for an account", daily("unassigned_users", "mean")),
+    "operators": ("mean operators at work per day", daily("operators", "mean")),
     "koc_referred": ("share of new users referred by KOCs", summary_key("koc_referred_share")),
     "ltv_cac_90d": ("LTV/CAC at 90 days", summary_key("ltv_cac_90d")),
-    "first_orders": ("first orders in the year", daily_sum("first_purchases")),
+    "first_orders": ("first orders in the year", daily("first_purchases", "sum")),
     "churn": ("churned share of acquired users", summary_key("churn_rate")),
     "profit": ("profit (M yuan)", lambda m, s: s["profit"] / 1e6),
 }
@@ -293,16 +287,20 @@ def save(path: Path, key: str, done: dict) -> None:
     path.write_text(json.dumps({"fingerprint": key, "runs": runs}))
 
 
-def delta(a: np.ndarray, b: np.ndarray, digits: int) -> str:
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean paired difference a - b across seeds and its standard error."""
     d = a - b
-    se = d.std(ddof=1) / np.sqrt(d.size)
-    return f"{d.mean():+.{digits}f} ± {se:.{digits}f}"
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def delta(a: np.ndarray, b: np.ndarray, digits: int) -> str:
+    mean, se = paired(a, b)
+    return f"{mean:+.{digits}f} ± {se:.{digits}f}"
 
 
 def z(a: np.ndarray, b: np.ndarray) -> float:
-    d = a - b
-    se = d.std(ddof=1) / np.sqrt(d.size)
-    return abs(d.mean()) / se if se > 0 else (np.inf if d.mean() else 0.0)
+    mean, se = paired(a, b)
+    return abs(mean) / se if se > 0 else (np.inf if mean else 0.0)
 
 
 def verdict(zs: list[float]) -> str:
