@@ -27,7 +27,8 @@ clean-venv:
 	rm -rf $(VENV)
 
 # The standing mechanisms study (issue #22): each mechanism off / on / x0.5 / x1.5 of its key
-# parameter on 4 seeds, two strategies, paired by seed; writes experiments/mechanisms.md.
+# parameter on 4 seeds, two strategies, paired by seed; writes experiments/mechanisms.md
+# (runs are cached in results/mechanisms_runs.json while sim/ and configs/ are unchanged).
 mechanisms: $(STAMP)
 	$(BIN)/python scripts/mechanisms_study.py --write
 
