@@ -118,7 +118,7 @@ def test_a_good_sweep_passes_with_every_job_composed_as_hydra_composes_it(tmp_pa
         "strategy=staged,premature",
         "seed=0,1",
         *TINY,
-        "economics.ltv_horizons_days=[30,60]",
+        "economics.ltv_horizons_days=[30,90]",
     ]
     argv += ["pool=pyramid", "pool.layers.camps.enabled=true", f"hydra.sweep.dir={tmp_path / 's'}"]
     checked = check(argv)
@@ -128,7 +128,7 @@ def test_a_good_sweep_passes_with_every_job_composed_as_hydra_composes_it(tmp_pa
         assert cfg == compose(job), job
     assert list(tmp_path.iterdir()) == []
     experiment = check(["-m", "experiment=comparison"])
-    assert len(experiment.jobs) == 15 and not experiment.out_dir_given
+    assert len(experiment.jobs) == 18 and not experiment.out_dir_given
     assert experiment.configs[7] == compose(experiment.jobs[7])
 
 
