@@ -225,6 +225,8 @@ def test_a_friend_cap_below_demand_leaves_users_unassigned_and_lowers_conversion
     assert df["unassigned_users"].iloc[-1] > 0
     waiting = pop.live() & (pop.operator < 0)
     assert df["unassigned_users"].iloc[-1] == waiting.sum()
+    # first come, first served: nobody who joined after a user still waiting got an account
+    assert np.flatnonzero(pop.operator >= 0).max() < np.flatnonzero(waiting).min()
 
     def conv(model):
         return model.summary()["conversion_30d"]

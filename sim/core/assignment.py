@@ -7,9 +7,11 @@ Relationships are continuous: a user keeps their operator (unless a hand-over mo
   to current (ramped) capacity; users who joined while no operator had arrived are assigned
   when the first ones arrive.
 - `FriendCap` (`operators.friend_cap`): an operator's account holds at most that many friends,
-  so every new user waits unassigned and, each day once loads are counted, the waiting go to
-  arrived operators with room, in proportion to capacity; the rest keep waiting (and count in
-  the daily table's `unassigned_users`).
+  so every new user waits unassigned and, each day once loads are counted, the waiting are
+  served first come, first served: as many of the longest-waiting as the arrived accounts have
+  room for go to them, in proportion to capacity; the rest keep waiting (and count in the daily
+  table's `unassigned_users`). Only those served draw an operator, so a long queue costs
+  nothing a day.
 """
 
 from __future__ import annotations
@@ -59,9 +61,11 @@ class FriendCap(Assignment):
 
     def staff(self, model, day: Day) -> None:
         pop = model.population
-        waiting = np.flatnonzero(day.live & (pop.operator < 0))
         room = self.cap - day.load
         caps = model.team.capacities(day.d)
+        free = int(np.maximum(room, 0)[caps > 0].sum())  # what the arrived accounts can take
+        # rows are in joining order: the longest-waiting first
+        waiting = np.flatnonzero(day.live & (pop.operator < 0))[:free]
         got = team.assign_capped(model.rng, waiting.size, caps, room)
         pop.operator[waiting] = got
         day.load = day.load + np.bincount(got[got >= 0], minlength=len(model.team))
