@@ -417,7 +417,15 @@ def page(get, strategies: list[str], seeds: list[int], minutes: str) -> str:
             ]
             lines.append(f"| {s.name} (`{s.key}`) | " + " | ".join(cells) + " |")
         lines.append("")
-    lines += ["## Notes: why each mechanism acts as much as it does", ""]
+    lines += [
+        "## Notes: why each mechanism acts as much as it does",
+        "",
+        "Written by hand in the script; the tables above are regenerated each time. Numbers quoted "
+        "in a note (CACs, shares, intents of seed 0) were measured on 2026-12-02 with issue #22's "
+        "mechanisms on and before the 10-N spend rule and the friend cap's queue (issue #23); they "
+        "explain the mechanism, the tables give today's sizes.",
+        "",
+    ]
     lines += [f"- **{s.name}**, {MEASURES[s.output][0]}: {s.why}" for s in STUDIES]
     lines.append("")
     return "\n".join(lines)
