@@ -284,11 +284,14 @@ def privsim(*args, tmp_path, env=None):
     ],
 )
 def test_bad_input_is_refused_with_exit_2_and_one_clear_line(args, message, tmp_path):
+    """In this process (`cli_harness.invoke`, what a real `privsim` prints and exits with:
+    tests/test_bad_input.py's test_matches_a_real_process checks the two agree)."""
+    from cli_harness import invoke
 
-    r = privsim(*args, tmp_path=tmp_path)
-    assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
-    assert re.search(message, r.stderr), r.stderr
-    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    r = invoke("privsim", [*args, f"hydra.run.dir={tmp_path / 'run'}"], tmp_path)
+    assert r.code == 2, (r.code, r.err[-2000:])
+    assert re.search(message, r.err), r.err
+    assert "Traceback" not in r.err and len(r.err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()  # nothing written: no folder, no .hydra/, no run.log
 
 
