@@ -86,16 +86,20 @@ STOP_METRICS = ["conversion_30d", "ltv_cac"]
 STOP_METRIC = Allowed(lambda v: v in STOP_METRICS, f"one of {STOP_METRICS}")
 
 
+MAX_HORIZON_DAYS = 3650  # the longest run: ten years (`horizon_days`)
+
+
 def horizons(why: str) -> Allowed:
-    """A non-empty increasing list of whole days in [1, 3,650] (the longest `horizon_days`)."""
+    """A non-empty increasing list of whole days in [1, MAX_HORIZON_DAYS] (the longest
+    `horizon_days`)."""
     return Allowed(
         lambda h: (
             bool(h)
             and all(isinstance(v, int) and not isinstance(v, bool) for v in h)
-            and all(1 <= v <= 3650 for v in h)
+            and all(1 <= v <= MAX_HORIZON_DAYS for v in h)
             and list(h) == sorted(set(h))
         ),
-        f"a non-empty increasing list of integers in [1, 3,650] ({why})",
+        f"a non-empty increasing list of integers in [1, {MAX_HORIZON_DAYS:,}] ({why})",
     )
 
 

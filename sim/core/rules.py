@@ -169,7 +169,7 @@ class Rules(Mechanism):
         """Users the phase means to buy today at the current spend scales (stated budgets and
         the market's room aside)."""
         mix = model.brand.channel_mix(day.phase.channel_mix)
-        return day.phase.daily_users * sum(
+        return model.brand.daily_users(day.phase) * sum(
             share * self.channels[c].volume_scale * self.scale.get(c, 1.0)
             for c, share in mix.items()
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sim.core.mechanism_params import Capability, Market, Reputation
 from sim.core.pool_params import Pool, Touchpoint
 from sim.core.ranges import (
+    MAX_HORIZON_DAYS,
     COUNT,
     FIT_DIMENSIONS,
     HEADCOUNT,
@@ -402,7 +403,9 @@ class Scenario:
     economics: Economics
     # ten years: the cost and behaviour rules describe a brand's first years, and each day is
     # a row of the daily table
-    horizon_days: int = ranged(integer_in(1, 3650, "ten years"), doc="days simulated", unit="days")
+    horizon_days: int = ranged(
+        integer_in(1, MAX_HORIZON_DAYS, "ten years"), doc="days simulated", unit="days"
+    )
     # also refused when they cannot fit in memory (`sim.core.checks`)
     initial_users: int = ranged(
         integer_in(0, 1_000_000_000, "users"),

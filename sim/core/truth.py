@@ -23,9 +23,9 @@ from dataclasses import replace
 import numpy as np
 
 from sim.core.params import FIT_DIMENSIONS, Phase, Scenario, Strategy, Test, candidates
+from sim.core.ranges import MAX_HORIZON_DAYS
 
 TRUTH_STREAM = 0x7207  # a sub-stream of the brand's seed
-REFERENCE_BOUND_DAYS = 3650  # the longest run a scenario allows (ranges: horizon_days)
 
 
 def reference(sc: Scenario, seed: int) -> Scenario:
@@ -50,7 +50,7 @@ def reference(sc: Scenario, seed: int) -> Scenario:
     fit = replace(sc.fit, truth=replace(t, replicates=0))
     strategy = Strategy(name="truth", phases=[phase])
     # the repeat ends when its arms are valued (`candidate_values`); the horizon only bounds it
-    return replace(sc, strategy=strategy, fit=fit, seed=seed, horizon_days=REFERENCE_BOUND_DAYS)
+    return replace(sc, strategy=strategy, fit=fit, seed=seed, horizon_days=MAX_HORIZON_DAYS)
 
 
 def candidate_values(sc: Scenario, fits: dict, brand_seed: int | None, model_cls) -> dict | None:
