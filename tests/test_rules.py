@@ -56,6 +56,18 @@ def test_spend_rule_grows_back_when_the_channel_pays_again():
     assert m.summary()["rules"]["fired"] == {} and (m.daily()["spend_scale_paid_ads"] == 1).all()
 
 
+def test_spend_rule_of_a_phase_that_starts_late_measures_its_cohorts():
+    """A phase with a spend rule entered after day 128 + its horizon (a 0-1 test that ran
+    long) records its first cohort far into the run: the record grows to hold it."""
+    strategy = phase_with({"spend": {"paid_ads": {"horizon_days": 10, "min_ltv_cac": 1.0}}})
+    first = one_phase(20.0, {"public_store": 1.0})["phases"][0] | {"min_days": 200, "max_days": 200}
+    strategy["phases"].insert(0, first | {"name": "first"})
+    m = build({"strategy": strategy}, seed=0, horizon_days=300).run()
+    cuts = [e for e in m.summary()["rules"]["events"] if e["rule"] == "spend_cut"]
+    # the first review: joined days 200-227 of the late phase, the last at ages 0-9 on day 236
+    assert cuts and cuts[0]["day"] == 236
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_pace_rule_keeps_users_per_operator_near_its_target(seed):
     """400 users a day into 2 fixed operators: unlimited, users per operator passes 5,000;

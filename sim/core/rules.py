@@ -52,8 +52,10 @@ class _ChannelValue:
             return
         rows = pop.slice_joined(j, j)
         mine = pop.channel[rows] == self.code
-        if j >= self.sums.shape[0]:
-            self.sums = np.concatenate((self.sums, np.zeros_like(self.sums)))
+        if j >= len(self.sums):  # a phase that starts late records from its first day on
+            grown = np.zeros((max(2 * len(self.sums), j + 1), 2))
+            grown[: len(self.sums)] = self.sums
+            self.sums = grown
         self.sums[j] = pop.cac[rows][mine].sum(), pop.ltv_margin[rows][mine].sum()
 
     def ratio(self, first: int, last: int) -> float:
