@@ -1,24 +1,35 @@
-"""Throughput of the batch engine and the model's fixed cost per simulated day.
+"""Throughput of the batch engine, per-run cost against the horizon, and the fixed cost a day.
 
-    python benchmarks/batch.py                 # runs/minute, 2 processes, default, 365 days
-    python benchmarks/batch.py --runs 40 --jobs 2 --days 365
+    python benchmarks/batch.py                 # a year and three years side by side, 2 processes
+    python benchmarks/batch.py --runs 40 --jobs 2 --days 365 730 1095
     python benchmarks/batch.py --fixed         # ms per simulated day at tiny sizes, by phase
     python benchmarks/batch.py --profile       # cProfile of one default run (top functions)
     python benchmarks/batch.py --morris        # the premature-scaling Morris study, timed
 
-`--runs N` evaluates the default scenario (`compose([])`: staged, 365 days) for seeds 0..N-1
-through `sim.experiment.batch.run_batch` with `--jobs` local processes (`--chunk-size` runs per
-task; default: the engine's), no cache, and prints one JSON line: wall seconds, runs per minute
-(including the workers' start-up, and excluding it: from the first finished run on), the mean
-seconds per run inside a worker, the share of the workers' time spent simulating
+Three-year runs should be three times the work (issue #23): a run's cost linear in the user
+rows it steps × days. So the default measurement runs the default scenario (`compose([])`,
+`--strategy` staged) at each horizon of `--days` (default: a year and three years, the default
+run's `horizon_days` and the longest `economics.npv_horizons_days`) in one invocation, for the
+same seeds 0..N-1 (`--runs N`) through `sim.experiment.batch.run_batch` with the same `--jobs`
+local processes (`--chunk-size` runs per task; default: the engine's), no cache. The horizons'
+batches take turns, `--rounds` times in alternating order (1y 3y 3y 1y: a drift of the shared
+machine's load hits both alike), after one untimed run per worker (their start-up).
+
+Each batch prints one JSON line: wall seconds, runs per minute (including the workers'
+start-up, and excluding it: from the first finished run on), the mean seconds per run inside a
+worker, row-days per run and ns per row-day, the share of the workers' time spent simulating
 (`workers_busy`: what the engine's overhead leaves; comparable on a busy machine), and the load
 average of the machine while it ran (the machine is shared: divide by its cores to see
-contention).
+contention). A last line pools each horizon's runs (`[mean, standard error]` over runs) and
+gives each later horizon's ratios to the first, per run paired by seed and round: seconds per
+run, row-days (`benchmarks/run.py`'s `row_days`: the user rows stepped, summed over days;
+churned users stay rows) and cost per row-day — linear ⇔ ≈ 1, below 1 where the per-run fixed
+cost (build, summary) spreads over more days.
 
-`--fixed` runs one tiny model (1 user a day, `--days` days) and times each phase of `step()`
-(`sim.core.model` docstring) by wrapping the model's phase methods, plus Mesa's own step
-machinery (run time minus the phases) and the DataCollector's `collect`: the cost every day pays
-whatever the population, i.e. the floor of a short study's run time.
+`--fixed` runs one tiny model (1 user a day) for each horizon of `--days` and times each phase
+of `step()` (`sim.core.model` docstring) by wrapping the model's phase methods, plus Mesa's own
+step machinery (run time minus the phases) and the DataCollector's `collect`: the cost every day
+pays whatever the population, i.e. the floor of a short study's run time; one JSON line each.
 
 `--morris` runs the study of configs/sensitivity/premature_scaling.yaml as specified (Morris
 screening of 12 parameters, r = 10 trajectories, 2 seeds, both arms paired: 520 runs of 365 days)
@@ -31,12 +42,25 @@ import argparse
 import json
 import logging
 import os
+import statistics
 import time
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
-def throughput(runs: int, jobs: int, days: int, strategy: str, chunk: int | None = None) -> dict:
+def default_horizons() -> list[int]:
+    """A year and three years: the default run's `horizon_days` and the longest NPV horizon
+    (`economics.npv_horizons_days`), the three years the experiments run (issue #23)."""
+    from sim.experiment.config import compose
+
+    cfg = compose([])
+    return [cfg["horizon_days"], cfg["economics"]["npv_horizons_days"][-1]]
+
+
+def throughput(runs: int, jobs: int, days: int, strategy: str, chunk: int | None = None):
+    """One batch of `runs` seeds at `days`: (its numbers, each run's (seconds, row-days))."""
+    from run import ROW_STAGES, row_days
+
     from sim.experiment.batch import Evaluation, run_batch
     from sim.experiment.config import compose
 
@@ -44,9 +68,14 @@ def throughput(runs: int, jobs: int, days: int, strategy: str, chunk: int | None
     evs = [Evaluation({}, seed=s) for s in range(runs)]
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
-    results = run_batch(base, evs, n_jobs=jobs, chunk_size=chunk, progress=False)
+    results = run_batch(
+        base, evs, n_jobs=jobs, chunk_size=chunk, daily_columns=ROW_STAGES, progress=False
+    )
     wall = time.perf_counter() - t0
+    if failed := [r.error for r in results if not r.ok]:
+        raise SystemExit(f"{len(failed)} of {runs} runs failed; the first: {failed[0]}")
     per_run = [r.seconds for r in results]
+    rows = [row_days(r.daily) for r in results]
     first = min(per_run)  # the first finished run includes no start-up of its own
     return {
         "strategy": strategy,
@@ -59,11 +88,68 @@ def throughput(runs: int, jobs: int, days: int, strategy: str, chunk: int | None
         if runs > jobs
         else None,
         "mean_s_per_run_in_worker": round(sum(per_run) / runs, 3),
+        "row_days_per_run": round(sum(rows) / runs),
+        "ns_per_row_day": round(sum(per_run) / sum(rows) * 1e9, 1),
         # the share of the workers' wall time spent simulating: the engine's own overhead
         # (start-up, hand-over, the tail) is the rest; robust to a busy machine, unlike runs/min
         "workers_busy": round(sum(per_run) / (wall * min(jobs, runs)), 3),
         "chunk_size": chunk,
-        "failed": sum(not r.ok for r in results),
+        "load_avg_before": round(load0, 2),
+        "load_avg_after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }, list(zip(per_run, rows, strict=True))
+
+
+def mean_se(xs: list[float]) -> list[float | None]:
+    """[mean, standard error] (None for one value)."""
+    return [statistics.fmean(xs), statistics.stdev(xs) / len(xs) ** 0.5 if len(xs) > 1 else None]
+
+
+def side_by_side(runs: int, jobs: int, horizons: list[int], strategy: str,
+                 chunk: int | None, rounds: int) -> dict:  # fmt: skip
+    """Each horizon's batch in turn, `rounds` times (ABBA...: a drift of the machine's load
+    hits every horizon alike), one JSON line each, after an untimed batch of one run per
+    worker (the reused workers' start-up would otherwise fall on the first horizon); then each
+    horizon's pooled numbers and each later horizon's ratios to the first, from the runs
+    paired by seed and round."""
+    throughput(jobs, jobs, min(horizons), strategy)  # untimed: each worker's imports, first calls
+    load0 = os.getloadavg()[0]
+    paired: dict[int, list[tuple[float, int]]] = {d: [] for d in horizons}
+    for k in range(rounds):
+        for d in horizons if k % 2 == 0 else horizons[::-1]:
+            line, per_run = throughput(runs, jobs, d, strategy, chunk)
+            print(json.dumps(line), flush=True)
+            paired[d] += per_run
+
+    def rnd(pair, digits):
+        return [None if v is None else round(v, digits) for v in pair]
+
+    def ratio(d, of):  # of(seconds, row-days) of each run ÷ that of its pair at the first horizon
+        pairs = zip(paired[d], paired[horizons[0]], strict=True)
+        return rnd(mean_se([of(*run) / of(*first) for run, first in pairs]), 3)
+
+    return {
+        "strategy": strategy,
+        "runs": runs,
+        "jobs": jobs,
+        "rounds": rounds,
+        "horizons": {
+            d: {
+                "s_per_run": rnd(mean_se([s for s, _ in paired[d]]), 4),
+                "row_days_per_run": round(statistics.fmean(r for _, r in paired[d])),
+                "ns_per_row_day": rnd(mean_se([s / r * 1e9 for s, r in paired[d]]), 1),
+            }
+            for d in horizons
+        },
+        # per run paired with the first horizon's (same seed and round): [mean, standard error]
+        f"ratios_to_{horizons[0]}_days": {
+            d: {
+                "s_per_run": ratio(d, lambda s, r: s),
+                "row_days": ratio(d, lambda s, r: r),
+                "cost_per_row_day": ratio(d, lambda s, r: s / r),
+            }
+            for d in horizons[1:]
+        },
         "load_avg_before": round(load0, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
         "cores": os.cpu_count(),
@@ -166,23 +252,28 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--jobs", type=int, default=2)
-    p.add_argument("--days", type=int, default=365)
+    p.add_argument("--days", type=int, nargs="+", default=None,
+                   help="horizons side by side, the first the reference of the ratios "
+                   "(default: a year and three years, see default_horizons)")  # fmt: skip
+    p.add_argument("--rounds", type=int, default=2, help="batches per horizon, order alternating")
     p.add_argument("--strategy", default="staged")
     p.add_argument("--chunk-size", type=int, default=None, help="runs per task (default: auto)")
     p.add_argument("--fixed", action="store_true", help="fixed cost per simulated day")
     p.add_argument("--profile", action="store_true", help="cProfile one default run")
     p.add_argument("--morris", action="store_true", help="time the premature-scaling study")
     args = p.parse_args()
+    days = args.days or default_horizons()
     if args.profile:
         profile(30)
     elif args.morris:
         print(json.dumps(morris(args.jobs)))
     elif args.fixed:
-        print(json.dumps(fixed_cost(args.days)))
+        for d in days:
+            print(json.dumps(fixed_cost(d)))
     else:
-        print(
-            json.dumps(throughput(args.runs, args.jobs, args.days, args.strategy, args.chunk_size))
-        )
+        print(json.dumps(side_by_side(
+            args.runs, args.jobs, days, args.strategy, args.chunk_size, args.rounds
+        )))  # fmt: skip
 
 
 if __name__ == "__main__":

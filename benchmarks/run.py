@@ -35,6 +35,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# every user row is in exactly one of these stages each day (churned users stay rows)
+ROW_STAGES = ("aware", "familiar", "trust", "buy", "rebuy", "churned")
+
+
+def row_days(daily) -> int:
+    """The user rows a run stepped, summed over its days: the daily table's stage counts
+    (`ROW_STAGES`; a DataFrame or `{column: values}`, as `run_batch(daily_columns=)` gives)."""
+    return int(sum(sum(daily[c]) for c in ROW_STAGES))
 
 
 def measure(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict:
@@ -57,11 +65,7 @@ def measure(users: int, days: int, naive: bool, seed: int, overrides=()) -> dict
         rows_days = users * days
     else:
         model.run(days)
-        rows_days = int(
-            model.daily()[["aware", "familiar", "trust", "buy", "rebuy", "churned"]]
-            .to_numpy()
-            .sum()
-        )
+        rows_days = row_days(model.daily())
     t3, c3 = time.perf_counter(), time.process_time()
     run_s = t3 - t2
     return {
