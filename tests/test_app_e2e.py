@@ -180,8 +180,11 @@ def test_across_brands_runs_in_the_background_and_shows_bands(server):
         )
         text = page.inner_text(".bands-result")
         assert re.search(
-            r"A \(staged\) beat B \(premature\) on cumulative profit at day 365 in \d of 5 "
-            r"brands \(seeds 0–4\); median paired difference",
+            r"A \(staged\) beat B \(premature\) on NPV at 365 days \(daily profit discounted to "
+            r"day 0 at 10 %/year\) in \d of 5 brands \(seeds 0–4\); median paired difference .*"
+            r"\. [AB] \((staged|premature)\) overtook [AB] \((staged|premature)\) on cumulative "
+            r"profit for good \(ahead on every day from then to day 365\) in \d of 5 brands; "
+            r"median day across brands: (never|[\d,]+)",
             text,
         ), text
         page.locator(".across-brands").first.scroll_into_view_if_needed()
