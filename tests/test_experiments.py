@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from sim.core.model import PrivateDomainModel
-from sim.experiment.config import compose, model_kwargs
+from sim.experiment.config import build, compose, model_kwargs
 
 from conftest import assert_greater
 
@@ -17,6 +17,7 @@ EXPERIMENTS = [
     "comparison",
     "pyramid",
     "testing_value",
+    "pace_rule",
 ]
 
 
@@ -125,3 +126,35 @@ def test_channel_mix_public_store_best_fission_worst_quality():
         metric(rows["paid_ads"], "conversion_30d"), metric(rows["fission"], "conversion_30d")
     )
     assert_greater(metric(rows["fission"], "churn_rate"), metric(rows["paid_ads"], "churn_rate"))
+
+
+PACED = (  # pace_rule's x1 arm
+    "+strategy.phase_rules={one_to_ten: {pace: {users_per_operator: 1667, hire: false}}, "
+    "ten_to_n: {pace: {users_per_operator: 1667, hire: true}}}"
+)
+
+
+def test_pace_rule_lays_the_rule_over_each_named_phase():
+    phases = build(compose(["experiment=pace_rule", "strategy=staged", PACED])).strategy.phases
+    assert phases[0].rules.pace is None
+    assert [(p.rules.pace.users_per_operator, p.rules.pace.hire) for p in phases[1:]] == [
+        (1667, False),
+        (1667, True),
+    ]
+    assert "paid_ads" in phases[2].rules.spend  # the phase's own spend rule stays
+
+
+def test_pace_rule_lowers_users_per_operator():
+    """ten_to_n (one 10-N phase) over 150 days, seeds 0-2: with the pace rule the arrived team
+    carries fewer live users each (daily mean) than without it."""
+    base = ["experiment=pace_rule", "strategy=ten_to_n", "horizon_days=150"]
+    load = {
+        arm: np.array(
+            [
+                run([*base, *extra, f"seed={s}"]).daily()["mean_operator_load"].mean()
+                for s in range(3)
+            ]
+        )
+        for arm, extra in (("off", []), ("on", [PACED]))
+    }
+    assert_greater(load["off"], load["on"])

@@ -5,7 +5,7 @@ across fields (shares summing to 1, candidates known, gates for `hold`/`stop`) a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sim.core.pool_params import Pool
 from sim.core.ranges import (
@@ -140,6 +140,15 @@ class Rules:
     def any(self) -> bool:
         return bool(self.spend) or self.pace is not None or self.stop_loss is not None
 
+    def over(self, base: Rules) -> Rules:
+        """These rules laid over `base`: each one set here replaces base's of its kind (a spend
+        rule per channel)."""
+        return Rules(
+            spend={**base.spend, **self.spend},
+            pace=base.pace if self.pace is None else self.pace,
+            stop_loss=base.stop_loss if self.stop_loss is None else self.stop_loss,
+        )
+
 
 @dataclass
 class Test:
@@ -235,6 +244,24 @@ class Strategy:
 
     name: str = described("the strategy's name (reported in summaries)", "label")
     phases: list[Phase]
+    phase_rules: dict[str, Rules] = field(
+        default_factory=dict,
+        metadata={
+            "doc": "rules laid over the phase of this name (each rule set here replaces the "
+            "phase's of its kind); a name the strategy has no phase of is ignored, so one sweep "
+            "can switch a rule on in every strategy that has the phase (a sweep cannot add a key "
+            "to a list element)",
+            "unit": "records",
+        },
+    )
+
+    def __post_init__(self):
+        self.phases = [
+            replace(p, rules=self.phase_rules[p.name].over(p.rules))
+            if p.name in self.phase_rules
+            else p
+            for p in self.phases
+        ]
 
 
 @dataclass
