@@ -131,12 +131,15 @@ def across_seeds(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 def lines(ax, frame: pd.DataFrame, x: str, y: str, groups=None) -> None:
     """One line per group of `y` against `x`: the run itself for a one-seed group, else the
-    median of its seeds with the band of the middle 80 % of seeds."""
+    median of its seeds with the band of the middle 80 % of seeds. A group whose line equals an
+    earlier group's at every `x` (a stop-loss that never fired) would hide it: it is drawn
+    dashed, so both colours show, and its legend entry says which line it repeats."""
     if frame.empty:
         return
     groups = list(dict.fromkeys(frame["group"])) if groups is None else groups
     col = colours(groups)
     many = frame.groupby("group")["job"].nunique()
+    drawn = {}  # group -> (x, line) as drawn
     for g in groups:
         sub = frame[frame["group"] == g]
         if sub.empty:
@@ -147,10 +150,19 @@ def lines(ax, frame: pd.DataFrame, x: str, y: str, groups=None) -> None:
         else:
             d = across_seeds(sub, x, y)
             xs, mid, band = d[x], d["median"], d[d["n"] > 1]
+        same = next((h for h, line in drawn.items() if _same_line(line, (xs, mid))), None)
+        drawn[g] = (xs, mid)
+        label, style = (str(g), "-") if same is None else (f"{g} (same line as {same})", "--")
         marker = "o" if len(xs) < 30 else None
-        ax.plot(xs, mid, color=col[g], label=str(g), marker=marker, ms=3, linewidth=1.8)
+        ax.plot(xs, mid, style, color=col[g], label=label, marker=marker, ms=3, linewidth=1.8)
         if band is not None and len(band):
             ax.fill_between(band[x], band["lo"], band["hi"], color=col[g], alpha=0.2, lw=0)
+
+
+def _same_line(a: tuple, b: tuple) -> bool:
+    """Whether two `(x, y)` lines are equal point for point (no tolerance: drawn the same)."""
+    (xa, ya), (xb, yb) = a, b
+    return np.array_equal(xa, xb) and np.array_equal(ya, yb, equal_nan=True)
 
 
 @dataclass(frozen=True)
@@ -376,13 +388,16 @@ def by_group(ax, table: pd.DataFrame, column: str, ylabel: str, ref: float, ref_
     ax.legend(fontsize=7, framealpha=0.8)
 
 
-def paired_differences(ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str) -> None:
+def paired_differences(
+    ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str, legend: bool = True
+) -> None:
     """Paired comparisons of groups, one row per pair (`A − B`): each brand's (seed's)
     difference A − B as a grey dot, the mean difference with its 95 % t-interval (the CI of the
     mean, not a spread of outcomes) in red, and zero (no difference) as a dotted line.
 
     `diffs`: `pair`, `seed`, `diff`; `stats`: `pair`, `mean_diff`, `ci_low`, `ci_high`, one row
-    per pair (`sim.viz.report.paired`), in the order the rows are drawn, top down.
+    per pair (`sim.viz.report.paired`), in the order the rows are drawn, top down. `legend`:
+    False where the figure draws one legend for all its panels.
     """
     pairs = list(dict.fromkeys(stats["pair"]))
     if not len(diffs):
@@ -418,7 +433,8 @@ def paired_differences(ax, diffs: pd.DataFrame, stats: pd.DataFrame, xlabel: str
     ax.set_ylim(-0.6, len(pairs) - 0.4)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel("pair of groups (A − B)", fontsize=9)
-    ax.legend(fontsize=7, framealpha=0.8, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    if legend:
+        ax.legend(fontsize=7, framealpha=0.8)
 
 
 def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:

@@ -98,7 +98,8 @@ CAPTIONS = {
     "their heights compare.",
     "cumulative_profit.png": "Cumulative profit (margin − acquisition spend − team, KOC and "
     "systems cost) by day; line: median of seeds, band: middle 80 % of seeds (10th–90th "
-    "percentile).",
+    "percentile). A dashed line equals an earlier group's line on every day (its legend entry "
+    "names which).",
     "paired.png": "For each pair of groups that differ in one override (A − B, A the group "
     "listed first): grey dots are single brands (seeds), each the difference between the two "
     "runs with that seed; the red point is the mean difference and its bar the 95 % CI of the "
@@ -421,35 +422,49 @@ def _pair_label(pairs: pd.DataFrame) -> pd.Series:
 
 def paired_figure(out: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
     """`paired.png` in `out`: the paired differences of every pair (`paired`), one panel per
-    yardstick (up to three a row); False (and no figure) when no groups were paired."""
+    yardstick (up to three a row) sharing the pairs' axis, so a pair is read across a row, and
+    one legend (in a spare panel, else below the panels); False (and no figure) when no groups
+    were paired."""
     if pairs.empty:
         return False
     done = table[table["status"] == "finished"]
     sticks = yardsticks(done)
-    cols = min(3, len(sticks))  # NPV at three horizons, profit, LTV/CAC: two rows of three
-    rows = -(-len(sticks) // cols)
+    labels = _pair_label(pairs.drop_duplicates(["a", "b"]))
+    rows = -(-len(sticks) // 3)  # up to three a row: NPV at three horizons, profit, LTV/CAC
+    cols = -(-len(sticks) // rows)  # four: two rows of two, no spare panel
+    text_lines = int(labels.str.count("\n").sum()) + len(labels)
     fig, axes = plots.figure(
-        6.5 * cols,
-        rows * max(3.5, 2.2 + 0.6 * (pairs["a"] + "\n" + pairs["b"]).nunique()),
+        1.0 + 0.065 * labels.str.split("\n").explode().str.len().max() + 4.0 * cols,
+        0.6 + rows * (1.4 + 0.25 * text_lines),
         rows,
         cols,
+        sharey=True,
         layout="constrained",
     )
-    for ax in axes[len(sticks) :]:
-        ax.set_visible(False)
-    for ax, col in zip(axes, sticks, strict=False):
+    for i, (ax, col) in enumerate(zip(axes, sticks, strict=False)):
         name, unit = yardstick(col)[0].removesuffix(")").split(" (")
         stats = pairs[pairs["yardstick"] == col].assign(pair=_pair_label)
         diffs = [paired_values(done, r.a, r.b, col).assign(pair=r.pair) for r in stats.itertuples()]
         plots.paired_differences(
-            ax,
-            pd.concat(diffs, ignore_index=True),
-            stats,
-            f"{name}, A − B ({unit})",
+            ax, pd.concat(diffs, ignore_index=True), stats, f"{name}, A − B ({unit})", legend=False
         )
-        ax.set_title(f"{name}: paired difference per brand")
+        ax.set_title("Profit over the whole run" if col == "profit" else name, fontsize=10)
+        if i % cols:
+            ax.set_ylabel("")
         if unit == "yuan":
             plots.thousands(ax.xaxis)
+    handles = {}  # one legend for all panels: each label once, from the panel that drew it
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, h)
+    spare = axes[len(sticks) :]
+    for ax in spare:
+        ax.axis("off")
+    kw = dict(fontsize=8, framealpha=0.8)
+    if spare:
+        spare[0].legend(handles.values(), handles.keys(), loc="center", **kw)
+    else:
+        fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncols=3, **kw)
     fig.suptitle("Paired comparisons: runs with the same seed face the same brand")
     plots.save(fig, out / "paired.png", dpi=110)
     return True

@@ -1,0 +1,85 @@
+"""Figures a reader who did not write them can read: `paired.png` has one legend and panels that
+share the pairs' axis; a group whose line equals another's is still visible and says so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.experiment.comparison import paired
+from sim.experiment.sweep import group_keys
+from sim.viz import plots, report
+from test_report_paired import sweep_table
+
+LEGEND = {
+    "one brand (seed): A − B",
+    "no difference",
+    "mean difference, 95 % CI of the mean (t-interval)",
+}
+
+
+def drawn_figure(monkeypatch, draw):
+    """The figure `draw()` saves, kept instead of written."""
+    saved = []
+    monkeypatch.setattr(plots, "save", lambda fig, path, **kw: saved.append(fig))
+    draw()
+    (fig,) = saved
+    return fig
+
+
+@pytest.mark.parametrize(
+    ("npv", "shape"), [((), (1, 2)), (("npv_365d", "npv_730d"), (2, 2)), (("npv_365d",), (1, 3))]
+)
+def test_paired_figure_has_one_legend_and_shares_the_pairs_axis(monkeypatch, tmp_path, npv, shape):
+    rng = np.random.default_rng(0)
+    rows = [
+        dict(strategy=s, seed=seed, profit=rng.normal(), ltv_cac_90d=rng.normal())
+        | {c: rng.normal() for c in npv}
+        for s in ("staged", "premature", "ten_to_n")
+        for seed in range(3)
+    ]
+    table = sweep_table(rows)
+    pairs, _ = paired(table, group_keys(table))
+    fig = drawn_figure(monkeypatch, lambda: report.paired_figure(tmp_path, table, pairs))
+    panels = [ax for ax in fig.axes if ax.axison]
+    assert len(panels) == len(npv) + 2 and fig.axes[0].get_subplotspec().get_geometry()[:2] == shape
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend())]
+    assert len(legends) == 1 and {t.get_text() for t in legends[0].get_texts()} == LEGEND
+    assert all(ax.get_title() and "_" not in ax.get_title() for ax in panels)
+    assert "Profit over the whole run" in [ax.get_title() for ax in panels]
+    ticks = ["staged − premature", "staged − ten_to_n", "premature − ten_to_n"][::-1]
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == ticks
+    # one axis of pairs, labelled in the first column: a pair is read across a row of panels
+    assert all(ax.get_shared_y_axes().joined(panels[0], ax) for ax in panels)
+
+
+def test_coinciding_lines_are_dashed_and_named_with_colours_kept(monkeypatch):
+    days = np.arange(10)
+    run = lambda group, job, profit: pd.DataFrame(  # noqa: E731
+        dict(group=group, job=job, day=days, profit=profit)
+    )
+    daily = pd.concat(
+        [
+            run("ten_to_n", "0", 1.0 * days),
+            run("ten_to_n", "1", 2.0 * days),
+            run("ten_to_n_stoploss", "2", 1.0 * days),
+            run("ten_to_n_stoploss", "3", 2.0 * days),
+            run("staged", "4", 0.5 * days),
+            run("staged", "5", 3.0 * days),
+        ]
+    )
+    fig, (ax,) = plots.figure(6, 4)
+    plots.cumulative_profit(ax, daily)
+    lines = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    assert list(lines) == ["ten_to_n", "ten_to_n_stoploss (same line as ten_to_n)", "staged"]
+    styles = [ln.get_linestyle() for ln in lines.values()]
+    assert styles == ["-", "--", "-"]
+    col = plots.colours(["ten_to_n", "ten_to_n_stoploss", "staged"])
+    assert [ln.get_color() for ln in lines.values()] == list(col.values())
+    # one day apart is not the same line
+    daily.loc[(daily["job"] == "3") & (daily["day"] == 9), "profit"] += 1
+    fig, (ax,) = plots.figure(6, 4)
+    plots.cumulative_profit(ax, daily)
+    assert "ten_to_n_stoploss" in [ln.get_label() for ln in ax.get_lines()]
+    assert {ln.get_linestyle() for ln in ax.get_lines()} == {"-"}
