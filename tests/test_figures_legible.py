@@ -83,3 +83,22 @@ def test_coinciding_lines_are_dashed_and_named_with_colours_kept(monkeypatch):
     plots.cumulative_profit(ax, daily)
     assert "ten_to_n_stoploss" in [ln.get_label() for ln in ax.get_lines()]
     assert {ln.get_linestyle() for ln in ax.get_lines()} == {"-"}
+
+
+def test_line_figures_keep_the_sweeps_order_of_groups():
+    """Job folders "0", "2", "10" are the sweep's order; sorted as text, "10" would come second
+    and take the second colour and the legend's second place."""
+    daily = pd.DataFrame(
+        {
+            "job": ["0", "0", "2", "2", "10", "10"],
+            "group": ["a", "a", "b", "b", "c", "c"],
+            "day": [0, 1] * 3,
+            "profit": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "churned_today": [0.0] * 6,
+            "live_users": [10.0] * 6,
+        }
+    )
+    c = plots.cumulative(daily, "profit")
+    assert list(dict.fromkeys(c["group"])) == ["a", "b", "c"]
+    assert c.loc[c["job"] == "10", "cumulative_profit"].tolist() == [5.0, 11.0]
+    assert list(dict.fromkeys(plots.churn_rate(daily)["group"])) == ["a", "b", "c"]

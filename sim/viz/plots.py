@@ -211,15 +211,16 @@ def marks(ax, items, col: dict, label: bool = True) -> None:
 
 
 def cumulative(daily: pd.DataFrame, column: str) -> pd.DataFrame:
-    """`daily` with `cumulative_<column>` summed over days within each job."""
-    d = daily.sort_values(["job", "day"], kind="stable")
+    """`daily` with `cumulative_<column>` summed over days within each job (jobs keep their
+    order: the groups' legend order and colours follow the sweep, not job names as text)."""
+    d = daily.sort_values("day", kind="stable")
     return d.assign(**{f"cumulative_{column}": d.groupby("job")[column].cumsum()})
 
 
 def churn_rate(daily: pd.DataFrame, window: int = 7) -> pd.DataFrame:
     """`daily` with `churn_pct_per_day`: users lost per day as a % of the users present that
-    day, pooled over a rolling `window` of days within each job."""
-    d = daily.sort_values(["job", "day"], kind="stable")
+    day, pooled over a rolling `window` of days within each job (jobs keep their order)."""
+    d = daily.sort_values("day", kind="stable")
     roll = lambda s: s.groupby(d["job"]).transform(  # noqa: E731
         lambda v: v.rolling(window, min_periods=1).sum()
     )
