@@ -191,6 +191,8 @@ def _default_cell(cfg, key: str, f) -> str:
             return "per touchpoint: see [Touchpoints](#touchpoints)"
         if key.startswith("channels."):
             return "per channel: see [Channels](#channels)"
+        if not v:  # an empty collection by default (e.g. strategy.phase_rules)
+            return "none"
         return "per phase: " + "; ".join(
             f"{i}: {fmt(x if x is not MISSING else _field_default(f))}" for i, x in v.items()
         )
