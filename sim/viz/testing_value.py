@@ -3,23 +3,29 @@
     python -m sim.cli.testing_value <sweep_dir>     # reads <sweep_dir>/summary.parquet
 
 For each brand (seed) and fit spread, the advantage of testing first is the paired difference
-staged − ten_to_n (and staged − premature, when those runs exist) on profit over the horizon and
-on LTV/CAC at the shortest horizon (90 days by default). Writes `testing_value.png` (one panel
-per yardstick: the median over brands with a band covering the middle 80 % of brands, 10th–90th
-percentile) and `testing_value.md` (the same numbers as a table, with staged's win count and
-how often its test committed the truly best candidate) into the sweep directory.
+staged − each untested launch the sweep ran (ten_to_n, ten_to_n_stoploss, premature) on the
+multi-year yardsticks (NPV at each of `economics.npv_horizons_days` the runs reached; issue #23,
+DOMAIN §3.2), on profit over the horizon and on LTV/CAC at the shortest LTV horizon. Writes
+`testing_value.png` (one panel per NPV horizon and LTV/CAC: the median over brands with a band
+covering the middle 80 % of brands, 10th–90th percentile) and `testing_value.md`: the break-even
+spread at each horizon (where the median brand's advantage turns positive; DOMAIN §3.1: "where
+the break-even lies is a result, not an input"), the tables behind the figure, the day staged's
+cumulative profit overtakes each launch's for good (from the sweep report's
+`overtakes.parquet`), how often each launch's stop-loss fired, and how often staged's test
+committed the truly best candidate.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from sim.experiment.comparison import yardstick, yardsticks
+from sim.experiment.comparison import npv_columns, overtake_median, yardstick, yardsticks
 from sim.viz import plots
 
 SPREAD = "fit.spread"
 TESTER = "staged"
-AGAINST = ("ten_to_n", "premature")
+AGAINST = ("ten_to_n", "ten_to_n_stoploss", "premature")
 
 
 def _finished(table: pd.DataFrame) -> pd.DataFrame:
@@ -96,28 +102,101 @@ def regret(table: pd.DataFrame) -> pd.DataFrame:
     return _per_dimension(_finished(table), "_regret", ["strategy", SPREAD])
 
 
+def break_even(s: pd.DataFrame) -> str:
+    """Where the median brand's advantage (`summarise` rows of one `versus`, by spread) turns
+    positive for good: "ahead at every spread" when it never is ≤ 0; else the spread,
+    interpolated linearly between the last measured spread where it was ≤ 0 and the next; "not
+    up to <max>" when it is ≤ 0 at the largest spread measured."""
+    s = s.sort_values("spread")
+    x, y = s["spread"].to_numpy(float), s["median"].to_numpy(float)
+    behind = np.flatnonzero(y <= 0)
+    if behind.size == 0:
+        return "ahead at every spread"
+    i = int(behind[-1])
+    if i == len(x) - 1:
+        return f"not up to {x[-1]:g}"
+    cross = x[i] + (x[i + 1] - x[i]) * (0 - y[i]) / (y[i + 1] - y[i])
+    return f"{cross:.2f} (between {x[i]:g} and {x[i + 1]:g})"
+
+
+def overtaking(table: pd.DataFrame, over: pd.DataFrame, tester: str = TESTER) -> pd.DataFrame:
+    """Per `versus` and spread, from the sweep report's overtakes (`sim.viz.report`): the
+    brands, in how many of them the tester's cumulative profit overtook the other's for good
+    by the horizon (`overtaken`), and the median day (`comparison.overtake_median`: NaN where it
+    did not happen in more than half the brands)."""
+    t = _finished(table).drop_duplicates("group").set_index("group")
+    rows = []
+    for r in over.itertuples():
+        a, b = (t.loc[g, "strategy"] if g in t.index else None for g in (r.a, r.b))
+        if tester not in (a, b) or r.differs_in != "strategy":
+            continue
+        mine = r.a_overtakes_day if a == tester else r.b_overtakes_day
+        rows.append(dict(versus=b if a == tester else a, spread=float(t.loc[r.a, SPREAD]), day=mine))
+    if not rows:
+        return pd.DataFrame(columns=["versus", "spread", "brands", "overtaken", "median_day"])
+    g = pd.DataFrame(rows).groupby(["versus", "spread"], sort=False)["day"]
+    out = pd.DataFrame(
+        {"brands": g.size(), "overtaken": g.count(), "median_day": g.apply(overtake_median)}
+    )
+    return out.reset_index()
+
+
+def stop_losses(table: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy with a stop-loss and spread: the brands, and in how many it stopped buying
+    (`rules.stop_loss_day` set) with the median day it did."""
+    t = _finished(table)
+    if "rules.stop_loss_day" not in t:
+        return pd.DataFrame()
+    t = t[t["strategy"].isin(t.loc[t["rules.stop_loss_day"].notna(), "strategy"].unique())]
+    d = t.astype({"rules.stop_loss_day": float}).groupby(["strategy", SPREAD])["rules.stop_loss_day"]
+    return pd.DataFrame({"brands": d.size(), "stopped": d.count(), "median_day": d.median()})
+
+
 def figure(table: pd.DataFrame):
-    cols = yardsticks(table)
-    fig, axes = plots.figure(6.0 * len(cols), 4.2, ncols=len(cols), layout="constrained")
-    for ax, col in zip(axes, cols, strict=True):
+    cols = [c for c in yardsticks(table) if c != "profit"]  # NPV at its last horizon says it
+    ncols = min(len(cols), 2)
+    nrows = -(-len(cols) // ncols)
+    fig, axes = plots.figure(6.5 * ncols, 4.4 * nrows, nrows, ncols, layout="constrained")
+    for ax, col in zip(axes, cols, strict=False):
         label, _ = yardstick(col)
         plots.advantage_by_spread(ax, advantage(table, col), f"{TESTER} − other, {label}")
         ax.set_title(f"Advantage of testing first: {label}", fontsize=10)
-        if col == "profit":
+        if col.startswith("npv_"):
             plots.thousands(ax.yaxis)
+    for ax in axes[len(cols) :]:
+        ax.set_visible(False)
     return fig
 
 
-def markdown(table: pd.DataFrame) -> str:
+def markdown(table: pd.DataFrame, over: pd.DataFrame | None = None) -> str:
+    """The study's tables; `over`: the sweep report's overtakes (None: that section left out)."""
+    sums = {col: summarise(advantage(table, col)) for col in yardsticks(table)}
     lines = [
         "# testing_value: what the 0-1 test buys",
         "",
         f"Paired by brand (seed) at each fit spread: {TESTER} − the other strategy. Median over "
         "brands and the middle 80 % of brands (10th–90th percentile: a spread of outcomes, not a "
-        "CI); wins: brands where testing first came out ahead; mean: the mean paired difference.",
+        "CI); wins: brands where testing first came out ahead; mean: the mean paired difference. "
+        "*NPV at H days*: daily profit of days 0 … H − 1 discounted to day 0 at "
+        "`economics.discount_rate_annual`.",
         "",
     ]
-    for col in yardsticks(table):
+    npvs = npv_columns(table)
+    if npvs:
+        lines += [
+            "## Break-even spread, by horizon",
+            "",
+            f"The fit spread from which the median brand's NPV is higher testing first "
+            f"({TESTER}) than launching untested (linear between the spreads measured).",
+            "",
+            "| vs | " + " | ".join(yardstick(c)[0].removesuffix(" (yuan)") for c in npvs) + " |",
+            "|---" * (len(npvs) + 1) + "|",
+        ]
+        for v in dict.fromkeys(sums[npvs[0]]["versus"]):
+            cells = [break_even(sums[c][sums[c]["versus"] == v]) for c in npvs]
+            lines.append(f"| {v} | " + " | ".join(cells) + " |")
+        lines.append("")
+    for col, s in sums.items():
         label, fmt = yardstick(col)
         lines += [
             f"## {label}",
@@ -125,11 +204,39 @@ def markdown(table: pd.DataFrame) -> str:
             "| vs | fit.spread | wins | 10th pct | median | 90th pct | mean |",
         ]
         lines.append("|---|---|---|---|---|---|---|")
-        for r in summarise(advantage(table, col)).itertuples():
+        for r in s.itertuples():
             cells = (format(getattr(r, k), fmt) for k in ("p10", "median", "p90", "mean"))
             lines.append(
                 f"| {r.versus} | {r.spread:g} | {r.wins}/{r.brands} | " + " | ".join(cells) + " |"
             )
+        lines.append("")
+    o = overtaking(table, over) if over is not None else pd.DataFrame()
+    if len(o):
+        lines += [
+            f"## The day {TESTER}'s cumulative profit overtakes the launch's for good",
+            "",
+            "Per brand, the first day from which testing first stays ahead on cumulative profit "
+            "(undiscounted) to the horizon; median over brands, a brand where it never did "
+            "counted as later than any day (never: in half the brands or more).",
+            "",
+            "| vs | fit.spread | overtaken by the horizon | median day |",
+            "|---|---|---|---|",
+        ]
+        for r in o.itertuples():
+            day = "never" if np.isnan(r.median_day) else f"{r.median_day:,.0f}"
+            lines.append(f"| {r.versus} | {r.spread:g} | {r.overtaken}/{r.brands} | {day} |")
+        lines.append("")
+    stops = stop_losses(table)
+    if len(stops):
+        lines += [
+            "## Stop-losses that fired",
+            "",
+            "| strategy | fit.spread | stopped buying | median day |",
+            "|---|---|---|---|",
+        ]
+        for (g, sp), r in stops.iterrows():
+            day = "–" if np.isnan(r.median_day) else f"{r.median_day:,.0f}"
+            lines.append(f"| {g} | {sp:g} | {int(r.stopped)}/{int(r.brands)} | {day} |")
         lines.append("")
     best = found_best(table)
     if not best.empty:
