@@ -257,7 +257,9 @@ def bands_sentence(b: SeedBands) -> str:
         f"{names[0]} beat {names[1]} on {what} in {int((diff > 0).sum())} of {seeds}; "
         f"median paired difference (A − B, same brand) {yuan(float(diff.median()), sign=True)}"
     )
-    first, other, day, k, m = overtaking(b)
+    if (o := overtaking(b)) is None:  # no brand with both arms' daily profit
+        return f"{lead}{failed}."
+    first, other, day, k, m = o
     when = "never (not in more than half of them)" if np.isnan(day) else f"{day:,.0f}"
     when += " (ahead from the first day)" if day == 0 else ""
     return (
