@@ -60,3 +60,22 @@ def test_stop_losses_count_the_brands_where_buying_stopped():
     s = tv.stop_losses(t)
     assert s.loc[("ten_to_n", 0.0), "stopped"] == 2 and s.loc[("ten_to_n", 0.0), "median_day"] == 70
     assert s.loc[("ten_to_n", 1.0), "stopped"] == 0 and ("staged", 0.0) not in s.index
+
+
+def test_advantage_axis_spans_the_bands_and_counts_the_brands_beyond():
+    from sim.viz import plots
+
+    diffs = pd.DataFrame(
+        {
+            "versus": "ten_to_n",
+            "spread": [0.0] * 10 + [1.0] * 10,
+            "seed": list(range(10)) * 2,
+            "diff": [float(i) for i in range(10)] + [float(i) for i in range(9)] + [1000.0],
+        }
+    )
+    fig, (ax,) = plots.figure(4, 3)
+    plots.advantage_by_spread(ax, diffs, "staged − other")
+    lo, hi = ax.get_ylim()
+    band_hi = diffs.groupby("spread")["diff"].quantile(0.9).max()  # the outlier's spread: 90.9
+    assert lo < 0 < band_hi < hi < 1000.0
+    assert "1 brand dots beyond the axis" in ax.get_legend().get_title().get_text()

@@ -444,13 +444,16 @@ def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:
     `diffs`: `versus` (the strategy compared against), `spread` (`fit.spread`), `seed` (the
     brand), `diff` (A − versus on that brand). Per `versus`: each brand as a faint dot, the
     median over brands as a line and the middle 80 % of brands (10th–90th percentile) as a band
-    — the spread of what a brand could see, not a CI; zero (no advantage) dotted.
+    — the spread of what a brand could see, not a CI; zero (no advantage) dotted. The y axis
+    spans the bands (a few extreme brands would flatten them); the brands beyond it are counted
+    in the legend's title.
     """
     if not len(diffs):
         empty(ax, "no brand (seed) has both runs")
         return
     versus = list(dict.fromkeys(diffs["versus"]))
     col = dict(zip(versus, PALETTE[2:], strict=False))
+    lo, hi = 0.0, 0.0
     for v in versus:
         d = diffs[diffs["versus"] == v].astype({"spread": float, "diff": float})
         q = d.groupby("spread")["diff"].quantile([BAND[0] / 100, 0.5, BAND[1] / 100]).unstack()
@@ -459,12 +462,17 @@ def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:
         ax.scatter(d["spread"], d["diff"], color=col[v], alpha=0.25, s=10)
         ax.plot(x, q[0.5], "o-", color=col[v], label=f"vs {v}: median of {n.min()} brands")
         ax.fill_between(x, q[BAND[0] / 100], q[BAND[1] / 100], color=col[v], alpha=0.2)
+        lo, hi = min(lo, q[BAND[0] / 100].min()), max(hi, q[BAND[1] / 100].max())
+    pad = 0.15 * (hi - lo) or 1.0
+    ax.set_ylim(lo - pad, hi + pad)
+    beyond = int(((diffs["diff"] < lo - pad) | (diffs["diff"] > hi + pad)).sum())
     ax.axhline(0, color=BLACK, linestyle=":", linewidth=1, label="no advantage")
     ax.set_xlabel("fit.spread: sd of log fit of each candidate (how much is unknown)", fontsize=9)
     ax.set_ylabel(ylabel, fontsize=9)
     ax.legend(
         fontsize=7,
         framealpha=0.8,
-        title="band: middle 80 % of brands (10th–90th pct)",
+        title="band: middle 80 % of brands (10th–90th pct)"
+        + (f"\n{beyond} brand dots beyond the axis (see the table)" if beyond else ""),
         title_fontsize=7,
     )
