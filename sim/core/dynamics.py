@@ -119,13 +119,15 @@ def purchase_hazard(
     tests/test_correctness.py measures both.
     """
     stage = pop.stage
-    h = readiness(pop.trust, business.trust_to_buy, p.readiness_softness)
-    h *= 1.0 - friction
-    # repeats in `buy`/`rebuy`; first orders are set below; nothing for `aware` or `churned`
-    h *= np.float32(1.0 / business.purchase_cycle_days)
-    h *= pop.repeat_rate
-    np.minimum(h, 1.0, out=h)
-    h *= (stage >= Stage.BUY) & (stage < Stage.CHURNED)  # a mask: cheaper than a gather
+    # repeats in `buy`/`rebuy`; first orders are set below; nothing for `aware` or `churned`.
+    # Computed on those rows only (most rows of a long run are churned; same values per row)
+    h = np.zeros(stage.size, dtype=np.float32)
+    repeat = np.flatnonzero((stage >= Stage.BUY) & (stage < Stage.CHURNED))
+    r = readiness(pop.trust[repeat], business.trust_to_buy, p.readiness_softness)
+    r *= 1.0 - friction[repeat]
+    r *= np.float32(1.0 / business.purchase_cycle_days)
+    r *= pop.repeat_rate[repeat]
+    h[repeat] = np.minimum(r, 1.0, out=r)
     first = np.flatnonzero((stage == Stage.FAMILIAR) | (stage == Stage.TRUST))
     ask = readiness(pop.trust[first], business.lead.min_trust, p.readiness_softness)
     ask *= 1.0 - friction[first]
@@ -140,19 +142,23 @@ def purchase_hazard(
 
 
 def churn_hazard(
-    pop: Population, ban_risk: np.ndarray, promo_excess: float, p: Churn
+    pop: Population, rows: np.ndarray, ban_risk: np.ndarray, promo_excess, p: Churn
 ) -> np.ndarray:
-    """Daily churn probability (§6 step 7): asks above the tolerated share (the potential gap
-    turning negative, 001/003), low trust, low intent (deal hunters), and account bans."""
-    h = 1.0 - pop.trust
+    """Daily churn probability (§6 step 7) of the users `rows` (ids: the live ones; churned
+    rows have none): asks above the tolerated share (the potential gap turning negative,
+    001/003), low trust, low intent (deal hunters), and account bans. `ban_risk` and an array
+    `promo_excess` are over the whole population."""
+    if np.ndim(promo_excess):
+        promo_excess = promo_excess[rows]
+    h = 1.0 - pop.trust[rows]
     h *= np.float32(p.trust_coef)
     h += 1.0
-    low_intent = 1.0 - pop.intent
+    low_intent = 1.0 - pop.intent[rows]
     low_intent *= np.float32(p.intent_coef)
     low_intent += 1.0
     h *= low_intent
     h *= np.float32(p.base_rate * (1.0 + p.promo_coef * promo_excess))
-    h += ban_risk
+    h += ban_risk[rows]
     return np.minimum(h, 1.0, out=h)
 
 
@@ -165,12 +171,16 @@ class Events:
 def draw_events(
     rng: np.random.Generator, live: np.ndarray, churn_h: np.ndarray, buy_h: np.ndarray
 ) -> Events:
-    """One uniform per user decides competing events: churn first, then purchase."""
-    u = rng.random(churn_h.size, dtype=np.float32)
-    churned = (u < churn_h) & live
-    churn_h += buy_h
-    bought = (u < churn_h) & live & ~churned
-    return Events(np.flatnonzero(churned), np.flatnonzero(bought))
+    """One uniform per user decides competing events: churn first, then purchase. `live`: the
+    live users' ids, `churn_h` their churn hazards; `buy_h` is over the whole population. The
+    draw stays one per row, churned or not, so the random stream does not depend on who is
+    live."""
+    u = rng.random(buy_h.size, dtype=np.float32)[live]
+    churned = u < churn_h
+    churn_h += buy_h[live]
+    bought = u < churn_h
+    bought &= ~churned
+    return Events(live[churned], live[bought])
 
 
 def repeat_dropout(

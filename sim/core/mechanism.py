@@ -65,6 +65,7 @@ class Day:
     volume: dict[str, float] = field(default_factory=dict)  # x expected arrivals (rules)
     spend: float = 0.0  # acquisition spend, yuan
     live: np.ndarray | None = None  # live users once staffed (before today's churn)
+    live_rows: np.ndarray | None = None  # their ids
     load: np.ndarray | None = None  # live users per operator
     caps: np.ndarray | None = None  # each operator's 1:1 touches for attention by load today
     extra: tuple[np.ndarray, np.ndarray] | None = None  # (rows, touches) on top: camps (§2.3)

@@ -326,7 +326,8 @@ class PrivateDomainModel(mesa.Model):
             self.team.hand_over(self.rng, pop, arrived)
             self.assignment.arrived(self, day)
         day.live = pop.live()
-        by_operator = pop.stage_counts_by(pop.operator + 1, len(self.team) + 1)
+        day.live_rows = live = np.flatnonzero(day.live)  # most rows of a long run are churned
+        by_operator = pop.stage_counts_by(pop.operator[live] + 1, len(self.team) + 1, live)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
         self._run_hooks("staff", day)
@@ -373,8 +374,9 @@ class PrivateDomainModel(mesa.Model):
     def _churn(self, day: Day) -> None:
         """Churn vs purchase on one draw, orders booked, bait takers drop (DOMAIN §2.5, §2.6)."""
         pop, c = self.population, self.params.churn
-        churn_h = dynamics.churn_hazard(pop, day.effects.ban_risk, day.excess, c)
-        events = dynamics.draw_events(self.rng, day.live, churn_h, day.buy_hazard)
+        live = day.live_rows
+        churn_h = dynamics.churn_hazard(pop, live, day.effects.ban_risk, day.excess, c)
+        events = dynamics.draw_events(self.rng, live, churn_h, day.buy_hazard)
         pop.stage[events.churned] = Stage.CHURNED
         pop.churn_day[events.churned] = day.d
         day.orders = record_orders(
@@ -403,10 +405,13 @@ class PrivateDomainModel(mesa.Model):
         Talkers and sharers (influence layer and core) refer at the full rate, the silent
         periphery at `referral.periphery_weight` of it (001, 003)."""
         pop, r = self.population, self.params.referral
+        # live rows only (their sums per bin are the same, in the same order; churned rows'
+        # bins are never read): intp keys and float64 weights, as `bincount` wants them
+        live = np.flatnonzero(pop.stage != Stage.CHURNED)
+        key = np.multiply(pop.layer[live] > 0, len(Stage), dtype=np.intp)
+        key += pop.stage[live]
         by_layer = np.bincount(
-            pop.stage + np.int8(len(Stage)) * (pop.layer > 0),
-            weights=pop.trust,
-            minlength=2 * len(Stage),
+            key, weights=pop.trust[live].astype(np.float64), minlength=2 * len(Stage)
         ).reshape(2, len(Stage))
         trust_sum = by_layer.sum(axis=0)
         referring = by_layer[:, Stage.parse(r.min_stage) : Stage.CHURNED].sum(axis=1)
@@ -430,10 +435,12 @@ class PrivateDomainModel(mesa.Model):
     def _account(self, day: Day) -> None:
         """Fill today's row of the daily table (`sim.core.results`) and collect it (§2.7, §4)."""
         pop, phase, p = self.population, day.phase, self.params
-        by_mask = pop.stage_counts_by(
-            member_key(pop.touchpoints, self.source.pool_index(pop)), len(self.tables.cost)
-        )
+        live = np.flatnonzero(pop.stage != Stage.CHURNED)  # counted; the churned are the rest
+        index = self.source.pool_index(pop)
+        key = member_key(pop.touchpoints[live], None if index is None else index[live])
+        by_mask = pop.stage_counts_by(key, len(self.tables.cost), live)
         counts = by_mask.sum(axis=0)
+        counts[Stage.CHURNED] = pop.n - live.size
         day.live_by_key = by_mask[:, : Stage.CHURNED].sum(axis=1)
         live_n = int(counts[: Stage.CHURNED].sum())
         day.arrived = self.team.arrived(day.d)

@@ -133,13 +133,17 @@ class Population:
         """Boolean mask of users not churned."""
         return self.stage != Stage.CHURNED
 
-    def stage_counts_by(self, group: np.ndarray, groups: int) -> np.ndarray:
+    def stage_counts_by(
+        self, group: np.ndarray, groups: int, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Users per (group, stage) for a group index in [0, groups): one bulk count that serves
-        several tallies (users per stage, live users per operator or per touchpoint mask)."""
+        several tallies (users per stage, live users per operator or per touchpoint mask).
+        `rows`: count only these users (ids; e.g. the live ones: most rows of a long run are
+        churned), `group` then being theirs."""
         size = groups * len(Stage)
         # int32 keys: one pass makes them, and `bincount` reads them at half the bytes of intp
         key = np.multiply(group, len(Stage), dtype=np.int32 if size < 2**31 else np.intp)
-        key += self.stage
+        key += self.stage if rows is None else self.stage[rows]
         return np.bincount(key, minlength=size).reshape(groups, len(Stage))
 
     def slice_joined(self, first_day: int, last_day: int) -> slice:
