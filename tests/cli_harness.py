@@ -34,6 +34,7 @@ COMMANDS = {
     "privsim-params": "sim.cli.params",
     "privsim-sensitivity": "sim.cli.sensitivity",
     "privsim-calibrate": "sim.cli.calibrate",
+    "privsim-optimize": "sim.cli.optimize",
     "privsim-app": "sim.cli.app",
     "privsim-whatif": "sim.cli.whatif",
 }

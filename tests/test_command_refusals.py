@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import app, calibrate, checks, figure, reproduce, sensitivity, whatif
+from sim.cli import app, calibrate, checks, figure, optimize, reproduce, sensitivity, whatif
 from sim.core.params import ConfigError
 from sim.experiment import calibration as cal
 from sim.experiment import config, observed, study_spec
@@ -33,9 +33,13 @@ def refused(main, args, capsys) -> str:
 # ---------------------------------------------------------------- command-line arguments
 
 
-@pytest.mark.parametrize("main", [calibrate.main, sensitivity.main], ids=["calib", "sens"])
-def test_study_jobs_and_out_are_checked_first(main, tmp_path, capsys):
-    name = "synthetic_brand" if main is calibrate.main else "premature_scaling"
+@pytest.mark.parametrize(
+    "main, name, bad",
+    [(calibrate.main, "synthetic_brand", "seeds"), (sensitivity.main, "premature_scaling", "seeds"),
+     (optimize.main, "staged_policy", "trials")],
+    ids=["calib", "sens", "optimize"],
+)  # fmt: skip
+def test_study_jobs_and_out_are_checked_first(main, name, bad, tmp_path, capsys):
     out = tmp_path / "o"
     assert "--jobs 0: must be at least 1" in refused(main, [name, "--jobs", "0", "--out", out],
                                                      capsys)  # fmt: skip
@@ -44,8 +48,8 @@ def test_study_jobs_and_out_are_checked_first(main, tmp_path, capsys):
     line = refused(main, [name, "--out", afile], capsys)
     assert f"--out {afile}: is a file" in line and afile.read_text() == "keep me"
     # options and overrides in any order (argparse's default refused `name --jobs 1 samples=1`)
-    line = refused(main, [name, "--jobs", "1", "seeds=0", "--out", out], capsys)
-    assert "seeds = 0" in line
+    line = refused(main, [name, "--jobs", "1", f"{bad}=0", "--out", out], capsys)
+    assert f"{bad} = 0" in line
     assert not out.exists()
 
 

@@ -277,7 +277,7 @@ def _evaluate(spec, base, obs, values_list, cache, n_jobs, progress, ray_address
     return out
 
 
-def _distributions(parameters):
+def distributions(parameters):
     import optuna
 
     return {
@@ -302,27 +302,15 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
     the study."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    out.mkdir(parents=True, exist_ok=True)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'study.db').resolve()}")
-    # A resumed study (or a second worker) must not replay the first draws: the sampler's seed
-    # moves on with the trials already stored.
-    try:
-        stored = len(optuna.load_study(study_name=spec.name, storage=storage).trials)
-    except KeyError:  # no such study yet
-        stored = 0
-    study = optuna.create_study(
-        study_name=spec.name,
-        storage=storage,
-        load_if_exists=True,
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=spec.sampler_seed + stored),
-    )
-    if stored and (n := fail_interrupted(study, storage)) and progress:
+    study, _, n = open_study(
+        out, spec.name, ["minimize"], lambda seed: optuna.samplers.TPESampler(seed=seed),
+        spec.sampler_seed,
+    )  # fmt: skip
+    if n and progress:
         stream = sys.stderr if progress is True else progress
         print(f"[privsim-calibrate] {n} trials of an interrupted run marked failed (not counted)",
               file=stream, flush=True)  # fmt: skip
-    dists = _distributions(parameters)
+    dists = distributions(parameters)
     cache = out / "evaluations"
     batch = max(1, n_jobs)
     while True:
@@ -352,6 +340,27 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
             print(f"[privsim-calibrate] optuna {done}/{spec.trials} trials, best -log L "
                   f"{best:.1f}", file=stream, flush=True)  # fmt: skip
     return study
+
+
+def open_study(out: Path, name: str, directions: list[str], sampler, sampler_seed: int):
+    """(the optuna study `name` in `<out>/study.db`, created or resumed; how many trials it
+    already held; how many of them a killed run had left RUNNING, now marked failed:
+    `fail_interrupted`). `sampler(seed)` makes the sampler: a resumed study (or a second worker)
+    must not replay the first draws, so its seed moves on with the trials already stored."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    out.mkdir(parents=True, exist_ok=True)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{(out / 'study.db').resolve()}")
+    try:
+        stored = len(optuna.load_study(study_name=name, storage=storage).trials)
+    except KeyError:  # no such study yet
+        stored = 0
+    study = optuna.create_study(
+        study_name=name, storage=storage, load_if_exists=True, directions=directions,
+        sampler=sampler(sampler_seed + stored),
+    )  # fmt: skip
+    return study, stored, fail_interrupted(study, storage) if stored else 0
 
 
 INTERRUPTED = "interrupted: the run that asked for this trial stopped before it was scored"

@@ -1,0 +1,206 @@
+"""An optimisation spec (`configs/optimize/<name>.yaml`, issue #24): which policy parameters to
+search, over which brands, for which objective. Composed by Hydra like the calibration and
+sensitivity specs (`sim.experiment.study_spec`), so any entry can be overridden on the command
+line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
+
+- `scenario`: Hydra overrides of the base (`strategy: staged`, `horizon_days: 1095`); its
+  values of the searched keys are the *starting point* (trial 0, enqueued), so the chosen
+  policy can never be worse in-sample than the policy the user started from;
+- `parameters`: dotted config keys `{low, high, scale: linear|log, type: int|float, why, unit}`
+  (shape and schema bounds checked by `sim.experiment.study_parameters`, as for the other
+  studies); `type` defaults to the config's own type, `int` on a float key searches whole
+  numbers, `float` on an integer key is refused;
+- `brands: {count, uncertainty}`: the search's brands are seeds 0 … count−1 of the scenario
+  with the `uncertainty` overrides (e.g. `fit.spread: 0.5`, DOMAIN §3.1: fit unknown until
+  tested) — the same brands for every trial (common random numbers);
+- `objective: {metric: npv_<H>d, downside: null | loss_probability | cvar10}`: the mean over
+  brands of NPV at H days (DOMAIN §4; H in `economics.npv_horizons_days`, ≤ horizon_days), and
+  optionally a downside measure (`loss_probability`: share of brands with NPV < 0; `cvar10`: mean
+  NPV of the worst ⌈10 % of brands⌉, at least one);
+- `trials` (optuna's budget, the starting point included), `sampler_seed`, `population`
+  (NSGA-II's generation size, used with a downside; 50 = optuna's default) and `fresh_brands`
+  (validation seeds count … count+fresh_brands−1, none of the search's).
+
+Every problem raises `ConfigError` naming its key, before any run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from omegaconf import OmegaConf
+
+from sim.core.params import ConfigError
+from sim.experiment.config import compose, group_options, override
+from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
+from sim.experiment.study_spec import compose_spec
+
+SPEC_GROUP = "optimize"
+SPEC_KEYS = {
+    "name", "question", "scenario", "parameters", "brands", "objective", "trials",
+    "sampler_seed", "population", "fresh_brands",
+}  # fmt: skip
+BRANDS_KEYS = {"count", "uncertainty"}
+OBJECTIVE_KEYS = {"metric", "downside"}
+TYPES = ("int", "float")
+# downside measure -> optuna direction (a loss probability is minimised, a CVaR maximised)
+DOWNSIDES = {"loss_probability": "minimize", "cvar10": "maximize"}
+CVAR_SHARE = 0.10  # cvar10: the worst 10 % of brands (the measure's name)
+
+
+@dataclass
+class Spec:
+    name: str
+    parameters: list[Parameter]
+    metric: str
+    types: dict = field(default_factory=dict)  # key -> "int" | "float" as the spec says
+    scenario: dict = field(default_factory=dict)
+    uncertainty: dict = field(default_factory=dict)
+    brands: int = 6
+    downside: str | None = None
+    trials: int = 16
+    sampler_seed: int = 0
+    population: int = 50
+    fresh_brands: int = 6
+    question: str = ""
+
+    def overrides(self) -> list[str]:
+        """The brands' scenario: the base's overrides, then the uncertainty's."""
+        return [override(k, v) for k, v in {**self.scenario, **self.uncertainty}.items()]
+
+    def runs_planned(self) -> int:
+        return self.trials * self.brands + 2 * self.fresh_brands
+
+    def horizon(self) -> int:
+        return int(self.metric[len("npv_") : -1])
+
+
+def _int(d: dict, key: str, default: int, least: int) -> int:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
+    return v
+
+
+def _mapping(d: dict, key: str, allowed: set) -> dict:
+    v = d.get(key) or {}
+    if not isinstance(v, dict):
+        raise ConfigError(f"{key}: expected a mapping")
+    if unknown := sorted(set(v) - allowed):
+        raise ConfigError(f"{key}.{unknown[0]}: unknown; allowed: {sorted(allowed)}")
+    return dict(v)
+
+
+def spec_from_dict(d: dict) -> Spec:
+    """A `Spec` from a plain mapping (a composed spec or a test's dict), shape checked; keys and
+    bounds against the model: `check_spec`."""
+    d = dict(d)
+    if unknown := sorted(set(d) - SPEC_KEYS):
+        raise ConfigError(f"{unknown[0]}: unknown spec key; allowed: {sorted(SPEC_KEYS)}")
+    raw = d.get("parameters") or {}
+    types = {}
+    if isinstance(raw, dict):
+        raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+        for k, v in raw.items():
+            if isinstance(v, dict) and "type" in v:
+                types[k] = v.pop("type")
+                if types[k] not in TYPES:
+                    raise ConfigError(f"parameters.{k}.type = {types[k]!r}: allowed: int, float")
+    parameters = parse_parameters(raw)
+    brands = _mapping(d, "brands", BRANDS_KEYS)
+    uncertainty = brands.get("uncertainty") or {}
+    if not isinstance(uncertainty, dict):
+        raise ConfigError("brands.uncertainty: expected a mapping of Hydra overrides")
+    objective = _mapping(d, "objective", OBJECTIVE_KEYS)
+    metric = str(objective.get("metric", ""))
+    if not (metric.startswith("npv_") and metric.endswith("d") and metric[4:-1].isdigit()):
+        raise ConfigError(f"objective.metric = {metric!r}: give npv_<H>d, e.g. npv_1095d")
+    downside = objective.get("downside")
+    if downside is not None and downside not in DOWNSIDES:
+        raise ConfigError(
+            f"objective.downside = {downside!r}: allowed: null, {', '.join(DOWNSIDES)}"
+        )
+    scen = d.get("scenario") or {}
+    if not isinstance(scen, dict):
+        raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
+    return Spec(
+        name=str(d.get("name", "optimize")),
+        parameters=parameters,
+        metric=metric,
+        types=types,
+        scenario=dict(scen),
+        uncertainty=dict(uncertainty),
+        brands=_int({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1),
+        downside=downside,
+        trials=_int(d, "trials", 16, 1),
+        sampler_seed=_int(d, "sampler_seed", 0, 0),
+        population=_int(d, "population", 50, 2),
+        fresh_brands=_int(d, "fresh_brands", 6, 1),
+        question=str(d.get("question", "")),
+    )
+
+
+def spec_names() -> list[str]:
+    return group_options(SPEC_GROUP)
+
+
+def load_spec(name: str, overrides: list[str] | None = None) -> Spec:
+    """Compose `configs/optimize/<name>.yaml` with Hydra overrides into a `Spec`."""
+    return spec_from_dict(compose_spec(SPEC_GROUP, name, overrides, "optimisation spec"))
+
+
+def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
+    """(the brands' composed config, the checked parameters, the starting point): keys exist
+    and are numbers, both bounds pass the schema (`check_parameters`), neither the horizon nor
+    an uncertainty key is searched (they describe the brand, not the policy), the metric's
+    horizon is reported by the run, and the starting point lies in every range (else the
+    guarantee "never worse than where it started" could not hold)."""
+    base = compose(spec.overrides())
+    fixed = {
+        "horizon_days": "the horizon is the objective's (objective.metric), not a policy choice",
+        **{k: "an uncertainty of the brand (brands.uncertainty), not a policy choice"
+           for k in spec.uncertainty},
+    }  # fmt: skip
+    parameters = check_parameters(spec.parameters, base, fixed=fixed)
+    out = []
+    for p in parameters:
+        kind = spec.types.get(p.key)
+        if kind == "float" and p.integer:
+            raise ConfigError(f"parameters.{p.key}.type = float: the config holds an integer")
+        out.append(replace(p, integer=p.integer or kind == "int"))
+    h = spec.horizon()
+    if h not in base["economics"]["npv_horizons_days"] or h > base["horizon_days"]:
+        raise ConfigError(
+            f"objective.metric = {spec.metric}: H must be one of economics.npv_horizons_days "
+            f"({base['economics']['npv_horizons_days']}) and at most horizon_days "
+            f"({base['horizon_days']})"
+        )
+    tree = OmegaConf.create(base)
+    start = {}
+    for p in out:
+        v = OmegaConf.select(tree, p.key)
+        if v is None or not p.low <= v <= p.high:
+            raise ConfigError(
+                f"parameters.{p.key}: the starting point (the scenario's value, {v}) is outside "
+                f"[{p.low}, {p.high}]; widen the range or set it in `scenario`"
+            )
+        start[p.key] = v
+    return base, out, start
+
+
+# ---------------------------------------------------------------------------- measures
+
+
+def downside_value(kind: str, npv: np.ndarray) -> float:
+    """The downside measure over brands' NPVs (definitions in the module docstring)."""
+    if kind == "loss_probability":
+        return float(np.mean(npv < 0))
+    k = max(1, math.ceil(CVAR_SHARE * npv.size))
+    return float(np.mean(np.sort(npv)[:k]))
+
+
+def no_worse(kind: str, a: float, b: float) -> bool:
+    """Whether downside `a` is no worse than `b`."""
+    return a <= b if DOWNSIDES[kind] == "minimize" else a >= b
