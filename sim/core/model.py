@@ -326,7 +326,7 @@ class PrivateDomainModel(mesa.Model):
             self.team.hand_over(self.rng, pop, arrived)
             self.assignment.arrived(self, day)
         day.live = pop.live()
-        day.live_rows = live = np.flatnonzero(day.live)  # most rows of a long run are churned
+        day.live_rows = live = np.flatnonzero(day.live)
         by_operator = pop.stage_counts_by(pop.operator[live] + 1, len(self.team) + 1, live)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
@@ -407,7 +407,7 @@ class PrivateDomainModel(mesa.Model):
         pop, r = self.population, self.params.referral
         # live rows only (their sums per bin are the same, in the same order; churned rows'
         # bins are never read): intp keys and float64 weights, as `bincount` wants them
-        live = np.flatnonzero(pop.stage != Stage.CHURNED)
+        live = pop.live_rows()
         key = np.multiply(pop.layer[live] > 0, len(Stage), dtype=np.intp)
         key += pop.stage[live]
         by_layer = np.bincount(
@@ -435,7 +435,7 @@ class PrivateDomainModel(mesa.Model):
     def _account(self, day: Day) -> None:
         """Fill today's row of the daily table (`sim.core.results`) and collect it (§2.7, §4)."""
         pop, phase, p = self.population, day.phase, self.params
-        live = np.flatnonzero(pop.stage != Stage.CHURNED)  # counted; the churned are the rest
+        live = pop.live_rows()  # counted; the churned are the rest
         index = self.source.pool_index(pop)
         key = member_key(pop.touchpoints[live], None if index is None else index[live])
         by_mask = pop.stage_counts_by(key, len(self.tables.cost), live)

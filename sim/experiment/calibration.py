@@ -65,7 +65,7 @@ from sim.experiment.study_parameters import (
     parse_parameters,
     typed,
 )
-from sim.experiment.study_spec import compose_spec
+from sim.experiment.study_spec import compose_spec, scenario_of, whole
 
 SPEC_GROUP = "calibration"
 REPO = Path(CONFIG_DIR).parent
@@ -120,13 +120,6 @@ class Spec:
 
     def runs_planned(self) -> int:
         return (self.trials + self.abc_draws) * self.seeds + self.band_seeds
-
-
-def _int(d: dict, key: str, default: int, least: int) -> int:
-    v = d.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v < least:
-        raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
-    return v
 
 
 def _positive_or_fit(where: str, v) -> float | None:
@@ -184,31 +177,29 @@ def spec_from_dict(d: dict) -> Spec:
     accept = abc.get("accept", 0.1)
     if isinstance(accept, bool) or not isinstance(accept, int | float) or not 0 < accept <= 1:
         raise ConfigError(f"abc.accept = {accept!r}: a share in (0, 1]")
-    draws = _int({"abc.draws": abc.get("draws", 200)}, "abc.draws", 200, 2)
+    draws = whole({"abc.draws": abc.get("draws", 200)}, "abc.draws", 200, 2)
     if draws * accept < 2:
         raise ConfigError(f"abc: draws x accept = {draws * accept:g} keeps fewer than 2 draws")
     floor = d.get("floor", 0.1)
     if isinstance(floor, bool) or not isinstance(floor, int | float) or not floor > 0:
         raise ConfigError(f"floor = {floor!r}: must be a positive number")
-    scen = d.get("scenario") or {}
-    if not isinstance(scen, dict):
-        raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
+    scen = scenario_of(d)
     return Spec(
         name=str(d.get("name", "calibration")),
         data=str(d["data"]),
         parameters=parameters,
         series=series,
-        scenario=dict(scen),
+        scenario=scen,
         frequency=freq,
         start_date=None if d.get("start_date") is None else str(d["start_date"]),
-        seeds=_int(d, "seeds", 2, 1),
-        trials=_int(d, "trials", 40, 1),
-        sampler_seed=_int(d, "sampler_seed", 0, 0),
+        seeds=whole(d, "seeds", 2, 1),
+        trials=whole(d, "trials", 40, 1),
+        sampler_seed=whole(d, "sampler_seed", 0, 0),
         floor=float(floor),
         abc_draws=draws,
         abc_accept=float(accept),
-        abc_seed=_int({"abc.seed": abc.get("seed", 1)}, "abc.seed", 1, 0),
-        band_seeds=_int(d, "band_seeds", 20, 1),
+        abc_seed=whole({"abc.seed": abc.get("seed", 1)}, "abc.seed", 1, 0),
+        band_seeds=whole(d, "band_seeds", 20, 1),
         question=str(d.get("question", "")),
     )
 

@@ -35,7 +35,7 @@ from omegaconf import OmegaConf
 from sim.core.params import ConfigError
 from sim.experiment.config import compose, group_options, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
-from sim.experiment.study_spec import compose_spec
+from sim.experiment.study_spec import compose_spec, scenario_of, whole
 
 SPEC_GROUP = "optimize"
 SPEC_KEYS = {
@@ -77,13 +77,6 @@ class Spec:
         return int(self.metric[len("npv_") : -1])
 
 
-def _int(d: dict, key: str, default: int, least: int) -> int:
-    v = d.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, int) or v < least:
-        raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
-    return v
-
-
 def _mapping(d: dict, key: str, allowed: set) -> dict:
     v = d.get(key) or {}
     if not isinstance(v, dict):
@@ -122,22 +115,20 @@ def spec_from_dict(d: dict) -> Spec:
         raise ConfigError(
             f"objective.downside = {downside!r}: allowed: null, {', '.join(DOWNSIDES)}"
         )
-    scen = d.get("scenario") or {}
-    if not isinstance(scen, dict):
-        raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
+    scen = scenario_of(d)
     return Spec(
         name=str(d.get("name", "optimize")),
         parameters=parameters,
         metric=metric,
         types=types,
-        scenario=dict(scen),
+        scenario=scen,
         uncertainty=dict(uncertainty),
-        brands=_int({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1),
+        brands=whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1),
         downside=downside,
-        trials=_int(d, "trials", 16, 1),
-        sampler_seed=_int(d, "sampler_seed", 0, 0),
-        population=_int(d, "population", 50, 2),
-        fresh_brands=_int(d, "fresh_brands", 6, 1),
+        trials=whole(d, "trials", 16, 1),
+        sampler_seed=whole(d, "sampler_seed", 0, 0),
+        population=whole(d, "population", 50, 2),
+        fresh_brands=whole(d, "fresh_brands", 6, 1),
         question=str(d.get("question", "")),
     )
 

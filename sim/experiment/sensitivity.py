@@ -42,7 +42,7 @@ from sim.core.params import ConfigError
 from sim.experiment.batch import Evaluation, flatten, results_frame, run_batch, simulate
 from sim.experiment.config import compose, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
-from sim.experiment.study_spec import compose_spec
+from sim.experiment.study_spec import compose_spec, scenario_of
 
 SPEC_GROUP = "sensitivity"
 METHODS = ("morris", "sobol")
@@ -184,9 +184,7 @@ def spec_from_dict(d: dict) -> Spec:
                 raise ConfigError(
                     f"outputs: {o.text!r}: unknown arm {arm!r}; known: {', '.join(arms)}"
                 )
-    scen = d.get("scenario") or {}
-    if not isinstance(scen, dict):
-        raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
+    scen = scenario_of(d)
     return Spec(
         name=str(d.get("name", "study")),
         method=method,
@@ -194,7 +192,7 @@ def spec_from_dict(d: dict) -> Spec:
         parameters=parameters,
         outputs=parsed,
         arms=arms,
-        scenario=dict(scen),
+        scenario=scen,
         seeds=d.get("seeds", 1),
         levels=d.get("levels", 4),
         sampler_seed=d.get("sampler_seed", 0),

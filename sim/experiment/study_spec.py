@@ -163,3 +163,19 @@ def check_interpolations(d, path: str = "") -> None:
             "the environment into the study's outputs); give the value itself. Only a "
             "calibration's `data` path may use one, e.g. data=${oc.env:BRAND_DATA}"
         )
+
+
+def whole(d: dict, key: str, default: int, least: int) -> int:
+    """`d[key]` (or `default`) as a whole number >= `least`, else refused naming the key."""
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int) or v < least:
+        raise ConfigError(f"{key} = {v!r}: must be an integer >= {least}")
+    return v
+
+
+def scenario_of(d: dict) -> dict:
+    """A spec's `scenario`: its Hydra overrides of the base, a mapping `key: value`."""
+    scen = d.get("scenario") or {}
+    if not isinstance(scen, dict):
+        raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
+    return dict(scen)
