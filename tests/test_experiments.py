@@ -18,6 +18,7 @@ EXPERIMENTS = [
     "pyramid",
     "testing_value",
     "pace_rule",
+    "strategy_map",
 ]
 
 
