@@ -81,3 +81,19 @@ def test_the_command_refuses_a_sweep_without_a_report(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main([str(tmp_path)])
     assert e.value.code == 2 and "summary.parquet: missing" in capsys.readouterr().err
+
+
+def test_sweeps_read_as_one_table_take_a_missing_key_as_its_default():
+    first = _table({("staged", 0.0): [1.0, 2.0], ("launch", 0.0): [2.0, 3.0]})
+    later = _table({("staged", 0.0): [0.0, 1.0], ("launch", 0.0): [3.0, 5.0]}).assign(
+        market_size=150000.0
+    )
+    later.attrs["override_keys"] = ["strategy", "fit.spread", "market_size", "seed"]
+    t = sm.combined([first, later])
+    assert sm.conditions(t) == ["market_size"] and len(t) == 8
+    c = sm.cells(t)
+    assert len(c) == 2 and sorted(c["margin"]) == [1.0, 3.5]
+    # the same runs twice: kept once
+    assert len(sm.combined([first, first])) == 4
+    assert "market_size=default" in sm.figure(t).axes[0].get_title()
+    assert "| default | launch | staged |" in sm.markdown(t)

@@ -1,5 +1,8 @@
-"""`python -m sim.cli.strategy_map <sweep_dir>`: the strategy map (`sim.viz.strategy_map`) from
-a reported sweep's `summary.parquet`: which policy wins where. Exit 2 when that is missing."""
+"""`python -m sim.cli.strategy_map <sweep_dir> [<sweep_dir> …]`: the strategy map
+(`sim.viz.strategy_map`) from reported sweeps' `summary.parquet`: which policy wins where.
+Several sweeps are read as one table (e.g. a study's earlier runs and the policies or conditions
+added since: runs with the same config and seed are the same brand), written into the first.
+Exit 2 when a summary is missing."""
 
 from __future__ import annotations
 
@@ -18,17 +21,18 @@ PROG = "python -m sim.cli.strategy_map"
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog=PROG, description=strategy_map.__doc__.splitlines()[0])
-    p.add_argument("sweep_dir", type=Path, help="a reported sweep of several strategies")
+    p.add_argument("sweep_dir", type=Path, nargs="+", help="reported sweeps of several strategies")
     args = p.parse_args(argv)
-    path = args.sweep_dir / "summary.parquet"
-    if not path.exists():
-        refuse(PROG, f"{path}: missing; run privsim-report {args.sweep_dir} first")
-    table = pd.read_parquet(path)
-    plots.save(strategy_map.figure(table), args.sweep_dir / "strategy_map.png", dpi=120)
+    paths = [d / "summary.parquet" for d in args.sweep_dir]
+    if missing := next((p for p in paths if not p.exists()), None):
+        refuse(PROG, f"{missing}: missing; run privsim-report {missing.parent} first")
+    table = strategy_map.combined([pd.read_parquet(p) for p in paths])
+    out = args.sweep_dir[0]
+    plots.save(strategy_map.figure(table), out / "strategy_map.png", dpi=120)
     text = strategy_map.markdown(table)
-    write_text(args.sweep_dir / "strategy_map.md", text)
+    write_text(out / "strategy_map.md", text)
     print(text)
-    print(f"wrote {args.sweep_dir / 'strategy_map.png'} and strategy_map.md")
+    print(f"wrote {out / 'strategy_map.png'} and strategy_map.md")
     return DONE
 
 

@@ -48,6 +48,18 @@ def conditions(table: pd.DataFrame) -> list[str]:
     return sorted(keys, key=lambda k: k != SPREAD)
 
 
+def combined(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """Several sweeps' tables as one: a key one sweep did not set is its default there (NA,
+    read as one more condition value), the override keys are the union. A run (policy,
+    conditions, seed) present in two sweeps is kept once, from the later sweep."""
+    keys = list(dict.fromkeys(k for t in tables for k in t.attrs.get("override_keys", [SPREAD])))
+    t = pd.concat(tables, ignore_index=True)
+    run = [k for k in keys if k in t and not k.startswith("hydra.") and k != "experiment"]
+    t = t.drop_duplicates(subset=run, keep="last", ignore_index=True) if run else t
+    t.attrs["override_keys"] = keys
+    return t
+
+
 def _finished(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] == "finished"] if "status" in table else table
 
@@ -59,7 +71,7 @@ def cells(table: pd.DataFrame) -> pd.DataFrame:
     t = _finished(table)
     keys = conditions(table)
     rows = []
-    groups = t.groupby(keys, sort=True) if keys else [((), t)]
+    groups = t.groupby(keys, sort=True, dropna=False) if keys else [((), t)]
     for cond, g in groups:
         cond = cond if isinstance(cond, tuple) else (cond,)
         for col in npv_columns(g):
@@ -106,6 +118,13 @@ def _colour(col: dict, name: str) -> str:
     return col[name.split(" = ")[0]]
 
 
+def value(v) -> str:
+    """A condition's value as read: a key a sweep did not set is its config default."""
+    if pd.isna(v):
+        return "default"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _money(v: float) -> str:
     return f"{v / 1e6:+.2f} M"
 
@@ -135,7 +154,7 @@ def figure(table: pd.DataFrame):
     keys = conditions(table)
     x_key = SPREAD if SPREAD in keys else None
     rest = [k for k in keys if k != x_key]
-    panels = list(c.groupby(rest, sort=True)) if rest else [((), c)]
+    panels = list(c.groupby(rest, sort=True, dropna=False)) if rest else [((), c)]
     policies = list(dict.fromkeys(_finished(table)[POLICY]))
     col = plots.colours(policies)
     xs = sorted(c[x_key].unique()) if x_key else [None]
@@ -154,7 +173,7 @@ def figure(table: pd.DataFrame):
         ax.grid(False)
         ax.set_xlim(-0.5, len(xs) - 0.5)
         ax.set_ylim(len(hs) - 0.5, -0.5)
-        ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs] if x_key else ["all runs"])
+        ax.set_xticks(range(len(xs)), [value(x) for x in xs] if x_key else ["all runs"])
         ax.set_yticks(range(len(hs)), [f"NPV at {h:,} days" for h in hs])
         ax.set_xlabel(
             "fit.spread: sd of log fit of each candidate (how much is unknown)" if x_key else "",
@@ -162,7 +181,7 @@ def figure(table: pd.DataFrame):
         )
         ax.set_ylabel("yardstick (horizon)", fontsize=9)
         val = val if isinstance(val, tuple) else (val,)
-        where = ", ".join(f"{k}={v}" for k, v in zip(rest, val, strict=True))
+        where = ", ".join(f"{k}={value(v)}" for k, v in zip(rest, val, strict=True))
         ax.set_title(
             "Which policy has the highest mean NPV" + (f" ({where})" if where else ""), fontsize=10
         )
@@ -209,7 +228,7 @@ def markdown(table: pd.DataFrame) -> str:
         head += [f"mean {p}" for p in policies]
         lines += ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
         for r in g.to_dict("records"):
-            cells_ = [f"{r[k]:g}" if isinstance(r[k], float) else str(r[k]) for k in keys]
+            cells_ = [value(r[k]) for k in keys]
             cells_ += [
                 r["winner"],
                 r["runner_up"],
