@@ -60,6 +60,12 @@ def combined(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return t
 
 
+def _default_first(groups) -> list:
+    """`groupby` groups with a key's default (NA, which pandas sorts last) first."""
+    as_tuple = lambda k: k if isinstance(k, tuple) else (k,)  # noqa: E731
+    return sorted(groups, key=lambda g: [not pd.isna(v) for v in as_tuple(g[0])])
+
+
 def _finished(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["status"] == "finished"] if "status" in table else table
 
@@ -71,7 +77,7 @@ def cells(table: pd.DataFrame) -> pd.DataFrame:
     t = _finished(table)
     keys = conditions(table)
     rows = []
-    groups = t.groupby(keys, sort=True, dropna=False) if keys else [((), t)]
+    groups = _default_first(t.groupby(keys, sort=True, dropna=False)) if keys else [((), t)]
     for cond, g in groups:
         cond = cond if isinstance(cond, tuple) else (cond,)
         for col in npv_columns(g):
@@ -154,7 +160,7 @@ def figure(table: pd.DataFrame):
     keys = conditions(table)
     x_key = SPREAD if SPREAD in keys else None
     rest = [k for k in keys if k != x_key]
-    panels = list(c.groupby(rest, sort=True, dropna=False)) if rest else [((), c)]
+    panels = _default_first(c.groupby(rest, sort=True, dropna=False)) if rest else [((), c)]
     policies = list(dict.fromkeys(_finished(table)[POLICY]))
     col = plots.colours(policies)
     xs = sorted(c[x_key].unique()) if x_key else [None]
