@@ -19,6 +19,7 @@ values into the study's outputs.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 import yaml
@@ -44,7 +45,13 @@ def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) 
     check_yaml(path)
     hydra_args, dotted = split_overrides(list(overrides or []))
     with initialize_config_dir(config_dir=str(path.parent), version_base="1.3"):
-        cfg = hydra_compose(config_name=name, overrides=hydra_args)
+        try:
+            cfg = hydra_compose(config_name=name, overrides=hydra_args)
+        except Exception as e:  # Hydra's refusal, with the spec's nearest entry when a key is unknown
+            if not (m := re.match(r"Could not override '([^']+)'", str(e))):
+                raise
+            hint = nearest_entry(yaml.safe_load(path.read_text()) or {}, m[1])
+            raise ConfigError(f"{m[1]}: the {kind} has no such entry{hint}") from None
     d = OmegaConf.to_container(cfg, resolve=False)
     d.pop("hydra", None)
     for arg, o in dotted:
@@ -53,6 +60,22 @@ def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) 
     for key in INTERPOLATED & set(d):
         d[key] = OmegaConf.to_container(OmegaConf.create({key: d[key]}), resolve=True)[key]
     return d
+
+
+def nearest_entry(d: dict, key: str) -> str:
+    """ "; did you mean …?; known: …" for a dotted `key` the spec `d` lacks: the close names
+    beside its first missing level ("" if a level above is not a mapping)."""
+    parts, prefix = key.split("."), ""
+    for part in parts:
+        if not isinstance(d, dict):
+            return ""
+        if part not in d:
+            names = list(map(str, d))
+            close = difflib.get_close_matches(part, names, n=2)
+            hint = f"; did you mean {' or '.join(prefix + c for c in close)}?" if close else ""
+            return f"{hint}; known{' under ' + prefix.rstrip('.') if prefix else ''}: {', '.join(names)}"
+        d, prefix = d[part], f"{prefix}{part}."
+    return ""
 
 
 def check_yaml(path: Path) -> None:
