@@ -217,10 +217,8 @@ class PrivateDomainModel(mesa.Model):
 
         self.today: dict[str, float] = {}  # today's row of the daily table
         self._daily: tuple[int, pd.DataFrame] | None = None  # (days collected, `daily()`)
-        self.datacollector = mesa.DataCollector(
-            model_reporters=results.reporters(
-                self.today, self.channels, self.brand.arm_columns(), self._features
-            )
+        self.datacollector = results.DailyCollector(
+            self.today, self.channels, self.brand.arm_columns(), self._features
         )
 
     @classmethod
