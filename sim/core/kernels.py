@@ -157,3 +157,13 @@ def trust_by_layer_stage(rows, layer, stage, trust, stages):
     for i in rows:
         out[1 if layer[i] > 0 else 0, stage[i]] += np.float64(trust[i])
     return out
+
+
+@numba.njit(cache=True)
+def stage_counts(group, stage, rows, groups, stages):
+    """Users per (group, stage) of the users `rows`, `group` being theirs
+    (`Population.stage_counts_by`): int64 counts, as `bincount` gives."""
+    out = np.zeros((groups, stages), dtype=np.int64)
+    for j in range(rows.size):
+        out[group[j], stage[rows[j]]] += 1
+    return out
