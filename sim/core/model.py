@@ -47,6 +47,11 @@ called at one documented point of the phase in the order of `mechanisms()`:
 | circle   | the whole phase                                     | circle                        |
 | account  | after the model's own columns                       | all that add columns, rules   |
 
+Steps 4-6's per-user rules (`sim.core.dynamics`) run fused into one compiled pass over the rows,
+and step 7's churn hazard and events into one over the live rows (`sim.core.kernels`, bit for
+bit the numpy rules; issue #24); the live users' ids are kept as an index (`_live_rows`), so
+the tallies never scan the churned rows, most rows of a long run.
+
 Values the model needs from a mechanism come from the one holding the role: the pool source
 (`fit.Brand`, or `pyramid.Layers` for a layered pool) gives the tables, pool index, new users'
 memberships, potential, promo share and excess asks; the assignment (`assignment.Continuous`

@@ -134,11 +134,6 @@ class Population:
         """Boolean mask of users not churned."""
         return self.stage != Stage.CHURNED
 
-    def live_rows(self) -> np.ndarray:
-        """Ids of the users not churned: the rows a daily pass needs (most rows of a long run
-        are churned)."""
-        return np.flatnonzero(self.live())
-
     def stage_counts_by(
         self, group: np.ndarray, groups: int, rows: np.ndarray | None = None
     ) -> np.ndarray:
