@@ -243,9 +243,10 @@ class PrivateDomainModel(mesa.Model):
         return User(self.population, uid)
 
     def user_ids(self, stage: Stage | None = None) -> np.ndarray:
-        """Ids of users in `stage` (all live users if None)."""
-        pop = self.population
-        return np.flatnonzero(pop.live() if stage is None else pop.stage == stage)
+        """Ids of users in `stage` (all live users if None), sorted."""
+        if stage is None:  # from the live index: no scan of the churned rows
+            return self._live_rows().copy()
+        return np.flatnonzero(self.population.stage == stage)
 
     @property
     def operators(self) -> list:
