@@ -211,9 +211,9 @@ def repeat_dropout(
 _NONE_ROWS, _NONE_TOUCH = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
 
 
-def _per_row(x) -> np.ndarray:
-    """A scalar or per-row float32 value as an array of length 1 or n (`kernels._at`)."""
-    return np.atleast_1d(np.asarray(x, dtype=np.float32))
+def _per_row(x):
+    """A float32 scalar or per-row array, as the kernels take them (`kernels._at`)."""
+    return np.float32(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float32)
 
 
 def _sparse(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -245,9 +245,9 @@ def day_pass(
     updates trust and stages in place and returns the purchase hazards."""
     promo = _per_row(promo_share)
     # as `touches` spells it: 1 - promo in float64 for one pool, in float32 per user
-    keep = _per_row(np.float32(1.0 - promo_share) if promo.size == 1 else 1.0 - promo)
+    keep = _per_row(1.0 - promo_share if np.ndim(promo) == 0 else 1.0 - promo)
     koc_rows, koc_touch = _sparse(koc_ids, koc_touch)
-    koc_keep = keep if keep.size == 1 else keep[koc_rows]
+    koc_keep = keep if np.ndim(keep) == 0 else keep[koc_rows]
     extra_rows, extra_touch = (_NONE_ROWS, _NONE_TOUCH) if extra is None else _sparse(*extra)
     offer = slice(0, 0)
     if p.new_user_offer_days > 0 and p.new_user_offer_boost != 1.0:

@@ -12,7 +12,7 @@ promotes a step to float64 where numpy stays in float32); no fast-math (so no fu
 multiply-add contraction); and sparse additions (KOC touches, camps' extra 1:1 attention) are
 applied at the same point of a row's arithmetic as numpy's fancy-indexed `+=`. Per-row values
 that are a scalar for one pool and an array for several (promo share, potential, excess
-asks) arrive as arrays of length 1 or n (`_at`).
+asks) arrive as a float32 or an array (`_at`, compiled for each).
 
 `cache=True`: compiled once per machine into `__pycache__`; a fresh worker process loads the
 cache instead of compiling (README, Performance).
@@ -30,10 +30,17 @@ _BUY, _CHURNED = np.int8(Stage.BUY), np.int8(Stage.CHURNED)
 _ZERO, _HALF, _ONE = np.float32(0.0), np.float32(0.5), np.float32(1.0)
 
 
-@numba.njit(cache=True, inline="always")
 def _at(values, i):
-    """A per-row value given as an array of one (every row the same) or of n."""
-    return values[0] if values.size == 1 else values[i]
+    """A per-row value given as an array of n, or as a scalar (every row the same)."""
+    return values[i] if isinstance(values, np.ndarray) else values
+
+
+@numba.extending.overload(_at, inline="always")
+def _at_compiled(values, i):
+    # compiled per argument type, so no per-row test of which it is
+    if isinstance(values, numba.types.Array):
+        return lambda values, i: values[i]
+    return lambda values, i: values
 
 
 @numba.njit(cache=True, inline="always")
@@ -52,8 +59,8 @@ def day_pass(
     attention,  # per operator, trailing zero for no operator (`team.attention`)
     extra_rows, extra_touch,  # camps' extra 1:1 attention (sorted unique rows)
     koc_rows, koc_touch, koc_keep,  # KOC-maintained rows (sorted unique), touch, value share
-    promo, keep,  # ask share and value share (1 - promo) per row: length 1 or n
-    gain_scale,  # learning rate x potential per row: length 1 or n
+    promo, keep,  # ask share and value share (1 - promo): a float32, or one per row
+    gain_scale,  # learning rate x potential: a float32, or one per row
     weights,  # float32: one_to_one_weight, broadcast_weight, promo_cost, neglect_rate
     thresholds,  # float32: familiar_at, trust_to_buy, lead min_trust, 0.5 / softness
     rates,  # float32: 1 / purchase_cycle_days, first_buy_rate, new-user offer boost
@@ -83,7 +90,7 @@ def day_pass(
         one *= kp
         gain = one
         if koc:
-            gain += koc_touch[k] * koc_keep[0 if koc_keep.size == 1 else k]
+            gain += koc_touch[k] * _at(koc_keep, k)
             k += 1
         gain *= w_one
         gain += w_broadcast * (value[i] * kp)
@@ -124,7 +131,7 @@ def day_pass(
 def churn_events(u, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
     """`dynamics.churn_hazard` then `draw_events` over the live rows `live`: returns (churned,
     bought) ids. `u`: the day's uniforms, one per row; `scale`: base rate x excess asks term
-    (length 1 or live.size); `coefs`: float32 trust_coef, intent_coef."""
+    (a float32, or one per live row); `coefs`: float32 trust_coef, intent_coef."""
     churned = np.empty(live.size, dtype=live.dtype)
     bought = np.empty(live.size, dtype=live.dtype)
     nc, nb = 0, 0
