@@ -73,7 +73,7 @@ def test_day_pass_equals_the_numpy_rules(per_user, camps):
     want = dynamics.purchase_hazard(ref, t, effects.friction, day, sc.business, sc.purchase)
 
     got = dynamics.day_pass(pop, attention, koc_ids, koc_touch, effects, promo, extra, sc.trust,
-                            potential, sc.trust.familiar_at, day, sc.business, sc.purchase)  # fmt: skip
+                            potential, day, sc.business, sc.purchase)  # fmt: skip
     assert np.array_equal(pop.trust, ref.trust)
     assert np.array_equal(pop.stage, ref.stage)
     assert np.array_equal(got, want)

@@ -3,7 +3,8 @@
 Why: a day's rules in numpy are ~40 whole-array operations, each a pass over every row with a
 temporary, and in a three-year run most rows are churned (issue #24: 83 % at the end of a
 `ten_to_n` run). A loop compiled by numba does a row's touches → trust → stage → purchase
-hazard in registers, in one pass, and churn hazards and events only on live rows.
+hazard in registers, in one pass, and churn hazards and events only on live rows; the daily
+tallies over live rows (stage counts, the referral sums) are row-order loops too.
 
 Bit-identity with the numpy rules of `sim.core.dynamics` (the reference, and what
 tests/test_kernels.py compares against) rests on three things: every operation is the same

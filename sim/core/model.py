@@ -370,7 +370,6 @@ class PrivateDomainModel(mesa.Model):
             day.extra,
             p.trust,
             potential,
-            p.trust.familiar_at,
             day.d,
             p.business,
             p.purchase,
