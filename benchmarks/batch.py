@@ -5,6 +5,7 @@
     python benchmarks/batch.py --fixed         # ms per simulated day at tiny sizes, by phase
     python benchmarks/batch.py --profile       # cProfile of one default run (top functions)
     python benchmarks/batch.py --morris        # the premature-scaling Morris study, timed
+    python benchmarks/batch.py --base ba83f97 --runs 6 --jobs 2   # against a commit
 
 Three-year runs should be three times the work (issue #23): a run's cost linear in the user
 rows it steps × days. So the default measurement runs the default scenario (`compose([])`,
@@ -26,6 +27,15 @@ run, row-days (`benchmarks/run.py`'s `row_days`: the user rows stepped, summed o
 churned users stay rows) and cost per row-day — linear ⇔ ≈ 1, below 1 where the per-run fixed
 cost (build, summary) spreads over more days.
 
+`--base COMMIT` measures this tree against another commit side by side (issue #24's
+throughput): it checks COMMIT out into a temporary git worktree and runs each batch (same seeds,
+jobs and horizons) in a fresh subprocess with PYTHONPATH at one tree or the other, this script
+driving both, base and new alternating within a round and the horizons' order alternating
+between rounds (after an untimed run per worker in each subprocess: its imports, numba's cache
+loaded). It prints each batch's line, then per horizon the ratios new ÷ base — runs per minute
+per round, seconds per run in a worker per run paired by seed and round — as [mean, standard
+error], and the load average.
+
 `--fixed` runs one tiny model (1 user a day) for each horizon of `--days` and times each phase
 of `step()` (`sim.core.model` docstring) by wrapping the model's phase methods, plus Mesa's own
 step machinery (run time minus the phases) and the DataCollector's `collect`: the cost every day
@@ -43,7 +53,11 @@ import json
 import logging
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -121,9 +135,6 @@ def side_by_side(runs: int, jobs: int, horizons: list[int], strategy: str,
             print(json.dumps(line), flush=True)
             paired[d] += per_run
 
-    def rnd(pair, digits):
-        return [None if v is None else round(v, digits) for v in pair]
-
     def ratio(d, of):  # of(seconds, row-days) of each run ÷ that of its pair at the first horizon
         pairs = zip(paired[d], paired[horizons[0]], strict=True)
         return rnd(mean_se([of(*run) / of(*first) for run, first in pairs]), 3)
@@ -154,6 +165,75 @@ def side_by_side(runs: int, jobs: int, horizons: list[int], strategy: str,
         "load_avg_after": round(os.getloadavg()[0], 2),
         "cores": os.cpu_count(),
     }
+
+
+def batch_json(runs: int, jobs: int, days: int, strategy: str, chunk: int | None) -> None:
+    """One timed batch after an untimed run per worker, as one JSON line (what `--base` runs in
+    a subprocess for either tree)."""
+    throughput(jobs, jobs, days, strategy)
+    line, per_run = throughput(runs, jobs, days, strategy, chunk)
+    print(json.dumps({"line": line, "per_run": per_run}))
+
+
+def against(base: str, runs: int, jobs: int, horizons: list[int], strategy: str,
+            chunk: int | None, rounds: int) -> dict:  # fmt: skip
+    """This tree against commit `base`, side by side (module docstring, `--base`)."""
+    here = Path(__file__).resolve().parents[1]
+    trees = {"new": here}
+    tmp = tempfile.mkdtemp(prefix="bench_base_")
+    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", tmp, base],
+                   check=True, capture_output=True)  # fmt: skip
+    trees["base"] = Path(tmp)
+    load0 = os.getloadavg()[0]
+    got = {(d, t): [] for d in horizons for t in trees}  # (rpm, [(seconds, row-days)]) a batch
+    try:
+        for k in range(rounds):
+            for d in horizons if k % 2 == 0 else horizons[::-1]:
+                for tree in ("base", "new") if k % 2 == 0 else ("new", "base"):
+                    cmd = [sys.executable, __file__, "--batch-json", "--runs", str(runs),
+                           "--jobs", str(jobs), "--days", str(d), "--strategy", strategy]  # fmt: skip
+                    if chunk:
+                        cmd += ["--chunk-size", str(chunk)]
+                    env = {**os.environ, "PYTHONPATH": str(trees[tree])}
+                    out = subprocess.run(cmd, cwd=trees[tree], env=env, check=True,
+                                         capture_output=True, text=True).stdout  # fmt: skip
+                    result = json.loads(out.strip().splitlines()[-1])
+                    print(json.dumps({"tree": tree, "round": k, **result["line"]}), flush=True)
+                    got[d, tree].append((result["line"]["runs_per_min"], result["per_run"]))
+    finally:
+        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", tmp],
+                       check=False, capture_output=True)  # fmt: skip
+
+    def ratios(d):
+        pairs = list(zip(got[d, "new"], got[d, "base"], strict=True))  # by round
+        per_run = [b[0] / n[0] for new, old in pairs for n, b in zip(new[1], old[1], strict=True)]
+        return {
+            "runs_per_min_new_over_base": rnd(mean_se([n[0] / b[0] for n, b in pairs]), 3),
+            "speedup_s_per_run_base_over_new": rnd(mean_se(per_run), 3),
+            "same_row_days": all(  # the same runs (a bit-identical change): same rows stepped
+                n[1] == b[1] for new, old in pairs for n, b in zip(new[1], old[1], strict=True)
+            ),
+            "s_per_run": {
+                t: rnd(mean_se([s for _, batch in got[d, t] for s, _ in batch]), 3)
+                for t in trees
+            },
+        }
+
+    return {
+        "base": base,
+        "strategy": strategy,
+        "runs": runs,
+        "jobs": jobs,
+        "rounds": rounds,
+        "horizons": {d: ratios(d) for d in horizons},
+        "load_avg_before": round(load0, 2),
+        "load_avg_after": round(os.getloadavg()[0], 2),
+        "cores": os.cpu_count(),
+    }
+
+
+def rnd(pair, digits):
+    return [None if v is None else round(v, digits) for v in pair]
 
 
 def morris(jobs: int) -> dict:
@@ -261,12 +341,20 @@ def main() -> None:
     p.add_argument("--fixed", action="store_true", help="fixed cost per simulated day")
     p.add_argument("--profile", action="store_true", help="cProfile one default run")
     p.add_argument("--morris", action="store_true", help="time the premature-scaling study")
+    p.add_argument("--base", help="a commit to measure side by side with this tree")
+    p.add_argument("--batch-json", action="store_true", help=argparse.SUPPRESS)  # `--base`'s
     args = p.parse_args()
     days = args.days or default_horizons()
     if args.profile:
         profile(30)
     elif args.morris:
         print(json.dumps(morris(args.jobs)))
+    elif args.batch_json:
+        batch_json(args.runs, args.jobs, days[0], args.strategy, args.chunk_size)
+    elif args.base:
+        print(json.dumps(against(
+            args.base, args.runs, args.jobs, days, args.strategy, args.chunk_size, args.rounds
+        )))  # fmt: skip
     elif args.fixed:
         for d in days:
             print(json.dumps(fixed_cost(d)))

@@ -65,11 +65,13 @@ class FriendCap(Assignment):
         caps = model.team.capacities(day.d)
         free = int(np.maximum(room, 0)[caps > 0].sum())  # what the arrived accounts can take
         # rows are in joining order: the longest-waiting first
-        waiting = np.flatnonzero(day.live & (pop.operator < 0))[:free]
+        live = day.live_rows
+        waiting = live[pop.operator[live] < 0][:free]
         got = team.assign_capped(model.rng, waiting.size, caps, room)
         pop.operator[waiting] = got
         day.load = day.load + np.bincount(got[got >= 0], minlength=len(model.team))
 
     def account(self, model, day: Day) -> None:
         pop = model.population
-        model.today["unassigned_users"] = int(np.count_nonzero((pop.operator < 0) & pop.live()))
+        unassigned = pop.operator[day.live_rows] < 0  # live rows at the account
+        model.today["unassigned_users"] = int(np.count_nonzero(unassigned))

@@ -41,10 +41,12 @@ def circle_cap(params: CoreCircle, operators_arrived: int, deep_limit: int, live
 def select_core(
     pop: Population, live: np.ndarray, cap: int, params: CoreCircle, among: np.ndarray | None = None
 ) -> np.ndarray:
-    """User ids of the `cap` best qualified buyers by payment, frequency and loyalty (trust);
-    `among`: a mask of the users who may qualify at all (the pyramid's core layer, 004)."""
-    qualified = live if among is None else live & among
-    eligible = np.flatnonzero(qualified & (pop.orders > 0) & (pop.trust >= params.min_trust))
+    """User ids of the `cap` best qualified buyers by payment, frequency and loyalty (trust)
+    among the live users `live` (sorted ids); `among`: a mask of the users who may qualify at
+    all (the pyramid's core layer, 004)."""
+    qualified = live if among is None else live[among[live]]
+    ok = (pop.orders[qualified] > 0) & (pop.trust[qualified] >= params.min_trust)
+    eligible = qualified[ok]
     if cap <= 0 or eligible.size == 0:
         return np.empty(0, dtype=np.int64)
     spend = pop.spend[eligible]
@@ -59,11 +61,12 @@ def select_core(
 def assign_maintained(
     rng: np.random.Generator, pop: Population, live: np.ndarray, n_koc: int, capacity: int
 ) -> np.ndarray:
-    """Give each KOC up to `capacity` non-core live users, chosen at random; returns loads."""
+    """Give each KOC up to `capacity` non-core live users (of `live`, sorted ids), chosen at
+    random; returns loads."""
     pop.koc[:] = -1
     if n_koc == 0 or capacity == 0:
         return np.zeros(n_koc, dtype=np.int64)
-    candidates = np.flatnonzero(live & (pop.layer != 2))
+    candidates = live[pop.layer[live] != 2]
     slots = n_koc * capacity
     if candidates.size > slots:
         candidates = candidates[rng.random(candidates.size) < slots / candidates.size]
@@ -76,7 +79,7 @@ def update_layers(pop: Population, live: np.ndarray, core: np.ndarray, params: C
     (talkers, sharers: trusting buyers) refers at the full rate, the periphery less (`_refer`)."""
     layer = pop.layer
     layer[:] = 0
-    layer[live & (pop.stage >= Stage.BUY) & (pop.trust >= params.influence_trust)] = 1
+    layer[live[(pop.stage[live] >= Stage.BUY) & (pop.trust[live] >= params.influence_trust)]] = 1
     layer[core] = 2
 
 
@@ -158,9 +161,9 @@ class Circle(Mechanism):
     def reselect(self, model, programme: bool) -> None:
         """Re-select the circle (none without a programme), its layers and maintained users."""
         pop, p = model.population, self.params
-        live = pop.live()
+        live = model.user_ids()  # sorted ids
         arrived = int(model.team.arrived(model.day).sum())
-        cap = circle_cap(p, arrived, self.deep_limit, int(live.sum()))
+        cap = circle_cap(p, arrived, self.deep_limit, live.size)
         among = None if self.eligible is None else self.eligible(pop)
         core = select_core(pop, live, cap if programme else 0, p, among)
         keep = {k.uid: k for k in self.kocs}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core import kernels
 from sim.core.params import Business, Churn, Purchase, Trust
 from sim.core.pool import MemberEffects
 from sim.core.population import Population
@@ -148,8 +149,6 @@ def churn_hazard(
     rows have none): asks above the tolerated share (the potential gap turning negative,
     001/003), low trust, low intent (deal hunters), and account bans. `ban_risk` and an array
     `promo_excess` are over the whole population."""
-    if np.ndim(promo_excess):
-        promo_excess = promo_excess[rows]
     h = 1.0 - pop.trust[rows]
     h *= np.float32(p.trust_coef)
     h += 1.0
@@ -157,9 +156,17 @@ def churn_hazard(
     low_intent *= np.float32(p.intent_coef)
     low_intent += 1.0
     h *= low_intent
-    h *= np.float32(p.base_rate * (1.0 + p.promo_coef * promo_excess))
+    h *= _churn_scale(rows, promo_excess, p)
     h += ban_risk[rows]
     return np.minimum(h, 1.0, out=h)
+
+
+def _churn_scale(rows: np.ndarray, promo_excess, p: Churn):
+    """The churn hazard's base rate x the excess-asks term, of the users `rows` (a float32
+    scalar for one pool, else per row)."""
+    if np.ndim(promo_excess):
+        promo_excess = promo_excess[rows]
+    return np.float32(p.base_rate * (1.0 + p.promo_coef * promo_excess))
 
 
 @dataclass
@@ -197,3 +204,86 @@ def repeat_dropout(
         return bought[:0]
     repeat = bought[pop.orders[bought] >= 2]
     return repeat[rng.random(repeat.size, dtype=np.float32) < pop.dropout[repeat]]
+
+
+# --- the same rules fused into compiled passes (sim.core.kernels; what the model runs) ------
+
+_NONE_ROWS, _NONE_TOUCH = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+
+
+def _per_row(x):
+    """A float32 scalar or per-row array, as the kernels take them (`kernels._at`)."""
+    return np.float32(x) if np.ndim(x) == 0 else np.asarray(x, dtype=np.float32)
+
+
+def _sparse(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse per-row additions for a kernel's pointer walk: sorted unique rows (what numpy's
+    fancy-indexed `+=` sums once per row; the circle's and the camps' rows are so built)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.size > 1 and not (rows[1:] > rows[:-1]).all():
+        raise ValueError("sparse touches need sorted unique rows")
+    return rows, np.asarray(values, dtype=np.float32)
+
+
+def day_pass(
+    pop: Population,
+    op_attention: np.ndarray,
+    koc_ids: np.ndarray,
+    koc_touch: np.ndarray,
+    effects: MemberEffects,
+    promo_share,
+    extra: tuple[np.ndarray, np.ndarray] | None,
+    trust: Trust,
+    potential,
+    day: int,
+    business: Business,
+    p: Purchase,
+) -> np.ndarray:
+    """`touches` → `update_trust` → `advance_stages` → `purchase_hazard` (same arguments, same
+    results bit for bit) in one compiled pass over the rows (`sim.core.kernels.day_pass`):
+    updates trust and stages in place and returns the purchase hazards."""
+    promo = _per_row(promo_share)
+    # as `touches` spells it: 1 - promo in float64 for one pool, in float32 per user
+    keep = _per_row(1.0 - promo_share if np.ndim(promo) == 0 else 1.0 - promo)
+    koc_rows, koc_touch = _sparse(koc_ids, koc_touch)
+    koc_keep = keep if np.ndim(keep) == 0 else keep[koc_rows]
+    extra_rows, extra_touch = (_NONE_ROWS, _NONE_TOUCH) if extra is None else _sparse(*extra)
+    offer = slice(0, 0)
+    if p.new_user_offer_days > 0 and p.new_user_offer_boost != 1.0:
+        offer = pop.slice_joined(day - p.new_user_offer_days + 1, day)
+    f32 = np.float32
+    hazard = np.empty(pop.n, dtype=np.float32)
+    kernels.day_pass(
+        pop.trust, pop.stage, pop.operator, pop.intent, pop.repeat_rate,
+        effects.reach, effects.value, effects.one_to_one, effects.friction,
+        op_attention, extra_rows, extra_touch, koc_rows, koc_touch, koc_keep,
+        promo, keep, _per_row(np.float32(trust.learning_rate * potential)),
+        np.array([trust.one_to_one_weight, trust.broadcast_weight, trust.promo_cost,
+                  trust.neglect_rate], dtype=f32),
+        np.array([trust.familiar_at, business.trust_to_buy, business.lead.min_trust,
+                  0.5 / p.readiness_softness], dtype=f32),
+        np.array([1.0 / business.purchase_cycle_days, p.first_buy_rate,
+                  p.new_user_offer_boost], dtype=f32),
+        offer.start, offer.stop, hazard,
+    )  # fmt: skip
+    return hazard
+
+
+def churn_events(
+    rng: np.random.Generator,
+    pop: Population,
+    live: np.ndarray,
+    ban_risk: np.ndarray,
+    promo_excess,
+    p: Churn,
+    buy_h: np.ndarray,
+) -> Events:
+    """`churn_hazard` then `draw_events` (same draw, same results) in one compiled pass over
+    the live rows (`sim.core.kernels.churn_events`)."""
+    u = rng.random(buy_h.size, dtype=np.float32)  # one per row, as `draw_events`
+    coefs = np.array([p.trust_coef, p.intent_coef], dtype=np.float32)
+    scale = _per_row(_churn_scale(live, promo_excess, p))
+    churned, bought = kernels.churn_events(
+        u, live, pop.trust, pop.intent, ban_risk, scale, coefs, buy_h
+    )
+    return Events(churned, bought)

@@ -32,7 +32,6 @@ from sim.core.params import Phase
 from sim.core.pool import MemberEffects, PoolTables
 
 if TYPE_CHECKING:
-    from sim.core import dynamics
     from sim.core.ledger import DayOrders
 
 # The phases of one day (`sim.core.model` docstring, DOMAIN §6): hook names, in order.
@@ -64,8 +63,7 @@ class Day:
     room: dict[str, int] = field(default_factory=dict)  # most arrivals the channel has left
     volume: dict[str, float] = field(default_factory=dict)  # x expected arrivals (rules)
     spend: float = 0.0  # acquisition spend, yuan
-    live: np.ndarray | None = None  # live users once staffed (before today's churn)
-    live_rows: np.ndarray | None = None  # their ids
+    live_rows: np.ndarray | None = None  # live users' ids once staffed; at the account, again
     load: np.ndarray | None = None  # live users per operator
     caps: np.ndarray | None = None  # each operator's 1:1 touches for attention by load today
     extra: tuple[np.ndarray, np.ndarray] | None = None  # (rows, touches) on top: camps (§2.3)
@@ -76,7 +74,7 @@ class Day:
     promo: float | np.ndarray = 0.0  # ask share of every touch, one or per user (§2.1)
     excess: float | np.ndarray = 0.0  # asks above tolerance, in tolerance widths (§2.1)
     live_kocs: int = 0  # KOCs not churned since the last re-selection
-    touches: dynamics.Touches | None = None
+    attention: np.ndarray | None = None  # 1:1 touches per user by operator (`team.attention`)
     buy_hazard: np.ndarray | None = None
     orders: DayOrders | None = None
     first: np.ndarray | None = None  # today's first buyers

@@ -47,6 +47,11 @@ called at one documented point of the phase in the order of `mechanisms()`:
 | circle   | the whole phase                                     | circle                        |
 | account  | after the model's own columns                       | all that add columns, rules   |
 
+Steps 4-6's per-user rules (`sim.core.dynamics`) run fused into one compiled pass over the rows,
+and step 7's churn hazard and events into one over the live rows (`sim.core.kernels`, bit for
+bit the numpy rules; issue #24); the live users' ids are kept as an index (`_live_rows`), so
+the tallies never scan the churned rows, most rows of a long run.
+
 Values the model needs from a mechanism come from the one holding the role: the pool source
 (`fit.Brand`, or `pyramid.Layers` for a layered pool) gives the tables, pool index, new users'
 memberships, potential, promo share and excess asks; the assignment (`assignment.Continuous`
@@ -65,7 +70,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.core import acquisition, dynamics, results, team, truth
+from sim.core import acquisition, dynamics, kernels, results, team, truth
 from sim.core.assignment import Assignment, Continuous, FriendCap
 from sim.core.camps import Camps
 from sim.core.capability import Capability
@@ -193,6 +198,7 @@ class PrivateDomainModel(mesa.Model):
         )
 
         self.population = Population(capacity=max(1024, sc.initial_users * 5 // 4))
+        self._live, self._live_n = np.empty(0, dtype=np.intp), 0  # `_live_rows`
         self.team = team.Team(self, sc.operators)
         self.effects = MemberEffects()  # pool effects per user, gathered once per phase
         self.tables: PoolTables | None = None  # the pool source's, set when a phase starts
@@ -216,10 +222,8 @@ class PrivateDomainModel(mesa.Model):
 
         self.today: dict[str, float] = {}  # today's row of the daily table
         self._daily: tuple[int, pd.DataFrame] | None = None  # (days collected, `daily()`)
-        self.datacollector = mesa.DataCollector(
-            model_reporters=results.reporters(
-                self.today, self.channels, self.brand.arm_columns(), self._features
-            )
+        self.datacollector = results.DailyCollector(
+            self.today, self.channels, self.brand.arm_columns(), self._features
         )
 
     @classmethod
@@ -239,9 +243,10 @@ class PrivateDomainModel(mesa.Model):
         return User(self.population, uid)
 
     def user_ids(self, stage: Stage | None = None) -> np.ndarray:
-        """Ids of users in `stage` (all live users if None)."""
-        pop = self.population
-        return np.flatnonzero(pop.live() if stage is None else pop.stage == stage)
+        """Ids of users in `stage` (all live users if None), sorted."""
+        if stage is None:  # from the live index: no scan of the churned rows
+            return self._live_rows().copy()
+        return np.flatnonzero(self.population.stage == stage)
 
     @property
     def operators(self) -> list:
@@ -325,8 +330,7 @@ class PrivateDomainModel(mesa.Model):
         if arrived is not None:  # the number arrived changed
             self.team.hand_over(self.rng, pop, arrived)
             self.assignment.arrived(self, day)
-        day.live = pop.live()
-        day.live_rows = live = np.flatnonzero(day.live)
+        day.live_rows = live = self._live_rows()
         by_operator = pop.stage_counts_by(pop.operator[live] + 1, len(self.team) + 1, live)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
@@ -334,7 +338,8 @@ class PrivateDomainModel(mesa.Model):
 
     def _touch(self, day: Day) -> None:
         """1:1 attention = capacity ÷ load, KOC touches, broadcast value and asks (§2.2, §2.4).
-        Capability building takes `operators.capability_share` of the team's capacity (001)."""
+        Capability building takes `operators.capability_share` of the team's capacity (001).
+        Sets today's inputs; `_trust` gives the touches in its pass."""
         pop, o = self.population, self.params.operators
         day.caps = self.team.capacities(day.d)
         if day.phase.build_capability:
@@ -344,39 +349,43 @@ class PrivateDomainModel(mesa.Model):
         day.excess = self.source.excess(day.effects)
         self._run_hooks("touch", day)
         day.capacity = float(day.caps.sum())
-        day.touches = dynamics.touches(
-            pop,
-            team.attention(day.caps, day.load, o.max_touches_per_user_day, day.worth),
+        day.attention = team.attention(day.caps, day.load, o.max_touches_per_user_day, day.worth)
+
+    def _trust(self, day: Day) -> None:
+        """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1);
+        then stage thresholds and today's purchase hazards (§2.6): the rules of
+        `sim.core.dynamics` in one pass over the rows (`dynamics.day_pass`)."""
+        quality = self.brand.pool.content_quality
+        potential = self.source.potential(  # x place fit of each user's pool
+            self.circle.potential(quality, day.live_n, day.live_kocs), quality, day.effects
+        )
+        p = self.params
+        day.buy_hazard = dynamics.day_pass(
+            self.population,
+            day.attention,
             self.circle.ids,
             self.circle.touch_today,
             day.effects,
             day.promo,
             day.extra,
+            p.trust,
+            potential,
+            day.d,
+            p.business,
+            p.purchase,
         )
-
-    def _trust(self, day: Day) -> None:
-        """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1)."""
-        quality = self.brand.pool.content_quality
-        potential = self.source.potential(  # x place fit of each user's pool
-            self.circle.potential(quality, day.live_n, day.live_kocs), quality, day.effects
-        )
-        dynamics.update_trust(self.population.trust, day.touches, self.params.trust, potential)
 
     def _advance(self, day: Day) -> None:
-        """Stage thresholds, then today's purchase hazards (DOMAIN §2.1, §2.6)."""
-        pop, b = self.population, self.params.business
-        dynamics.advance_stages(pop, self.params.trust.familiar_at, b.trust_to_buy)
-        day.buy_hazard = dynamics.purchase_hazard(
-            pop, day.touches, day.effects.friction, day.d, b, self.params.purchase
-        )
+        """Stages and purchase hazards moved in `_trust`'s pass (DOMAIN §2.1, §2.6); the
+        mechanisms' hooks on the hazards."""
         self._run_hooks("advance", day)
 
     def _churn(self, day: Day) -> None:
         """Churn vs purchase on one draw, orders booked, bait takers drop (DOMAIN §2.5, §2.6)."""
         pop, c = self.population, self.params.churn
-        live = day.live_rows
-        churn_h = dynamics.churn_hazard(pop, live, day.effects.ban_risk, day.excess, c)
-        events = dynamics.draw_events(self.rng, live, churn_h, day.buy_hazard)
+        events = dynamics.churn_events(
+            self.rng, pop, day.live_rows, day.effects.ban_risk, day.excess, c, day.buy_hazard
+        )
         pop.stage[events.churned] = Stage.CHURNED
         pop.churn_day[events.churned] = day.d
         day.orders = record_orders(
@@ -393,6 +402,8 @@ class PrivateDomainModel(mesa.Model):
         bait = first[self.rng.random(first.size) < c.bait_dropout * (1 - pop.intent[first])]
         pop.stage[bait] = Stage.CHURNED
         pop.churn_day[bait] = day.d
+        # the live index (`_live_rows`) less today's churned
+        self._live = self._live[pop.stage[self._live] != Stage.CHURNED]
         lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, c)
         pop.repeat_rate[lapsed] = 0.0
         day.first = first
@@ -406,13 +417,10 @@ class PrivateDomainModel(mesa.Model):
         periphery at `referral.periphery_weight` of it (001, 003)."""
         pop, r = self.population, self.params.referral
         # live rows only (their sums per bin are the same, in the same order; churned rows'
-        # bins are never read): intp keys and float64 weights, as `bincount` wants them
-        live = pop.live_rows()
-        key = np.multiply(pop.layer[live] > 0, len(Stage), dtype=np.intp)
-        key += pop.stage[live]
-        by_layer = np.bincount(
-            key, weights=pop.trust[live].astype(np.float64), minlength=2 * len(Stage)
-        ).reshape(2, len(Stage))
+        # bins are never read)
+        by_layer = kernels.trust_by_layer_stage(
+            self._live_rows(), pop.layer, pop.stage, pop.trust, len(Stage)
+        )
         trust_sum = by_layer.sum(axis=0)
         referring = by_layer[:, Stage.parse(r.min_stage) : Stage.CHURNED].sum(axis=1)
         weight = float(r.periphery_weight * referring[0] + referring[1])
@@ -435,7 +443,7 @@ class PrivateDomainModel(mesa.Model):
     def _account(self, day: Day) -> None:
         """Fill today's row of the daily table (`sim.core.results`) and collect it (§2.7, §4)."""
         pop, phase, p = self.population, day.phase, self.params
-        live = pop.live_rows()  # counted; the churned are the rest
+        day.live_rows = live = self._live_rows()  # counted; the churned are the rest
         index = self.source.pool_index(pop)
         key = member_key(pop.touchpoints[live], None if index is None else index[live])
         by_mask = pop.stage_counts_by(key, len(self.tables.cost), live)
@@ -578,6 +586,16 @@ class PrivateDomainModel(mesa.Model):
         df = self.daily()
         first = df.groupby("phase")["day"].min()
         return {self.params.strategy.phases[int(i)].name: int(v) for i, v in first.items()}
+
+    def _live_rows(self) -> np.ndarray:
+        """Ids of the live users, kept as an index: rows added since the last call join it, and
+        `_churn` (the one place users churn; stages never move back) drops whom it churned. So
+        churned rows, most rows of a long run, are never scanned again."""
+        n = self.population.n
+        if n > self._live_n:
+            self._live = np.concatenate((self._live, np.arange(self._live_n, n)))
+            self._live_n = n
+        return self._live
 
     def _remaining_share(self) -> float:
         if self.params.market_size is None:

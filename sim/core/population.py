@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.core import kernels
 from sim.core.stage import Stage
 
 # name -> (dtype, fill value for new rows)
@@ -133,11 +134,6 @@ class Population:
         """Boolean mask of users not churned."""
         return self.stage != Stage.CHURNED
 
-    def live_rows(self) -> np.ndarray:
-        """Ids of the users not churned: the rows a daily pass needs (most rows of a long run
-        are churned)."""
-        return np.flatnonzero(self.live())
-
     def stage_counts_by(
         self, group: np.ndarray, groups: int, rows: np.ndarray | None = None
     ) -> np.ndarray:
@@ -145,10 +141,12 @@ class Population:
         several tallies (users per stage, live users per operator or per touchpoint mask).
         `rows`: count only these users (ids; e.g. the live ones: most rows of a long run are
         churned), `group` then being theirs."""
+        if rows is not None:  # one compiled pass, no keys array (issue #24)
+            return kernels.stage_counts(group, self.stage, rows, groups, len(Stage))
         size = groups * len(Stage)
         # int32 keys: one pass makes them, and `bincount` reads them at half the bytes of intp
         key = np.multiply(group, len(Stage), dtype=np.int32 if size < 2**31 else np.intp)
-        key += self.stage if rows is None else self.stage[rows]
+        key += self.stage
         return np.bincount(key, minlength=size).reshape(groups, len(Stage))
 
     def slice_joined(self, first_day: int, last_day: int) -> slice:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import mesa
 import numpy as np
 import pandas as pd
 
@@ -252,6 +253,24 @@ def daily_columns(channels: Iterable[str], arms: Iterable[str] = (), features=()
 def reporters(row: dict, channels: Iterable[str], arms: Iterable[str] = (), features=()) -> dict:
     """DataCollector model reporters reading today's `row`: a column left unfilled is an error."""
     return {c: [row.__getitem__, [c]] for c in daily_columns(channels, arms, features)}
+
+
+class DailyCollector(mesa.DataCollector):
+    """Mesa's DataCollector over `reporters(row, ...)`, whose `collect` appends today's `row`
+    to the columns directly: the row holds Python numbers and strings only, which Mesa's
+    per-value type checks and `deepcopy` (a quarter of a millisecond a day, issue #24) return
+    unchanged."""
+
+    def __init__(self, row: dict, channels: Iterable[str], arms: Iterable[str] = (), features=()):
+        super().__init__(model_reporters=reporters(row, channels, arms, features))
+        self._row = row
+
+    def collect(self, model) -> None:
+        if hasattr(self, "_collection_steps"):
+            self._collection_steps.append(model.time)
+        row = self._row
+        for name, column in self.model_vars.items():
+            column.append(row[name])
 
 
 def typed(

@@ -1,0 +1,114 @@
+"""The compiled daily passes (`sim.core.kernels`) equal the numpy rules of `sim.core.dynamics`
+bit for bit (issue #24: the model runs the kernels; the rules are the reference).
+
+A small random population in every stage, churned rows included, with the sparse parts the
+model's runs exercise only in some configs: KOC-maintained rows, camps' extra 1:1 attention,
+a per-user promo share and potential (several pools, the pyramid), the new-user offer window.
+tests/test_baseline.py covers the default run end to end; this covers the branches it may not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from sim.core import dynamics, kernels
+from sim.core.params import scenario
+from sim.core.population import Population
+from sim.core.stage import Stage
+
+from conftest import base_config
+
+N = 5000
+
+
+def _world(seed: int):
+    """A population of N random rows (every stage, ~half churned, joining over 20 days) and
+    random pool effects, operators' attention, KOC and camp rows."""
+    rng = np.random.default_rng(seed)
+    pop = Population(N)
+    f32 = np.float32
+    pop.add(
+        N,
+        stage=rng.integers(0, len(Stage), N),
+        trust=rng.random(N, dtype=f32),
+        intent=rng.random(N, dtype=f32),
+        operator=rng.integers(-1, 4, N),
+        repeat_rate=rng.gamma(0.5, 2.0, N).astype(f32),
+        join_day=np.sort(rng.integers(0, 20, N)),
+    )
+    effects = SimpleNamespace(
+        **{k: rng.random(N, dtype=f32) * 0.5 for k in ("reach", "value", "one_to_one")},
+        friction=rng.random(N, dtype=f32),
+        ban_risk=rng.random(N, dtype=f32) * 0.01,
+    )
+    attention = np.append(rng.random(4) * 2, 0.0).astype(f32)
+    koc_ids = np.sort(rng.choice(N, 300, replace=False))
+    koc_touch = rng.random(300, dtype=f32)
+    extra_rows = np.sort(rng.choice(N, 200, replace=False))
+    extra = extra_rows, rng.random(200, dtype=f32)
+    return rng, pop, effects, attention, koc_ids, koc_touch, extra
+
+
+@pytest.mark.parametrize("per_user", [False, True], ids=["one pool", "per user"])
+@pytest.mark.parametrize("camps", [False, True], ids=["no camps", "camps"])
+def test_day_pass_equals_the_numpy_rules(per_user, camps):
+    """touches → update_trust → advance_stages → purchase_hazard in numpy and the fused pass
+    leave the same trust and stages and give the same hazards, to the bit."""
+    sc = scenario(base_config())
+    rng, pop, effects, attention, koc_ids, koc_touch, extra = _world(1 + per_user + 2 * camps)
+    extra = extra if camps else None
+    promo = rng.random(N, dtype=np.float32) * 0.4 if per_user else 0.15
+    potential = (rng.random(N, dtype=np.float32) + 0.5) if per_user else 1.1
+    day = 19  # the offer window covers the last days' joiners
+    ref = Population(N)
+    ref.add(N, **{k: getattr(pop, k).copy() for k in ("stage", "trust", "intent", "operator",
+                                                      "repeat_rate", "join_day")})  # fmt: skip
+    t = dynamics.touches(ref, attention, koc_ids, koc_touch, effects, promo, extra)
+    dynamics.update_trust(ref.trust, t, sc.trust, potential)
+    dynamics.advance_stages(ref, sc.trust.familiar_at, sc.business.trust_to_buy)
+    want = dynamics.purchase_hazard(ref, t, effects.friction, day, sc.business, sc.purchase)
+
+    got = dynamics.day_pass(pop, attention, koc_ids, koc_touch, effects, promo, extra, sc.trust,
+                            potential, day, sc.business, sc.purchase)  # fmt: skip
+    assert np.array_equal(pop.trust, ref.trust)
+    assert np.array_equal(pop.stage, ref.stage)
+    assert np.array_equal(got, want)
+    assert (want > 0).sum() > N // 10, "the check needs rows with a purchase hazard"
+
+
+@pytest.mark.parametrize("per_user", [False, True], ids=["one pool", "per user"])
+def test_churn_events_equal_the_numpy_rules(per_user):
+    """churn_hazard then draw_events, and the fused pass, on the same draw: the same churned
+    and buying users, and the generator left in the same state."""
+    sc = scenario(base_config())
+    rng, pop, effects, *_ = _world(7)
+    live = np.flatnonzero(pop.stage != Stage.CHURNED)
+    buy_h = rng.random(N, dtype=np.float32) * 0.2
+    excess = rng.random(N, dtype=np.float32) * 2 if per_user else 0.5
+    churn = dataclasses.replace(sc.churn, base_rate=0.02)  # enough churned rows to compare
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    churn_h = dynamics.churn_hazard(pop, live, effects.ban_risk, excess, churn)
+    want = dynamics.draw_events(a, live, churn_h, buy_h)
+    got = dynamics.churn_events(b, pop, live, effects.ban_risk, excess, churn, buy_h)
+    assert np.array_equal(got.churned, want.churned) and np.array_equal(got.bought, want.bought)
+    assert want.churned.size > 20 and want.bought.size > 20
+    assert a.random() == b.random()
+
+
+def test_tallies_equal_bincount():
+    """The referral sums (float64, in row order) and the stage counts over live rows equal
+    numpy's weighted and plain `bincount` of the same keys."""
+    rng, pop, *_ = _world(11)
+    pop.layer[:] = rng.integers(0, 3, N)
+    live = np.flatnonzero(pop.stage != Stage.CHURNED)
+    key = (pop.layer[live] > 0) * len(Stage) + pop.stage[live]
+    want = np.bincount(key, weights=pop.trust[live].astype(np.float64), minlength=2 * len(Stage))
+    got = kernels.trust_by_layer_stage(live, pop.layer, pop.stage, pop.trust, len(Stage))
+    assert np.array_equal(got.ravel(), want)
+    group = pop.operator[live] + 1
+    counts = np.bincount(group * len(Stage) + pop.stage[live], minlength=5 * len(Stage))
+    assert np.array_equal(pop.stage_counts_by(group, 5, live).ravel(), counts)
