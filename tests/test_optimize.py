@@ -213,7 +213,6 @@ def test_a_bad_spec_is_refused_before_any_run(params, says, tmp_path, monkeypatc
         ({"presets": {"p": {"strategy": "no_such"}}}, "presets.p: "),
         ({"presets": {"p": {"operators.salary_per_dya": 3}}}, "presets.p: "),
         ({"presets": {"p": {"operators.salary_per_day": -3}}}, "presets.p: "),
-        ({"prune": {"brands": 2, "factor": 3}}, "prune.brands = 2: must be below brands.count"),
         ({"prune": {"brands": 1, "factr": 3}}, "prune.factr: unknown"),
         ({"prune": {"brands": 1, "factor": 1}}, "prune.factor = 1: must be an integer >= 2"),
         ({"prune": True}, "prune = True: give null or"),
@@ -231,8 +230,9 @@ def test_a_bad_start_preset_or_pruning_is_refused_before_any_run(kw, says, tmp_p
 
 
 def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkeypatch):
-    """The README's spec at a 30-day horizon, one trial on one brand; the preset `premature`'s
-    runs are made to fail: the report is still written, the failure named, exit 1."""
+    """The README's spec at a 30-day horizon, one trial on one brand (too few to prune: said);
+    the preset `premature`'s runs are made to fail: the report is still written, the failure
+    named, exit 1."""
     real = opt.run_batch
 
     def premature_fails(bases, evs, **kw):
@@ -242,13 +242,14 @@ def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkey
     monkeypatch.setattr(opt, "run_batch", premature_fails)
     out = tmp_path / "o"
     with pytest.raises(SystemExit) as e:
-        cli.main(["staged_policy", "trials=1", "brands.count=1", "fresh_brands=1", "prune=null",
+        cli.main(["staged_policy", "trials=1", "brands.count=1", "fresh_brands=1",
                   "scenario.horizon_days=30", "+scenario.economics.npv_horizons_days=[30]",
                   "objective.metric=npv_30d", "--jobs", "1", "--out", str(out)])  # fmt: skip
     err = capsys.readouterr().err
     assert e.value.code == 1, err
     assert "failed: the premature policy failed on the fresh brands: boom" in err
     assert "failed: the premature policy failed on the search's brands: boom" in err
+    assert "no pruning: prune.brands (2) is not below brands.count (1)" in err
     report = (out / "report.md").read_text()
     assert "| preset premature | failed | failed |" in report and "Failed: the premature" in report
     assert "| preset ten_to_n |" in report

@@ -117,7 +117,8 @@ def outcome(spec: Spec, npv) -> Outcome:
 
 
 class _Runs:
-    """Brands' NPVs for policies through `run_batch`, counting runs on one `Progress`."""
+    """Brands' NPVs for policies through `run_batch`, counting runs on one `Progress` as they
+    come back."""
 
     def __init__(self, spec, bases, out, n_jobs, ray_address, prog):
         self.spec, self.bases, self.cache = spec, bases, out / "evaluations"
@@ -130,10 +131,8 @@ class _Runs:
                for s in seeds]  # fmt: skip
         results = run_batch(self.bases, [e for _, e in evs], n_jobs=self.n_jobs,
                             cache_dir=self.cache, ray_address=self.ray_address,
-                            progress=False)  # fmt: skip
-        for r in results:
-            self.prog.count(*(["cached"] if r.cached else []), *([] if r.ok else ["failed"]))
-            self.computed += not r.cached
+                            progress=self.prog)  # fmt: skip
+        self.computed += sum(not r.cached for r in results)
         out = {}
         for name in policies:
             mine = [r for n, r in zip((n for n, _ in evs), results, strict=True) if n == name]
@@ -161,7 +160,7 @@ def _sampler(spec: Spec):
 def search(spec, parameters, base, starts, out, runs: _Runs, stream):
     """The optuna study, resumed if `<out>/study.db` holds it, run until `spec.trials` trials
     have finished (completed or pruned); the starting points come first (each enqueued unless
-    a completed or waiting trial already is it). Returns (the study, runs saved by pruning)."""
+    a completed or waiting trial already is it)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -183,7 +182,6 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(False, states=finished))
     runs.prog.total -= min(done, spec.trials) * spec.brands
-    saved = 0
     while (done := len(study.get_trials(False, states=finished))) < spec.trials:
         trial = study.ask(dists)
         trial.set_user_attr("host", socket.gethostname())  # `fail_interrupted` reads who asked
@@ -209,7 +207,6 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
             continue
         trial.set_user_attr("npv", npv)
         if pruned:
-            saved += spec.brands - len(npv)
             runs.prog.total -= spec.brands - len(npv)
             study.tell(trial, state=TrialState.PRUNED)
             how = f"pruned after {len(npv)} brands"
@@ -221,7 +218,7 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
             print(f"{PROG} trial {trial.number}: {done + 1}/{spec.trials} finished, {how}, "
                   f"mean {spec.metric} {np.mean(npv):,.0f} yuan", file=stream,
                   flush=True)  # fmt: skip
-    return study, saved
+    return study
 
 
 def choose(spec, study):
@@ -241,7 +238,8 @@ def choose(spec, study):
     return max(pool, key=lambda t: (t.values[0], -t.number)), starts, notes
 
 
-def trials_frame(spec, parameters, study, chosen) -> pd.DataFrame:
+def trials_frame(spec, parameters, study) -> pd.DataFrame:
+    """One row per trial (`OptimizeResult.trials`; `chosen` is set by the caller)."""
     front = {t.number for t in study.best_trials} if spec.downside else set()
     rows = []
     for t in study.get_trials(deepcopy=False):
@@ -253,7 +251,6 @@ def trials_frame(spec, parameters, study, chosen) -> pd.DataFrame:
             row[spec.downside] = vals[1]
             row["pareto"] = t.number in front
         row["brands"] = len(t.user_attrs.get("npv", []))
-        row["chosen"] = t.number == chosen.number
         row["error"] = t.user_attrs.get("error", "")
         rows.append(row)
     return pd.DataFrame(rows)
@@ -320,9 +317,15 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     if spec.prune and spec.downside:
         notes.append("no pruning: optuna prunes single-objective studies only "
                      "(Trial.should_prune does not support multi-objective ones)")  # fmt: skip
-    study, saved = search(spec, parameters, base, starts, out, runs, stream)
-    computed = {"search": runs.computed, "saved": saved}
+    elif spec.prune and not spec.rungs():
+        notes.append(f"no pruning: prune.brands ({spec.prune[0]}) is not below brands.count "
+                     f"({spec.brands}), so no trial could stop early")  # fmt: skip
+    study = search(spec, parameters, base, starts, out, runs, stream)
+    trials = trials_frame(spec, parameters, study)
+    pruned = trials.loc[trials["state"] == "PRUNED", "brands"]
+    computed = {"search": runs.computed, "saved": int((spec.brands - pruned).sum())}
     best, start_trials, more = choose(spec, study)
+    trials["chosen"] = trials["trial"] == best.number
     notes += more
     chosen = typed(base, {p.key: best.params[p.key] for p in parameters})
     scored = {CHOSEN: best, **{n: start_trials[n] for n in starts if n in start_trials}}
@@ -333,6 +336,6 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
         notes.append(why)
     return OptimizeResult(
         spec, parameters, base, start, chosen, best.number,
-        trials_frame(spec, parameters, study, best), in_sample, fresh, computed,
+        trials, in_sample, fresh, computed,
         time.perf_counter() - t0, notes, starts, failed, shares,
     )  # fmt: skip

@@ -28,7 +28,8 @@ line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
   a trial is scored on its first `brands` brands, then `brands·factor`, … (the rungs, below
   `brands.count`), and stopped at a rung unless its mean there is in the best 1/`factor` of
   the trials scored there. Single-objective only: optuna's `Trial.should_prune` refuses a
-  multi-objective study, so with a downside the search does not prune (and says so);
+  multi-objective study, so with a downside the search does not prune, nor when `brands` is
+  not below `brands.count` (a quick run on few brands), and says so;
 - `trials` (optuna's budget: trials finished, completed or pruned, the starting points
   included), `sampler_seed`, `population` (NSGA-II's generation size, used with a downside;
   50 = optuna's default) and `fresh_brands` (validation seeds count … count+fresh_brands−1,
@@ -173,7 +174,7 @@ def spec_from_dict(d: dict) -> Spec:
         question=str(d.get("question", "")),
         starts=starts,
         presets=presets,
-        prune=_prune(d.get("prune"), count),
+        prune=_prune(d.get("prune")),
     )
 
 
@@ -190,7 +191,7 @@ def _named(d: dict, key: str) -> dict:
     return {str(n): dict(e) for n, e in v.items()}
 
 
-def _prune(v, count: int) -> tuple[int, int] | None:
+def _prune(v) -> tuple[int, int] | None:
     if v is None or v is False:
         return None
     if not isinstance(v, dict):
@@ -198,9 +199,6 @@ def _prune(v, count: int) -> tuple[int, int] | None:
     if unknown := sorted(set(v) - PRUNE_KEYS):
         raise ConfigError(f"prune.{unknown[0]}: unknown; allowed: {sorted(PRUNE_KEYS)}")
     first = whole({"prune.brands": v.get("brands")}, "prune.brands", 0, 1)
-    if first >= count:
-        raise ConfigError(f"prune.brands = {first}: must be below brands.count ({count}), "
-                          "else no trial is ever stopped early")  # fmt: skip
     return first, whole({"prune.factor": v.get("factor")}, "prune.factor", 0, 2)
 
 

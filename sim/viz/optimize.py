@@ -37,7 +37,7 @@ from sim.viz import plots
 STRATEGY = "strategy."
 FRESH, FRONT = "fresh.png", "front.png"
 DOWNSIDE_AXIS = {
-    "loss_probability": "probability of a loss (share of brands with NPV < 0, %)",
+    "loss_probability": "probability of a loss: share of brands with NPV < 0 (%)",
     "cvar10": f"mean NPV of the worst {CVAR_SHARE:.0%} of brands (M yuan)",
 }
 
@@ -185,21 +185,45 @@ def _importances(result: OptimizeResult) -> list[str]:
 
 def _pruning(result: OptimizeResult) -> str:
     spec, df = result.spec, result.trials
+    if not spec.rungs():
+        return "no pruning: every trial ran on every brand."
     pruned = int((df["state"] == "PRUNED").sum())
     finished = int(df["state"].isin(["COMPLETE", "PRUNED"]).sum())
-    if spec.rungs():
-        rungs = ", ".join(map(str, spec.rungs()))
-        prune = (
-            f"Pruning (optuna's successive halving, factor {spec.prune[1]}): a trial is scored "
-            f"on its first {rungs} brands in turn and stopped at such a rung unless its mean "
-            f"there ranks among the best n/{spec.prune[1]} (at least the best one) of the n "
-            f"trials scored there; starting points are never stopped. {pruned} of {finished} "
-            f"trials pruned, saving {result.computed['saved']} runs of the "
-            f"{finished * spec.brands} the trials would have made in full."
-        )
-    else:
-        prune = "No pruning: every trial ran on every brand."
-    return prune
+    return (
+        f"pruning by optuna's successive halving (factor {spec.prune[1]}): a trial is scored on "
+        f"its first {', '.join(map(str, spec.rungs()))} brands in turn and stopped at such a "
+        f"rung unless its mean there ranks among the best n/{spec.prune[1]} (at least the best "
+        f"one) of the n trials scored there; starting points are never stopped. {pruned} of "
+        f"{finished} trials pruned, saving {result.computed['saved']} runs of the "
+        f"{finished * spec.brands} the trials would have made in full."
+    )
+
+
+def _answer(result: OptimizeResult) -> list[str]:
+    """The fresh brands' verdict in words: the chosen policy's mean, and its paired difference
+    to every other policy, flagged where it is within two standard errors of zero (about a 95 %
+    interval: these brands cannot tell the two apart)."""
+    fresh, n = result.fresh, result.spec.fresh_brands
+    if CHOSEN not in fresh:
+        return ["The chosen policy failed on the fresh brands: no out-of-sample result."]
+    c = fresh[CHOSEN]
+    text = (f"On {n} fresh brands (never seen by the search) the chosen policy's mean NPV at "
+            f"{result.spec.horizon()} days is {money(c.mean)} (SE {money(c.se)}). Paired by brand, "
+            "chosen − policy:")  # fmt: skip
+    lines, close = [text, ""], []
+    for name, o in fresh.items():
+        if name == CHOSEN:
+            continue
+        d = c.npv - o.npv
+        mean, se = float(d.mean()), standard_error(d)
+        lines.append(f"- {label(result, name)}: {money(mean)} (SE {money(se)})")
+        if not abs(mean) > 2 * se:
+            close.append(label(result, name))
+    if close:
+        lines += ["", f"Within two standard errors of zero, so not told apart from the chosen "
+                  f"policy by these {n} brands: {', '.join(close)}. Add fresh brands "
+                  "(`fresh_brands`) before acting on such a difference."]  # fmt: skip
+    return lines
 
 
 def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
@@ -215,15 +239,23 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
     unc = ", ".join(f"{k}={v}" for k, v in spec.uncertainty.items()) or "none"
     presets = ", ".join(f"{n} ({', '.join(f'{k}={v}' for k, v in o.items())})"
                         for n, o in spec.presets.items()) or "none"  # fmt: skip
+    method = f"NSGA-II, mean NPV and {spec.downside}" if spec.downside else "TPE, mean NPV"
     lines += [
-        f"Scenario: {', '.join(f'{k}={v}' for k, v in spec.scenario.items()) or 'the default'}; "
-        f"brands' uncertainty: {unc}. Search: {len(result.trials)} optuna trials "
-        f"({'NSGA-II, mean NPV and ' + spec.downside if spec.downside else 'TPE, mean NPV'}) on "
-        f"{spec.brands} brands ({brands}, the same in the same order for every trial); "
-        f"validation on {spec.fresh_brands} fresh brands ({fresh}). Presets measured beside "
-        f"the chosen policy: {presets}. {_pruning(result)} Runs simulated: "
-        f"{result.computed['search']} (search) + {result.computed['validation']} (validation), "
-        f"the rest read from the cache; {result.seconds:,.0f} s.",
+        "## Answer",
+        "",
+        *_answer(result),
+        "",
+        "## Set-up",
+        "",
+        f"- Scenario: {', '.join(f'{k}={v}' for k, v in spec.scenario.items()) or 'the default'};"
+        f" brands' uncertainty: {unc}.",
+        f"- Search: {len(result.trials)} optuna trials ({method}) on {spec.brands} brands "
+        f"({brands}, the same in the same order for every trial); {_pruning(result)}",
+        f"- Validation: {spec.fresh_brands} fresh brands ({fresh}); presets measured beside the "
+        f"chosen policy: {presets}.",
+        f"- Cost: {result.computed['search']} runs simulated for the search and "
+        f"{result.computed['validation']} for the validation, the rest read from the cache; "
+        f"{result.seconds:,.0f} s.",
         "",
         "## The chosen policy",
         "",
