@@ -236,7 +236,7 @@ def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkey
     real = opt.run_batch
 
     def premature_fails(bases, evs, **kw):
-        return [replace(r, summary=None, error="boom") if r.evaluation.base == "premature"
+        return [replace(r, summary=None, error="boom") if r.evaluation.base == "preset:premature"
                 else r for r in real(bases, evs, **kw)]  # fmt: skip
 
     monkeypatch.setattr(opt, "run_batch", premature_fails)

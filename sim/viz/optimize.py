@@ -176,10 +176,11 @@ def _importances(result: OptimizeResult) -> list[str]:
     why = {p.key: p.why for p in result.parameters}
     return [f"- `{k}`: {v:.0%}. {sentence(why.get(k, ''))}"
             for k, v in result.importances.items()] + [
-        "", "Share of the variance of the mean NPV across the completed trials that each "
-        "parameter explains alone (optuna's fANOVA: a random forest fitted to the trials, "
-        "Hutter et al. 2014; the shares sum to 100 % and rest on the trials the search chose "
-        "to run, which crowd where it looked best).",
+        "", "Each parameter's main effect: the variance of the mean NPV across the completed "
+        "trials that it explains alone, as a share of all the parameters' main effects "
+        "(optuna's fANOVA, Hutter et al. 2014: a random forest fitted to the trials; "
+        "interactions left out, the shares sum to 100 %). It rests on the trials the search "
+        "chose to run, which crowd where it looked best.",
     ]  # fmt: skip
 
 
