@@ -212,15 +212,15 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
         if pruned:
             runs.prog.total -= spec.brands - len(npv)
             study.tell(trial, state=TrialState.PRUNED)
-            how = f"pruned after {len(npv)} brands"
+            how = "pruned: not among the best on them"
         else:
             o = outcome(spec, npv)
             study.tell(trial, [o.mean] + ([o.downside] if spec.downside else []))
             how = "completed"
         if stream:
-            print(f"{PROG} trial {trial.number}: {done + 1}/{spec.trials} finished, {how}, "
-                  f"mean {spec.metric} {np.mean(npv):,.0f} yuan", file=stream,
-                  flush=True)  # fmt: skip
+            print(f"{PROG} trial {trial.number}: {done + 1}/{spec.trials} finished, mean "
+                  f"{spec.metric} over its {len(npv)} brands {np.mean(npv):,.0f} yuan, {how}",
+                  file=stream, flush=True)  # fmt: skip
     return study
 
 

@@ -134,9 +134,11 @@ def _in_words(result: OptimizeResult) -> list[str]:
         v, s = result.chosen[p.key], result.start[p.key]
         move = "as" if v == s else ("up from" if v > s else "down from")
         whole = ", whole numbers" if p.integer else ""
+        edge = (" At the edge of the searched range: the best value may lie beyond it; widen "
+                "the range to find out." if v in (p.low, p.high) else "")  # fmt: skip
         lines.append(
             f"- `{p.key}`: **{number(v, p.unit)}**, {move} {number(s, p.unit)} at the starting "
-            f"point (searched {p.low:g}-{p.high:g}, {p.scale}{whole}). {sentence(p.why)}"
+            f"point (searched {p.low:g}-{p.high:g}, {p.scale}{whole}). {sentence(p.why)}{edge}"
         )
     return lines
 
@@ -190,11 +192,12 @@ def _pruning(result: OptimizeResult) -> str:
         return "no pruning: every trial ran on every brand."
     pruned = int((df["state"] == "PRUNED").sum())
     finished = int(df["state"].isin(["COMPLETE", "PRUNED"]).sum())
+    rungs = ", then ".join(map(str, spec.rungs()))
     return (
         f"pruning by optuna's successive halving (factor {spec.prune[1]}): a trial is scored on "
-        f"its first {', '.join(map(str, spec.rungs()))} brands in turn and stopped at such a "
-        f"rung unless its mean there ranks among the best n/{spec.prune[1]} (at least the best "
-        f"one) of the n trials scored there; starting points are never stopped. {pruned} of "
+        f"its first {rungs} brands, and at each of those points stopped unless its mean ranks "
+        f"among the best n/{spec.prune[1]} (at least the best one) of the n trials scored on "
+        f"the same brands; starting points are never stopped. {pruned} of "
         f"{finished} trials pruned, saving {result.computed['saved']} runs of the "
         f"{finished * spec.brands} the trials would have made in full."
     )
