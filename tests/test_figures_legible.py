@@ -102,3 +102,60 @@ def test_line_figures_keep_the_sweeps_order_of_groups():
     assert list(dict.fromkeys(c["group"])) == ["a", "b", "c"]
     assert c.loc[c["job"] == "10", "cumulative_profit"].tolist() == [5.0, 11.0]
     assert list(dict.fromkeys(plots.churn_rate(daily)["group"])) == ["a", "b", "c"]
+
+
+def optimize_result(downside: str):
+    """A policy search's result as `sim.viz.optimize` reads it, without running one: four
+    completed trials (the starting point, a named start, two others) and the fresh brands of
+    the chosen policy, the starting point and a preset."""
+    from sim.experiment.optimize import OptimizeResult, outcome
+    from sim.experiment.optimize_spec import spec_from_dict
+
+    spec = spec_from_dict({
+        "name": "fig_test", "parameters": {"operators.salary_per_day": {"low": 1, "high": 2}},
+        "objective": {"metric": "npv_30d", "downside": downside}, "fresh_brands": 3,
+        "starts": {"cheap": {"operators.salary_per_day": 1}},
+        "presets": {"ten_to_n": {"strategy": "ten_to_n"}},
+    })  # fmt: skip
+    risk = [0.5, 0.3, 0.4, 0.6] if downside == "loss_probability" else [-2e6, -1e6, -5e5, -3e6]
+    trials = pd.DataFrame({
+        "trial": [0, 1, 2, 3], "state": ["COMPLETE"] * 4, "start": ["start", "cheap", "", ""],
+        "mean_npv_30d": [1e6, 2e6, 3e6, 0.5e6], downside: risk,
+        "pareto": [False, True, True, False], "chosen": [False, False, True, False],
+    })  # fmt: skip
+    fresh = {n: outcome(spec, np.array(v) * 1e6) for n, v in
+             {"chosen": [1, 2, 3], "start": [0, 1, 2], "ten_to_n": [-1, 2, 4]}.items()}  # fmt: skip
+    return OptimizeResult(spec, [], {}, {}, {}, 2, trials, {}, fresh, {}, 0.0, [],
+                          starts={"start": {}, "cheap": {}})  # fmt: skip
+
+
+def legend_texts(ax) -> set[str]:
+    return {t.get_text() for t in ax.get_legend().get_texts()}
+
+
+@pytest.mark.parametrize("downside", ["loss_probability", "cvar10"])
+def test_policy_search_figures_say_what_and_in_which_units(downside):
+    """`fresh.png`: one column per policy named as in the report, the brands joined, yuan in M;
+    `front.png`: the front, the starting points and the chosen trial named in the legend, the
+    downside's unit on its axis. Titles are sentences (no code names with underscores)."""
+    from sim.viz import optimize as viz
+
+    result = optimize_result(downside)
+    (ax,) = viz.draw_fresh(result).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "chosen", "starting point", "preset ten_to_n"]  # fmt: skip
+    assert ax.get_ylabel() == "NPV at 30 days (M yuan)" and ax.get_xlabel() == "policy"
+    assert legend_texts(ax) == {"one brand (seed), joined across policies",
+                                "mean over the brands", "break-even (0)"}  # fmt: skip
+    assert "3 fresh brands" in ax.get_title() and "_" not in ax.get_title()
+    # the per-brand values, in M yuan: brand 0 of the preset is -1 M
+    assert -1.0 in np.concatenate([c.get_offsets()[:, 1] for c in ax.collections])
+    (ax,) = viz.draw_front(result).axes
+    assert legend_texts(ax) == {"a completed trial", "Pareto front (no trial better on both)",
+                                "chosen (trial 2)", "starting point (trial 0)",
+                                "start cheap (trial 1)"}  # fmt: skip
+    unit = "%" if downside == "loss_probability" else "M yuan"
+    assert ax.get_xlabel().endswith(f"({unit})") and ax.get_ylabel().endswith("(M yuan)")
+    assert ax.get_title() and "_" not in ax.get_title()
+    chosen = [c for c in ax.collections if c.get_label() == "chosen (trial 2)"][0]
+    assert chosen.get_offsets()[0].tolist() == ([40.0, 3.0] if unit == "%" else [-0.5, 3.0])

@@ -1,16 +1,18 @@
-"""The policy search (`sim.experiment.optimize`, issue #24's first increment), at reduced size:
-30-day runs of the steady strategy (~0.1 s each), two brands, a few trials, one process.
+"""The policy search (`sim.experiment.optimize`, issue #24), at reduced size: 30-day runs of
+the steady strategy (~0.1 s each), two to four brands, a few trials, one process.
 
 The synthetic set-up with a known optimum: the operators' salary enters the model only as a cost
 (`sim/core/model.py`: profit −= salary × operators arrived; no rule reads it), so on the same
 brand (same seed: common random numbers) NPV = NPV₀ − salary × Σₜ arrivedₜ·discountₜ, strictly
 decreasing in the salary while a team is paid (steady pays two operators from day 0, DOMAIN §3:
-0-1 runs on 1-2 people). The best salary in any range is its low end.
+0-1 runs on 1-2 people). The best salary in any range is its low end, on every brand alone.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -26,6 +28,8 @@ from sim.viz.optimize import write
 
 SALARY = "operators.salary_per_day"
 LOW, HIGH = 100.0, 1000.0  # the default 400 (the starting point) lies inside
+CHEAP = {"cheap": {SALARY: 150.0}}  # a named starting point, better than the scenario's 400
+PRESET = {"zero_to_one": {"strategy": "zero_to_one"}}  # another strategy, run as it is
 
 
 def spec(**kw):
@@ -33,7 +37,8 @@ def spec(**kw):
         "name": "t",
         "scenario": {"strategy": "steady", "horizon_days": 30,
                      "economics.npv_horizons_days": [30]},  # fmt: skip
-        "parameters": {SALARY: {"low": LOW, "high": HIGH}},
+        "parameters": {SALARY: {"low": LOW, "high": HIGH, "unit": "yuan/day",
+                                "why": "an operator's daily pay (a cost only)"}},  # fmt: skip
         "brands": {"count": 2, "uncertainty": {"fit.spread": 0.5}},
         "objective": {"metric": "npv_30d"},
         "trials": 4,
@@ -50,7 +55,7 @@ def run(s, out):
 @pytest.fixture(scope="module")
 def monotone(tmp_path_factory):
     out = tmp_path_factory.mktemp("monotone")
-    return run(spec(trials=30), out), out
+    return run(spec(trials=30, presets=PRESET), out), out
 
 
 def test_a_monotone_objective_is_optimised_at_the_end_of_its_range(monotone):
@@ -67,24 +72,44 @@ def test_a_monotone_objective_is_optimised_at_the_end_of_its_range(monotone):
     assert result.chosen[SALARY] <= LOW + 0.25 * (HIGH - LOW), result.chosen
 
 
-def test_the_chosen_policy_is_never_worse_in_sample_than_the_start(monotone, tmp_path):
+def test_the_chosen_policy_is_never_worse_in_sample_than_the_starting_points(monotone, tmp_path):
+    """Trial 0 is the scenario's value (400); in a four-trial search, trial 1 is the named start
+    `cheap` (150): the chosen policy's in-sample mean is at least the best of theirs, so its
+    salary is at most cheap's. Two
+    objectives: no starting point beats the chosen policy on both (its downside is no worse
+    than the best start's, its mean no lower than that start's); pruning is off there."""
     result, _ = monotone
-    assert result.trials.loc[result.trials["trial"] == 0, "start"].item()
-    assert result.trials.loc[0, SALARY] == 400.0  # trial 0 is the scenario's own value
+    assert result.trials.loc[0, "start"] == "start" and result.trials.loc[0, SALARY] == 400
     assert result.in_sample["chosen"].mean >= result.in_sample["start"].mean
-    # two objectives: among trials whose downside is no worse than the start's
-    two = run(spec(trials=4, objective={"metric": "npv_30d", "downside": "cvar10"}), tmp_path)
+    result = run(spec(trials=4, starts=CHEAP), tmp_path / "one")
+    df = result.trials
+    assert df["start"].tolist()[:2] == ["start", "cheap"] and df[SALARY].tolist()[:2] == [400, 150]
+    ins = result.in_sample
+    assert ins["chosen"].mean >= max(ins["start"].mean, ins["cheap"].mean)
+    assert result.chosen[SALARY] <= 150.0
+    two = run(spec(trials=4, starts=CHEAP, prune={"brands": 1, "factor": 2},
+                   objective={"metric": "npv_30d", "downside": "cvar10"}),
+               tmp_path / "two")  # fmt: skip
     ins = two.in_sample
-    assert ins["chosen"].mean >= ins["start"].mean
-    assert ins["chosen"].downside >= ins["start"].downside  # cvar10: higher is better
-    assert two.trials["pareto"].any()
+    best = max(("start", "cheap"), key=lambda n: ins[n].downside)  # cvar10: higher is better
+    assert ins["chosen"].downside >= ins[best].downside and ins["chosen"].mean >= ins[best].mean
+    for n in ("start", "cheap"):
+        assert ins["chosen"].mean >= ins[n].mean or ins["chosen"].downside > ins[n].downside
+    assert two.trials["pareto"].any() and (two.trials["state"] == "COMPLETE").all()
+    assert any("no pruning" in n for n in two.notes)
 
 
 def test_fresh_brands_are_not_the_search_brands(monotone):
-    """Validation runs seeds 2-3 (the search's are 0-1): other brands, other NPVs."""
+    """Validation runs seeds 2-3 (the search's are 0-1): other brands, other NPVs; every policy
+    (chosen, starting points, preset) has both, in that order."""
     result, _ = monotone
-    assert result.fresh["chosen"].npv.size == 2
-    assert not np.isin(result.fresh["start"].npv, result.in_sample["start"].npv).any()
+    order = ["chosen", "start", "zero_to_one"]
+    assert list(result.fresh) == order and list(result.in_sample) == order
+    assert all(o.npv.size == 2 for o in [*result.fresh.values(), *result.in_sample.values()])
+    for name in order:
+        assert not np.isin(result.fresh[name].npv, result.in_sample[name].npv).any()
+    # the preset is another strategy: its own NPVs, not the searched policy's
+    assert not np.isin(result.fresh["zero_to_one"].npv, result.fresh["start"].npv).any()
 
 
 def test_policy_yaml_runs_the_chosen_policy(monotone, tmp_path):
@@ -100,7 +125,10 @@ def test_policy_yaml_runs_the_chosen_policy(monotone, tmp_path):
     summary, _ = simulate(cfg)
     assert summary["npv_30d"] == result.in_sample["chosen"].npv[0]
     report = (tmp_path / "report.md").read_text()
-    assert "Out-of-sample (fresh brands)" in report and "NPV at 30 days" in report
+    assert "search brands beside fresh brands" in report and "NPV at 30 days" in report
+    assert "| preset zero_to_one |" in report and "(fresh.png)" in report
+    assert f"`{SALARY}`: **" in report and "yuan/day**, down from 400 yuan/day at the" in report
+    assert (tmp_path / "fresh.png").stat().st_size > 0 and not (tmp_path / "front.png").exists()
 
 
 def test_a_killed_search_resumes_without_rerunning(tmp_path):
@@ -118,6 +146,40 @@ def test_a_killed_search_resumes_without_rerunning(tmp_path):
     assert list(df["state"]) == ["COMPLETE", "COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
     assert df[SALARY].iloc[:2].tolist() == first.trials[SALARY].tolist()
     assert cached <= {p.name for p in (tmp_path / "evaluations").glob("*.json")}
+
+
+def test_pruned_trials_stop_early_and_are_never_chosen(tmp_path):
+    """Four brands, rungs after 1 and 2 (`prune: {brands: 1, factor: 2}`). Successive halving
+    stops a trial at a rung unless its mean there ranks among the best n/2 (at least the best)
+    of the n trials scored there. With NPV decreasing in the salary on every brand, the trial
+    with the lowest salary is the best at every rung whenever it is scored, so it completes and
+    is chosen; every pruned trial has a higher salary. Pruned trials keep the NPVs of the
+    brands they ran (the first ones, in order: common random numbers), and the runs they did
+    not make are counted as saved."""
+    result = run(spec(trials=10, brands={"count": 4, "uncertainty": {"fit.spread": 0.5}},
+                      prune={"brands": 1, "factor": 2}), tmp_path)  # fmt: skip
+    df = result.trials
+    pruned = df[df["state"] == "PRUNED"]
+    assert len(pruned) and (df["state"] != "FAIL").all() and len(df) == 10
+    assert set(pruned["brands"]) <= {1, 2}
+    assert (df.loc[df["state"] == "COMPLETE", "brands"] == 4).all()
+    assert df.loc[df["chosen"], "state"].item() == "COMPLETE"
+    assert pruned[SALARY].min() > result.chosen[SALARY] == df[SALARY].min()
+    assert result.computed["saved"] == (4 - pruned["brands"]).sum()
+    assert result.computed["search"] == df["brands"].sum() == 10 * 4 - result.computed["saved"]
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    trials = optuna.load_study(study_name="t", storage=storage).trials
+    full = trials[int(df.loc[df["chosen"], "trial"].item())].user_attrs["npv"]
+    for t in (t for t in trials if t.state.name == "PRUNED"):
+        k = len(t.user_attrs["npv"])
+        assert np.mean(t.user_attrs["npv"]) == t.intermediate_values[k]
+        assert np.mean(t.user_attrs["npv"]) < np.mean(full[:k])  # the same first k brands
+    assert f"saving {result.computed['saved']} runs" in opt_report(result, tmp_path)
+
+
+def opt_report(result, out):
+    write(result, out, "test")
+    return (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize(
@@ -139,6 +201,84 @@ def test_a_bad_spec_is_refused_before_any_run(params, says, tmp_path, monkeypatc
     with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
         run(spec(parameters=params), tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "kw, says",
+    [
+        ({"starts": {"a": {"operators.count": 3}}}, "starts.a.operators.count: not a searched"),
+        ({"starts": {"a": {SALARY: 5000}}}, f"starts.a.{SALARY} = 5000: must be a number in"),
+        ({"starts": {"start": {SALARY: 200}}}, "starts.start: a reserved name"),
+        ({"starts": {"a": {SALARY: 200}}, "trials": 1}, "trials = 1: fewer than the starting"),
+        ({"starts": {"a": {SALARY: 200}}, "presets": {"a": {"strategy": "premature"}}},
+         "starts.a: also a preset's name"),
+        ({"presets": {"p": {}}}, "presets.p: expected a non-empty mapping"),
+        ({"presets": {"p": {"fit.spread": 0.1}}}, "presets.p.fit.spread: an uncertainty"),
+        ({"presets": {"p": {"horizon_days": 60}}}, "presets.p.horizon_days: the horizon"),
+        ({"presets": {"p": {"strategy": "no_such"}}}, "presets.p: "),
+        ({"presets": {"p": {"operators.salary_per_dya": 3}}}, "presets.p: "),
+        ({"presets": {"p": {"operators.salary_per_day": -3}}}, "presets.p: "),
+        ({"prune": {"brands": 1, "factr": 3}}, "prune.factr: unknown"),
+        ({"prune": {"brands": 1, "factor": 1}}, "prune.factor = 1: must be an integer >= 2"),
+        ({"prune": True}, "prune = True: give null or"),
+    ],
+)  # fmt: skip
+def test_a_bad_start_preset_or_pruning_is_refused_before_any_run(kw, says, tmp_path,
+                                                                 monkeypatch):  # fmt: skip
+    def no_runs(*a, **k):
+        raise AssertionError("ran")
+
+    monkeypatch.setattr(opt, "run_batch", no_runs)
+    with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
+        run(spec(**kw), tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkeypatch):
+    """The README's spec at a 30-day horizon, one trial on one brand (too few to prune: said);
+    the preset `premature`'s runs are made to fail: the report is still written, the failure
+    named, exit 1."""
+    real = opt.run_batch
+
+    def premature_fails(bases, evs, **kw):
+        return [replace(r, summary=None, error="boom") if r.evaluation.base == "preset:premature"
+                else r for r in real(bases, evs, **kw)]  # fmt: skip
+
+    monkeypatch.setattr(opt, "run_batch", premature_fails)
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as e:
+        cli.main(["staged_policy", "trials=1", "brands.count=1", "fresh_brands=1",
+                  "scenario.horizon_days=30", "+scenario.economics.npv_horizons_days=[30]",
+                  "objective.metric=npv_30d", "--jobs", "1", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert e.value.code == 1, err
+    assert "failed: the premature policy failed on the fresh brands: boom" in err
+    assert "failed: the premature policy failed on the search's brands: boom" in err
+    assert "no pruning: prune.brands (2) is not below brands.count (1)" in err
+    report = (out / "report.md").read_text()
+    assert "| preset premature | failed | failed |" in report and "Failed: the premature" in report
+    assert "| preset ten_to_n |" in report
+
+
+def test_the_same_search_on_ray_gives_the_same_trials(tmp_path):
+    """The search's runs through Ray (`ray_address`) instead of local processes: the same
+    trials, values and validation (as tests/test_batch.py for one batch)."""
+    pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+
+    s = spec(trials=3, presets=PRESET)
+    local = run(s, tmp_path / "local")
+    ray.init(num_cpus=2, include_dashboard=False, _temp_dir="/tmp/privsim-ray")
+    try:
+        remote = opt.optimize(s, tmp_path / "ray", ray_address="auto", progress=False)
+    finally:
+        ray.shutdown()
+    cols = ["state", SALARY, "mean_npv_30d", "chosen"]
+    assert remote.trials[cols].equals(local.trials[cols])
+    for name, o in local.fresh.items():
+        assert np.array_equal(o.npv, remote.fresh[name].npv)
+    assert remote.computed == local.computed  # nothing read from a cache: both ran everything
 
 
 def test_the_command_refuses_an_empty_range_naming_the_key(tmp_path, capsys):

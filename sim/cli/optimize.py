@@ -1,6 +1,8 @@
 """`privsim-optimize <spec> [overrides]`: search a scaling policy's parameters robustly across
 brands (optuna; `sim.experiment.optimize`), validate the chosen policy on fresh brands, written
-by `sim.viz.optimize`. Exit 2 on a bad spec (naming the key), before any run."""
+by `sim.viz.optimize`. Exit 0 done; 1 a validation run failed (the chosen policy, a starting
+point or a preset: named on stderr, the report written); 2 a bad spec (naming the key), before
+any run."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import sys
 from pathlib import Path
 
 from sim.cli import study
+from sim.cli.exits import DONE, FAILED
 from sim.experiment.optimize import optimize
 from sim.experiment.optimize_spec import load_spec, spec_names
-from sim.viz.optimize import money, write
+from sim.viz.optimize import label, money, write
 
 PROG = "privsim-optimize"
 
@@ -20,10 +23,11 @@ def main(argv=None) -> None:
     p = study.parser(
         PROG,
         "Search a scaling policy's parameters (optuna: TPE, or NSGA-II with a downside "
-        "measure) over the same brands for every trial, then validate the chosen policy and "
-        "the starting point on fresh brands; spec in configs/optimize/. Writes policy.yaml, "
-        "policy.args, trials.csv, report.md, study.db. Re-running into the same --out resumes "
-        "(optuna study in study.db, runs cached).",
+        "measure) over the same brands for every trial, pruning losers early, then validate "
+        "the chosen policy, the starting points and the presets on fresh brands; spec in "
+        "configs/optimize/. Writes policy.yaml, policy.args, trials.csv, report.md, fresh.png "
+        "(front.png with a downside), study.db. Re-running into the same --out resumes "
+        "(optuna study in study.db, runs cached). Exit 1 when a validation run failed.",
         "optimize",
         spec_names(),
         "trials=8",
@@ -45,10 +49,14 @@ def main(argv=None) -> None:
     path = write(result, out, f"{PROG} " + " ".join(argv))
     print(f"{PROG}: report {path}", file=sys.stderr)
     for name, o in result.fresh.items():
-        print(f"{PROG}: {name} policy on {o.npv.size} fresh brands: mean {result.spec.metric} "
-              f"{money(o.mean)} (standard error {money(o.se)})", file=sys.stderr)  # fmt: skip
+        print(f"{PROG}: {label(result, name)} on {o.npv.size} fresh brands: mean "
+              f"{result.spec.metric} {money(o.mean)} (standard error {money(o.se)})",
+              file=sys.stderr)  # fmt: skip
     for n in result.notes:
         print(f"{PROG}: {n}", file=sys.stderr)
+    for f in result.failed:
+        print(f"{PROG}: failed: {f}", file=sys.stderr)
+    sys.exit(FAILED if result.failed else DONE)
 
 
 if __name__ == "__main__":

@@ -333,11 +333,13 @@ def point_fit(spec, parameters, base, obs, out, *, n_jobs=2, progress=True, ray_
     return study
 
 
-def open_study(out: Path, name: str, directions: list[str], sampler, sampler_seed: int):
+def open_study(out: Path, name: str, directions: list[str], sampler, sampler_seed: int,
+               pruner=None):  # fmt: skip
     """(the optuna study `name` in `<out>/study.db`, created or resumed; how many trials it
     already held; how many of them a killed run had left RUNNING, now marked failed:
     `fail_interrupted`). `sampler(seed)` makes the sampler: a resumed study (or a second worker)
-    must not replay the first draws, so its seed moves on with the trials already stored."""
+    must not replay the first draws, so its seed moves on with the trials already stored.
+    `pruner`: optuna's, for a study whose trials report as they go (none: optuna's default)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -349,7 +351,7 @@ def open_study(out: Path, name: str, directions: list[str], sampler, sampler_see
         stored = 0
     study = optuna.create_study(
         study_name=name, storage=storage, load_if_exists=True, directions=directions,
-        sampler=sampler(sampler_seed + stored),
+        sampler=sampler(sampler_seed + stored), pruner=pruner,
     )  # fmt: skip
     return study, stored, fail_interrupted(study, storage) if stored else 0
 

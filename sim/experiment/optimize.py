@@ -1,35 +1,52 @@
-"""Robust policy search (issue #24, first increment): which values of a scaling policy's
-parameters (DOMAIN §3.2: spend rules, test size, team) give the best NPV across the brands a
-strategist might be, checked on brands the search never saw.
+"""Robust policy search (issue #24): which values of a scaling policy's parameters (DOMAIN §3.2:
+spend rules, test size, team) give the best NPV across the brands a strategist might be, checked
+on brands the search never saw beside the presets a strategist would otherwise pick.
 
 Method. The spec (`sim.experiment.optimize_spec`) names the parameters, the brands (seeds 0 …
-N−1 of one scenario: common random numbers, the same brands for every trial, so trials differ
-by the policy alone) and the objective. optuna searches: TPE for the mean NPV alone; NSGA-II
-(two objectives: mean NPV and the downside measure) when a downside is given, whose completed
-non-dominated trials are the Pareto front. Trial 0 is the starting point (the scenario's own
-values, enqueued), so the search is never worse in-sample than where it started. The study
-lives in `<out>/study.db` (SQLite): a killed search resumes, running only the trials still
-missing from `trials` (completed ones count); every run goes through the batch engine
-(`sim.experiment.batch.run_batch`, cached by config hash under `<out>/evaluations/`, parallel
-over brands). Progress: runs done / total with an ETA (`sim.experiment.progress`).
+N−1 of one scenario: common random numbers, the same brands in the same order for every trial,
+so trials differ by the policy alone) and the objective. optuna searches: TPE for the mean NPV
+alone; NSGA-II (two objectives: mean NPV and the downside measure) when a downside is given,
+whose completed non-dominated trials are the Pareto front. The first trials are the starting
+points (the scenario's own values, then the spec's `starts`, enqueued), always scored on every
+brand. The study lives in `<out>/study.db` (SQLite): a killed search resumes, running only the
+trials still missing from `trials` (completed and pruned ones count); every run goes through
+the batch engine (`sim.experiment.batch.run_batch`, cached by config hash under
+`<out>/evaluations/`, parallel over brands, on local processes or Ray). Progress: runs done /
+total with an ETA (`sim.experiment.progress`).
 
-The chosen policy. One objective: the completed trial with the highest mean NPV. Two: among
-completed trials whose downside is no worse than the starting point's (the only preset this
-increment offers), the one with the highest mean NPV. Ties go to the earlier trial (the
-starting point first). Validation: the chosen policy and the starting point re-run on
-`fresh_brands` seeds N … N+M−1, none of the search's; a policy that only fits its brands
-shows there (selection on a noisy in-sample mean is biased upward: the fresh result is the
-estimate to read).
+Cheap trials first. With `prune` (one objective only: optuna's `Trial.should_prune` does not
+support multi-objective studies), a trial is scored rung by rung (its first 2 brands, then 6, …)
+and stopped by optuna's `SuccessiveHalvingPruner` at a rung where its mean over those brands
+is not among the best of the trials scored there; a pruned trial is never chosen, its runs stay
+cached, and the runs it did not make are counted as saved.
+
+The chosen policy. One objective: the completed trial with the highest mean NPV, so never
+worse in-sample than any starting point. Two: among completed trials whose downside is no
+worse than the best starting point's, the one with the highest mean NPV, so no starting point
+beats it on both. Ties go to the earlier trial (the starting points first). Validation: the
+chosen policy, every starting point and every preset (`presets`: other strategies, which the
+search does not vary) re-run on `fresh_brands` seeds N … N+M−1, none of the search's; the
+presets also on the search's brands, so both tables pair every policy with the chosen one
+brand by brand. A policy that only fits its brands shows there (selection on a noisy
+in-sample mean is biased upward: the fresh result is the estimate to read).
+
+Which parameters matter: optuna's fANOVA (`FanovaImportanceEvaluator`, Hutter et al. 2014)
+fits a random forest to the completed trials' mean NPV and gives each parameter's main effect
+(the variance it explains alone) as a share of all main effects, once there are at least as
+many completed trials as TPE draws at random before it models (`n_startup_trials`): fewer do
+not cover the space. It needs scikit-learn (the `study` extra); optuna 5's default evaluator,
+PED-ANOVA, does not, but asks for at least 5 trials in its top 10 %, i.e. 50 trials.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +54,22 @@ import pandas as pd
 
 from sim.experiment.batch import Evaluation, run_batch
 from sim.experiment.calibration import distributions, open_study
-from sim.experiment.optimize_spec import DOWNSIDES, Spec, check_spec, downside_value, no_worse
+from sim.experiment.optimize_spec import (
+    CHOSEN,
+    DOWNSIDES,
+    START,
+    Spec,
+    check_offered,
+    check_spec,
+    downside_value,
+    no_worse,
+)
 from sim.experiment.progress import Progress
 from sim.experiment.study_parameters import Parameter, typed
 
 PROG = "[privsim-optimize]"
+BASE = "search"  # the searched policy's base config in `run_batch`'s bases
+PRESET = "preset:"  # + a preset's name: its base config there (no preset can shadow BASE)
 
 
 @dataclass
@@ -58,8 +86,12 @@ class Outcome:
 
     @property
     def se(self) -> float:
-        n = self.npv.size
-        return float(np.std(self.npv, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        return standard_error(self.npv)
+
+
+def standard_error(x: np.ndarray) -> float:
+    """Standard deviation (divisor n − 1) / √n; NaN for one value."""
+    return float(np.std(x, ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
 
 
 @dataclass
@@ -67,15 +99,19 @@ class OptimizeResult:
     spec: Spec
     parameters: list[Parameter]
     base: dict
-    start: dict  # the starting point's values
+    start: dict  # the scenario's values (the first starting point)
     chosen: dict  # the chosen policy's values
     chosen_trial: int
     trials: pd.DataFrame  # one row per trial: state, values, mean, downside, pareto, chosen
-    in_sample: dict[str, Outcome]  # "chosen", "start" on the search's brands
+    in_sample: dict[str, Outcome]  # by policy ("chosen", "start", starts, presets), search brands
     fresh: dict[str, Outcome]  # the same on the fresh brands
-    computed: dict[str, int]  # runs simulated (not read from the cache): search, validation
+    computed: dict[str, int]  # runs simulated (not read from the cache): search, validation;
+    # saved: the runs pruned trials did not make
     seconds: float
     notes: list[str]
+    starts: dict = field(default_factory=dict)  # every starting point's values, "start" first
+    failed: list[str] = field(default_factory=list)  # validation failures (exit 1)
+    importances: dict[str, float] | None = None  # fANOVA's share per parameter; None: too few
 
 
 def outcome(spec: Spec, npv) -> Outcome:
@@ -84,132 +120,226 @@ def outcome(spec: Spec, npv) -> Outcome:
 
 
 class _Runs:
-    """Brands' NPVs for one policy through `run_batch`, counting runs on one `Progress`."""
+    """Brands' NPVs for policies through `run_batch`, counting runs on one `Progress` as they
+    come back."""
 
-    def __init__(self, spec, base, out, n_jobs, ray_address, prog):
-        self.spec, self.base, self.cache = spec, base, out / "evaluations"
+    def __init__(self, spec, bases, out, n_jobs, ray_address, prog):
+        self.spec, self.bases, self.cache = spec, bases, out / "evaluations"
         self.n_jobs, self.ray_address, self.prog = n_jobs, ray_address, prog
         self.computed = 0
 
-    def npv(self, values: dict, seeds) -> tuple[list[float] | None, str]:
-        evs = [Evaluation(values, seed=s) for s in seeds]
-        results = run_batch(self.base, evs, n_jobs=self.n_jobs, cache_dir=self.cache,
-                            ray_address=self.ray_address, progress=False)  # fmt: skip
-        for r in results:
-            self.prog.count(*(["cached"] if r.cached else []), *([] if r.ok else ["failed"]))
-            self.computed += not r.cached
-        if bad := next((r for r in results if not r.ok), None):
-            return None, bad.error
-        vals = [float(r.summary.get(self.spec.metric, math.nan)) for r in results]
-        if not all(math.isfinite(v) for v in vals):
-            return None, f"{self.spec.metric} is not finite in every brand"
-        return vals, ""
+    def npv(self, policies: dict) -> dict:
+        """{key: (NPVs or None, error)} for `{key: (base, values, seeds)}`, in one batch."""
+        evs = [(n, Evaluation(v, seed=s, base=b)) for n, (b, v, seeds) in policies.items()
+               for s in seeds]  # fmt: skip
+        results = run_batch(self.bases, [e for _, e in evs], n_jobs=self.n_jobs,
+                            cache_dir=self.cache, ray_address=self.ray_address,
+                            progress=self.prog)  # fmt: skip
+        self.computed += sum(not r.cached for r in results)
+        out = {}
+        for name in policies:
+            mine = [r for n, r in zip((n for n, _ in evs), results, strict=True) if n == name]
+            if bad := next((r for r in mine if not r.ok), None):
+                out[name] = None, bad.error
+                continue
+            vals = [float(r.summary.get(self.spec.metric, math.nan)) for r in mine]
+            finite = all(math.isfinite(v) for v in vals)
+            out[name] = (vals, "") if finite else (None, f"{self.spec.metric} is not finite")
+        return out
+
+    def trial(self, values: dict, seeds: range) -> tuple[list[float] | None, str]:
+        return self.npv({"trial": (BASE, values, seeds)})["trial"]
 
 
-def search(spec, parameters, base, start, out, runs: _Runs, stream):
+def _sampler(spec: Spec):
+    import optuna
+
+    if spec.downside:
+        return lambda seed: optuna.samplers.NSGAIISampler(population_size=spec.population,
+                                                          seed=seed)  # fmt: skip
+    return lambda seed: optuna.samplers.TPESampler(seed=seed)
+
+
+def search(spec, parameters, base, starts, out, runs: _Runs, stream):
     """The optuna study, resumed if `<out>/study.db` holds it, run until `spec.trials` trials
-    have completed; trial 0 is the starting point (enqueued unless a completed or waiting trial
-    already is)."""
+    have finished (completed or pruned); the starting points come first (each enqueued unless
+    a completed or waiting trial already is it)."""
     import optuna
     from optuna.trial import TrialState
 
     directions = ["maximize"] + ([DOWNSIDES[spec.downside]] if spec.downside else [])
-    if spec.downside:
-        def sampler(seed):
-            return optuna.samplers.NSGAIISampler(population_size=spec.population, seed=seed)
-    else:
-        def sampler(seed):
-            return optuna.samplers.TPESampler(seed=seed)
-    study, _, n = open_study(out, spec.name, directions, sampler, spec.sampler_seed)
+    rungs = spec.rungs()
+    pruner = (optuna.pruners.SuccessiveHalvingPruner(min_resource=rungs[0],
+              reduction_factor=spec.prune[1]) if rungs else None)  # fmt: skip
+    study, _, n = open_study(out, spec.name, directions, _sampler(spec), spec.sampler_seed,
+                             pruner=pruner)  # fmt: skip
     if n and stream:
         print(f"{PROG} {n} trials of an interrupted run marked failed (not counted)",
               file=stream, flush=True)  # fmt: skip
-    states = (TrialState.COMPLETE, TrialState.WAITING)
-    if not any(t.user_attrs.get("start") for t in study.get_trials(False, states=states)):
-        study.enqueue_trial(start, user_attrs={"start": True})
+    have = {t.user_attrs.get("start") for t in
+            study.get_trials(False, states=(TrialState.COMPLETE, TrialState.WAITING))}  # fmt: skip
+    for name, values in starts.items():
+        if name not in have:
+            study.enqueue_trial(values, user_attrs={"start": name})
     dists = distributions(parameters)
-    seeds = range(spec.brands)
-    done = len(study.get_trials(False, states=(TrialState.COMPLETE,)))
-    runs.prog.total = max(0, spec.trials - done) * spec.brands + 2 * spec.fresh_brands
-    while (done := len(study.get_trials(False, states=(TrialState.COMPLETE,)))) < spec.trials:
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)
+    done = len(study.get_trials(False, states=finished))
+    runs.prog.total -= min(done, spec.trials) * spec.brands
+    while (done := len(study.get_trials(False, states=finished))) < spec.trials:
         trial = study.ask(dists)
         trial.set_user_attr("host", socket.gethostname())  # `fail_interrupted` reads who asked
         trial.set_user_attr("pid", os.getpid())
-        npv, err = runs.npv(typed(base, dict(trial.params)), seeds)
-        if npv is None:
+        values, is_start = typed(base, dict(trial.params)), bool(trial.user_attrs.get("start"))
+        npv, err, pruned, before = [], "", False, runs.prog.done
+        for lo, hi in zip([0, *rungs], [*rungs, spec.brands], strict=True):
+            part, err = runs.trial(values, range(lo, hi))
+            if part is None:
+                break
+            npv += part
+            if hi < spec.brands:
+                trial.report(float(np.mean(npv)), step=hi)
+                # a starting point is scored at every rung (the others compete with it there)
+                # but never stopped: the guarantee and the tables need it on every brand
+                if trial.should_prune() and not is_start:
+                    pruned = True
+                    break
+        if err:
             trial.set_user_attr("error", err)
             study.tell(trial, state=TrialState.FAIL)
+            runs.prog.total += runs.prog.done - before  # another trial takes its place
             continue
-        o = outcome(spec, npv)
         trial.set_user_attr("npv", npv)
-        study.tell(trial, [o.mean] + ([o.downside] if spec.downside else []))
+        if pruned:
+            runs.prog.total -= spec.brands - len(npv)
+            study.tell(trial, state=TrialState.PRUNED)
+            how = "pruned: not among the best on them"
+        else:
+            o = outcome(spec, npv)
+            study.tell(trial, [o.mean] + ([o.downside] if spec.downside else []))
+            how = "completed"
         if stream:
-            print(f"{PROG} trial {trial.number}: {done + 1}/{spec.trials} completed, mean "
-                  f"{spec.metric} {o.mean:,.0f} yuan", file=stream, flush=True)  # fmt: skip
+            print(f"{PROG} trial {trial.number}: {done + 1}/{spec.trials} finished, mean "
+                  f"{spec.metric} over its {len(npv)} brands {np.mean(npv):,.0f} yuan, {how}",
+                  file=stream, flush=True)  # fmt: skip
     return study
 
 
 def choose(spec, study):
-    """(the chosen trial, the starting point's trial or None, notes), by the rule of the module
-    docstring."""
+    """(the chosen trial, the starting points' completed trials by name, notes), by the rule
+    of the module docstring."""
     from optuna.trial import TrialState
 
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    start = next((t for t in done if t.user_attrs.get("start")), None)
+    starts = {t.user_attrs["start"]: t for t in done if t.user_attrs.get("start")}
     notes, pool = [], done
-    if start is None:
+    if START not in starts:
         notes.append("the starting point's trial failed: the choice is among the other trials")
-    elif spec.downside:
-        pool = [t for t in done if no_worse(spec.downside, t.values[1], start.values[1])]
-    return max(pool, key=lambda t: (t.values[0], -t.number)), start, notes
+    if spec.downside and starts:
+        pick = max if DOWNSIDES[spec.downside] == "maximize" else min
+        best = pick(t.values[1] for t in starts.values())
+        pool = [t for t in done if no_worse(spec.downside, t.values[1], best)]
+    return max(pool, key=lambda t: (t.values[0], -t.number)), starts, notes
 
 
-def trials_frame(spec, parameters, study, chosen) -> pd.DataFrame:
+def trials_frame(spec, parameters, study) -> pd.DataFrame:
+    """One row per trial (`OptimizeResult.trials`; `chosen` is set by the caller)."""
     front = {t.number for t in study.best_trials} if spec.downside else set()
     rows = []
     for t in study.get_trials(deepcopy=False):
-        row = {"trial": t.number, "state": t.state.name, "start": bool(t.user_attrs.get("start"))}
+        row = {"trial": t.number, "state": t.state.name, "start": t.user_attrs.get("start", "")}
         row.update({p.key: t.params.get(p.key) for p in parameters})
         vals = t.values or [math.nan, math.nan]
         row[f"mean_{spec.metric}"] = vals[0]
         if spec.downside:
             row[spec.downside] = vals[1]
             row["pareto"] = t.number in front
-        row["chosen"] = t.number == chosen.number
+        row["brands"] = len(t.user_attrs.get("npv", []))
         row["error"] = t.user_attrs.get("error", "")
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def importances(spec, study) -> tuple[dict | None, str]:
+    """fANOVA's share of the mean NPV's variance per parameter over the completed trials, or
+    None and why not (module docstring)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    n = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    least = inspect.signature(optuna.samplers.TPESampler).parameters["n_startup_trials"].default
+    if n < least:
+        return None, (f"{n} completed trials: too few for fANOVA's importances (at least "
+                      f"{least}, the random draws TPE starts with, cover the space)")  # fmt: skip
+    try:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=spec.sampler_seed)
+        shares = optuna.importance.get_param_importances(
+            study, evaluator=evaluator, target=lambda t: t.values[0])
+    except ImportError:
+        return None, "fANOVA's importances need scikit-learn: pip install -e '.[study]'"
+    except RuntimeError as e:  # e.g. every completed trial scored the same
+        return None, f"no fANOVA importances: {e}"
+    return dict(shares), ""
+
+
+def validate(spec, chosen, starts, trials, runs: _Runs, presets) -> tuple[dict, dict, list]:
+    """(in-sample outcomes, fresh outcomes, failures): the chosen policy, every starting point
+    and every preset on the fresh brands, the presets also on the search's, in one batch;
+    `trials`: the search's completed trials of the chosen policy and the starting points."""
+    search, fresh = range(spec.brands), range(spec.brands, spec.brands + spec.fresh_brands)
+    todo = {(n, "fresh"): (BASE, v, fresh) for n, v in {CHOSEN: chosen, **starts}.items()}
+    for name in presets:
+        todo[name, "fresh"] = (PRESET + name, {}, fresh)
+        todo[name, "search"] = (PRESET + name, {}, search)
+    in_sample = {n: outcome(spec, t.user_attrs["npv"]) for n, t in trials.items()}
+    out, failed = {}, []
+    for (name, where), (npv, err) in runs.npv(todo).items():
+        if npv is None:
+            brands = "fresh brands" if where == "fresh" else "search's brands"
+            failed.append(f"the {name} policy failed on the {brands}: {err}")
+        else:
+            (out if where == "fresh" else in_sample)[name] = outcome(spec, npv)
+    order = [CHOSEN, *starts, *presets]  # the tables' order
+    return ({n: in_sample[n] for n in order if n in in_sample},
+            {n: out[n] for n in order if n in out}, failed)  # fmt: skip
+
+
 def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = None,
              progress=True, before_runs=None) -> OptimizeResult:  # fmt: skip
-    """Check the spec (`check_spec`: nothing runs on a bad one), search, choose, validate on
-    fresh brands. `before_runs()` is called once everything is checked."""
+    """Check the spec (`check_spec`, `check_offered`: nothing runs on a bad one), search,
+    choose, validate on fresh brands. `before_runs()` is called once everything is checked."""
     t0 = time.perf_counter()
     base, parameters, start = check_spec(spec)
+    starts, presets = check_offered(spec, parameters, start)
     if before_runs is not None:
         before_runs()
     out = Path(out_dir)
     stream = None if progress is False else (sys.stderr if progress is True else progress)
     prog = Progress(spec.runs_planned(), stream)
-    runs = _Runs(spec, base, out, n_jobs, ray_address, prog)
-    study = search(spec, parameters, base, start, out, runs, stream)
-    computed = {"search": runs.computed}
-    best, first, notes = choose(spec, study)
+    bases = {BASE: base, **{PRESET + n: cfg for n, cfg in presets.items()}}
+    runs = _Runs(spec, bases, out, n_jobs, ray_address, prog)
+    notes = []
+    if spec.prune and spec.downside:
+        notes.append("no pruning: optuna prunes single-objective studies only "
+                     "(Trial.should_prune does not support multi-objective ones)")  # fmt: skip
+    elif spec.prune and not spec.rungs():
+        notes.append(f"no pruning: prune.brands ({spec.prune[0]}) is not below brands.count "
+                     f"({spec.brands}), so no trial could stop early")  # fmt: skip
+    study = search(spec, parameters, base, starts, out, runs, stream)
+    trials = trials_frame(spec, parameters, study)
+    pruned = trials.loc[trials["state"] == "PRUNED", "brands"]
+    computed = {"search": runs.computed, "saved": int((spec.brands - pruned).sum())}
+    best, start_trials, more = choose(spec, study)
+    trials["chosen"] = trials["trial"] == best.number
+    notes += more
     chosen = typed(base, {p.key: best.params[p.key] for p in parameters})
-    fresh_seeds = range(spec.brands, spec.brands + spec.fresh_brands)
-    fresh, in_sample = {}, {"chosen": outcome(spec, best.user_attrs["npv"])}
-    if first is not None:
-        in_sample["start"] = outcome(spec, first.user_attrs["npv"])
-    for name, values in (("chosen", chosen), ("start", start)):
-        npv, err = runs.npv(values, fresh_seeds)
-        if npv is None:
-            notes.append(f"the {name} policy failed on the fresh brands: {err}")
-        else:
-            fresh[name] = outcome(spec, npv)
+    scored = {CHOSEN: best, **{n: start_trials[n] for n in starts if n in start_trials}}
+    in_sample, fresh, failed = validate(spec, chosen, starts, scored, runs, presets)
     computed["validation"] = runs.computed - computed["search"]
+    shares, why = importances(spec, study)
+    if why:
+        notes.append(why)
     return OptimizeResult(
         spec, parameters, base, start, chosen, best.number,
-        trials_frame(spec, parameters, study, best), in_sample, fresh, computed,
-        time.perf_counter() - t0, notes,
+        trials, in_sample, fresh, computed,
+        time.perf_counter() - t0, notes, starts, failed, shares,
     )  # fmt: skip

@@ -17,9 +17,23 @@ line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
   brands of NPV at H days (DOMAIN §4; H in `economics.npv_horizons_days`, ≤ horizon_days), and
   optionally a downside measure (`loss_probability`: share of brands with NPV < 0; `cvar10`: mean
   NPV of the worst ⌈10 % of brands⌉, at least one);
-- `trials` (optuna's budget, the starting point included), `sampler_seed`, `population`
-  (NSGA-II's generation size, used with a downside; 50 = optuna's default) and `fresh_brands`
-  (validation seeds count … count+fresh_brands−1, none of the search's).
+- `starts: {name: {parameter key: value}}`: more starting points inside the search space,
+  enqueued as trials after the scenario's (a key left out keeps the scenario's value); the
+  search is never worse in-sample than the best of them (`sim.experiment.optimize`);
+- `presets: {name: {Hydra overrides}}`: other policies to measure the chosen one against, e.g.
+  `strategy: ten_to_n` (configs/strategy/), run on the search's brands and the fresh ones
+  (their overrides replace the scenario's same keys; the brands' uncertainty and the horizon
+  are everyone's);
+- `prune: null | {brands, factor}`: successive halving (optuna's `SuccessiveHalvingPruner`):
+  a trial is scored on its first `brands` brands, then `brands·factor`, … (the rungs, below
+  `brands.count`), and stopped at a rung unless its mean there is in the best 1/`factor` of
+  the trials scored there. Single-objective only: optuna's `Trial.should_prune` refuses a
+  multi-objective study, so with a downside the search does not prune, nor when `brands` is
+  not below `brands.count` (a quick run on few brands), and says so;
+- `trials` (optuna's budget: trials finished, completed or pruned, the starting points
+  included), `sampler_seed`, `population` (NSGA-II's generation size, used with a downside;
+  50 = optuna's default) and `fresh_brands` (validation seeds count … count+fresh_brands−1,
+  none of the search's).
 
 Every problem raises `ConfigError` naming its key, before any run.
 """
@@ -30,19 +44,24 @@ import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from hydra.errors import HydraException
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from sim.core.params import ConfigError
-from sim.experiment.config import compose, group_options, override
+from sim.experiment.config import UnknownOption, build, compose, group_options, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
 from sim.experiment.study_spec import compose_spec, scenario_of, whole
 
 SPEC_GROUP = "optimize"
 SPEC_KEYS = {
     "name", "question", "scenario", "parameters", "brands", "objective", "trials",
-    "sampler_seed", "population", "fresh_brands",
+    "sampler_seed", "population", "fresh_brands", "starts", "presets", "prune",
 }  # fmt: skip
 BRANDS_KEYS = {"count", "uncertainty"}
+PRUNE_KEYS = {"brands", "factor"}
+START = "start"  # the scenario's own values: the first starting point (trial 0)
+CHOSEN = "chosen"  # the search's answer; neither may name a start or a preset
 OBJECTIVE_KEYS = {"metric", "downside"}
 TYPES = ("int", "float")
 # downside measure -> optuna direction (a loss probability is minimised, a CVaR maximised)
@@ -65,13 +84,28 @@ class Spec:
     population: int = 50
     fresh_brands: int = 6
     question: str = ""
+    starts: dict = field(default_factory=dict)  # name -> {parameter key: value}
+    presets: dict = field(default_factory=dict)  # name -> Hydra overrides
+    prune: tuple[int, int] | None = None  # (brands of the first rung, factor)
 
-    def overrides(self) -> list[str]:
-        """The brands' scenario: the base's overrides, then the uncertainty's."""
-        return [override(k, v) for k, v in {**self.scenario, **self.uncertainty}.items()]
+    def overrides(self, policy: dict | None = None) -> list[str]:
+        """The brands' scenario: the base's overrides, a preset's, then the uncertainty's."""
+        merged = {**self.scenario, **(policy or {}), **self.uncertainty}
+        return [override(k, v) for k, v in merged.items()]
+
+    def rungs(self) -> list[int]:
+        """Brands scored before each pruning check; none without pruning or with a downside."""
+        if self.prune is None or self.downside:
+            return []
+        first, factor = self.prune
+        return [first * factor**i for i in range(self.brands)
+                if first * factor**i < self.brands]  # fmt: skip
 
     def runs_planned(self) -> int:
-        return self.trials * self.brands + 2 * self.fresh_brands
+        """At most: every trial on every brand, each preset on them, and on the fresh brands
+        the chosen policy, every starting point and every preset."""
+        policies = 2 + len(self.starts) + len(self.presets)
+        return (self.trials + len(self.presets)) * self.brands + policies * self.fresh_brands
 
     def horizon(self) -> int:
         return int(self.metric[len("npv_") : -1])
@@ -116,6 +150,14 @@ def spec_from_dict(d: dict) -> Spec:
             f"objective.downside = {downside!r}: allowed: null, {', '.join(DOWNSIDES)}"
         )
     scen = scenario_of(d)
+    starts, presets = _named(d, "starts"), _named(d, "presets")
+    if both := sorted(set(starts) & set(presets)):
+        raise ConfigError(f"starts.{both[0]}: also a preset's name; give each policy one name")
+    trials = whole(d, "trials", 16, 1)
+    if trials < 1 + len(starts):
+        raise ConfigError(f"trials = {trials}: fewer than the starting points (the scenario's "
+                          f"and {len(starts)} in `starts`), which are trials")  # fmt: skip
+    count = whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1)
     return Spec(
         name=str(d.get("name", "optimize")),
         parameters=parameters,
@@ -123,14 +165,41 @@ def spec_from_dict(d: dict) -> Spec:
         types=types,
         scenario=scen,
         uncertainty=dict(uncertainty),
-        brands=whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1),
+        brands=count,
         downside=downside,
-        trials=whole(d, "trials", 16, 1),
+        trials=trials,
         sampler_seed=whole(d, "sampler_seed", 0, 0),
         population=whole(d, "population", 50, 2),
         fresh_brands=whole(d, "fresh_brands", 6, 1),
         question=str(d.get("question", "")),
+        starts=starts,
+        presets=presets,
+        prune=_prune(d.get("prune")),
     )
+
+
+def _named(d: dict, key: str) -> dict:
+    """`starts` / `presets`: names, each a non-empty mapping keyed by dotted config keys."""
+    v = d.get(key) or {}
+    if not isinstance(v, dict):
+        raise ConfigError(f"{key}: expected a mapping of names, each `{{dotted.key: value}}`")
+    for name, entry in v.items():
+        if name in (START, CHOSEN):
+            raise ConfigError(f"{key}.{name}: a reserved name (the report's {name!r}); rename it")
+        if not isinstance(entry, dict) or not entry:
+            raise ConfigError(f"{key}.{name}: expected a non-empty mapping `{{dotted.key: value}}`")
+    return {str(n): dict(e) for n, e in v.items()}
+
+
+def _prune(v) -> tuple[int, int] | None:
+    if v is None or v is False:
+        return None
+    if not isinstance(v, dict):
+        raise ConfigError(f"prune = {v!r}: give null or {{brands, factor}}")
+    if unknown := sorted(set(v) - PRUNE_KEYS):
+        raise ConfigError(f"prune.{unknown[0]}: unknown; allowed: {sorted(PRUNE_KEYS)}")
+    first = whole({"prune.brands": v.get("brands")}, "prune.brands", 0, 1)
+    return first, whole({"prune.factor": v.get("factor")}, "prune.factor", 0, 2)
 
 
 def spec_names() -> list[str]:
@@ -149,12 +218,7 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
     horizon is reported by the run, and the starting point lies in every range (else the
     guarantee "never worse than where it started" could not hold)."""
     base = compose(spec.overrides())
-    fixed = {
-        "horizon_days": "the horizon is the objective's (objective.metric), not a policy choice",
-        **{k: "an uncertainty of the brand (brands.uncertainty), not a policy choice"
-           for k in spec.uncertainty},
-    }  # fmt: skip
-    parameters = check_parameters(spec.parameters, base, fixed=fixed)
+    parameters = check_parameters(spec.parameters, base, fixed=_fixed(spec))
     out = []
     for p in parameters:
         kind = spec.types.get(p.key)
@@ -179,6 +243,46 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
             )
         start[p.key] = v
     return base, out, start
+
+
+def _fixed(spec: Spec) -> dict[str, str]:
+    """Keys no policy sets, and why: they describe the brand or the question."""
+    return {
+        "horizon_days": "the horizon is the objective's (objective.metric), not a policy choice",
+        **{k: "an uncertainty of the brand (brands.uncertainty), not a policy choice"
+           for k in spec.uncertainty},
+    }  # fmt: skip
+
+
+def check_offered(spec: Spec, parameters: list[Parameter], start: dict) -> tuple[dict, dict]:
+    """(every starting point's values by name, the scenario's first as `START`; each preset's
+    composed config by name), checked before any run: a start names searched parameters only,
+    each inside its range (a whole number where the search draws whole numbers); a preset sets
+    neither the horizon nor an uncertainty key, and composes and builds as a run would."""
+    searched = {p.key: p for p in parameters}
+    starts = {START: dict(start)}
+    for name, values in spec.starts.items():
+        for k, v in values.items():
+            if (p := searched.get(k)) is None:
+                raise ConfigError(f"starts.{name}.{k}: not a searched parameter; searched: "
+                                  f"{', '.join(searched)}")  # fmt: skip
+            if (isinstance(v, bool) or not isinstance(v, int | float)
+                    or not p.low <= v <= p.high or (p.integer and v != int(v))):  # fmt: skip
+                kind = "a whole number" if p.integer else "a number"
+                raise ConfigError(f"starts.{name}.{k} = {v!r}: must be {kind} in the searched "
+                                  f"range [{p.low:g}, {p.high:g}]")  # fmt: skip
+        starts[name] = {**start, **values}
+    presets, fixed = {}, _fixed(spec)
+    for name, policy in spec.presets.items():
+        if bad := next((k for k in policy if k in fixed), None):
+            raise ConfigError(f"presets.{name}.{bad}: {fixed[bad]}; every policy is measured "
+                              "on the same brands and horizon")  # fmt: skip
+        try:
+            presets[name] = compose(spec.overrides(policy))
+            build(presets[name])
+        except (ConfigError, UnknownOption, HydraException, OmegaConfBaseException) as e:
+            raise ConfigError(f"presets.{name}: {str(e).strip().splitlines()[0]}") from None
+    return starts, presets
 
 
 # ---------------------------------------------------------------------------- measures

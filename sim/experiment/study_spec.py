@@ -2,9 +2,10 @@
 line's overrides, into the plain mapping the studies check (`spec_from_dict`).
 
 Why not Hydra alone: a spec's `parameters` and `scenario` (and each sensitivity arm under
-`arms`) are keyed by *dotted config keys* (`operators.capacity`, `strategy.phases.0.daily_users`),
-and Hydra reads every dot of an override as a level, so `parameters.operators.capacity.low=300`
-could not be said ("Could not override"). Overrides into those mappings are applied here
+`arms`, each optimisation preset or start under `presets`, `starts`) are keyed by *dotted config
+keys* (`operators.capacity`, `strategy.phases.0.daily_users`), and Hydra reads every dot of an
+override as a level, so `parameters.operators.capacity.low=300` could not be said ("Could not
+override"). Overrides into those mappings are applied here
 instead, matching the longest dotted key the mapping holds: `parameters.operators.capacity.low=300`
 sets that parameter's `low`, `scenario.strategy.phases.0.daily_users=40` that scenario entry,
 `~parameters.koc.strength` removes a parameter, `+parameters.trust.decay={low: 0.01, high: 0.1}`
@@ -28,7 +29,8 @@ from omegaconf import OmegaConf
 from sim.core.params import ConfigError
 from sim.experiment.config import CONFIG_DIR, group_options
 
-DOTTED = ("parameters", "scenario")  # mappings keyed by dotted config keys (and `arms.<arm>`)
+DOTTED = ("parameters", "scenario")  # mappings keyed by dotted config keys
+NAMED = ("arms", "presets", "starts")  # mappings of names, each keyed by dotted config keys
 INTERPOLATED = {"data"}  # the only entries whose value may be an interpolation
 
 
@@ -91,12 +93,13 @@ def check_yaml(path: Path) -> None:
 
 def _dotted_target(key: str) -> tuple[str, list[str]] | None:
     """(the mapping's path, its parts) when `key` reaches inside a dotted-key mapping:
-    `parameters.x.low` → ("parameters", …); `arms.staged.strategy` → ("arms.staged", …)."""
+    `parameters.x.low` → ("parameters", …); `arms.staged.strategy` → ("arms.staged", …), and
+    so for an optimisation spec's `presets.<name>` and `starts.<name>`."""
     parts = key.split(".")
     if parts[0] in DOTTED and len(parts) > 1:
         return parts[0], parts[1:]
-    if parts[0] == "arms" and len(parts) > 2:
-        return f"arms.{parts[1]}", parts[2:]
+    if parts[0] in NAMED and len(parts) > 2:
+        return f"{parts[0]}.{parts[1]}", parts[2:]
     return None
 
 

@@ -8,10 +8,14 @@ Writes into `--out` (default `results/optimize/<name>/`), each file atomically:
   then `privsim strategy=optimized_<spec> $(cat <out>/policy.args)`; `policy.args` holds the
   scenario's other overrides, the brands' uncertainty and any chosen value outside `strategy.`
   (e.g. a channel budget), one per line;
-- `trials.csv`: one row per optuna trial (state, values, mean objective, downside, on the
-  Pareto front, chosen);
-- `report.md`: the chosen parameters in words, the in-sample and fresh-brand results of the
-  chosen policy and the starting point, every number defined;
+- `trials.csv`: one row per optuna trial (state: completed, pruned or failed; values, mean
+  objective over the brands it ran, downside, on the Pareto front, chosen);
+- `fresh.png`: each fresh brand's NPV under the chosen policy, the starting points and the
+  presets, joined brand by brand; `front.png` (with a downside): mean NPV against the downside
+  for every completed trial, the Pareto front, the starting points and the chosen one;
+- `report.md`: the chosen parameters in words, every policy's in-sample and fresh-brand results
+  with its paired difference to the chosen one, the parameters that matter, every number
+  defined;
 - `study.db` (the optuna study; re-running resumes it) and `evaluations/` (run cache) are the
   search's own.
 """
@@ -20,15 +24,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from sim.experiment.batch import apply_values
 from sim.experiment.config import override
 from sim.experiment.jobs import atomic_write, write_text
-from sim.experiment.optimize import OptimizeResult
-from sim.experiment.optimize_spec import CVAR_SHARE
+from sim.experiment.optimize import OptimizeResult, standard_error
+from sim.experiment.optimize_spec import CHOSEN, CVAR_SHARE, START
+from sim.viz import plots
 
 STRATEGY = "strategy."
+FRESH, FRONT = "fresh.png", "front.png"
+DOWNSIDE_AXIS = {
+    "loss_probability": "probability of a loss: share of brands with NPV < 0 (%)",
+    "cvar10": f"mean NPV of the worst {CVAR_SHARE:.0%} of brands (M yuan)",
+}
 
 
 def policy_name(result: OptimizeResult) -> str:
@@ -55,12 +66,168 @@ def money(v: float) -> str:
     return "n/a" if v != v else f"{v / 1e6:,.2f} M"
 
 
-def _row(name: str, o, downside: str | None) -> str:
-    cells = [name, money(o.mean), money(o.se), str(o.npv.size)]
-    if downside:
-        d = o.downside
-        cells.append(f"{d:.0%}" if downside == "loss_probability" else money(d))
-    return "| " + " | ".join(cells) + " |"
+def label(result: OptimizeResult, name: str) -> str:
+    """How the report and the figures name a policy."""
+    if name in (CHOSEN, START):
+        return {CHOSEN: "chosen", START: "starting point"}[name]
+    return f"start {name}" if name in result.spec.starts else f"preset {name}"
+
+
+def number(v, unit: str = "") -> str:
+    text = f"{v:,.0f}" if float(v).is_integer() or abs(v) >= 100 else f"{v:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def sentence(text: str) -> str:
+    """`text` as a sentence: a capital first, a full stop last."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if not text or text[-1] in ".!?" else ".")
+
+
+# ---------------------------------------------------------------------------- figures
+
+
+def draw_fresh(result: OptimizeResult):
+    """Each fresh brand's NPV by policy (`plots.by_brand`)."""
+    spec = result.spec
+    fig, (ax,) = plots.figure(max(6.0, 1.3 * len(result.fresh) + 2), 4.2, layout="constrained")
+    plots.by_brand(ax, {label(result, n): o.npv for n, o in result.fresh.items()},
+                   f"NPV at {spec.horizon()} days (M yuan)", scale=1e6)  # fmt: skip
+    first, last = spec.brands, spec.brands + spec.fresh_brands - 1
+    ax.set_title(f"Brands the search never saw: NPV at {spec.horizon()} days on "
+                 f"{spec.fresh_brands} fresh brands (seeds {first}-{last})",
+                 fontsize=10)  # fmt: skip
+    return fig
+
+
+def draw_front(result: OptimizeResult):
+    """Mean NPV against the downside over the completed trials (`plots.front`)."""
+    spec, df = result.spec, result.trials
+    done = df[df["state"] == "COMPLETE"]
+    mean, down = f"mean_{spec.metric}", spec.downside
+    scale = 100.0 if down == "loss_probability" else 1e-6  # % or M yuan
+
+    def xy(row):
+        return float(row[down]) * scale, float(row[mean]) / 1e6
+
+    marks = {f"{label(result, r['start'])} (trial {r['trial']})": xy(r)
+             for _, r in done[done["start"] != ""].iterrows()}  # fmt: skip
+    chosen = done[done["chosen"]].iloc[0]
+    marks = {f"chosen (trial {chosen['trial']})": xy(chosen), **marks}
+    fig, (ax,) = plots.figure(6.5, 4.5, layout="constrained")
+    plots.front(ax, done[down] * scale, done[mean] / 1e6, done["pareto"], marks,
+                DOWNSIDE_AXIS[down], f"mean NPV at {spec.horizon()} days over "
+                f"{spec.brands} brands (M yuan)")  # fmt: skip
+    better = "left" if down == "loss_probability" else "right"
+    ax.set_title(f"Value against risk: {len(done)} completed trials (better: up and {better})",
+                 fontsize=10)  # fmt: skip
+    return fig
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def _in_words(result: OptimizeResult) -> list[str]:
+    """One sentence per parameter: the chosen value, against the starting point, and why."""
+    lines = []
+    for p in result.parameters:
+        v, s = result.chosen[p.key], result.start[p.key]
+        move = "as" if v == s else ("up from" if v > s else "down from")
+        whole = ", whole numbers" if p.integer else ""
+        edge = (" At the edge of the searched range: the best value may lie beyond it; widen "
+                "the range to find out." if v in (p.low, p.high) else "")  # fmt: skip
+        lines.append(
+            f"- `{p.key}`: **{number(v, p.unit)}**, {move} {number(s, p.unit)} at the starting "
+            f"point (searched {p.low:g}-{p.high:g}, {p.scale}{whole}). {sentence(p.why)}{edge}"
+        )
+    return lines
+
+
+def _cell(x: np.ndarray) -> str:
+    return f"{money(float(np.mean(x)))} ({money(standard_error(x))})"
+
+
+def _table(result: OptimizeResult) -> list[str]:
+    """Every policy in-sample beside out-of-sample, with its paired difference to the chosen."""
+    spec = result.spec
+    head = ["policy", "search brands: mean (SE)", "fresh brands: mean (SE)",
+            "chosen − policy, search brands (SE)",
+            "chosen − policy, fresh brands (SE)"]  # fmt: skip
+    if spec.downside:
+        head += [f"{spec.downside}: search brands", "fresh brands"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in (CHOSEN, *result.starts, *spec.presets):  # a failed one too, saying so
+        cells = [label(result, name)]
+        for got in (result.in_sample, result.fresh):
+            cells.append(_cell(got[name].npv) if name in got else "failed")
+        for got in (result.in_sample, result.fresh):
+            pair = CHOSEN in got and name in got and name != CHOSEN
+            cells.append(_cell(got[CHOSEN].npv - got[name].npv) if pair else "")
+        if spec.downside:
+            for got in (result.in_sample, result.fresh):
+                d = got[name].downside if name in got else None
+                cells.append("" if d is None else f"{d:.0%}" if spec.downside ==
+                             "loss_probability" else money(d))  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _importances(result: OptimizeResult) -> list[str]:
+    if result.importances is None:
+        return ["Not computed: see the notes below."]
+    why = {p.key: p.why for p in result.parameters}
+    return [f"- `{k}`: {v:.0%}. {sentence(why.get(k, ''))}"
+            for k, v in result.importances.items()] + [
+        "", "Each parameter's main effect: the variance of the mean NPV across the completed "
+        "trials that it explains alone, as a share of all the parameters' main effects "
+        "(optuna's fANOVA, Hutter et al. 2014: a random forest fitted to the trials; "
+        "interactions left out, the shares sum to 100 %). It rests on the trials the search "
+        "chose to run, which crowd where it looked best.",
+    ]  # fmt: skip
+
+
+def _pruning(result: OptimizeResult) -> str:
+    spec, df = result.spec, result.trials
+    if not spec.rungs():
+        return "no pruning: every trial ran on every brand."
+    pruned = int((df["state"] == "PRUNED").sum())
+    finished = int(df["state"].isin(["COMPLETE", "PRUNED"]).sum())
+    rungs = ", then ".join(map(str, spec.rungs()))
+    return (
+        f"pruning by optuna's successive halving (factor {spec.prune[1]}): a trial is scored on "
+        f"its first {rungs} brands, and at each of those points stopped unless its mean ranks "
+        f"among the best n/{spec.prune[1]} (at least the best one) of the n trials scored on "
+        f"the same brands; starting points are never stopped. {pruned} of "
+        f"{finished} trials pruned, saving {result.computed['saved']} runs of the "
+        f"{finished * spec.brands} the trials would have made in full."
+    )
+
+
+def _answer(result: OptimizeResult) -> list[str]:
+    """The fresh brands' verdict in words: the chosen policy's mean, and its paired difference
+    to every other policy, flagged where it is within two standard errors of zero (about a 95 %
+    interval: these brands cannot tell the two apart)."""
+    fresh, n = result.fresh, result.spec.fresh_brands
+    if CHOSEN not in fresh:
+        return ["The chosen policy failed on the fresh brands: no out-of-sample result."]
+    c = fresh[CHOSEN]
+    text = (f"On {n} fresh brands (never seen by the search) the chosen policy's mean NPV at "
+            f"{result.spec.horizon()} days is {money(c.mean)} (SE {money(c.se)}). Paired by brand, "
+            "chosen − policy:")  # fmt: skip
+    lines, close = [text, ""], []
+    for name, o in fresh.items():
+        if name == CHOSEN:
+            continue
+        d = c.npv - o.npv
+        mean, se = float(d.mean()), standard_error(d)
+        lines.append(f"- {label(result, name)}: {money(mean)} (SE {money(se)})")
+        if not abs(mean) > 2 * se:
+            close.append(label(result, name))
+    if close:
+        lines += ["", f"Within two standard errors of zero, so not told apart from the chosen "
+                  f"policy by these {n} brands: {', '.join(close)}. Add fresh brands "
+                  "(`fresh_brands`) before acting on such a difference."]  # fmt: skip
+    return lines
 
 
 def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
@@ -74,48 +241,52 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
     brands = f"seeds 0-{spec.brands - 1}"
     fresh = f"seeds {spec.brands}-{spec.brands + spec.fresh_brands - 1}"
     unc = ", ".join(f"{k}={v}" for k, v in spec.uncertainty.items()) or "none"
+    presets = ", ".join(f"{n} ({', '.join(f'{k}={v}' for k, v in o.items())})"
+                        for n, o in spec.presets.items()) or "none"  # fmt: skip
+    method = f"NSGA-II, mean NPV and {spec.downside}" if spec.downside else "TPE, mean NPV"
     lines += [
-        f"Scenario: {', '.join(f'{k}={v}' for k, v in spec.scenario.items()) or 'the default'}; "
-        f"brands' uncertainty: {unc}. Search: {len(result.trials)} optuna trials "
-        f"({'NSGA-II, mean NPV and ' + spec.downside if spec.downside else 'TPE, mean NPV'}) on "
-        f"{spec.brands} brands ({brands}, the same for every trial); validation on "
-        f"{spec.fresh_brands} fresh brands ({fresh}). Runs simulated: "
-        f"{result.computed['search']} (search) + {result.computed['validation']} (validation), "
-        f"the rest read from the cache; {result.seconds:,.0f} s.",
+        "## Answer",
+        "",
+        *_answer(result),
+        "",
+        "## Set-up",
+        "",
+        f"- Scenario: {', '.join(f'{k}={v}' for k, v in spec.scenario.items()) or 'the default'};"
+        f" brands' uncertainty: {unc}.",
+        f"- Search: {len(result.trials)} optuna trials ({method}) on {spec.brands} brands "
+        f"({brands}, the same in the same order for every trial); {_pruning(result)}",
+        f"- Validation: {spec.fresh_brands} fresh brands ({fresh}); presets measured beside the "
+        f"chosen policy: {presets}.",
+        f"- Cost: {result.computed['search']} runs simulated for the search and "
+        f"{result.computed['validation']} for the validation, the rest read from the cache; "
+        f"{result.seconds:,.0f} s.",
         "",
         "## The chosen policy",
         "",
         f"Trial {result.chosen_trial}. "
         + (
-            "Rule: the completed trial with the highest mean NPV (ties: the earlier trial)."
+            "Rule: the completed trial with the highest mean NPV over the search's brands (ties: "
+            "the earlier trial), so no starting point beats it there."
             if not spec.downside
-            else f"Rule: among completed trials whose {spec.downside} is no worse than the "
-            "starting point's, the highest mean NPV (ties: the earlier trial)."
+            else f"Rule: among completed trials whose {spec.downside} is no worse than the best "
+            "starting point's, the highest mean NPV (ties: the earlier trial), so no starting "
+            "point beats it on both."
         ),
         "",
-        "| parameter | starting point | chosen | searched range | why |",
-        "|---|---|---|---|---|",
+        *_in_words(result),
     ]
-    for p in result.parameters:
-        rng = f"{p.low:g}-{p.high:g} ({p.scale}{', whole numbers' if p.integer else ''})"
-        lines.append(f"| {p.key} | {result.start[p.key]:g} | {result.chosen[p.key]:g} | {rng} "
-                     f"| {p.why} |")  # fmt: skip
-    head = ["policy", f"mean NPV at {h} days", "standard error", "brands"]
+    if spec.starts:
+        lines += ["", "Starting points offered besides the scenario's values (trials run on "
+                  "every brand):", ""]  # fmt: skip
+        lines += [f"- {n}: " + ", ".join(f"`{k}` = {v:g}" for k, v in values.items())
+                  for n, values in spec.starts.items()]  # fmt: skip
+    lines += ["", f"## NPV at {h} days: search brands beside fresh brands", "", *_table(result)]
+    if result.fresh:
+        lines += ["", f"![Each fresh brand's NPV by policy]({FRESH})"]
     if spec.downside:
-        head.append(spec.downside)
-    for title, outcomes in (("In-sample (the search's brands)", result.in_sample),
-                            ("Out-of-sample (fresh brands)", result.fresh)):  # fmt: skip
-        lines += ["", f"## {title}", "", "| " + " | ".join(head) + " |",
-                  "|" + "---|" * len(head)]  # fmt: skip
-        for name in ("chosen", "start"):
-            if name in outcomes:
-                lines.append(_row({"chosen": "chosen", "start": "starting point"}[name],
-                                  outcomes[name], spec.downside))  # fmt: skip
-        if {"chosen", "start"} <= set(outcomes):
-            d = outcomes["chosen"].npv - outcomes["start"].npv
-            se = d.std(ddof=1) / d.size**0.5 if d.size > 1 else float("nan")
-            lines += ["", f"Chosen − starting point, paired by brand: {money(d.mean())} "
-                      f"(standard error {money(se)})."]  # fmt: skip
+        lines += ["", f"![Mean NPV against {spec.downside}, every completed trial]({FRONT})"]
+    lines += ["", "## The parameters the objective is most sensitive to", "",
+              *_importances(result)]  # fmt: skip
     lines += [
         "",
         "## Definitions",
@@ -123,12 +294,16 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
         f"- *NPV at {h} days* (`{spec.metric}`): the brand's daily profit (margin − acquisition "
         f"spend − team, KOC and systems cost) of days 0 … {h - 1}, each day discounted to day 0 "
         "at economics.discount_rate_annual (DOMAIN §4); in yuan, M = million.",
-        "- *Mean NPV*: the mean over the brands; *standard error*: their standard deviation "
-        "(divisor n − 1) / √n; a brand is one seed of the scenario (its latent fits, DOMAIN "
-        "§3.1).",
-        "- *Paired difference*: chosen − starting point on the same brand, averaged.",
-        "- *In-sample* numbers are on the brands the search chose on: the best of many trials "
-        "is biased upward there; the fresh brands' numbers are the estimate to read.",
+        "- *Mean*: over the brands; *SE* (standard error): their standard deviation (divisor "
+        "n − 1) / √n; a brand is one seed of the scenario (its latent fits, DOMAIN §3.1).",
+        "- *Chosen − policy*: the chosen policy's NPV minus the other's on the same brand, "
+        "averaged over the brands, with the standard error of those differences (paired: the "
+        "brand's own luck cancels).",
+        "- *Search brands* are those the search chose on: the best of many trials is biased "
+        "upward there; the *fresh brands*' numbers are the estimate to read.",
+        "- *Starting point*: the scenario's own values (trial 0); *start <name>*: another "
+        "starting point of the spec's `starts`; *preset <name>*: a policy the search does not "
+        "vary (the spec's `presets`), run as it is.",
     ]
     if spec.downside == "loss_probability":
         lines.append("- *loss_probability*: the share of brands with NPV < 0.")
@@ -144,12 +319,13 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
         f"privsim strategy={policy_name(result)} $(cat {out}/policy.args)",
         "```",
     ]
-    lines += [""] + [f"Note: {n}" for n in result.notes]
+    lines += [""] + [f"Failed: {f}" for f in result.failed] + [f"Note: {n}" for n in result.notes]
     return "\n".join(lines) + "\n"
 
 
 def write(result: OptimizeResult, out_dir, command: str = "") -> Path:
-    """Write policy.yaml/.args, trials.csv and report.md; returns the report's path."""
+    """Write policy.yaml/.args, trials.csv, the figures and report.md; returns the report's
+    path."""
     out = Path(out_dir)
     header = (
         f"# The policy privsim-optimize {result.spec.name} chose (see report.md). Run:\n"
@@ -159,5 +335,9 @@ def write(result: OptimizeResult, out_dir, command: str = "") -> Path:
     write_text(out / "policy.yaml", header + yaml.safe_dump(policy(result), sort_keys=False))
     write_text(out / "policy.args", "".join(f"{a}\n" for a in policy_args(result)))
     atomic_write(out / "trials.csv", lambda t: result.trials.to_csv(t, index=False))
+    if result.fresh:
+        plots.save(draw_fresh(result), out / FRESH, dpi=120)
+    if result.spec.downside:
+        plots.save(draw_front(result), out / FRONT, dpi=120)
     write_text(out / "report.md", report_md(result, out, command))
     return out / "report.md"

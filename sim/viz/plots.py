@@ -476,3 +476,48 @@ def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:
         + (f"\n{beyond} brand dots beyond the axis (see the table)" if beyond else ""),
         title_fontsize=7,
     )
+
+
+def by_brand(ax, values: dict[str, np.ndarray], ylabel: str, scale: float = 1.0) -> None:
+    """One outcome of several policies on the same brands (seeds): a column per policy, each
+    brand's values joined across the columns by a grey line (paired: read a brand along its
+    line), each brand as a dot in the policy's colour and the mean over the brands as a black
+    bar. `values`: policy → one value per brand, brands in the same order; divided by `scale`
+    (1e6 for M yuan)."""
+    names = list(values)
+    col = colours(names)
+    grid = np.array([np.asarray(values[n], dtype=float) / scale for n in names])
+    x = np.arange(len(names))
+    for i, brand in enumerate(grid.T):
+        ax.plot(x, brand, color=GREY, alpha=0.5, lw=0.8, zorder=1,
+                label="one brand (seed), joined across policies" if i == 0 else None)  # fmt: skip
+    for i, n in enumerate(names):
+        ax.scatter(np.full(grid.shape[1], i), grid[i], color=col[n], s=18, zorder=2)
+        ax.hlines(grid[i].mean(), i - 0.25, i + 0.25, color=BLACK, lw=2, zorder=3,
+                  label="mean over the brands" if i == 0 else None)  # fmt: skip
+    ax.axhline(0, color=BLACK, linestyle=":", linewidth=1, label="break-even (0)")
+    tilt = len(names) > 4
+    ax.set_xticks(x, names, rotation=20 if tilt else 0, ha="right" if tilt else "center",
+                  rotation_mode="anchor" if tilt else "default", fontsize=8)  # fmt: skip
+    ax.set_xlabel("policy", fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.legend(fontsize=7, framealpha=0.8)
+
+
+def front(ax, x, y, on_front, marks: dict, xlabel: str, ylabel: str) -> None:
+    """Two objectives of a search's trials: every completed trial as a grey dot, the Pareto
+    front (`on_front`: no other trial is better on both) as a line through its trials, and
+    named trials (`marks`: label → (x, y), e.g. the starting point, the chosen one) as large
+    markers in their own colours."""
+    x, y, on_front = np.asarray(x, float), np.asarray(y, float), np.asarray(on_front, bool)
+    ax.scatter(x, y, color=GREY, s=16, alpha=0.6, zorder=1, label="a completed trial")
+    order = np.argsort(x[on_front])
+    ax.plot(x[on_front][order], y[on_front][order], "o-", color=BLUE, ms=5, zorder=2,
+            label="Pareto front (no trial better on both)")  # fmt: skip
+    shapes = ("*", "D", "s", "^", "v", "P")
+    for i, (label, (mx, my)) in enumerate(marks.items()):
+        ax.scatter([mx], [my], marker=shapes[i % len(shapes)], s=130, edgecolor=BLACK,
+                   color=PALETTE[1 + i % (len(PALETTE) - 1)], zorder=3, label=label)  # fmt: skip
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.legend(fontsize=7, framealpha=0.8)
