@@ -19,6 +19,7 @@ import yaml
 
 from sim.cli import optimize as cli
 from sim.core.params import ConfigError
+from sim.experiment import brands
 from sim.experiment import optimize as opt
 from sim.experiment.batch import simulate
 from sim.experiment.optimize_spec import downside_value, spec_from_dict
@@ -135,7 +136,7 @@ def test_a_bad_spec_is_refused_before_any_run(params, says, tmp_path, monkeypatc
     def no_runs(*a, **k):
         raise AssertionError("ran")
 
-    monkeypatch.setattr(opt, "run_batch", no_runs)
+    monkeypatch.setattr(brands, "run_batch", no_runs)
     with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
         run(spec(parameters=params), tmp_path / "o")
     assert not (tmp_path / "o").exists()

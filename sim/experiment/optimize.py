@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.experiment.batch import Evaluation, run_batch
+from sim.experiment.brands import BrandRuns, mean_se
 from sim.experiment.calibration import distributions, open_study
 from sim.experiment.optimize_spec import DOWNSIDES, Spec, check_spec, downside_value, no_worse
 from sim.experiment.progress import Progress
@@ -54,12 +54,11 @@ class Outcome:
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.npv))
+        return mean_se(self.npv)[0]
 
     @property
     def se(self) -> float:
-        n = self.npv.size
-        return float(np.std(self.npv, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        return mean_se(self.npv)[1]
 
 
 @dataclass
@@ -83,30 +82,7 @@ def outcome(spec: Spec, npv) -> Outcome:
     return Outcome(npv, None if spec.downside is None else downside_value(spec.downside, npv))
 
 
-class _Runs:
-    """Brands' NPVs for one policy through `run_batch`, counting runs on one `Progress`."""
-
-    def __init__(self, spec, base, out, n_jobs, ray_address, prog):
-        self.spec, self.base, self.cache = spec, base, out / "evaluations"
-        self.n_jobs, self.ray_address, self.prog = n_jobs, ray_address, prog
-        self.computed = 0
-
-    def npv(self, values: dict, seeds) -> tuple[list[float] | None, str]:
-        evs = [Evaluation(values, seed=s) for s in seeds]
-        results = run_batch(self.base, evs, n_jobs=self.n_jobs, cache_dir=self.cache,
-                            ray_address=self.ray_address, progress=False)  # fmt: skip
-        for r in results:
-            self.prog.count(*(["cached"] if r.cached else []), *([] if r.ok else ["failed"]))
-            self.computed += not r.cached
-        if bad := next((r for r in results if not r.ok), None):
-            return None, bad.error
-        vals = [float(r.summary.get(self.spec.metric, math.nan)) for r in results]
-        if not all(math.isfinite(v) for v in vals):
-            return None, f"{self.spec.metric} is not finite in every brand"
-        return vals, ""
-
-
-def search(spec, parameters, base, start, out, runs: _Runs, stream):
+def search(spec, parameters, base, start, out, runs: BrandRuns, stream):
     """The optuna study, resumed if `<out>/study.db` holds it, run until `spec.trials` trials
     have completed; trial 0 is the starting point (enqueued unless a completed or waiting trial
     already is)."""
@@ -135,7 +111,7 @@ def search(spec, parameters, base, start, out, runs: _Runs, stream):
         trial = study.ask(dists)
         trial.set_user_attr("host", socket.gethostname())  # `fail_interrupted` reads who asked
         trial.set_user_attr("pid", os.getpid())
-        npv, err = runs.npv(typed(base, dict(trial.params)), seeds)
+        [(npv, err)] = runs.metric([typed(base, dict(trial.params))], seeds, spec.metric)
         if npv is None:
             trial.set_user_attr("error", err)
             study.tell(trial, state=TrialState.FAIL)
@@ -192,7 +168,7 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     out = Path(out_dir)
     stream = None if progress is False else (sys.stderr if progress is True else progress)
     prog = Progress(spec.runs_planned(), stream)
-    runs = _Runs(spec, base, out, n_jobs, ray_address, prog)
+    runs = BrandRuns(base, out / "evaluations", n_jobs, ray_address, prog)
     study = search(spec, parameters, base, start, out, runs, stream)
     computed = {"search": runs.computed}
     best, first, notes = choose(spec, study)
@@ -202,7 +178,7 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     if first is not None:
         in_sample["start"] = outcome(spec, first.user_attrs["npv"])
     for name, values in (("chosen", chosen), ("start", start)):
-        npv, err = runs.npv(values, fresh_seeds)
+        [(npv, err)] = runs.metric([values], fresh_seeds, spec.metric)
         if npv is None:
             notes.append(f"the {name} policy failed on the fresh brands: {err}")
         else:

@@ -33,16 +33,23 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from sim.core.params import ConfigError
-from sim.experiment.config import compose, group_options, override
+from sim.experiment.config import compose, group_options
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
-from sim.experiment.study_spec import compose_spec, scenario_of, whole
+from sim.experiment.study_spec import (
+    brand_overrides,
+    brands_of,
+    compose_spec,
+    mapping,
+    not_searched,
+    scenario_of,
+    whole,
+)
 
 SPEC_GROUP = "optimize"
 SPEC_KEYS = {
     "name", "question", "scenario", "parameters", "brands", "objective", "trials",
     "sampler_seed", "population", "fresh_brands",
 }  # fmt: skip
-BRANDS_KEYS = {"count", "uncertainty"}
 OBJECTIVE_KEYS = {"metric", "downside"}
 TYPES = ("int", "float")
 # downside measure -> optuna direction (a loss probability is minimised, a CVaR maximised)
@@ -67,23 +74,13 @@ class Spec:
     question: str = ""
 
     def overrides(self) -> list[str]:
-        """The brands' scenario: the base's overrides, then the uncertainty's."""
-        return [override(k, v) for k, v in {**self.scenario, **self.uncertainty}.items()]
+        return brand_overrides(self.scenario, self.uncertainty)
 
     def runs_planned(self) -> int:
         return self.trials * self.brands + 2 * self.fresh_brands
 
     def horizon(self) -> int:
         return int(self.metric[len("npv_") : -1])
-
-
-def _mapping(d: dict, key: str, allowed: set) -> dict:
-    v = d.get(key) or {}
-    if not isinstance(v, dict):
-        raise ConfigError(f"{key}: expected a mapping")
-    if unknown := sorted(set(v) - allowed):
-        raise ConfigError(f"{key}.{unknown[0]}: unknown; allowed: {sorted(allowed)}")
-    return dict(v)
 
 
 def spec_from_dict(d: dict) -> Spec:
@@ -102,11 +99,8 @@ def spec_from_dict(d: dict) -> Spec:
                 if types[k] not in TYPES:
                     raise ConfigError(f"parameters.{k}.type = {types[k]!r}: allowed: int, float")
     parameters = parse_parameters(raw)
-    brands = _mapping(d, "brands", BRANDS_KEYS)
-    uncertainty = brands.get("uncertainty") or {}
-    if not isinstance(uncertainty, dict):
-        raise ConfigError("brands.uncertainty: expected a mapping of Hydra overrides")
-    objective = _mapping(d, "objective", OBJECTIVE_KEYS)
+    brands, uncertainty = brands_of(d)
+    objective = mapping(d, "objective", OBJECTIVE_KEYS)
     metric = str(objective.get("metric", ""))
     if not (metric.startswith("npv_") and metric.endswith("d") and metric[4:-1].isdigit()):
         raise ConfigError(f"objective.metric = {metric!r}: give npv_<H>d, e.g. npv_1095d")
@@ -122,8 +116,8 @@ def spec_from_dict(d: dict) -> Spec:
         metric=metric,
         types=types,
         scenario=scen,
-        uncertainty=dict(uncertainty),
-        brands=whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1),
+        uncertainty=uncertainty,
+        brands=brands,
         downside=downside,
         trials=whole(d, "trials", 16, 1),
         sampler_seed=whole(d, "sampler_seed", 0, 0),
@@ -149,11 +143,7 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
     horizon is reported by the run, and the starting point lies in every range (else the
     guarantee "never worse than where it started" could not hold)."""
     base = compose(spec.overrides())
-    fixed = {
-        "horizon_days": "the horizon is the objective's (objective.metric), not a policy choice",
-        **{k: "an uncertainty of the brand (brands.uncertainty), not a policy choice"
-           for k in spec.uncertainty},
-    }  # fmt: skip
+    fixed = not_searched(spec.uncertainty, "the objective's (objective.metric)")
     parameters = check_parameters(spec.parameters, base, fixed=fixed)
     out = []
     for p in parameters:
