@@ -45,7 +45,7 @@ def shown(result: GoalResult, q: Probe) -> str:
     return f"{m.show(q.mean)} ± {m.show(q.se)}"
 
 
-def paired(result: GoalResult, a: Probe, b: Probe) -> str:
+def difference(result: GoalResult, a: Probe, b: Probe) -> str:
     """a − b on the same brands, mean ± standard error."""
     m = result.spec.metric
     d, se = mean_se(a.brands - b.brands)
@@ -74,7 +74,7 @@ def answer_text(result: GoalResult) -> str:
         for q in result.neighbours:
             lead += (f" At {amount(result, q.value)}, the next value probed: {shown(result, q)} "
                      f"(loss probability {q.loss:.0%}); paired by brand, "
-                     f"{amount(result, a.value)} minus it: {paired(result, a, q)}.")  # fmt: skip
+                     f"{amount(result, a.value)} minus it: {difference(result, a, q)}.")  # fmt: skip
     else:
         word = spec.search.capitalize()
         lead = f"{word} {where} that keeps {constraint(result)} over {n} brands: "
@@ -85,7 +85,7 @@ def answer_text(result: GoalResult) -> str:
             side = "below" if spec.search == "smallest" else "above"
             lead += (f" At {amount(result, q.value)}, the next value probed {side}: "
                      f"{shown(result, q)} (fails); paired by brand, the difference "
-                     f"{paired(result, a, q)}.")  # fmt: skip
+                     f"{difference(result, a, q)}.")  # fmt: skip
     probes = len(result.probes)
     tail = (f" ({PLAIN}.) {m.label}: {m.definition}. Brands: seeds 0–{n - 1} of "
             f"{scenario(result)}. {probes} values probed, {probes * n} runs "
