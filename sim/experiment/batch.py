@@ -225,7 +225,8 @@ def run_batch(
     (`"auto"`, `"ray://host:10001"`, or `"local"` for a Ray on this machine), else `n_jobs`
     local processes (1 = in this process). `chunk_size` runs per task (default: about four
     tasks per worker). `frames` names whole tables to return (`FRAMES`). `progress`: True
-    prints to stderr, a stream prints there, False is quiet.
+    prints to stderr, a stream prints there, False is quiet, a `Progress` counts each run on
+    it as it comes back (a study's several batches on one line and ETA).
     """
     if "horizon_days" in bases:  # one composed config
         bases = {"base": bases}
@@ -247,8 +248,11 @@ def run_batch(
     configs = [{**variants[ev.base].of(ev.values), "seed": int(ev.seed)} for ev in evaluations]
     hashes = [config_hash(c) for c in configs]
     results: list[Result | None] = [None] * len(evaluations)
-    stream = None if progress is False else (sys.stderr if progress is True else progress)
-    prog = Progress(len(evaluations), stream)
+    if isinstance(progress, Progress):  # a study's own count over several batches
+        prog = progress
+    else:
+        stream = None if progress is False else (sys.stderr if progress is True else progress)
+        prog = Progress(len(evaluations), stream)
 
     def count(r: Result) -> None:
         prog.count(*(["cached"] if r.cached else []), *([] if r.ok else ["failed"]))

@@ -5,7 +5,8 @@ A brand is one seed of a scenario with its uncertainty overrides (DOMAIN §3.1: 
 brand is unknown and drawn per seed). Every policy runs on the same seeds (common random
 numbers), so on one brand two policies differ by the policy alone: their difference is read
 paired by brand. Every run goes through `sim.experiment.batch.run_batch`, cached by config hash
-(a re-run reads the cache) and counted on one `Progress` (runs done, ETA).
+(a re-run reads the cache) and counted, as each comes back, on one `Progress` (runs done,
+ETA) across the batches.
 """
 
 from __future__ import annotations
@@ -39,10 +40,8 @@ class BrandRuns:
         seeds = list(seeds)
         evs = [Evaluation(values, seed=s) for values in policies for s in seeds]
         results = run_batch(self.base, evs, n_jobs=self.n_jobs, cache_dir=self.cache,
-                            ray_address=self.ray_address, progress=False)  # fmt: skip
-        for r in results:
-            self.prog.count(*(["cached"] if r.cached else []), *([] if r.ok else ["failed"]))
-            self.computed += not r.cached
+                            ray_address=self.ray_address, progress=self.prog)  # fmt: skip
+        self.computed += sum(not r.cached for r in results)
         out = []
         for k in range(len(policies)):
             mine = results[k * len(seeds) : (k + 1) * len(seeds)]
