@@ -196,6 +196,14 @@ def search(spec: GoalSpec, evaluate: Callable[[list], list]) -> GoalResult:
     if spec.search == "best" and a is not None and a.index in (0, n):
         result.notes.append("the best value lies at the range's end: the optimum may lie beyond "
                             "it; widen the range")  # fmt: skip
+    if spec.keep is not None and a is not None and abs(a.mean - spec.keep.threshold) < 2 * a.se:
+        result.notes.append("the answer's mean is within 2 standard errors of the threshold: "
+                            "other brands could move the answer; the paired differences between "
+                            "values are the precise part")  # fmt: skip
+    if spec.search == "best" and any(abs(d) < 2 * se for d, se in
+                                     (mean_se(a.brands - q.brands) for q in result.neighbours)):
+        result.notes.append("a neighbouring value is within 2 standard errors of the answer, "
+                            "paired by brand: the optimum is flat there")  # fmt: skip
     return result
 
 

@@ -63,9 +63,13 @@ def answer_text(result: GoalResult) -> str:
         lead = (f"No value of {where} keeps {constraint(result)} over {n} brands: at "
                 f"{amount(result, end.value)}, the range's most favourable end, {shown(result, end)}.")  # fmt: skip
     elif result.outcome == "infeasible":
-        low = min(result.probes, key=lambda q: (q.loss, q.index))
+        least = min(q.loss for q in result.probes)
+        safest = [q for q in result.probes if q.loss == least]
+        top = max(safest, key=lambda q: (q.mean, -q.index))
+        at = ", ".join(amount(result, q.value) for q in sorted(safest, key=lambda q: q.index))
         lead = (f"No value of {where} keeps the {constraint(result)} over {n} brands: the "
-                f"lowest probed is {low.loss:.0%} at {amount(result, low.value)}.")  # fmt: skip
+                f"lowest probed is {least:.0%}, at {at}; of those, {amount(result, top.value)} "
+                f"has the highest mean {m.label}, {shown(result, top)}.")  # fmt: skip
     elif spec.search == "best":
         cap = f" among values with {constraint(result)}" if spec.loss_cap is not None else ""
         lead = (f"The value of {where} with the highest mean {m.label} over {n} brands{cap}: "
@@ -180,7 +184,8 @@ def draw(result: GoalResult):
     title = {"smallest": "Smallest", "largest": "Largest", "best": "Best"}[spec.search]
     goal = constraint(result) if spec.keep else f"highest mean {m.label}" + (
         f", {constraint(result)}" if spec.loss_cap is not None else "")  # fmt: skip
-    ax.set_title(f"{title} {p.key}: {goal}", fontsize=10)
+    none = "" if result.answer is not None else " (no value meets it)"
+    ax.set_title(f"{title} {p.key}: {goal}{none}", fontsize=10)
     ax.legend(fontsize=7, framealpha=0.8)
     if two:
         lp = np.array([q.loss for q in probes])
