@@ -32,9 +32,9 @@ OFFSETS = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])  # five brands around the mean; 
 
 
 def checked(**kw):
-    d = {"name": "t", "search": "smallest", "parameters": {"operators.fixed": {"low": 1, "high": 40}},
-         "keep": "conversion_30d>=0.15", "scenario": {"strategy": "steady"},
-         "brands": {"count": OFFSETS.size}}  # fmt: skip
+    d = {"name": "t", "search": "smallest",
+         "parameters": {"operators.fixed": {"low": 1, "high": 40}}, "keep": "conversion_30d>=0.15",
+         "scenario": {"strategy": "steady"}, "brands": {"count": OFFSETS.size}}  # fmt: skip
     d.update(kw)
     return check_spec(spec_from_dict(d))[1]
 
@@ -100,7 +100,8 @@ def test_met_nowhere_and_a_contradicted_assumption_are_said():
 
 
 def best_spec(**kw):
-    d = {"search": "best", "parameters": {"channels.paid_ads.budget_per_day": {"low": 0, "high": 20000}},
+    d = {"search": "best",
+         "parameters": {"channels.paid_ads.budget_per_day": {"low": 0, "high": 20000}},
          "keep": None, "maximise": "npv_365d", "loss_probability": "<=0.2", "grid": 7}  # fmt: skip
     return checked(**d | kw)
 

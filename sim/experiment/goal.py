@@ -186,13 +186,17 @@ def search(spec: GoalSpec, evaluate: Callable[[list], list]) -> GoalResult:
     result.probes = sorted(prober.at.values(), key=lambda q: q.order)
     a, n = result.answer, spec.steps
     if result.outcome == "everywhere":
-        result.notes.append("the constraint holds already at the range's end: the answer may lie "
-                            "beyond it; widen the range to find where it stops holding")  # fmt: skip
+        result.notes.append(
+            "the constraint holds already at the range's end: the answer may lie beyond it; "
+            "widen the range to find where it stops holding"
+        )
     if result.contradicting:
         vals = ", ".join(f"{q.value:g}" for q in result.contradicting)
-        result.notes.append(f"the probes contradict the assumption that the constraint, once met, "
-                            f"stays met: it holds at {vals}, beyond a value where it fails; the "
-                            "answer is the value from which on every probed value meets it")  # fmt: skip
+        result.notes.append(
+            f"the probes contradict the assumption that the constraint, once met, stays met: it "
+            f"holds at {vals}, beyond a value where it fails; the answer is the value from "
+            "which on every probed value meets it"
+        )
     if spec.search == "best" and a is not None and a.index in (0, n):
         result.notes.append("the best value lies at the range's end: the optimum may lie beyond "
                             "it; widen the range")  # fmt: skip

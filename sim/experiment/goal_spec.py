@@ -89,7 +89,7 @@ _PATTERNS = [
         "run's last day (DOMAIN §4)")),
     (r"npv_(\d+)d", lambda h: Metric(
         f"npv_{h}d", f"NPV at {h} days", "yuan", ",.0f",
-        f"the brand's daily profit (margin − acquisition spend − team, KOC and systems cost) of "
+        "the brand's daily profit (margin − acquisition spend − team, KOC and systems cost) of "
         f"days 0 … {h - 1}, each discounted to day 0 at economics.discount_rate_annual "
         "(DOMAIN §4)", "npv_horizons_days", h)),
     (r"ltv_cac_(\d+)d", lambda h: Metric(
@@ -130,9 +130,6 @@ class Constraint:
 
     def holds(self, mean: float) -> bool:
         return OPS[self.op](mean, self.threshold)
-
-    def text(self) -> str:
-        return f"{self.metric.key}{self.op}{self.threshold:g}"
 
 
 def parse_constraint(text, where: str = "keep") -> Constraint:
@@ -192,7 +189,7 @@ def spec_from_dict(d: dict) -> GoalSpec:
         if d.get("keep") is not None:
             raise ConfigError("keep: a `best` search maximises; state the risk as loss_probability")
         if d.get("maximise") is None:
-            raise ConfigError("maximise: a `best` search needs the metric it maximises, e.g. npv_730d")
+            raise ConfigError("maximise: a `best` search needs its metric, e.g. npv_730d")
         maximise = metric(str(d["maximise"]), "maximise")
         if d.get("loss_probability") is not None:
             cap = parse_cap(d["loss_probability"])
@@ -206,7 +203,9 @@ def spec_from_dict(d: dict) -> GoalSpec:
             if d.get(k) is not None:
                 raise ConfigError(f"{k}: only for a `best` search; {search} takes keep")
         if d.get("keep") is None:
-            raise ConfigError(f"keep: a `{search}` search needs a constraint, e.g. conversion_30d>=0.15")
+            raise ConfigError(
+                f"keep: a `{search}` search needs a constraint, e.g. conversion_30d>=0.15"
+            )
         keep = parse_constraint(d["keep"])
     steps = d.get("steps")
     return GoalSpec(
@@ -248,8 +247,8 @@ def check_spec(spec: GoalSpec) -> tuple[dict, GoalSpec]:
     if integer and not all(float(v).is_integer() for v in (p.low, p.high)):
         raise ConfigError(f"parameters.{p.key}: a whole-number key; give whole-number low and high")
     unit = p.unit or (info.unit if info else "")
-    checked = replace(checked, integer=integer, unit=unit,
-                      low=int(p.low) if integer else p.low, high=int(p.high) if integer else p.high)  # fmt: skip
+    low, high = (int(p.low), int(p.high)) if integer else (p.low, p.high)
+    checked = replace(checked, integer=integer, unit=unit, low=low, high=high)
     steps = spec.steps
     if steps is None:
         whole_range = integer and p.scale == "linear"

@@ -61,7 +61,8 @@ def answer_text(result: GoalResult) -> str:
     if result.outcome == "nowhere":
         end = max(result.probes, key=lambda q: q.index if spec.search == "smallest" else -q.index)
         lead = (f"No value of {where} keeps {constraint(result)} over {n} brands: at "
-                f"{amount(result, end.value)}, the range's most favourable end, {shown(result, end)}.")  # fmt: skip
+                f"{amount(result, end.value)}, the range's most favourable end, "
+                f"{shown(result, end)}.")  # fmt: skip
     elif result.outcome == "infeasible":
         least = min(q.loss for q in result.probes)
         safest = [q for q in result.probes if q.loss == least]
@@ -78,7 +79,8 @@ def answer_text(result: GoalResult) -> str:
         for q in result.neighbours:
             lead += (f" At {amount(result, q.value)}, the next value probed: {shown(result, q)} "
                      f"(loss probability {q.loss:.0%}); paired by brand, "
-                     f"{amount(result, a.value)} minus it: {difference(result, a, q)}.")  # fmt: skip
+                     f"{amount(result, a.value)} minus it: "
+                     f"{difference(result, a, q)}.")  # fmt: skip
     else:
         word = spec.search.capitalize()
         lead = f"{word} {where} that keeps {constraint(result)} over {n} brands: "
@@ -164,8 +166,9 @@ def draw(result: GoalResult):
     ok = np.array([q.meets for q in probes])
     ax = axes[0]
     ax.plot(x, y, color=plots.GREY, lw=0.8, zorder=1)
-    words = ("meets the constraint", "fails it") if spec.keep else ("loss within the cap",
-                                                                    "loss above the cap")  # fmt: skip
+    words = ("meets the constraint", "fails it")
+    if spec.keep is None:
+        words = ("loss within the cap", "loss above the cap")
     for mask, colour, label in ((ok, plots.BLUE, words[0]), (~ok, plots.VERMILLION, words[1])):
         if mask.any():
             ax.errorbar(x[mask], y[mask], yerr=e[mask], fmt="o", ms=4, capsize=3, color=colour,
