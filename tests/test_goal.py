@@ -255,7 +255,7 @@ def test_the_command_prints_the_answer(tmp_path, capsys):
               "--jobs", "1", "--out", str(out)])  # fmt: skip
     printed = capsys.readouterr()
     assert "Largest operators.salary_per_day in [0, 1,000] yuan/day" in printed.out
-    assert "It holds already at the range's end" in printed.out
+    assert "Note: the constraint holds already at the range's end" in printed.out
     assert "runs planned" in printed.err and "[privsim]" in printed.err
     assert {p.name for p in out.iterdir()} >= {"report.md", "probes.csv", "goal.png"}
     assert math.isfinite(float((out / "probes.csv").read_text().splitlines()[1].split(",")[3]))

@@ -85,8 +85,6 @@ def answer_text(result: GoalResult) -> str:
         word = spec.search.capitalize()
         lead = f"{word} {where} that keeps {constraint(result)} over {n} brands: "
         lead += f"**{amount(result, a.value)}**, {shown(result, a)}."
-        if result.outcome == "everywhere":
-            lead += " It holds already at the range's end: the answer may lie beyond it."
         for q in result.neighbours:
             side = "below" if spec.search == "smallest" else "above"
             lead += (f" At {amount(result, q.value)}, the next value probed {side}: "
