@@ -35,6 +35,7 @@ COMMANDS = {
     "privsim-sensitivity": "sim.cli.sensitivity",
     "privsim-calibrate": "sim.cli.calibrate",
     "privsim-optimize": "sim.cli.optimize",
+    "privsim-goal": "sim.cli.goal",
     "privsim-app": "sim.cli.app",
     "privsim-whatif": "sim.cli.whatif",
 }

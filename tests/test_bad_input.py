@@ -1,12 +1,12 @@
 """The project's own bad-input corpus (issue #21, "Done when"): what a hostile new user types into
-each of the eleven commands, and what each command must do with it.
+each of the twelve commands, and what each command must do with it.
 
 How the corpus is organised
 ---------------------------
 The cases are a table, tests/bad_input_cases.yaml: one list per command (privsim, privsim-report,
 privsim-reproduce, privsim-figure, privsim-clv, privsim-params, privsim-sensitivity,
-privsim-calibrate, privsim-optimize, privsim-app, privsim-whatif); privsim's cases are grouped
-by config group (a comment line per group). Each case is the argv a user types and its expected class:
+privsim-calibrate, privsim-optimize, privsim-goal, privsim-app, privsim-whatif); privsim's cases
+are grouped by config group (a comment line per group). Each case is the argv a user types and its expected class:
 
 - `refused`: a clean refusal. Exit 2, ONE line on stderr that matches `says` (the key or file
   named, with the allowed range or close known value where there is one), and nothing written,
@@ -348,6 +348,7 @@ REAL = [
     ("privsim-sensitivity", ["premature_scalin"]),
     ("privsim-calibrate", ["synthetic_bran"]),
     ("privsim-optimize", ["staged_polic"]),
+    ("privsim-goal", ["team_for_conversio"]),
     ("privsim-app", ["--port", "abc"]),
     ("privsim-whatif", ["--seeds", "-1"]),
 ]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import app, calibrate, checks, figure, optimize, reproduce, sensitivity, whatif
+from sim.cli import app, calibrate, checks, figure, goal, optimize, reproduce, sensitivity, whatif
 from sim.core.params import ConfigError
 from sim.experiment import calibration as cal
 from sim.experiment import config, observed, study_spec
@@ -36,8 +36,8 @@ def refused(main, args, capsys) -> str:
 @pytest.mark.parametrize(
     "main, name, bad",
     [(calibrate.main, "synthetic_brand", "seeds"), (sensitivity.main, "premature_scaling", "seeds"),
-     (optimize.main, "staged_policy", "trials")],
-    ids=["calib", "sens", "optimize"],
+     (optimize.main, "staged_policy", "trials"), (goal.main, "team_for_conversion", "grid")],
+    ids=["calib", "sens", "optimize", "goal"],
 )  # fmt: skip
 def test_study_jobs_and_out_are_checked_first(main, name, bad, tmp_path, capsys):
     out = tmp_path / "o"

@@ -51,14 +51,13 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.core.params import ConfigError
 from sim.experiment.config import UnknownOption, build, compose, group_options, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
-from sim.experiment.study_spec import compose_spec, scenario_of, whole
+from sim.experiment.study_spec import brands_of, compose_spec, mapping, not_searched, scenario_of, whole
 
 SPEC_GROUP = "optimize"
 SPEC_KEYS = {
     "name", "question", "scenario", "parameters", "brands", "objective", "trials",
     "sampler_seed", "population", "fresh_brands", "starts", "presets", "prune",
 }  # fmt: skip
-BRANDS_KEYS = {"count", "uncertainty"}
 PRUNE_KEYS = {"brands", "factor"}
 START = "start"  # the scenario's own values: the first starting point (trial 0)
 CHOSEN = "chosen"  # the search's answer; neither may name a start or a preset
@@ -111,15 +110,6 @@ class Spec:
         return int(self.metric[len("npv_") : -1])
 
 
-def _mapping(d: dict, key: str, allowed: set) -> dict:
-    v = d.get(key) or {}
-    if not isinstance(v, dict):
-        raise ConfigError(f"{key}: expected a mapping")
-    if unknown := sorted(set(v) - allowed):
-        raise ConfigError(f"{key}.{unknown[0]}: unknown; allowed: {sorted(allowed)}")
-    return dict(v)
-
-
 def spec_from_dict(d: dict) -> Spec:
     """A `Spec` from a plain mapping (a composed spec or a test's dict), shape checked; keys and
     bounds against the model: `check_spec`."""
@@ -136,11 +126,8 @@ def spec_from_dict(d: dict) -> Spec:
                 if types[k] not in TYPES:
                     raise ConfigError(f"parameters.{k}.type = {types[k]!r}: allowed: int, float")
     parameters = parse_parameters(raw)
-    brands = _mapping(d, "brands", BRANDS_KEYS)
-    uncertainty = brands.get("uncertainty") or {}
-    if not isinstance(uncertainty, dict):
-        raise ConfigError("brands.uncertainty: expected a mapping of Hydra overrides")
-    objective = _mapping(d, "objective", OBJECTIVE_KEYS)
+    count, uncertainty = brands_of(d)
+    objective = mapping(d, "objective", OBJECTIVE_KEYS)
     metric = str(objective.get("metric", ""))
     if not (metric.startswith("npv_") and metric.endswith("d") and metric[4:-1].isdigit()):
         raise ConfigError(f"objective.metric = {metric!r}: give npv_<H>d, e.g. npv_1095d")
@@ -157,7 +144,6 @@ def spec_from_dict(d: dict) -> Spec:
     if trials < 1 + len(starts):
         raise ConfigError(f"trials = {trials}: fewer than the starting points (the scenario's "
                           f"and {len(starts)} in `starts`), which are trials")  # fmt: skip
-    count = whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1)
     return Spec(
         name=str(d.get("name", "optimize")),
         parameters=parameters,
@@ -218,7 +204,7 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
     horizon is reported by the run, and the starting point lies in every range (else the
     guarantee "never worse than where it started" could not hold)."""
     base = compose(spec.overrides())
-    parameters = check_parameters(spec.parameters, base, fixed=_fixed(spec))
+    parameters = check_parameters(spec.parameters, base, fixed=not_searched(spec.uncertainty, "the objective's (objective.metric)"))
     out = []
     for p in parameters:
         kind = spec.types.get(p.key)
@@ -245,15 +231,6 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
     return base, out, start
 
 
-def _fixed(spec: Spec) -> dict[str, str]:
-    """Keys no policy sets, and why: they describe the brand or the question."""
-    return {
-        "horizon_days": "the horizon is the objective's (objective.metric), not a policy choice",
-        **{k: "an uncertainty of the brand (brands.uncertainty), not a policy choice"
-           for k in spec.uncertainty},
-    }  # fmt: skip
-
-
 def check_offered(spec: Spec, parameters: list[Parameter], start: dict) -> tuple[dict, dict]:
     """(every starting point's values by name, the scenario's first as `START`; each preset's
     composed config by name), checked before any run: a start names searched parameters only,
@@ -272,7 +249,7 @@ def check_offered(spec: Spec, parameters: list[Parameter], start: dict) -> tuple
                 raise ConfigError(f"starts.{name}.{k} = {v!r}: must be {kind} in the searched "
                                   f"range [{p.low:g}, {p.high:g}]")  # fmt: skip
         starts[name] = {**start, **values}
-    presets, fixed = {}, _fixed(spec)
+    presets, fixed = {}, not_searched(spec.uncertainty, "the objective's (objective.metric)")
     for name, policy in spec.presets.items():
         if bad := next((k for k in policy if k in fixed), None):
             raise ConfigError(f"presets.{name}.{bad}: {fixed[bad]}; every policy is measured "

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import typing
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from pathlib import Path
 
 import yaml
@@ -170,6 +170,28 @@ def rows(cls=Scenario, prefix: str = ""):
             yield from rows(args[0], f"{key}.<i>.")
         else:
             yield key, f, tp
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What the schema says of one dotted key: meaning, unit, what it allows, whether whole."""
+
+    doc: str
+    unit: str
+    allowed: str
+    integer: bool
+
+
+def describe(key: str) -> KeyInfo | None:
+    """The schema's word on a dotted config key (`operators.fixed`,
+    `channels.paid_ads.budget_per_day`); None if no leaf of the schema has that shape."""
+    for pattern, f, tp in rows():
+        rx = re.escape(pattern).replace(re.escape("<name>"), r"[^.]+")
+        if re.fullmatch(rx.replace(re.escape("<i>"), r"\d+"), key):
+            whole = tp is int or int in typing.get_args(tp)
+            return KeyInfo(f.metadata.get("doc", ""), f.metadata.get("unit", ""),
+                           _allowed(f, tp), whole)  # fmt: skip
+    return None
 
 
 def _lookup(cfg, key: str):

@@ -27,8 +27,9 @@ import yaml
 from omegaconf import OmegaConf
 
 from sim.core.params import ConfigError
-from sim.experiment.config import CONFIG_DIR, group_options
+from sim.experiment.config import CONFIG_DIR, group_options, override
 
+BRANDS_KEYS = {"count", "uncertainty"}
 DOTTED = ("parameters", "scenario")  # mappings keyed by dotted config keys
 NAMED = ("arms", "presets", "starts")  # mappings of names, each keyed by dotted config keys
 INTERPOLATED = {"data"}  # the only entries whose value may be an interpolation
@@ -205,3 +206,38 @@ def scenario_of(d: dict) -> dict:
     if not isinstance(scen, dict):
         raise ConfigError("scenario: expected a mapping of Hydra overrides `key: value`")
     return dict(scen)
+
+
+def mapping(d: dict, key: str, allowed: set) -> dict:
+    """A spec's entry `key`: a mapping (empty if absent) of `allowed` keys only."""
+    v = d.get(key) or {}
+    if not isinstance(v, dict):
+        raise ConfigError(f"{key}: expected a mapping")
+    if unknown := sorted(set(v) - allowed):
+        raise ConfigError(f"{key}.{unknown[0]}: unknown; allowed: {sorted(allowed)}")
+    return dict(v)
+
+
+def brands_of(d: dict) -> tuple[int, dict]:
+    """A search spec's `brands: {count, uncertainty}` (the policy search's and the goal
+    seek's): seeds 0 … count−1 (default 6) of the scenario with the `uncertainty` overrides."""
+    brands = mapping(d, "brands", BRANDS_KEYS)
+    uncertainty = brands.get("uncertainty") or {}
+    if not isinstance(uncertainty, dict):
+        raise ConfigError("brands.uncertainty: expected a mapping of Hydra overrides")
+    return whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1), uncertainty
+
+
+def brand_overrides(scenario: dict, uncertainty: dict) -> list[str]:
+    """The brands' scenario as Hydra overrides: the base's, then the uncertainty's."""
+    return [override(k, v) for k, v in {**scenario, **uncertainty}.items()]
+
+
+def not_searched(uncertainty: dict, horizon: str) -> dict[str, str]:
+    """Keys a search may not vary, each with why: the horizon (`horizon` says whose it is) and
+    the brand's uncertainty, which describe the brand, not the decision."""
+    return {
+        "horizon_days": f"the horizon is {horizon}, not a decision",
+        **{k: "an uncertainty of the brand (brands.uncertainty), not a decision"
+           for k in uncertainty},
+    }  # fmt: skip
