@@ -97,3 +97,19 @@ def test_sweeps_read_as_one_table_take_a_missing_key_as_its_default():
     assert len(sm.combined([first, first])) == 4
     assert "market_size=default" in sm.figure(t).axes[0].get_title()
     assert "| default | launch | staged |" in sm.markdown(t)
+
+
+def test_a_sweep_over_null_and_a_number_reads_like_one_that_set_the_number():
+    keys = ["strategy", "fit.spread", "market_size", "seed"]
+    base = _table({("staged", 0.0): [1.0, 2.0], ("launch", 0.0): [2.0, 3.0]})
+    a = pd.concat([base.assign(market_size=m) for m in ("null", "150000")], ignore_index=True)
+    a["market_size"] = a["market_size"].astype("string")  # as a sweep over null,150000 has it
+    a.attrs["override_keys"] = keys
+    b = _table({("tuned", 0.0): [5.0, 5.0]}).assign(market_size=150000)
+    b.attrs["override_keys"] = keys
+    t = sm.combined([a, b])
+    assert set(t["market_size"].dropna()) == {150000} and t["market_size"].isna().sum() == 4
+    c = sm.cells(t).set_index("market_size", drop=False)
+    # the tuned policy meets the others at 150000, not in a group of its own
+    assert len(c) == 2 and c["mean:tuned"].notna().sum() == 1
+    assert (c["winner"] == "tuned").sum() == 1

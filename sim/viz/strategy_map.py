@@ -53,10 +53,22 @@ def combined(tables: list[pd.DataFrame]) -> pd.DataFrame:
     read as one more condition value), the override keys are the union. A run (policy,
     conditions, seed) present in two sweeps is kept once, from the later sweep."""
     keys = list(dict.fromkeys(k for t in tables for k in t.attrs.get("override_keys", [SPREAD])))
-    t = pd.concat(tables, ignore_index=True)
+    t = pd.concat([_typed_conditions(t) for t in tables], ignore_index=True)
     run = [k for k in keys if k in t and not k.startswith("hydra.") and k != "experiment"]
     t = t.drop_duplicates(subset=run, keep="last", ignore_index=True) if run else t
     t.attrs["override_keys"] = keys
+    return t
+
+
+def _typed_conditions(table: pd.DataFrame) -> pd.DataFrame:
+    """A sweep's condition columns as the values they are: a sweep over `null,150000` has them
+    as text ("null", "150000"), another sweep's 150000 is a number; "null" is the default (NA)."""
+    t = table.copy()
+    for k in set(table.attrs.get("override_keys", [])) - NOT_CONDITIONS:
+        if k in t and not pd.api.types.is_numeric_dtype(t[k]):
+            v = t[k].astype("object").where(~t[k].astype("string").isin(["null", "None"]))
+            num = pd.to_numeric(v, errors="coerce")
+            t[k] = num if num.notna().sum() == v.notna().sum() else v
     return t
 
 
@@ -142,6 +154,7 @@ def _won(r: dict) -> str:
 
 def _label(r: dict) -> str:
     head = r["winner"] if r["clear"] else f"{r['winner']} ≈ {r['runner_up']}"
+    head = head.replace(" ≈ ", " ≈\n") if len(head) > 32 else head  # fits the cell
     return f"{head}\n{_money(r['margin'])} ± {_money(r['margin_se']).lstrip('+')}\n{_won(r)}"
 
 
