@@ -21,6 +21,7 @@ import yaml
 
 from sim.cli import optimize as cli
 from sim.core.params import ConfigError
+from sim.experiment import brands
 from sim.experiment import optimize as opt
 from sim.experiment.batch import simulate
 from sim.experiment.optimize_spec import downside_value, spec_from_dict
@@ -197,7 +198,7 @@ def test_a_bad_spec_is_refused_before_any_run(params, says, tmp_path, monkeypatc
     def no_runs(*a, **k):
         raise AssertionError("ran")
 
-    monkeypatch.setattr(opt, "run_batch", no_runs)
+    monkeypatch.setattr(brands, "run_batch", no_runs)
     with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
         run(spec(parameters=params), tmp_path / "o")
     assert not (tmp_path / "o").exists()
@@ -228,7 +229,7 @@ def test_a_bad_start_preset_or_pruning_is_refused_before_any_run(kw, says, tmp_p
     def no_runs(*a, **k):
         raise AssertionError("ran")
 
-    monkeypatch.setattr(opt, "run_batch", no_runs)
+    monkeypatch.setattr(brands, "run_batch", no_runs)
     with pytest.raises(ConfigError, match=says.replace(".", r"\.")):
         run(spec(**kw), tmp_path / "o")
     assert not (tmp_path / "o").exists()
@@ -238,13 +239,13 @@ def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkey
     """The README's spec at a 30-day horizon, one trial on one brand (too few to prune: said);
     the preset `premature`'s runs are made to fail: the report is still written, the failure
     named, exit 1."""
-    real = opt.run_batch
+    real = brands.run_batch
 
     def premature_fails(bases, evs, **kw):
         return [replace(r, summary=None, error="boom") if r.evaluation.base == "preset:premature"
                 else r for r in real(bases, evs, **kw)]  # fmt: skip
 
-    monkeypatch.setattr(opt, "run_batch", premature_fails)
+    monkeypatch.setattr(brands, "run_batch", premature_fails)
     out = tmp_path / "o"
     with pytest.raises(SystemExit) as e:
         cli.main(["staged_policy", "trials=1", "brands.count=1", "fresh_brands=1",

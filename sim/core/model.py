@@ -402,14 +402,14 @@ class PrivateDomainModel(mesa.Model):
         bait = first[self.rng.random(first.size) < c.bait_dropout * (1 - pop.intent[first])]
         pop.stage[bait] = Stage.CHURNED
         pop.churn_day[bait] = day.d
-        # the live index (`_live_rows`) less today's churned
-        self._live = self._live[pop.stage[self._live] != Stage.CHURNED]
         lapsed = dynamics.repeat_dropout(self.rng, pop, events.bought, c)
         pop.repeat_rate[lapsed] = 0.0
         day.first = first
         day.left = events.churned
         day.churned = int(events.churned.size + bait.size)
         self._run_hooks("churn", day)
+        # the live index (`_live_rows`) less today's churned, a hook's included
+        self._live = self._live[pop.stage[self._live] != Stage.CHURNED]
 
     def _refer(self, day: Day) -> None:
         """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5).
@@ -589,7 +589,7 @@ class PrivateDomainModel(mesa.Model):
 
     def _live_rows(self) -> np.ndarray:
         """Ids of the live users, kept as an index: rows added since the last call join it, and
-        `_churn` (the one place users churn; stages never move back) drops whom it churned. So
+        `_churn` (where users churn, its hooks included; stages never move back) drops them. So
         churned rows, most rows of a long run, are never scanned again."""
         n = self.population.n
         if n > self._live_n:

@@ -27,28 +27,37 @@ def mean_se(x) -> tuple[float, float]:
 
 
 class BrandRuns:
-    """One summary metric of policies (dotted-key values on `base`) on brands `seeds`."""
+    """One summary metric of policies (dotted-key values on a base config) on brands."""
 
-    def __init__(self, base: dict, cache_dir, n_jobs: int, ray_address: str | None, prog):
-        self.base, self.cache, self.prog = base, cache_dir, prog
+    def __init__(self, bases: dict, cache_dir, n_jobs: int, ray_address: str | None, prog):
+        """`bases`: one composed config, or named ones (`run_batch`'s `bases`)."""
+        self.bases, self.cache, self.prog = bases, cache_dir, prog
         self.n_jobs, self.ray_address = n_jobs, ray_address
         self.computed = 0  # runs simulated, not read from the cache
 
-    def metric(self, policies: list[dict], seeds, metric: str) -> list[tuple[list | None, str]]:
-        """Per policy, in one batch: (`metric` on each brand, "") or (None, why it failed: a
-        run's error, or the metric not finite on some brand)."""
-        seeds = list(seeds)
-        evs = [Evaluation(values, seed=s) for values in policies for s in seeds]
-        results = run_batch(self.base, evs, n_jobs=self.n_jobs, cache_dir=self.cache,
-                            ray_address=self.ray_address, progress=self.prog)  # fmt: skip
+    def named(self, policies: dict, metric: str) -> dict:
+        """{key: (`metric` on each brand, "") or (None, why it failed: a run's error, or the
+        metric not finite on some brand)} for `{key: (base name, values, seeds)}`, in one
+        batch."""
+        evs = [(k, Evaluation(v, seed=s, base=b)) for k, (b, v, seeds) in policies.items()
+               for s in seeds]  # fmt: skip
+        results = run_batch(self.bases, [e for _, e in evs], n_jobs=self.n_jobs,
+                            cache_dir=self.cache, ray_address=self.ray_address,
+                            progress=self.prog)  # fmt: skip
         self.computed += sum(not r.cached for r in results)
-        out = []
-        for k in range(len(policies)):
-            mine = results[k * len(seeds) : (k + 1) * len(seeds)]
+        out = {}
+        for key in policies:
+            mine = [r for (k, _), r in zip(evs, results, strict=True) if k == key]
             if bad := next((r for r in mine if not r.ok), None):
-                out.append((None, bad.error))
+                out[key] = None, bad.error
                 continue
             vals = [float(r.summary.get(metric, math.nan)) for r in mine]
             finite = all(math.isfinite(v) for v in vals)
-            out.append((vals, "") if finite else (None, f"{metric} is not finite on every brand"))
+            out[key] = (vals, "") if finite else (None, f"{metric} is not finite on every brand")
         return out
+
+    def metric(self, policies: list[dict], seeds, metric: str) -> list[tuple[list | None, str]]:
+        """Per policy on the one base, in one batch: as `named`."""
+        seeds = list(seeds)
+        got = self.named({i: ("base", v, seeds) for i, v in enumerate(policies)}, metric)
+        return [got[i] for i in range(len(policies))]

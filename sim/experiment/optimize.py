@@ -52,7 +52,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.experiment.batch import Evaluation, run_batch
+from sim.experiment.brands import BrandRuns
 from sim.experiment.calibration import distributions, open_study
 from sim.experiment.optimize_spec import (
     CHOSEN,
@@ -119,33 +119,16 @@ def outcome(spec: Spec, npv) -> Outcome:
     return Outcome(npv, None if spec.downside is None else downside_value(spec.downside, npv))
 
 
-class _Runs:
-    """Brands' NPVs for policies through `run_batch`, counting runs on one `Progress` as they
-    come back."""
+class _Runs(BrandRuns):
+    """The search's runs: the objective's metric, the searched policy on its base `BASE`."""
 
     def __init__(self, spec, bases, out, n_jobs, ray_address, prog):
-        self.spec, self.bases, self.cache = spec, bases, out / "evaluations"
-        self.n_jobs, self.ray_address, self.prog = n_jobs, ray_address, prog
-        self.computed = 0
+        super().__init__(bases, out / "evaluations", n_jobs, ray_address, prog)
+        self.spec = spec
 
     def npv(self, policies: dict) -> dict:
         """{key: (NPVs or None, error)} for `{key: (base, values, seeds)}`, in one batch."""
-        evs = [(n, Evaluation(v, seed=s, base=b)) for n, (b, v, seeds) in policies.items()
-               for s in seeds]  # fmt: skip
-        results = run_batch(self.bases, [e for _, e in evs], n_jobs=self.n_jobs,
-                            cache_dir=self.cache, ray_address=self.ray_address,
-                            progress=self.prog)  # fmt: skip
-        self.computed += sum(not r.cached for r in results)
-        out = {}
-        for name in policies:
-            mine = [r for n, r in zip((n for n, _ in evs), results, strict=True) if n == name]
-            if bad := next((r for r in mine if not r.ok), None):
-                out[name] = None, bad.error
-                continue
-            vals = [float(r.summary.get(self.spec.metric, math.nan)) for r in mine]
-            finite = all(math.isfinite(v) for v in vals)
-            out[name] = (vals, "") if finite else (None, f"{self.spec.metric} is not finite")
-        return out
+        return self.named(policies, self.spec.metric)
 
     def trial(self, values: dict, seeds: range) -> tuple[list[float] | None, str]:
         return self.npv({"trial": (BASE, values, seeds)})["trial"]

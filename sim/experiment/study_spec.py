@@ -43,7 +43,9 @@ def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) 
 
     known = group_options(group)
     if name not in known:
-        raise ConfigError(f"{name}: unknown {kind}; known: {', '.join(known)}")
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ConfigError(f"{name}: unknown {kind}{hint}; known: {', '.join(known)}")
     path = Path(CONFIG_DIR) / group / f"{name}.yaml"
     check_yaml(path)
     hydra_args, dotted = split_overrides(list(overrides or []))
