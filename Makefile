@@ -20,8 +20,10 @@ run: $(STAMP)
 	rm -rf results/comparison
 	$(BIN)/privsim -m experiment=comparison hydra/launcher=joblib hydra.launcher.n_jobs=2
 
+# Two pytest-xdist workers (the 2-core machine); tests sharing one resource (a local Ray cluster)
+# carry `xdist_group` marks, which `--dist loadgroup` keeps on one worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 clean-venv:
 	rm -rf $(VENV)

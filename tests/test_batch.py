@@ -78,6 +78,7 @@ def test_cache_resumes_in_parallel_and_daily_series(base, tmp_path, capsys):
     assert same(twice[0].summary, twice[1].summary)
 
 
+@pytest.mark.xdist_group("ray")  # one local Ray cluster at a time under xdist
 def test_ray_gives_the_same_numbers(base, tmp_path):
     pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")

@@ -261,6 +261,7 @@ def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkey
     assert "| preset ten_to_n |" in report
 
 
+@pytest.mark.xdist_group("ray")  # one local Ray cluster at a time under xdist
 def test_the_same_search_on_ray_gives_the_same_trials(tmp_path):
     """The search's runs through Ray (`ray_address`) instead of local processes: the same
     trials, values and validation (as tests/test_batch.py for one batch)."""

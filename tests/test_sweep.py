@@ -177,6 +177,7 @@ def test_report_command_exits_non_zero_naming_failures(tmp_path):
     assert r.returncode != 0 and "no job directories" in r.stderr
 
 
+@pytest.mark.xdist_group("ray")  # one local Ray cluster at a time under xdist
 def test_ray_launcher_gives_the_same_runs(sweep, tmp_path):
     """Ray in local mode (skipped unless the `ray` extra is installed)."""
     pytest.importorskip("hydra_plugins.hydra_ray_launcher")
