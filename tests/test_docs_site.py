@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytest.importorskip("material", reason="the docs extra: pip install -e '.[docs]' (make installs it)")
+pytest.importorskip("material", reason="the docs extra: pip install -e '.[docs]' (make has it)")
 
 
 def test_site_builds_strictly_with_the_study_pages(tmp_path):

@@ -104,7 +104,7 @@ def record_orders(
     )
 
 
-# --- the transaction log (docs/outputs.md: transactions.parquet, customers.parquet) -----------------
+# --- the transaction log (docs/outputs.md: transactions.parquet, customers.parquet) -----------
 
 PRODUCTS = ("lead", "star", "premium")  # the product ladder (§2.6); codes in the log
 LEAD, STAR, PREMIUM = (np.int8(i) for i in range(len(PRODUCTS)))
