@@ -1,4 +1,4 @@
-# Two commands a new user needs (see README): `make run` and `make test`.
+# Two commands a new user needs (README.md, docs/index.md): `make run` and `make test`.
 # Each creates .venv from pyproject.toml with a Python >= 3.12 when it is missing or stale.
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	  echo "Creating $(VENV) with $$PY"; \
 	  [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[parallel,study,test,viz]'
+	$(BIN)/python -m pip install --quiet -e '.[docs,parallel,study,test,viz]'
 	@touch $(STAMP)
 
 # The main job: every scaling strategy side by side (configs/experiment/comparison.yaml),
@@ -43,9 +43,11 @@ baseline: $(STAMP)
 	$(BIN)/python tests/test_baseline.py --regenerate
 
 # Regenerate docs/parameters.md from sim/core/params.py and configs/ (tests/test_reference.py
-# fails when the committed file drifts from what this writes).
+# fails when the committed file drifts from what this writes), then build the documentation
+# site into site/ (mkdocs.yml) with warnings as errors: a broken link fails.
 docs: $(STAMP)
 	$(BIN)/python -m sim.cli.params --write
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # Bit-for-bit: the exact versions the tests ran with (requirements.lock), then privsim itself
 # without resolving its dependencies again. Replaces .venv's packages; `make` afterwards keeps them.

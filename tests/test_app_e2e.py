@@ -78,7 +78,7 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
         except Exception:  # noqa: BLE001 - say why, then fail
             pytest.fail(
                 "page did not render: Solara loads its JavaScript through its CDN "
-                "proxy; offline, install solara-assets and ipyvuetify<3 (see README)"
+                "proxy; offline, install solara-assets and ipyvuetify<3 (see docs/pages.md)"
             )
         assert _day(page) == 0
         _assert_plots_rendered(page)

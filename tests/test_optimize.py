@@ -236,9 +236,9 @@ def test_a_bad_start_preset_or_pruning_is_refused_before_any_run(kw, says, tmp_p
 
 
 def test_the_command_exits_1_naming_a_failed_validation(tmp_path, capsys, monkeypatch):
-    """The README's spec at a 30-day horizon, one trial on one brand (too few to prune: said);
-    the preset `premature`'s runs are made to fail: the report is still written, the failure
-    named, exit 1."""
+    """docs/policy_search.md's spec at a 30-day horizon, one trial on one brand (too few to
+    prune: said); the preset `premature`'s runs are made to fail: the report is still written,
+    the failure named, exit 1."""
     real = brands.run_batch
 
     def premature_fails(bases, evs, **kw):

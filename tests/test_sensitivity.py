@@ -9,6 +9,7 @@ from sim.cli.sensitivity import main
 from sim.core.params import ConfigError
 from sim.experiment import sensitivity
 from sim.experiment.sensitivity import Output, run_study, spec_from_dict
+from sim.viz.sensitivity import question_md
 
 # Tiny runs: 20 days of the default staged strategy (its first phase only: 0-1 lasts >= 60 days).
 TINY = {"horizon_days": 20}
@@ -122,6 +123,9 @@ def test_command_writes_tables_figure_report_and_refuses_bad_input(tmp_path, cap
     # 10 days: no cohort is 30 or 90 days old, so only profit has indices; the report says why
     assert len(pd.read_parquet(tmp_path / "indices.parquet")) == 12
     report = (tmp_path / "report.md").read_text()
+    # the question names the horizon the runs had (10 days), not the spec's default year
+    question = next(line for line in report.splitlines() if line.startswith("**Question.**"))
+    assert "on profit over 10 days," in question and "{horizon}" not in question
     assert "## `profit[staged] - profit[premature]` (yuan)" in report
     assert "ltv_cac_90d[staged] - ltv_cac_90d[premature]: 13 of 13 points have no value" in report
     for bad, message in (
@@ -133,3 +137,8 @@ def test_command_writes_tables_figure_report_and_refuses_bad_input(tmp_path, cap
         assert e.value.code == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_question_without_the_placeholder_still_names_the_horizon():
+    assert question_md("Does A beat B?", (180,)) == "Does A beat B? (Runs of 180 days.)"
+    assert question_md("Profit over {horizon}?", (365, 1095)) == "Profit over 365 and 1,095 days?"

@@ -115,10 +115,10 @@ def test_columns_and_dtypes_are_the_declared_ones(exported):
     assert set(tx["phase"].astype(str)) <= {"zero_to_one", "one_to_ten", "ten_to_n"}
 
 
-def test_the_readme_lists_every_exported_column():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+def test_the_outputs_page_lists_every_exported_column():
+    page = (Path(__file__).resolve().parent.parent / "docs" / "outputs.md").read_text()
     for name, (dtype, _) in {**TRANSACTION_COLUMNS, **CUSTOMER_COLUMNS}.items():
-        assert f"`{name}` ({dtype}" in readme, f"README lacks `{name}` ({dtype})"
+        assert f"`{name}` ({dtype}" in page, f"docs/outputs.md lacks `{name}` ({dtype})"
 
 
 def test_same_seed_gives_identical_files(exported, tmp_path):

@@ -16,7 +16,7 @@ that are a scalar for one pool and an array for several (promo share, potential,
 asks) arrive as a float32 or an array (`_at`, compiled for each).
 
 `cache=True`: compiled once per machine into `__pycache__`; a fresh worker process loads the
-cache instead of compiling (README, Performance).
+cache instead of compiling (docs/performance.md).
 """
 
 from __future__ import annotations

@@ -104,13 +104,13 @@ def record_orders(
     )
 
 
-# --- the transaction log (README: transactions.parquet, customers.parquet) -----------------
+# --- the transaction log (docs/outputs.md: transactions.parquet, customers.parquet) -----------
 
 PRODUCTS = ("lead", "star", "premium")  # the product ladder (§2.6); codes in the log
 LEAD, STAR, PREMIUM = (np.int8(i) for i in range(len(PRODUCTS)))
 
-# The exported tables' columns, declared once: name -> (dtype, definition). The README's output
-# table lists them (tests/test_transactions.py keeps the export equal to this declaration).
+# The exported tables' columns, declared once: name -> (dtype, definition). docs/outputs.md's
+# files table lists them (tests/test_transactions.py keeps the export equal to this declaration).
 # Columns in `USER_LABELS` copy a per-user code onto each row, named by the model
 # (`PrivateDomainModel._user_labels`): a new per-user label (e.g. a brand-fit arm) is one entry
 # here and one there.
@@ -146,7 +146,7 @@ CUSTOMER_COLUMNS: dict[str, tuple[str, str]] = {
         "float64",
         "margin to the horizon discounted to the joining day (economics.discount_rate_annual)",
     ),
-    "ltv": ("float64", "true LTV to the horizon: ltv_margin − cac (README, Definitions)"),
+    "ltv": ("float64", "true LTV to the horizon: ltv_margin − cac (docs/outputs.md, Definitions)"),
 }
 
 

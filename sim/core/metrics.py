@@ -288,7 +288,7 @@ def summary(
     npv_horizons=(),
     discount: float = 1.0,
 ) -> dict:
-    """Headline numbers of one run (keys documented in the README); `horizon` = days simulated.
+    """Headline numbers of one run (keys documented in docs/outputs.md); `horizon` = days simulated.
     Compare strategies on the horizon-matched `ltv_<H>d`, `ltv_cac_<H>d` and `payback_day`, and
     over the years on `npv_<H>d` (at `npv_horizons`, one-day discount factor `discount`): the
     `_to_date` values pool cohorts of different ages."""

@@ -2,7 +2,7 @@
 
 `DAILY` names every column with its unit and definition; the model's accounting fills exactly
 these columns, Mesa's DataCollector records them in this order, `daily()` casts them to these
-dtypes, and `markdown()` renders the declaration for the README. A `{stage}` or `{channel}`
+dtypes, and `markdown()` renders the declaration for docs/outputs.md. A `{stage}` or `{channel}`
 column stands for one column per stage or per configured channel.
 """
 
@@ -297,6 +297,6 @@ def not_finite(df: pd.DataFrame, channels: Iterable[str]) -> list[str]:
 
 
 def markdown() -> str:
-    """The declaration as a markdown table (the README includes it)."""
+    """The declaration as a markdown table (docs/outputs.md includes it)."""
     rows = [f"| `{c.name}` | {c.unit} | {c.definition} |" for c in DAILY]
     return "\n".join(["| column | unit | definition |", "|---|---|---|", *rows])

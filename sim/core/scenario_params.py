@@ -369,7 +369,7 @@ class Economics:
 
 @dataclass
 class Outputs:
-    """Optional outputs of a run (README, "Running scenarios"); they never change results."""
+    """Optional outputs of a run (docs/outputs.md); they never change results."""
 
     transactions: bool = described(
         "write transactions.parquet + customers.parquet (one row per order / per user)",

@@ -29,7 +29,7 @@ them) — in the order given.
   tables asked for beside it as `<hash>.<table>.parquet`); running the batch again reads
   those instead of simulating. Failed evaluations are not cached: a re-run tries them again.
 
-Hydra multirun stays the tool for named sweeps with full outputs (README, "Sweeps").
+Hydra multirun stays the tool for named sweeps with full outputs (docs/sweeps.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 and Gamma-Gamma fitted on the calibration period (PyMC-Marketing, the optional `clv` extra), and
 their holdout predictions set beside what the simulation actually booked.
 
-The question (README, "CLV check"): the model draws each user's repeat rate from a Gamma and
+The question (docs/clv.md): the model draws each user's repeat rate from a Gamma and
 their dropout from a Beta (DOMAIN §5, BG/NBD), but its purchases also depend on trust, operator
 attention and churn; do the standard CLV models, fitted on the first part of the log, predict
 the second part? Figures and the report are drawn by `sim.viz.clv` (`privsim-clv`).

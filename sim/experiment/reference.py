@@ -375,8 +375,8 @@ intent) or ≥ 0 (potential); *share* and *probability* are in [0, 1]; *yuan* is
 
 Group options (switch with `pool=conversion`, `business=low_freq_high_margin`,
 `strategy=premature`, …) are listed with their values after the tables. Hydra's own settings
-(`hydra.*`: output folders, callbacks, launchers) are Hydra's; see the README. A named study is
-`experiment=<name>` (configs/experiment/). `privsim --help` points here.
+(`hydra.*`: output folders, callbacks, launchers) are Hydra's; see [Sweeps](sweeps.md). A named
+study is `experiment=<name>` (configs/experiment/). `privsim --help` points here.
 """
 
 

@@ -16,7 +16,10 @@ composed by Hydra, so any entry can be overridden on the command line) names:
   `samples`: Morris trajectories r (r·(D+1) points) or Sobol's base sample N (N·(D+2) points,
   a power of 2); `levels` (Morris grid); `seeds` per point (each output is the mean over seeds
   0…seeds−1 of its per-seed value, so paired differences stay paired); `sampler_seed`;
-  `resamples` (bootstrap); `scenario`: Hydra overrides for every arm (e.g. `horizon_days`).
+  `resamples` (bootstrap); `scenario`: Hydra overrides for every arm (e.g. `horizon_days`);
+- `question`: what the study asks, in words; `{horizon}` in it stands for the days the runs
+  actually simulate (the report writes them in), so a study shortened on the command line
+  (`scenario.horizon_days=180`) never reads as asking about the spec's year.
 
 SALib samples the unit hypercube and computes the indices; nothing here re-implements them.
 Every run goes through the batch engine (`sim.experiment.batch`): parallel, cached by config
@@ -256,6 +259,7 @@ class StudyResult:
     indices: pd.DataFrame  # one row per output × parameter
     seconds: float
     notes: list[str]
+    horizons: tuple[int, ...]  # the days the arms' runs simulated (distinct, ascending)
 
 
 def sample(spec: Spec, parameters: list[Parameter]) -> np.ndarray:
@@ -383,4 +387,6 @@ def run_study(
     indices = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(indices):
         indices.insert(1, "method", spec.method)
-    return StudyResult(spec, parameters, samples, points, indices, time.perf_counter() - t0, notes)
+    horizons = tuple(sorted({int(cfg["horizon_days"]) for cfg in bases.values()}))
+    seconds = time.perf_counter() - t0
+    return StudyResult(spec, parameters, samples, points, indices, seconds, notes, horizons)

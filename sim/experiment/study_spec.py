@@ -13,8 +13,8 @@ adds one (as Hydra: a key the spec lacks needs `+`). Every other override goes t
 
 Two refusals (`ConfigError`, one line, before any run): a spec file that is not valid YAML
 (naming the file and the line), and an interpolation (`${oc.env:…}`, `${…}`) anywhere but the
-calibration's `data` path, where the README documents it: elsewhere it would copy environment
-values into the study's outputs.
+calibration's `data` path, where docs/calibration.md documents it: elsewhere it would copy
+environment values into the study's outputs.
 """
 
 from __future__ import annotations

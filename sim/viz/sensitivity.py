@@ -90,13 +90,29 @@ def draw(result: StudyResult):
     what = "Morris screening" if result.spec.method == "morris" else "Sobol indices"
     fig.suptitle(
         f"Sensitivity of {result.spec.name}: {what}, {len(result.points)} points × "
-        f"{result.spec.seeds} seed(s)",
+        f"{result.spec.seeds} seed(s), runs of {horizon_words(result.horizons)}",
         fontsize=11,
     )
     return fig
 
 
 # ---------------------------------------------------------------------------- report
+
+HORIZON = "{horizon}"  # in a spec's question: the days the runs simulated
+
+
+def horizon_words(horizons: tuple[int, ...]) -> str:
+    return " and ".join(f"{h:,}" for h in horizons) + " days"
+
+
+def question_md(question: str, horizons: tuple[int, ...]) -> str:
+    """The spec's question naming the horizon the runs simulated: `{horizon}` becomes it; a
+    question without the placeholder gets it appended, so a study shortened on the command line
+    is never read as answering the spec's default horizon."""
+    words = horizon_words(horizons)
+    if HORIZON in question:
+        return question.replace(HORIZON, words)
+    return f"{question} (Runs of {words}.)"
 
 
 def _num(v) -> str:
@@ -148,7 +164,7 @@ def report_md(result: StudyResult, command: str = "") -> str:
     cached = int(result.samples["cached"].sum())
     lines = [f"# Sensitivity: {s.name}", ""]
     if s.question:
-        lines += [f"**Question.** {s.question}", ""]
+        lines += [f"**Question.** {question_md(s.question, result.horizons)}", ""]
     if command:
         lines += [f"**Command.** `{command}`", ""]
     what = (
