@@ -145,16 +145,23 @@ def _restore_logging(cwd: Path, root: tuple) -> None:
 # ---------------------------------------------------------------------------- disk snapshots
 
 
+# The browser tests' own output folder: under pytest-xdist (`make test`) another worker writes
+# there while a case runs; no command or notebook under test writes into it.
+BROWSER_OUT = Path(__file__).resolve().parent.parent / "results" / "e2e"
+
+
 def snapshot(*roots: Path) -> dict[str, tuple]:
-    """Every file and folder under `roots`: path -> (kind, size, content hash). Two equal
-    snapshots mean nothing was written, removed or changed (a rewrite with equal bytes passes:
-    what a user can lose is content)."""
+    """Every file and folder under `roots` but `BROWSER_OUT`: path -> (kind, size, content
+    hash). Two equal snapshots mean nothing was written, removed or changed (a rewrite with equal
+    bytes passes: what a user can lose is content)."""
     state: dict[str, tuple] = {}
     for root in roots:
         if not root.exists():
             continue
         for dirpath, _, filenames in os.walk(root):
             d = Path(dirpath)
+            if d == BROWSER_OUT or BROWSER_OUT in d.parents:
+                continue
             state[str(d)] = ("dir",)
             for name in filenames:
                 p = d / name

@@ -275,15 +275,6 @@ def written_text(before: dict, after: dict) -> str:
 
 # ---------------------------------------------------------------------------- the corpus
 
-# The browser tests' own output folder: under pytest-xdist (`make test`) another worker writes
-# there while a case runs; no command under test writes into it.
-E2E = str(REPO / "results" / "e2e")
-
-
-def disk(roots: list[Path]) -> dict[str, tuple]:
-    return {p: v for p, v in snapshot(*roots).items() if not p.startswith(E2E)}
-
-
 
 @pytest.mark.parametrize("command, case", CASES)
 def test_bad_input(command, case, made, tmp_path, monkeypatch):
@@ -294,10 +285,10 @@ def test_bad_input(command, case, made, tmp_path, monkeypatch):
     try:
         c.prepare()
         roots = [folder, REPO / "results", REPO / "configs", REPO / "docs"]
-        before = disk(roots)
+        before = snapshot(*roots)
         argv = c.argv()
         o = invoke(command, argv, folder)
-        after = disk(roots)
+        after = snapshot(*roots)
     finally:
         c.close()
     shown = f"$ {command} {' '.join(argv)}\nexit {o.code}\nstderr:\n{o.err}\nstdout:\n"

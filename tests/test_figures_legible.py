@@ -159,3 +159,13 @@ def test_policy_search_figures_say_what_and_in_which_units(downside):
     assert ax.get_title() and "_" not in ax.get_title()
     chosen = [c for c in ax.collections if c.get_label() == "chosen (trial 2)"][0]
     assert chosen.get_offsets()[0].tolist() == ([40.0, 3.0] if unit == "%" else [-0.5, 3.0])
+
+
+def test_thousands_ticks_keep_the_decimals_they_need():
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    plots.thousands(ax.yaxis)
+    fmt = ax.yaxis.get_major_formatter()
+    ticks = [0, 950, 2_500, 7_500, 12_000, 1_250_000, 2_000_000, -2_500]
+    assert [fmt(v, 0) for v in ticks] == ["0", "950", "2.5k", "7.5k", "12k", "1.25M", "2M", "-2.5k"]

@@ -91,14 +91,18 @@ def colours(groups) -> dict:
 
 
 def thousands(axis) -> None:
-    """Ticks as 950, 12k, 1.5M: counts and yuan without scientific notation."""
+    """Ticks as 950, 12k, 2.5k, 1.25M: counts and yuan without scientific notation, with the
+    decimals a tick needs (2,500 is not "2k")."""
     from matplotlib.ticker import FuncFormatter
+
+    def short(x: float) -> str:
+        return f"{x:,.2f}".rstrip("0").rstrip(".")
 
     def fmt(v, _):
         a = abs(v)
         if a >= 1e6:
-            return f"{v / 1e6:,.1f}M"
-        return f"{v / 1e3:,.0f}k" if a >= 1e3 else f"{v:,.0f}"
+            return f"{short(v / 1e6)}M"
+        return f"{short(v / 1e3)}k" if a >= 1e3 else f"{v:,.0f}"
 
     axis.set_major_formatter(FuncFormatter(fmt))
 
@@ -478,12 +482,18 @@ def advantage_by_spread(ax, diffs: pd.DataFrame, ylabel: str) -> None:
     )
 
 
-def by_brand(ax, values: dict[str, np.ndarray], ylabel: str, scale: float = 1.0) -> None:
+def by_brand(
+    ax,
+    values: dict[str, np.ndarray],
+    ylabel: str,
+    scale: float = 1.0,
+    ref: tuple[float, str] = (0.0, "break-even (0)"),
+) -> None:
     """One outcome of several policies on the same brands (seeds): a column per policy, each
     brand's values joined across the columns by a grey line (paired: read a brand along its
     line), each brand as a dot in the policy's colour and the mean over the brands as a black
     bar. `values`: policy → one value per brand, brands in the same order; divided by `scale`
-    (1e6 for M yuan)."""
+    (1e6 for M yuan). `ref`: the reference line's value and label (a ratio's break-even is 1)."""
     names = list(values)
     col = colours(names)
     grid = np.array([np.asarray(values[n], dtype=float) / scale for n in names])
@@ -495,7 +505,7 @@ def by_brand(ax, values: dict[str, np.ndarray], ylabel: str, scale: float = 1.0)
         ax.scatter(np.full(grid.shape[1], i), grid[i], color=col[n], s=18, zorder=2)
         ax.hlines(grid[i].mean(), i - 0.25, i + 0.25, color=BLACK, lw=2, zorder=3,
                   label="mean over the brands" if i == 0 else None)  # fmt: skip
-    ax.axhline(0, color=BLACK, linestyle=":", linewidth=1, label="break-even (0)")
+    ax.axhline(ref[0], color=BLACK, linestyle=":", linewidth=1, label=ref[1])
     tilt = len(names) > 4
     ax.set_xticks(x, names, rotation=20 if tilt else 0, ha="right" if tilt else "center",
                   rotation_mode="anchor" if tilt else "default", fontsize=8)  # fmt: skip
