@@ -50,10 +50,11 @@ class Section:
     """One part of a report: a heading, then plain paragraphs, a table and a figure (each
     optional, in that order)."""
 
-    heading: str
+    heading: str  # "" continues the previous section without a heading
     text: str = ""  # paragraphs split on blank lines; HTML escaped
     table: pd.DataFrame | None = None  # shown as it is: format numbers first where it matters
     figure: Figure | bytes | None = None  # a matplotlib Figure or PNG bytes, embedded base64
+    level: int = 2  # the heading's level: 2 a section, 3 a part of one
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -73,17 +74,36 @@ def prose(text: str) -> Markup:
     return Markup(out)
 
 
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def _block(block: str) -> str:
+    """One paragraph: a list when every line starts with "- ", else text whose lines ending in
+    two spaces break the line (markdown's hard break)."""
+    raw = [x for x in block.splitlines() if x.strip()]
+    if not raw:
+        return ""
+    if all(x.strip().startswith("- ") for x in raw):
+        return "<ul>" + "".join(f"<li>{prose(x.strip()[2:])}</li>" for x in raw) + "</ul>"
+    lines, line = [], []
+    for x in raw:
+        line.append(x.strip())
+        if x.endswith("  "):
+            lines.append(" ".join(line))
+            line = []
+    lines += [" ".join(line)] if line else []
+    return "<p>" + "<br>".join(map(prose, lines)) + "</p>"
+
+
 def paragraphs(text: str) -> Markup:
-    """Blank-line separated paragraphs; a paragraph whose lines start with "- " is a list."""
-    out = []
-    for block in re.split(r"\n\s*\n", str(text or "").strip()):
-        lines = [x.strip() for x in block.splitlines() if x.strip()]
-        if not lines:
-            continue
-        if all(x.startswith("- ") for x in lines):
-            out.append("<ul>" + "".join(f"<li>{prose(x[2:])}</li>" for x in lines) + "</ul>")
-        else:
-            out.append(f"<p>{prose(' '.join(lines))}</p>")
+    """Blank-line separated paragraphs (`_block`); a ``` fence is kept preformatted."""
+    out, text, pos = [], str(text or ""), 0
+    for m in [*FENCE.finditer(text), None]:
+        end = m.start() if m else len(text)
+        out += [b for b in map(_block, re.split(r"\n\s*\n", text[pos:end])) if b]
+        if m:
+            out.append(f"<pre><code>{html.escape(m[1].rstrip(), quote=False)}</code></pre>")
+            pos = m.end()
     return Markup("\n".join(out))
 
 
@@ -101,10 +121,10 @@ def number_text(v) -> str:
 
 
 def cell(v) -> Markup:
-    """A `<td>`: numbers right-aligned (`number_text`), text escaped."""
+    """A `<td>`: numbers right-aligned (`number_text`), text as `prose`."""
     if isinstance(v, (int, float, np.number)) or v is None or v is pd.NA:
         return Markup(f'<td class="num">{number_text(v)}</td>')
-    return Markup(f"<td>{html.escape(str(v), quote=False)}</td>")
+    return Markup(f"<td>{prose(v)}</td>")
 
 
 def png(figure: Figure | bytes) -> bytes:
@@ -151,6 +171,78 @@ def html_report(
         glossary=dict(glossary or {}),
         version=sim.__version__,
     )
+
+
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+RULE = re.compile(r"^[\s|:-]+$")  # a table's header rule: |---|---|
+IMAGE = re.compile(r"^\s*!\[([^\]]*)\]\(([^)\s]+)\)\s*$")
+HEADING = re.compile(r"^(#{1,3})\s+(.*?)\s*$")
+
+
+def _table(lines: list[str]) -> pd.DataFrame:
+    """A markdown table's cells as text (`\\|` is a literal bar)."""
+    rows = [
+        [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", x.strip()[1:-1])]
+        for x in lines
+        if not RULE.match(x)
+    ]
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+def markdown_sections(text: str, folder: Path | None = None) -> tuple[str, list[Section]]:
+    """A report the project wrote in markdown (report.md) as (title, sections), so the HTML
+    holds what the markdown says, word for word: `#` is the title, `##` / `###` open a section,
+    `|` lines a table (cells as text), `![alt](file.png)` a figure read from `folder`, the rest
+    text. A part that would come out of order (text after a table or a figure, a second table)
+    continues in a section without a heading: the page reads in the markdown's order."""
+    title, out = "", []
+    head, level, body, table, fig = "", 2, [], None, None
+
+    def flush():
+        nonlocal head, body, table, fig
+        if head or "\n".join(body).strip() or table is not None or fig is not None:
+            out.append(Section(head, "\n".join(body).strip(), table, fig, level))
+        head, body, table, fig = "", [], None, None
+
+    lines, i, fenced = text.splitlines(), 0, False
+    while i < len(lines):
+        x = lines[i]
+        fenced ^= x.lstrip().startswith("```")
+        if not fenced and (m := HEADING.match(x)) and not x.lstrip().startswith("```"):
+            if len(m[1]) == 1 and not title:
+                title = m[2]
+            else:
+                flush()
+                head, level = m[2], len(m[1])
+        elif not fenced and TABLE_ROW.match(x):
+            j = i
+            while j < len(lines) and TABLE_ROW.match(lines[j]):
+                j += 1
+            if table is not None or fig is not None:
+                flush()
+            table, i = _table(lines[i:j]), j
+            continue
+        elif not fenced and (m := IMAGE.match(x)):
+            if fig is not None:
+                flush()
+            path = Path(folder or ".") / m[2]
+            if path.is_file():
+                fig = path.read_bytes()
+            else:
+                body.append(f"(Figure {m[1]!r} not available: {m[2]} is missing.)")
+        else:
+            if x.strip() and (table is not None or fig is not None):
+                flush()
+            body.append(x)
+        i += 1
+    flush()
+    return title, out
+
+
+def markdown_report(text: str, folder: Path | None = None, glossary=None) -> str:
+    """`html_report` of a markdown report (`markdown_sections`)."""
+    title, sections = markdown_sections(text, folder)
+    return html_report(title, sections, glossary=glossary)
 
 
 # ---------------------------------------------------------------------------- workbook

@@ -72,7 +72,7 @@ from sim.experiment.sweep import (
     sweep_command,
     unfinished,
 )
-from sim.viz import plots
+from sim.viz import plots, sweep_export
 from sim.viz.labels import group_labels, result_columns, words
 
 REPORT = "report.md"
@@ -665,8 +665,9 @@ SUMMARY_TABLE = "summary.parquet"
 SUMMARY_CSV = "summary.csv"  # the same table for R and spreadsheets
 FAILED_MARK = "report.failed.md"  # says the last report failed; the previous one is kept
 OUTPUTS = (
-    REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, OVERTAKES, OVERTAKES_CSV, *FIGURES
-)
+    REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, OVERTAKES, OVERTAKES_CSV, *FIGURES,
+    sweep_export.HTML, sweep_export.WORKBOOK,
+)  # fmt: skip
 
 
 class BadInput(ValueError):
@@ -751,7 +752,8 @@ def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
             pairs = paired(table, keys)
             write_paired(stage, pairs[0])
             done = table[table["status"] == "finished"]
-            over = overtakes(done, load_series(table, sweep_dir, "daily"), keys)
+            daily = load_series(table, sweep_dir, "daily")
+            over = overtakes(done, daily, keys)
             write_overtakes(stage, over)
             lacking = [note] if note else []
             try:
@@ -763,6 +765,8 @@ def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
                 for f in FIGURES:
                     (stage / f).unlink(missing_ok=True)
             write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by, stage, over)
+            cohorts = load_series(table, sweep_dir, "cohorts")
+            sweep_export.write(stage, sweep_dir, table, keys, pairs[0], daily, cohorts)
             publish(stage, sweep_dir)
     except BaseException as e:
         _mark_failed(sweep_dir, e)
