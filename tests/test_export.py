@@ -48,6 +48,12 @@ def images(page: str) -> int:
     return Links(page).tags.count("img")
 
 
+def sheet(path, name) -> pd.DataFrame:
+    """A workbook's sheet as a frame (its first row the header)."""
+    head, *rows = openpyxl.load_workbook(path)[name].iter_rows(values_only=True)
+    return pd.DataFrame(rows, columns=head)
+
+
 def open_book(data: bytes):
     return openpyxl.load_workbook(io.BytesIO(data))
 

@@ -11,7 +11,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from test_export import images, self_contained
+from test_export import images, self_contained, sheet
 from test_report_safety import snapshot
 from test_sweep import SWEEP, privsim_m
 
@@ -26,12 +26,6 @@ def sweep(tmp_path_factory):
     r = privsim_m(SWEEP, d)
     assert r.returncode == 0, r.stderr
     return d
-
-
-def sheet(path, name) -> pd.DataFrame:
-    ws = openpyxl.load_workbook(path)[name]
-    head, *rows = ws.iter_rows(values_only=True)
-    return pd.DataFrame(rows, columns=head)
 
 
 def test_the_html_report_is_the_markdown_report_self_contained(sweep):
