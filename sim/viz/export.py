@@ -120,11 +120,16 @@ def number_text(v) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
+NUMERIC = re.compile(r"^[-+−]?[\d.,]+\s*%?(\s*±\s*[\d.,]+\s*%?)?$")  # 1,234 ± 56, 19.9%
+
+
 def cell(v) -> Markup:
-    """A `<td>`: numbers right-aligned (`number_text`), text as `prose`."""
+    """A `<td>`: numbers (and text that is one, as a markdown table's) right-aligned, numbers
+    as `number_text`, text as `prose`."""
     if isinstance(v, (int, float, np.number)) or v is None or v is pd.NA:
         return Markup(f'<td class="num">{number_text(v)}</td>')
-    return Markup(f"<td>{prose(v)}</td>")
+    num = ' class="num"' if NUMERIC.match(str(v)) else ""
+    return Markup(f"<td{num}>{prose(v)}</td>")
 
 
 def png(figure: Figure | bytes) -> bytes:
