@@ -123,3 +123,17 @@ def test_an_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
         write_atomic(path, "new report, much longer")
     assert path.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+
+
+def test_the_templates_travel_with_the_package():
+    """pyproject.toml's package data names every template, so a non-editable install has them."""
+    import tomllib
+    from fnmatch import fnmatch
+    from pathlib import Path
+
+    root = Path(export.__file__).resolve().parents[2]
+    data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    globs = data["package-data"]["sim.viz.templates"]
+    templates = [p.name for p in (root / "sim" / "viz" / "templates").glob("*.j2")]
+    assert export.TEMPLATE in templates
+    assert all(any(fnmatch(t, g) for g in globs) for t in templates)

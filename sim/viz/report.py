@@ -655,6 +655,9 @@ def write_report(
         "`seeds`, `a_wins`, `b_wins`, `ties`, `mean_diff` (A − B), `ci_low`, `ci_high` (95 % "
         "t-interval), `a_p10` … `b_p90` (percentiles over the paired brands), `spread_ratio` "
         "(B's 10th–90th percentile range over A's; empty when A's is zero), `sentence`.",
+        f"- `{sweep_export.HTML}`: this report as one self-contained page to forward or print; "
+        f"`{sweep_export.WORKBOOK}`: its tables in Excel (runs, groups, paired, daily and "
+        "cohorts by group; the About sheet defines every column).",
         "- `<job>/`: the run's own outputs (`" + "`, `".join(jobs.OUTPUTS) + "`, `.hydra/`) "
         "and its figures (`funnel.png`, `conversion.png`).",
     ]
