@@ -213,7 +213,7 @@ def markdown_sections(text: str, folder: Path | None = None) -> tuple[str, list[
     while i < len(lines):
         x = lines[i]
         fenced ^= x.lstrip().startswith("```")
-        if not fenced and (m := HEADING.match(x)) and not x.lstrip().startswith("```"):
+        if not fenced and (m := HEADING.match(x)):
             if len(m[1]) == 1 and not title:
                 title = m[2]
             else:

@@ -33,10 +33,10 @@ import yaml
 
 from sim.experiment.batch import apply_values
 from sim.experiment.config import override
+from sim.experiment.goal_spec import metric
 from sim.experiment.jobs import atomic_write, write_text
 from sim.experiment.optimize import OptimizeResult, standard_error
 from sim.experiment.optimize_spec import CHOSEN, CVAR_SHARE, START
-from sim.experiment.goal_spec import metric
 from sim.viz import export, plots
 
 STRATEGY = "strategy."

@@ -10,7 +10,8 @@ runs: `sim.cli.report`) and the Hydra callback that draws them as `privsim` runs
   (reverse registration order), which then exits 1 naming the jobs that did not finish.
 
 The sweep report aggregates a sweep directory (`sim.experiment.sweep.collect`) into
-`summary.parquet`, four figures and `report.md`. Groups are the overrides that vary across
+`summary.parquet`, four figures and `report.md`, and the same to forward: `report.html` and
+`workbook.xlsx` (`sim.viz.sweep_export`, issue #25). Groups are the overrides that vary across
 finished runs other than `seed`; seeds within a group are replicates. Two summaries across
 seeds, named apart wherever they appear: tables give the mean ± **95 % CI of the mean**
 (t-interval: how precisely the seeds pin the average down); figures give the median and the

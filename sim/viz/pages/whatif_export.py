@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from sim.experiment.comparison import PERCENTILES
 from sim.experiment.config import compose
 from sim.viz import export
 from sim.viz.labels import summary_term
 from sim.viz.pages import controls, whatif
 from sim.viz.pages.controls import WHATIF
-from sim.viz.report import PERCENTILES
 from sim.viz.sweep_export import yardsticks
 
 TITLE = "What-if comparison"
