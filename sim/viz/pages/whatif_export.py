@@ -18,16 +18,17 @@ import pandas as pd
 from sim.experiment.comparison import PERCENTILES
 from sim.experiment.config import compose
 from sim.viz import export
-from sim.viz.labels import summary_term
+from sim.viz.labels import definition
 from sim.viz.pages import controls, whatif
 from sim.viz.pages.controls import WHATIF
-from sim.viz.sweep_export import yardsticks
+from sim.viz.sweep_export import report_columns
 
 TITLE = "What-if comparison"
-P_BEST = (
-    "P(best) on profit: the share of seeds in which the scenario had the highest profit, "
-    "comparing scenarios seed by seed (ties share the credit); a share of simulated brands, "
-    "not a probability that the plan is best"
+P_BEST = "P(best) on profit"
+P_BEST_MEANS = (
+    "the share of seeds in which the scenario had the highest profit, comparing scenarios seed "
+    "by seed (ties share the credit); a share of simulated brands, not a probability that the "
+    "plan is best"
 )
 QUANTILE = {10: "10th percentile", 50: "median", 90: "90th percentile"}
 
@@ -65,20 +66,15 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for r in table.to_dict("records"):
         row = {"scenario": r["scenario"], "seeds run": r["runs"], "failed": r["failed"]}
         row.update({lab: whatif.cell(r, col) for col, (lab, _, _) in whatif.YARDSTICKS.items()})
-        row["P(best) on profit"] = "–" if r["p_best"] != r["p_best"] else f"{r['p_best']:.0%}"
+        row[P_BEST] = "–" if r["p_best"] != r["p_best"] else f"{r['p_best']:.0%}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _defined(column: str) -> str:
-    label, unit, text = summary_term(column)
-    return f"{label}: {text}. Unit: {unit}."
-
-
-def glossary(done: pd.DataFrame) -> dict[str, str]:
+def glossary() -> dict[str, str]:
     """The table's yardsticks and P(best), defined with unit and horizon."""
-    out = {whatif.YARDSTICKS[c][0]: _defined(c).split(": ", 1)[1] for c in whatif.YARDSTICKS}
-    out["P(best) on profit"] = P_BEST.split(": ", 1)[1]
+    out = {whatif.YARDSTICKS[c][0]: definition(c, named=False) for c in whatif.YARDSTICKS}
+    out[P_BEST] = P_BEST_MEANS
     out["seed"] = "one simulated brand: seed k is the same brand in every scenario"
     return out
 
@@ -107,7 +103,7 @@ def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
             plans,
         ),
     ]
-    return export.html_report(TITLE, sections, subtitle, glossary(done))
+    return export.html_report(TITLE, sections, subtitle, glossary())
 
 
 def workbook(results, scenarios, seeds: int, horizon: int | None = None) -> bytes:
@@ -115,7 +111,7 @@ def workbook(results, scenarios, seeds: int, horizon: int | None = None) -> byte
     `scenarios` (settings and commands) and `About` (every column defined)."""
     table = whatif.comparison(results)
     done = whatif.runs_table(results)
-    cols = [c for c in dict.fromkeys([*whatif.YARDSTICKS, *yardsticks(done)]) if c in done]
+    cols = [c for c in dict.fromkeys([*whatif.YARDSTICKS, *report_columns(done)]) if c in done]
     runs = done[["group", "seed", *cols]].rename(columns={"group": "scenario"})
     book = {"comparison": table, "runs": runs, "scenarios": settings(scenarios, seeds, horizon)}
     return export.workbook(book, about(book))
@@ -130,7 +126,7 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
         "comparison: scenario": "the scenario's number and strategy",
         "comparison: runs": "seeds of the scenario that finished",
         "comparison: failed": "seeds of the scenario that failed (their error on the page)",
-        "comparison: p_best": P_BEST,
+        "comparison: p_best": f"{P_BEST}: {P_BEST_MEANS}",
         "runs: scenario": "the scenario's number and strategy",
         "runs: seed": "the simulated brand (seed k is the same brand in every scenario)",
         "scenarios: scenario": "the scenario's number and strategy",
@@ -140,10 +136,10 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
     for col in whatif.YARDSTICKS:
         for q in PERCENTILES:
             out[f"comparison: {col}_p{q}"] = (
-                f"{QUANTILE[q]} across the scenario's seeds with a value of {_defined(col)}"
+                f"{QUANTILE[q]} across the scenario's seeds with a value of {definition(col)}"
             )
         out[f"comparison: {col}_n"] = f"seeds with a value of {col} (the others: none in the run)"
-    out.update({f"runs: {c}": _defined(c) for c in book["runs"].columns[2:]})
+    out.update({f"runs: {c}": definition(c) for c in book["runs"].columns[2:]})
     for k, c in controls.page(WHATIF).items():
         what = f"`{c.sets}`" if c.sets else "the page's own setting"
         unit = f" ({c.unit})" if c.unit else ""
