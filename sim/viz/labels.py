@@ -70,3 +70,62 @@ def group_labels(done: pd.DataFrame, keys: list[str]) -> dict[str, str]:
     if len(set(out.values())) < len(out):  # never merge two groups under one label
         return {g: g for g in out}
     return out
+
+
+# ---------------------------------------------------------------------------- definitions
+
+TOTAL = "summed over the run's days (day 0 to its last day)"
+OTHER_TERMS = {  # summary columns no declaration defines one by one (DOMAIN §4; sim.core.metrics)
+    "users_acquired": (
+        "users",
+        "users who joined through a channel or a referral over the run (users imported on "
+        "day 0 are not acquired)",
+    ),
+    "payback_day": (
+        "days since joining",
+        "over the users old enough for the longest LTV horizon by the run's end, the first age "
+        "at which their discounted margin reaches their CAC; empty if never within it",
+    ),
+    "ltv_cac_to_date": (
+        "ratio",
+        "discounted margin ÷ CAC of every acquired user, whatever their age at the run's end "
+        "(all ages pooled: a strategy that acquires earlier looks better on it)",
+    ),
+}
+
+
+def daily_term(column: str) -> tuple[str, str]:
+    """A daily column's (unit, definition), as `sim.core.results.DAILY` declares it."""
+    from sim.core.results import expand
+
+    c = {c.name: c for c in expand(())}[column]
+    return c.unit, c.definition
+
+
+def summary_term(column: str) -> tuple[str, str, str]:
+    """A summary column's (label, unit, definition with its horizon), from the declarations:
+    the goal-seek metrics (`sim.experiment.goal_spec.metric`), the daily table's (a run's total
+    sums it over the run: `daily_term`), `OTHER_TERMS`; the label is the report's heading where
+    it has one (`result_columns`). `KeyError` for a column none defines."""
+    from sim.core.params import ConfigError
+    from sim.experiment.goal_spec import metric
+
+    heading = {c: h for c, h, _ in result_columns(pd.DataFrame(columns=[column]))}
+    try:
+        m = metric(column, column)
+        label, unit, text = m.label, m.unit, m.definition
+    except ConfigError:
+        if column in OTHER_TERMS:
+            label, (unit, text) = words(column), OTHER_TERMS[column]
+        else:
+            (unit, daily), label = daily_term(column), words(column)
+            daily = daily.replace("today's", "each day's").removesuffix(" today")
+            text = f"{daily}, {TOTAL}"
+    return heading.get(column, label), unit, text
+
+
+def definition(column: str, named: bool = True) -> str:
+    """`label: definition. Unit: unit.` of a summary column (`summary_term`); without the
+    label when `named` is false (a glossary names it already)."""
+    label, unit, text = summary_term(column)
+    return f"{label + ': ' if named else ''}{text}. Unit: {unit}."
