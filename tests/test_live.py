@@ -171,8 +171,11 @@ def test_frames_are_tidy_with_one_row_per_arm_and_day(pair70):
     profit = plots.cumulative(daily, "profit")
     own = profit[profit["job"] == "A"]["cumulative_profit"].to_numpy()
     assert np.allclose(own, a.model.daily()["profit"].cumsum())
-    pct = plots.churn_rate(daily)["churn_pct_per_day"].dropna()
-    assert len(pct) > 120 and ((pct >= 0) & (pct <= 100)).all()
+    share = plots.churned_share(daily)
+    for arm in (a, b):  # to date, of every user who joined: the summary's (no imported users)
+        last = share[share["job"] == arm.label]["churned_pct"].iloc[-1]
+        assert last == pytest.approx(100 * arm.model.summary()["churn_rate"])
+    assert ((share["churned_pct"] >= 0) & (share["churned_pct"] <= 100)).all()
 
 
 def test_ltv_cac_is_the_core_metric_of_acquired_users(pair70):
@@ -219,7 +222,9 @@ def test_fell_below_finds_the_current_run_below():
     x = _series([10, 10, 10, 5, 5, 5])
     y = _series([8, 8, 8, 8, 8, 8])
     c = story.fell_below(x, y)
-    assert c.below_now and c.since_join_day == 3 and c.first_join_day == 3
+    assert c.below_now and c.since_join_day == 3 and c.first_join_day == 3 and c.crossed
+    always = story.fell_below(_series([5, 5, 5]), _series([8, 8, 8]))
+    assert always.below_now and always.since_join_day == 0 and not always.crossed
     assert (c.x_pct, c.y_pct, c.last_join_day) == (5.0, 8.0, 5)
     dip = story.fell_below(_series([10, 5, 10, 10]), _series([8, 8, 8, 8]))
     assert not dip.below_now and dip.first_join_day == 1 and dip.since_join_day is None
@@ -238,10 +243,15 @@ def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
     assert "B (premature) is in phase “premature” since day 0." in text[2]
     c = story.fell_below(b.conversion(), a.conversion())
     assert c.below_now
-    assert (
-        f"B (premature): 30-day conversion fell below A's for users who joined from day "
-        f"{c.since_join_day} on"
-    ) in text[4]
+    if c.crossed:
+        assert (
+            f"B (premature): 30-day conversion fell below A's for users who joined from day "
+            f"{c.since_join_day} on"
+        ) in text[4]
+    else:
+        assert "B (premature): 30-day conversion has been below A's for every joining" in text[4]
+    j, (pa, pb) = story.conversion_now([a.conversion(), b.conversion()])
+    assert f"now {pb:.1f} % vs {pa:.1f} % for users who joined days {j - 27}–{j}" in text[4]
     assert text[3].startswith("A (staged): 30-day conversion has not fallen below B's")
 
 
@@ -331,12 +341,13 @@ def test_headline_numbers_are_the_runs_outputs(pair70):
     assert cards["ltv_cac_90d"].diff_text is None
     upo = cards["users_per_operator"].values
     assert upo == tuple(arm.model.daily()["users_per_operator"].iloc[-1] for arm in (a, b))
-    # conversion: the latest week whose joiners all had 30 days
+    # conversion: the users who joined in the latest 28 days whose 30 days are over, as in
+    # "What happened" and the conversion chart
     conv = cards["conversion_30d"]
-    assert "joined days 28–34" in conv.note  # day 69 is the last: 34 + 30 <= 69 < 41 + 30
+    assert "joined days 12–39" in conv.note  # a day-39 joiner had days 39–68; 69 is the last
     for arm, v in zip((a, b), conv.values, strict=True):
         pop, m = arm.model.population, arm.model
-        sel = (pop.join_day >= 28) & (pop.join_day <= 34)
+        sel = (pop.join_day >= 12) & (pop.join_day <= 39)
         sel &= pop.channel != m.channel_names.index(IMPORTED)
         assert v == pytest.approx(100 * converted_within(pop, sel).mean())
     # B − A coloured by what favours B: more profit is better, more users per operator worse
@@ -396,15 +407,17 @@ def test_captions_on_a_real_pair_match_its_lines(pair70):
 
 
 def test_marks_show_phase_starts_and_the_crossing(pair70):
+    """Phase starts on every time plot; the conversion crossing (a joining day) only on the
+    conversion chart, and only where one arm crossed below the other."""
     a, b = pair70.arms
     ms = figures.marks(pair70)
-    phases = [(m.day, m.text) for m in ms if m.kind == "phase"]
     starts = a.model.summary()["phase_starts"]
-    assert phases == [(d, f"A: {n}") for n, d in starts.items() if d > 0]
+    assert [(m.day, m.text) for m in ms] == [(d, f"A: {n}") for n, d in starts.items() if d > 0]
     c = story.fell_below(b.conversion(), a.conversion())
-    events = [m for m in ms if m.kind == "event"]
-    assert [(m.day, m.group) for m in events] == [(c.since_join_day, b.name)]
+    events = [(m.day, m.group) for m in figures.crossing_marks(pair70)]
+    assert events == ([(c.since_join_day, b.name)] if c.crossed else [])
     assert "A: one_to_ten" in figures.marks_legend(pair70)
+    assert "below" not in figures.marks_legend(pair70)
 
 
 def test_pending_changes_until_reset(pair70):

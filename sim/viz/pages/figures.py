@@ -1,5 +1,5 @@
 """The live page's figures: the arms' tidy frames (`frames`), the marks on the time plots
-(phase starts, the conversion crossing) and one function per figure (`FIGURES`), each drawing
+(phase starts; the conversion crossing on the conversion chart only, whose x is a joining day) and one function per figure (`FIGURES`), each drawing
 `sim.viz.plots` on a fixed-margin figure (no pyplot state, no layout engine: the page redraws
 every few days), with its caption (`caption`, from `story`)."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from sim.core.metrics import CONVERSION_WINDOW
 from sim.viz import plots
@@ -19,6 +20,7 @@ from sim.viz.pages.story import (
     caption_operators,
     caption_profit,
     fell_below,
+    yuan,
 )
 
 
@@ -61,7 +63,7 @@ def caption(key: str, pair: LivePair) -> str:
     return caption_churn(daily)
 
 
-# --- marks on the time plots: phase starts and the conversion crossing ---------------------------
+# --- marks: phase starts on the time plots, the conversion crossing on the conversion chart ---------------------------
 
 
 def phase_marks(pair: LivePair) -> list[plots.Mark]:
@@ -80,7 +82,8 @@ def phase_marks(pair: LivePair) -> list[plots.Mark]:
 
 def crossing_marks(pair: LivePair) -> list[plots.Mark]:
     """Where an arm's 30-day conversion fell below the other's and stayed there: at the first
-    joining day of that run (`fell_below`), known 30 days later."""
+    joining day of that run (`fell_below`; none when it was below throughout). On a joining-day
+    axis only: the conversion chart's."""
     if len(pair.arms) < 2:
         return []
     series = [a.conversion() for a in pair.arms]
@@ -88,12 +91,11 @@ def crossing_marks(pair: LivePair) -> list[plots.Mark]:
     for i, arm in enumerate(pair.arms):
         other = pair.arms[1 - i]
         c = fell_below(series[i], series[1 - i])
-        if c is not None and c.below_now:
+        if c is not None and c.crossed:
             out.append(
                 plots.Mark(
                     c.since_join_day,
-                    f"{arm.label} converts below {other.label} "
-                    f"(joiners from day {c.since_join_day})",
+                    f"{arm.label} below {other.label} from joiners of day {c.since_join_day}",
                     arm.name,
                     kind="event",
                 )
@@ -105,18 +107,14 @@ def marks_legend(pair: LivePair) -> str:
     """What the vertical lines on the time plots are, in a line."""
     ms = marks(pair)
     if not ms:
-        return "Vertical lines will mark phase starts (dashed) and a conversion crossing (solid)."
-    phases = [f"{m.text} from day {m.day}" for m in ms if m.kind == "phase"]
-    events = [m.text for m in ms if m.kind == "event"]
-    out = "Dashed lines: phase starts (" + ", ".join(phases) + ")." if phases else ""
-    if events:
-        out += " Solid: " + "; ".join(events) + "."
-    return out.strip()
+        return "Dashed vertical lines will mark where each arm's next phase starts."
+    return "Dashed lines: phase starts (" + ", ".join(f"{m.text} from day {m.day}" for m in ms) + ")."
 
 
 def marks(pair: LivePair) -> list[plots.Mark]:
+    """The phase starts, drawn on every time plot (computed once per simulated day)."""
     if pair._marks is None or pair._marks[0] != pair.day:
-        pair._marks = (pair.day, phase_marks(pair) + crossing_marks(pair))
+        pair._marks = (pair.day, phase_marks(pair))
     return pair._marks[1]
 
 
@@ -128,7 +126,7 @@ PLOTS = {
     "conversion": "30-day conversion: by joining day, and against pool size",
     "operators": "Users per operator",
     "ltv_cac": "LTV/CAC to date",
-    "churn": "Churn: users lost per day",
+    "churn": "Churned to date: share of all users who joined",
 }
 DPI = 100
 FONT = {False: 11, True: 14}  # base font size in points: the page, presentation mode
@@ -161,6 +159,11 @@ def legible(fig, big: bool) -> None:
         fig._suptitle.set_fontsize(f + 1)
 
 
+def money_axis(axis) -> None:
+    """Ticks in the page's one money format (`story.yuan`: ¥500k, −¥99k, ¥1.20M)."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: yuan(v)))
+
+
 def _drop_legend(ax) -> None:
     if ax.get_legend():
         ax.get_legend().remove()
@@ -176,6 +179,7 @@ def figure_profit(pair: LivePair, big: bool = False):
     daily, _ = frames(pair)
     fig, (ax,) = page_figure(WIDE[big], left=0.08, bottom=0.17, top=0.9)
     plots.cumulative_profit(ax, daily)
+    money_axis(ax.yaxis)
     ax.set_title(PLOTS["profit"], loc="left")
     ax.set_xlim(0, max(pair.horizon_days, 7))  # the whole year from the start: room to grow
     _time_marks(pair, [ax])
@@ -221,6 +225,7 @@ def figure_conversion(pair: LivePair, big: bool = False):
     ax1.set_xlabel(f"joining day ({ROLLING_DAYS}-day pooled)")
     ax1.set_ylabel("30-day conversion (%)")
     plots.marks(ax1, marks(pair), col, label=False)
+    plots.marks(ax1, crossing_marks(pair), col, label=True)
     if ax1.get_lines():
         ax1.legend(loc="lower left", framealpha=0.8)
     plots.conversion_decay(ax2, cohorts, "pool_size")

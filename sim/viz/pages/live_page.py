@@ -66,6 +66,9 @@ CSS = """
   font-size: 1.0rem; font-weight: 600; }
 .reset-pending { box-shadow: 0 0 0 3px {HIGHLIGHT} !important; }
 .run-bar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
+/* Solara's "This website runs on Solara" badge (solara/server/templates/loader-solara.html, an
+   unclassed div) covered the plots' bottom-right corner on every screen */
+div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 """.replace("{HIGHLIGHT}", plots.HIGHLIGHT)
 
 
