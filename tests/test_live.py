@@ -16,7 +16,7 @@ from sim.core.metrics import CONVERSION_WINDOW, converted_within
 from sim.core.params import IMPORTED
 from sim.experiment.config import compose, group_options
 from sim.viz import plots
-from sim.viz.pages import figures, headline, story
+from sim.viz.pages import figures, headline, lesson, story
 from sim.viz.pages import pair as pairs
 
 
@@ -241,6 +241,8 @@ def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
     assert f"A (staged) is in phase “{phase_a}” since day {start_a}" in text[1]
     assert "zero_to_one days 0–" in text[1]  # staged left its first phase by day 70
     assert "B (premature) is in phase “premature” since day 0." in text[2]
+    profit = b.model.daily()["profit"].sum()  # the page's one money format, with its days
+    assert f"cumulative profit {story.yuan(profit)} (days 0–69)" in text[2]
     c = story.fell_below(b.conversion(), a.conversion())
     assert c.below_now
     if c.crossed:
@@ -427,3 +429,51 @@ def test_pending_changes_until_reset(pair70):
     assert pairs.pending_changes(pair70, values) == ["operators: 0 → 3"]
     fresh = pairs.LivePair(**values)  # Reset applies them
     assert pairs.pending_changes(fresh, values) == []
+
+
+# --- the first screen: the question, the arms in words, where the run ends --------------------
+
+
+def test_arm_words_read_the_strategies_phases():
+    p = pairs.build_pair()
+    words = [lesson.arm_words(arm) for arm in p.arms]
+    for arm, text in zip(p.arms, words, strict=True):
+        assert text.startswith(f"{arm.name}: ")
+        for ph in arm.model.params.strategy.phases:
+            assert f"“{ph.name}”: {ph.daily_users:,.0f} new users/day, team {ph.team_size}" in text
+    assert words[0].count("→") == 2 and "→" not in words[1]
+    assert "tests" not in words[0]  # one candidate on every dimension: nothing to test
+    c = pairs.Controls(experiment="testing_value", fit_spread=1.0, operators=5)
+    text = lesson.arm_words(pairs.build_pair(c).arms[0])
+    assert "tests place, goods (1,000 users per candidate)" in text
+    assert "fixes the team at 5" in text
+
+
+def test_preview_is_the_run_the_page_plays():
+    """Run ahead by the batch engine, the preview is day for day what the page then plays."""
+    c = pairs.Controls(seed=3)
+    b = lesson.preview(c, horizon_days=40)
+    assert lesson.preview(c, horizon_days=40) is b  # kept per scenario
+    p = pairs.advance(pairs.build_pair(c), 40)
+    for arm in p.arms:
+        ahead = b.daily[b.daily["group"] == arm.name]["profit"].to_numpy()
+        assert np.array_equal(ahead, arm.model.daily()["profit"].to_numpy())
+    pa, pb = (arm.model.daily()["profit"].sum() for arm in p.arms)
+    line = lesson.preview_line(b)
+    assert f"by day 39, cumulative profit A {story.yuan(pa)} vs B {story.yuan(pb)}" in line
+    assert "NPV" not in line  # 40 days reach no NPV horizon: none is quoted
+
+
+def test_profit_axis_before_the_first_day_and_with_the_preview():
+    p = pairs.build_pair()
+    ax = figures.figure_profit(p).axes[0]
+    assert list(ax.get_yticks()) == [0]  # not the 0-1 fractions of an empty axis
+    assert any("preview loading" in t.get_text() for t in ax.texts)
+    p.preview = lesson.preview(p.controls, horizon_days=40)
+    fig = figures.figure_profit(p)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    faint = [ln for ln in ax.get_lines() if ln.get_alpha() == figures.PREVIEW_ALPHA]
+    assert len(faint) == 2 and faint[0].get_xdata()[-1] == 39
+    assert all(t.get_text().startswith(("¥", "−¥")) for t in ax.get_yticklabels())
+    assert "preview: where the run ends (faint)" in [t.get_text() for t in ax.get_legend().texts]

@@ -176,8 +176,15 @@ def _time_marks(pair, axes, label_axis=None) -> None:
 
 
 def figure_profit(pair: LivePair, big: bool = False):
+    """Cumulative profit of each arm so far over the whole horizon, over the preview of where
+    it ends (`pair.preview`, drawn faintly: the live lines trace over it as the run plays)."""
     daily, _ = frames(pair)
-    fig, (ax,) = page_figure(WIDE[big], left=0.08, bottom=0.17, top=0.9)
+    fig, (ax,) = page_figure(WIDE[big], left=0.1, bottom=0.17, top=0.9)
+    if pair.preview is not None:
+        preview_lines(ax, pair.preview.daily, [a.name for a in pair.arms])
+    elif not len(daily):  # nothing to draw yet: one tick at zero, not 0-1 fractions
+        ax.set_yticks([0])
+        plots.empty(ax, "preview loading: the run ahead is being computed")
     plots.cumulative_profit(ax, daily)
     money_axis(ax.yaxis)
     ax.set_title(PLOTS["profit"], loc="left")
@@ -185,6 +192,40 @@ def figure_profit(pair: LivePair, big: bool = False):
     _time_marks(pair, [ax])
     legible(fig, big)
     return fig
+
+
+PREVIEW_ALPHA, PREVIEW_WIDTH = 0.22, 7  # the preview: a faint, wide track under each live line
+
+
+def preview_lines(ax, daily: pd.DataFrame, groups: list[str]) -> None:
+    """Each arm's cumulative profit over the whole run, from the preview (`lesson.preview`),
+    as a faint wide track in the arm's colour, its end value written at its end."""
+    col = plots.colours(groups)
+    cum = plots.cumulative(daily, "profit")
+    for i, g in enumerate(groups):
+        d = cum[cum["group"] == g]
+        if not len(d):
+            continue
+        ax.plot(
+            d["day"],
+            d["cumulative_profit"],
+            color=col[g],
+            lw=PREVIEW_WIDTH,
+            alpha=PREVIEW_ALPHA,
+            solid_capstyle="round",
+            label="preview: where the run ends (faint)" if i == 0 else None,
+        )
+        end = d.iloc[-1]
+        ax.annotate(
+            f"{g.split(' ')[0]} {yuan(float(end['cumulative_profit']))}",
+            (float(end["day"]), float(end["cumulative_profit"])),
+            xytext=(-6, 6),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            color=col[g],
+            fontweight="bold",
+        )
 
 
 def figure_funnel(pair: LivePair, big: bool = False):
