@@ -477,3 +477,32 @@ def test_profit_axis_before_the_first_day_and_with_the_preview():
     assert len(faint) == 2 and faint[0].get_xdata()[-1] == 39
     assert all(t.get_text().startswith(("¥", "−¥")) for t in ax.get_yticklabels())
     assert "preview: where the run ends (faint)" in [t.get_text() for t in ax.get_legend().texts]
+
+
+def test_early_scaling_conditions_are_read_from_the_config():
+    held = lambda **kw: [ok for ok, _ in lesson.early_scaling_conditions(pairs.build_pair(**kw))]  # noqa: E731
+    assert held() == [False, True, True]  # premature: 2 operators for 400 users/day
+    assert held(strategy_b="ten_to_n") == [True, True, True]  # launches with A's 10-N team
+    assert held(strategy_b="ten_to_n", experiment="testing_value", fit_spread=1.0) == [
+        True,
+        False,  # candidates on place and goods, spread 1: the test has something to find
+        False,  # three years
+    ]
+    assert held(operators=5)[0]  # a fixed team is the same team for both arms
+
+
+def test_the_page_says_why_only_when_scaling_early_wins():
+    import dataclasses
+
+    p = pairs.build_pair(strategy_b="ten_to_n")
+    b = lesson.preview(p.controls, horizon_days=40)  # 40 days: the yardstick is profit
+    runs = b.runs.copy()
+    for lead, behind in (("B", "A"), ("A", "B")):
+        top = runs.loc[runs["arm"] == behind, "profit"].iloc[0] + 1.0
+        forced = runs.assign(profit=np.where(runs["arm"] == lead, top, runs["profit"]))
+        why = lesson.why_early_wins(p, dataclasses.replace(b, runs=forced))
+        if lead == "A":
+            assert why is None
+        else:
+            assert why.startswith("Why scaling early wins here (B (ten_to_n) ahead of A (staged)")
+            assert why.count(": holds") == 3 and "does not hold" not in why

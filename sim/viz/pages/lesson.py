@@ -97,3 +97,64 @@ def preview_line(b: SeedBands) -> str:
             f"{k} {yuan(float(v[n]))}" for k, n in zip(labels, names, strict=True)
         )
     return text + "."
+
+
+# --- when scaling early wins: which conditions hold ------------------------------------------
+
+
+def team_of(model, phase) -> int:
+    """The operators a phase runs with: a fixed team (`operators.fixed`), else the phase's
+    `team_size`, else the starting team (`operators.count`)."""
+    ops = model.params.operators
+    if ops.fixed is not None:
+        return int(ops.fixed)
+    return int(phase.team_size if phase.team_size is not None else ops.count)
+
+
+def early_scaling_conditions(pair) -> list[tuple[bool, str]]:
+    """The conditions under which B, scaling from its first phase, can beat A's staging, each
+    read from the scenario's config and whether it holds here: B is staffed for its pace (its
+    first phase has at least the operators per daily user of A's last phase, DOMAIN §2.2), the
+    brand's fit is known (nothing for A's 0-1 test to find, §3.1), and the horizon is short
+    (the shortest NPV yardstick, `economics.npv_horizons_days`: staging pays off late, §3.2)."""
+    a, b = (arm.model for arm in pair.arms[:2])
+    a_last, b_first = a.params.strategy.phases[-1], b.params.strategy.phases[0]
+    ta, tb = team_of(a, a_last), team_of(b, b_first)
+    ua, ub = a_last.daily_users, b_first.daily_users
+    staffed = tb * ua >= ta * ub
+    team = (
+        f"B staffed for its pace ({tb} operators for {ub:,.0f} new users/day from its start; "
+        f"A scales with {ta} for {ua:,.0f}/day; hires arrive after "
+        f"{b.params.operators.lead_days} days)"
+    )
+    spread = b.params.fit.spread
+    dims = [d for d in DIMENSIONS if len(b.brand.fit.get(d, ())) > 1]
+    known = spread == 0 or not dims
+    choice = f"candidates on {', '.join(dims)}" if dims else "no candidates to choose between"
+    fit = f"the brand's fit known (fit spread {spread:g}, {choice}: A's 0-1 test finds nothing)"
+    shortest = min(b.params.economics.npv_horizons_days)
+    short = pair.horizon_days <= shortest
+    horizon = (
+        f"a short horizon ({pair.horizon_days:,} days; the shortest NPV yardstick is "
+        f"{shortest:,}: staging's gains come after its test and 1-10)"
+    )
+    return [(staffed, team), (known, fit), (short, horizon)]
+
+
+def why_early_wins(pair, b: SeedBands) -> str | None:
+    """When B ends ahead of A in the preview (on `bands.yardstick_words`'s yardstick), which
+    of `early_scaling_conditions` hold here, in a sentence; None when A ends ahead, or with one arm."""
+    if len(pair.arms) < 2 or b.failed or not len(b.daily):
+        return None
+    column, what = yardstick_words(b, int(b.daily["day"].max()) + 1)
+    v = per_brand(b, column).iloc[0]
+    a_name, b_name = list(b.names.values())[:2]
+    if not v[b_name] > v[a_name]:
+        return None
+    conditions = early_scaling_conditions(pair)
+    parts = [f"{text}: {'holds' if ok else 'does not hold'}" for ok, text in conditions]
+    return (
+        f"Why scaling early wins here ({b_name} ahead of {a_name} on {what}): "
+        + "; ".join(parts)
+        + "."
+    )

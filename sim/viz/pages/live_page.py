@@ -149,6 +149,8 @@ def Lesson(pair: LivePair, preview, error: str | None):
     )
     if preview is not None:
         end = f'<div class="preview">{html.escape(lesson.preview_line(preview))}</div>'
+        if why := lesson.why_early_wins(pair, preview):
+            end += f'<div class="arm why-early">{html.escape(why)}</div>'
     elif error:
         end = f'<div class="preview">Preview: not available ({html.escape(error)}).</div>'
     else:
@@ -174,10 +176,14 @@ def DayCounter(pair: LivePair):
 
 
 @solara.component
-def WhatHappened(pair: LivePair):
+def WhatHappened(pair: LivePair, ready: bool = False):
+    """The sentences of `story.what_happened`, and, once the preview is `ready`, why scaling
+    early wins where it does (`lesson.why_early_wins`)."""
     update_counter.get()
     with pair.lock:
         lines = what_happened(pair)
+    if ready and (why := lesson.why_early_wins(pair, pair.preview)):
+        lines.append(why)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     cli = "".join(
         f"<li>{arm.label}: <code>{html.escape(cli_command(arm.overrides))}</code></li>"
@@ -372,7 +378,7 @@ def Page():
         else:
             Headline(pair)
         Plot(pair, "profit", big, day, ready)
-        WhatHappened(pair)
+        WhatHappened(pair, ready)
         lower = ("funnel", "conversion", "operators", "ltv_cac", "churn")
         if big:
             for key in lower:
