@@ -9,8 +9,9 @@ background, its band figure and result line, marked stale after a Reset to anoth
 
 Needs `apt-get install chromium` and `pip install playwright` plus the page's extra
 (`.[viz]`); skips, saying which is missing, when one of them is absent. The screenshots go to
-results/e2e/ (app_start.png: day 0 with the preview; app.png: the first screen after a year; app_full.png: the whole
-page; app_presentation.png; app_pending.png; app_after_reset.png; app_bands.png).
+results/e2e/ (app_start.png: day 0 with the preview; app.png: the first screen after a year;
+app_full.png: the whole page; app_presentation.png; app_pending.png; app_after_reset.png;
+app_bands.png).
 """
 
 from __future__ import annotations

@@ -480,7 +480,9 @@ def test_profit_axis_before_the_first_day_and_with_the_preview():
 
 
 def test_early_scaling_conditions_are_read_from_the_config():
-    held = lambda **kw: [ok for ok, _ in lesson.early_scaling_conditions(pairs.build_pair(**kw))]  # noqa: E731
+    def held(**kw):
+        return [ok for ok, _ in lesson.early_scaling_conditions(pairs.build_pair(**kw))]
+
     assert held() == [False, True, True]  # premature: 2 operators for 400 users/day
     assert held(strategy_b="ten_to_n") == [True, True, True]  # launches with A's 10-N team
     assert held(strategy_b="ten_to_n", experiment="testing_value", fit_spread=1.0) == [

@@ -1,5 +1,6 @@
 """The live page's figures: the arms' tidy frames (`frames`), the marks on the time plots
-(phase starts; the conversion crossing on the conversion chart only, whose x is a joining day) and one function per figure (`FIGURES`), each drawing
+(phase starts; the conversion crossing on the conversion chart only, whose x is a joining
+day) and one function per figure (`FIGURES`), each drawing
 `sim.viz.plots` on a fixed-margin figure (no pyplot state, no layout engine: the page redraws
 every few days), with its caption (`caption`, from `story`)."""
 
@@ -63,7 +64,7 @@ def caption(key: str, pair: LivePair) -> str:
     return caption_churn(daily)
 
 
-# --- marks: phase starts on the time plots, the conversion crossing on the conversion chart ---------------------------
+# --- marks: phase starts on the time plots, the crossing on the conversion chart --------------
 
 
 def phase_marks(pair: LivePair) -> list[plots.Mark]:
@@ -108,7 +109,8 @@ def marks_legend(pair: LivePair) -> str:
     ms = marks(pair)
     if not ms:
         return "Dashed vertical lines will mark where each arm's next phase starts."
-    return "Dashed lines: phase starts (" + ", ".join(f"{m.text} from day {m.day}" for m in ms) + ")."
+    starts = ", ".join(f"{m.text} from day {m.day}" for m in ms)
+    return f"Dashed lines: phase starts ({starts})."
 
 
 def marks(pair: LivePair) -> list[plots.Mark]:

@@ -34,8 +34,9 @@ class Metric:
 
 def headline(pair: LivePair) -> list[Metric]:
     """The four cards: cumulative profit, horizon-matched LTV/CAC at the shortest horizon,
-    30-day conversion of the latest pooled joining days (`story.conversion_now`), users per operator today. Every
-    value is read from the arms' own outputs (daily table, summary, conversion by joining day)."""
+    30-day conversion of the latest pooled joining days (`story.conversion_now`), users per
+    operator today. Every value is read from the arms' own outputs (daily table, summary,
+    conversion by joining day)."""
     if not pair.arms:
         return []
     day = pair.day

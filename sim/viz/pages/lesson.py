@@ -143,7 +143,8 @@ def early_scaling_conditions(pair) -> list[tuple[bool, str]]:
 
 def why_early_wins(pair, b: SeedBands) -> str | None:
     """When B ends ahead of A in the preview (on `bands.yardstick_words`'s yardstick), which
-    of `early_scaling_conditions` hold here, in a sentence; None when A ends ahead, or with one arm."""
+    of `early_scaling_conditions` hold here, in a sentence; None when A ends ahead, or with one
+    arm."""
     if len(pair.arms) < 2 or b.failed or not len(b.daily):
         return None
     column, what = yardstick_words(b, int(b.daily["day"].max()) + 1)

@@ -12,8 +12,10 @@ calling `SolaraViz(...)` itself: SolaraViz puts components in a draggable grid w
 Solara fetches from a CDN, and its parameter sliders do not show their values.
 
 The controls are the table's (`controls.page("live")`): the widgets, their checks and the
-overrides they make all come from there. The first screen tells the story: the run bar, the
-headline cards (A and B, the difference coloured) and cumulative profit, full width. Below:
+overrides they make all come from there. At day 0 the first screen teaches: the question, the
+arms in words and where the run ends (`lesson`: the pair run ahead in the background, drawn
+faintly under the live lines). Once playing it tells the story: the run bar, the headline cards
+(A and B, the difference coloured) and cumulative profit, full width. Below:
 what happened, the other plots, the brand revealed, and the pair run across brands (seeds) in
 the background (`panels`).
 
@@ -333,7 +335,7 @@ def Page():
     ahead = solara.lab.use_task(
         run_ahead, dependencies=[id(pair)], prefer_threaded=True, raise_error=False
     )
-    ready = pair.preview is not None and arrived.value >= 0
+    ready = pair.preview is not None and arrived.value >= 0  # reading `arrived`: redrawn on it
     failed = ahead.exception if ahead.error else None
     preview_error = f"{type(failed).__name__}: {failed}" if failed else None
 
