@@ -273,7 +273,7 @@ def figure_bands(b: SeedBands, big: bool = False):
     """Cumulative profit over days across brands: per arm the median of the seeds as a line and
     the middle 80 % of seeds as a band (`sim.viz.plots.cumulative_profit`), and a dotted line
     at the median day one arm overtook the other for good, where there is one (`overtaking`)."""
-    fig, (ax,) = page_figure(WIDE[big], left=0.1, bottom=0.17, top=0.9)
+    fig, (ax,) = page_figure(WIDE[big], left=0.115, bottom=0.17, top=0.9)
     plots.cumulative_profit(ax, b.daily)
     money_axis(ax.yaxis)
     ax.set_title(

@@ -181,7 +181,7 @@ def figure_profit(pair: LivePair, big: bool = False):
     """Cumulative profit of each arm so far over the whole horizon, over the preview of where
     it ends (`pair.preview`, drawn faintly: the live lines trace over it as the run plays)."""
     daily, _ = frames(pair)
-    fig, (ax,) = page_figure(WIDE[big], left=0.1, bottom=0.17, top=0.9)
+    fig, (ax,) = page_figure(WIDE[big], left=0.115, bottom=0.17, top=0.9)
     if pair.preview is not None:
         preview_lines(ax, pair.preview.daily, [a.name for a in pair.arms])
     elif not len(daily):  # nothing to draw yet: one tick at zero, not 0-1 fractions

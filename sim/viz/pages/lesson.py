@@ -123,21 +123,17 @@ def early_scaling_conditions(pair) -> list[tuple[bool, str]]:
     ua, ub = a_last.daily_users, b_first.daily_users
     staffed = tb * ua >= ta * ub
     team = (
-        f"B staffed for its pace ({tb} operators for {ub:,.0f} new users/day from its start; "
-        f"A scales with {ta} for {ua:,.0f}/day; hires arrive after "
-        f"{b.params.operators.lead_days} days)"
+        f"B staffed for its pace ({tb} operators for {ub:,.0f} users/day from day 0, hires "
+        f"arriving after {b.params.operators.lead_days} days; A scales with {ta} for {ua:,.0f})"
     )
     spread = b.params.fit.spread
     dims = [d for d in DIMENSIONS if len(b.brand.fit.get(d, ())) > 1]
     known = spread == 0 or not dims
     choice = f"candidates on {', '.join(dims)}" if dims else "no candidates to choose between"
-    fit = f"the brand's fit known (fit spread {spread:g}, {choice}: A's 0-1 test finds nothing)"
+    fit = f"the brand's fit known (fit spread {spread:g}, {choice})"
     shortest = min(b.params.economics.npv_horizons_days)
     short = pair.horizon_days <= shortest
-    horizon = (
-        f"a short horizon ({pair.horizon_days:,} days; the shortest NPV yardstick is "
-        f"{shortest:,}: staging's gains come after its test and 1-10)"
-    )
+    horizon = f"a short horizon ({pair.horizon_days:,} days; shortest NPV yardstick {shortest:,})"
     return [(staffed, team), (known, fit), (short, horizon)]
 
 

@@ -335,7 +335,8 @@ def Page():
     ahead = solara.lab.use_task(
         run_ahead, dependencies=[id(pair)], prefer_threaded=True, raise_error=False
     )
-    ready = pair.preview is not None and arrived.value >= 0  # reading `arrived`: redrawn on it
+    arrived.value  # noqa: B018 - read on every render, so the page redraws when one arrives
+    ready = pair.preview is not None
     failed = ahead.exception if ahead.error else None
     preview_error = f"{type(failed).__name__}: {failed}" if failed else None
 
