@@ -1,5 +1,7 @@
 """The trainer's live page end to end, in a real headless browser (Debian's chromium through
-Playwright) at 1280×720, a projector's size: load, play a year (its wall time recorded in
+Playwright) at 1280×720, a projector's size: load; the first screen at day 0 (the question, the
+arms in words, "preview loading" then the preview of where the run ends, drawn faintly on the
+profit chart; no Solara badge); play a year (its wall time recorded in
 results/e2e/timing.json, not asserted), the story on the first screen without scrolling (headline
 cards, the profit chart with a phase mark), presentation mode, a changed control shown as
 pending until Reset, screenshots; the "Across brands" card run over 5 brands (seeds) in the
@@ -7,8 +9,9 @@ background, its band figure and result line, marked stale after a Reset to anoth
 
 Needs `apt-get install chromium` and `pip install playwright` plus the page's extra
 (`.[viz]`); skips, saying which is missing, when one of them is absent. The screenshots go to
-results/e2e/ (app_start.png, app.png: the first screen after a year; app_full.png: the whole
-page; app_presentation.png; app_pending.png; app_after_reset.png; app_bands.png).
+results/e2e/ (app_start.png: day 0 with the preview; app.png: the first screen after a year;
+app_full.png: the whole page; app_presentation.png; app_pending.png; app_after_reset.png;
+app_bands.png).
 """
 
 from __future__ import annotations
@@ -82,7 +85,26 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
             )
         assert _day(page) == 0
         _assert_plots_rendered(page)
-        assert "not yet measurable" in page.inner_text(".card-ltv_cac_90d")
+        # the first screen at day 0 teaches: the question, the two arms in words, and where
+        # the run ends (computed in the background: "preview loading" until it is ready)
+        first = page.inner_text(".lesson")
+        assert "Does scaling before the team and the fit are ready destroy value?" in first
+        assert "A (staged): “zero_to_one”" in first and "B (premature): “premature”" in first
+        assert "Preview loading" in first or "Preview — this is where this run ends" in first
+        page.wait_for_function(
+            "() => /Preview — this is where this run ends/"
+            ".test(document.querySelector('.lesson')?.innerText)",
+            timeout=120_000,
+        )
+        assert re.search(
+            r"by day 364, cumulative profit A −?¥[\d.,]+[kM]? vs B −?¥[\d.,]+[kM]?",
+            page.inner_text(".lesson"),
+        )
+        assert page.locator(".headline").count() == 0  # no card of "not yet measurable"
+        for sel in (".day-counter", ".lesson", ".plot-profit img"):
+            _in_first_screen(page, sel)
+        badge = page.get_by_text("runs on Solara")  # Solara's badge, hidden by the page's CSS
+        assert badge.count() == 0 or not badge.first.is_visible()
         page.screenshot(path=str(OUT / "app_start.png"))
 
         # play the whole year; its wall time goes to timing.json (recorded, not asserted)

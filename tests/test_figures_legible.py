@@ -94,14 +94,14 @@ def test_line_figures_keep_the_sweeps_order_of_groups():
             "group": ["a", "a", "b", "b", "c", "c"],
             "day": [0, 1] * 3,
             "profit": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-            "churned_today": [0.0] * 6,
+            "churned": [0.0] * 6,
             "live_users": [10.0] * 6,
         }
     )
     c = plots.cumulative(daily, "profit")
     assert list(dict.fromkeys(c["group"])) == ["a", "b", "c"]
     assert c.loc[c["job"] == "10", "cumulative_profit"].tolist() == [5.0, 11.0]
-    assert list(dict.fromkeys(plots.churn_rate(daily)["group"])) == ["a", "b", "c"]
+    assert list(dict.fromkeys(plots.churned_share(daily)["group"])) == ["a", "b", "c"]
 
 
 def optimize_result(downside: str):

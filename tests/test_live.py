@@ -16,7 +16,7 @@ from sim.core.metrics import CONVERSION_WINDOW, converted_within
 from sim.core.params import IMPORTED
 from sim.experiment.config import compose, group_options
 from sim.viz import plots
-from sim.viz.pages import figures, headline, story
+from sim.viz.pages import figures, headline, lesson, story
 from sim.viz.pages import pair as pairs
 
 
@@ -171,8 +171,11 @@ def test_frames_are_tidy_with_one_row_per_arm_and_day(pair70):
     profit = plots.cumulative(daily, "profit")
     own = profit[profit["job"] == "A"]["cumulative_profit"].to_numpy()
     assert np.allclose(own, a.model.daily()["profit"].cumsum())
-    pct = plots.churn_rate(daily)["churn_pct_per_day"].dropna()
-    assert len(pct) > 120 and ((pct >= 0) & (pct <= 100)).all()
+    share = plots.churned_share(daily)
+    for arm in (a, b):  # to date, of every user who joined: the summary's (no imported users)
+        last = share[share["job"] == arm.label]["churned_pct"].iloc[-1]
+        assert last == pytest.approx(100 * arm.model.summary()["churn_rate"])
+    assert ((share["churned_pct"] >= 0) & (share["churned_pct"] <= 100)).all()
 
 
 def test_ltv_cac_is_the_core_metric_of_acquired_users(pair70):
@@ -219,7 +222,9 @@ def test_fell_below_finds_the_current_run_below():
     x = _series([10, 10, 10, 5, 5, 5])
     y = _series([8, 8, 8, 8, 8, 8])
     c = story.fell_below(x, y)
-    assert c.below_now and c.since_join_day == 3 and c.first_join_day == 3
+    assert c.below_now and c.since_join_day == 3 and c.first_join_day == 3 and c.crossed
+    always = story.fell_below(_series([5, 5, 5]), _series([8, 8, 8]))
+    assert always.below_now and always.since_join_day == 0 and not always.crossed
     assert (c.x_pct, c.y_pct, c.last_join_day) == (5.0, 8.0, 5)
     dip = story.fell_below(_series([10, 5, 10, 10]), _series([8, 8, 8, 8]))
     assert not dip.below_now and dip.first_join_day == 1 and dip.since_join_day is None
@@ -236,12 +241,19 @@ def test_what_happened_names_phases_and_the_crossing_from_the_data(pair70):
     assert f"A (staged) is in phase “{phase_a}” since day {start_a}" in text[1]
     assert "zero_to_one days 0–" in text[1]  # staged left its first phase by day 70
     assert "B (premature) is in phase “premature” since day 0." in text[2]
+    profit = b.model.daily()["profit"].sum()  # the page's one money format, with its days
+    assert f"cumulative profit {story.yuan(profit)} (days 0–69)" in text[2]
     c = story.fell_below(b.conversion(), a.conversion())
     assert c.below_now
-    assert (
-        f"B (premature): 30-day conversion fell below A's for users who joined from day "
-        f"{c.since_join_day} on"
-    ) in text[4]
+    if c.crossed:
+        assert (
+            f"B (premature): 30-day conversion fell below A's for users who joined from day "
+            f"{c.since_join_day} on"
+        ) in text[4]
+    else:
+        assert "B (premature): 30-day conversion has been below A's for every joining" in text[4]
+    j, (pa, pb) = story.conversion_now([a.conversion(), b.conversion()])
+    assert f"now {pb:.1f} % vs {pa:.1f} % for users who joined days {j - 27}–{j}" in text[4]
     assert text[3].startswith("A (staged): 30-day conversion has not fallen below B's")
 
 
@@ -331,12 +343,13 @@ def test_headline_numbers_are_the_runs_outputs(pair70):
     assert cards["ltv_cac_90d"].diff_text is None
     upo = cards["users_per_operator"].values
     assert upo == tuple(arm.model.daily()["users_per_operator"].iloc[-1] for arm in (a, b))
-    # conversion: the latest week whose joiners all had 30 days
+    # conversion: the users who joined in the latest 28 days whose 30 days are over, as in
+    # "What happened" and the conversion chart
     conv = cards["conversion_30d"]
-    assert "joined days 28–34" in conv.note  # day 69 is the last: 34 + 30 <= 69 < 41 + 30
+    assert "joined days 12–39" in conv.note  # a day-39 joiner had days 39–68; 69 is the last
     for arm, v in zip((a, b), conv.values, strict=True):
         pop, m = arm.model.population, arm.model
-        sel = (pop.join_day >= 28) & (pop.join_day <= 34)
+        sel = (pop.join_day >= 12) & (pop.join_day <= 39)
         sel &= pop.channel != m.channel_names.index(IMPORTED)
         assert v == pytest.approx(100 * converted_within(pop, sel).mean())
     # B − A coloured by what favours B: more profit is better, more users per operator worse
@@ -396,15 +409,17 @@ def test_captions_on_a_real_pair_match_its_lines(pair70):
 
 
 def test_marks_show_phase_starts_and_the_crossing(pair70):
+    """Phase starts on every time plot; the conversion crossing (a joining day) only on the
+    conversion chart, and only where one arm crossed below the other."""
     a, b = pair70.arms
     ms = figures.marks(pair70)
-    phases = [(m.day, m.text) for m in ms if m.kind == "phase"]
     starts = a.model.summary()["phase_starts"]
-    assert phases == [(d, f"A: {n}") for n, d in starts.items() if d > 0]
+    assert [(m.day, m.text) for m in ms] == [(d, f"A: {n}") for n, d in starts.items() if d > 0]
     c = story.fell_below(b.conversion(), a.conversion())
-    events = [m for m in ms if m.kind == "event"]
-    assert [(m.day, m.group) for m in events] == [(c.since_join_day, b.name)]
+    events = [(m.day, m.group) for m in figures.crossing_marks(pair70)]
+    assert events == ([(c.since_join_day, b.name)] if c.crossed else [])
     assert "A: one_to_ten" in figures.marks_legend(pair70)
+    assert "below" not in figures.marks_legend(pair70)
 
 
 def test_pending_changes_until_reset(pair70):
@@ -414,3 +429,82 @@ def test_pending_changes_until_reset(pair70):
     assert pairs.pending_changes(pair70, values) == ["operators: 0 → 3"]
     fresh = pairs.LivePair(**values)  # Reset applies them
     assert pairs.pending_changes(fresh, values) == []
+
+
+# --- the first screen: the question, the arms in words, where the run ends --------------------
+
+
+def test_arm_words_read_the_strategies_phases():
+    p = pairs.build_pair()
+    words = [lesson.arm_words(arm) for arm in p.arms]
+    for arm, text in zip(p.arms, words, strict=True):
+        assert text.startswith(f"{arm.name}: ")
+        for ph in arm.model.params.strategy.phases:
+            assert f"“{ph.name}”: {ph.daily_users:,.0f} new users/day, team {ph.team_size}" in text
+    assert words[0].count("→") == 2 and "→" not in words[1]
+    assert "tests" not in words[0]  # one candidate on every dimension: nothing to test
+    c = pairs.Controls(experiment="testing_value", fit_spread=1.0, operators=5)
+    text = lesson.arm_words(pairs.build_pair(c).arms[0])
+    assert "tests place, goods (1,000 users per candidate)" in text
+    assert "fixes the team at 5" in text
+
+
+def test_preview_is_the_run_the_page_plays():
+    """Run ahead by the batch engine, the preview is day for day what the page then plays."""
+    c = pairs.Controls(seed=3)
+    b = lesson.preview(c, horizon_days=40)
+    assert lesson.preview(c, horizon_days=40) is b  # kept per scenario
+    p = pairs.advance(pairs.build_pair(c), 40)
+    for arm in p.arms:
+        ahead = b.daily[b.daily["group"] == arm.name]["profit"].to_numpy()
+        assert np.array_equal(ahead, arm.model.daily()["profit"].to_numpy())
+    pa, pb = (arm.model.daily()["profit"].sum() for arm in p.arms)
+    line = lesson.preview_line(b)
+    assert f"by day 39, cumulative profit A {story.yuan(pa)} vs B {story.yuan(pb)}" in line
+    assert "NPV" not in line  # 40 days reach no NPV horizon: none is quoted
+
+
+def test_profit_axis_before_the_first_day_and_with_the_preview():
+    p = pairs.build_pair()
+    ax = figures.figure_profit(p).axes[0]
+    assert list(ax.get_yticks()) == [0]  # not the 0-1 fractions of an empty axis
+    assert any("preview loading" in t.get_text() for t in ax.texts)
+    p.preview = lesson.preview(p.controls, horizon_days=40)
+    fig = figures.figure_profit(p)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    faint = [ln for ln in ax.get_lines() if ln.get_alpha() == figures.PREVIEW_ALPHA]
+    assert len(faint) == 2 and faint[0].get_xdata()[-1] == 39
+    assert all(t.get_text().startswith(("¥", "−¥")) for t in ax.get_yticklabels())
+    assert "preview: where the run ends (faint)" in [t.get_text() for t in ax.get_legend().texts]
+
+
+def test_early_scaling_conditions_are_read_from_the_config():
+    def held(**kw):
+        return [ok for ok, _ in lesson.early_scaling_conditions(pairs.build_pair(**kw))]
+
+    assert held() == [False, True, True]  # premature: 2 operators for 400 users/day
+    assert held(strategy_b="ten_to_n") == [True, True, True]  # launches with A's 10-N team
+    assert held(strategy_b="ten_to_n", experiment="testing_value", fit_spread=1.0) == [
+        True,
+        False,  # candidates on place and goods, spread 1: the test has something to find
+        False,  # three years
+    ]
+    assert held(operators=5)[0]  # a fixed team is the same team for both arms
+
+
+def test_the_page_says_why_only_when_scaling_early_wins():
+    import dataclasses
+
+    p = pairs.build_pair(strategy_b="ten_to_n")
+    b = lesson.preview(p.controls, horizon_days=40)  # 40 days: the yardstick is profit
+    runs = b.runs.copy()
+    for lead, behind in (("B", "A"), ("A", "B")):
+        top = runs.loc[runs["arm"] == behind, "profit"].iloc[0] + 1.0
+        forced = runs.assign(profit=np.where(runs["arm"] == lead, top, runs["profit"]))
+        why = lesson.why_early_wins(p, dataclasses.replace(b, runs=forced))
+        if lead == "A":
+            assert why is None
+        else:
+            assert why.startswith("Why scaling early wins here (B (ten_to_n) ahead of A (staged)")
+            assert why.count(": holds") == 3 and "does not hold" not in why

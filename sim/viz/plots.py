@@ -221,17 +221,15 @@ def cumulative(daily: pd.DataFrame, column: str) -> pd.DataFrame:
     return d.assign(**{f"cumulative_{column}": d.groupby("job")[column].cumsum()})
 
 
-def churn_rate(daily: pd.DataFrame, window: int = 7) -> pd.DataFrame:
-    """`daily` with `churn_pct_per_day`: users lost per day as a % of the users present that
-    day, pooled over a rolling `window` of days within each job (jobs keep their order)."""
+def churned_share(daily: pd.DataFrame) -> pd.DataFrame:
+    """`daily` with `churned_pct`: the users who have churned so far as a % of every user who
+    has joined so far (live + churned; imported users included), per day within each job (jobs
+    keep their order). Cumulative, so the lines say how much of the pool a strategy has lost to
+    date (DOMAIN §1: churn is the end of the funnel)."""
     d = daily.sort_values("day", kind="stable")
-    roll = lambda s: s.groupby(d["job"]).transform(  # noqa: E731
-        lambda v: v.rolling(window, min_periods=1).sum()
-    )
-    lost = roll(d["churned_today"]).to_numpy(float)
-    present = roll(d["live_users"] + d["churned_today"]).to_numpy(float)
+    joined = (d["live_users"] + d["churned"]).to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return d.assign(churn_pct_per_day=100.0 * lost / present)
+        return d.assign(churned_pct=100.0 * d["churned"].to_numpy(float) / joined)
 
 
 def _day_axis(ax, frame: pd.DataFrame) -> None:
@@ -341,10 +339,10 @@ def ltv_cac_over_time(ax, daily: pd.DataFrame) -> None:
     legend(ax, daily)
 
 
-def churn(ax, daily: pd.DataFrame, window: int = 7) -> None:
-    """Users lost per day as a share of the pool (rolling mean over `window` days)."""
-    lines(ax, churn_rate(daily, window), "day", "churn_pct_per_day")
-    ax.set_ylabel(f"users lost per day (% of pool, {window}-day mean)", fontsize=9)
+def churn(ax, daily: pd.DataFrame) -> None:
+    """Churned users to date as a share of every user who joined so far (`churned_share`)."""
+    lines(ax, churned_share(daily), "day", "churned_pct")
+    ax.set_ylabel("churned to date (% of users joined)", fontsize=9)
     ax.set_ylim(bottom=0)
     _day_axis(ax, daily)
     legend(ax, daily)

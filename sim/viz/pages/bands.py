@@ -23,7 +23,7 @@ from sim.core.metrics import horizons_in
 from sim.experiment.batch import Evaluation, Result, run_batch
 from sim.experiment.comparison import npv_columns, overtake_median, overtakes
 from sim.viz import plots
-from sim.viz.pages.figures import WIDE, legible, page_figure
+from sim.viz.pages.figures import WIDE, legible, money_axis, page_figure
 from sim.viz.pages.pair import Controls, arm_config
 from sim.viz.pages.story import yuan
 
@@ -273,8 +273,9 @@ def figure_bands(b: SeedBands, big: bool = False):
     """Cumulative profit over days across brands: per arm the median of the seeds as a line and
     the middle 80 % of seeds as a band (`sim.viz.plots.cumulative_profit`), and a dotted line
     at the median day one arm overtook the other for good, where there is one (`overtaking`)."""
-    fig, (ax,) = page_figure(WIDE[big], left=0.08, bottom=0.17, top=0.9)
+    fig, (ax,) = page_figure(WIDE[big], left=0.115, bottom=0.17, top=0.9)
     plots.cumulative_profit(ax, b.daily)
+    money_axis(ax.yaxis)
     ax.set_title(
         f"Across brands: cumulative profit of {' and '.join(b.names)} over {b.seeds} brands "
         f"(seeds 0–{b.seeds - 1})",

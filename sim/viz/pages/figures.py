@@ -1,5 +1,6 @@
 """The live page's figures: the arms' tidy frames (`frames`), the marks on the time plots
-(phase starts, the conversion crossing) and one function per figure (`FIGURES`), each drawing
+(phase starts; the conversion crossing on the conversion chart only, whose x is a joining
+day) and one function per figure (`FIGURES`), each drawing
 `sim.viz.plots` on a fixed-margin figure (no pyplot state, no layout engine: the page redraws
 every few days), with its caption (`caption`, from `story`)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from sim.core.metrics import CONVERSION_WINDOW
 from sim.viz import plots
@@ -19,6 +21,7 @@ from sim.viz.pages.story import (
     caption_operators,
     caption_profit,
     fell_below,
+    yuan,
 )
 
 
@@ -61,7 +64,7 @@ def caption(key: str, pair: LivePair) -> str:
     return caption_churn(daily)
 
 
-# --- marks on the time plots: phase starts and the conversion crossing ---------------------------
+# --- marks: phase starts on the time plots, the crossing on the conversion chart --------------
 
 
 def phase_marks(pair: LivePair) -> list[plots.Mark]:
@@ -80,7 +83,8 @@ def phase_marks(pair: LivePair) -> list[plots.Mark]:
 
 def crossing_marks(pair: LivePair) -> list[plots.Mark]:
     """Where an arm's 30-day conversion fell below the other's and stayed there: at the first
-    joining day of that run (`fell_below`), known 30 days later."""
+    joining day of that run (`fell_below`; none when it was below throughout). On a joining-day
+    axis only: the conversion chart's."""
     if len(pair.arms) < 2:
         return []
     series = [a.conversion() for a in pair.arms]
@@ -88,12 +92,11 @@ def crossing_marks(pair: LivePair) -> list[plots.Mark]:
     for i, arm in enumerate(pair.arms):
         other = pair.arms[1 - i]
         c = fell_below(series[i], series[1 - i])
-        if c is not None and c.below_now:
+        if c is not None and c.crossed:
             out.append(
                 plots.Mark(
                     c.since_join_day,
-                    f"{arm.label} converts below {other.label} "
-                    f"(joiners from day {c.since_join_day})",
+                    f"{arm.label} below {other.label} from joiners of day {c.since_join_day}",
                     arm.name,
                     kind="event",
                 )
@@ -105,18 +108,15 @@ def marks_legend(pair: LivePair) -> str:
     """What the vertical lines on the time plots are, in a line."""
     ms = marks(pair)
     if not ms:
-        return "Vertical lines will mark phase starts (dashed) and a conversion crossing (solid)."
-    phases = [f"{m.text} from day {m.day}" for m in ms if m.kind == "phase"]
-    events = [m.text for m in ms if m.kind == "event"]
-    out = "Dashed lines: phase starts (" + ", ".join(phases) + ")." if phases else ""
-    if events:
-        out += " Solid: " + "; ".join(events) + "."
-    return out.strip()
+        return "Dashed vertical lines will mark where each arm's next phase starts."
+    starts = ", ".join(f"{m.text} from day {m.day}" for m in ms)
+    return f"Dashed lines: phase starts ({starts})."
 
 
 def marks(pair: LivePair) -> list[plots.Mark]:
+    """The phase starts, drawn on every time plot (computed once per simulated day)."""
     if pair._marks is None or pair._marks[0] != pair.day:
-        pair._marks = (pair.day, phase_marks(pair) + crossing_marks(pair))
+        pair._marks = (pair.day, phase_marks(pair))
     return pair._marks[1]
 
 
@@ -128,7 +128,7 @@ PLOTS = {
     "conversion": "30-day conversion: by joining day, and against pool size",
     "operators": "Users per operator",
     "ltv_cac": "LTV/CAC to date",
-    "churn": "Churn: users lost per day",
+    "churn": "Churned to date: share of all users who joined",
 }
 DPI = 100
 FONT = {False: 11, True: 14}  # base font size in points: the page, presentation mode
@@ -161,6 +161,11 @@ def legible(fig, big: bool) -> None:
         fig._suptitle.set_fontsize(f + 1)
 
 
+def money_axis(axis) -> None:
+    """Ticks in the page's one money format (`story.yuan`: ¥500k, −¥99k, ¥1.20M)."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: yuan(v)))
+
+
 def _drop_legend(ax) -> None:
     if ax.get_legend():
         ax.get_legend().remove()
@@ -173,14 +178,56 @@ def _time_marks(pair, axes, label_axis=None) -> None:
 
 
 def figure_profit(pair: LivePair, big: bool = False):
+    """Cumulative profit of each arm so far over the whole horizon, over the preview of where
+    it ends (`pair.preview`, drawn faintly: the live lines trace over it as the run plays)."""
     daily, _ = frames(pair)
-    fig, (ax,) = page_figure(WIDE[big], left=0.08, bottom=0.17, top=0.9)
+    fig, (ax,) = page_figure(WIDE[big], left=0.115, bottom=0.17, top=0.9)
+    if pair.preview is not None:
+        preview_lines(ax, pair.preview.daily, [a.name for a in pair.arms])
+    elif not len(daily):  # nothing to draw yet: one tick at zero, not 0-1 fractions
+        ax.set_yticks([0])
+        plots.empty(ax, "preview loading: the run ahead is being computed")
     plots.cumulative_profit(ax, daily)
+    money_axis(ax.yaxis)
     ax.set_title(PLOTS["profit"], loc="left")
     ax.set_xlim(0, max(pair.horizon_days, 7))  # the whole year from the start: room to grow
     _time_marks(pair, [ax])
     legible(fig, big)
     return fig
+
+
+PREVIEW_ALPHA, PREVIEW_WIDTH = 0.22, 7  # the preview: a faint, wide track under each live line
+
+
+def preview_lines(ax, daily: pd.DataFrame, groups: list[str]) -> None:
+    """Each arm's cumulative profit over the whole run, from the preview (`lesson.preview`),
+    as a faint wide track in the arm's colour, its end value written at its end."""
+    col = plots.colours(groups)
+    cum = plots.cumulative(daily, "profit")
+    for i, g in enumerate(groups):
+        d = cum[cum["group"] == g]
+        if not len(d):
+            continue
+        ax.plot(
+            d["day"],
+            d["cumulative_profit"],
+            color=col[g],
+            lw=PREVIEW_WIDTH,
+            alpha=PREVIEW_ALPHA,
+            solid_capstyle="round",
+            label="preview: where the run ends (faint)" if i == 0 else None,
+        )
+        end = d.iloc[-1]
+        ax.annotate(
+            f"{g.split(' ')[0]} {yuan(float(end['cumulative_profit']))}",
+            (float(end["day"]), float(end["cumulative_profit"])),
+            xytext=(-6, 6),
+            textcoords="offset points",
+            ha="right",
+            va="bottom",
+            color=col[g],
+            fontweight="bold",
+        )
 
 
 def figure_funnel(pair: LivePair, big: bool = False):
@@ -221,6 +268,7 @@ def figure_conversion(pair: LivePair, big: bool = False):
     ax1.set_xlabel(f"joining day ({ROLLING_DAYS}-day pooled)")
     ax1.set_ylabel("30-day conversion (%)")
     plots.marks(ax1, marks(pair), col, label=False)
+    plots.marks(ax1, crossing_marks(pair), col, label=True)
     if ax1.get_lines():
         ax1.legend(loc="lower left", framealpha=0.8)
     plots.conversion_decay(ax2, cohorts, "pool_size")

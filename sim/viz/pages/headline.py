@@ -1,6 +1,7 @@
 """The first screen's four numbers per arm (cumulative profit, with NPV at the horizons
-reached; LTV/CAC at the shortest horizon, 30-day conversion of the latest matured week, users
-per operator: DOMAIN.md §4), each read from the arms' own outputs, with B − A coloured by
+reached; LTV/CAC at the shortest horizon, 30-day conversion of the latest `ROLLING_DAYS` joining
+days whose 30 days are over (the conversion chart's and "What happened"'s number), users per
+operator: DOMAIN.md §4), each read from the arms' own outputs, with B − A coloured by
 whether it favours B."""
 
 from __future__ import annotations
@@ -9,13 +10,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from sim.core import metrics
 from sim.core.metrics import CONVERSION_WINDOW
-from sim.viz.pages.figures import frames
-from sim.viz.pages.pair import LivePair
-from sim.viz.pages.story import yuan
+from sim.viz.pages.pair import MIN_POOLED, LivePair
+from sim.viz.pages.story import conversion_now, joiners, yuan
 
 
 @dataclass(frozen=True)
@@ -33,24 +32,13 @@ class Metric:
     b_better: bool | None = None  # colour of the difference (None: neutral / not comparable)
 
 
-def latest_matured_week(model, cohorts: pd.DataFrame) -> pd.Series | None:
-    """The latest weekly joining cohort all of whose joiners have had their 30 days (the
-    week's last joining day ≤ last day − 30), or None before there is one."""
-    last = model.day - 1 - CONVERSION_WINDOW
-    if cohorts is None or not len(cohorts):
-        return None
-    done = cohorts[(cohorts["first_day"] + 6 <= last) & (cohorts["size"] > 0)]
-    done = done[done["conversion_30d"].notna()]
-    return done.iloc[-1] if len(done) else None
-
-
 def headline(pair: LivePair) -> list[Metric]:
     """The four cards: cumulative profit, horizon-matched LTV/CAC at the shortest horizon,
-    30-day conversion of the latest matured weekly cohort, users per operator today. Every
-    value is read from the arms' own outputs (daily table, summary, cohorts)."""
+    30-day conversion of the latest pooled joining days (`story.conversion_now`), users per
+    operator today. Every value is read from the arms' own outputs (daily table, summary,
+    conversion by joining day)."""
     if not pair.arms:
         return []
-    _, cohorts = frames(pair)
     day = pair.day
     out = []
 
@@ -82,24 +70,13 @@ def headline(pair: LivePair) -> list[Metric]:
         note = f"first-{h}-day margin ÷ CAC: no user is {h} days old before day {h}"
     out.append(Metric(f"ltv_cac_{h}d", f"LTV/CAC at {h} days", ratio, texts, note, "higher"))
 
-    conv, weeks = [], []
-    for arm in pair.arms:
-        c = cohorts[cohorts["job"] == arm.label] if len(cohorts) else cohorts
-        w = latest_matured_week(arm.model, c)
-        conv.append(100.0 * float(w["conversion_30d"]) if w is not None else math.nan)
-        weeks.append(int(w["first_day"]) if w is not None else None)
-    conv = tuple(conv)
-    texts = tuple(f"{v:.1f} %" if np.isfinite(v) else "no week matured yet" for v in conv)
-    if weeks[0] is not None:
-        note = (
-            f"of the latest week whose joiners all had 30 days (joined days "
-            f"{weeks[0]}–{weeks[0] + 6})"
-        )
+    now = conversion_now([a.conversion() for a in pair.arms])
+    conv = tuple(now[1]) if now else tuple(math.nan for _ in pair.arms)
+    texts = tuple(f"{v:.1f} %" if np.isfinite(v) else "not yet measurable" for v in conv)
+    if now:
+        note = f"of {joiners(now[0])}, each followed {CONVERSION_WINDOW} days"
     else:
-        note = (
-            f"of the latest week whose joiners all had {CONVERSION_WINDOW} days: the first "
-            f"is measured on day {CONVERSION_WINDOW + 7}"
-        )
+        note = f"measured once {MIN_POOLED} joiners have had their {CONVERSION_WINDOW} days"
     out.append(Metric("conversion_30d", "30-day conversion", conv, texts, note, "higher"))
 
     upo = tuple(

@@ -12,8 +12,10 @@ calling `SolaraViz(...)` itself: SolaraViz puts components in a draggable grid w
 Solara fetches from a CDN, and its parameter sliders do not show their values.
 
 The controls are the table's (`controls.page("live")`): the widgets, their checks and the
-overrides they make all come from there. The first screen tells the story: the run bar, the
-headline cards (A and B, the difference coloured) and cumulative profit, full width. Below:
+overrides they make all come from there. At day 0 the first screen teaches: the question, the
+arms in words and where the run ends (`lesson`: the pair run ahead in the background, drawn
+faintly under the live lines). Once playing it tells the story: the run bar, the headline cards
+(A and B, the difference coloured) and cumulative profit, full width. Below:
 what happened, the other plots, the brand revealed, and the pair run across brands (seeds) in
 the background (`panels`).
 
@@ -30,7 +32,7 @@ import solara
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.viz import plots
-from sim.viz.pages import controls, figures
+from sim.viz.pages import controls, figures, lesson
 from sim.viz.pages.controls import LIVE
 from sim.viz.pages.headline import Metric, headline
 from sim.viz.pages.pair import LivePair, cli_command, pending_changes
@@ -65,13 +67,25 @@ CSS = """
 .pending-banner { background: #FFF3CD; border-left: 6px solid {HIGHLIGHT}; padding: 6px 10px;
   font-size: 1.0rem; font-weight: 600; }
 .reset-pending { box-shadow: 0 0 0 3px {HIGHLIGHT} !important; }
+.lesson { border-left: 6px solid #333; background: #fafafa; padding: 6px 12px; margin: 4px 0; }
+.lesson .q { font-size: 1.55rem; font-weight: 700; line-height: 1.25; color: #222; }
+.lesson .arm { font-size: 1.0rem; line-height: 1.3; margin-top: 3px; }
+.lesson .preview { font-size: 1.05rem; font-weight: 600; line-height: 1.3; margin-top: 5px; }
+.lesson .preview.loading { color: #8a6d00; }
+.presenting .lesson .q { font-size: 2.1rem; }
+.presenting .lesson .arm { font-size: 1.25rem; }
+.presenting .lesson .preview { font-size: 1.3rem; }
 .run-bar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
+/* Solara's "This website runs on Solara" badge (solara/server/templates/loader-solara.html, an
+   unclassed div) covered the plots' bottom-right corner on every screen */
+div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 """.replace("{HIGHLIGHT}", plots.HIGHLIGHT)
 
 
 @solara.component
-def Plot(pair: LivePair, key: str, big: bool, day: int):
-    """One figure with its caption; redrawn when `day` (the day it shows) changes."""
+def Plot(pair: LivePair, key: str, big: bool, day: int, ready: bool = False):
+    """One figure with its caption; redrawn when `day` (the day it shows) changes, or when the
+    preview (`ready`) arrives."""
     update_counter.get()
 
     def draw():
@@ -79,12 +93,13 @@ def Plot(pair: LivePair, key: str, big: bool, day: int):
             legend = figures.marks_legend(pair) if key == "profit" else None
             return figures.FIGURES[key](pair, big), figures.caption(key, pair), legend
 
-    fig, text, legend = solara.use_memo(draw, dependencies=[id(pair), day, key, big])
+    deps = [id(pair), day, key, big, ready]
+    fig, text, legend = solara.use_memo(draw, dependencies=deps)
     with solara.Card(margin=0, classes=["plot", f"plot-{key}"]) as card:
         solara.FigureMatplotlib(
             fig,
             format="png",
-            dependencies=[id(pair), day, key, big],
+            dependencies=deps,
             pil_kwargs={"compress_level": 1},  # encoding is a third of a redraw's cost
         )
         solara.Text(text, classes=["caption", f"caption-{key}"])
@@ -126,6 +141,33 @@ def Headline(pair: LivePair):
 
 
 @solara.component
+def Lesson(pair: LivePair, preview, error: str | None):
+    """The first screen before the first day: the question, each arm in words, and where the
+    run ends (`lesson.preview_line` of `preview`, the pair's), or "preview loading" while it is
+    computed."""
+    arms = "".join(
+        f'<div class="arm" style="color:{colour}">{html.escape(lesson.arm_words(arm))}</div>'
+        for arm, colour in zip(pair.arms, (A_COLOUR, B_COLOUR), strict=False)
+    )
+    if preview is not None:
+        end = f'<div class="preview">{html.escape(lesson.preview_line(preview))}</div>'
+        if why := lesson.why_early_wins(pair, preview):
+            end += f'<div class="arm why-early">{html.escape(why)}</div>'
+    elif error:
+        end = f'<div class="preview">Preview: not available ({html.escape(error)}).</div>'
+    else:
+        end = (
+            '<div class="preview loading">Preview loading: this run is being computed ahead '
+            "in the background (a few seconds); press ▶ any time.</div>"
+        )
+    solara.HTML(
+        tag="div",
+        unsafe_innerHTML=f'<div class="q">{html.escape(lesson.QUESTION)}</div>{arms}{end}',
+        classes=["lesson"],
+    )
+
+
+@solara.component
 def DayCounter(pair: LivePair):
     update_counter.get()
     solara.Text(
@@ -136,10 +178,14 @@ def DayCounter(pair: LivePair):
 
 
 @solara.component
-def WhatHappened(pair: LivePair):
+def WhatHappened(pair: LivePair, ready: bool = False):
+    """The sentences of `story.what_happened`, and, once the preview is `ready`, why scaling
+    early wins where it does (`lesson.why_early_wins`)."""
     update_counter.get()
     with pair.lock:
         lines = what_happened(pair)
+    if ready and (why := lesson.why_early_wins(pair, pair.preview)):
+        lines.append(why)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     cli = "".join(
         f"<li>{arm.label}: <code>{html.escape(cli_command(arm.overrides))}</code></li>"
@@ -279,6 +325,21 @@ def Page():
     pending = pending_changes(pair, values)
     big = presenting.value
 
+    arrived = solara.use_reactive(0)  # bumped when a preview arrives (read: redraws the page)
+
+    def run_ahead():  # the preview: the pair run to its horizon, in the background
+        if pair.arms and pair.preview is None:
+            pair.preview = lesson.preview(pair.controls)
+            arrived.set(arrived.value + 1)
+
+    ahead = solara.lab.use_task(
+        run_ahead, dependencies=[id(pair)], prefer_threaded=True, raise_error=False
+    )
+    arrived.value  # noqa: B018 - read on every render, so the page redraws when one arrives
+    ready = pair.preview is not None
+    failed = ahead.exception if ahead.error else None
+    preview_error = f"{type(failed).__name__}: {failed}" if failed else None
+
     solara.Title("privsim live view")
     solara.Style(CSS)
     with solara.AppBar():
@@ -315,9 +376,12 @@ def Page():
         if pair.error:
             WhatHappened(pair)
             return
-        Headline(pair)
-        Plot(pair, "profit", big, day)
-        WhatHappened(pair)
+        if day == 0:  # before the first day: the question, the arms, where the run ends
+            Lesson(pair, pair.preview, preview_error)
+        else:
+            Headline(pair)
+        Plot(pair, "profit", big, day, ready)
+        WhatHappened(pair, ready)
         lower = ("funnel", "conversion", "operators", "ltv_cac", "churn")
         if big:
             for key in lower:

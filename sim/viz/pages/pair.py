@@ -115,6 +115,7 @@ class LivePair(mesa.Model):
         self.lock = threading.RLock()
         self._frames = None  # (day, daily, cohorts): see `figures.frames`
         self._marks = None  # (day, marks): see `figures.marks`
+        self.preview = None  # the pair run ahead to its horizon, set by the page (`lesson.preview`)
         try:
             self.controls = Controls.parse(**self.requested)
         except ValueError as e:

@@ -17,7 +17,8 @@ from sim.viz.pages.pair import ROLLING_DAYS, Arm, LivePair
 
 
 def yuan(v: float, sign: bool = False) -> str:
-    """Money as the page writes it: ¥1,234, ¥56k, ¥1.23M (a minus sign, or + when `sign`)."""
+    """Money as the page writes it, everywhere (cards, sentences, axes): ¥1,234, ¥56k, ¥1.23M,
+    −¥99k (a minus sign before the ¥, or + when `sign`)."""
     a = abs(v)
     s = "−" if v < 0 else ("+" if sign and v > 0 else "")
     if a >= 1e6:
@@ -35,6 +36,12 @@ class Crossing:
     x_pct: float  # latest pooled conversions compared
     y_pct: float
     last_join_day: int | None  # latest comparable joining day
+    first_comparable: int | None = None  # earliest comparable joining day
+
+    @property
+    def crossed(self) -> bool:
+        """Below now after having been at or above: a crossing to mark (not below throughout)."""
+        return self.below_now and self.since_join_day != self.first_comparable
 
 
 def fell_below(x: pd.DataFrame, y: pd.DataFrame) -> Crossing | None:
@@ -56,7 +63,29 @@ def fell_below(x: pd.DataFrame, y: pd.DataFrame) -> Crossing | None:
         float(m["conversion_pct_x"].iloc[-1]),
         float(m["conversion_pct_y"].iloc[-1]),
         int(days[-1]),
+        int(days[0]),
     )
+
+
+def joiners(join_day: int) -> str:
+    """The users a pooled 30-day conversion at `join_day` counts, in words (one definition for
+    the card, the sentences and the chart: `series.conversion_by_join_day`)."""
+    return f"users who joined days {max(join_day - ROLLING_DAYS + 1, 0)}–{join_day}"
+
+
+def conversion_now(series: list[pd.DataFrame]) -> tuple[int, list[float]] | None:
+    """The latest joining day at which every arm's pooled 30-day conversion is measured
+    (`Arm.conversion`), and each arm's value there (%); None before there is one."""
+    if not series:
+        return None
+    m = series[0].rename(columns={"conversion_pct": 0})
+    for i, s in enumerate(series[1:], 1):
+        m = m.merge(s.rename(columns={"conversion_pct": i}), on="join_day")
+    m = m.dropna()
+    if m.empty:
+        return None
+    last = m.iloc[-1]
+    return int(last["join_day"]), [float(last[i]) for i in range(len(series))]
 
 
 def phase_history(model, daily: pd.DataFrame | None = None) -> list[tuple[str, int, int]]:
@@ -107,7 +136,7 @@ def what_happened(pair: LivePair) -> list[str]:
             profit = float(arm.daily()["profit"].sum())
             line += (
                 f" {int(t['live_users']):,} live users, {int(t['operators'])} operators "
-                f"({upo_s}), cumulative profit ¥{profit:,.0f}, {ltv_s}."
+                f"({upo_s}), cumulative profit {yuan(profit)} (days 0–{pair.day - 1}), {ltv_s}."
             )
         lines.append(line)
     if len(pair.arms) < 2:
@@ -128,7 +157,12 @@ def _crossing_sentence(arm: Arm, other: Arm, c: Crossing | None, day: int) -> st
             f"{who}: 30-day conversion not comparable yet (a joining cohort needs "
             f"{CONVERSION_WINDOW} days to close; first comparison around day {wait})."
         )
-    now = f"{c.x_pct:.1f} % vs {c.y_pct:.1f} % for users joining around day {c.last_join_day}"
+    now = f"{c.x_pct:.1f} % vs {c.y_pct:.1f} % for {joiners(c.last_join_day)}"
+    if c.below_now and not c.crossed:
+        return (
+            f"{who}: 30-day conversion has been below {vs}'s for every joining day measured "
+            f"(from day {c.since_join_day}); now {now}."
+        )
     if c.below_now:
         return (
             f"{who}: 30-day conversion fell below {vs}'s for users who joined from day "
@@ -253,13 +287,11 @@ def caption_operators(daily: pd.DataFrame) -> str:
     return f"{base}. {', '.join(parts)}." if parts else base + "."
 
 
-def caption_churn(daily: pd.DataFrame, window: int = 7) -> str:
-    base = f"Users lost per day as a share of the pool ({window}-day mean)"
+def caption_churn(daily: pd.DataFrame) -> str:
+    base = "Churned to date: users lost so far as a share of every user who joined so far"
     if not len(daily):
         return base + "."
-    rate = plots.churn_rate(daily, window)
     parts = []
-    for j, d in _by_arm(rate):
-        v = d["churn_pct_per_day"]
-        parts.append(f"{j} {float(v.iloc[-1]):.2f} % now, {trend(v.tail(TREND_DAYS))}")
-    return f"{base}: {', '.join(parts)}."
+    for j, d in _by_arm(plots.churned_share(daily)):
+        parts.append(f"{j} {float(d['churned_pct'].iloc[-1]):.0f} %")
+    return f"{base}: by day {int(daily['day'].max())}, {', '.join(parts)}."
