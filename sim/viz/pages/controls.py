@@ -17,6 +17,7 @@ names: `ad_volume` scales paid-ads *users* per day (`channels.paid_ads.volume_sc
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 from dataclasses import dataclass, field, make_dataclass
@@ -25,7 +26,8 @@ from typing import Any
 from sim.experiment.config import compose, group_options
 from sim.viz.labels import words
 
-LIVE, WHATIF, RUN = "live", "whatif", "whatif run"  # the pages (RUN: the what-if run settings)
+# the pages (RUN: the what-if run settings, GOAL: its goal-seek panel)
+LIVE, WHATIF, RUN, GOAL = "live", "whatif", "whatif run", "whatif goal"
 AS_PLANNED = "as planned"
 AS_HIRED = "as the strategy hires"
 _NO_KEEP = object()  # a control every value of which sets its key
@@ -77,7 +79,8 @@ class Control:
             options = self.options()
             if isinstance(value, bool) or value not in options:
                 allowed = ", ".join(map(str, options))
-                raise ValueError(f"{self.name} = {value!r}; allowed: {allowed}")
+                hint = nearest(str(value), map(str, options))
+                raise ValueError(f"{self.name} = {value!r}{hint}; allowed: {allowed}")
             return value
         if self.kind is bool:
             if not isinstance(value, bool):
@@ -154,6 +157,14 @@ def searched(key: str) -> tuple[float, float]:
 
     (p,) = [p for p in load_spec(POLICY_SEARCH).parameters if p.key == key]
     return p.low, p.high
+
+
+@functools.cache
+def goal_spec(name: str):
+    """A goal-seek preset (configs/goal/<name>.yaml): the goal panel's defaults."""
+    from sim.experiment.goal_spec import load_spec
+
+    return load_spec(name)
 
 
 POLICY_SEARCH = "staged_policy"
@@ -252,6 +263,21 @@ def _table() -> dict[str, Control]:
             Control("fit_spread", "Fit spread: how much is unknown about the brand's "
                     "candidates (fit.spread)", "slider", float, 0.0, (LIVE,),
                     span=(0.0, 2.0, 0.25), unit="sd of log fit", sets="fit.spread", keep=0.0),
+            Control("goal_conversion", "x: 30-day conversion to keep (share)", "number", float,
+                    goal_spec("team_for_conversion").keep.threshold, (GOAL,),
+                    span=(0.01, 0.5, 0.01), unit="share of users"),
+            Control("goal_users", "y: existing customers (users)", "number", int,
+                    goal_spec("team_for_conversion").scenario["initial_users"], (GOAL,),
+                    span=(0, 500_000, 1000), unit="users"),
+            Control("goal_loss", "z: largest share of brands allowed to lose money", "number",
+                    float, goal_spec("budget_for_npv").loss_cap, (GOAL,), span=(0.0, 1.0, 0.05),
+                    unit="share of brands"),
+            Control("goal_brands", "Brands per value (the presets use "
+                    f"{goal_spec('team_for_conversion').brands}; fewer: quicker, rougher)",
+                    "number", int, 3, (GOAL,), span=(2, 30, 1), unit="brands"),
+            Control("goal_refine", "Refinement rounds (best budget; the preset: "
+                    f"{goal_spec('budget_for_npv').refine})", "number", int, 1, (GOAL,),
+                    span=(0, 4, 1), unit="rounds"),
             Control("seeds", "Seeds per scenario", "slider", int, 10, (RUN,), span=(2, 50, 1),
                     unit="seeds"),
             Control("horizon_days", f"Horizon (days; the config's: {horizon})", "number", int,
@@ -262,6 +288,12 @@ def _table() -> dict[str, Control]:
 
 
 CONTROLS: dict[str, Control] = _table()
+
+
+def nearest(word: str, names) -> str:
+    """` (did you mean X?)` for the closest of `names`, or nothing."""
+    near = difflib.get_close_matches(word, list(names), n=1)
+    return f" (did you mean {near[0]}?)" if near else ""
 
 
 def page(name: str) -> dict[str, Control]:
@@ -279,8 +311,9 @@ def check(name: str, values: dict) -> dict:
     controls = page(name)
     unknown = sorted(set(values) - set(controls))
     if unknown:
-        raise ValueError(f"{unknown[0]}: not a control of the {name} page; allowed: "
-                         f"{', '.join(controls)}")  # fmt: skip
+        hint = nearest(unknown[0], controls)
+        raise ValueError(f"{unknown[0]}: not a control of the {name} page{hint};"
+                         f" allowed: {', '.join(controls)}")  # fmt: skip
     out = {}
     for k, c in controls.items():
         out[k] = c.check(c.parse(values[k])) if k in values else c.default
