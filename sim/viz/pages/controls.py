@@ -1,18 +1,23 @@
 """Every control of both pages, declared once: what it is called, what it says, how it is shown,
 the values it takes, its unit, the config key it sets and its default.
 
-The trainer's live page (`live_page`) and the strategist's what-if page (`whatif_page`) build
-their widgets from `CONTROLS`; the values a page (or a client) sends are checked from the same
-rows (`check`), and turned into the Hydra overrides the CLI takes from the same rows
-(`overrides`, `phase_overrides`). The composed config then goes through the one config build
-(`sim.experiment.config.model_kwargs` → `sim.core.params.scenario`), so a page refuses a
-scenario with the CLI's words.
+The trainer's live page (`live_page`) and the strategist's what-if page (`whatif_page`, its run
+settings and goal-seek panel) build their widgets from `CONTROLS`; the values a page (or a
+client, a shared file or link) sends are checked from the same rows (`check`: a value not
+offered is refused with what is allowed, a close name suggested), and turned into the Hydra
+overrides the CLI takes from the same rows (`overrides`, `phase_overrides`, `rule_overrides`).
+The composed config then goes through the one config build (`sim.experiment.config.model_kwargs`
+→ `sim.core.params.scenario`), so a page refuses a scenario with the CLI's words.
 
-A control that leaves the config as composed has a `keep` value ("as planned", 0 operators …):
-it then sets nothing. Two controls with the same words but different meanings get different
-names: `ad_volume` scales paid-ads *users* per day (`channels.paid_ads.volume_scale`, DOMAIN.md
-§2.5: unit cost climbs with volume), `ad_budget` fixes paid-ads *money* per day
-(`channels.paid_ads.budget_per_day`, yuan).
+Defaults are the config's: the composed default config (`base()`: horizon, existing customers,
+brand fit, the channels offered a budget), the goal-seek presets (`goal_spec`), and the policy
+search's ranges for the rules it varies (`searched`, configs/optimize/staged_policy.yaml).
+
+A control that leaves the config as composed has a `keep` value ("as planned", an empty number
+field, 0 operators …): it then sets nothing. Two controls with the same words but different
+meanings get different names: `ad_volume` scales paid-ads *users* per day
+(`channels.paid_ads.volume_scale`, DOMAIN.md §2.5: unit cost climbs with volume),
+`budget_paid_ads` fixes paid-ads *money* per day (`channels.paid_ads.budget_per_day`, yuan).
 """
 
 from __future__ import annotations
@@ -184,7 +189,7 @@ def _fit_default() -> str:
 def _budgets() -> list[Control]:
     """One budget per channel of the composed config (configs/channels/), yuan/day."""
     return [
-        Control(f"budget_{ch}", f"{words(ch)} budget (yuan/day; empty = as planned)", "number",
+        Control(f"budget_{ch}", f"{words(ch)[0].upper()}{words(ch)[1:]} budget (yuan/day; empty = as planned)", "number",
                 float, None, (WHATIF,), span=MONEY_PER_DAY, unit="yuan per day",
                 sets=f"channels.{ch}.budget_per_day", keep=None)
         for ch in sorted(base()["channels"])
