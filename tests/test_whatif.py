@@ -144,7 +144,8 @@ def test_more_than_four_scenarios_refused():
 
 def test_titles_say_what_differs_from_the_first():
     a, b = w.Plan(), w.Plan(team=3, budget_paid_ads=2000)
-    assert w.titles([a, b]) == ["S1 · staged", "S2 · staged · 3 operators · paid ads 2,000 yuan/day"]
+    want = ["S1 · staged", "S2 · staged · 3 operators · paid ads 2,000 yuan/day"]
+    assert w.titles([a, b]) == want
     c = w.Plan(team=3, budget_paid_ads=1000)
     assert w.titles([c, b])[1] == "S2 · staged · paid ads 2,000 yuan/day"  # team is shared
     assert "unsure of fit (spread 0.5)" in w.titles([w.Plan(fit="unsure")])[0]

@@ -34,7 +34,6 @@ from sim.viz.labels import words
 # the pages (RUN: the what-if run settings, GOAL: its goal-seek panel)
 LIVE, WHATIF, RUN, GOAL = "live", "whatif", "whatif run", "whatif goal"
 AS_PLANNED = "as planned"
-AS_HIRED = "as the strategy hires"
 _NO_KEEP = object()  # a control every value of which sets its key
 
 
@@ -177,7 +176,6 @@ POLICY_SEARCH = "staged_policy"
 # map's four spreads (configs/experiment/strategy_map.yaml), in words
 FIT_WORDS = {"sure": 0.0, "fairly sure": 0.25, "unsure": 0.5, "very unsure": 1.0}
 FIT_QUESTION = "How sure are you that this pool / product / channel fits your brand?"
-AS_STRATEGY = "as the strategy plans"
 MONEY_PER_DAY = (0.0, 100_000.0, 100.0)  # yuan/day a channel budget may take (the page's range)
 
 
@@ -189,9 +187,9 @@ def _fit_default() -> str:
 def _budgets() -> list[Control]:
     """One budget per channel of the composed config (configs/channels/), yuan/day."""
     return [
-        Control(f"budget_{ch}", f"{words(ch)[0].upper()}{words(ch)[1:]} budget (yuan/day; empty = as planned)", "number",
-                float, None, (WHATIF,), span=MONEY_PER_DAY, unit="yuan per day",
-                sets=f"channels.{ch}.budget_per_day", keep=None)
+        Control(f"budget_{ch}", f"{words(ch)[0].upper()}{words(ch)[1:]} budget (yuan/day; "
+                "empty = as planned)", "number", float, None, (WHATIF,), span=MONEY_PER_DAY,
+                unit="yuan per day", sets=f"channels.{ch}.budget_per_day", keep=None)
         for ch in sorted(base()["channels"])
     ]  # fmt: skip
 
