@@ -286,6 +286,7 @@ def test_a_bad_scenario_file_is_refused_saying_what_to_fix(text, says):
         whatif_share.from_yaml(text)
 
 
+@pytest.mark.slow  # two Hydra processes: ~15 s
 def test_privsim_runs_the_saved_file(tmp_path):
     """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)`: scenario 2's seeds."""
     f = tmp_path / "s.yaml"
@@ -334,3 +335,22 @@ def test_runs_through_the_batch_engine():
     assert 400 < t.loc[1, "spend_paid_ads_per_day_p50"] <= 500 + 1e-9
     fig = w.figure(results)
     assert len(fig.axes) == 2
+
+
+@pytest.mark.slow  # ~18 runs of 90 days: ~30 s on one core
+def test_the_goal_panels_answer_is_what_its_command_prints(tmp_path, capsys):
+    """The panel's search (tiny: 1,000 customers, 2 brands) and its `privsim-goal …` command
+    give the same answer; the command reads the panel's runs from the same folder."""
+    import shlex
+
+    from sim.cli import goal
+
+    v = {**controls.defaults(controls.GOAL), "goal_users": 1000, "goal_brands": 2}
+    answer = whatif_goal.ask(whatif_goal.TEAM, v, tmp_path, n_jobs=1)
+    assert answer.startswith("Smallest operators.fixed") and "over 2 brands" in answer
+    argv = shlex.split(whatif_goal.command(whatif_goal.TEAM, v, tmp_path))
+    assert argv[0] == "privsim-goal"
+    goal.main(argv[1:])
+    printed = capsys.readouterr().out.strip()
+    lead = answer.split(" (mean ± standard error")[0]
+    assert printed.startswith(lead) and "(0 simulated" in printed
