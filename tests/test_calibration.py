@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_export import images, self_contained
 
 from sim.cli.calibrate import main
 from sim.core.params import ConfigError
@@ -99,6 +100,9 @@ def test_outputs_and_privsim_runs_calibrated_yaml(recovered, tmp_path):
     table = pd.read_parquet(out / "parameters.parquet")
     assert list(table["parameter"]) == list(TRUTH)
     assert "90 % interval" in (out / "report.md").read_text()
+    page = (out / "report.html").read_text()  # issue #25: the report to forward, fit.png inside
+    assert images(page) == 1 and self_contained(page) and "<th>90 % interval</th>" in page
+    assert all(f"<code>{k}</code>" in page for k in TRUTH)
     privsim = str(Path(sys.executable).with_name("privsim"))
     runs = {
         "yaml": [privsim, "--config-dir", str(out.resolve()), "--config-name", "calibrated"],

@@ -16,8 +16,10 @@ from dataclasses import replace
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 import yaml
+from test_export import images, self_contained, sheet
 
 from sim.cli import optimize as cli
 from sim.core.params import ConfigError
@@ -130,6 +132,16 @@ def test_policy_yaml_runs_the_chosen_policy(monotone, tmp_path):
     assert "| preset zero_to_one |" in report and "(fresh.png)" in report
     assert f"`{SALARY}`: **" in report and "yuan/day**, down from 400 yuan/day at the" in report
     assert (tmp_path / "fresh.png").stat().st_size > 0 and not (tmp_path / "front.png").exists()
+    page = (tmp_path / "report.html").read_text()  # issue #25: the report to forward
+    assert images(page) == 1 and self_contained(page) and "| preset zero_to_one |" not in page
+    assert "<td>preset zero_to_one</td>" in page and "NPV at 30 days" in page
+    trials = sheet(tmp_path / "workbook.xlsx", "trials")
+    csv = pd.read_csv(tmp_path / "trials.csv")
+    assert trials["mean_npv_30d"].tolist() == pytest.approx(csv["mean_npv_30d"].tolist())
+    brands = sheet(tmp_path / "workbook.xlsx", "NPV by brand").set_index(["policy", "brands"])
+    assert brands.loc[("chosen", "fresh"), "npv_30d"].tolist() == list(result.fresh["chosen"].npv)
+    about = sheet(tmp_path / "workbook.xlsx", "About").set_index("term")["definition"]
+    assert {f"trials: {c}" for c in trials} <= set(about.index)
 
 
 def test_a_killed_search_resumes_without_rerunning(tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from test_sweep import SWEEP, privsim_m
 
 from sim.cli import report as cli
+from sim.viz import export
 from sim.viz import report as rep
 
 
@@ -89,21 +90,24 @@ def test_a_report_that_fails_keeps_the_previous_one(sweep, tmp_path, monkeypatch
     assert "4 finished" in (out / "report.md").read_text()
 
 
-def test_a_figure_that_fails_midway_leaves_no_half_set(sweep, tmp_path, monkeypatch):
-    """The new figures are drawn into the staging folder: a failure after the first one leaves
-    the sweep's figures those of one report, not a mix."""
+@pytest.mark.parametrize("module, name", [(rep, "publish"), (export, "workbook")])
+def test_a_report_that_fails_late_leaves_no_half_set(sweep, tmp_path, monkeypatch, module, name):
+    """The new figures, report.html and workbook.xlsx are written into the staging folder: a
+    failure after the first of them (while publishing; the workbook, after report.html) leaves
+    the sweep's files those of one report, not a mix, and no partial file."""
     out = copy(sweep, tmp_path)
     before = snapshot(out)
 
     def boom(*a, **k):
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(rep, "publish", boom)
+    monkeypatch.setattr(module, name, boom)
     with pytest.raises(OSError):
         rep.report(out)
     after = snapshot(out)
     after.pop(rep.FAILED_MARK)
     assert after == before
+    assert not list(out.glob(".report-*")) and not list(out.glob("*.partial"))
 
 
 def test_a_single_run_is_not_a_sweep(sweep, tmp_path, capsys):

@@ -242,15 +242,14 @@ def test_comparison_known_answer():
 def test_glossary_defines_every_term_on_the_page_from_its_source():
     scs = [w.Plan(), w.Plan(strategy="premature", pool="conversion")]
     terms = dict(w.glossary(scs, 90))
-    heads = ["Profit over the horizon", "LTV/CAC at 90 days", "30-day conversion",
-             "Payback day", "Acquisition spend by channel", "P(best)", "planned spend",
+    heads = [*(label for label, _, _ in w.YARDSTICKS.values()), "Acquisition spend by channel", "P(best)", "planned spend",
              "staged", "premature", "ten_to_n", "ten_to_n_stoploss", "optimized_staged_policy",
              "launch", "stop-loss", "nurturing", "conversion", "high_freq_high_margin",
              "fit spread", "seed"]  # fmt: skip
     assert [h for h in heads if not terms.get(h)] == []
-    assert terms["Payback day"] == labels.metric_definitions()["Payback day"]
+    assert terms["Payback day"].startswith(labels.summary_term("payback_day")[2])
     assert terms["premature"].startswith("Premature scaling (DOMAIN §3)")  # the YAML's words
-    assert "90 days simulated" in terms["Profit over the horizon"]
+    assert "here over 90 days" in terms["Profit over the horizon (yuan)"]
 
 
 # --- shared scenarios ----------------------------------------------------------------------------

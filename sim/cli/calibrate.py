@@ -20,8 +20,8 @@ def main(argv=None) -> None:
         PROG,
         "Fit the model's free parameters to a brand's observed series (optuna point fit, "
         "ABC-rejection intervals); spec in configs/calibration/. Writes calibrated.yaml, "
-        "parameters.parquet, fit.png, study.db, report.md. Re-running into the same --out "
-        "resumes (optuna study in study.db, runs cached).",
+        "parameters.parquet, fit.png, study.db, report.md, report.html (to forward). "
+        "Re-running into the same --out resumes (optuna study in study.db, runs cached).",
         "calibration",
         spec_names(),
         "trials=20",

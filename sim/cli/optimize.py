@@ -25,9 +25,10 @@ def main(argv=None) -> None:
         "Search a scaling policy's parameters (optuna: TPE, or NSGA-II with a downside "
         "measure) over the same brands for every trial, pruning losers early, then validate "
         "the chosen policy, the starting points and the presets on fresh brands; spec in "
-        "configs/optimize/. Writes policy.yaml, policy.args, trials.csv, report.md, fresh.png "
-        "(front.png with a downside), study.db. Re-running into the same --out resumes "
-        "(optuna study in study.db, runs cached). Exit 1 when a validation run failed.",
+        "configs/optimize/. Writes policy.yaml, policy.args, trials.csv, report.md, report.html "
+        "(to forward), workbook.xlsx, fresh.png (front.png with a downside), study.db. "
+        "Re-running into the same --out resumes (optuna study in study.db, runs cached). Exit 1 "
+        "when a validation run failed.",
         "optimize",
         spec_names(),
         "trials=8",

@@ -1,7 +1,7 @@
-"""`privsim-report <sweep_dir>`: aggregate a Hydra multirun into summary.parquet, figures and
-report.md (`sim.viz.report`); exit 1 naming the runs that did not finish (or when the report
-fails: the previous one is kept), 2 when the folder holds no sweep or `--rank-by` names no
-summary column (before anything is written)."""
+"""`privsim-report <sweep_dir>`: aggregate a Hydra multirun into summary.parquet, figures,
+report.md, report.html and workbook.xlsx (`sim.viz.report`); exit 1 naming the runs that did
+not finish (or when the report fails: the previous one is kept), 2 when the folder holds no
+sweep or `--rank-by` names no summary column (before anything is written)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ PROG = "privsim-report"
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(
         prog=PROG,
-        description="Aggregate a Hydra multirun into summary.parquet, figures and report.md in "
-        "the sweep directory; exit 1 naming the runs that did not finish.",
+        description="Aggregate a Hydra multirun into summary.parquet, figures, report.md, "
+        "report.html (to forward) and workbook.xlsx in the sweep directory; exit 1 naming the "
+        "runs that did not finish.",
     )
     p.add_argument("sweep_dir", type=Path, help="a Hydra multirun directory")
     p.add_argument(

@@ -73,31 +73,36 @@ def ranking(done: pd.DataFrame, column: str = RANK_BY) -> pd.DataFrame:
 
 
 PERCENTILES = (10, 50, 90)  # each group's spread over the paired brands (plots.BAND and median)
-PAIRED_COLUMNS = {  # paired.parquet: one row per pair of groups and yardstick
-    "a": "string",  # group A (appears first in the sweep)
-    "b": "string",  # group B
-    "differs_in": "string",  # the one override A and B differ in
-    "a_level": "string",  # its value in A
-    "b_level": "string",  # its value in B
-    "context": "string",  # the overrides A and B share (`pool=nurturing`; empty if none vary)
-    "yardstick": "string",  # a summary column: `profit`, `ltv_cac_<H>d`
-    "brands": "int64",  # seeds both groups ran with a value of the yardstick: the pairs
-    "seeds": "string",  # those seeds, comma-separated
-    "a_wins": "int64",  # brands where A's value is higher
-    "b_wins": "int64",
-    "ties": "int64",  # brands where the two are exactly equal
-    "mean_diff": "float64",  # mean of A − B over the brands
-    "ci_low": "float64",  # 95 % t-interval of that mean (NaN below 2 brands)
-    "ci_high": "float64",
-    "a_p10": "float64",  # A's 10th/50th/90th percentile over the same brands
-    "a_p50": "float64",
-    "a_p90": "float64",
-    "b_p10": "float64",
-    "b_p50": "float64",
-    "b_p90": "float64",
-    "spread_ratio": "float64",  # (b_p90 − b_p10) / (a_p90 − a_p10); NaN if A's is zero
-    "sentence": "string",  # "A beat B in k of n brands; B's … spread … is x times A's"
+PAIRED_FIELDS = {  # paired.parquet, one row per pair of groups and yardstick: (dtype, meaning)
+    "a": ("string", "group A (appears first in the sweep)"),
+    "b": ("string", "group B (the other group of the pair)"),
+    "differs_in": ("string", "the one override A and B differ in"),
+    "a_level": ("string", "its value in A"),
+    "b_level": ("string", "its value in B"),
+    "context": ("string", "the overrides A and B share (`pool=nurturing`; empty if none vary)"),
+    "yardstick": ("string", "a summary column: `npv_<H>d`, `profit`, `ltv_cac_<H>d`"),
+    "brands": ("int64", "seeds both groups ran with a value of the yardstick: the pairs"),
+    "seeds": ("string", "those seeds, comma-separated"),
+    "a_wins": ("int64", "brands where A's value is higher"),
+    "b_wins": ("int64", "brands where B's value is higher"),
+    "ties": ("int64", "brands where the two are exactly equal"),
+    "mean_diff": ("float64", "mean of A − B over the brands (the yardstick's unit)"),
+    "ci_low": ("float64", "lower end of the 95 % t-interval of that mean (empty below 2 brands)"),
+    "ci_high": ("float64", "upper end of that interval"),
+    "a_p10": ("float64", "A's 10th percentile over the same brands"),
+    "a_p50": ("float64", "A's median over the same brands"),
+    "a_p90": ("float64", "A's 90th percentile over the same brands"),
+    "b_p10": ("float64", "B's 10th percentile over the same brands"),
+    "b_p50": ("float64", "B's median over the same brands"),
+    "b_p90": ("float64", "B's 90th percentile over the same brands"),
+    "spread_ratio": (
+        "float64",
+        "(b_p90 − b_p10) / (a_p90 − a_p10): B's spread of outcomes over A's; empty if A's is zero",
+    ),
+    "sentence": ("string", "the comparison in words: A beat B in k of n brands; B's spread …"),
 }
+PAIRED_COLUMNS = {k: dtype for k, (dtype, _) in PAIRED_FIELDS.items()}
+PAIRED_MEANING = {k: meaning for k, (_, meaning) in PAIRED_FIELDS.items()}  # the workbook's About
 
 
 def yardstick(column: str) -> tuple[str, str]:

@@ -18,7 +18,8 @@ Writes into `--out` (default `results/calibration/<name>/`):
 - `trials.parquet`, `abc.parquet`: optuna's trials and every ABC draw with its
   negative log-likelihood and whether it was accepted;
 - `study.db`: the optuna study (SQLite; re-running resumes it); `evaluations/`: run cache;
-- `report.md`.
+- `report.md`, and `report.html`: the same as one self-contained page, the figure embedded,
+  to forward or print (`sim.viz.export`, issue #25).
 
 The fit itself is `sim.experiment.calibration` (this floor draws and writes only).
 Exit codes: 0 done; 1 an unexpected failure; 2 bad spec or bad data (named), nothing run.
@@ -39,7 +40,7 @@ from sim.experiment.calibration import (
     group_names,
 )
 from sim.experiment.jobs import atomic_write, write_text
-from sim.viz import plots
+from sim.viz import export, plots
 from sim.viz.plots import figure, save
 
 FIGURE = "fit.png"
@@ -166,7 +167,8 @@ def report_md(result: CalibrationResult, out: Path, command: str = "") -> str:
 
 
 def write(result: CalibrationResult, out_dir, command: str = "") -> Path:
-    """Write calibrated.yaml/.args, the tables, the figure and the report; returns the report."""
+    """Write calibrated.yaml/.args, the tables, the figure, report.html and report.md (last);
+    returns the report."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cfg = calibrated_config(result.spec, result.base, result.estimate, group_names())
@@ -187,5 +189,7 @@ def write(result: CalibrationResult, out_dir, command: str = "") -> Path:
     ):
         atomic_write(out / f"{name}.parquet", lambda t, df=df: df.to_parquet(t, index=False))
     save(draw(result), out / FIGURE, dpi=120)
-    write_text(out / "report.md", report_md(result, out, command))
+    text = report_md(result, out, command)
+    export.write_atomic(out / "report.html", export.markdown_report(text, out))
+    write_text(out / "report.md", text)
     return out / "report.md"

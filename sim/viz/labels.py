@@ -100,16 +100,6 @@ TERMS = {
 }
 
 
-def metric_definitions() -> dict[str, str]:
-    """The metrics' definitions as `sim.core.metrics` states them (its docstring's bullets)."""
-    import re
-
-    from sim.core import metrics
-
-    bullets = re.findall(r"^- \*(.+?)\*[^:]*: (.+?)(?=^- |^\S|\Z)", metrics.__doc__, re.M | re.S)
-    return {name: " ".join(text.split()) for name, text in bullets}
-
-
 def config_definition(group: str, name: str) -> str:
     """A config group option's meaning: the opening comment of `configs/<group>/<name>.yaml`
     (its first sentence)."""
@@ -125,8 +115,62 @@ def config_definition(group: str, name: str) -> str:
     return text if end < 0 else text[: end + 1]
 
 
-def column_definition(name: str) -> str:
-    """A daily column's definition as `sim.core.results.DAILY` declares it."""
-    from sim.core.results import DAILY
+# ---------------------------------------------------------------------------- definitions
 
-    return next(c.definition for c in DAILY if c.name == name)
+TOTAL = "summed over the run's days (day 0 to its last day)"
+OTHER_TERMS = {  # summary columns no declaration defines one by one (DOMAIN §4; sim.core.metrics)
+    "users_acquired": (
+        "users",
+        "users who joined through a channel or a referral over the run (users imported on "
+        "day 0 are not acquired)",
+    ),
+    "payback_day": (
+        "days since joining",
+        "over the users old enough for the longest LTV horizon by the run's end, the first age "
+        "at which their discounted margin reaches their CAC; empty if never within it",
+    ),
+    "ltv_cac_to_date": (
+        "ratio",
+        "discounted margin ÷ CAC of every acquired user, whatever their age at the run's end "
+        "(all ages pooled: a strategy that acquires earlier looks better on it)",
+    ),
+}
+
+
+def daily_term(column: str) -> tuple[str, str]:
+    """A daily column's (unit, definition), as `sim.core.results.DAILY` declares it."""
+    from sim.core.results import DAILY, expand
+
+    named = {c.name: c for c in expand(())}
+    if column in named:
+        c = named[column]
+    else:  # a per-channel column (`spend_paid_ads`, or its declared `spend_{channel}`): the
+        # declaration with the longest name before `{channel}` that it starts with
+        stem = {d: d.name[: d.name.index("{")] for d in DAILY if "{channel}" in d.name}
+        fits = [d for d, head in stem.items() if column.startswith(head)]
+        if not fits:
+            raise KeyError(column)
+        c = max(fits, key=lambda d: len(stem[d]))
+    return c.unit, c.definition
+
+
+def summary_term(column: str) -> tuple[str, str, str]:
+    """A summary column's (label, unit, definition with its horizon), from the declarations:
+    the goal-seek metrics (`sim.experiment.goal_spec.metric`), the daily table's (a run's total
+    sums it over the run: `daily_term`), `OTHER_TERMS`; the label is the report's heading where
+    it has one (`result_columns`). `KeyError` for a column none defines."""
+    from sim.core.params import ConfigError
+    from sim.experiment.goal_spec import metric
+
+    heading = {c: h for c, h, _ in result_columns(pd.DataFrame(columns=[column]))}
+    try:
+        m = metric(column, column)
+        label, unit, text = m.label, m.unit, m.definition
+    except ConfigError:
+        if column in OTHER_TERMS:
+            label, (unit, text) = words(column), OTHER_TERMS[column]
+        else:
+            (unit, daily), label = daily_term(column), words(column)
+            daily = daily.replace("today's", "each day's").removesuffix(" today")
+            text = f"{daily}, {TOTAL}"
+    return heading.get(column, label), unit, text

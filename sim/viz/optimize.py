@@ -15,7 +15,10 @@ Writes into `--out` (default `results/optimize/<name>/`), each file atomically:
   for every completed trial, the Pareto front, the starting points and the chosen one;
 - `report.md`: the chosen parameters in words, every policy's in-sample and fresh-brand results
   with its paired difference to the chosen one, the parameters that matter, every number
-  defined;
+  defined; `report.html`: the same as one self-contained page, figures embedded, to forward
+  or print (`sim.viz.export`, issue #25);
+- `workbook.xlsx`: the trials (as `trials.csv`), each policy's NPV brand by brand (search and
+  fresh brands) and an About sheet defining every column;
 - `study.db` (the optuna study; re-running resumes it) and `evaluations/` (run cache) are the
   search's own.
 """
@@ -25,14 +28,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from sim.experiment.batch import apply_values
 from sim.experiment.config import override
+from sim.experiment.goal_spec import metric
 from sim.experiment.jobs import atomic_write, write_text
 from sim.experiment.optimize import OptimizeResult, standard_error
 from sim.experiment.optimize_spec import CHOSEN, CVAR_SHARE, START
-from sim.viz import plots
+from sim.viz import export, plots
 
 STRATEGY = "strategy."
 FRESH, FRONT = "fresh.png", "front.png"
@@ -323,9 +328,64 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------------------- workbook
+
+TRIAL_TERMS = {
+    "trial": "optuna's trial number (trial 0: the scenario's own values, the starting point)",
+    "state": "COMPLETE (ran on every search brand), PRUNED (stopped early by successive "
+    "halving: see report.md) or FAIL",
+    "start": "the starting point the trial ran (`start`, or a name of the spec's `starts`); "
+    "empty for a trial the search proposed",
+    "pareto": "on the Pareto front: no completed trial has both a higher mean NPV and a better "
+    "downside",
+    "brands": "search brands the trial ran (seeds 0 …; fewer when pruned)",
+    "error": "why the trial failed (empty otherwise)",
+    "chosen": "the trial the choice rule picked (report.md, 'The chosen policy')",
+}
+
+
+def brands_frame(result: OptimizeResult) -> pd.DataFrame:
+    """Each policy's NPV brand by brand: on the search brands and on the fresh ones."""
+    spec, rows = result.spec, []
+    for sample, got, first in (("search", result.in_sample, 0),
+                               ("fresh", result.fresh, spec.brands)):  # fmt: skip
+        for name, o in got.items():
+            rows += [dict(policy=label(result, name), brands=sample, seed=first + i, npv=v)
+                     for i, v in enumerate(o.npv)]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["policy", "brands", "seed", "npv"])
+    return frame.rename(columns={"npv": spec.metric})
+
+
+def workbook_about(result: OptimizeResult) -> dict[str, str]:
+    """Every column of the workbook's sheets, defined with its unit and horizon."""
+    spec = result.spec
+    m = metric(spec.metric, "objective.metric")
+    npv = f"{m.label}: {m.definition}. Unit: {m.unit}."
+    out = {f"trials: {k}": v for k, v in TRIAL_TERMS.items() if k in result.trials}
+    for p in result.parameters:
+        out[f"trials: {p.key}"] = (f"the value the trial ran: {p.why} ({p.unit or 'no unit'}; "
+                                   f"searched {p.low:g}-{p.high:g}, {p.scale} scale)")  # fmt: skip
+    out[f"trials: mean_{spec.metric}"] = f"mean over the brands the trial ran of the {npv}"
+    if spec.downside:
+        out[f"trials: {spec.downside}"] = DOWNSIDE_AXIS[spec.downside] + ", over the same brands"
+    out.update({
+        "NPV by brand: policy": "chosen, starting point, start <name> or preset <name> (report.md)",
+        "NPV by brand: brands": "search: the brands the search chose on (seeds 0 … "
+        f"{spec.brands - 1}); fresh: brands it never saw (seeds {spec.brands} …)",
+        "NPV by brand: seed": "the brand (one seed of the scenario: its latent fits, DOMAIN §3.1)",
+        f"NPV by brand: {spec.metric}": f"the policy's {npv}",
+    })  # fmt: skip
+    return out
+
+
+def workbook(result: OptimizeResult) -> bytes:
+    sheets = {"trials": result.trials, "NPV by brand": brands_frame(result)}
+    return export.workbook(sheets, workbook_about(result))
+
+
 def write(result: OptimizeResult, out_dir, command: str = "") -> Path:
-    """Write policy.yaml/.args, trials.csv, the figures and report.md; returns the report's
-    path."""
+    """Write policy.yaml/.args, trials.csv, the figures, workbook.xlsx, report.html and
+    report.md (last); returns the report's path."""
     out = Path(out_dir)
     header = (
         f"# The policy privsim-optimize {result.spec.name} chose (see report.md). Run:\n"
@@ -339,5 +399,8 @@ def write(result: OptimizeResult, out_dir, command: str = "") -> Path:
         plots.save(draw_fresh(result), out / FRESH, dpi=120)
     if result.spec.downside:
         plots.save(draw_front(result), out / FRONT, dpi=120)
-    write_text(out / "report.md", report_md(result, out, command))
+    text = report_md(result, out, command)
+    export.write_atomic(out / "workbook.xlsx", workbook(result))
+    export.write_atomic(out / "report.html", export.markdown_report(text, out))
+    write_text(out / "report.md", text)
     return out / "report.md"

@@ -10,7 +10,8 @@ runs: `sim.cli.report`) and the Hydra callback that draws them as `privsim` runs
   (reverse registration order), which then exits 1 naming the jobs that did not finish.
 
 The sweep report aggregates a sweep directory (`sim.experiment.sweep.collect`) into
-`summary.parquet`, four figures and `report.md`. Groups are the overrides that vary across
+`summary.parquet`, four figures and `report.md`, and the same to forward: `report.html` and
+`workbook.xlsx` (`sim.viz.sweep_export`, issue #25). Groups are the overrides that vary across
 finished runs other than `seed`; seeds within a group are replicates. Two summaries across
 seeds, named apart wherever they appear: tables give the mean ± **95 % CI of the mean**
 (t-interval: how precisely the seeds pin the average down); figures give the median and the
@@ -72,7 +73,7 @@ from sim.experiment.sweep import (
     sweep_command,
     unfinished,
 )
-from sim.viz import plots
+from sim.viz import plots, sweep_export
 from sim.viz.labels import group_labels, result_columns, words
 
 REPORT = "report.md"
@@ -655,6 +656,9 @@ def write_report(
         "`seeds`, `a_wins`, `b_wins`, `ties`, `mean_diff` (A − B), `ci_low`, `ci_high` (95 % "
         "t-interval), `a_p10` … `b_p90` (percentiles over the paired brands), `spread_ratio` "
         "(B's 10th–90th percentile range over A's; empty when A's is zero), `sentence`.",
+        f"- `{sweep_export.HTML}`: this report as one self-contained page to forward or print; "
+        f"`{sweep_export.WORKBOOK}`: its tables in Excel (runs, groups, paired, daily and "
+        "cohorts by group; the About sheet defines every column).",
         "- `<job>/`: the run's own outputs (`" + "`, `".join(jobs.OUTPUTS) + "`, `.hydra/`) "
         "and its figures (`funnel.png`, `conversion.png`).",
     ]
@@ -665,8 +669,9 @@ SUMMARY_TABLE = "summary.parquet"
 SUMMARY_CSV = "summary.csv"  # the same table for R and spreadsheets
 FAILED_MARK = "report.failed.md"  # says the last report failed; the previous one is kept
 OUTPUTS = (
-    REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, OVERTAKES, OVERTAKES_CSV, *FIGURES
-)
+    REPORT, SUMMARY_TABLE, SUMMARY_CSV, PAIRED, PAIRED_CSV, OVERTAKES, OVERTAKES_CSV, *FIGURES,
+    sweep_export.HTML, sweep_export.WORKBOOK,
+)  # fmt: skip
 
 
 class BadInput(ValueError):
@@ -751,7 +756,8 @@ def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
             pairs = paired(table, keys)
             write_paired(stage, pairs[0])
             done = table[table["status"] == "finished"]
-            over = overtakes(done, load_series(table, sweep_dir, "daily"), keys)
+            daily = load_series(table, sweep_dir, "daily")
+            over = overtakes(done, daily, keys)
             write_overtakes(stage, over)
             lacking = [note] if note else []
             try:
@@ -763,6 +769,8 @@ def report(sweep_dir, rank_by: str = RANK_BY) -> list[str]:
                 for f in FIGURES:
                     (stage / f).unlink(missing_ok=True)
             write_report(sweep_dir, table, keys, figures, pairs, lacking, rank_by, stage, over)
+            cohorts = load_series(table, sweep_dir, "cohorts")
+            sweep_export.write(stage, sweep_dir, table, keys, pairs[0], daily, cohorts)
             publish(stage, sweep_dir)
     except BaseException as e:
         _mark_failed(sweep_dir, e)

@@ -288,21 +288,19 @@ NOTE = (
 
 
 def glossary(scenarios: list[Plan], horizon: int | None = None) -> list[tuple[str, str]]:
-    """(term, definition) of every term the page shows: the yardsticks as `sim.core.metrics`
-    defines them, the money as `sim.core.results` declares it, the strategies, pools and
-    businesses the scenarios name as their configs say (`labels.config_definition`), and the
-    page's own words (`labels.TERMS`)."""
-    m = labels.metric_definitions()
+    """(term, definition) of every term the page shows: the yardsticks and money as their
+    declarations define them (`labels.summary_term`, `labels.daily_term`), the strategies,
+    pools and businesses the scenarios name as their configs say (`labels.config_definition`),
+    and the page's own words (`labels.TERMS`)."""
     days = horizon_of(horizon)
-    out = [
-        ("Profit over the horizon", f"over the {days} days simulated: "
-         f"{labels.column_definition('profit')}, summed (not discounted)"),
-        ("LTV/CAC at 90 days", f"{m['LTV at H days']} (H = 90)"),
-        ("30-day conversion", f"of the users who joined: {m['30-day conversion']}"),
-        ("Payback day", m["Payback day"]),
-        ("Acquisition spend by channel", f"{labels.column_definition('spend_{channel}')}; "
-         f"shown per day: the run's total ÷ {days} days"),
-    ]  # fmt: skip
+    out = []
+    for col, (label, _, _) in YARDSTICKS.items():
+        _, unit, text = labels.summary_term(col)
+        out.append((label, f"{text} (unit: {unit}; here over {days} days)"
+                    if col == "profit" else f"{text} (unit: {unit})"))  # fmt: skip
+    spend = labels.daily_term("spend_{channel}")[1].split("; only with")[0]
+    out.append(("Acquisition spend by channel", f"{spend}; the table shows the run's total "
+                f"÷ its {days} days (yuan/day), median across seeds"))  # fmt: skip
     named = {
         "strategy": [*(s.strategy for s in scenarios), *GLOSSARY_STRATEGIES],
         "pool": [s.pool for s in scenarios],

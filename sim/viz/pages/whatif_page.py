@@ -25,7 +25,7 @@ import solara
 
 from sim.experiment.batch import run_batch
 from sim.experiment.config import compose
-from sim.viz.pages import controls, whatif_goal, whatif_share
+from sim.viz.pages import controls, whatif_export, whatif_goal, whatif_share
 from sim.viz.pages.controls import FIT_WORDS, GOAL, RUN, WHATIF
 from sim.viz.pages.whatif import (
     HORIZON_ENV,
@@ -51,6 +51,7 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 CONTROLS = controls.page(WHATIF)
 RUN_CONTROLS = controls.page(RUN)
 GOAL_CONTROLS = controls.page(GOAL)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 GOAL_DIR = os.path.join(tempfile.gettempdir(), "privsim-whatif-goal")  # the panel's run cache
 
 CSS = """
@@ -348,7 +349,7 @@ def Page():
         if state.value["error"]:
             solara.Error(state.value["error"], classes=["run-error"])
         if done.value is not None:
-            results, commands, scs, _, h = done.value
+            results, commands, scs, n, h = done.value
             table = comparison(results, h)
             with solara.Columns([3, 1]):
                 with solara.Column():
@@ -358,6 +359,13 @@ def Page():
                 with solara.Details("Glossary: every term on this page", expand=True):
                     solara.HTML(tag="div", unsafe_innerHTML=glossary_html(glossary(scs, h)),
                                 classes=["glossary-box"])  # fmt: skip
+            with solara.Row():
+                solara.FileDownload(lambda: whatif_export.workbook(results, scs, n, h),
+                                    filename="whatif.xlsx", label="Download workbook (.xlsx)",
+                                    mime_type=XLSX)  # fmt: skip
+                solara.FileDownload(lambda: whatif_export.html(results, scs, n, h),
+                                    filename="whatif.html", label="Download report (HTML)",
+                                    mime_type="text/html")  # fmt: skip
             if fig is not None:
                 with solara.Column(classes=["whatif-figure"]):
                     solara.FigureMatplotlib(fig, format="png", dependencies=[id(fig)])
