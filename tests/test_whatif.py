@@ -330,8 +330,9 @@ def test_runs_through_the_batch_engine():
     t = w.comparison(results, 20)
     assert t["runs"].tolist() == [2, 2]
     assert t["p_best"].sum() == pytest.approx(1.0)
-    # the stated budget is spent: at most 500 a day (users are whole: a little under)
-    assert 400 < t.loc[1, "spend_paid_ads_per_day_p50"] <= 500 + 1e-9
+    # the stated budget is spent: users are Poisson draws of budget ÷ unit cost (~17 a day,
+    # ~330 per seed: 5.5 % sd, 3.9 % for the mean of 2 seeds); 20 % is 5 sd
+    assert t.loc[1, "spend_paid_ads_per_day_p50"] == pytest.approx(500, rel=0.2)
     fig = w.figure(results)
     assert len(fig.axes) == 2
 

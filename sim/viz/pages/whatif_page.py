@@ -121,7 +121,7 @@ def Field(c, value, on_value, disabled, note: str = ""):
                disabled=disabled, classes=[f"control-{c.name}"],
                placeholder=AS_KEPT.get(c.keep, ""), suffix=f"{lo:g}–{hi:g}")  # fmt: skip
     if note:
-        solara.Text(note, classes=["note"])
+        solara.Text(note, classes=["note", f"note-{c.name}"])
 
 
 AS_KEPT = {None: "as planned"}
