@@ -96,8 +96,6 @@ def command(s: Plan, seeds: int, horizon: int | None = None) -> str:
 def phrase(name: str, value) -> str:
     """One control's value in words, for a title: `3 operators`, `paid ads 2,000 yuan/day`."""
     c = CONTROLS[name]
-    if c.sets is None:
-        return f"{name} {value}"
     if c.sets == "strategy":
         return str(value)
     if c.means is not None:
@@ -127,11 +125,6 @@ def titles(scenarios: list[Plan]) -> list[str]:
     return out
 
 
-def label(i: int, s: Plan, scenarios: list[Plan] | None = None) -> str:
-    """Scenario `i`'s title among `scenarios` (alone: among itself)."""
-    return titles(scenarios or [s])[i if scenarios else 0]
-
-
 def planned_spend(s: Plan) -> dict[str, list[tuple[str, float]]]:
     """Per channel of the composed plan: [(phase, yuan/day)] it plans to spend, at day 0's unit
     cost (the cost rises with time and volume bought: DOMAIN §2.5, `acquisition.unit_cost`): a
@@ -149,15 +142,6 @@ def planned_spend(s: Plan) -> dict[str, list[tuple[str, float]]]:
             if per_day > 0:
                 out.setdefault(name, []).append((ph.name, per_day))
     return out
-
-
-def planned_text(s: Plan) -> str:
-    """`planned_spend` in words: `paid ads: 450 yuan/day (zero_to_one), … (10-N)`."""
-    parts = []
-    for name, phases in planned_spend(s).items():
-        per = ", ".join(f"{v:,.0f} ({ph})" for ph, v in phases)
-        parts.append(f"{labels.words(name)}: {per}")
-    return "; ".join(parts) or "no paid acquisition"
 
 
 def evaluations(scenarios: list[Plan], seeds: int, horizon: int | None = None):
@@ -260,7 +244,7 @@ def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | Non
     heads = [
         "Scenario",
         *(v[0].replace("horizon", f"{days}-day horizon") for v in YARDSTICKS.values()),
-        "Acquisition spend by channel (yuan/day, mean over the horizon)",
+        "Acquisition spend by channel (yuan/day over the horizon)",
         "P(best) on profit",
     ]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)

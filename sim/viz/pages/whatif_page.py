@@ -119,12 +119,9 @@ def Field(c, value, on_value, disabled, note: str = ""):
         widget = solara.InputInt if c.kind is int else solara.InputFloat
         widget(c.label, value=value, on_value=on_value, optional=c.keep is None,
                disabled=disabled, classes=[f"control-{c.name}"],
-               placeholder=AS_KEPT.get(c.keep, ""), suffix=f"{lo:g}–{hi:g}")  # fmt: skip
+               placeholder="as planned" if c.keep is None else "", suffix=f"{lo:g}–{hi:g}")  # fmt: skip
     if note:
         solara.Text(note, classes=["note", f"note-{c.name}"])
-
-
-AS_KEPT = {None: "as planned"}
 
 
 @solara.component
