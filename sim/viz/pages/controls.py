@@ -133,7 +133,9 @@ class Control:
         return [f"{self.sets}={number(value * self.scale, self.kind)}"]
 
     def shown(self, value) -> str:
-        """The value as the page writes it beside the label."""
+        """The value as the page writes it beside the label (an empty number: as planned)."""
+        if value is None:
+            return AS_PLANNED
         if isinstance(value, float):
             return f"{value:g}"
         return str(value)
