@@ -174,3 +174,10 @@ def summary_term(column: str) -> tuple[str, str, str]:
             daily = daily.replace("today's", "each day's").removesuffix(" today")
             text = f"{daily}, {TOTAL}"
     return heading.get(column, label), unit, text
+
+
+def definition(column: str, named: bool = True) -> str:
+    """`label: definition. Unit: unit.` of a summary column (`summary_term`); without the
+    label when `named` is false (a glossary names it already)."""
+    label, unit, text = summary_term(column)
+    return f"{label + ': ' if named else ''}{text}. Unit: {unit}."

@@ -26,7 +26,7 @@ from sim.core.stage import Stage
 from sim.experiment.comparison import PAIRED_MEANING, mean_ci
 from sim.experiment.reference import describe
 from sim.viz import export
-from sim.viz.labels import daily_term, result_columns, summary_term
+from sim.viz.labels import daily_term, definition, result_columns, summary_term
 
 HTML, WORKBOOK = "report.html", "workbook.xlsx"
 RUNS, GROUPS, PAIRED, DAILY, COHORTS = (
@@ -41,7 +41,7 @@ CUMULATIVE = "cumulative_profit"
 COHORT_COLUMNS = ["size", "conversion_30d"]  # COHORT_TERMS
 
 
-def yardsticks(done: pd.DataFrame) -> list[str]:
+def report_columns(done: pd.DataFrame) -> list[str]:
     """The report's per-run numbers: NPV at each horizon, then the results table's columns."""
     npv = [f"npv_{h}d" for h in horizons_in(dict.fromkeys(done.columns), "npv")]
     return [*npv, *(c for c, _, _ in result_columns(done))]
@@ -55,7 +55,7 @@ def runs_sheet(table: pd.DataFrame, keys: list[str], daily: pd.DataFrame) -> pd.
     out = runs[[c for c in cols if c in runs]].copy()
     out["days"] = out["job"].map(days).astype("Int64")
     done = table[table["status"] == "finished"]
-    return pd.concat([out, runs[yardsticks(done)]], axis=1).reset_index(drop=True)
+    return pd.concat([out, runs[report_columns(done)]], axis=1).reset_index(drop=True)
 
 
 def groups_sheet(done: pd.DataFrame) -> pd.DataFrame:
@@ -63,7 +63,7 @@ def groups_sheet(done: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for g in dict.fromkeys(done["group"]):
         sub = done[done["group"] == g]
-        for col in yardsticks(done):
+        for col in report_columns(done):
             label, unit, _ = summary_term(col)
             m, h, n = mean_ci(sub[col].astype(float).to_numpy())
             rows.append(dict(group=g, yardstick=col, label=label, unit=unit, seeds=n, mean=m,
@@ -168,19 +168,14 @@ def _define(sheet: str, col: str, keys: list[str]) -> str:
     if sheet == RUNS and (col in keys or col == "seed"):
         return _override(col)
     if sheet == RUNS:
-        label, unit, text = summary_term(col)
-        return f"{label}: {text}. Unit: {unit}."
+        return definition(col)
     unit, text = daily_term(col)  # the daily sheet's columns
     return f"{text}; {ACROSS}. Unit: {unit}."
 
 
 def glossary(done: pd.DataFrame) -> dict[str, str]:
     """The report's yardsticks in words: label -> definition and unit, closing the HTML."""
-    out = {}
-    for col in yardsticks(done):
-        label, unit, text = summary_term(col)
-        out[label] = f"{text}. Unit: {unit}."
-    return out
+    return {summary_term(c)[0]: definition(c, named=False) for c in report_columns(done)}
 
 
 def write(stage: Path, sweep_dir: Path, table, keys, pairs, daily, cohorts) -> None:

@@ -3,8 +3,8 @@ self-contained page (the comparison table, the figure, each scenario's settings 
 the definitions), and `workbook(...)`, `.xlsx` bytes (the comparison's numbers, every run,
 the scenarios, an About sheet defining each column with its unit and horizon). Both are built
 from what the page already computes (`sim.viz.pages.whatif`: `comparison`, `runs_table`,
-`figure`, `command`, `titles`, `glossary`) and rendered by `sim.viz.export`; the page's download buttons
-call them with the batch it shows.
+`figure`, `command`, `titles`, `glossary`) and rendered by `sim.viz.export`; the page's download
+buttons call them with the batch it shows.
 
 `results` are the batch's results, `scenarios` the plans run (in order), `seeds` the seeds per
 scenario (0 … seeds − 1, the same simulated brands in every scenario: DOMAIN.md §3.1) and
@@ -18,12 +18,13 @@ import pandas as pd
 from sim.experiment.comparison import PERCENTILES
 from sim.experiment.config import compose
 from sim.viz import export
-from sim.viz.labels import TERMS, summary_term
+from sim.viz.labels import TERMS, definition
 from sim.viz.pages import controls, whatif
 from sim.viz.pages.controls import WHATIF
-from sim.viz.sweep_export import yardsticks
+from sim.viz.sweep_export import report_columns
 
 TITLE = "What-if comparison"
+P_BEST = "P(best) on profit"
 QUANTILE = {10: "10th percentile", 50: "median", 90: "90th percentile"}
 SPEND = "Acquisition spend by channel (yuan/day)"
 
@@ -61,14 +62,11 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
         row = {"scenario": r["scenario"], "seeds run": r["runs"], "failed": r["failed"]}
         row.update({lab: whatif.cell(r, col) for col, (lab, _, _) in whatif.YARDSTICKS.items()})
         row[SPEND] = whatif.spend_cell(r).replace("\n", "; ")
-        row["P(best) on profit"] = "–" if r["p_best"] != r["p_best"] else f"{r['p_best']:.0%}"
+        row[P_BEST] = "–" if r["p_best"] != r["p_best"] else f"{r['p_best']:.0%}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _defined(column: str) -> str:
-    label, unit, text = summary_term(column)
-    return f"{label}: {text}. Unit: {unit}."
 
 
 def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
@@ -105,7 +103,8 @@ def workbook(results, scenarios, seeds: int, horizon: int | None = None) -> byte
     table = whatif.comparison(results, horizon)
     done = whatif.runs_table(results)
     spend = [f"spend_{c}" for c in whatif.spend_channels(done)]
-    cols = [c for c in dict.fromkeys([*whatif.YARDSTICKS, *yardsticks(done), *spend]) if c in done]
+    cols = [*whatif.YARDSTICKS, *report_columns(done), *spend]
+    cols = [c for c in dict.fromkeys(cols) if c in done]
     runs = done[["group", "seed", *cols]].rename(columns={"group": "scenario"})
     book = {"comparison": table, "runs": runs, "scenarios": settings(scenarios, seeds, horizon)}
     return export.workbook(book, about(book))
@@ -120,7 +119,7 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
         "comparison: scenario": "the scenario's number and strategy",
         "comparison: runs": "seeds of the scenario that finished",
         "comparison: failed": "seeds of the scenario that failed (their error on the page)",
-        "comparison: p_best": f"P(best) on profit: {TERMS['P(best)']}",
+        "comparison: p_best": f"{P_BEST}: {TERMS['P(best)']}",
         "runs: scenario": "the scenario's number and strategy",
         "runs: seed": "the simulated brand (seed k is the same brand in every scenario)",
         "scenarios: scenario": "the scenario's number and strategy",
@@ -130,15 +129,15 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
     for col in whatif.YARDSTICKS:
         for q in PERCENTILES:
             out[f"comparison: {col}_p{q}"] = (
-                f"{QUANTILE[q]} across the scenario's seeds with a value of {_defined(col)}"
+                f"{QUANTILE[q]} across the scenario's seeds with a value of {definition(col)}"
             )
         out[f"comparison: {col}_n"] = f"seeds with a value of {col} (the others: none in the run)"
     for c in book["comparison"].columns:
         if c.endswith("_per_day_p50"):
             total = c.removesuffix("_per_day_p50")
-            out[f"comparison: {c}"] = (f"median across the scenario's seeds of {_defined(total)} "
+            out[f"comparison: {c}"] = (f"median across the scenario's seeds of {definition(total)} "
                                        "Here ÷ the horizon's days: yuan/day")  # fmt: skip
-    out.update({f"runs: {c}": _defined(c) for c in book["runs"].columns[2:]})
+    out.update({f"runs: {c}": definition(c) for c in book["runs"].columns[2:]})
     for k, c in controls.page(WHATIF).items():
         what = f"`{c.sets}`" if c.sets else "the page's own setting"
         unit = f" ({c.unit})" if c.unit else ""
