@@ -1,15 +1,30 @@
 """The what-if page's data logic: scenario controls → overrides (refusing values not offered),
-batch results → comparison table (a known answer on synthetic results)."""
+titles, planned spend, spend by channel, glossary, shared scenarios (YAML, URL, `privsim`),
+the goal-seek panel's question, batch results → comparison table (a known answer on synthetic
+results)."""
 
 from __future__ import annotations
 
+import logging
 import math
+import subprocess
+import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
+import yaml
 
+from sim.core.model import PrivateDomainModel
 from sim.experiment.batch import Evaluation, Result
-from sim.experiment.config import compose
+from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
+from sim.experiment.goal_spec import load_spec
+from sim.experiment.optimize_spec import load_spec as load_policy
+from sim.viz import labels
+from sim.viz.pages import controls, whatif_goal, whatif_share
 from sim.viz.pages import whatif as w
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_default_scenario_is_three_group_choices():
@@ -21,14 +36,17 @@ def test_default_scenario_is_three_group_choices():
 
 
 def test_controls_become_overrides_that_compose():
-    s = w.Plan(strategy="premature", team=3, ad_budget=2000, fission=0.5)
+    s = w.Plan(strategy="premature", team=12, budget_paid_ads=2000, fission=0.5, fit="unsure",
+               initial_users=5000, payback=1.25)  # fmt: skip
     ov = s.overrides()
-    assert "operators.fixed=3" in ov
+    assert "operators.fixed=12" in ov  # any team size, not a fixed list
     assert "channels.paid_ads.budget_per_day=2000.0" in ov
     cfg = compose(w.run_overrides(s, 30))
-    assert cfg["operators"]["fixed"] == 3
+    assert cfg["operators"]["fixed"] == 12
     assert cfg["channels"]["paid_ads"]["budget_per_day"] == 2000.0
-    assert cfg["horizon_days"] == 30
+    assert cfg["fit"]["spread"] == 0.5 and cfg["initial_users"] == 5000
+    assert cfg["horizon_days"] == 30 and cfg["outputs"]["spend_by_channel"] is True
+    assert cfg["strategy"]["phases"][0]["rules"]["spend"]["paid_ads"]["min_ltv_cac"] == 1.25
     mixes = [p["channel_mix"] for p in cfg["strategy"]["phases"] if "fission" in p["channel_mix"]]
     assert mixes, "premature uses fission in some phase"
     for mix in mixes:
@@ -36,42 +54,101 @@ def test_controls_become_overrides_that_compose():
         assert sum(mix.values()) == pytest.approx(1.0)
 
 
+def test_policy_rules_set_the_phases_that_have_them():
+    cfg = compose(w.run_overrides(w.Plan(test_users=500, payback=0.8, scale_team=20)))
+    zero, one, ten = cfg["strategy"]["phases"]
+    assert zero["test"]["users_per_arm"] == 500
+    assert ten["rules"]["spend"]["paid_ads"]["min_ltv_cac"] == 0.8 and ten["team_size"] == 20
+    assert one["team_size"] == compose([])["strategy"]["phases"][1]["team_size"]  # untouched
+    stop = compose(w.Plan(strategy="ten_to_n_stoploss", stop_loss=0.05).overrides())
+    assert stop["strategy"]["phases"][0]["rules"]["stop_loss"]["below"] == 0.05
+
+
+def test_a_rule_the_strategy_has_not_is_refused_naming_its_rules():
+    with pytest.raises(ValueError, match="ten_to_n has no such rule.*Its rules: payback, "
+                       "scale_team"):  # fmt: skip
+        w.Plan(strategy="ten_to_n", test_users=500).overrides()
+
+
+def test_rule_ranges_are_the_policy_searchs_and_fit_words_the_strategy_maps_spreads():
+    spec = {p.key: p for p in load_policy(controls.POLICY_SEARCH).parameters}
+    for name, key in [("test_users", "strategy.phases.0.test.users_per_arm"),
+                      ("payback", "strategy.phases.2.rules.spend.paid_ads.min_ltv_cac"),
+                      ("scale_team", "strategy.phases.2.team_size")]:  # fmt: skip
+        assert controls.CONTROLS[name].span[:2] == (spec[key].low, spec[key].high)
+    sweep = yaml.safe_load((Path(CONFIG_DIR) / "experiment" / "strategy_map.yaml").read_text())
+    spreads = sweep["hydra"]["sweeper"]["params"]["fit.spread"]
+    assert list(controls.FIT_WORDS.values()) == [float(x) for x in spreads.split(",")]
+    assert controls.CONTROLS["fit"].default == "sure"  # the config's fit.spread 0, shown
+
+
+def test_defaults_are_the_configs():
+    base = compose([])
+    assert controls.CONTROLS["horizon_days"].default == base["horizon_days"]
+    assert controls.CONTROLS["initial_users"].default == base["initial_users"]
+    budgets = {k for k in controls.page("whatif") if k.startswith("budget_")}
+    assert budgets == {f"budget_{c}" for c in base["channels"]}
+
+
 def test_command_reproduces_the_seeds():
     s = w.Plan(team=5)
     cmd = w.command(s, 7, 60)
     assert cmd.startswith("privsim -m strategy=staged ")
     assert "operators.fixed=5" in cmd and "horizon_days=60" in cmd
+    assert "outputs.spend_by_channel=true" in cmd
     assert cmd.endswith("'seed=range(0,7)'")
-    assert "horizon_days" not in w.command(s, 7)
+    assert "horizon_days" not in w.command(s, 7)  # the config's horizon sets nothing
 
 
 @pytest.mark.parametrize(
-    "change",
+    "change, says",
     [
-        {"strategy": "../../etc/x"},
-        {"pool": "nope"},
-        {"team": 4},  # not in the offered list
-        {"team": True},
-        {"ad_budget": 1234},
-        {"ad_budget": "lots"},
-        {"fission": 0.55},
+        ({"strategy": "../../etc/x"}, "allowed"),
+        ({"pool": "nope"}, "allowed"),
+        ({"team": 0}, r"whole number in \[1, 200\]"),
+        ({"team": True}, "allowed"),
+        ({"team": 2.5}, "allowed"),
+        ({"budget_paid_ads": -1.0}, "allowed: a number in"),
+        ({"budget_paid_ads": "lots"}, "allowed"),
+        ({"fission": 0.55}, "allowed"),
+        ({"fit": "unsur"}, r"did you mean unsure\?.*allowed: sure, fairly sure"),
+        ({"test_users": 100}, r"\[300, 2000\]"),
     ],
 )
-def test_values_not_offered_are_refused(change):
+def test_values_not_offered_are_refused(change, says):
     (name,) = change
-    with pytest.raises(ValueError, match=f"{name} = .*allowed"):
+    with pytest.raises(ValueError, match=f"{name} = .*{says}"):
         w.Plan(**change)
 
 
-@pytest.mark.parametrize("seeds, horizon", [(1, None), (51, None), (2, 0), (2, 4000), (2.5, 30)])
+def test_an_unknown_control_suggests_the_nearest():
+    with pytest.raises(ValueError, match=r"teem: not a control .*did you mean team\?"):
+        w.Plan.parse(teem=3)
+
+
+@pytest.mark.parametrize("seeds, horizon", [(1, None), (51, None), (2, 0), (2, 1096), (2.5, 30)])
 def test_run_settings_out_of_range_are_refused(seeds, horizon):
     with pytest.raises(ValueError, match="allowed"):
         w.evaluations([w.Plan()], seeds, horizon)
 
 
+def test_three_years_is_allowed():
+    bases, _ = w.evaluations([w.Plan()], 2, 1095)
+    assert next(iter(bases.values()))["horizon_days"] == 1095
+
+
 def test_more_than_four_scenarios_refused():
     with pytest.raises(ValueError, match="scenarios"):
         w.evaluations([w.Plan()] * 5, 2)
+
+
+def test_titles_say_what_differs_from_the_first():
+    a, b = w.Plan(), w.Plan(team=3, budget_paid_ads=2000)
+    want = ["S1 · staged", "S2 · staged · 3 operators · paid ads 2,000 yuan/day"]
+    assert w.titles([a, b]) == want
+    c = w.Plan(team=3, budget_paid_ads=1000)
+    assert w.titles([c, b])[1] == "S2 · staged · paid ads 2,000 yuan/day"  # team is shared
+    assert "unsure of fit (spread 0.5)" in w.titles([w.Plan(fit="unsure")])[0]
 
 
 def test_evaluations_pair_the_seeds():
@@ -80,12 +157,48 @@ def test_evaluations_pair_the_seeds():
     assert [(e.base, e.seed) for e in evs] == [(b, s) for b in bases for s in range(3)]
 
 
+def test_planned_spend_is_the_plans_volume_at_day_0_cost():
+    cfg = compose([])
+    paid = cfg["channels"]["paid_ads"]
+    want = [
+        (p["name"], p["daily_users"] * p["channel_mix"]["paid_ads"] * paid["base_cost"])
+        for p in cfg["strategy"]["phases"]
+        if p["channel_mix"].get("paid_ads")
+    ]
+    got = w.planned_spend(w.Plan())["paid_ads"]
+    assert [n for n, _ in got] == [n for n, _ in want]
+    assert [v for _, v in got] == pytest.approx([v for _, v in want])
+    assert want[0][1] == pytest.approx(30 * 0.5 * 30.0)  # 0-1: 30 users/day, half paid, 30 yuan
+    stated = w.planned_spend(w.Plan(budget_paid_ads=2000))["paid_ads"]
+    assert [v for _, v in stated] == [2000.0] * len(cfg["strategy"]["phases"])
+
+
+def _model(*extra):
+    logging.getLogger("MESA").setLevel(logging.WARNING)
+    cfg = compose(["strategy=premature", "horizon_days=40", *extra])
+    return cfg, PrivateDomainModel(**model_kwargs(cfg)).run()
+
+
+def test_spend_by_channel_adds_up_to_acquisition_spend_and_changes_nothing_else():
+    cfg, on = _model("outputs.spend_by_channel=true")
+    _, off = _model()
+    d, s = on.daily(), on.summary()
+    cols = [f"spend_{c}" for c in on.channels]
+    referral = d["new_referral"] * cfg["referral"]["reward"]
+    np.testing.assert_allclose(d[cols].sum(axis=1) + referral, d["acquisition_spend"], rtol=1e-12)
+    assert d["spend_paid_ads"].sum() > 0
+    assert all(s[c] == pytest.approx(d[c].sum()) for c in cols)
+    base = off.daily()
+    assert not any(c in base for c in cols)  # off (the default): the table as before
+    assert d[list(base.columns)].equals(base)  # and every number the same
+    assert {k: v for k, v in s.items() if k not in cols}.keys() == off.summary().keys()
+
+
 def _result(base, seed, profit=None, payback=math.nan, error=None):
     summary = None
     if error is None:
-        summary = dict(
-            profit=profit, ltv_cac_90d=profit / 10, conversion_30d=0.2, payback_day=payback
-        )
+        summary = dict(profit=profit, ltv_cac_90d=profit / 10, conversion_30d=0.2,
+                       payback_day=payback, spend_paid_ads=3650.0 * seed)  # fmt: skip
     return Result(Evaluation({}, seed, base=base), f"{base}{seed}", summary, error=error)
 
 
@@ -101,7 +214,7 @@ def test_comparison_known_answer():
         _result(b, 2, 40),
         _result(b, 3, error="ValueError: boom"),
     ]
-    t = w.comparison(results).set_index("scenario")
+    t = w.comparison(results, 365).set_index("scenario")
     assert list(t.index) == [a, b]
     assert t.loc[a, "runs"] == 4 and t.loc[b, "runs"] == 3 and t.loc[b, "failed"] == 1
     # numpy's linear percentiles of A's profits 10, 20, 30, 100
@@ -110,25 +223,134 @@ def test_comparison_known_answer():
     )
     assert t.loc[b, "profit_p50"] == pytest.approx(15.0)
     assert t.loc[a, "ltv_cac_90d_p50"] == pytest.approx(2.5)
+    # spend: A's totals 0, 3650, 7300, 10950 over 365 days -> median 5475 / 365 = 15 yuan/day
+    assert t.loc[a, "spend_paid_ads_per_day_p50"] == pytest.approx(15.0)
+    assert t.loc[b, "spend_paid_ads_per_day_p50"] == pytest.approx(10.0)
     # payback: over the 3 seeds that paid back (50, 70, 60); B never did
     assert t.loc[a, "payback_day_n"] == 3 and t.loc[a, "payback_day_p50"] == pytest.approx(60)
     assert t.loc[b, "payback_day_n"] == 0
     # P(best) paired by seed over seeds 0-2 (B has no seed 3): B wins 0 and 2, A wins 1
     assert t.loc[a, "p_best"] == pytest.approx(1 / 3)
     assert t.loc[b, "p_best"] == pytest.approx(2 / 3)
-    html = w.table_html(t.reset_index(), {a: "privsim -m x", b: "privsim -m y"})
+    html = w.table_html(t.reset_index(), {a: "privsim -m x", b: "privsim -m y"}, 365)
     assert html.count("scenario-row") == 2 and "privsim -m y" in html
     assert "25 (13 – 79)" in html and "not within the horizon" in html
     assert "[3 of 4 seeds]" in html and "1 failed" in html
+    assert "Profit over the 365-day horizon" in html and "paid ads: 15" in html
+
+
+def test_glossary_defines_every_term_on_the_page_from_its_source():
+    scs = [w.Plan(), w.Plan(strategy="premature", pool="conversion")]
+    terms = dict(w.glossary(scs, 90))
+    heads = [*(label for label, _, _ in w.YARDSTICKS.values()), "Acquisition spend by channel", "P(best)", "planned spend",
+             "staged", "premature", "ten_to_n", "ten_to_n_stoploss", "optimized_staged_policy",
+             "launch", "stop-loss", "nurturing", "conversion", "high_freq_high_margin",
+             "fit spread", "seed"]  # fmt: skip
+    assert [h for h in heads if not terms.get(h)] == []
+    assert terms["Payback day"].startswith(labels.summary_term("payback_day")[2])
+    assert terms["premature"].startswith("Premature scaling (DOMAIN §3)")  # the YAML's words
+    assert "here over 90 days" in terms["Profit over the horizon (yuan)"]
+
+
+# --- shared scenarios ----------------------------------------------------------------------------
+
+SCENARIOS = [w.Plan(team=3), w.Plan(team=3, budget_paid_ads=2000.0, fission=0.5, fit="unsure")]
+
+
+def test_yaml_and_url_round_trip():
+    text = whatif_share.to_yaml(SCENARIOS, 2, 60)
+    doc = yaml.safe_load(text)
+    assert doc["scenarios"][1]["controls"] == {"team": 3, "budget_paid_ads": 2000.0,
+                                               "fission": 0.5, "fit": "unsure"}  # fmt: skip
+    assert doc["scenarios"][1]["overrides"] == w.run_overrides(SCENARIOS[1], 60)
+    assert whatif_share.from_yaml(text) == (SCENARIOS, 2, 60)
+    query = whatif_share.to_query(SCENARIOS, 2, 60)
+    assert "s2=team:3,budget_paid_ads:2000.0,fission:0.5,fit:unsure" in query
+    assert whatif_share.from_query(query) == (SCENARIOS, 2, 60)
+    assert whatif_share.from_query("") is None
+
+
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("seeds: 2\nscenarios:\n- controls: {teem: 3}\n", r"scenario 1: teem.*did you mean team"),
+        ("seeds: 2\nscenarios:\n- controls: {fit: unsur}\n", "allowed: sure, fairly sure"),
+        ("sedes: 2\nscenarios: []\n", "did you mean seeds"),
+        ("seeds: 2\nhorizon_days: 5000\nscenarios:\n- {}\n", "horizon_days = 5000"),
+        ("- just a list\n", "what-if scenario file"),
+    ],
+)
+def test_a_bad_scenario_file_is_refused_saying_what_to_fix(text, says):
+    with pytest.raises(ValueError, match=says):
+        whatif_share.from_yaml(text)
+
+
+@pytest.mark.slow  # two Hydra processes: ~15 s
+def test_privsim_runs_the_saved_file(tmp_path):
+    """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)`: scenario 2's seeds."""
+    f = tmp_path / "s.yaml"
+    f.write_text(whatif_share.to_yaml([w.Plan(), w.Plan(team=3)], 2, 10))
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    ov = subprocess.run([sys.executable, "-m", "sim.cli.whatif", "--overrides", str(f),
+                         "--scenario", "2"], capture_output=True, text=True, env=env, check=True,
+                        cwd=ROOT).stdout.split()  # fmt: skip
+    assert "operators.fixed=3" in ov and ov[-1] == "seed=range(0,2)"
+    out = tmp_path / "sweep"
+    subprocess.run([sys.executable, "-m", "sim", "-m", *ov, f"hydra.sweep.dir={out}"],
+                   capture_output=True, env=env, check=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    for k in (0, 1):
+        summary = yaml.safe_load((out / str(k) / "summary.json").read_text())
+        assert summary["seed"] == k and "spend_paid_ads" in summary
+        cfg = yaml.safe_load((out / str(k) / "config.json").read_text())
+        assert cfg["operators"]["fixed"] == 3 and cfg["horizon_days"] == 10
+
+
+# --- goal seek -----------------------------------------------------------------------------------
+
+
+def test_goal_questions_are_the_presets_with_the_panels_numbers():
+    v = {**controls.defaults(controls.GOAL), "goal_conversion": 0.2, "goal_users": 20000}
+    spec = load_spec(whatif_goal.TEAM, whatif_goal.overrides(whatif_goal.TEAM, v))
+    assert spec.keep.threshold == 0.2 and spec.scenario["initial_users"] == 20000
+    assert spec.brands == v["goal_brands"] < load_spec(whatif_goal.TEAM).brands  # reduced
+    spec = load_spec(whatif_goal.BUDGET, whatif_goal.overrides(whatif_goal.BUDGET, v))
+    assert spec.loss_cap == v["goal_loss"] == load_spec(whatif_goal.BUDGET).loss_cap
+    cmd = whatif_goal.command(whatif_goal.TEAM, v, "/tmp/g")
+    assert cmd == ("privsim-goal team_for_conversion \"keep='conversion_30d>=0.2'\" "
+                   "scenario.initial_users=20000 brands.count=3 --out /tmp/g")  # fmt: skip
+    with pytest.raises(ValueError, match="goal_loss"):
+        whatif_goal.overrides(whatif_goal.BUDGET, {**v, "goal_loss": 2.0})
 
 
 def test_runs_through_the_batch_engine():
-    """Two tiny scenarios end to end through run_batch (in process)."""
-    scs = [w.Plan(), w.Plan(strategy="premature")]
+    """Two tiny scenarios end to end through run_batch (in process), spend by channel on."""
+    scs = [w.Plan(), w.Plan(strategy="premature", budget_paid_ads=500.0)]
     results = w.run(scs, 2, 20, n_jobs=1)
     assert all(r.ok for r in results) and len(results) == 4
-    t = w.comparison(results)
+    t = w.comparison(results, 20)
     assert t["runs"].tolist() == [2, 2]
     assert t["p_best"].sum() == pytest.approx(1.0)
+    # the stated budget is spent: users are Poisson draws of budget ÷ unit cost (~17 a day,
+    # ~330 per seed: 5.5 % sd, 3.9 % for the mean of 2 seeds); 20 % is 5 sd
+    assert t.loc[1, "spend_paid_ads_per_day_p50"] == pytest.approx(500, rel=0.2)
     fig = w.figure(results)
     assert len(fig.axes) == 2
+
+
+@pytest.mark.slow  # ~18 runs of 90 days: ~30 s on one core
+def test_the_goal_panels_answer_is_what_its_command_prints(tmp_path, capsys):
+    """The panel's search (tiny: 1,000 customers, 2 brands) and its `privsim-goal …` command
+    give the same answer; the command reads the panel's runs from the same folder."""
+    import shlex
+
+    from sim.cli import goal
+
+    v = {**controls.defaults(controls.GOAL), "goal_users": 1000, "goal_brands": 2}
+    answer = whatif_goal.ask(whatif_goal.TEAM, v, tmp_path, n_jobs=1)
+    assert answer.startswith("Smallest operators.fixed") and "over 2 brands" in answer
+    argv = shlex.split(whatif_goal.command(whatif_goal.TEAM, v, tmp_path))
+    assert argv[0] == "privsim-goal"
+    goal.main(argv[1:])
+    printed = capsys.readouterr().out.strip()
+    lead = answer.split(" (mean ± standard error")[0]
+    assert printed.startswith(lead) and "(0 simulated" in printed

@@ -40,7 +40,7 @@ def test_the_page_shows_the_comparison_self_contained(batch):
     page = x.html(results, scenarios, SEEDS, DAYS)
     self_contained(page)
     assert images(page) == 1  # the figure
-    table = w.comparison(results)
+    table = w.comparison(results, DAYS)
     for row in table.to_dict("records"):
         assert f"<td>{prose(row['scenario'])}</td>" in page
         for col in w.YARDSTICKS:
@@ -48,6 +48,7 @@ def test_the_page_shows_the_comparison_self_contained(batch):
     for i, s in enumerate(scenarios):
         assert str(prose(w.command(s, SEEDS, DAYS))) in page
     assert f"horizon {DAYS} days" in page and "operators.fixed=3" in page
+    assert str(prose(x.SPEND)) in page and "paid ads: " in page
     for label, *_ in w.YARDSTICKS.values():  # every yardstick defined where it is read
         assert f"<dt>{prose(label)}</dt>" in page
 
@@ -65,7 +66,7 @@ def test_the_workbook_holds_the_numbers_and_defines_every_column(batch):
     results, scenarios = batch
     book = frames(x.workbook(results, scenarios, SEEDS, DAYS))
     assert list(book) == ["comparison", "runs", "scenarios", "About"]
-    table = w.comparison(results)
+    table = w.comparison(results, DAYS)
     got = book["comparison"]
     assert got["scenario"].tolist() == table["scenario"].tolist()
     for col in ("profit_p10", "profit_p50", "profit_p90", "p_best"):
@@ -80,3 +81,8 @@ def test_the_workbook_holds_the_numbers_and_defines_every_column(batch):
         for c in book[sheet].columns:
             assert len(about.get(f"{sheet}: {c}") or "") > 12, (sheet, c)
     assert "Unit: yuan" in about["runs: profit"]
+    # acquisition spend by channel, in every output (the runs carry it)
+    assert runs["spend_paid_ads"].tolist() == pytest.approx(done["spend_paid_ads"].tolist())
+    assert got["spend_paid_ads_per_day_p50"].tolist() == pytest.approx(
+        table["spend_paid_ads_per_day_p50"].tolist()
+    )

@@ -3,6 +3,10 @@ localhost, offline as privsim-app.
 
     privsim-whatif [--port 8766] [--horizon DAYS] [--seeds N] [--open]
     python -m sim.cli.whatif --horizon 60 --seeds 2
+    privsim -m $(privsim-whatif --overrides scenarios.yaml --scenario 2)
+
+`--overrides FILE --scenario K` prints scenario K's Hydra overrides and seeds from a scenario
+file the page saved (`sim.viz.pages.whatif_share`), for `privsim -m`, and serves nothing.
 
 `--horizon` and `--seeds` set the page's defaults, checked against the table's run settings
 (`sim.viz.pages.controls`); a value out of range or a busy port exits 2 before serving.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from sim.cli.exits import refuse
 from sim.cli.serve import serve
@@ -31,7 +36,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--horizon", type=int, default=None, help="default horizon in days")
     ap.add_argument("--seeds", type=int, default=None, help="default seeds per scenario")
     ap.add_argument("--open", action="store_true", help="open a browser tab")
+    ap.add_argument("--overrides", type=Path, metavar="FILE",
+                    help="print a saved scenario file's overrides for privsim -m, and exit")
+    ap.add_argument("--scenario", type=int, default=1, help="with --overrides: which (from 1)")
     args = ap.parse_args(argv)
+    if args.overrides is not None:
+        from sim.viz.pages.whatif_share import overrides
+
+        try:
+            print(" ".join(overrides(args.overrides.read_text(), args.scenario)))
+        except (OSError, ValueError) as e:
+            refuse(PROG, f"invalid input: {e}")
+        return 0
     run = page(RUN)
     env = {}
     try:

@@ -63,6 +63,7 @@ class Day:
     room: dict[str, int] = field(default_factory=dict)  # most arrivals the channel has left
     volume: dict[str, float] = field(default_factory=dict)  # x expected arrivals (rules)
     spend: float = 0.0  # acquisition spend, yuan
+    spend_by: dict[str, float] = field(default_factory=dict)  # of it, per channel
     live_rows: np.ndarray | None = None  # live users' ids once staffed; at the account, again
     load: np.ndarray | None = None  # live users per operator
     caps: np.ndarray | None = None  # each operator's 1:1 touches for attention by load today

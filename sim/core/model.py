@@ -191,6 +191,8 @@ class PrivateDomainModel(mesa.Model):
             p: [h for m in self.mechanisms if (h := m.hooks().get(p)) is not None] for p in PHASES
         }
         self._features = [f for m in self.mechanisms for f in m.features]
+        if sc.outputs.spend_by_channel:  # an optional output: results.SPEND_BY_CHANNEL
+            self._features.append(results.SPEND_BY_CHANNEL)
         self._bought = dict.fromkeys(self.channels, 0.0)  # cumulative users bought per channel
         self._daily_discount = daily_discount(sc.economics.discount_rate_annual)
         self._by_age = MarginByAge(  # LTV at fixed ages (metrics.ltv_at_ages)
@@ -318,6 +320,7 @@ class PrivateDomainModel(mesa.Model):
             cost = acquisition.unit_cost(ch, day.d, self._bought[name]) * dearer
             self._bought[name] += n
             day.spend += n * cost
+            day.spend_by[name] = n * cost
             intent = ch.intent_mean * day.intent_factor.get(name, 1.0)
             self._add_users(n, name, ch.arrival_stage, intent, ch.intent_concentration, cost)
             day.new[name] = n
@@ -464,6 +467,8 @@ class PrivateDomainModel(mesa.Model):
         t.clear()
         t.update({s.name.lower(): int(counts[s]) for s in Stage})
         t.update({f"new_{c}": day.new.get(c, 0) for c in self.channels})
+        if self.params.outputs.spend_by_channel:
+            t.update({f"spend_{c}": day.spend_by.get(c, 0.0) for c in self.channels})
         t.update(
             day=day.d,
             phase=self.clock.index,
@@ -534,6 +539,9 @@ class PrivateDomainModel(mesa.Model):
             econ.npv_horizons_days,
             self._daily_discount,
         )
+        if self.params.outputs.spend_by_channel:
+            daily = self.daily()
+            out.update({f"spend_{c}": float(daily[f"spend_{c}"].sum()) for c in self.channels})
         out["rfm"] = rfm_counts(self.population, self.day - 1, self.params.economics)
         out["phase_starts"] = self._phase_starts()
         out["gates"] = self.clock.outcomes(self.day)

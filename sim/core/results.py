@@ -18,6 +18,7 @@ import pandas as pd
 from sim.core.stage import Stage
 
 INT, FLOAT, TEXT = "int64", "float64", "string"
+SPEND_BY_CHANNEL = "spend_by_channel"  # the feature of `outputs.spend_by_channel`
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ DAILY: tuple[Column, ...] = (
     Column("revenue", "yuan", "order value today", FLOAT),
     Column("margin", "yuan", "gross margin of today's orders", FLOAT),
     Column("acquisition_spend", "yuan", "channel spend plus referral rewards today", FLOAT),
+    Column(
+        "spend_{channel}",
+        "yuan",
+        "of acquisition_spend, what each channel's users cost today (users × today's unit cost, "
+        "§2.5); only with `outputs.spend_by_channel`",
+        FLOAT,
+        when=SPEND_BY_CHANNEL,
+    ),
     Column("team_cost", "yuan", "operators, KOC rewards, systems and touchpoints today", FLOAT),
     Column("profit", "yuan", "margin − acquisition spend − team cost", FLOAT),
     Column("operators", "people", "operators who have arrived (§2.2)", INT),

@@ -4,6 +4,8 @@ and a group's name (`group_labels`: `staged · paid ads ×2`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from sim.core.metrics import horizons_in
@@ -72,6 +74,47 @@ def group_labels(done: pd.DataFrame, keys: list[str]) -> dict[str, str]:
     return out
 
 
+# --- the what-if page's glossary: every term read there, defined where it is defined -----------
+
+# terms no module defines elsewhere (the page's own words and the strategy words a plan reads)
+TERMS = {
+    "P(best)": "the share of seeds (simulated brands) in which a scenario had the highest profit, "
+    "comparing scenarios seed by seed (ties share the credit): a share of brands, not a "
+    "probability that the plan is best",
+    "seed": "one simulated brand: seed k is the same brand (the same random draws) in every "
+    "scenario, so scenarios are compared brand by brand (common random numbers)",
+    "median (10th – 90th)": "a cell's value across seeds: the middle brand, and the range that "
+    "holds 8 brands in 10",
+    "launch": "scaling to 10-N traffic without a 0-1 test (`ten_to_n`, `premature`): the "
+    "alternative to testing first (DOMAIN §3)",
+    "stop-loss": "a rule that stops buying for good once the measured 30-day conversion of "
+    "recent joiners falls below a bar (`strategy.phases.*.rules.stop_loss`, issue #23)",
+    "spend rule": "10-N keeps buying paid ads only while their recent joiners' 90-day LTV/CAC "
+    "is at least a threshold, halving the volume otherwise (`rules.spend`, DOMAIN §3.2)",
+    "planned spend": "what a plan would spend per day on a channel in each phase, at day 0's "
+    "unit cost: a stated budget as stated, else the phase's users per day × the channel's share "
+    "× its volume_scale × that cost (the cost rises with time and volume bought, DOMAIN §2.5); "
+    "the runs' spend by channel is what was actually bought",
+    "fit spread": "how unsure the brand is that its pool, lead product and channels fit: the "
+    "sd of log fit (`fit.spread`, DOMAIN §3.1); 0 = everything fits as configured",
+}
+
+
+def config_definition(group: str, name: str) -> str:
+    """A config group option's meaning: the opening comment of `configs/<group>/<name>.yaml`
+    (its first sentence)."""
+    from sim.experiment.config import CONFIG_DIR
+
+    lines = []
+    for line in (Path(CONFIG_DIR) / group / f"{name}.yaml").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    text = " ".join(lines)
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
 # ---------------------------------------------------------------------------- definitions
 
 TOTAL = "summed over the run's days (day 0 to its last day)"
@@ -96,9 +139,18 @@ OTHER_TERMS = {  # summary columns no declaration defines one by one (DOMAIN §4
 
 def daily_term(column: str) -> tuple[str, str]:
     """A daily column's (unit, definition), as `sim.core.results.DAILY` declares it."""
-    from sim.core.results import expand
+    from sim.core.results import DAILY, expand
 
-    c = {c.name: c for c in expand(())}[column]
+    named = {c.name: c for c in expand(())}
+    if column in named:
+        c = named[column]
+    else:  # a per-channel column (`spend_paid_ads`, or its declared `spend_{channel}`): the
+        # declaration with the longest name before `{channel}` that it starts with
+        stem = {d: d.name[: d.name.index("{")] for d in DAILY if "{channel}" in d.name}
+        fits = [d for d, head in stem.items() if column.startswith(head)]
+        if not fits:
+            raise KeyError(column)
+        c = max(fits, key=lambda d: len(stem[d]))
     return c.unit, c.definition
 
 

@@ -5,10 +5,14 @@ and how sure are we": up to `MAX_SCENARIOS` plans, each chosen with the what-if 
 one table (`controls.page("whatif")`, checked against the values offered), each run for the
 same seeds 0 … N−1 (seed k is the same simulated brand in each: paired comparisons) by the batch
 engine (`sim.experiment.batch.run_batch`). The table gives per plan the median and 10th–90th
-percentile across seeds of profit, LTV/CAC at 90 days, 30-day conversion and the payback day
-(DOMAIN.md §2.7, §4), and P(best) on profit (`sim.viz.report.ranking`, paired by seed); a
-figure shows every seed's profit and LTV/CAC by plan (`sim.viz.plots.by_group`). Each plan
-shows the `privsim -m …` command that reproduces it. The page itself is `whatif_page`.
+percentile across seeds of profit over the horizon, LTV/CAC at 90 days, 30-day conversion and
+the payback day (DOMAIN §2.7, §4), acquisition spend by channel in yuan/day (the runs carry it:
+`outputs.spend_by_channel`), and P(best) on profit (`sim.viz.report.ranking`, paired by seed); a
+figure shows every seed's profit and LTV/CAC by plan (`sim.viz.plots.by_group`). Each plan is
+titled by what sets it apart from the first (`titles`), shows its planned spend per channel
+(`planned_spend`) and the `privsim -m …` command that reproduces it. The terms read on the page
+are defined in `glossary()`. The page itself is `whatif_page`; the scenarios travel as a small
+YAML (`sim.viz.pages.whatif_share`).
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import html
 import numpy as np
 import pandas as pd
 
+from sim.core.acquisition import unit_cost
 from sim.experiment.batch import Evaluation, Result, results_frame, run_batch
-from sim.experiment.config import compose, model_kwargs
-from sim.viz import plots, report
+from sim.experiment.config import build, compose, model_kwargs
+from sim.viz import labels, plots, report
 from sim.viz.pages import controls
 from sim.viz.pages.controls import CONTROLS, RUN, WHATIF
 
@@ -28,23 +33,34 @@ MAX_SCENARIOS = 4
 N_JOBS = 2  # local processes for the batch (the machine the page serves from)
 HORIZON_ENV = "PRIVSIM_WHATIF_HORIZON"  # the page's default horizon (privsim-whatif --horizon)
 SEEDS_ENV = "PRIVSIM_WHATIF_SEEDS"  # the page's default seeds per scenario (--seeds)
+SPEND = "outputs.spend_by_channel=true"  # every what-if run carries its spend by channel
 
 # the table's yardsticks: summary column -> (label, format, lower is better)
 YARDSTICKS = {
-    "profit": ("Profit (yuan)", ",.0f", False),
+    "profit": ("Profit over the horizon (yuan)", ",.0f", False),
     "ltv_cac_90d": ("LTV/CAC at 90 days", ".2f", False),
     "conversion_30d": ("30-day conversion", ".1%", False),
     "payback_day": ("Payback day", ".0f", True),
 }
 RANK_ON = "profit"
+# strategies a strategist reads about (the strategy map's presets and policy) beside the plans'
+GLOSSARY_STRATEGIES = ("staged", "premature", "ten_to_n", "ten_to_n_stoploss",
+                       "optimized_staged_policy")  # fmt: skip
 
 
 def _plan_overrides(self) -> list[str]:
-    """The Hydra overrides of this plan (without seed and horizon), as on the CLI."""
+    """The Hydra overrides of this plan (without seed and horizon), as on the CLI; a policy
+    rule the strategy has not is refused (`controls.rule_overrides`)."""
     out = controls.overrides(WHATIF, self.__dict__)
-    if CONTROLS["fission"].keeps(self.fission):
+    rules = any(c.phase_key and not c.keeps(getattr(self, k)) for k, c in CONTROLS.items())
+    if CONTROLS["fission"].keeps(self.fission) and not rules:
         return out
-    return out + controls.phase_overrides(compose(out), self.fission)
+    cfg = compose(out)
+    return (
+        out
+        + controls.phase_overrides(cfg, self.fission)
+        + controls.rule_overrides(WHATIF, cfg, self.__dict__)
+    )
 
 
 Plan = controls.values_class(
@@ -55,16 +71,21 @@ Plan = controls.values_class(
 )
 
 
+def horizon_of(horizon: int | None) -> int:
+    """The horizon in days: `horizon`, or the config's (`horizon_days`' default) for None."""
+    return controls.page(RUN)["horizon_days"].default if horizon is None else horizon
+
+
 def check_run(seeds: int, horizon: int | None) -> None:
     """Refuse a seed count or horizon outside the page's ranges (the table's run settings)."""
     run = controls.page(RUN)
     run["seeds"].check(seeds)
-    run["horizon_days"].check(horizon)
+    run["horizon_days"].check(horizon_of(horizon))
 
 
 def run_overrides(s: Plan, horizon: int | None = None) -> list[str]:
-    """A plan's overrides with the horizon, when one is set."""
-    return s.overrides() + CONTROLS["horizon_days"].override(horizon)
+    """A plan's overrides with spend by channel on and the horizon, when not the config's."""
+    return [*s.overrides(), SPEND, *CONTROLS["horizon_days"].override(horizon_of(horizon))]
 
 
 def command(s: Plan, seeds: int, horizon: int | None = None) -> str:
@@ -72,9 +93,55 @@ def command(s: Plan, seeds: int, horizon: int | None = None) -> str:
     return " ".join(["privsim -m", *run_overrides(s, horizon), f"'seed=range(0,{int(seeds)})'"])
 
 
-def label(i: int, s: Plan) -> str:
-    """A scenario's name in the table and figures: its number and strategy."""
-    return f"S{i + 1} · {s.strategy}"
+def phrase(name: str, value) -> str:
+    """One control's value in words, for a title: `3 operators`, `paid ads 2,000 yuan/day`."""
+    c = CONTROLS[name]
+    if c.sets == "strategy":
+        return str(value)
+    if c.means is not None:
+        return f"{value} of fit (spread {c.means[value]:g})"
+    shown = f"{value:,.0f}" if isinstance(value, (int, float)) and value >= 1000 else c.shown(value)
+    if c.phase_key is not None:
+        return f"{c.label.split(' (')[0]} {shown}"
+    if c.sets == "operators.fixed":
+        return f"{shown} operators"
+    if c.name == "fission":
+        return f"fission share {shown}"
+    return labels.level_label(c.sets, shown)
+
+
+def titles(scenarios: list[Plan]) -> list[str]:
+    """Each scenario's name: its number, its strategy and what sets it apart — from the
+    defaults for the first, from the first for the others (`S2 · staged · 3 operators · paid
+    ads 2,000 yuan/day`). Unique: the number leads."""
+    first = scenarios[0].__dict__ if scenarios else {}
+    out = []
+    for i, s in enumerate(scenarios):
+        ref = controls.defaults(WHATIF) if i == 0 else first
+        parts = [s.strategy] + [
+            phrase(k, v) for k, v in s.__dict__.items() if k != "strategy" and v != ref[k]
+        ]
+        out.append(" · ".join([f"S{i + 1}", *parts]))
+    return out
+
+
+def planned_spend(s: Plan) -> dict[str, list[tuple[str, float]]]:
+    """Per channel of the composed plan: [(phase, yuan/day)] it plans to spend, at day 0's unit
+    cost (the cost rises with time and volume bought: DOMAIN §2.5, `acquisition.unit_cost`): a
+    stated budget as stated, else the phase's users per day × the channel's share × its
+    volume_scale × that cost. Channels a plan never buys are left out."""
+    sc = build(compose(s.overrides()))
+    out: dict[str, list[tuple[str, float]]] = {}
+    for name, ch in sorted(sc.channels.items()):
+        for ph in sc.strategy.phases:
+            if ch.budget_per_day is not None:
+                per_day = ch.budget_per_day
+            else:
+                users = (ph.daily_users or 0) * ph.channel_mix.get(name, 0.0) * ch.volume_scale
+                per_day = users * unit_cost(ch, 0, 0.0)
+            if per_day > 0:
+                out.setdefault(name, []).append((ph.name, per_day))
+    return out
 
 
 def evaluations(scenarios: list[Plan], seeds: int, horizon: int | None = None):
@@ -82,7 +149,8 @@ def evaluations(scenarios: list[Plan], seeds: int, horizon: int | None = None):
     if not 1 <= len(scenarios) <= MAX_SCENARIOS:
         raise ValueError(f"scenarios: {len(scenarios)}; allowed: 1 to {MAX_SCENARIOS}")
     check_run(seeds, horizon)
-    bases = {label(i, s): compose(run_overrides(s, horizon)) for i, s in enumerate(scenarios)}
+    names = titles(scenarios)
+    bases = {n: compose(run_overrides(s, horizon)) for n, s in zip(names, scenarios, strict=True)}
     for cfg in bases.values():  # the one config build: refused here as the CLI refuses it
         model_kwargs(cfg)
     evs = [Evaluation({}, seed, base=name) for name in bases for seed in range(seeds)]
@@ -96,7 +164,8 @@ def run(scenarios, seeds, horizon=None, progress=False, n_jobs=N_JOBS) -> list[R
 
 
 def runs_table(results: list[Result]) -> pd.DataFrame:
-    """The finished runs, one row per run: `group` (the scenario's label), `seed`, summary."""
+    """The finished runs, one row per run: `group` (the scenario's label), `seed`, summary
+    (with `spend_<channel>`: yuan over the horizon)."""
     frame = results_frame(results)
     frame = frame[frame["status"] == "finished"].rename(columns={"base": "group"})
     for col in YARDSTICKS:
@@ -105,14 +174,21 @@ def runs_table(results: list[Result]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def comparison(results: list[Result]) -> pd.DataFrame:
+def spend_channels(done: pd.DataFrame) -> list[str]:
+    """The channels whose spend the runs carry (`spend_<channel>`), in the config's order."""
+    return [c for c in sorted(controls.base()["channels"]) if f"spend_{c}" in done]
+
+
+def comparison(results: list[Result], horizon: int | None = None) -> pd.DataFrame:
     """The comparison table, one row per scenario in the order run: `scenario`, `runs`,
     `failed`, for each yardstick `<col>_p10`, `<col>_p50`, `<col>_p90` (percentiles across the
-    seeds with a value) and `<col>_n` (those seeds), and `p_best` on profit (the share of seeds
-    in which the scenario had the highest profit, paired by seed, ties sharing:
-    `sim.viz.report.ranking`)."""
+    seeds with a value) and `<col>_n` (those seeds), `spend_<channel>_per_day_p50` (median
+    across seeds of the channel's spend ÷ the horizon's days, yuan/day) and `p_best` on profit
+    (the share of seeds in which the scenario had the highest profit, paired by seed, ties
+    sharing: `sim.viz.report.ranking`)."""
     names = list(dict.fromkeys(r.evaluation.base for r in results))
     done = runs_table(results)
+    days = horizon_of(horizon)
     failed = {n: sum(1 for r in results if r.evaluation.base == n and not r.ok) for n in names}
     best = (
         report.ranking(done, RANK_ON).set_index("group")["p_best"]
@@ -130,6 +206,9 @@ def comparison(results: list[Result]) -> pd.DataFrame:
                 {f"{col}_p{q}": float(x) for q, x in zip(report.PERCENTILES, p, strict=True)}
             )
             row[f"{col}_n"] = int(v.size)
+        for ch in spend_channels(done):
+            v = sub[f"spend_{ch}"].astype(float).dropna().to_numpy()
+            row[f"spend_{ch}_per_day_p50"] = float(np.median(v)) / days if v.size else np.nan
         row["p_best"] = float(best.get(name, np.nan))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -147,12 +226,28 @@ def cell(row: dict | pd.Series, col: str) -> str:
     return text
 
 
-def table_html(table: pd.DataFrame, commands: dict[str, str]) -> str:
-    """The comparison table as HTML: one row per scenario, its command under its name."""
-    head = "".join(
-        f"<th>{html.escape(h)}</th>"
-        for h in ["Scenario", *(v[0] for v in YARDSTICKS.values()), "P(best) on profit"]
-    )
+def spend_cell(row: dict | pd.Series) -> str:
+    """Acquisition spend by channel, yuan/day (median across seeds), one channel a line."""
+    chans = [k[len("spend_") : -len("_per_day_p50")] for k in row if k.endswith("_per_day_p50")]
+    lines = [
+        f"{labels.words(c)}: {row[f'spend_{c}_per_day_p50']:,.0f}"
+        for c in chans
+        if not np.isnan(row[f"spend_{c}_per_day_p50"])
+    ]
+    return "\n".join(lines) or "–"
+
+
+def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | None = None) -> str:
+    """The comparison table as HTML: one row per scenario, its command under its name; the
+    headings name the horizon."""
+    days = horizon_of(horizon)
+    heads = [
+        "Scenario",
+        *(v[0].replace("horizon", f"{days}-day horizon") for v in YARDSTICKS.values()),
+        "Acquisition spend by channel (yuan/day over the horizon)",
+        "P(best) on profit",
+    ]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
     body = []
     for row in table.to_dict("records"):
         pb = "–" if np.isnan(row["p_best"]) else f"{row['p_best']:.0%}"
@@ -162,24 +257,57 @@ def table_html(table: pd.DataFrame, commands: dict[str, str]) -> str:
             f"<code class='command'>{html.escape(commands.get(row['scenario'], ''))}</code>"
         )
         cells = "".join(f"<td>{html.escape(cell(row, c))}</td>" for c in YARDSTICKS)
-        body.append(f"<tr class='scenario-row'><td>{name}</td>{cells}<td>{pb}</td></tr>")
+        spend = html.escape(spend_cell(row)).replace("\n", "<br>")
+        body.append(
+            f"<tr class='scenario-row'><td>{name}</td>{cells}<td class='spend'>{spend}</td>"
+            f"<td>{pb}</td></tr>"
+        )
     return f"<table class='whatif-table'><tr>{head}</tr>{''.join(body)}</table>"
 
 
 NOTE = (
     "Each cell: median across seeds (10th – 90th percentile). Seed k is the same simulated "
-    "brand in every scenario. P(best): the share of seeds in which the scenario had the highest "
-    "profit, comparing scenarios seed by seed (ties share the credit) — a share of simulated "
-    "brands, not a probability that the plan is best. Payback day: the first day a cohort's "
-    "discounted margin covers its acquisition cost, over the seeds where that happened."
+    "brand in every scenario. The terms are defined in the glossary beside the table."
 )
+
+
+def glossary(scenarios: list[Plan], horizon: int | None = None) -> list[tuple[str, str]]:
+    """(term, definition) of every term the page shows: the yardsticks and money as their
+    declarations define them (`labels.summary_term`, `labels.daily_term`), the strategies,
+    pools and businesses the scenarios name as their configs say (`labels.config_definition`),
+    and the page's own words (`labels.TERMS`)."""
+    days = horizon_of(horizon)
+    out = []
+    for col, (label, _, _) in YARDSTICKS.items():
+        _, unit, text = labels.summary_term(col)
+        out.append((label, f"{text} (unit: {unit}; here over {days} days)"
+                    if col == "profit" else f"{text} (unit: {unit})"))  # fmt: skip
+    spend = labels.daily_term("spend_{channel}")[1].split("; only with")[0]
+    out.append(("Acquisition spend by channel", f"{spend}; the table shows the run's total "
+                f"÷ its {days} days (yuan/day), median across seeds"))  # fmt: skip
+    named = {
+        "strategy": [*(s.strategy for s in scenarios), *GLOSSARY_STRATEGIES],
+        "pool": [s.pool for s in scenarios],
+        "business": [s.business for s in scenarios],
+    }
+    for group, names in named.items():
+        out += [(n, labels.config_definition(group, n)) for n in dict.fromkeys(names)]
+    out += list(labels.TERMS.items())
+    return list(dict(out).items())  # one definition per term, in first-seen order
+
+
+def glossary_html(terms: list[tuple[str, str]]) -> str:
+    items = "".join(
+        f"<dt>{html.escape(t)}</dt><dd>{html.escape(d)}</dd>" for t, d in terms
+    )
+    return f"<dl class='glossary'>{items}</dl>"
 
 
 def figure(results: list[Result]):
     """Profit and LTV/CAC at 90 days by scenario: every seed, median and 10th–90th percentile."""
     done = runs_table(results)
     fig, (ax1, ax2) = plots.figure(11, 3.6, ncols=2, layout="constrained")
-    plots.by_group(ax1, done, "profit", "profit (yuan)", 0.0, "break-even")
+    plots.by_group(ax1, done, "profit", "profit over the horizon (yuan)", 0.0, "break-even")
     plots.thousands(ax1.yaxis)
     if done["ltv_cac_90d"].notna().any():
         plots.by_group(ax2, done, "ltv_cac_90d", "LTV/CAC at 90 days", 1.0, "LTV = CAC")

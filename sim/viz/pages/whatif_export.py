@@ -3,8 +3,8 @@ self-contained page (the comparison table, the figure, each scenario's settings 
 the definitions), and `workbook(...)`, `.xlsx` bytes (the comparison's numbers, every run,
 the scenarios, an About sheet defining each column with its unit and horizon). Both are built
 from what the page already computes (`sim.viz.pages.whatif`: `comparison`, `runs_table`,
-`figure`, `command`, `label`) and rendered by `sim.viz.export`; the page's download buttons
-call them with the batch it shows.
+`figure`, `command`, `titles`, `glossary`) and rendered by `sim.viz.export`; the page's download
+buttons call them with the batch it shows.
 
 `results` are the batch's results, `scenarios` the plans run (in order), `seeds` the seeds per
 scenario (0 … seeds − 1, the same simulated brands in every scenario: DOMAIN.md §3.1) and
@@ -18,26 +18,22 @@ import pandas as pd
 from sim.experiment.comparison import PERCENTILES
 from sim.experiment.config import compose
 from sim.viz import export
-from sim.viz.labels import definition
+from sim.viz.labels import TERMS, definition
 from sim.viz.pages import controls, whatif
 from sim.viz.pages.controls import WHATIF
 from sim.viz.sweep_export import report_columns
 
 TITLE = "What-if comparison"
 P_BEST = "P(best) on profit"
-P_BEST_MEANS = (
-    "the share of seeds in which the scenario had the highest profit, comparing scenarios seed "
-    "by seed (ties share the credit); a share of simulated brands, not a probability that the "
-    "plan is best"
-)
 QUANTILE = {10: "10th percentile", 50: "median", 90: "90th percentile"}
+SPEND = "Acquisition spend by channel (yuan/day)"
 
 
 def horizons(scenarios, horizon: int | None) -> dict[str, int]:
     """Each scenario's horizon in days: the page's, or its composed config's."""
     return {
-        whatif.label(i, s): int(compose(whatif.run_overrides(s, horizon))["horizon_days"])
-        for i, s in enumerate(scenarios)
+        name: int(compose(whatif.run_overrides(s, horizon))["horizon_days"])
+        for name, s in zip(whatif.titles(scenarios), scenarios, strict=True)
     }
 
 
@@ -50,8 +46,7 @@ def settings(scenarios, seeds: int, horizon: int | None) -> pd.DataFrame:
     """One row per scenario: its label, every control's value in words, its command."""
     days = horizons(scenarios, horizon)
     rows = []
-    for i, s in enumerate(scenarios):
-        name = whatif.label(i, s)
+    for name, s in zip(whatif.titles(scenarios), scenarios, strict=True):
         row = {"scenario": name}
         row.update({c.label: c.shown(getattr(s, k)) for k, c in controls.page(WHATIF).items()})
         row["horizon (days)"] = days[name]
@@ -66,17 +61,12 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     for r in table.to_dict("records"):
         row = {"scenario": r["scenario"], "seeds run": r["runs"], "failed": r["failed"]}
         row.update({lab: whatif.cell(r, col) for col, (lab, _, _) in whatif.YARDSTICKS.items()})
+        row[SPEND] = whatif.spend_cell(r).replace("\n", "; ")
         row[P_BEST] = "–" if r["p_best"] != r["p_best"] else f"{r['p_best']:.0%}"
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def glossary() -> dict[str, str]:
-    """The table's yardsticks and P(best), defined with unit and horizon."""
-    out = {whatif.YARDSTICKS[c][0]: definition(c, named=False) for c in whatif.YARDSTICKS}
-    out[P_BEST] = P_BEST_MEANS
-    out["seed"] = "one simulated brand: seed k is the same brand in every scenario"
-    return out
 
 
 def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
@@ -90,7 +80,7 @@ def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
         "defined at the end."
     )
     sections = [
-        export.Section("Comparison", whatif.NOTE, _shown(whatif.comparison(results))),
+        export.Section("Comparison", whatif.NOTE, _shown(whatif.comparison(results, horizon))),
         export.Section(
             "Profit and LTV/CAC at 90 days by scenario",
             "Every seed (grey dots), the median and the 10th–90th percentile of the seeds.",
@@ -103,15 +93,18 @@ def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
             plans,
         ),
     ]
-    return export.html_report(TITLE, sections, subtitle, glossary())
+    glossary = dict(whatif.glossary(scenarios, horizon))  # the page's, term for term
+    return export.html_report(TITLE, sections, subtitle, glossary)
 
 
 def workbook(results, scenarios, seeds: int, horizon: int | None = None) -> bytes:
     """Sheets `comparison` (the table's numbers), `runs` (one row per finished run),
     `scenarios` (settings and commands) and `About` (every column defined)."""
-    table = whatif.comparison(results)
+    table = whatif.comparison(results, horizon)
     done = whatif.runs_table(results)
-    cols = [c for c in dict.fromkeys([*whatif.YARDSTICKS, *report_columns(done)]) if c in done]
+    spend = [f"spend_{c}" for c in whatif.spend_channels(done)]
+    cols = [*whatif.YARDSTICKS, *report_columns(done), *spend]
+    cols = [c for c in dict.fromkeys(cols) if c in done]
     runs = done[["group", "seed", *cols]].rename(columns={"group": "scenario"})
     book = {"comparison": table, "runs": runs, "scenarios": settings(scenarios, seeds, horizon)}
     return export.workbook(book, about(book))
@@ -126,7 +119,7 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
         "comparison: scenario": "the scenario's number and strategy",
         "comparison: runs": "seeds of the scenario that finished",
         "comparison: failed": "seeds of the scenario that failed (their error on the page)",
-        "comparison: p_best": f"{P_BEST}: {P_BEST_MEANS}",
+        "comparison: p_best": f"{P_BEST}: {TERMS['P(best)']}",
         "runs: scenario": "the scenario's number and strategy",
         "runs: seed": "the simulated brand (seed k is the same brand in every scenario)",
         "scenarios: scenario": "the scenario's number and strategy",
@@ -139,6 +132,11 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
                 f"{QUANTILE[q]} across the scenario's seeds with a value of {definition(col)}"
             )
         out[f"comparison: {col}_n"] = f"seeds with a value of {col} (the others: none in the run)"
+    for c in book["comparison"].columns:
+        if c.endswith("_per_day_p50"):
+            total = c.removesuffix("_per_day_p50")
+            out[f"comparison: {c}"] = (f"median across the scenario's seeds of {definition(total)} "
+                                       "Here ÷ the horizon's days: yuan/day")  # fmt: skip
     out.update({f"runs: {c}": definition(c) for c in book["runs"].columns[2:]})
     for k, c in controls.page(WHATIF).items():
         what = f"`{c.sets}`" if c.sets else "the page's own setting"
