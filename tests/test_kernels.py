@@ -112,3 +112,21 @@ def test_tallies_equal_bincount():
     group = pop.operator[live] + 1
     counts = np.bincount(group * len(Stage) + pop.stage[live], minlength=5 * len(Stage))
     assert np.array_equal(pop.stage_counts_by(group, 5, live).ravel(), counts)
+
+
+def test_live_index_kernels_equal_numpy():
+    """Counts by a column read in the loop, the live rows kept, and the waiting queue equal
+    their numpy spellings (`Population.stage_counts_of`, the model's live index, the friend
+    cap's queue)."""
+    rng, pop, *_ = _world(13)
+    rows = np.sort(rng.choice(N, N // 3, replace=False))
+    want = pop.stage_counts_by(pop.operator[rows] + 1, 5, rows)
+    assert np.array_equal(pop.stage_counts_of(pop.operator, 5, rows, offset=1), want)
+    out = np.empty(rows.size, dtype=rows.dtype)
+    kept = out[: kernels.still_live(rows, pop.stage, out)]
+    assert np.array_equal(kept, rows[pop.stage[rows] != Stage.CHURNED])
+    waiting = rows[pop.operator[rows] < 0]
+    assert waiting.size > 10
+    for limit in (0, 5, waiting.size + 3):
+        first, total = kernels.unassigned(rows, pop.operator, limit)
+        assert np.array_equal(first, waiting[:limit]) and total == waiting.size

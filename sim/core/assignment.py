@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core import team
+from sim.core import kernels, team
 from sim.core.mechanism import Day, Mechanism
 
 
@@ -65,13 +65,11 @@ class FriendCap(Assignment):
         caps = model.team.capacities(day.d)
         free = int(np.maximum(room, 0)[caps > 0].sum())  # what the arrived accounts can take
         # rows are in joining order: the longest-waiting first
-        live = day.live_rows
-        waiting = live[pop.operator[live] < 0][:free]
+        waiting, _ = kernels.unassigned(day.live_rows, pop.operator, free)
         got = team.assign_capped(model.rng, waiting.size, caps, room)
         pop.operator[waiting] = got
         day.load = day.load + np.bincount(got[got >= 0], minlength=len(model.team))
 
     def account(self, model, day: Day) -> None:
-        pop = model.population
-        unassigned = pop.operator[day.live_rows] < 0  # live rows at the account
-        model.today["unassigned_users"] = int(np.count_nonzero(unassigned))
+        _, waiting = kernels.unassigned(day.live_rows, model.population.operator, 0)
+        model.today["unassigned_users"] = int(waiting)  # live rows at the account

@@ -59,28 +59,40 @@ def select_core(
 
 
 def assign_maintained(
-    rng: np.random.Generator, pop: Population, live: np.ndarray, n_koc: int, capacity: int
-) -> np.ndarray:
+    rng: np.random.Generator,
+    pop: Population,
+    live: np.ndarray,
+    n_koc: int,
+    capacity: int,
+    before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Give each KOC up to `capacity` non-core live users (of `live`, sorted ids), chosen at
-    random; returns loads."""
-    pop.koc[:] = -1
+    random, in place of the users `before` maintained (the only rows with a KOC); returns
+    (their ids, sorted; the KOCs' loads)."""
+    pop.koc[before] = -1
     if n_koc == 0 or capacity == 0:
-        return np.zeros(n_koc, dtype=np.int64)
+        return before[:0], np.zeros(n_koc, dtype=np.int64)
     candidates = live[pop.layer[live] != 2]
     slots = n_koc * capacity
     if candidates.size > slots:
         candidates = candidates[rng.random(candidates.size) < slots / candidates.size]
     pop.koc[candidates] = rng.integers(0, n_koc, size=candidates.size, dtype=np.int32)
-    return np.bincount(pop.koc[candidates], minlength=n_koc)
+    return candidates, np.bincount(pop.koc[candidates], minlength=n_koc)
 
 
-def update_layers(pop: Population, live: np.ndarray, core: np.ndarray, params: CoreCircle):
+def update_layers(
+    pop: Population, live: np.ndarray, core: np.ndarray, params: CoreCircle, before: np.ndarray
+) -> np.ndarray:
     """Periphery / influence / core layers (003: 20 % active, 80 % silent): the influence layer
-    (talkers, sharers: trusting buyers) refers at the full rate, the periphery less (`_refer`)."""
+    (talkers, sharers: trusting buyers) refers at the full rate, the periphery less (`_refer`).
+    `before`: the rows the last call layered (the only rows not in the periphery); returns
+    this call's."""
     layer = pop.layer
-    layer[:] = 0
-    layer[live[(pop.stage[live] >= Stage.BUY) & (pop.trust[live] >= params.influence_trust)]] = 1
+    layer[before] = 0
+    influence = live[(pop.stage[live] >= Stage.BUY) & (pop.trust[live] >= params.influence_trust)]
+    layer[influence] = 1
     layer[core] = 2
+    return np.concatenate((influence, core))
 
 
 class Circle(Mechanism):
@@ -110,6 +122,7 @@ class Circle(Mechanism):
         self.ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
         self._touch = np.empty(0, dtype=np.float32)  # their KOC touches at full strength
         self.touch_today = self._touch  # today's, KOCs who churned giving none
+        self._layered = np.empty(0, dtype=np.int64)  # rows out of the periphery (`update_layers`)
 
     # --- hooks -------------------------------------------------------------------------------
 
@@ -173,9 +186,10 @@ class Circle(Mechanism):
                 agent.remove()
         self.kocs = [keep.get(uid) or KOC(model, uid) for uid in core.tolist()]
         self.uids = np.array([k.uid for k in self.kocs], dtype=np.int64)
-        update_layers(pop, live, core, p)
-        loads = assign_maintained(model.rng, pop, live, len(self.kocs), p.capacity)
+        self._layered = update_layers(pop, live, core, p, self._layered)
+        self.ids, loads = assign_maintained(
+            model.rng, pop, live, len(self.kocs), p.capacity, self.ids
+        )
         per = p.strength * np.minimum(1.0, p.capacity / np.maximum(loads, 1))
         attention = np.concatenate((per, [0.0])).astype(np.float32)
-        self.ids = np.flatnonzero(pop.koc >= 0)
         self._touch = attention[pop.koc[self.ids]]

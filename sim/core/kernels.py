@@ -175,3 +175,39 @@ def stage_counts(group, stage, rows, groups, stages):
     for j in range(rows.size):
         out[group[j], stage[rows[j]]] += 1
     return out
+
+
+@numba.njit(cache=True)
+def stage_counts_of(column, offset, stage, rows, groups, stages):
+    """`stage_counts` with each user's group `column[row] + offset` read in the loop (no
+    gathered copy of the column)."""
+    out = np.zeros((groups, stages), dtype=np.int64)
+    for j in range(rows.size):
+        i = rows[j]
+        out[column[i] + offset, stage[i]] += 1
+    return out
+
+
+@numba.njit(cache=True)
+def still_live(rows, stage, out):
+    """The ids of `rows` not churned, in order, written to `out`; returns how many."""
+    n = 0
+    for j in range(rows.size):
+        if stage[rows[j]] != _CHURNED:
+            out[n] = rows[j]
+            n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def unassigned(rows, operator, limit):
+    """(The first `limit` of `rows` without an operator, how many of `rows` have none)."""
+    first = np.empty(min(limit, rows.size), dtype=rows.dtype)
+    n, total = 0, 0
+    for j in range(rows.size):
+        if operator[rows[j]] < 0:
+            if n < first.size:
+                first[n] = rows[j]
+                n += 1
+            total += 1
+    return first[:n], total

@@ -200,7 +200,9 @@ class PrivateDomainModel(mesa.Model):
         )
 
         self.population = Population(capacity=max(1024, sc.initial_users * 5 // 4))
-        self._live, self._live_n = np.empty(0, dtype=np.intp), 0  # `_live_rows`
+        # `_live_rows`: the index in one of two buffers (`_churn` compacts into the other)
+        self._live_bufs = [np.empty(1024, dtype=np.intp), np.empty(1024, dtype=np.intp)]
+        self._live, self._live_n = self._live_bufs[0][:0], 0
         self.team = team.Team(self, sc.operators)
         self.effects = MemberEffects()  # pool effects per user, gathered once per phase
         self.tables: PoolTables | None = None  # the pool source's, set when a phase starts
@@ -334,7 +336,7 @@ class PrivateDomainModel(mesa.Model):
             self.team.hand_over(self.rng, pop, arrived)
             self.assignment.arrived(self, day)
         day.live_rows = live = self._live_rows()
-        by_operator = pop.stage_counts_by(pop.operator[live] + 1, len(self.team) + 1, live)
+        by_operator = pop.stage_counts_of(pop.operator, len(self.team) + 1, live, offset=1)
         day.load = by_operator[1:, : Stage.CHURNED].sum(axis=1)  # live users per operator
         day.live_n = int(by_operator[:, : Stage.CHURNED].sum())
         self._run_hooks("staff", day)
@@ -412,7 +414,11 @@ class PrivateDomainModel(mesa.Model):
         day.churned = int(events.churned.size + bait.size)
         self._run_hooks("churn", day)
         # the live index (`_live_rows`) less today's churned, a hook's included
-        self._live = self._live[pop.stage[self._live] != Stage.CHURNED]
+        out = self._live_bufs[1]
+        if out.size < self._live.size:
+            out = np.empty(self._live_bufs[0].size, dtype=np.intp)
+        self._live = out[: kernels.still_live(self._live, pop.stage, out)]
+        self._live_bufs = [out, self._live_bufs[0]]
 
     def _refer(self, day: Day) -> None:
         """Trusting members and KOCs bring warm users, thinned like acquisition (§2.3, §5).
@@ -448,8 +454,11 @@ class PrivateDomainModel(mesa.Model):
         pop, phase, p = self.population, day.phase, self.params
         day.live_rows = live = self._live_rows()  # counted; the churned are the rest
         index = self.source.pool_index(pop)
-        key = member_key(pop.touchpoints[live], None if index is None else index[live])
-        by_mask = pop.stage_counts_by(key, len(self.tables.cost), live)
+        if index is None:  # one pool: a user's row of the tables is their mask
+            by_mask = pop.stage_counts_of(pop.touchpoints, len(self.tables.cost), live)
+        else:
+            key = member_key(pop.touchpoints[live], index[live])
+            by_mask = pop.stage_counts_by(key, len(self.tables.cost), live)
         counts = by_mask.sum(axis=0)
         counts[Stage.CHURNED] = pop.n - live.size
         day.live_by_key = by_mask[:, : Stage.CHURNED].sum(axis=1)
@@ -601,8 +610,14 @@ class PrivateDomainModel(mesa.Model):
         churned rows, most rows of a long run, are never scanned again."""
         n = self.population.n
         if n > self._live_n:
-            self._live = np.concatenate((self._live, np.arange(self._live_n, n)))
-            self._live_n = n
+            size, buf = self._live.size, self._live_bufs[0]
+            need = size + n - self._live_n
+            if need > buf.size:  # both buffers grow (`_churn` compacts into the other)
+                buf = np.empty(2 * need, dtype=np.intp)
+                buf[:size] = self._live
+                self._live_bufs = [buf, np.empty(2 * need, dtype=np.intp)]
+            buf[size:need] = np.arange(self._live_n, n)
+            self._live, self._live_n = buf[:need], n
         return self._live
 
     def _remaining_share(self) -> float:

@@ -149,6 +149,13 @@ class Population:
         key += self.stage
         return np.bincount(key, minlength=size).reshape(groups, len(Stage))
 
+    def stage_counts_of(
+        self, column: np.ndarray, groups: int, rows: np.ndarray, offset: int = 0
+    ) -> np.ndarray:
+        """`stage_counts_by` of the users `rows`, each in group `column[id] + offset` (a column
+        over all users, e.g. `operator`: no gathered copy)."""
+        return kernels.stage_counts_of(column, offset, self.stage, rows, groups, len(Stage))
+
     def slice_joined(self, first_day: int, last_day: int) -> slice:
         """Rows of users who joined in [first_day, last_day] (rows are in joining order)."""
         jd = self.join_day
