@@ -95,7 +95,6 @@ def test_command_reproduces_the_seeds():
     cmd = w.command(s, 7, 60)
     assert cmd.startswith("privsim -m strategy=staged ")
     assert "operators.fixed=5" in cmd and "horizon_days=60" in cmd
-    assert "outputs.spend_by_channel=true" in cmd
     assert cmd.endswith("'seed=range(0,7)'")
     assert "horizon_days" not in w.command(s, 7)  # the config's horizon sets nothing
 
@@ -180,8 +179,8 @@ def _model(*extra):
 
 
 def test_spend_by_channel_adds_up_to_acquisition_spend_and_changes_nothing_else():
-    cfg, on = _model("outputs.spend_by_channel=true")
-    _, off = _model()
+    cfg, on = _model()
+    _, off = _model("outputs.spend_by_channel=false")
     d, s = on.daily(), on.summary()
     cols = [f"spend_{c}" for c in on.channels]
     referral = d["new_referral"] * cfg["referral"]["reward"]
@@ -189,7 +188,7 @@ def test_spend_by_channel_adds_up_to_acquisition_spend_and_changes_nothing_else(
     assert d["spend_paid_ads"].sum() > 0
     assert all(s[c] == pytest.approx(d[c].sum()) for c in cols)
     base = off.daily()
-    assert not any(c in base for c in cols)  # off (the default): the table as before
+    assert not any(c in base for c in cols)  # off: the narrower table
     assert d[list(base.columns)].equals(base)  # and every number the same
     assert {k: v for k, v in s.items() if k not in cols}.keys() == off.summary().keys()
 

@@ -78,7 +78,7 @@ def test_double_the_ad_budget_keeping_three_operators(server):
         commands = page.locator(".whatif-table code.command").all_inner_texts()
         assert len(commands) == 2
         for c in commands:
-            assert "operators.fixed=3" in c and "outputs.spend_by_channel=true" in c
+            assert "operators.fixed=3" in c
             assert c.endswith("horizon_days=60 'seed=range(0,2)'")
         assert f"channels.paid_ads.budget_per_day={double}.0" in commands[1]
         one, two = (_paid_ads_per_day(rows.nth(i).inner_text()) for i in (0, 1))

@@ -69,7 +69,7 @@ DAILY: tuple[Column, ...] = (
         "spend_{channel}",
         "yuan",
         "of acquisition_spend, what each channel's users cost today (users × today's unit cost, "
-        "§2.5); only with `outputs.spend_by_channel`",
+        "§2.5); with `outputs.spend_by_channel` (on by default)",
         FLOAT,
         when=SPEND_BY_CHANNEL,
     ),

@@ -380,7 +380,7 @@ class Outputs:
         "add each channel's acquisition spend to the daily table (`spend_<channel>`) and the "
         "summary",
         "on/off",
-        False,
+        True,
     )
     start_date: str = ranged(
         ISO_DATE, "2026-01-01", doc="calendar date of day 0 in the transaction log", unit="date"

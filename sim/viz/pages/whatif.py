@@ -6,8 +6,8 @@ one table (`controls.page("whatif")`, checked against the values offered), each 
 same seeds 0 … N−1 (seed k is the same simulated brand in each: paired comparisons) by the batch
 engine (`sim.experiment.batch.run_batch`). The table gives per plan the median and 10th–90th
 percentile across seeds of profit over the horizon, LTV/CAC at 90 days, 30-day conversion and
-the payback day (DOMAIN §2.7, §4), acquisition spend by channel in yuan/day (the runs carry it:
-`outputs.spend_by_channel`), and P(best) on profit (`sim.viz.report.ranking`, paired by seed); a
+the payback day (DOMAIN §2.7, §4), acquisition spend by channel in yuan/day (the runs' daily
+`spend_<channel>` columns), and P(best) on profit (`sim.viz.report.ranking`, paired by seed); a
 figure shows every seed's profit and LTV/CAC by plan (`sim.viz.plots.by_group`). Each plan is
 titled by what sets it apart from the first (`titles`), shows its planned spend per channel
 (`planned_spend`) and the `privsim -m …` command that reproduces it. The terms read on the page
@@ -33,7 +33,6 @@ MAX_SCENARIOS = 4
 N_JOBS = 2  # local processes for the batch (the machine the page serves from)
 HORIZON_ENV = "PRIVSIM_WHATIF_HORIZON"  # the page's default horizon (privsim-whatif --horizon)
 SEEDS_ENV = "PRIVSIM_WHATIF_SEEDS"  # the page's default seeds per scenario (--seeds)
-SPEND = "outputs.spend_by_channel=true"  # every what-if run carries its spend by channel
 
 # the table's yardsticks: summary column -> (label, format, lower is better)
 YARDSTICKS = {
@@ -84,8 +83,8 @@ def check_run(seeds: int, horizon: int | None) -> None:
 
 
 def run_overrides(s: Plan, horizon: int | None = None) -> list[str]:
-    """A plan's overrides with spend by channel on and the horizon, when not the config's."""
-    return [*s.overrides(), SPEND, *CONTROLS["horizon_days"].override(horizon_of(horizon))]
+    """A plan's overrides and the horizon, when not the config's."""
+    return [*s.overrides(), *CONTROLS["horizon_days"].override(horizon_of(horizon))]
 
 
 def command(s: Plan, seeds: int, horizon: int | None = None) -> str:

@@ -9,7 +9,7 @@ they make (what `privsim` runs):
     scenarios:
     - title: S1 · staged
       controls: {}
-      overrides: [strategy=staged, pool=nurturing, …, outputs.spend_by_channel=true]
+      overrides: [strategy=staged, pool=nurturing, …]
 
     privsim -m $(privsim-whatif --overrides file.yaml --scenario 2)   # runs scenario 2's seeds
 
