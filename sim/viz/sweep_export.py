@@ -88,7 +88,11 @@ def daily_sheet(daily: pd.DataFrame) -> pd.DataFrame:
     if len(daily):
         daily = daily.sort_values(["job", "day"])
         daily = daily.assign(**{CUMULATIVE: daily.groupby("job")["profit"].cumsum()})
-    return by_group(daily, "day", [*DAILY_COLUMNS, CUMULATIVE])
+    # each channel's spend (`spend_<channel>`, of a channel that has its `new_<channel>`)
+    by_channel = [s for c in daily if c.startswith("new_") and (s := f"spend_{c[4:]}") in daily]
+    at = DAILY_COLUMNS.index("acquisition_spend") + 1
+    columns = [*DAILY_COLUMNS[:at], *by_channel, *DAILY_COLUMNS[at:], CUMULATIVE]
+    return by_group(daily, "day", columns)
 
 
 def cohorts_sheet(cohorts: pd.DataFrame) -> pd.DataFrame:
