@@ -34,6 +34,7 @@ from sim.viz.labels import words
 # the pages (RUN: the what-if run settings, GOAL: its goal-seek panel)
 LIVE, WHATIF, RUN, GOAL = "live", "whatif", "whatif run", "whatif goal"
 AS_PLANNED = "as planned"
+NO_LESSON = "none"  # the live page's Lesson select: no prepared lesson, the controls as set
 _NO_KEEP = object()  # a control every value of which sets its key
 
 
@@ -210,6 +211,8 @@ def _table() -> dict[str, Control]:
     return {
         c.name: c
         for c in (
+            Control("lesson", "Lesson: a prepared pair (sets the controls below)", "select",
+                    str, NO_LESSON, (LIVE,), choices="lesson", keep=NO_LESSON),
             Control("experiment", "Load an experiment's config", "select", str, "none", (LIVE,),
                     choices="experiment", sets="experiment", keep="none"),
             Control("strategy_a", "Strategy A", default="staged", pages=(LIVE,), **_STRATEGY),
@@ -263,6 +266,10 @@ def _table() -> dict[str, Control]:
             Control("users_cap", "Users cap: market size, thousand users (0 = unlimited)",
                     "slider", int, 0, (LIVE,), span=(0, 500, 10), unit="thousand users",
                     sets="market_size", keep=0, scale=1000),
+            Control("horizon", "Horizon (days; as planned = the config's or the experiment's)",
+                    "select", int, AS_PLANNED, (LIVE,),
+                    choices=tuple(base()["economics"]["npv_horizons_days"]), unit="days",
+                    sets="horizon_days", keep=AS_PLANNED),
             Control("seed", "Seed (the same for A and B)", "slider", int, 0, (LIVE,),
                     span=(0, 99, 1), sets="seed"),
             Control("fit_spread", "Fit spread: how much is unknown about the brand's "

@@ -148,10 +148,10 @@ def why_early_wins(pair, b: SeedBands) -> str | None:
     a_name, b_name = list(b.names.values())[:2]
     if not v[b_name] > v[a_name]:
         return None
+    return f"Why scaling early wins here ({b_name} ahead of {a_name} on {what}): {held(pair)}."
+
+
+def held(pair) -> str:
+    """`early_scaling_conditions` of the pair in words, each saying whether it holds here."""
     conditions = early_scaling_conditions(pair)
-    parts = [f"{text}: {'holds' if ok else 'does not hold'}" for ok, text in conditions]
-    return (
-        f"Why scaling early wins here ({b_name} ahead of {a_name} on {what}): "
-        + "; ".join(parts)
-        + "."
-    )
+    return "; ".join(f"{text}: {'holds' if ok else 'does not hold'}" for ok, text in conditions)

@@ -32,7 +32,7 @@ import solara
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.viz import plots
-from sim.viz.pages import controls, figures, lesson
+from sim.viz.pages import controls, figures, lesson, lessons
 from sim.viz.pages.controls import LIVE
 from sim.viz.pages.headline import Metric, headline
 from sim.viz.pages.pair import LivePair, cli_command, pending_changes
@@ -41,7 +41,7 @@ from sim.viz.pages.story import what_happened
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
-TITLE = "privsim — live view: how a private domain grows, staged vs premature scaling"
+TITLE = "privsim — live view"
 PLAY_INTERVAL_MS = 1  # pause between frames while playing
 RENDER_INTERVAL_DAYS = 7  # days simulated per redraw: a year is 52 redraws
 CONTROLS = controls.page(LIVE)
@@ -68,6 +68,7 @@ CSS = """
   font-size: 1.0rem; font-weight: 600; }
 .reset-pending { box-shadow: 0 0 0 3px {HIGHLIGHT} !important; }
 .lesson { border-left: 6px solid #333; background: #fafafa; padding: 6px 12px; margin: 4px 0; }
+.lesson .lesson-title { font-size: 1.0rem; font-weight: 600; color: #555; }
 .lesson .q { font-size: 1.55rem; font-weight: 700; line-height: 1.25; color: #222; }
 .lesson .arm { font-size: 1.0rem; line-height: 1.3; margin-top: 3px; }
 .lesson .preview { font-size: 1.05rem; font-weight: 600; line-height: 1.3; margin-top: 5px; }
@@ -140,11 +141,30 @@ def Headline(pair: LivePair):
     )
 
 
+def title(pair: LivePair) -> str:
+    """The app bar's title: the lesson on screen (`lessons.active`), else the arms on screen."""
+    if (chosen := lessons.active(pair.requested)) is not None:
+        return f"{TITLE}: {chosen.title}"
+    return f"{TITLE}: " + " vs ".join(arm.name for arm in pair.arms) if pair.arms else TITLE
+
+
 @solara.component
 def Lesson(pair: LivePair, preview, error: str | None):
-    """The first screen before the first day: the question, each arm in words, and where the
-    run ends (`lesson.preview_line` of `preview`, the pair's), or "preview loading" while it is
-    computed."""
+    """The first screen before the first day: the question (a chosen lesson's, with its
+    conditions in words and whether the conditions for scaling early hold here,
+    `lesson.held`), each arm in words, and where the run ends (`lesson.preview_line` of
+    `preview`, the pair's), or "preview loading" while it is computed."""
+    chosen = lessons.active(pair.requested)
+    question = html.escape(chosen.point if chosen else lesson.QUESTION)
+    head = f'<div class="q">{question}</div>'
+    if chosen is not None:
+        head = (
+            f'<div class="lesson-title">Lesson: {html.escape(chosen.title)}</div>{head}'
+            f'<div class="arm conditions">Conditions: {html.escape(" · ".join(chosen.conditions))}'
+        )
+        if len(pair.arms) == 2:
+            head += f" (here: {html.escape(lesson.held(pair))})"
+        head += "</div>"
     arms = "".join(
         f'<div class="arm" style="color:{colour}">{html.escape(lesson.arm_words(arm))}</div>'
         for arm, colour in zip(pair.arms, (A_COLOUR, B_COLOUR), strict=False)
@@ -162,7 +182,7 @@ def Lesson(pair: LivePair, preview, error: str | None):
         )
     solara.HTML(
         tag="div",
-        unsafe_innerHTML=f'<div class="q">{html.escape(lesson.QUESTION)}</div>{arms}{end}',
+        unsafe_innerHTML=f"{head}{arms}{end}",
         classes=["lesson"],
     )
 
@@ -186,6 +206,8 @@ def WhatHappened(pair: LivePair, ready: bool = False):
         lines = what_happened(pair)
     if ready and (why := lesson.why_early_wins(pair, pair.preview)):
         lines.append(why)
+    if ready and pair.guesses:
+        lines.append(pair.guesses)
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     cli = "".join(
         f"<li>{arm.label}: <code>{html.escape(cli_command(arm.overrides))}</code></li>"
@@ -291,7 +313,9 @@ def ScenarioControls(parameters: solara.Reactive[dict]):
     values = parameters.value
 
     def setter(name):
-        return lambda v: parameters.set({**parameters.value, name: v})
+        if name == "lesson":
+            return lambda v: parameters.set(lessons.choose(parameters.value, v))
+        return lambda v: parameters.set(lessons.change(parameters.value, name, v))
 
     for name, c in CONTROLS.items():
         v = values.get(name, c.default)
@@ -327,9 +351,14 @@ def Page():
 
     arrived = solara.use_reactive(0)  # bumped when a preview arrives (read: redraws the page)
 
-    def run_ahead():  # the preview: the pair run to its horizon, in the background
+    def run_ahead():  # the preview (the pair run to its horizon), then the lesson's brands
         if pair.arms and pair.preview is None:
             pair.preview = lesson.preview(pair.controls)
+            arrived.set(arrived.value + 1)
+        chosen = lessons.active(pair.requested)
+        if pair.arms and chosen is not None and chosen.brands and pair.guesses is None:
+            record = lessons.guess_record(pair.controls, chosen.brands)
+            pair.guesses = lessons.guess_line(record, pair.controls.seed)
             arrived.set(arrived.value + 1)
 
     ahead = solara.lab.use_task(
@@ -343,7 +372,7 @@ def Page():
     solara.Title("privsim live view")
     solara.Style(CSS)
     with solara.AppBar():
-        solara.AppBarTitle(TITLE)
+        solara.AppBarTitle(title(pair))
 
     if not big:
         with solara.Sidebar(), solara.Column():
