@@ -5,13 +5,15 @@ profit chart; no Solara badge); play a year (its wall time recorded in
 results/e2e/timing.json, not asserted), the story on the first screen without scrolling (headline
 cards, the profit chart with a phase mark), presentation mode, a changed control shown as
 pending until Reset, screenshots; the "Across brands" card run over 5 brands (seeds) in the
-background, its band figure and result line, marked stale after a Reset to another scenario.
+background, its band figure and result line, marked stale after a Reset to another scenario;
+a prepared lesson chosen in the Lesson select, applied on Reset and played to its end.
 
 Needs `apt-get install chromium` and `pip install playwright` plus the page's extra
 (`.[viz]`); skips, saying which is missing, when one of them is absent. The screenshots go to
 results/e2e/ (app_start.png: day 0 with the preview; app.png: the first screen after a year;
 app_full.png: the whole page; app_presentation.png; app_pending.png; app_after_reset.png;
-app_bands.png).
+app_bands.png; lesson_start.png, lesson_end.png, lesson_reveal.png: a prepared lesson
+played to its end).
 """
 
 from __future__ import annotations
@@ -221,3 +223,56 @@ def test_across_brands_runs_in_the_background_and_shows_bands(server):
         page.locator(".reset-button").first.click()
         page.wait_for_selector(".bands-stale", timeout=60_000)
         assert "strategy a: staged → one_to_ten" in page.inner_text(".bands-stale")
+
+
+def test_a_lesson_sets_the_controls_and_plays_to_the_end(server):
+    """Choose the prepared lesson "an untested launch" in the sidebar's Lesson select: its
+    controls wait for Reset; after Reset the app bar and the first screen name the lesson, its
+    question and conditions, and the preview; played to its end (one year), "What happened"
+    says how the guess fared on this brand and on the experiment's other brands, and the brand
+    is revealed. Screenshots: lesson_start.png (day 0), lesson_end.png, lesson_reveal.png."""
+    with opened(server) as page:
+        page.wait_for_selector(".day-counter", timeout=120_000)
+        page.locator(".v-select", has_text="Lesson").first.click()
+        page.locator(
+            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*untested_launch\s*$")
+        ).first.click()
+        page.wait_for_selector(".pending-changes", timeout=60_000)
+        pending = page.inner_text(".pending-changes")
+        assert "lesson: none → untested_launch" in pending
+        assert "strategy b: premature → ten_to_n" in pending
+        page.locator(".reset-button").first.click()
+        page.wait_for_function(
+            "() => /Preview — this is where this run ends/"
+            ".test(document.querySelector('.lesson')?.innerText)"
+            " && /Lesson: An untested launch/.test(document.querySelector('.lesson')?.innerText)",
+            timeout=180_000,
+        )
+        first = page.inner_text(".lesson")
+        assert "a bad 1 get amplified into a bad 10?" in first
+        assert "Conditions: fit unknown · guess untested · full team · one year" in first
+        assert "A (staged): “zero_to_one”" in first and "B (ten_to_n):" in first
+        assert re.search(r"by day 364, cumulative profit A −?¥[\d.,]+[kM]? vs B −?¥", first)
+        assert "An untested launch on an uncertain brand" in page.inner_text(".v-toolbar")
+        assert _day(page) == 0
+        for sel in (".day-counter", ".lesson"):
+            _in_first_screen(page, sel)
+        page.screenshot(path=str(OUT / "lesson_start.png"))
+
+        page.get_by_role("button", name="▶").click()
+        _wait_day(page, 365, timeout_s=600)
+        page.wait_for_function(
+            "() => /Day 365 of 365/.test(document.querySelector('.what-happened')?.innerText)"
+            " && /Of this experiment's brands/"
+            ".test(document.querySelector('.what-happened')?.innerText)",
+            timeout=120_000,
+        )
+        _assert_plots_rendered(page)
+        text = page.inner_text(".what-happened")
+        assert re.search(r"On this brand \(seed 9\) the guess was (not )?the best fit", text), text
+        _in_first_screen(page, ".headline")
+        page.screenshot(path=str(OUT / "lesson_end.png"))
+        reveal = page.locator(".reveal-brand").first
+        assert "true fits" in reveal.inner_text()  # revealed at the end of the horizon
+        reveal.scroll_into_view_if_needed()
+        page.screenshot(path=str(OUT / "lesson_reveal.png"))

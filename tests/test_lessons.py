@@ -100,4 +100,5 @@ def test_guess_record_reads_the_brands_latent_fits():
         pair = LivePair(**{**c.__dict__, "seed": seed})
         pair.step()
         b = pair.arms[1].summary()["brand"]
+        # B (ten_to_n) runs its guess untested: missed where what it runs is not the best fit
         assert missed == [d for d in ("place", "goods") if not b[f"{d}_run_is_best_fit"]]

@@ -132,10 +132,9 @@ def guess_record(c, brands: int) -> dict[int, list[str]]:
         m = PrivateDomainModel(**model_kwargs(cfg))
         m.step()
         b = m.summary()["brand"]
-        out[seed] = [
-            d for d in DIMENSIONS
-            if f"{d}_guess" in b and b[f"{d}_fit_{b[f'{d}_guess']}"] < b[f"{d}_fit_{b[f'{d}_best_fit']}"]
-        ]  # fmt: skip
+        fit = {d: (b[f"{d}_fit_{b[f'{d}_guess']}"], b[f"{d}_fit_{b[f'{d}_best_fit']}"])
+               for d in DIMENSIONS if f"{d}_guess" in b}  # fmt: skip
+        out[seed] = [d for d, (guess, best) in fit.items() if guess < best]
     return out
 
 
