@@ -67,6 +67,20 @@ def _assert_plots_rendered(page) -> None:
         assert h > 100, f"plot {key} not rendered ({h} px high)"
 
 
+def _choose(page, select: str, option: str) -> None:
+    """Pick `option` in the sidebar's select whose label holds `select`."""
+    page.locator(".v-select", has_text=select).first.click()
+    page.locator(
+        ".v-menu__content .v-list-item", has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")
+    ).first.click()
+
+
+def _reset_until(page, condition: str, timeout_s: float = 60) -> None:
+    """Press Reset and wait until the JavaScript `condition` holds."""
+    page.locator(".reset-button").first.click()
+    page.wait_for_function(condition, timeout=timeout_s * 1000)
+
+
 def _in_first_screen(page, selector: str) -> None:
     """The element is on screen at 1280×720 without scrolling: its box lies in the viewport."""
     assert page.evaluate("() => window.scrollY") == 0
@@ -154,21 +168,17 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
 
         # change strategy A: the change is shown as pending, Reset marked, until Reset
         assert page.locator(".pending-changes").count() == 0
-        page.locator(".v-select", has_text="Strategy A").first.click()
-        page.locator(
-            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
-        ).first.click()
+        _choose(page, "Strategy A", "one_to_ten")
         page.wait_for_selector(".pending-changes", timeout=60_000)
         assert "staged → one_to_ten" in page.inner_text(".pending-changes")
         assert page.locator(".reset-pending").count() == 1
         _in_first_screen(page, ".pending-changes")
         page.screenshot(path=str(OUT / "app_pending.png"))
-        page.locator(".reset-button").first.click()
-        page.wait_for_function(
+        _reset_until(
+            page,
             "() => document.querySelector('.what-happened')"
             "?.innerText.includes('A (one_to_ten)')"
             " && /Day 0 of/.test(document.querySelector('.day-counter')?.innerText)",
-            timeout=60_000,
         )
         assert page.locator(".pending-changes").count() == 0
         assert page.locator(".reset-pending").count() == 0
@@ -216,10 +226,7 @@ def test_across_brands_runs_in_the_background_and_shows_bands(server):
 
         # a Reset to another scenario: the bands stay, marked as an earlier scenario's
         assert page.locator(".bands-stale").count() == 0
-        page.locator(".v-select", has_text="Strategy A").first.click()
-        page.locator(
-            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*one_to_ten\s*$")
-        ).first.click()
+        _choose(page, "Strategy A", "one_to_ten")
         page.locator(".reset-button").first.click()
         page.wait_for_selector(".bands-stale", timeout=60_000)
         assert "strategy a: staged → one_to_ten" in page.inner_text(".bands-stale")
@@ -233,20 +240,16 @@ def test_a_lesson_sets_the_controls_and_plays_to_the_end(server):
     is revealed. Screenshots: lesson_start.png (day 0), lesson_end.png, lesson_reveal.png."""
     with opened(server) as page:
         page.wait_for_selector(".day-counter", timeout=120_000)
-        page.locator(".v-select", has_text="Lesson").first.click()
-        page.locator(
-            ".v-menu__content .v-list-item", has_text=re.compile(r"^\s*untested_launch\s*$")
-        ).first.click()
-        page.wait_for_selector(".pending-changes", timeout=60_000)
-        pending = page.inner_text(".pending-changes")
-        assert "lesson: none → untested_launch" in pending
-        assert "strategy b: premature → ten_to_n" in pending
-        page.locator(".reset-button").first.click()
-        page.wait_for_function(
+        _choose(page, "Lesson", "untested_launch")
+        pending = page.locator(".pending-changes")  # the lesson's controls wait for Reset
+        for change in ("lesson: none → untested_launch", "strategy b: premature → ten_to_n"):
+            assert change in pending.inner_text(timeout=60_000)
+        _reset_until(
+            page,
             "() => /Preview — this is where this run ends/"
             ".test(document.querySelector('.lesson')?.innerText)"
             " && /Lesson: An untested launch/.test(document.querySelector('.lesson')?.innerText)",
-            timeout=180_000,
+            timeout_s=180,
         )
         first = page.inner_text(".lesson")
         assert "a bad 1 get amplified into a bad 10?" in first
