@@ -82,6 +82,7 @@ def test_the_title_is_the_lesson_or_the_arms_on_screen():
     assert "premature" not in title(pair)
     lesson = lessons.load("understaffed_scaling")
     assert title(LivePair(**lesson.values())).endswith(": " + lesson.title)
+    assert title(LivePair(lesson="no_such_lesson", strict=False)) == "privsim — live view"
 
 
 def test_guess_line_names_this_brand_and_those_where_the_guess_was_best():

@@ -184,11 +184,12 @@ class BandRun:
 
 
 def band_changes(bands_controls: Controls, now: Controls) -> list[str]:
-    """The controls (the seed aside: the bands run their own) in which the scenario on screen
-    differs from the one the bands were run for, as "name: bands' → now" lines."""
+    """The controls (the seed aside: the bands run their own; the lesson aside: it sets only
+    other controls) in which the scenario on screen differs from the one the bands were run for,
+    as "name: bands' → now" lines."""
     out = []
     for name, v in bands_controls.__dict__.items():
-        if name != "seed" and getattr(now, name) != v:
+        if name not in ("seed", "lesson") and getattr(now, name) != v:
             out.append(f"{name.replace('_', ' ')}: {v} → {getattr(now, name)}")
     return out
 

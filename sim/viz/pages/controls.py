@@ -13,6 +13,10 @@ Defaults are the config's: the composed default config (`base()`: horizon, exist
 brand fit, the channels offered a budget), the goal-seek presets (`goal_spec`), and the policy
 search's ranges for the rules it varies (`searched`, configs/optimize/staged_policy.yaml).
 
+The live page's `lesson` select sets no key itself: it sets the other controls from a prepared
+lesson (`sim.viz.pages.lessons`, configs/lesson/). Its `horizon` offers the NPV yardsticks
+(`economics.npv_horizons_days`), so each has its NPV at the end.
+
 A control that leaves the config as composed has a `keep` value ("as planned", an empty number
 field, 0 operators …): it then sets nothing. Two controls with the same words but different
 meanings get different names: `ad_volume` scales paid-ads *users* per day

@@ -14,9 +14,11 @@ Solara fetches from a CDN, and its parameter sliders do not show their values.
 The controls are the table's (`controls.page("live")`): the widgets, their checks and the
 overrides they make all come from there. At day 0 the first screen teaches: the question, the
 arms in words and where the run ends (`lesson`: the pair run ahead in the background, drawn
-faintly under the live lines). Once playing it tells the story: the run bar, the headline cards
-(A and B, the difference coloured) and cumulative profit, full width. Below:
-what happened, the other plots, the brand revealed, and the pair run across brands (seeds) in
+faintly under the live lines); a prepared lesson chosen in the sidebar's Lesson select
+(`lessons`, configs/lesson/) sets the controls and puts its question and conditions there, and
+its title in the app bar (else the arms on screen). Once playing it tells the story: the run
+bar, the headline cards (A and B, the difference coloured) and cumulative profit, full width.
+Below: what happened, the other plots, the brand revealed, and the pair run across brands (seeds) in
 the background (`panels`).
 
 The model never imports this page. Every number shown comes from the arms' own outputs.
@@ -143,7 +145,7 @@ def Headline(pair: LivePair):
 
 def title(pair: LivePair) -> str:
     """The app bar's title: the lesson on screen (`lessons.active`), else the arms on screen."""
-    if (chosen := lessons.active(pair.requested)) is not None:
+    if (chosen := lessons.active(pair.controls.__dict__)) is not None:
         return f"{TITLE}: {chosen.title}"
     return f"{TITLE}: " + " vs ".join(arm.name for arm in pair.arms) if pair.arms else TITLE
 
@@ -154,7 +156,7 @@ def Lesson(pair: LivePair, preview, error: str | None):
     conditions in words and whether the conditions for scaling early hold here,
     `lesson.held`), each arm in words, and where the run ends (`lesson.preview_line` of
     `preview`, the pair's), or "preview loading" while it is computed."""
-    chosen = lessons.active(pair.requested)
+    chosen = lessons.active(pair.controls.__dict__)
     question = html.escape(chosen.point if chosen else lesson.QUESTION)
     head = f'<div class="q">{question}</div>'
     if chosen is not None:
@@ -355,7 +357,7 @@ def Page():
         if pair.arms and pair.preview is None:
             pair.preview = lesson.preview(pair.controls)
             arrived.set(arrived.value + 1)
-        chosen = lessons.active(pair.requested)
+        chosen = lessons.active(pair.controls.__dict__)
         if pair.arms and chosen is not None and chosen.brands and pair.guesses is None:
             record = lessons.guess_record(pair.controls, chosen.brands)
             pair.guesses = lessons.guess_line(record, pair.controls.seed)

@@ -116,7 +116,7 @@ class LivePair(mesa.Model):
         self._frames = None  # (day, daily, cohorts): see `figures.frames`
         self._marks = None  # (day, marks): see `figures.marks`
         self.preview = None  # the pair run ahead to its horizon, set by the page (`lesson.preview`)
-        self.guesses = None  # a lesson's guess on its brands, set by the page (`lessons.guess_line`)
+        self.guesses = None  # a lesson's brands: `lessons.guess_line`, set by the page
         try:
             self.controls = Controls.parse(**self.requested)
         except ValueError as e:
