@@ -21,7 +21,8 @@ LABELS = {"1000": "paid ads 1,000 yuan/day", "2000": "paid ads 2,000 yuan/day"}
 def test_levels_name_their_key():
     assert level_label(KEY, "1000") == LABELS["1000"]
     assert level_label("++channels.kol.volume_scale", "2") == "KOL ×2"
-    assert level_label("initial_users", "5000") == "existing customers 5,000"
+    assert level_label("initial_users", "5000") == "5,000 existing customers"
+    assert level_label("horizon_days", "365") == "365-day horizon"
     assert level_label("fit.spread", "0.5") == "fit spread 0.5"
     assert level_label("strategy", "staged") == "staged"
     # no words of its own: the key itself, never a bare value

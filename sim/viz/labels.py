@@ -38,9 +38,9 @@ def result_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 WORDS = {"paid_ads": "paid ads", "public_store": "public store", "kol": "KOL"}
 KEY_WORDS = {  # top-level keys in the what-if page's words (sim.viz.pages.controls)
-    "initial_users": "existing customers",
-    "market_size": "market size (users)",
-    "horizon_days": "horizon (days)",
+    "initial_users": "{} existing customers",
+    "market_size": "market size {} users",
+    "horizon_days": "{}-day horizon",
 }
 
 
@@ -75,7 +75,7 @@ def level_label(key: str, value: str) -> str:
     if key == "operators.fixed":
         return f"{value} operators (fixed)"
     if len(parts) == 1:
-        return f"{KEY_WORDS.get(key, words(key))} {value}"
+        return KEY_WORDS.get(key, f"{words(key)} {{}}").format(value)
     if len(parts) == 2 and not any(p.isdigit() for p in parts):
         return f"{' '.join(map(words, parts))} {value}"
     return f"{key}={value}"
