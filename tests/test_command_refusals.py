@@ -265,3 +265,16 @@ def test_trials_a_killed_calibration_left_running_are_failed_on_resume(tmp_path)
     assert list(states.values()).count("COMPLETE") == 3  # 2 before + 1 more: RUNNING not counted
     assert json.dumps(resumed.trials[killed.number].user_attrs).count("interrupted") == 1
     assert Path(out / "study.db").exists()
+
+
+def test_no_command_reads_an_abbreviated_option():
+    """Every command's parser is `checks.ArgumentParser` (no prefix matching): argparse's own,
+    made anywhere in sim/cli/, would read `--seed 3` as `--seeds 3` without a word."""
+    cli = Path(checks.__file__).parent
+    own = [p.name for p in sorted(cli.glob("*.py")) if "argparse.ArgumentParser(" in p.read_text()]
+    assert own == [], own
+    p = checks.ArgumentParser(prog="x")
+    p.add_argument("--seeds", type=int)
+    assert p.parse_args(["--seeds", "3"]).seeds == 3
+    with pytest.raises(SystemExit):
+        p.parse_args(["--seed", "3"])

@@ -104,6 +104,22 @@ def test_workbook_holds_numbers_as_numbers_with_a_bold_frozen_header():
     assert rows(wb["About"]) == [["term", "definition"], ["profit", "yuan, the run"]]
 
 
+def test_the_same_sheets_give_the_same_bytes():
+    """No save time in the file: two exports of the same numbers, more than a zip time step
+    (2 s) and a document-date step (1 s) apart, are byte-identical."""
+    import time
+    import zipfile
+
+    runs = pd.DataFrame({"job": ["0", "1"], "profit": [1.5, np.nan]})
+    first = workbook({"runs": runs}, about={"profit": "yuan"})
+    time.sleep(2.1)
+    assert workbook({"runs": runs}, about={"profit": "yuan"}) == first
+    props = open_book(first).properties
+    assert props.created == props.modified == export.STAMP
+    entries = zipfile.ZipFile(io.BytesIO(first)).infolist()
+    assert {e.date_time for e in entries} == {(1980, 1, 1, 0, 0, 0)}
+
+
 def test_sheet_names_stay_unique_within_the_limit():
     names = export.sheet_names(["x" * 40, "x" * 35, "about"])
     assert list(names.values()) == ["x" * 31, "x" * 27 + " (2)", "about (2)"]

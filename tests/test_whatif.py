@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -236,6 +237,17 @@ def test_comparison_known_answer():
     assert "25 (13 – 79)" in html and "not within the horizon" in html
     assert "[3 of 4 seeds]" in html and "1 failed" in html
     assert "Profit over the 365-day horizon" in html and "paid ads: 15" in html
+
+
+def test_spend_lists_only_the_channels_that_spend():
+    row = {"spend_paid_ads_per_day_p50": 1500.0, "spend_kol_per_day_p50": 0.0,
+           "spend_fission_per_day_p50": 0.2, "spend_public_store_per_day_p50": math.nan}  # fmt: skip
+    assert w.spend_cell(row) == "paid ads: 1,500\nfission: < 1"
+    assert w.spend_cell({"spend_kol_per_day_p50": 0.0, "profit_p50": 1.0}) == "none"
+    assert w.spend_cell({"spend_kol_per_day_p50": math.nan}) == "–"  # no seed has a value
+    done = pd.DataFrame({"spend_paid_ads": [0.0, 10.0], "spend_kol": [0.0, 0.0]})
+    assert w.spend_channels(done) == ["kol", "paid_ads"]
+    assert w.spend_channels(done, spent=True) == ["paid_ads"]
 
 
 def test_glossary_defines_every_term_on_the_page_from_its_source():

@@ -86,3 +86,9 @@ def test_the_workbook_holds_the_numbers_and_defines_every_column(batch):
     assert got["spend_paid_ads_per_day_p50"].tolist() == pytest.approx(
         table["spend_paid_ads_per_day_p50"].tolist()
     )
+    # only the channels that spend, as the page lists them: none of zeros only
+    spent = [c for c in runs if c.startswith("spend_")]
+    assert spent == [f"spend_{c}" for c in w.spend_channels(done, spent=True)]
+    assert all((runs[c] > 0).any() for c in spent)
+    idle = set(w.spend_channels(done)) - set(w.spend_channels(done, spent=True))
+    assert not any(f"spend_{c}_per_day_p50" in got for c in idle)

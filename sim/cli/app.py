@@ -8,16 +8,16 @@ Exits by the one scheme (`sim.cli.exits`): 2 on a busy port, before serving.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from sim.cli import checks
 from sim.cli.serve import serve
 
 PAGE = "sim.viz.pages.live_page"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
+    ap = checks.ArgumentParser(
         prog="privsim-app",
         description="The trainer's live view: two private-domain models side by side.",
     )

@@ -1,15 +1,40 @@
 """Checks of the commands' own arguments (not the model's config), each refusing with one line
 and exit 2 (`sim.cli.exits.refuse`) before any work: argparse's own errors print a usage block,
 and a value argparse accepts (`--jobs 0`, `--port 99999`, `--out` naming a file) would otherwise
-fail later with a trace, or after work was done."""
+fail later with a trace, or after work was done. Every command's parser is `ArgumentParser`:
+an option is read only as typed in full."""
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import ipaddress
 import sys
 from pathlib import Path
 
 from sim.cli.exits import refuse
+
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser without prefix matching (`allow_abbrev=False`): `privsim-whatif --seed
+    3` would otherwise be read as `--seeds 3` without a word. An option it does not know is
+    refused (exit 2, argparse's usage and one error line) naming the closest known option."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        if message.startswith("unrecognized arguments: "):
+            known = [o for o in self._option_string_actions if o.startswith("--")]
+            typed = [a.split("=")[0] for a in message.split(": ", 1)[1].split()]
+            for arg in (a for a in typed if a.startswith("--")):
+                if close := difflib.get_close_matches(arg, known, n=1):
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        super().error(message)
+
 
 PORTS = (1, 65535)
 LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}

@@ -4,7 +4,6 @@ directory or an option cannot be used or the `clv` extra is missing, 1 when a fi
 
 from __future__ import annotations
 
-import argparse
 import sys
 import traceback
 
@@ -17,7 +16,7 @@ PROG = "privsim-clv"
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog=PROG, description=views.__doc__.split("\n\n")[0])
+    p = checks.ArgumentParser(prog=PROG, description=views.__doc__.split("\n\n")[0])
     p.add_argument(
         "run_dir",
         nargs="+",

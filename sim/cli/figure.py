@@ -4,7 +4,6 @@ unknown experiment or override: one line, nothing run), 1 when a run fails."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -17,7 +16,7 @@ PROG = "privsim-figure"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
+    ap = checks.ArgumentParser(
         prog=PROG, description="One slide-ready figure (PNG + SVG) of an experiment's arms."
     )
     ap.add_argument(

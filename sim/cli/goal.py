@@ -36,7 +36,7 @@ def number(text: str) -> int | float:
 
 
 def flags_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = checks.ArgumentParser(
         prog=PROG,
         description="Search one config key over a range, on the same brands for every value: "
         "the smallest (largest) value whose mean metric meets --keep (grid, then bisection), "

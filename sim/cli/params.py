@@ -3,9 +3,9 @@ parameter reference generated from the schema and the configs (`sim.experiment.r
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from sim.cli import checks
 from sim.cli.exits import FAILED
 from sim.experiment import reference
 
@@ -13,7 +13,7 @@ PROG = "privsim-params"
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog=PROG, description=reference.__doc__.splitlines()[0])
+    ap = checks.ArgumentParser(prog=PROG, description=reference.__doc__.splitlines()[0])
     mode = ap.add_mutually_exclusive_group()
     doc = reference.DOC
     where = doc.relative_to(reference.ROOT)

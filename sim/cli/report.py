@@ -5,11 +5,11 @@ sweep or `--rank-by` names no summary column (before anything is written)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import traceback
 from pathlib import Path
 
+from sim.cli import checks
 from sim.cli.exits import DONE, FAILED, refuse
 from sim.experiment.comparison import RANK_BY
 from sim.experiment.sweep import name_unfinished, planned_total
@@ -19,7 +19,7 @@ PROG = "privsim-report"
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(
+    p = checks.ArgumentParser(
         prog=PROG,
         description="Aggregate a Hydra multirun into summary.parquet, figures, report.md, "
         "report.html (to forward) and workbook.xlsx in the sweep directory; exit 1 naming the "

@@ -4,7 +4,6 @@ that its tables and summary come out identical (`sim.experiment.reproduce`). Exi
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ PROG = "privsim-reproduce"
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog=PROG, description=rep.__doc__.split("\n\n")[0])
+    p = checks.ArgumentParser(prog=PROG, description=rep.__doc__.split("\n\n")[0])
     p.add_argument("run_dir", type=Path, help="a run directory (one job of a sweep, or a run)")
     p.add_argument(
         "--keep",

@@ -6,12 +6,12 @@ Exit 2 when a summary is missing."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from sim.cli import checks
 from sim.cli.exits import DONE, refuse
 from sim.experiment.jobs import write_text
 from sim.viz import plots, strategy_map
@@ -20,7 +20,7 @@ PROG = "python -m sim.cli.strategy_map"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog=PROG, description=strategy_map.__doc__.splitlines()[0])
+    p = checks.ArgumentParser(prog=PROG, description=strategy_map.__doc__.splitlines()[0])
     p.add_argument("sweep_dir", type=Path, nargs="+", help="reported sweeps of several strategies")
     args = p.parse_args(argv)
     paths = [d / "summary.parquet" for d in args.sweep_dir]

@@ -16,7 +16,7 @@ from sim.cli.exits import checked
 
 def parser(prog: str, description: str, group: str, names: list[str], example: str):
     """The command's parser with the shared arguments; a command adds its own."""
-    p = argparse.ArgumentParser(prog=prog, description=description)
+    p = checks.ArgumentParser(prog=prog, description=description)
     p.add_argument("name", help=f"a spec in configs/{group}/ ({', '.join(names)})")
     p.add_argument("overrides", nargs="*", help=f"Hydra overrides of the spec, e.g. {example}")
     p.add_argument("--out", type=Path, help=f"output folder (default results/{group}/<name>)")

@@ -4,12 +4,12 @@ missing."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+from sim.cli import checks
 from sim.cli.exits import DONE, refuse
 from sim.viz import plots, testing_value
 
@@ -17,7 +17,7 @@ PROG = "python -m sim.cli.testing_value"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog=PROG, description=testing_value.__doc__.splitlines()[0])
+    p = checks.ArgumentParser(prog=PROG, description=testing_value.__doc__.splitlines()[0])
     p.add_argument("sweep_dir", type=Path, help="a sweep of experiment=testing_value")
     args = p.parse_args(argv)
     path = args.sweep_dir / "summary.parquet"

@@ -14,10 +14,10 @@ file the page saved (`sim.viz.pages.whatif_share`), for `privsim -m`, and serves
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from sim.cli import checks
 from sim.cli.exits import refuse
 from sim.cli.serve import serve
 from sim.viz.pages.controls import RUN, page
@@ -28,7 +28,7 @@ PROG = "privsim-whatif"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
+    ap = checks.ArgumentParser(
         prog=PROG, description="The strategist's what-if page: a few plans, many seeds each."
     )
     ap.add_argument("--host", default="127.0.0.1")

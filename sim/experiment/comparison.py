@@ -76,6 +76,8 @@ PERCENTILES = (10, 50, 90)  # each group's spread over the paired brands (plots.
 PAIRED_FIELDS = {  # paired.parquet, one row per pair of groups and yardstick: (dtype, meaning)
     "a": ("string", "group A (appears first in the sweep)"),
     "b": ("string", "group B (the other group of the pair)"),
+    "a_label": ("string", "group A in words, naming what it sets (`paid ads 1,000 yuan/day`)"),
+    "b_label": ("string", "group B in words"),
     "differs_in": ("string", "the one override A and B differ in"),
     "a_level": ("string", "its value in A"),
     "b_level": ("string", "its value in B"),
@@ -181,7 +183,7 @@ def _ratio(x: float) -> str:
 def sentence(row: dict, label: str) -> str:
     """ "A beat B in k of n brands (t ties); B's profit spread (10th–90th percentile range) is
     x times A's", with zero spread said in words rather than divided by."""
-    a, b, n = row["a"], row["b"], row["brands"]
+    a, b, n = row["a_label"], row["b_label"], row["brands"]
     name = label.split(" (")[0]
     lead = "" if row["yardstick"] == "profit" else f"On {name}, "
     if row["context"]:  # several overrides vary: name A and B by the one they differ in
@@ -207,8 +209,10 @@ def sentence(row: dict, label: str) -> str:
 
 def paired(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[tuple]]:
     """The paired comparisons of a collected, grouped sweep table: one row per pair of groups
-    and yardstick (`PAIRED_COLUMNS`), and the pairs refused (`group_pairs`)."""
+    and yardstick (`PAIRED_COLUMNS`), and the pairs refused (`group_pairs`). Groups are named
+    in words by the table's `group_label` column where it has one (`sim.viz.labels`)."""
     done = table[table["status"] == "finished"]
+    name = dict(zip(done["group"], done.get("group_label", done["group"]), strict=True))
     rows, refused = [], []
     if done["group"].nunique() > 1 and "seed" in done:
         pairs, refused = group_pairs(done, keys)
@@ -223,6 +227,8 @@ def paired(table: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, list[tup
                 row = dict(
                     a=a,
                     b=b,
+                    a_label=name[a],
+                    b_label=name[b],
                     differs_in=key,
                     a_level=levels[a][key],
                     b_level=levels[b][key],

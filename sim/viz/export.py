@@ -10,7 +10,8 @@ calibration). This module only renders; each caller says what goes in and define
   the only markup read (the markdown subset the reports' notes already use).
 - `workbook(sheets, about)`: `.xlsx` bytes (openpyxl): one sheet per frame, header row bold and
   frozen, numbers stored as numbers (NaN as an empty cell), and an "About" sheet listing
-  `about`'s terms and definitions (what each column means, its unit and horizon).
+  `about`'s terms and definitions (what each column means, its unit and horizon); the same
+  sheets give the same bytes (no save time inside: `STAMP`).
 - `write_atomic(path, data)`: text (UTF-8) or bytes through the project's one atomic write
   (`sim.experiment.jobs.atomic_write`): a reader never sees half a file.
 """
@@ -18,6 +19,7 @@ calibration). This module only renders; each caller says what goes in and define
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import io
 import math
@@ -312,9 +314,34 @@ def workbook(sheets: Mapping[str, pd.DataFrame], about: Mapping[str, str] | None
         ws = wb.create_sheet(ABOUT)
         _fill(ws, pd.DataFrame(list(about.items()), columns=["term", "definition"]))
         ws.column_dimensions["B"].width = 110
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return _saved(wb)
+
+
+# The workbook's document dates and its zip entries' times: fixed, so one export of the same
+# numbers gives the same bytes (the run's own provenance says when it ran). 1980-01-01 is the
+# earliest time a zip entry can carry.
+STAMP = datetime.datetime(1980, 1, 1)
+
+
+def _saved(wb) -> bytes:
+    """`wb`'s `.xlsx` bytes, identical for identical content: openpyxl stamps the document's
+    created / modified dates and each zip entry's time with the clock (`Workbook.save`), so
+    the dates are set to `STAMP` and the archive is written again with every entry at `STAMP`
+    (same names, order and contents)."""
+    from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb.properties.created = wb.properties.modified = STAMP
+    raw = io.BytesIO()
+    ExcelWriter(wb, ZipFile(raw, "w", ZIP_DEFLATED, allowZip64=True)).save()  # no clock
+    out = io.BytesIO()
+    with ZipFile(raw) as src, ZipFile(out, "w", ZIP_DEFLATED) as dst:
+        for entry in src.infolist():
+            fixed = ZipInfo(entry.filename, date_time=STAMP.timetuple()[:6])
+            fixed.compress_type, fixed.external_attr = ZIP_DEFLATED, 0o644 << 16
+            dst.writestr(fixed, src.read(entry))
+    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------- files

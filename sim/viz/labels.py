@@ -37,15 +37,32 @@ def result_columns(table: pd.DataFrame) -> list[tuple[str, str, str]]:
 
 
 WORDS = {"paid_ads": "paid ads", "public_store": "public store", "kol": "KOL"}
+KEY_WORDS = {  # top-level keys in the what-if page's words (sim.viz.pages.controls)
+    "initial_users": "{} existing customers",
+    "market_size": "market size {} users",
+    "horizon_days": "{}-day horizon",
+}
 
 
 def words(name: str) -> str:
     return WORDS.get(name, name.replace("_", " "))
 
 
+def _number(value: str) -> str:
+    """`1000` -> `1,000` (a whole number from 1,000 up); any other value as given."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return value
+    return f"{v:,.0f}" if v.is_integer() and abs(v) >= 1000 else value
+
+
 def level_label(key: str, value: str) -> str:
-    """One override in words: `staged`, `conversion pool`, `paid ads ×2`, `3 operators`."""
+    """One override in words: `staged`, `conversion pool`, `paid ads ×2`, `paid ads 1,000
+    yuan/day`, `3 operators (fixed)`, `fit spread 0.5`; a key with no words of its own as
+    `key=value` (`strategy.phases.0.team_size=3`), so a value never stands without its key."""
     parts = key.lstrip("+~").split(".")
+    key, value = ".".join(parts), _number(str(value))
     if key in ("strategy", "pool"):
         return value if key == "strategy" else f"{value} pool"
     if parts[0] == "business" and len(parts) == 1:
@@ -57,21 +74,43 @@ def level_label(key: str, value: str) -> str:
             return f"{words(parts[1])} {value} yuan/day"
     if key == "operators.fixed":
         return f"{value} operators (fixed)"
-    return (
-        f"{words(parts[-1])} {value}"
-        if len(parts) < 3
-        else f"{' '.join(map(words, parts[-2:]))} {value}"
-    )
+    if len(parts) == 1:
+        return KEY_WORDS.get(key, f"{words(key)} {{}}").format(value)
+    if len(parts) == 2 and not any(p.isdigit() for p in parts):
+        return f"{' '.join(map(words, parts))} {value}"
+    return f"{key}={value}"
 
 
 def group_labels(done: pd.DataFrame, keys: list[str]) -> dict[str, str]:
-    """Each group's name in words (`staged · paid ads ×2`), for figures."""
+    """Each group's name in words (`staged · paid ads ×2`), for figures and tables."""
     levels = group_levels(done, keys) if len(done) else {}
     out = {g: " · ".join(level_label(k, v) for k, v in lv.items()) for g, lv in levels.items()}
     out = {g: (lab or g) for g, lab in out.items()}
     if len(set(out.values())) < len(out):  # never merge two groups under one label
         return {g: g for g in out}
     return out
+
+
+GROUP_LABEL = "group_label"  # the readable column beside `group` (whose values stay as they were)
+
+
+def with_group_labels(table: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """`table` (grouped: `sim.experiment.sweep.add_groups`) with `group_label` beside `group`:
+    the group in words, naming the key even when one override varies (`paid ads 1,000
+    yuan/day`, not `1000`)."""
+    names = group_labels(table, list(keys))
+    at = list(table.columns).index("group") + 1
+    out = table.drop(columns=GROUP_LABEL, errors="ignore")
+    out.insert(at, GROUP_LABEL, out["group"].map(names).astype("string"))
+    out.attrs = dict(table.attrs)
+    return out
+
+
+def label_of(table: pd.DataFrame) -> dict[str, str]:
+    """group -> its label, from the `group_label` column (the group itself where there is none)."""
+    if GROUP_LABEL not in table:
+        return {g: g for g in table["group"]}
+    return dict(zip(table["group"], table[GROUP_LABEL], strict=True))
 
 
 # --- the what-if page's glossary: every term read there, defined where it is defined -----------

@@ -74,7 +74,7 @@ from sim.experiment.sweep import (
     unfinished,
 )
 from sim.viz import plots, sweep_export
-from sim.viz.labels import group_labels, result_columns, words
+from sim.viz.labels import label_of, level_label, result_columns, with_group_labels, words
 
 REPORT = "report.md"
 CI_NOTE = "mean ± 95 % CI of the mean across seeds (t-interval)"
@@ -146,6 +146,7 @@ RANK_NOTE = (
 def ranking_lines(done: pd.DataFrame, column: str) -> list[str]:
     label, fmt = yardstick(column)
     r = ranking(done, column)
+    names = label_of(done)
     better = "lower" if column in LOWER_IS_BETTER else "higher"
     lines = [
         "",
@@ -161,7 +162,8 @@ def ranking_lines(done: pd.DataFrame, column: str) -> list[str]:
     for x in r.itertuples():
         nums = [format(y, fmt) if not np.isnan(y) else "–" for y in (x.mean, x.p10, x.p50, x.p90)]
         pb = "–" if np.isnan(x.p_best) else f"{x.p_best:.0%}"
-        lines.append(f"| {x.rank} | {x.group} | {x.runs} | " + " | ".join(nums) + f" | {pb} |")
+        row = f"| {x.rank} | {names[x.group]} | {x.runs} | " + " | ".join(nums)
+        lines.append(f"{row} | {pb} |")
     return lines
 
 
@@ -190,12 +192,13 @@ def assumption_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
     """The scenario's key assumptions per group, from its first run's `config.json`, and the
     channels with a stated budget or volume scale."""
     lines = ["", "## Key assumptions by group", "", ASSUMPTIONS_NOTE, ""]
+    names = label_of(done)
     for g in dict.fromkeys(done["group"]):
         job = done.loc[done["group"] == g, "job"].iloc[0]
         try:
             cfg = json.loads((sweep_dir / str(job) / jobs.CONFIG).read_text())
         except (OSError, ValueError):
-            lines.append(f"- **{g}**: its `config.json` could not be read.")
+            lines.append(f"- **{names[g]}**: its `config.json` could not be read.")
             continue
         items = []
         for k, what in ASSUMPTIONS:
@@ -208,7 +211,7 @@ def assumption_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
                 items.append(f"{words(name)} budget {ch['budget_per_day']:,.0f} yuan/day")
             elif ch.get("volume_scale", 1.0) != 1.0:
                 items.append(f"{words(name)} volume ×{ch['volume_scale']:g} (users, not money)")
-        lines.append(f"- **{g}**: " + "; ".join(items) + ".")
+        lines.append(f"- **{names[g]}**: " + "; ".join(items) + ".")
     return lines
 
 
@@ -238,7 +241,7 @@ def paired_lines(frame: pd.DataFrame, refused: list[tuple], groups: int) -> list
         return lines + ["One group only: nothing to compare."]
     if len(frame):
         lines += [PAIRED_NOTE, ""]
-        for (a, b, key), rows in frame.groupby(["a", "b", "differs_in"], sort=False):
+        for (a, b, key), rows in frame.groupby(["a_label", "b_label", "differs_in"], sort=False):
             said = " ".join(f"{r}" for r in rows["sentence"])
             lines.append(f"- **{a} vs {b}** (differ in `{key}`): {said}")
         lines += [
@@ -259,7 +262,7 @@ def paired_lines(frame: pd.DataFrame, refused: list[tuple], groups: int) -> list
                     f"({format(r['ci_low'], f)} to {format(r['ci_high'], f)})"
                 )
             lines.append(
-                f"| {r['a']} | {r['b']} | {label} | {r['brands']} | {r['a_wins']} | "
+                f"| {r['a_label']} | {r['b_label']} | {label} | {r['brands']} | {r['a_wins']} | "
                 f"{r['b_wins']} | {r['ties']} | {diff} | {_pct(r, 'a', f)} | {_pct(r, 'b', f)} |"
             )
     many = [(a, b, why) for a, b, why in refused if why.startswith("they differ in")]
@@ -311,9 +314,10 @@ def _day(d: float) -> str:
     return "never" if np.isnan(d) else f"{d:,.0f}"
 
 
-def overtake_lines(over: pd.DataFrame) -> list[str]:
-    """The overtaking table: per pair of groups, in how many brands each overtook the other
-    for good, the median day across brands, and each brand's day (`overtakes`)."""
+def overtake_lines(over: pd.DataFrame, names: dict[str, str]) -> list[str]:
+    """The overtaking table: per pair of groups (named by `names`), in how many brands each
+    overtook the other for good, the median day across brands, and each brand's day
+    (`overtakes`)."""
     if over.empty:
         return ["No groups were paired by seed: no overtaking to compare."]
     lines = [
@@ -330,7 +334,7 @@ def overtake_lines(over: pd.DataFrame) -> list[str]:
         for side in ("a", "b"):
             d = r[f"{side}_overtakes_day"]
             cells += [str(d.notna().sum()), _day(overtake_median(d))]
-        lines.append(f"| {a} | {b} | " + " | ".join(cells) + f" | {each} |")
+        lines.append(f"| {names[a]} | {names[b]} | " + " | ".join(cells) + f" | {each} |")
     return lines
 
 
@@ -348,6 +352,7 @@ def multi_year_lines(done: pd.DataFrame, pairs: pd.DataFrame, over: pd.DataFrame
     paired differences, and the overtaking days (issue #23)."""
     npv = [f"npv_{h}d" for h in horizons_in(dict.fromkeys(done.columns), "npv")]
     lines = ["", "## Multi-year yardsticks: NPV and overtaking", "", f"{NPV_NOTE} {OVERTAKE_NOTE}"]
+    names = label_of(done)
     if npv:
         lines += [
             "",
@@ -359,7 +364,7 @@ def multi_year_lines(done: pd.DataFrame, pairs: pd.DataFrame, over: pd.DataFrame
         for g in dict.fromkeys(done["group"]):
             sub = done[done["group"] == g]
             cells = [_cell(sub[c].astype(float).to_numpy(), ",.0f") for c in npv]
-            lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {names[g]} | {len(sub)} | " + " | ".join(cells) + " |")
     reached = npv_columns(done) if npv else []
     rows = pairs[pairs["yardstick"].isin(reached)]
     if len(rows):
@@ -373,11 +378,11 @@ def multi_year_lines(done: pd.DataFrame, pairs: pd.DataFrame, over: pd.DataFrame
             "| A | B | " + " | ".join(f"A − B, {yardstick(c)[0]}" for c in reached) + " |",
             "|---" * (len(reached) + 2) + "|",
         ]
-        for (a, b), r in rows.groupby(["a", "b"], sort=False):
+        for (a, b), r in rows.groupby(["a_label", "b_label"], sort=False):
             cells = [_paired_cell(r[r["yardstick"] == c]) for c in reached]
             lines.append(f"| {a} | {b} | " + " | ".join(cells) + " |")
     lines += ["", "### The day one strategy's cumulative profit overtakes another's", ""]
-    return lines + overtake_lines(over)
+    return lines + overtake_lines(over, names)
 
 
 def _paired_cell(r: pd.DataFrame) -> str:
@@ -415,10 +420,19 @@ def run_figures(job: Path, title: str = "") -> None:
 
 
 def _pair_label(pairs: pd.DataFrame) -> pd.Series:
-    """`staged − premature`, or `pool: nurturing − conversion` over `(strategy=staged)`."""
-    label = pairs["a_level"] + " − " + pairs["b_level"]
+    """`staged − premature`, `paid ads 1,000 yuan/day − paid ads 2,000 yuan/day`, or
+    `nurturing pool − conversion pool` over `(strategy=staged)`: each level in words
+    (`level_label`), so a bare value never stands without its key."""
+    label = pd.Series(
+        [
+            f"{level_label(r.differs_in, r.a_level)} − {level_label(r.differs_in, r.b_level)}"
+            for r in pairs.itertuples()
+        ],
+        index=pairs.index,
+        dtype="string",
+    )
     many = pairs["context"] != ""
-    return label.where(~many, pairs["differs_in"] + ": " + label + "\n(" + pairs["context"] + ")")
+    return label.where(~many, label + "\n(" + pairs["context"] + ")")
 
 
 def paired_figure(out: Path, table: pd.DataFrame, pairs: pd.DataFrame) -> bool:
@@ -475,13 +489,13 @@ def sweep_figures(
     sweep_dir: Path, table: pd.DataFrame, keys: list[str] = (), out: Path | None = None
 ) -> list[str]:
     """The four sweep figures (`FIGURES` but `paired.png`) from the finished runs of
-    `sweep_dir`, groups named in words (`group_labels`), drawn into `out` (default the sweep
+    `sweep_dir`, groups named in words (`with_group_labels`), drawn into `out` (default the sweep
     folder); returns their file names."""
     out = sweep_dir if out is None else out
     done = table[table["status"] == "finished"]
     if done.empty:
         return []
-    names = group_labels(done, list(keys))
+    names = label_of(with_group_labels(table, keys))
     daily = load_series(table, sweep_dir, "daily")
     cohorts = load_series(table, sweep_dir, "cohorts")
     done, daily, cohorts = (
@@ -558,11 +572,13 @@ def write_report(
     """`report.md` of `sweep_dir`, written into `out` (default the sweep folder); `pairs` is
     `paired(table, keys)` and `over` is `overtakes` of the finished runs (each computed here if
     not given); `lacking` names what a partial report lacks. The multi-year yardsticks lead
-    the results (issue #23), then the horizon-matched LTV/CAC table."""
+    the results (issue #23), then the horizon-matched LTV/CAC table. Groups are named in
+    words (`with_group_labels`)."""
+    table = with_group_labels(table, keys)
     done = table[table["status"] == "finished"]
     bad = table[~table["status"].isin(["finished", "stale"])]
     stale = table[table["status"] == "stale"]
-    groups = list(dict.fromkeys(done["group"]))
+    groups, names = list(dict.fromkeys(done["group"])), label_of(done)
     lines = [f"# Sweep report: `{sweep_dir.name}`", ""]
     lines.append(f"Sweep directory: `{sweep_dir.resolve()}`  ")
     if (task := sweep_command(sweep_dir)) is not None:
@@ -629,7 +645,7 @@ def write_report(
         for g in groups:
             sub = done[done["group"] == g]
             cells = [_cell(sub[c].astype(float).to_numpy(), f) for c, _, f in columns]
-            lines.append(f"| {g} | {len(sub)} | " + " | ".join(cells) + " |")
+            lines.append(f"| {names[g]} | {len(sub)} | " + " | ".join(cells) + " |")
         if len(groups) > 1:
             lines += ranking_lines(done, rank_by)
         lines += assumption_lines(sweep_dir, done)
@@ -643,7 +659,8 @@ def write_report(
         "",
         "## Files",
         "",
-        "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, every "
+        "- `summary.parquet`: one row per run — `job`, `status`, `error`, `group`, "
+        "`group_label` (the group in words, naming what it sets), every "
         "override, every scalar of `summary.json` (nested keys dotted, e.g. "
         "`rfm.important_value`); `summary.csv`: the same table as CSV.",
         f"- `{OVERTAKES}` (and `{OVERTAKES_CSV}`): one row per pair of groups compared by seed "
@@ -651,7 +668,8 @@ def write_report(
         "runs have), `a_overtakes_day`, `b_overtakes_day` (the first day from which that group's "
         "cumulative profit stays above the other's to the horizon; empty: never).",
         f"- `{PAIRED}` (and `{PAIRED_CSV}`): one row per pair of groups compared by seed and "
-        "yardstick — `a`, `b`, `differs_in`, `a_level`, `b_level`, `context` (the overrides "
+        "yardstick — `a`, `b`, `a_label`, `b_label` (the groups in words), `differs_in`, "
+        "`a_level`, `b_level`, `context` (the overrides "
         "they share), `yardstick`, `brands`, "
         "`seeds`, `a_wins`, `b_wins`, `ties`, `mean_diff` (A − B), `ci_low`, `ci_high` (95 % "
         "t-interval), `a_p10` … `b_p90` (percentiles over the paired brands), `spread_ratio` "
@@ -694,7 +712,7 @@ def read_sweep(sweep_dir: Path, rank_by: str = RANK_BY) -> tuple[pd.DataFrame, l
     if table.empty:
         raise BadInput(f"{sweep_dir}: no job directories (with .hydra/overrides.yaml)")
     keys = group_keys(table)
-    table = add_groups(table, keys)
+    table = with_group_labels(add_groups(table, keys), keys)
     done = table[table["status"] == "finished"]
     if len(done):
         check_rank_by(done, rank_by)

@@ -26,7 +26,15 @@ from sim.core.stage import Stage
 from sim.experiment.comparison import PAIRED_MEANING, mean_ci
 from sim.experiment.reference import describe
 from sim.viz import export
-from sim.viz.labels import daily_term, definition, result_columns, summary_term
+from sim.viz.labels import (
+    GROUP_LABEL,
+    daily_term,
+    definition,
+    label_of,
+    result_columns,
+    summary_term,
+    with_group_labels,
+)
 
 HTML, WORKBOOK = "report.html", "workbook.xlsx"
 RUNS, GROUPS, PAIRED, DAILY, COHORTS = (
@@ -51,7 +59,7 @@ def runs_sheet(table: pd.DataFrame, keys: list[str], daily: pd.DataFrame) -> pd.
     """One row per run of the sweep (stale ones left out), as `summary.csv` holds it."""
     runs = table[table["status"] != "stale"]
     days = daily.groupby("job")["day"].max() + 1 if len(daily) else pd.Series(dtype="int64")
-    cols = ["job", "status", "group", *dict.fromkeys([*keys, "seed"])]
+    cols = ["job", "status", "group", GROUP_LABEL, *dict.fromkeys([*keys, "seed"])]
     out = runs[[c for c in cols if c in runs]].copy()
     out["days"] = out["job"].map(days).astype("Int64")
     done = table[table["status"] == "finished"]
@@ -60,31 +68,35 @@ def runs_sheet(table: pd.DataFrame, keys: list[str], daily: pd.DataFrame) -> pd.
 
 def groups_sheet(done: pd.DataFrame) -> pd.DataFrame:
     """Per group and yardstick: the seeds with a value, their mean and 95 % t-interval."""
-    rows = []
+    rows, names = [], label_of(done)
     for g in dict.fromkeys(done["group"]):
         sub = done[done["group"] == g]
         for col in report_columns(done):
             label, unit, _ = summary_term(col)
             m, h, n = mean_ci(sub[col].astype(float).to_numpy())
-            rows.append(dict(group=g, yardstick=col, label=label, unit=unit, seeds=n, mean=m,
-                             ci95_low=m - h, ci95_high=m + h))  # fmt: skip
+            rows.append(dict(group=g, group_label=names[g], yardstick=col, label=label, unit=unit,
+                             seeds=n, mean=m, ci95_low=m - h, ci95_high=m + h))  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def by_group(series: pd.DataFrame, x: str, columns: list[str]) -> pd.DataFrame:
-    """Per group and `x`: the seeds and the median across them of each of `columns`."""
+def by_group(
+    series: pd.DataFrame, x: str, columns: list[str], names: dict[str, str]
+) -> pd.DataFrame:
+    """Per group (and its label in `names`) and `x`: the seeds and the median across them of
+    each of `columns`."""
     if series.empty:
-        return pd.DataFrame(columns=["group", x, "seeds", *columns])
+        return pd.DataFrame(columns=["group", GROUP_LABEL, x, "seeds", *columns])
     cols = [c for c in columns if c in series]
     g = series.groupby(["group", x], sort=False)
     out = g[cols].median().join(g["job"].nunique().rename("seeds"))
     out = out.reset_index()[["group", x, "seeds", *cols]]
+    out.insert(1, GROUP_LABEL, out["group"].map(names).astype("string"))
     order = {k: i for i, k in enumerate(dict.fromkeys(series["group"]))}
     return out.sort_values(["group", x], key=lambda s: s.map(order) if s.name == "group" else s,
                            kind="stable").reset_index(drop=True)  # fmt: skip
 
 
-def daily_sheet(daily: pd.DataFrame) -> pd.DataFrame:
+def daily_sheet(daily: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     if len(daily):
         daily = daily.sort_values(["job", "day"])
         daily = daily.assign(**{CUMULATIVE: daily.groupby("job")["profit"].cumsum()})
@@ -92,21 +104,22 @@ def daily_sheet(daily: pd.DataFrame) -> pd.DataFrame:
     by_channel = [s for c in daily if c.startswith("new_") and (s := f"spend_{c[4:]}") in daily]
     at = DAILY_COLUMNS.index("acquisition_spend") + 1
     columns = [*DAILY_COLUMNS[:at], *by_channel, *DAILY_COLUMNS[at:], CUMULATIVE]
-    return by_group(daily, "day", columns)
+    return by_group(daily, "day", columns, names)
 
 
-def cohorts_sheet(cohorts: pd.DataFrame) -> pd.DataFrame:
-    return by_group(cohorts, "first_day", COHORT_COLUMNS)
+def cohorts_sheet(cohorts: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    return by_group(cohorts, "first_day", COHORT_COLUMNS, names)
 
 
 def sheets(table, keys, pairs: pd.DataFrame, daily, cohorts) -> dict[str, pd.DataFrame]:
-    done = table[table["status"] == "finished"]
+    table = with_group_labels(table, keys)
+    done, names = table[table["status"] == "finished"], label_of(table)
     return {
         RUNS: runs_sheet(table, keys, daily),
         GROUPS: groups_sheet(done),
         PAIRED: pairs,
-        DAILY: daily_sheet(daily),
-        COHORTS: cohorts_sheet(cohorts),
+        DAILY: daily_sheet(daily, names),
+        COHORTS: cohorts_sheet(cohorts, names),
     }
 
 
@@ -119,6 +132,8 @@ META = {
     "numbers)",
     "group": "the values of the overrides that vary across the sweep, seed excepted: runs of a "
     "group differ only in their seed",
+    GROUP_LABEL: "the group in words, naming each override it sets (`paid ads 1,000 yuan/day`; "
+    "`key=value` for a key with no words of its own)",
     "days": "days the run simulated (its horizon: day 0 to days − 1)",
     "seeds": "seeds (simulated brands) the row's mean or median is over",
 }

@@ -173,9 +173,11 @@ def runs_table(results: list[Result]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def spend_channels(done: pd.DataFrame) -> list[str]:
-    """The channels whose spend the runs carry (`spend_<channel>`), in the config's order."""
-    return [c for c in sorted(controls.base()["channels"]) if f"spend_{c}" in done]
+def spend_channels(done: pd.DataFrame, spent: bool = False) -> list[str]:
+    """The channels whose spend the runs carry (`spend_<channel>`), in the config's order; with
+    `spent`, only those that spend in some run (a column of zeros says nothing a reader needs)."""
+    cols = [c for c in sorted(controls.base()["channels"]) if f"spend_{c}" in done]
+    return [c for c in cols if not spent or (done[f"spend_{c}"].astype(float) > 0).any()]
 
 
 def comparison(results: list[Result], horizon: int | None = None) -> pd.DataFrame:
@@ -226,14 +228,20 @@ def cell(row: dict | pd.Series, col: str) -> str:
 
 
 def spend_cell(row: dict | pd.Series) -> str:
-    """Acquisition spend by channel, yuan/day (median across seeds), one channel a line."""
-    chans = [k[len("spend_") : -len("_per_day_p50")] for k in row if k.endswith("_per_day_p50")]
+    """Acquisition spend by channel, yuan/day (median across seeds), one channel a line: only
+    the channels that spend (a median above 0; under 1 yuan/day shown as `< 1`), `none` when
+    none does, `–` when no seed has a value."""
+    medians = {
+        k[len("spend_") : -len("_per_day_p50")]: v
+        for k, v in dict(row).items()
+        if k.endswith("_per_day_p50") and not np.isnan(v)
+    }
     lines = [
-        f"{labels.words(c)}: {row[f'spend_{c}_per_day_p50']:,.0f}"
-        for c in chans
-        if not np.isnan(row[f"spend_{c}_per_day_p50"])
+        f"{labels.words(c)}: {'< 1' if v < 0.5 else format(v, ',.0f')}"
+        for c, v in medians.items()
+        if v > 0
     ]
-    return "\n".join(lines) or "–"
+    return "\n".join(lines) or ("none" if medians else "–")
 
 
 def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | None = None) -> str:
@@ -283,7 +291,8 @@ def glossary(scenarios: list[Plan], horizon: int | None = None) -> list[tuple[st
                     if col == "profit" else f"{text} (unit: {unit})"))  # fmt: skip
     spend = labels.daily_term("spend_{channel}")[1].split("; only with")[0]
     out.append(("Acquisition spend by channel", f"{spend}; the table shows the run's total "
-                f"÷ its {days} days (yuan/day), median across seeds"))  # fmt: skip
+                f"÷ its {days} days (yuan/day), median across seeds, for the channels that "
+                "spend (none: no channel spends)"))  # fmt: skip
     named = {
         "strategy": [*(s.strategy for s in scenarios), *GLOSSARY_STRATEGIES],
         "pool": [s.pool for s in scenarios],

@@ -99,10 +99,14 @@ def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
 
 def workbook(results, scenarios, seeds: int, horizon: int | None = None) -> bytes:
     """Sheets `comparison` (the table's numbers), `runs` (one row per finished run),
-    `scenarios` (settings and commands) and `About` (every column defined)."""
+    `scenarios` (settings and commands) and `About` (every column defined). A channel no run
+    spends on has no spend columns (the page lists only the channels that spend)."""
     table = whatif.comparison(results, horizon)
     done = whatif.runs_table(results)
-    spend = [f"spend_{c}" for c in whatif.spend_channels(done)]
+    spent = whatif.spend_channels(done, spent=True)
+    idle = [f"spend_{c}_per_day_p50" for c in whatif.spend_channels(done) if c not in spent]
+    table = table.drop(columns=idle)  # as the page, which lists only the channels that spend
+    spend = [f"spend_{c}" for c in spent]
     cols = [*whatif.YARDSTICKS, *report_columns(done), *spend]
     cols = [c for c in dict.fromkeys(cols) if c in done]
     runs = done[["group", "seed", *cols]].rename(columns={"group": "scenario"})
