@@ -3,7 +3,8 @@ Playwright) at a projector's 1280×720, and a page server started in its own pro
 
 `missing()` says which of chromium, playwright and the page's extra is absent (the tests skip,
 saying so); `served(args, log)` starts `python -m <args>` on a free port and yields its URL once
-it answers; `opened(url)` yields a browser page on it.
+it answers; `opened(url)` yields a browser page on it; `launched()` a browser for several sessions
+(`new_page`).
 """
 
 from __future__ import annotations
@@ -103,16 +104,29 @@ def served(args: list[str], log_name: str, timeout_s: float = 180):
 
 
 @contextlib.contextmanager
-def opened(url: str):
-    """A page of a fresh headless chromium at 1280×720 on `url` (60 s per action by default)."""
+def launched():
+    """A fresh headless chromium, closed on leaving the block; `new_page(browser, url)` gives
+    each user a page of their own session (cookies: their own Solara session)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport=VIEWPORT)
-            page.set_default_timeout(60_000)
-            page.goto(url, timeout=120_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_page(browser, url: str):
+    """A page at 1280×720 in a new browser context on `url` (60 s per action by default)."""
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_default_timeout(60_000)
+    page.goto(url, timeout=120_000)
+    return page
+
+
+@contextlib.contextmanager
+def opened(url: str):
+    """A page of a fresh headless chromium at 1280×720 on `url` (60 s per action by default)."""
+    with launched() as browser:
+        yield new_page(browser, url)

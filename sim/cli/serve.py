@@ -31,11 +31,10 @@ def port_in_use(host: str, port: int) -> str | None:
     return None
 
 
-def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None) -> int:
-    """Serve the Solara page `module` on `host:port` (`SERVER_ENV`: offline); a busy port is
-    refused first, suggesting `--port` (`REFUSED`, before anything is served), as are a port
-    out of range and an unknown host; a host beyond loopback is served with a warning (the
-    pages have no authentication)."""
+def servable(prog: str, host: str, port: int) -> int | None:
+    """None when `host:port` can be served; else `REFUSED` once said why (a busy port, suggesting
+    `--port`); a port out of range and an unknown host exit 2 here. A command that writes before
+    serving (privsim-game's workshop) asks first, so a refusal leaves the disk as it was."""
     checks.port(prog, port)
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -48,6 +47,16 @@ def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None
             file=sys.stderr,
         )
         return REFUSED
+    return None
+
+
+def serve(prog: str, module: str, host: str, port: int, open_tab: bool, env=None) -> int:
+    """Serve the Solara page `module` on `host:port` (`SERVER_ENV`: offline); a busy port is
+    refused first, suggesting `--port` (`REFUSED`, before anything is served), as are a port
+    out of range and an unknown host (`servable`); a host beyond loopback is served with a
+    warning (the pages have no authentication)."""
+    if (refused := servable(prog, host, port)) is not None:
+        return refused
     checks.warn_if_exposed(prog, host)
     env = {**os.environ, **SERVER_ENV, **(env or {})}
     cmd = [sys.executable, "-m", "solara", "run", module, "--host", host, "--port", str(port),

@@ -34,7 +34,7 @@ import solara
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.viz import plots
-from sim.viz.pages import controls, figures, lesson, lessons
+from sim.viz.pages import controls, figures, lesson, lessons, style
 from sim.viz.pages.controls import LIVE
 from sim.viz.pages.headline import Metric, headline
 from sim.viz.pages.pair import LivePair, cli_command, pending_changes
@@ -79,10 +79,7 @@ CSS = """
 .presenting .lesson .arm { font-size: 1.25rem; }
 .presenting .lesson .preview { font-size: 1.3rem; }
 .run-bar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
-/* Solara's "This website runs on Solara" badge (solara/server/templates/loader-solara.html, an
-   unclassed div) covered the plots' bottom-right corner on every screen */
-div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
-""".replace("{HIGHLIGHT}", plots.HIGHLIGHT)
+""".replace("{HIGHLIGHT}", plots.HIGHLIGHT) + style.NO_BADGE
 
 
 @solara.component
