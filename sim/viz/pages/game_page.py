@@ -294,8 +294,10 @@ def TeamPage():
     with solara.Column(style={"padding": "0 8px"}):
         solara.Text(game.progress(team), classes=["progress-line"])
         solara.ProgressLinear(value=100 * team.month / team.months)
-        if team.done and is_revealed(ws):
+        if is_revealed(ws):  # the game is over for every team, finished or not
             Reveal(ws, team.name)
+            TeamBrand(ws, team, team.month)
+            return
         with solara.Columns([1, 2]):
             with solara.Column():
                 if team.done:
