@@ -34,14 +34,13 @@ serialises its plays, a lock per workshop its joins and the reveal.
 from __future__ import annotations
 
 import re
+import shlex
 import threading
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import yaml
 
-from sim.core.metrics import daily_discount, npv_at
 from sim.core.params import ConfigError
 from sim.experiment import workshop_spec as spec
 from sim.experiment.config import config_hash, override
@@ -54,6 +53,13 @@ from sim.experiment.jobs import (
 )
 from sim.experiment.run import record, run
 from sim.experiment.workshop_spec import Decision, Settings
+from sim.experiment.workshop_tables import (
+    MONTHLY_COLUMNS,
+    REVEAL_COLUMNS,
+    brand_words,
+    monthly_table,
+    row,
+)
 
 __all__ = ["Decision", "Team", "Workshop"]
 
@@ -68,42 +74,6 @@ TEAM_NAME_TEXT = (
 )
 YARDSTICKS = {"staged": "staged", "optimized_staged_policy": "optimised policy"}
 
-# Team.monthly()'s columns and what each means (DOMAIN §4; sim/core/results.py for the daily
-# columns they sum)
-MONTHLY_COLUMNS = {
-    "month": "month played, from 1",
-    "test": "whether the month tested people, goods and place (else scaled)",
-    "users joined": "users who joined in the month, bought and referred (sum of new_users)",
-    "team hired": "operators hired at the month's end, arrived or not (operators_hired)",
-    "operators at work": "operators arrived at the month's end (operators; hires take lead time)",
-    "ad spend (yuan)": "what the month's bought users cost (sum of the spend_<channel> columns: "
-    "users x that day's unit cost, which rises with time and volume, DOMAIN §2.5)",
-    "buyers": "users whose first order came in the month (sum of first_purchases)",
-    "30-day conversion": "share of the month's acquired joiners whose first order came within "
-    "30 days of joining (sim/core/metrics.py); NaN until its last joiner is 30 days old",
-    "margin (yuan)": "gross margin of the month's orders (sum of margin)",
-    "profit to date (yuan)": "margin - acquisition spend - team cost from day 0 to the month's "
-    "end, not discounted (cumulative sum of profit)",
-}
-
-# Workshop.reveal()'s columns and what each means
-REVEAL_COLUMNS = {
-    "who": "a team, or a yardstick strategy run on the same brand, seed and horizon",
-    "kind": "team or yardstick",
-    "months played": "months simulated (the yardsticks: the whole horizon)",
-    "NPV (yuan)": "daily profit of days 0 ... H-1 discounted to day 0 at "
-    "economics.discount_rate_annual (sim/core/metrics.py), H = the game's horizon; NaN for a "
-    "team that has not played every month",
-    "rank": "by NPV, 1 = highest (teams that have not finished: none)",
-    "profit to date (yuan)": "undiscounted profit of the days simulated",
-    "users joined": "users who joined over the days simulated",
-    "30-day conversion": "share of acquired users 30 days old whose first order came within 30 "
-    "days (summary conversion_30d)",
-    "place run": "the pool run at the end (what a test committed, else the guess)",
-    "goods run": "the lead/star products run at the end",
-}
-
-
 def team_folder_name(name: str) -> str:
     """The folder of team `name` (checked): lower case, spaces as '_'."""
     if not isinstance(name, str) or not TEAM_NAME.fullmatch(name):
@@ -113,12 +83,6 @@ def team_folder_name(name: str) -> str:
 
 def write_yaml(path: Path, data) -> None:
     write_text(path, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-
-
-def npv(daily: pd.DataFrame, cfg: dict, horizon: int) -> float:
-    """NPV at `horizon` days of a run's daily table (`metrics.npv_at`; NaN if shorter)."""
-    rate = cfg["economics"]["discount_rate_annual"]
-    return npv_at(daily["profit"].to_numpy(), [horizon], daily_discount(rate))[f"npv_{horizon}d"]
 
 
 class Team:
@@ -188,8 +152,8 @@ class Team:
     def config(self, plan: list[Decision] | None = None) -> dict:
         """The run config of `plan` (default: the decisions so far)."""
         plan = self._decisions if plan is None else plan
-        st = spec.strategy(self.settings, self.folder.name, plan)
-        return spec.run_config(self.settings, spec.strategy_dict(st), len(plan))
+        st = spec.strategy_dict(spec.strategy(self.settings, self.folder.name, plan))
+        return spec.run_config(self.workshop.base(), st, len(plan) * self.settings.month_days)
 
     def _simulate(self, plan: list[Decision]) -> None:
         cfg = self.config(plan)
@@ -237,15 +201,21 @@ class Team:
     def command(self) -> str:
         """The commands reproducing the team's run: `privsim-reproduce` of its run folder, and
         `privsim` running its saved strategy on the brand for the months played."""
-        lines = [f"privsim-reproduce {self.run_folder}"]
+        lines = [f"privsim-reproduce {shlex.quote(str(self.run_folder))}"]
         if self._decisions:
-            ov = spec.brand_overrides(self.settings, self.month * self.settings.month_days)
-            ov.append(override("strategy", self.strategy_name))
-            lines.append(
-                f"privsim --config-dir {self.folder} {' '.join(ov)} "
-                f"hydra.run.dir={self.folder / 'rerun'}"
-            )
+            ov = [*self.overrides(), f"hydra.run.dir={self.folder / 'rerun'}"]
+            lines.append("privsim " + " ".join(map(shlex.quote, ov)))
         return "\n".join(lines)
+
+    def overrides(self) -> list[str]:
+        """The privsim overrides that compose the team's run config from configs/: the brand's,
+        the months played, and its saved strategy file found on Hydra's search path."""
+        ov = spec.brand_overrides(self.settings, self.month * self.settings.month_days)
+        return [
+            *ov,
+            f"hydra.searchpath=[file://{self.folder.resolve()}]",
+            override("strategy", self.strategy_name),
+        ]
 
     def replay(self) -> list[str]:
         """Re-run the team from its saved decisions and compare with its saved run: what
@@ -262,34 +232,6 @@ class Team:
             return reproduce(self.run_folder)
 
 
-def monthly_table(model, s: Settings, plan: list[Decision]) -> pd.DataFrame:
-    """`Team.monthly()` from the run's model (definitions: `MONTHLY_COLUMNS`)."""
-    daily = model.daily()
-    md, last = s.month_days, int(daily["day"].iloc[-1])
-    spend_cols = [c for c in daily.columns if c.startswith("spend_")] or ["acquisition_spend"]
-    profit = daily["profit"].cumsum()
-    rows = []
-    for m, d in enumerate(plan):
-        first, end = m * md, (m + 1) * md - 1
-        month = daily.iloc[first : end + 1]
-        matured = end + 29 <= last  # the month's last joiner is 30 days old
-        rows.append(
-            {
-                "month": m + 1,
-                "test": bool(d.test),
-                "users joined": int(month["new_users"].sum()),
-                "team hired": int(month["operators_hired"].iloc[-1]),
-                "operators at work": int(month["operators"].iloc[-1]),
-                "ad spend (yuan)": float(month[spend_cols].to_numpy().sum()),
-                "buyers": int(month["first_purchases"].sum()),
-                "30-day conversion": model.window_conversion(first, end) if matured else np.nan,
-                "margin (yuan)": float(month["margin"].sum()),
-                "profit to date (yuan)": float(profit.iloc[end]),
-            }
-        )
-    return pd.DataFrame(rows, columns=list(MONTHLY_COLUMNS))
-
-
 class Workshop:
     """A workshop: its settings, its teams (each its own game), the reveal (module docstring)."""
 
@@ -297,6 +239,7 @@ class Workshop:
         self.folder, self.name = Path(folder), name
         self.overrides, self.settings = list(overrides), settings
         self._lock = threading.RLock()
+        self._base: dict | None = None
         self._teams: dict[str, Team] = {}
         for t in teams:
             self._teams[t] = Team(self, t)
@@ -324,6 +267,14 @@ class Workshop:
         d = yaml.safe_load(path.read_text())
         settings = spec.from_dict(d["name"], d["settings"])
         return cls(folder, d["name"], d.get("overrides", []), settings, d.get("teams", []))
+
+    def base(self) -> dict:
+        """The brand's composed config over the game's horizon (`workshop_spec.base_config`),
+        composed once."""
+        with self._lock:
+            if self._base is None:
+                self._base = spec.base_config(self.settings)
+            return self._base
 
     def _save(self) -> None:
         write_yaml(
@@ -382,7 +333,7 @@ class Workshop:
     def yardstick(self, strategy: str) -> tuple[dict, pd.DataFrame]:
         """A yardstick strategy's run on the brand over the game's horizon (run once, then
         read from its folder): its summary and daily table."""
-        cfg = spec.compose([*spec.brand_overrides(self.settings), override("strategy", strategy)])
+        cfg = spec.composed([*spec.brand_overrides(self.settings), override("strategy", strategy)])
         out = self.folder / REVEAL / strategy
         with self._lock:
             summary = run(cfg, out, resume=True)
@@ -391,18 +342,17 @@ class Workshop:
     def reveal(self) -> pd.DataFrame:
         """The leaderboard (columns and definitions: `REVEAL_COLUMNS`): every team, staged and
         the optimised policy on the same brand, seed and horizon; saved as leaderboard.csv."""
-        h = self.settings.horizon_days
-        cfg = spec.base_config(self.settings)
+        h, cfg = self.settings.horizon_days, self.base()
         rows = []
         for name in self.teams():
             t = self.team(name)
             if t.month == 0:
                 rows.append({"who": name, "kind": "team", "months played": 0})
                 continue
-            rows.append(_row(name, "team", t.month, t.summary(), t.daily(), cfg, h))
+            rows.append(row(name, "team", t.month, t.summary(), t.daily(), cfg, h))
         for strategy, label in YARDSTICKS.items():
             summary, daily = self.yardstick(strategy)
-            rows.append(_row(label, "yardstick", self.settings.months, summary, daily, cfg, h))
+            rows.append(row(label, "yardstick", self.settings.months, summary, daily, cfg, h))
         board = pd.DataFrame(rows, columns=list(REVEAL_COLUMNS))
         board["rank"] = board["NPV (yuan)"].rank(ascending=False, method="min")
         board = board.sort_values(["rank", "who"], na_position="last").reset_index(drop=True)
@@ -412,54 +362,4 @@ class Workshop:
     def brand_words(self) -> list[str]:
         """The hidden brand in words: per dimension with several candidates (DOMAIN §3.1), the
         guess and its true fit against the best fit's."""
-        return brand_words(self.settings)
-
-
-def _row(who, kind, months, summary: dict, daily: pd.DataFrame, cfg: dict, h: int) -> dict:
-    brand = summary.get("brand", {})
-    return {
-        "who": who,
-        "kind": kind,
-        "months played": months,
-        "NPV (yuan)": npv(daily, cfg, h),
-        "profit to date (yuan)": float(daily["profit"].sum()),
-        "users joined": int(daily["new_users"].sum()),
-        "30-day conversion": summary.get("conversion_30d"),
-        "place run": brand.get("place_run"),
-        "goods run": brand.get("goods_run"),
-    }
-
-
-DIMENSION_WORDS = {"place": "place (场): pool", "goods": "goods (货): lead/star products",
-                   "people": "people (人): channel"}  # fmt: skip
-
-
-def brand_words(s: Settings) -> list[str]:
-    """`Workshop.brand_words`: read from the brand's latent fits (`sim.core.fit.Brand`, drawn
-    from the brand's seed at construction; nothing is simulated)."""
-    from sim.core.fit import Brand
-    from sim.core.params import IMPORTED, REFERRAL
-    from sim.experiment.config import build
-
-    sc = build(spec.base_config(s))
-    brand = Brand(sc, [*sorted(sc.channels), REFERRAL, IMPORTED], sc.seed)
-    out = [
-        f"The brand: {s.brand.experiment} at fit spread {s.brand.fit_spread:g} (a candidate's "
-        f"true fit is exp({s.brand.fit_spread:g} z), z ~ N(0, 1): 1 fits as configured), "
-        f"seed {s.brand.seed}."
-    ]
-    for dim, words in DIMENSION_WORDS.items():
-        names, fit = brand.names[dim], brand.fit[dim]
-        if len(names) < 2:
-            continue
-        g, b = brand.guess[dim], int(np.argmax(fit))
-        others = ", ".join(f"{n} {f:.2f}" for n, f in zip(names, fit, strict=True))
-        if fit[g] == fit[b]:
-            verdict = f"the guess, {names[g]}, was the best fit"
-        else:
-            verdict = (
-                f"the guess, {names[g]} (true fit {fit[g]:.2f}), was not the best fit: "
-                f"{names[b]} was ({fit[b]:.2f})"
-            )
-        out.append(f"{words}: {verdict}. True fits: {others}.")
-    return out
+        return brand_words(self.settings, self.base())

@@ -29,8 +29,10 @@ A decision maps one-to-one onto a `Phase` (`phase`): a month is a phase of `mont
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
+import threading
 from dataclasses import dataclass, field, fields
 
 from sim.core.checks import shares
@@ -56,6 +58,7 @@ from sim.core.strategy_params import Gate, Phase, Rules, Strategy, Test
 from sim.experiment.config import compose, group_options, override
 
 GROUP = "workshop"
+_COMPOSING = threading.Lock()
 BOOL = Allowed(lambda v: isinstance(v, bool), "true or false")
 TEXT = Allowed(lambda v: isinstance(v, str) and v != "", "a non-empty name")
 TEXTS = Allowed(lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of text")
@@ -136,7 +139,8 @@ def load(name: str = "default", overrides=()) -> Settings:
     config does not have: the base config is composed once to check)."""
     from sim.experiment.study_spec import compose_spec
 
-    d = compose_spec(GROUP, name, list(overrides), "workshop")
+    with _COMPOSING:
+        d = compose_spec(GROUP, name, list(overrides), "workshop")
     return from_dict(name, d)
 
 
@@ -232,9 +236,16 @@ def brand_overrides(s: Settings, days: int | None = None) -> list[str]:
     ]
 
 
+def composed(overrides: list[str]) -> dict:
+    """`config.compose` under a lock: Hydra's composition is process-global state, and several
+    page sessions (threads) play at once."""
+    with _COMPOSING:
+        return compose(overrides)
+
+
 def base_config(s: Settings, days: int | None = None) -> dict:
     """The brand's composed config (its own strategy, e.g. staged, until a plan replaces it)."""
-    return compose(brand_overrides(s, days))
+    return composed(brand_overrides(s, days))
 
 
 # --- a team's decision ----------------------------------------------------------------------
@@ -311,7 +322,7 @@ def decision(s: Settings, values) -> Decision:
         if c["kind"] == "bool":
             ok, text = isinstance(v, bool), "true or false"
         else:
-            integral = c["kind"] == "float" or (isinstance(v, int) or float(v).is_integer())
+            integral = c["kind"] == "float" or (is_number(v) and float(v).is_integer())
             ok = is_number(v) and integral and c["min"] <= v <= c["max"]
             kind = "an integer" if c["kind"] == "int" else "a number"
             text = f"{kind} in [{c['min']:,}, {c['max']:,}] ({c['unit']})"
@@ -357,17 +368,17 @@ def strategy_dict(st: Strategy) -> dict:
     return dataclasses.asdict(st)
 
 
-def run_config(s: Settings, st: dict, months: int) -> dict:
-    """The brand's composed config running strategy `st` for `months` months."""
-    cfg = base_config(s, months * s.month_days)
-    cfg["strategy"] = st
-    return cfg
+def run_config(base: dict, st: dict, days: int) -> dict:
+    """The brand's config `base` (`base_config`) running strategy `st` for `days` days: the
+    config `base_config(s, days)` with `st` as its strategy (nothing in configs/ interpolates
+    horizon_days; tests/test_workshop.py checks the two agree), without composing again."""
+    return {**copy.deepcopy(base), "horizon_days": int(days), "strategy": copy.deepcopy(st)}
 
 
 __all__ = [
     "Decision",
     "Settings",
-    "compose",
+    "composed",
     "controls",
     "decision",
     "load",
