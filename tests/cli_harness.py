@@ -36,6 +36,7 @@ COMMANDS = {
     "privsim-calibrate": "sim.cli.calibrate",
     "privsim-optimize": "sim.cli.optimize",
     "privsim-goal": "sim.cli.goal",
+    "privsim-workshop": "sim.cli.workshop",
     "privsim-app": "sim.cli.app",
     "privsim-whatif": "sim.cli.whatif",
 }

@@ -35,7 +35,10 @@ own `daily_users` while the arms fill: the test is sized in users, not days (DOM
 over its matured users is committed and later phases run it: 30-day conversion, discounted
 margin to date, or `ltv` — discounted margin booked at ages < `horizon_days` minus CAC, yuan per
 user, the yardstick the business cares about (§4), booked per arm the day each user reaches
-that age (`book_values`), from the model's own cohorts only. The measurement is noisy: small
+that age (`book_values`), from the model's own cohorts only. A phase whose test `continues`,
+entered while a test is under way, carries that test on instead (a test is sized in users and
+must mature, §3.2, whatever the team or budget of the phases it spans: the workshop game's
+consecutive test months, `sim.experiment.workshop`). The measurement is noisy: small
 arms sometimes commit to the wrong candidate; `summary()` says so against the evaluation's
 value of each candidate (`sim.core.truth`: the latent fits, never read by the rule). Users keep the pool and product of their arm
 (`Population.pool`, `.goods`; `.tested` has one bit per dimension they were randomised in).
@@ -292,7 +295,10 @@ class Brand(Mechanism):
     # --- tests -------------------------------------------------------------------------------
 
     def enter(self, phase: Phase, day: int, pop, imported: int) -> None:
-        """A phase starts on `day`: commit the test under way, start the phase's own."""
+        """A phase starts on `day`: commit the test under way, start the phase's own (or carry
+        the test under way on, when the phase's test `continues` it)."""
+        if self.test is not None and phase.test is not None and phase.test.continues:
+            return
         if self.test is not None:
             self._commit(pop, day - 1, imported)
         self.test, self.arms, self.counts, self.last_join = None, {}, {}, {}

@@ -192,6 +192,13 @@ class Test:
         "test's size is its users (DOMAIN §3.2), this only sets how fast they come",
         unit="users/day",
     )
+    continues: bool = described(
+        "in a phase right after one whose test is still under way: carry that test on (its arms "
+        "keep filling and maturing, its settings stay the first phase's) instead of committing it "
+        "and starting afresh; a test is one job across phases of changing team or budget",
+        "on/off",
+        False,
+    )
 
 
 @dataclass

@@ -49,6 +49,12 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
     if cfg.get("seed") is None:  # a fresh seed, recorded (config.json, summary): reproducible
         cfg = {**cfg, "seed": draw_seed()}
         print(f"privsim: seed=null: drew seed {cfg['seed']} (recorded)", file=sys.stderr)
+    return record(cfg, out_dir)[1]
+
+
+def record(cfg: dict, out_dir) -> tuple[PrivateDomainModel, dict]:
+    """Simulate `cfg` (its seed set) and write its outputs into `out_dir` afresh: the model and
+    its summary (the workshop game reads the model's cohorts further, `sim.experiment.workshop`)."""
     model, summary = simulate(cfg)
     summary["provenance"] = provenance()  # version, commit, dirty tree, Python, dependencies
     log = model.transaction_log is not None  # outputs.transactions
@@ -61,7 +67,7 @@ def run(cfg: dict, out_dir, resume: bool = True) -> dict:
         model.transactions() if log else None,
         model.customers() if log else None,
     )
-    return summary
+    return model, summary
 
 
 def simulate(cfg: dict) -> tuple[PrivateDomainModel, dict]:
