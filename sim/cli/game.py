@@ -28,9 +28,9 @@ PROG = "privsim-game"
 def open_or_create(folder: Path, name: str, overrides: list[str]):
     """The workshop in `folder`: resumed when the folder holds one (overrides then refused: they
     would not apply), else created from `configs/workshop/<name>.yaml` and `overrides`."""
-    from sim.experiment.workshop import Workshop
+    from sim.experiment.workshop import WORKSHOP_FILE, Workshop
 
-    if folder.is_dir() and any(folder.iterdir()):
+    if (folder / WORKSHOP_FILE).exists():
         if overrides:
             refuse(PROG, f"--folder {folder} already holds a workshop; overrides apply only to a "
                    "new one (give a new folder)")  # fmt: skip

@@ -1,101 +1,128 @@
 """The workshop game's words and tables, read from the workshop (`sim.experiment.workshop`):
 what a team sees of its brand so far, its decision controls in words with their ranges, the
-facilitator's table of teams, and the reveal's leaderboard. Pure functions of the workshop's
-own outputs, which the tests call; `game_page` wires them into the page.
+facilitator's table of teams, and the reveal. Pure functions of the workshop's own outputs
+(the columns and their definitions are the engine's: `MONTHLY_COLUMNS`, `REVEAL_COLUMNS`),
+which the tests call; `game_page` lays them out.
 
 The game is a management flight simulator (issue #26): each team runs the same hidden brand
 (DOMAIN.md §3.1: what is unknown at day 0 and what testing reveals) month by month, and the
-reveal compares every team's plan with staged scaling and the optimised policy on that brand.
+reveal compares every team's plan with staged scaling and the optimised policy on that brand
+(§3, §4: NPV).
 """
 
 from __future__ import annotations
 
 import html
+import numbers
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
+from sim.experiment.workshop import LEADERBOARD, REVEAL, YARDSTICKS
+from sim.experiment.workshop_tables import MONTHLY_COLUMNS, REVEAL_COLUMNS
 from sim.viz.pages.story import yuan
 
 FOLDER_ENV = "PRIVSIM_GAME_FOLDER"  # the workshop's folder, set by privsim-game for the page
 
-# The monthly table, as the page shows it: engine column -> (heading, format, definition).
-MONEY, COUNT, PCT = "money", "count", "pct"
-MONTHLY = {
-    "month": ("Month", COUNT, "the month played (1 = the first 30 days)"),
-    "users_joined": ("Users joined", COUNT, "users who joined the pool in the month"),
-    "team": ("Team", COUNT, "operators on the team at the month's end"),
-    "spend": ("Ad spend", MONEY, "paid acquisition spent in the month"),
-    "buyers": ("Buyers", COUNT, "users who bought at least once in the month"),
-    "conversion_30d": ("30-day conversion", PCT, "share of the month's joiners who bought "
-                       "within 30 days of joining (still open for the latest joiners)"),
-    "margin": ("Margin", MONEY, "gross margin earned in the month"),
-    "profit_to_date": ("Profit to date", MONEY, "margin − acquisition − team, KOC and systems "
-                       "cost, summed from day 0 to the month's end"),
-}  # fmt: skip
+PROFIT, USERS, CONVERSION = "profit to date (yuan)", "users joined", "30-day conversion"
+NPV, RANK, WHO = "NPV (yuan)", "rank", "who"
 
 
-def number(v: float) -> str:
-    """A count or a control's value: 1,234 / 0.25 (no trailing zeros)."""
-    if v != v:
+def number(v) -> str:
+    """A count or a control's value: 1,234 / 0.25; "–" for a missing value."""
+    if v is None or v != v:
         return "–"
     return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.4g}"
 
 
-def shown(value, fmt: str) -> str:
-    if value is None or value != value:
-        return "–"
-    if fmt == MONEY:
-        return yuan(value)
-    if fmt == PCT:
-        return f"{value:.1f} %"
-    return number(value)
+def percent(share) -> str:
+    return "–" if share is None or share != share else f"{100 * share:.1f} %"
+
+
+def cell(column: str, v) -> str:
+    """One value of an engine table as the page writes it: money in `story.yuan`, shares in %,
+    a test month as "test"/"scale"."""
+    if column == "test":
+        return "test" if v else "scale"
+    if column.endswith("(yuan)"):
+        return "–" if v != v else yuan(v)
+    if column == CONVERSION:
+        return percent(v)
+    if column == RANK:
+        return "–" if v != v else f"{v:.0f}"
+    return number(v) if isinstance(v, numbers.Number) else str(v)
+
+
+HEADINGS = {NPV: "NPV at the horizon", WHO: "Plan"}
+
+
+def heading(column: str) -> str:
+    """A column's heading: its name without the unit the values already show (¥)."""
+    text = HEADINGS.get(column, column.removesuffix(" (yuan)"))
+    return text[0].upper() + text[1:]
+
+
+def table_html(frame: pd.DataFrame, definitions: dict[str, str], classes: str,
+               mine: str | None = None) -> str:  # fmt: skip
+    """An engine table as HTML, every heading with its definition as a tooltip (hover) and
+    values as `cell` writes them; the row naming `mine` (a team) highlighted."""
+    head = "".join(
+        f'<th title="{html.escape(definitions.get(c, ""))}">{html.escape(heading(c))}</th>'
+        for c in frame
+    )
+    rows = []
+    for values in frame.itertuples(index=False):
+        mark = ' class="mine"' if mine is not None and mine in values else ""
+        cells = "".join(f"<td>{html.escape(cell(c, v))}</td>" for c, v in zip(frame, values))
+        rows.append(f"<tr{mark}>{cells}</tr>")
+    return f'<table class="{classes}"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 # ---------------------------------------------------------------------------- the decisions
 
 
-def is_money(unit: str | None) -> bool:
-    return bool(unit) and unit.split("/")[0].strip() == "yuan"
+def _pair(unit: str) -> tuple[str, str] | None:
+    """A yes/no decision's two words from its unit ("test/scale", "on/off"), else None."""
+    words = unit.split("/") if unit and unit != "yuan/day" else []
+    return (words[0], words[1]) if len(words) == 2 else None
 
 
 def value_text(control: dict, value) -> str:
-    """A decision's value in words, with its unit: "¥3,000/day", "4 operators", "yes"."""
+    """A decision's value in words with its unit: "¥3,000/day", "4 people", "test"."""
     kind, unit = control["kind"], control.get("unit") or ""
     if kind == "bool":
-        return "yes" if value else "no"
+        yes, no = _pair(unit) or ("yes", "no")
+        return yes if value else no
     if kind == "choice":
         return str(value)
-    if is_money(unit):
-        rest = unit.split("/", 1)[1] if "/" in unit else ""
-        return yuan(value) + (f"/{rest}" if rest else "")
+    if unit.startswith("yuan"):
+        return yuan(value) + unit.removeprefix("yuan")
     return f"{number(value)} {unit}".strip()
 
 
+def choices(control: dict) -> list[tuple[str, object]]:
+    """The buttons of a yes/no or choice decision: (words, value)."""
+    if control["kind"] == "bool":
+        yes, no = _pair(control.get("unit") or "") or ("yes", "no")
+        return [(yes, True), (no, False)]
+    return [(str(c), c) for c in control["choices"]]
+
+
 def range_text(control: dict) -> str:
-    """A decision's allowed values in words: "¥0/day to ¥20k/day, in steps of ¥500/day"."""
-    kind = control["kind"]
-    if kind == "bool":
-        return "yes or no"
-    if kind == "choice":
-        return "one of: " + ", ".join(str(c) for c in control["choices"])
+    """A decision's allowed values in words: "¥0/day to ¥20k/day, in steps of ¥100/day"."""
+    if control["kind"] in ("bool", "choice"):
+        return " or ".join(words for words, _ in choices(control))
     text = f"{value_text(control, control['min'])} to {value_text(control, control['max'])}"
     if control.get("step"):
         text += f", in steps of {value_text(control, control['step'])}"
     return text
 
 
-def as_dict(decision) -> dict:
-    """A team's decision (a `Decision` or a dict; None: none yet) as a dict."""
-    if decision is None:
-        return {}
-    return decision if isinstance(decision, dict) else dict(vars(decision))
-
-
-def defaults(controls: list[dict], last: dict | None = None) -> dict:
-    """The controls' starting values: the team's last decisions where it made them (a month's
-    plan carries over unless changed), else each control's default."""
-    last = last or {}
+def defaults(controls: list[dict], last=None) -> dict:
+    """The controls' starting values: the team's last decision where it made one (a plan carries
+    over unless changed), else each control's default."""
+    last = vars(last) if last is not None else {}
     return {c["name"]: last.get(c["name"], c["default"]) for c in controls}
 
 
@@ -111,29 +138,6 @@ def progress(team) -> str:
     return f"Month {team.month} of {team.months} played"
 
 
-def monthly_table(monthly: pd.DataFrame) -> pd.DataFrame:
-    """The team's months as shown: readable headings, one money format (`story.yuan`)."""
-    cols = [c for c in MONTHLY if c in monthly]
-    out = pd.DataFrame(
-        {MONTHLY[c][0]: [shown(v, MONTHLY[c][1]) for v in monthly[c]] for c in cols}
-    )
-    return out
-
-
-def table_html(table: pd.DataFrame, classes: str) -> str:
-    """`table` as an HTML table (the page's font), every heading with its definition as a
-    tooltip."""
-    defs = {h: d for h, _, d in MONTHLY.values()}
-    head = "".join(
-        f'<th title="{html.escape(defs.get(c, ""))}">{html.escape(str(c))}</th>' for c in table
-    )
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
-        for row in table.itertuples(index=False)
-    )
-    return f'<table class="{classes}"><tr>{head}</tr>{rows}</table>'
-
-
 @dataclass(frozen=True)
 class Number:
     """One of the team's headline numbers: title, value, and what it counts over when."""
@@ -144,132 +148,194 @@ class Number:
     note: str
 
 
+def _span(month: int) -> str:
+    return f"months 1–{month}" if month > 1 else "month 1"
+
+
 def headline(team) -> list[Number]:
-    """The brand so far in three numbers (the monthly table's latest row), each saying what it
-    counts and over which months; at month 0, what each will show."""
+    """The brand so far in three numbers, each saying what it counts and over which months: at
+    month 0, when each will show."""
     months = team.monthly()
-    if team.month == 0 or months.empty:
-        note = "shown after month 1 is played"
+    if months.empty:
         return [
-            Number("profit", "Profit to date", "–", note),
-            Number("users", "Users joined to date", "–", note),
-            Number("conversion", "30-day conversion", "–", note),
-        ]
-    last = months.iloc[-1]
-    span = f"months 1–{team.month}" if team.month > 1 else "month 1"
+            Number("profit", "Profit to date", "–", "shown once month 1 is played"),
+            Number("users", "Users joined to date", "–", "shown once month 1 is played"),
+            Number("conversion", "30-day conversion", "–", "shown once a month's joiners are "
+                   "30 days old"),
+        ]  # fmt: skip
+    span = _span(team.month)
+    matured = months.dropna(subset=[CONVERSION])
+    if matured.empty:
+        conv, when = "–", "not yet: a month's joiners are measured once 30 days old"
+    else:
+        last = matured.iloc[-1]
+        conv, when = percent(last[CONVERSION]), f"of month {int(last['month'])}'s joiners: who " \
+            "bought within 30 days of joining"  # fmt: skip
     return [
-        Number("profit", "Profit to date", yuan(last["profit_to_date"]),
-               f"{MONTHLY['profit_to_date'][2]}, {span}"),
-        Number("users", "Users joined to date", number(months["users_joined"].sum()),
-               f"users who joined the pool, {span}"),
-        Number("conversion", "30-day conversion", shown(last["conversion_30d"], PCT),
-               f"month {team.month}'s joiners: {MONTHLY['conversion_30d'][2]}"),
+        Number("profit", "Profit to date", yuan(months[PROFIT].iloc[-1]),
+               f"margin − ad spend − team cost, {span}, not discounted"),
+        Number("users", "Users joined to date", number(months[USERS].sum()),
+               f"joined, bought and referred, {span}"),
+        Number("conversion", "30-day conversion", conv, when),
     ]  # fmt: skip
+
+
+def monthly_html(team) -> str:
+    """The team's months (`Team.monthly()`), headings defined on hover."""
+    return table_html(team.monthly(), MONTHLY_COLUMNS, "game-table monthly-table")
 
 
 # ---------------------------------------------------------------------------- the facilitator
 
 
+def teams(ws) -> list:
+    return [ws.team(name) for name in ws.teams()]
+
+
+TEAMS_COLUMNS = {
+    "team": "the team's name",
+    "month": "months played of the game's",
+    PROFIT: MONTHLY_COLUMNS[PROFIT],
+    USERS: "users who joined, bought and referred from day 0 to the last month's end",
+    "finished": "whether every month is played",
+}
+
+
 def teams_table(ws) -> pd.DataFrame:
-    """Every team: its month, whether it has finished, and its profit and users to date."""
+    """Every team: its month, its profit and users to date, whether it has finished."""
     rows = []
-    for team in ws.teams():
-        months = team.monthly()
-        played = not months.empty
+    for t in teams(ws):
+        m = t.monthly()
         rows.append({
-            "Team": team.name,
-            "Month": f"{team.month} of {team.months}",
-            "Profit to date": yuan(months["profit_to_date"].iloc[-1]) if played else "–",
-            "Users joined": number(months["users_joined"].sum()) if played else "–",
-            "Finished": "yes" if team.done else "no",
+            "team": t.name,
+            "month": f"{t.month} of {t.months}",
+            PROFIT: m[PROFIT].iloc[-1] if len(m) else float("nan"),
+            USERS: int(m[USERS].sum()) if len(m) else float("nan"),
+            "finished": "yes" if t.done else "no",
         })  # fmt: skip
-    return pd.DataFrame(rows, columns=["Team", "Month", "Profit to date", "Users joined", "Finished"])
+    return pd.DataFrame(rows, columns=list(TEAMS_COLUMNS))
 
 
-def teams_curves(ws) -> pd.DataFrame:
-    """Every team's profit to date by month: plan (the team's name), month, profit_to_date."""
-    parts = [t.monthly()[["month", "profit_to_date"]].assign(plan=t.name) for t in ws.teams()]
-    if not parts:
-        return pd.DataFrame(columns=["plan", "month", "profit_to_date"])
-    return pd.concat(parts, ignore_index=True)
+def teams_html(ws) -> str:
+    return table_html(teams_table(ws), TEAMS_COLUMNS, "game-table teams-table")
+
+
+def facilitator_line(ws) -> str:
+    ts = teams(ws)
+    if not ts:
+        return "No team has joined yet: teams open this server's address and type a name"
+    done = sum(t.done for t in ts)
+    return f"{len(ts)} team{'s' * (len(ts) != 1)} playing, {done} finished"
 
 
 def all_finished(ws) -> bool:
     """Every team (at least one) has played its last month: the reveal comes by itself."""
-    teams = ws.teams()
-    return bool(teams) and all(t.done for t in teams)
+    ts = teams(ws)
+    return bool(ts) and all(t.done for t in ts)
+
+
+def revealed_before(ws) -> bool:
+    """The workshop's leaderboard is saved: it was revealed (before this server, perhaps)."""
+    return (Path(ws.folder) / REVEAL / LEADERBOARD).exists()
 
 
 def signature(ws) -> tuple:
     """What a view redraws on: each team's name and month (cheap: polled every few seconds)."""
-    return tuple((t.name, t.month) for t in ws.teams())
+    return tuple((t.name, t.month) for t in teams(ws))
+
+
+def waiting(ws) -> str:
+    left = [t.name for t in teams(ws) if not t.done]
+    who = ", ".join(left) + " to finish, or for" if left else ""
+    return f"Your months are played. Waiting for {who} the facilitator's reveal."
 
 
 # ---------------------------------------------------------------------------- the reveal
 
+BOARD = [RANK, WHO, "months played", NPV, PROFIT, USERS, CONVERSION, "place run", "goods run"]
+
 
 @dataclass(frozen=True)
 class Revealed:
-    """What the reveal shows: the leaderboard, NPV's definition, the brand in words, each plan's
-    profit to date by month (for the figure) and each team's reproduce command."""
+    """What the reveal shows: the leaderboard, NPV's definition in words, the brand in words,
+    each plan's profit to date by month (for the figure), each team's reproduce command."""
 
     board: pd.DataFrame
     definition: str
-    brand: str
-    curves: pd.DataFrame  # plan, month, profit_to_date
+    brand: list[str]
+    curves: pd.DataFrame  # plan, month, profit to date (yuan)
     commands: dict[str, str]
+    months: int
+
+
+def npv_definition(ws) -> str:
+    """NPV at the horizon in words, with the workshop's numbers (`REVEAL_COLUMNS`)."""
+    s = ws.settings
+    rate = ws.base()["economics"]["discount_rate_annual"]
+    return (
+        f"NPV at the horizon: each plan's daily profit (margin − ad spend − team cost) over the "
+        f"game's {s.months} months of {s.month_days} days (days 0–{s.horizon_days - 1}), "
+        f"discounted to day 0 at {100 * rate:g} % a year; ranked highest first. A team that has "
+        "not played every month has no NPV and no rank. Staged and the optimised policy play "
+        "the same brand, seed and horizon."
+    )
+
+
+def team_curves(ws) -> pd.DataFrame:
+    """Every team's profit to date at each month's end: plan (the team's name), month, profit."""
+    parts = [t.monthly()[["month", PROFIT]].assign(plan=t.name) for t in teams(ws) if t.month]
+    if not parts:
+        return pd.DataFrame(columns=["plan", "month", PROFIT])
+    return pd.concat(parts, ignore_index=True)[["plan", "month", PROFIT]]
+
+
+REFERENCES = tuple(YARDSTICKS.values())  # staged, the optimised policy: what teams face
+
+
+def curves(ws) -> pd.DataFrame:
+    """`team_curves` and the yardsticks' (staged, the optimised policy) from their runs on the
+    brand (`Workshop.yardstick`: run by the reveal, then read from its folder)."""
+    md = ws.settings.month_days
+    parts = [team_curves(ws)]
+    for strategy, label in YARDSTICKS.items():
+        _, daily = ws.yardstick(strategy)
+        profit = daily["profit"].cumsum().to_numpy()[md - 1 :: md]
+        parts.append(pd.DataFrame({"plan": label, "month": range(1, len(profit) + 1),
+                                   PROFIT: profit}))  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
 
 
 def revealed(ws) -> Revealed:
-    """The reveal, computed by the workshop (staged and the optimised policy play the brand)."""
+    """The reveal, computed by the workshop (staged and the optimised policy play the brand
+    once: their runs are kept in its folder)."""
     board = ws.reveal()
-    curves = teams_curves(ws)
-    commands = {t.name: t.command() for t in ws.teams()}
-    return Revealed(board, "NPV at the horizon", ws.brand_words(), curves, commands)
+    commands = {t.name: t.command() for t in teams(ws)}
+    return Revealed(board, npv_definition(ws), ws.brand_words(), curves(ws), commands,
+                    ws.settings.months)  # fmt: skip
 
 
-def leaderboard_html(r: Revealed, highlight: str | None = None) -> str:
-    rows = []
-    for row in r.board.itertuples(index=False):
-        mark = ' class="mine"' if row.plan == highlight else ""
-        rows.append(f"<tr{mark}><td>{row.rank}</td><td>{html.escape(str(row.plan))}</td>"
-                    f"<td>{yuan(row.npv)}</td></tr>")  # fmt: skip
-    return ('<table class="game-table leaderboard"><tr><th>Rank</th><th>Plan</th>'
-            f"<th>NPV at the horizon</th></tr>{''.join(rows)}</table>")  # fmt: skip
+def leaderboard_html(r: Revealed, mine: str | None = None) -> str:
+    return table_html(r.board[BOARD], REVEAL_COLUMNS, "game-table leaderboard", mine)
+
+
+def brand_html(r: Revealed) -> str:
+    return "".join(f"<li>{html.escape(line)}</li>" for line in r.brand)
 
 
 def commands_html(r: Revealed) -> str:
     items = "".join(
-        f"<li>{html.escape(name)}: <code>{html.escape(cmd)}</code></li>"
+        f"<li>{html.escape(name)}: <code>{html.escape(cmd).replace(chr(10), '<br>')}</code></li>"
         for name, cmd in r.commands.items()
     )
     return f"Reproduce each team's run on the command line:<ul>{items}</ul>"
 
 
 def brief_html(ws) -> str:
+    s = ws.settings
     return (
-        "<b>Your team runs a brand's private domain, month by month.</b> Each month you set the "
-        "decisions, then press Play: the model runs the month and shows your brand so far. The "
-        "brand is hidden; at the end it is revealed and every team is compared with staged "
-        "scaling and the optimised policy on the same brand."
+        f"<b>Your team runs a brand's private domain for {s.months} months.</b> Each month you "
+        "set the team, the ad budget, and whether to test people, goods and place or to scale; "
+        "press Play and the model runs the month. The brand is hidden: at the end it is "
+        "revealed, and every team is compared with staged scaling and the optimised policy on "
+        "the same brand."
     )
-
-
-def waiting(ws) -> str:
-    left = [t.name for t in ws.teams() if not t.done]
-    return "Your months are played. Waiting for " + (
-        ", ".join(left) + " to finish, or the facilitator's reveal." if left else "the reveal."
-    )
-
-
-def facilitator_line(ws) -> str:
-    teams = ws.teams()
-    done = sum(t.done for t in teams)
-    return f"{len(teams)} teams playing, {done} finished"
-
-
-REFERENCES = ("staged", "optimised policy")  # the plans every team is compared with
-
-
-def months(ws) -> int:
-    return int(ws.settings["months"])

@@ -1,6 +1,7 @@
-"""The workshop game's figures (matplotlib, the trainer page's sizes and fonts: `figures`): a
-team's brand month by month, and every plan's profit to date by month (the facilitator's live
-view; at the reveal with staged and the optimised policy on the same brand)."""
+"""The workshop game's figures (matplotlib; the trainer page's fonts and money format,
+`figures`): a team's brand month by month, and every plan's profit to date by month (the
+facilitator's live view; at the reveal with staged and the optimised policy on the same brand,
+dashed)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.viz import plots
 from sim.viz.pages.figures import legible, money_axis, page_figure
+from sim.viz.pages.game import CONVERSION, PROFIT, USERS
 
-TEAM_SIZE = (8.4, 2.6)  # inches at figures.DPI: the team view's right two thirds at 1280 wide
-WIDE_SIZE = (12.4, 3.4)  # the facilitator's full width
-REFERENCE_STYLE = "--"  # staged and the optimised policy, drawn dashed under the teams
+TEAM_SIZE = (8.4, 2.5)  # inches at figures.DPI: about the team view's right two thirds at 1280
+WIDE_SIZE = (12.4, 3.3)  # the facilitator's full width
+LEGEND_RIGHT = 0.82  # the plot's right edge (figure fraction): the legend of plans beside it
+REFERENCE_STYLE = "--"  # staged and the optimised policy, dashed beside the teams
 
 
 def _month_axis(ax, months: int) -> None:
@@ -21,52 +24,51 @@ def _month_axis(ax, months: int) -> None:
     ax.set_xlabel("month")
 
 
-def team_figure(monthly: pd.DataFrame, months: int, big: bool = False):
+def team_figure(monthly: pd.DataFrame, months: int):
     """A team's brand by month: profit to date (yuan), users joined to date, and the 30-day
-    conversion of each month's joiners (%); empty axes with a note before month 1."""
-    fig, axes = page_figure(TEAM_SIZE, ncols=3, left=0.075, wspace=0.38, bottom=0.22, top=0.86)
+    conversion of each month's joiners (%, once they are 30 days old); empty axes with a note
+    before month 1."""
+    fig, axes = page_figure(TEAM_SIZE, ncols=3, left=0.085, wspace=0.42, bottom=0.2, top=0.87)
     panels = (
-        ("Profit to date", "profit to date (yuan)", monthly["profit_to_date"]),
-        ("Users joined to date", "users", monthly["users_joined"].cumsum()),
-        ("30-day conversion", "month's joiners who bought (%)", monthly["conversion_30d"]),
+        ("Profit to date", "yuan", monthly[PROFIT]),
+        ("Users joined to date", "users", monthly[USERS].cumsum()),
+        ("30-day conversion", "% of the month's joiners", 100 * monthly[CONVERSION]),
     )
     for ax, (title, ylabel, y) in zip(axes, panels, strict=True):
         ax.set_title(title, loc="left")
         ax.set_ylabel(ylabel)
         _month_axis(ax, months)
-        if monthly.empty:
+        if y.dropna().empty:
             ax.set_yticks([0])
-            plots.empty(ax, "after month 1")
+            plots.empty(ax, "after month 1" if monthly.empty else "once 30 days old")
             continue
         ax.plot(monthly["month"], y, marker="o", color=plots.PALETTE[0])
     money_axis(axes[0].yaxis)
     plots.thousands(axes[1].yaxis)
-    legible(fig, big)
+    legible(fig, False)
     return fig
 
 
 def profit_figure(curves: pd.DataFrame, months: int, references: tuple[str, ...] = ()):
-    """Every plan's profit to date by month (`curves`: plan, month, profit_to_date); the
-    `references` (staged, the optimised policy) dashed, the teams solid."""
-    fig, (ax,) = page_figure(WIDE_SIZE, left=0.075, bottom=0.17, top=0.88)
+    """Every plan's profit to date by month (`curves`: plan, month, profit), from ¥0 at month 0;
+    the `references` (staged, the optimised policy) dashed, the teams solid with a dot a month."""
+    fig, (ax,) = page_figure(WIDE_SIZE, left=0.085, bottom=0.17, top=0.88)
     plans = list(dict.fromkeys(curves["plan"]))
-    teams = [p for p in plans if p not in references]
-    colour = plots.colours(teams + [p for p in plans if p in references])
+    colour = plots.colours(plans)
     for plan in plans:
         c = curves[curves["plan"] == plan].sort_values("month")
         ref = plan in references
-        ax.plot(
-            [0, *c["month"]], [0.0, *c["profit_to_date"]], marker=None if ref else "o",
-            linestyle=REFERENCE_STYLE if ref else "-", color=colour[plan], label=plan,
-        )  # fmt: skip
+        ax.plot([0, *c["month"]], [0.0, *c[PROFIT]], color=colour[plan], label=plan,
+                linestyle=REFERENCE_STYLE if ref else "-", marker=None if ref else "o")  # fmt: skip
     if not plans:
         plots.empty(ax, "no month played yet")
     ax.axhline(0, color=plots.GREY, linewidth=0.8)
-    ax.set_title("Profit to date by month: each plan on the same brand", loc="left")
-    ax.set_ylabel("profit to date (yuan)")
+    ax.set_title("Profit to date at each month's end (not discounted)", loc="left")
+    ax.set_ylabel("yuan")
     _month_axis(ax, months)
     money_axis(ax.yaxis)
-    if plans:
-        ax.legend(loc="upper left", ncols=min(len(plans), 4), framealpha=0.85)
+    if plans:  # beside the plot: never over a line
+        fig.subplots_adjust(right=LEGEND_RIGHT)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     legible(fig, True)
     return fig
