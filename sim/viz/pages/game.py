@@ -54,7 +54,7 @@ def cell(column: str, v) -> str:
     return number(v) if isinstance(v, numbers.Number) else str(v)
 
 
-HEADINGS = {NPV: "NPV at the horizon", WHO: "Plan"}
+HEADINGS = {NPV: "NPV at the horizon", WHO: "Plan", "test": "Test or scale"}
 
 
 def heading(column: str) -> str:

@@ -14,6 +14,7 @@ from sim.viz.pages.game import CONVERSION, PROFIT, USERS
 
 TEAM_SIZE = (8.4, 2.5)  # inches at figures.DPI: about the team view's right two thirds at 1280
 WIDE_SIZE = (12.4, 3.3)  # the facilitator's full width
+REVEAL_SIZE = (7.4, 3.4)  # the reveal's left three fifths, beside the brand in words
 LEGEND_RIGHT = 0.82  # the plot's right edge (figure fraction): the legend of plans beside it
 REFERENCE_STYLE = "--"  # staged and the optimised policy, dashed beside the teams
 
@@ -28,7 +29,7 @@ def team_figure(monthly: pd.DataFrame, months: int):
     """A team's brand by month: profit to date (yuan), users joined to date, and the 30-day
     conversion of each month's joiners (%, once they are 30 days old); empty axes with a note
     before month 1."""
-    fig, axes = page_figure(TEAM_SIZE, ncols=3, left=0.085, wspace=0.42, bottom=0.2, top=0.87)
+    fig, axes = page_figure(TEAM_SIZE, ncols=3, left=0.1, wspace=0.52, bottom=0.2, top=0.87)
     panels = (
         ("Profit to date", "yuan", monthly[PROFIT]),
         ("Users joined to date", "users", monthly[USERS].cumsum()),
@@ -49,10 +50,12 @@ def team_figure(monthly: pd.DataFrame, months: int):
     return fig
 
 
-def profit_figure(curves: pd.DataFrame, months: int, references: tuple[str, ...] = ()):
+def profit_figure(curves: pd.DataFrame, months: int, references: tuple[str, ...] = (),
+                  size=WIDE_SIZE):  # fmt: skip
     """Every plan's profit to date by month (`curves`: plan, month, profit), from ¥0 at month 0;
-    the `references` (staged, the optimised policy) dashed, the teams solid with a dot a month."""
-    fig, (ax,) = page_figure(WIDE_SIZE, left=0.085, bottom=0.17, top=0.88)
+    the `references` (staged, the optimised policy) dashed, the teams solid with a dot a month;
+    the legend beside the plot."""
+    fig, (ax,) = page_figure(size, left=0.085 * WIDE_SIZE[0] / size[0], bottom=0.17, top=0.88)
     plans = list(dict.fromkeys(curves["plan"]))
     colour = plots.colours(plans)
     for plan in plans:
@@ -68,7 +71,7 @@ def profit_figure(curves: pd.DataFrame, months: int, references: tuple[str, ...]
     _month_axis(ax, months)
     money_axis(ax.yaxis)
     if plans:  # beside the plot: never over a line
-        fig.subplots_adjust(right=LEGEND_RIGHT)
+        fig.subplots_adjust(right=1 - (1 - LEGEND_RIGHT) * WIDE_SIZE[0] / size[0])
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     legible(fig, True)
     return fig

@@ -55,7 +55,8 @@ CSS = """
 .leaderboard td:nth-child(2), .leaderboard th:nth-child(2) { text-align: left; }
 .play-button { font-size: 1.2rem !important; height: 48px !important; }
 .definition { font-size: 0.95rem; color: #333; }
-.brand-words { font-size: 1.05rem; border-left: 6px solid #333; padding: 2px 12px 2px 28px; }
+.brand-words { font-size: 0.95rem; border-left: 6px solid #333; padding: 2px 8px 2px 24px;
+  margin: 0; }
 .commands { font-size: 0.85rem; }
 .commands code { font-size: 0.75rem; word-break: break-all; }
 .plot img { width: 100%; height: auto; display: block; }
@@ -235,9 +236,13 @@ def Reveal(ws, mine: str | None = None):
             return
         r = result.value
         solara.HTML(tag="div", unsafe_innerHTML=game.leaderboard_html(r, mine))
-        solara.Text(r.definition, classes=["definition", "npv-definition"])
-        solara.HTML(tag="ul", unsafe_innerHTML=game.brand_html(r), classes=["brand-words"])
-        Figure(game_figures.profit_figure(r.curves, r.months, game.REFERENCES), "reveal")
+        with solara.Columns([3, 2]):
+            Figure(game_figures.profit_figure(r.curves, r.months, game.REFERENCES,
+                                              game_figures.REVEAL_SIZE), "reveal")  # fmt: skip
+            with solara.Column(gap="4px"):
+                solara.Text(r.definition, classes=["definition", "npv-definition"])
+                solara.HTML(tag="ul", unsafe_innerHTML=game.brand_html(r),
+                            classes=["brand-words"])  # fmt: skip
         solara.HTML(tag="div", unsafe_innerHTML=game.commands_html(r), classes=["commands"])
 
 
