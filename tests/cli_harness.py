@@ -39,8 +39,9 @@ COMMANDS = {
     "privsim-workshop": "sim.cli.workshop",
     "privsim-app": "sim.cli.app",
     "privsim-whatif": "sim.cli.whatif",
+    "privsim-game": "sim.cli.game",
 }
-SERVERS = {"privsim-app", "privsim-whatif"}
+SERVERS = {"privsim-app", "privsim-whatif", "privsim-game"}
 
 
 @dataclass
