@@ -53,7 +53,6 @@ def test_tables_are_a_fresh_run_of_the_saved_strategy(played):
     assert frame_differences(a.daily(), fresh_daily(cfg, 90)) == []
     assert len(a.daily()) == 90
     assert reproduce(a.run_folder) == []
-    assert a.replay() == []
     assert "privsim-reproduce" in a.command() and "strategy=game_team_a" in a.command()
 
 
@@ -160,19 +159,21 @@ def test_concurrent_plays_match_sequential(tmp_path):
 
 
 def test_resume_continues_where_it_was(played, tmp_path):
-    folder = tmp_path / "w"
-    ws = Workshop.create(folder, overrides=SMALL)
-    t = ws.join("Team A")
-    for d in PLAN[:2]:
-        t.play(d)
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(played.folder, folder)
     again = Workshop.open(folder)
-    assert again.teams() == ["Team A"] and again.settings == ws.settings
-    r = again.team("Team A")
-    assert r.month == 2 and r.decisions == PLAN[:2]
-    assert frame_differences(r.daily(), t.daily()) == []
-    pd.testing.assert_frame_equal(r.monthly(), t.monthly())
-    r.play(PLAN[2])  # goes on as the team that played straight through
-    assert frame_differences(r.daily(), played.team("Team A").daily()) == []
+    assert again.teams() == played.teams() and again.settings == played.settings
+    for name in played.teams():
+        r, t = again.team(name), played.team(name)
+        assert r.month == t.month and r.decisions == t.decisions
+        assert frame_differences(r.daily(), t.daily()) == []
+        pd.testing.assert_frame_equal(r.monthly(), t.monthly())
+    b = again.team("Team B")
+    b.play(PLAN[1])  # goes on: its run is the fresh run of its two months
+    assert b.month == 2 and frame_differences(b.daily(), fresh_daily(b.config(), 60)) == []
+    assert frame_differences(b.daily().iloc[:30], played.team("Team B").daily()) == []
 
 
 def test_bad_decisions_are_refused_before_any_run(tmp_path):
@@ -241,3 +242,38 @@ def test_reveal(played, tmp_path):
     assert list(saved["who"]) == list(board["who"])
     words = played.brand_words()
     assert any(w.startswith("place") for w in words) and any(w.startswith("goods") for w in words)
+
+
+def test_replay_command(played, tmp_path, capsys):
+    """`privsim-workshop replay` re-runs every team from its decisions: 0 when each matches
+    its saved run; 1, naming the team, when a team's decisions no longer give its run."""
+    import shutil
+
+    from sim.cli.workshop import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["replay", str(played.folder)])
+    assert e.value.code == 0 and "Team A: month 3 reproduced bit for bit" in capsys.readouterr().out
+    folder = tmp_path / "copy"
+    shutil.copytree(played.folder, folder)
+    path = folder / "teams" / "team_b" / "decisions.yaml"
+    path.write_text(path.read_text().replace("600.0", "700.0"))
+    with pytest.raises(SystemExit) as e:
+        main(["replay", str(folder)])
+    assert e.value.code == 1 and "Team B: NOT reproduced" in capsys.readouterr().err
+
+
+def test_interrupted_play_is_resimulated_on_open(played, tmp_path):
+    """A play that wrote its run but not its decisions (a crash between): the reopened
+    workshop's team is at the month its decisions say, with the run of those decisions."""
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(played.folder, folder)
+    path = folder / "teams" / "team_a" / "decisions.yaml"
+    saved = yaml.safe_load(path.read_text())
+    saved["decisions"] = saved["decisions"][:2]
+    path.write_text(yaml.safe_dump(saved))
+    a = Workshop.open(folder).team("Team A")
+    assert a.month == 2 and len(a.daily()) == 60 and len(a.monthly()) == 2
+    assert frame_differences(a.daily(), played.team("Team A").daily().iloc[:60]) == []

@@ -18,6 +18,7 @@ the model never reading the future, which nothing checks.
 What is saved (`Workshop.create` / `open`; docs/pages.md):
 
     <folder>/workshop.yaml                     the workshop's name, overrides, settings, teams
+    <folder>/brand.json                        the brand's composed config (`Workshop.base`)
     <folder>/teams/<team>/decisions.yaml       the team's decisions, month by month (written last)
     <folder>/teams/<team>/strategy/game_<team>.yaml   its plan as a strategy (configs/strategy form)
     <folder>/teams/<team>/run/                 its run folder, as `privsim` writes one
@@ -26,8 +27,8 @@ What is saved (`Workshop.create` / `open`; docs/pages.md):
     <folder>/reveal/leaderboard.csv            `Workshop.reveal()`
 
 Every file is written atomically (`sim.experiment.jobs`); a team's decisions last, so a crash
-mid-month leaves the team at its previous month (its run is re-simulated on the next play or by
-`privsim-workshop replay`). Several page sessions call one Workshop at once: a lock per team
+mid-month leaves the team at its previous month (`Workshop.open` re-simulates a run that does
+not match the decisions). Several page sessions call one Workshop at once: a lock per team
 serialises its plays, a lock per workshop its joins and the reveal.
 """
 
@@ -47,10 +48,13 @@ from sim.experiment.config import config_hash, override
 from sim.experiment.jobs import (
     DAILY,
     atomic_write,
+    finished,
     invalidate,
     read_summary,
+    write_json,
     write_text,
 )
+from sim.experiment.reproduce import read_json, reproduce
 from sim.experiment.run import record, run
 from sim.experiment.workshop_spec import Decision, Settings
 from sim.experiment.workshop_tables import (
@@ -64,6 +68,7 @@ from sim.experiment.workshop_tables import (
 __all__ = ["Decision", "Team", "Workshop"]
 
 WORKSHOP_FILE = "workshop.yaml"
+BRAND_FILE = "brand.json"  # the brand's composed config (Workshop.base)
 TEAMS, REVEAL = "teams", "reveal"
 DECISIONS, MONTHLY, RUN, STRATEGY_DIR = "decisions.yaml", "monthly.csv", "run", "strategy"
 LEADERBOARD = "leaderboard.csv"
@@ -220,8 +225,6 @@ class Team:
     def replay(self) -> list[str]:
         """Re-run the team from its saved decisions and compare with its saved run: what
         differs (empty: identical)."""
-        from sim.experiment.reproduce import reproduce
-
         with self._lock:
             if not self._decisions:
                 return []
@@ -235,11 +238,11 @@ class Team:
 class Workshop:
     """A workshop: its settings, its teams (each its own game), the reveal (module docstring)."""
 
-    def __init__(self, folder, name: str, overrides: list[str], settings: Settings, teams):
+    def __init__(self, folder, name: str, overrides, settings: Settings, base: dict, teams):
         self.folder, self.name = Path(folder), name
         self.overrides, self.settings = list(overrides), settings
         self._lock = threading.RLock()
-        self._base: dict | None = None
+        self._base = base
         self._teams: dict[str, Team] = {}
         for t in teams:
             self._teams[t] = Team(self, t)
@@ -253,28 +256,35 @@ class Workshop:
         if (folder / WORKSHOP_FILE).exists():
             raise FileExistsError(f"{folder}: already a workshop (open it to resume)")
         settings = spec.load(name, list(overrides))
-        ws = cls(folder, name, list(overrides), settings, [])
+        ws = cls(folder, name, overrides, settings, spec.base_config(settings), [])
+        write_json(folder / BRAND_FILE, ws._base)
         ws._save()
         return ws
 
     @classmethod
-    def open(cls, folder) -> Workshop:
-        """The workshop saved in `folder`, teams where they were."""
+    def open(cls, folder, repair: bool = True) -> Workshop:
+        """The workshop saved in `folder`, teams where they were. With `repair`, a team whose
+        run does not match its decisions (a play interrupted after its run was written) is
+        simulated again; `privsim-workshop replay` opens without, to report it instead."""
         folder = Path(folder)
         path = folder / WORKSHOP_FILE
         if not path.exists():
             raise FileNotFoundError(f"{folder}: no {WORKSHOP_FILE} (not a workshop folder)")
         d = yaml.safe_load(path.read_text())
-        settings = spec.from_dict(d["name"], d["settings"])
-        return cls(folder, d["name"], d.get("overrides", []), settings, d.get("teams", []))
+        base = read_json(folder / BRAND_FILE)
+        settings = spec.from_dict(d["name"], d["settings"], base)
+        ws = cls(folder, d["name"], d.get("overrides", []), settings, base, d.get("teams", []))
+        for name in ws.teams() if repair else ():
+            team = ws.team(name)
+            if team.month and finished(team.run_folder, team.config()) is None:
+                team.resimulate()
+        return ws
 
     def base(self) -> dict:
-        """The brand's composed config over the game's horizon (`workshop_spec.base_config`),
-        composed once."""
-        with self._lock:
-            if self._base is None:
-                self._base = spec.base_config(self.settings)
-            return self._base
+        """The brand's config over the game's horizon (`workshop_spec.base_config`), composed
+        when the workshop was created and saved with it (brand.json): a later change to
+        configs/ does not change a workshop under way."""
+        return self._base
 
     def _save(self) -> None:
         write_yaml(
@@ -333,7 +343,8 @@ class Workshop:
     def yardstick(self, strategy: str) -> tuple[dict, pd.DataFrame]:
         """A yardstick strategy's run on the brand over the game's horizon (run once, then
         read from its folder): its summary and daily table."""
-        cfg = spec.composed([*spec.brand_overrides(self.settings), override("strategy", strategy)])
+        st = spec.composed([*spec.brand_overrides(self.settings), override("strategy", strategy)])
+        cfg = spec.run_config(self.base(), st["strategy"], self.settings.horizon_days)
         out = self.folder / REVEAL / strategy
         with self._lock:
             summary = run(cfg, out, resume=True)

@@ -144,16 +144,16 @@ def load(name: str = "default", overrides=()) -> Settings:
     return from_dict(name, d)
 
 
-def from_dict(name: str, d: dict) -> Settings:
-    """Settings from a composed mapping (`load`), or as saved in a workshop folder."""
+def from_dict(name: str, d: dict, base: dict | None = None) -> Settings:
+    """Settings from a composed mapping (`load`), or as saved in a workshop folder with the
+    brand's config `base` it saved (default: composed now, `base_config`)."""
     d = {k: v for k, v in d.items() if k not in ("name", "unit_cost")}
     s = _record(Settings, d, "workshop", name=name)
     if s.horizon_days > MAX_HORIZON_DAYS:
         raise out_of_range(
             "workshop.months", s.months, f"months × month_days <= {MAX_HORIZON_DAYS:,} days"
         )
-    cfg = base_config(s)
-    channels = cfg["channels"]
+    channels = (base_config(s) if base is None else base)["channels"]
     shares(s.channel_mix, "workshop.channel_mix", channels)
     cost = sum(v * channels[c]["base_cost"] for c, v in s.channel_mix.items())
     if not cost > 0:
