@@ -181,7 +181,7 @@ def test_bad_decisions_are_refused_before_any_run(tmp_path):
     t = ws.join("T")
     bad = [
         (Decision(-1, 200.0), r"decision\.team_size = -1 .*\[1, 30\]"),
-        ({"team_size": 2, "budget": 50_000.0}, r"decision\.budget = 50000\.0 .*\[0\.0, 20,000\.0\]"),
+        ({"team_size": 2, "budget": 5e4}, r"decision\.budget = 50000\.0 .*\[0\.0, 20,000\.0\]"),
         ({"team_size": 2, "hires": 3}, r"decision\.hires: unknown field; allowed: team_size"),
         ({"team_size": 2.5}, r"decision\.team_size = 2\.5 .*an integer"),
         ({"test": "yes"}, r"decision\.test = 'yes' .*true or false"),
@@ -203,6 +203,10 @@ def test_bad_decisions_are_refused_before_any_run(tmp_path):
         ("brand.fit_spread=-1", r"workshop\.brand\.fit_spread = -1 .*>= 0"),
         ("+test.size=3", r"workshop\.test\.size: unknown key"),
         ("+channel_mix.tv=0.5", r"workshop\.channel_mix\.tv: unknown key"),
+        ("brand.experiment=comparisn", r"workshop\.brand\.experiment = 'comparisn' .*testing_value"),
+        ("brand.scenario=['strategy=staged']", r"workshop\.brand\.scenario\.0 = 'strategy=sta"),
+        ("brand.scenario=['operators.fixd=3']", r"workshop\.brand: .*operators\.fixd"),
+        ("brand.scenario=[", r"workshop: override 'brand\.scenario=\[': .*"),
     ],
 )
 def test_bad_workshop_settings_are_refused(tmp_path, override, message):

@@ -208,7 +208,8 @@ class Team:
         `privsim` running its saved strategy on the brand for the months played."""
         lines = [f"privsim-reproduce {shlex.quote(str(self.run_folder))}"]
         if self._decisions:
-            ov = [*self.overrides(), f"hydra.run.dir={self.folder / f'rerun_month_{self.month:02d}'}"]
+            rerun = self.folder / f"rerun_month_{self.month:02d}"
+            ov = [*self.overrides(), f"hydra.run.dir={rerun}"]
             lines.append("privsim " + " ".join(map(shlex.quote, ov)))
         return "\n".join(lines)
 
