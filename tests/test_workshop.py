@@ -82,6 +82,11 @@ def test_consecutive_test_months_are_one_test(played):
     assert all(np.isfinite(v) for v in metric.values())
     best = max(metric, key=metric.get).removeprefix("goods_arm_metric_")
     assert brand["goods_committed"] == best == brand["goods_run"]
+    tested = played.team("Team A").tested()
+    goods = tested[tested["dimension"] == "goods"].set_index("candidate")
+    assert goods["users measured"].sum() == sum(users.values())
+    assert goods.loc[best, "runs now"] and goods["runs now"].sum() == 1
+    assert not any("fit" in c for c in tested.columns)
 
 
 def test_continuing_test_is_carried_across_phases():
@@ -203,7 +208,7 @@ def test_bad_decisions_are_refused_before_any_run(tmp_path):
         ("brand.fit_spread=-1", r"workshop\.brand\.fit_spread = -1 .*>= 0"),
         ("+test.size=3", r"workshop\.test\.size: unknown key"),
         ("+channel_mix.tv=0.5", r"workshop\.channel_mix\.tv: unknown key"),
-        ("brand.experiment=comparisn", r"workshop\.brand\.experiment = 'comparisn' .*testing_value"),
+        ("brand.experiment=comparisn", r"workshop\.brand\.experiment = 'comparisn' .*pool_mix"),
         ("brand.scenario=['strategy=staged']", r"workshop\.brand\.scenario\.0 = 'strategy=sta"),
         ("brand.scenario=['operators.fixd=3']", r"workshop\.brand: .*operators\.fixd"),
         ("brand.scenario=[", r"workshop: override 'brand\.scenario=\[': .*"),

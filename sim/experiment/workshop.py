@@ -63,6 +63,7 @@ from sim.experiment.workshop_tables import (
     brand_words,
     monthly_table,
     row,
+    tested_table,
 )
 
 __all__ = ["Decision", "Team", "Workshop"]
@@ -197,11 +198,22 @@ class Team:
                 return pd.DataFrame(columns=list(MONTHLY_COLUMNS))
             if self._monthly is None:
                 self._monthly = pd.read_csv(self.folder / MONTHLY)
-            return self._monthly.copy()
+            out = self._monthly.copy()
+            out.attrs["definitions"] = dict(MONTHLY_COLUMNS)
+            return out
 
     def summary(self) -> dict:
-        """The run's summary (its `summary.json`)."""
-        return read_summary(self.run_folder)
+        """The run's summary (its `summary.json`). Its `brand` holds the brand's latent fits
+        (`*_fit_*`, `*_best_fit`): what the reveal reveals; `tested()` shows a team only what
+        its test measured."""
+        with self._lock:
+            return read_summary(self.run_folder)
+
+    def tested(self) -> pd.DataFrame:
+        """What the team's tests measured so far, without the brand's true fits
+        (`workshop_tables.tested_table`; empty before a test)."""
+        with self._lock:
+            return tested_table(self.summary() if self._decisions else {})
 
     def command(self) -> str:
         """The commands reproducing the team's run: `privsim-reproduce` of its run folder, and
@@ -358,10 +370,11 @@ class Workshop:
         rows = []
         for name in self.teams():
             t = self.team(name)
-            if t.month == 0:
-                rows.append({"who": name, "kind": "team", "months played": 0})
-                continue
-            rows.append(row(name, "team", t.month, t.summary(), t.daily(), cfg, h))
+            with t._lock:  # one month's run, not a play's half-written one
+                if t.month == 0:
+                    rows.append({"who": name, "kind": "team", "months played": 0})
+                    continue
+                rows.append(row(name, "team", t.month, t.summary(), t.daily(), cfg, h))
         for strategy, label in YARDSTICKS.items():
             summary, daily = self.yardstick(strategy)
             rows.append(row(label, "yardstick", self.settings.months, summary, daily, cfg, h))
@@ -369,6 +382,7 @@ class Workshop:
         board["rank"] = board["NPV (yuan)"].rank(ascending=False, method="min")
         board = board.sort_values(["rank", "who"], na_position="last").reset_index(drop=True)
         atomic_write(self.folder / REVEAL / LEADERBOARD, lambda t: board.to_csv(t, index=False))
+        board.attrs.update(horizon_days=h, definitions=dict(REVEAL_COLUMNS))
         return board
 
     def brand_words(self) -> list[str]:

@@ -353,6 +353,7 @@ def decision(s: Settings, values) -> Decision:
     out = {}
     for name, c in offered.items():
         v = values.get(name, c["default"])
+        v = v.item() if hasattr(v, "item") else v  # a numpy scalar from a widget
         if c["kind"] == "bool":
             ok, text = isinstance(v, bool), "true or false"
         else:

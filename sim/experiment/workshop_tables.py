@@ -128,3 +128,38 @@ def brand_words(s: Settings, base: dict) -> list[str]:
             )
         out.append(f"{words}: {verdict}. True fits: {others}.")
     return out
+
+
+TESTED_COLUMNS = {
+    "dimension": "what was tested: place (pool), goods (lead/star products), people (channel)",
+    "candidate": "a candidate of that dimension",
+    "users measured": "test users of that arm old enough to measure (30 days for 30-day "
+    "conversion)",
+    "measured": "the test's metric over them (30-day conversion: the share whose first order "
+    "came within 30 days)",
+    "runs now": "whether the team runs this candidate now (what its test committed, else the "
+    "guess)",
+}
+
+
+def tested_table(summary: dict) -> pd.DataFrame:
+    """`Team.tested()`: per tested dimension and candidate, the users measured and the metric
+    (DOMAIN §3.1), read from the run's `brand` summary, leaving out its latent fits."""
+    brand = summary.get("brand", {})
+    rows = []
+    for dim in DIMENSION_WORDS:
+        prefix = f"{dim}_arm_users_"
+        for key in (k for k in brand if k.startswith(prefix)):
+            name = key.removeprefix(prefix)
+            rows.append(
+                {
+                    "dimension": dim,
+                    "candidate": name,
+                    "users measured": brand[key],
+                    "measured": brand.get(f"{dim}_arm_metric_{name}"),
+                    "runs now": brand.get(f"{dim}_run") == name,
+                }
+            )
+    out = pd.DataFrame(rows, columns=list(TESTED_COLUMNS))
+    out.attrs["definitions"] = dict(TESTED_COLUMNS)
+    return out
