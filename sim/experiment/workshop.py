@@ -34,6 +34,7 @@ serialises its plays, a lock per workshop its joins and the reveal.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import threading
@@ -79,6 +80,7 @@ TEAM_NAME_TEXT = (
     "(its folder is the name in lower case, spaces as '_')"
 )
 YARDSTICKS = {"staged": "staged", "optimized_staged_policy": "optimised policy"}
+
 
 def team_folder_name(name: str) -> str:
     """The folder of team `name` (checked): lower case, spaces as '_'."""
@@ -170,7 +172,7 @@ class Team:
         atomic_write(self.folder / MONTHLY, lambda t: monthly.to_csv(t, index=False))
         write_yaml(
             self.folder / DECISIONS,
-            {"team": self.name, "decisions": [vars(x).copy() for x in plan]},
+            {"team": self.name, "decisions": [dataclasses.asdict(x) for x in plan]},
         )
         self._decisions, self._daily, self._monthly = plan, None, monthly
 
@@ -231,7 +233,7 @@ class Team:
         ov = spec.brand_overrides(self.settings, self.month * self.settings.month_days)
         return [
             *ov,
-            f"hydra.searchpath=[file://{self.folder.resolve()}]",
+            f"hydra.searchpath=['file://{self.folder.resolve()}']",
             override("strategy", self.strategy_name),
         ]
 

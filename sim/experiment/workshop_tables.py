@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.fit import Brand
-from sim.core.metrics import daily_discount, npv_at
+from sim.core.metrics import CONVERSION_WINDOW, daily_discount, npv_at
 from sim.core.params import IMPORTED, REFERRAL
 from sim.experiment.config import build
 from sim.experiment.workshop_spec import Decision, Settings
@@ -60,13 +60,14 @@ def monthly_table(model, s: Settings, plan: list[Decision]) -> pd.DataFrame:
     """`Team.monthly()` from the run's model (definitions: `MONTHLY_COLUMNS`)."""
     daily = model.daily()
     md, last = s.month_days, int(daily["day"].iloc[-1])
-    spend_cols = [c for c in daily.columns if c.startswith("spend_")] or ["acquisition_spend"]
+    spend_cols = [f"spend_{c}" for c in model.channels if f"spend_{c}" in daily]
+    spend_cols = spend_cols or ["acquisition_spend"]  # outputs.spend_by_channel off
     profit = daily["profit"].cumsum()
     rows = []
     for m, d in enumerate(plan):
         first, end = m * md, (m + 1) * md - 1
         month = daily.iloc[first : end + 1]
-        matured = end + 29 <= last  # the month's last joiner is 30 days old
+        matured = end + CONVERSION_WINDOW - 1 <= last  # its last joiner is 30 days old
         rows.append(
             {
                 "month": m + 1,
@@ -85,6 +86,8 @@ def monthly_table(model, s: Settings, plan: list[Decision]) -> pd.DataFrame:
 
 
 def row(who, kind, months, summary: dict, daily: pd.DataFrame, cfg: dict, h: int) -> dict:
+    """A leaderboard row of a run (its summary and daily table; definitions: `REVEAL_COLUMNS`)
+    at the game's horizon `h` days."""
     brand = summary.get("brand", {})
     return {
         "who": who,
