@@ -77,6 +77,8 @@ def test_after_a_month_the_team_sees_its_brand_and_keeps_its_plan(ws, controls):
     assert "¥" in text and "(yuan)" not in text and "<td>test</td>" in text
     for column, definition in MONTHLY_COLUMNS.items():  # every heading defined on hover
         assert f'title="{html.escape(definition)}"' in text, column
+    tested = game.tested_html(team)  # the test's arms, nothing measured yet, no true fits
+    assert "Candidate" in tested and "<td>–</td>" in tested and "true fit" not in tested
     fig = game_figures.team_figure(team.monthly(), team.months)
     assert [len(ax.lines) for ax in fig.axes] == [1, 1, 0]  # conversion: once 30 days old
     assert fig.axes[0].yaxis.get_major_formatter()(-30_000, 0) == "−¥30k"  # one money format
@@ -92,6 +94,7 @@ def test_the_facilitator_sees_every_team_live(ws):
     assert list(table["month"]) == ["1 of 2", "1 of 2"] and list(table["finished"]) == ["no"] * 2
     assert table.loc["Team B", game.PROFIT] == b.monthly()[game.PROFIT].iloc[-1]
     assert game.facilitator_line(ws) == "2 teams playing, 0 finished"
+    assert game.tested_html(b) == ""  # B scaled: no test
     assert not game.all_finished(ws) and not game.revealed_before(ws)
     curves = game.team_curves(ws)
     fig = game_figures.profit_figure(curves, ws.settings.months)

@@ -53,7 +53,6 @@ def test_tables_are_a_fresh_run_of_the_saved_strategy(played):
     assert frame_differences(a.daily(), fresh_daily(cfg, 90)) == []
     assert len(a.daily()) == 90
     assert reproduce(a.run_folder) == []
-    assert a.replay() == []
     assert "privsim-reproduce" in a.command() and "strategy=game_team_a" in a.command()
 
 
@@ -83,26 +82,29 @@ def test_consecutive_test_months_are_one_test(played):
     assert all(np.isfinite(v) for v in metric.values())
     best = max(metric, key=metric.get).removeprefix("goods_arm_metric_")
     assert brand["goods_committed"] == best == brand["goods_run"]
+    tested = played.team("Team A").tested()
+    goods = tested[tested["dimension"] == "goods"].set_index("candidate")
+    assert goods["users measured"].sum() == sum(users.values())
+    assert goods.loc[best, "runs now"] and goods["runs now"].sum() == 1
+    assert not any("fit" in c for c in tested.columns)
 
 
 def test_continuing_test_is_carried_across_phases():
     """The core rule: a phase whose test `continues` carries the test under way on (its start,
-    arms and counts), where a plain test would commit it and start afresh."""
+    arms and counts), where a plain test would commit it and start afresh. 1,000 users per arm:
+    the arms fill all along, so every joiner is in one."""
     cfg = compose(["experiment=testing_value", "fit.spread=1.0", "fit.truth.replicates=0"])
-    s = spec.load("default", ["months=2"])  # 1,000 users per arm: filling all along
-    starts = {}
-    for carry in (True, False):
+    s = spec.load("default", ["months=2"])
+    for carry, start in ((True, 0), (False, 30)):
         plan = [spec.phase(s, Decision(2, 300.0, True), m) for m in (1, 2)]
         for p in plan:
             p.test.continues = carry
         st = spec.strategy_dict(spec.Strategy("t", plan))
         m = PrivateDomainModel(**model_kwargs(spec.run_config(cfg, st, 40)))
         m.run()
-        starts[carry] = (m.brand.test_start, int(m.brand.counts["goods"].sum()))
-        joined = int(m.daily()["new_users"].sum())
-    assert starts[True][0] == 0 and starts[False][0] == 30
-    assert starts[True][1] > starts[False][1]
-    assert starts[True][1] == pytest.approx(joined, rel=0.2)  # filling all along (some referred)
+        daily = m.daily()
+        assert m.brand.test_start == start
+        assert m.brand.counts["goods"].sum() == daily.loc[daily["day"] >= start, "new_users"].sum()
 
 
 def test_monthly_table(played):
@@ -160,19 +162,21 @@ def test_concurrent_plays_match_sequential(tmp_path):
 
 
 def test_resume_continues_where_it_was(played, tmp_path):
-    folder = tmp_path / "w"
-    ws = Workshop.create(folder, overrides=SMALL)
-    t = ws.join("Team A")
-    for d in PLAN[:2]:
-        t.play(d)
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(played.folder, folder)
     again = Workshop.open(folder)
-    assert again.teams() == ["Team A"] and again.settings == ws.settings
-    r = again.team("Team A")
-    assert r.month == 2 and r.decisions == PLAN[:2]
-    assert frame_differences(r.daily(), t.daily()) == []
-    pd.testing.assert_frame_equal(r.monthly(), t.monthly())
-    r.play(PLAN[2])  # goes on as the team that played straight through
-    assert frame_differences(r.daily(), played.team("Team A").daily()) == []
+    assert again.teams() == played.teams() and again.settings == played.settings
+    for name in played.teams():
+        r, t = again.team(name), played.team(name)
+        assert r.month == t.month and r.decisions == t.decisions
+        assert frame_differences(r.daily(), t.daily()) == []
+        pd.testing.assert_frame_equal(r.monthly(), t.monthly())
+    b = again.team("Team B")
+    b.play(PLAN[1])  # goes on: its run is the fresh run of its two months
+    assert b.month == 2 and frame_differences(b.daily(), fresh_daily(b.config(), 60)) == []
+    assert frame_differences(b.daily().iloc[:30], played.team("Team B").daily()) == []
 
 
 def test_bad_decisions_are_refused_before_any_run(tmp_path):
@@ -180,7 +184,7 @@ def test_bad_decisions_are_refused_before_any_run(tmp_path):
     t = ws.join("T")
     bad = [
         (Decision(-1, 200.0), r"decision\.team_size = -1 .*\[1, 30\]"),
-        ({"team_size": 2, "budget": 50_000.0}, r"decision\.budget = 50000\.0 .*\[0\.0, 20,000\.0\]"),
+        ({"team_size": 2, "budget": 5e4}, r"decision\.budget = 50000\.0 .*\[0\.0, 20,000\.0\]"),
         ({"team_size": 2, "hires": 3}, r"decision\.hires: unknown field; allowed: team_size"),
         ({"team_size": 2.5}, r"decision\.team_size = 2\.5 .*an integer"),
         ({"test": "yes"}, r"decision\.test = 'yes' .*true or false"),
@@ -202,6 +206,10 @@ def test_bad_decisions_are_refused_before_any_run(tmp_path):
         ("brand.fit_spread=-1", r"workshop\.brand\.fit_spread = -1 .*>= 0"),
         ("+test.size=3", r"workshop\.test\.size: unknown key"),
         ("+channel_mix.tv=0.5", r"workshop\.channel_mix\.tv: unknown key"),
+        ("brand.experiment=comparisn", r"workshop\.brand\.experiment = 'comparisn' .*pool_mix"),
+        ("brand.scenario=['strategy=staged']", r"workshop\.brand\.scenario\.0 = 'strategy=sta"),
+        ("brand.scenario=['operators.fixd=3']", r"workshop\.brand: .*operators\.fixd"),
+        ("brand.scenario=[", r"workshop: override 'brand\.scenario=\[': .*"),
     ],
 )
 def test_bad_workshop_settings_are_refused(tmp_path, override, message):
@@ -241,3 +249,38 @@ def test_reveal(played, tmp_path):
     assert list(saved["who"]) == list(board["who"])
     words = played.brand_words()
     assert any(w.startswith("place") for w in words) and any(w.startswith("goods") for w in words)
+
+
+def test_replay_command(played, tmp_path, capsys):
+    """`privsim-workshop replay` re-runs every team from its decisions: 0 when each matches
+    its saved run; 1, naming the team, when a team's decisions no longer give its run."""
+    import shutil
+
+    from sim.cli.workshop import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["replay", str(played.folder)])
+    assert e.value.code == 0 and "Team A: month 3 reproduced bit for bit" in capsys.readouterr().out
+    folder = tmp_path / "copy"
+    shutil.copytree(played.folder, folder)
+    path = folder / "teams" / "team_b" / "decisions.yaml"
+    path.write_text(path.read_text().replace("600.0", "700.0"))
+    with pytest.raises(SystemExit) as e:
+        main(["replay", str(folder)])
+    assert e.value.code == 1 and "Team B: NOT reproduced" in capsys.readouterr().err
+
+
+def test_interrupted_play_is_resimulated_on_open(played, tmp_path):
+    """A play that wrote its run but not its decisions (a crash between): the reopened
+    workshop's team is at the month its decisions say, with the run of those decisions."""
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(played.folder, folder)
+    path = folder / "teams" / "team_a" / "decisions.yaml"
+    saved = yaml.safe_load(path.read_text())
+    saved["decisions"] = saved["decisions"][:2]
+    path.write_text(yaml.safe_dump(saved))
+    a = Workshop.open(folder).team("Team A")
+    assert a.month == 2 and len(a.daily()) == 60 and len(a.monthly()) == 2
+    assert frame_differences(a.daily(), played.team("Team A").daily().iloc[:60]) == []

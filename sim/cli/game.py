@@ -2,8 +2,8 @@
 privsim-app. One server holds one workshop: created in `--folder` from
 `configs/workshop/<--workshop>.yaml` and the overrides, or resumed when the folder holds one.
 
-    privsim-game                                   # results/workshop/default, http://127.0.0.1:8767
-    privsim-game --folder results/workshop/friday --workshop default
+    privsim-game                                   # results/workshops/default, http://127.0.0.1:8767
+    privsim-game --folder results/workshops/friday --workshop default
     python -m sim.cli.game --folder /tmp/w users.per_day=50     # overrides: a new workshop only
 
 Teams open the page's address; the facilitator opens `<address>/facilitator`. A bad workshop
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "facilitator's view (/facilitator) shows every team and reveals the brand.",
     )
     ap.add_argument("--folder", type=Path, default=None,
-                    help="the workshop's folder (default results/workshop/<--workshop>); "
+                    help="the workshop's folder (default results/workshops/<--workshop>); "
                     "resumed if it holds one")  # fmt: skip
     ap.add_argument("--workshop", default="default", help="configs/workshop/<NAME>.yaml")
     ap.add_argument("--host", default="127.0.0.1")
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--open", action="store_true", help="open a browser tab")
     ap.add_argument("overrides", nargs="*", help="KEY=VALUE for a new workshop")
     args = ap.parse_args(argv)
-    folder = args.folder or Path("results/workshop") / args.workshop
+    folder = args.folder or Path("results/workshops") / args.workshop
     checks.out_folder(PROG, "--folder", folder)
     if (refused := servable(PROG, args.host, args.port)) is not None:
         return refused  # before the workshop is written

@@ -79,7 +79,7 @@ def main(argv=None) -> None:
             print(f"{PROG}: workshop {args.name} in {args.folder}: {s.months} months of "
                   f"{s.month_days} days")  # fmt: skip
             return DONE
-        ws = Workshop.open(args.folder)
+        ws = Workshop.open(args.folder, repair=args.command != "replay")
         if args.command == "status":
             print(ws.status().to_string(index=False) if ws.teams() else "no team has joined")
         elif args.command == "play":

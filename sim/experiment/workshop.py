@@ -18,6 +18,7 @@ the model never reading the future, which nothing checks.
 What is saved (`Workshop.create` / `open`; docs/pages.md):
 
     <folder>/workshop.yaml                     the workshop's name, overrides, settings, teams
+    <folder>/brand.json                        the brand's composed config (`Workshop.base`)
     <folder>/teams/<team>/decisions.yaml       the team's decisions, month by month (written last)
     <folder>/teams/<team>/strategy/game_<team>.yaml   its plan as a strategy (configs/strategy form)
     <folder>/teams/<team>/run/                 its run folder, as `privsim` writes one
@@ -26,13 +27,14 @@ What is saved (`Workshop.create` / `open`; docs/pages.md):
     <folder>/reveal/leaderboard.csv            `Workshop.reveal()`
 
 Every file is written atomically (`sim.experiment.jobs`); a team's decisions last, so a crash
-mid-month leaves the team at its previous month (its run is re-simulated on the next play or by
-`privsim-workshop replay`). Several page sessions call one Workshop at once: a lock per team
+mid-month leaves the team at its previous month (`Workshop.open` re-simulates a run that does
+not match the decisions). Several page sessions call one Workshop at once: a lock per team
 serialises its plays, a lock per workshop its joins and the reveal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import threading
@@ -47,10 +49,13 @@ from sim.experiment.config import config_hash, override
 from sim.experiment.jobs import (
     DAILY,
     atomic_write,
+    finished,
     invalidate,
     read_summary,
+    write_json,
     write_text,
 )
+from sim.experiment.reproduce import read_json, reproduce
 from sim.experiment.run import record, run
 from sim.experiment.workshop_spec import Decision, Settings
 from sim.experiment.workshop_tables import (
@@ -59,11 +64,13 @@ from sim.experiment.workshop_tables import (
     brand_words,
     monthly_table,
     row,
+    tested_table,
 )
 
 __all__ = ["Decision", "Team", "Workshop"]
 
 WORKSHOP_FILE = "workshop.yaml"
+BRAND_FILE = "brand.json"  # the brand's composed config (Workshop.base)
 TEAMS, REVEAL = "teams", "reveal"
 DECISIONS, MONTHLY, RUN, STRATEGY_DIR = "decisions.yaml", "monthly.csv", "run", "strategy"
 LEADERBOARD = "leaderboard.csv"
@@ -73,6 +80,7 @@ TEAM_NAME_TEXT = (
     "(its folder is the name in lower case, spaces as '_')"
 )
 YARDSTICKS = {"staged": "staged", "optimized_staged_policy": "optimised policy"}
+
 
 def team_folder_name(name: str) -> str:
     """The folder of team `name` (checked): lower case, spaces as '_'."""
@@ -164,7 +172,7 @@ class Team:
         atomic_write(self.folder / MONTHLY, lambda t: monthly.to_csv(t, index=False))
         write_yaml(
             self.folder / DECISIONS,
-            {"team": self.name, "decisions": [vars(x).copy() for x in plan]},
+            {"team": self.name, "decisions": [dataclasses.asdict(x) for x in plan]},
         )
         self._decisions, self._daily, self._monthly = plan, None, monthly
 
@@ -192,18 +200,30 @@ class Team:
                 return pd.DataFrame(columns=list(MONTHLY_COLUMNS))
             if self._monthly is None:
                 self._monthly = pd.read_csv(self.folder / MONTHLY)
-            return self._monthly.copy()
+            out = self._monthly.copy()
+            out.attrs["definitions"] = dict(MONTHLY_COLUMNS)
+            return out
 
     def summary(self) -> dict:
-        """The run's summary (its `summary.json`)."""
-        return read_summary(self.run_folder)
+        """The run's summary (its `summary.json`). Its `brand` holds the brand's latent fits
+        (`*_fit_*`, `*_best_fit`): what the reveal reveals; `tested()` shows a team only what
+        its test measured."""
+        with self._lock:
+            return read_summary(self.run_folder)
+
+    def tested(self) -> pd.DataFrame:
+        """What the team's tests measured so far, without the brand's true fits
+        (`workshop_tables.tested_table`; empty before a test)."""
+        with self._lock:
+            return tested_table(self.summary() if self._decisions else {})
 
     def command(self) -> str:
         """The commands reproducing the team's run: `privsim-reproduce` of its run folder, and
         `privsim` running its saved strategy on the brand for the months played."""
         lines = [f"privsim-reproduce {shlex.quote(str(self.run_folder))}"]
         if self._decisions:
-            ov = [*self.overrides(), f"hydra.run.dir={self.folder / f'rerun_month_{self.month:02d}'}"]
+            rerun = self.folder / f"rerun_month_{self.month:02d}"
+            ov = [*self.overrides(), f"hydra.run.dir={rerun}"]
             lines.append("privsim " + " ".join(map(shlex.quote, ov)))
         return "\n".join(lines)
 
@@ -213,15 +233,13 @@ class Team:
         ov = spec.brand_overrides(self.settings, self.month * self.settings.month_days)
         return [
             *ov,
-            f"hydra.searchpath=[file://{self.folder.resolve()}]",
+            f"hydra.searchpath=['file://{self.folder.resolve()}']",
             override("strategy", self.strategy_name),
         ]
 
     def replay(self) -> list[str]:
         """Re-run the team from its saved decisions and compare with its saved run: what
         differs (empty: identical)."""
-        from sim.experiment.reproduce import reproduce
-
         with self._lock:
             if not self._decisions:
                 return []
@@ -235,11 +253,11 @@ class Team:
 class Workshop:
     """A workshop: its settings, its teams (each its own game), the reveal (module docstring)."""
 
-    def __init__(self, folder, name: str, overrides: list[str], settings: Settings, teams):
+    def __init__(self, folder, name: str, overrides, settings: Settings, base: dict, teams):
         self.folder, self.name = Path(folder), name
         self.overrides, self.settings = list(overrides), settings
         self._lock = threading.RLock()
-        self._base: dict | None = None
+        self._base = base
         self._teams: dict[str, Team] = {}
         for t in teams:
             self._teams[t] = Team(self, t)
@@ -253,28 +271,35 @@ class Workshop:
         if (folder / WORKSHOP_FILE).exists():
             raise FileExistsError(f"{folder}: already a workshop (open it to resume)")
         settings = spec.load(name, list(overrides))
-        ws = cls(folder, name, list(overrides), settings, [])
+        ws = cls(folder, name, overrides, settings, spec.base_config(settings), [])
+        write_json(folder / BRAND_FILE, ws._base)
         ws._save()
         return ws
 
     @classmethod
-    def open(cls, folder) -> Workshop:
-        """The workshop saved in `folder`, teams where they were."""
+    def open(cls, folder, repair: bool = True) -> Workshop:
+        """The workshop saved in `folder`, teams where they were. With `repair`, a team whose
+        run does not match its decisions (a play interrupted after its run was written) is
+        simulated again; `privsim-workshop replay` opens without, to report it instead."""
         folder = Path(folder)
         path = folder / WORKSHOP_FILE
         if not path.exists():
             raise FileNotFoundError(f"{folder}: no {WORKSHOP_FILE} (not a workshop folder)")
         d = yaml.safe_load(path.read_text())
-        settings = spec.from_dict(d["name"], d["settings"])
-        return cls(folder, d["name"], d.get("overrides", []), settings, d.get("teams", []))
+        base = read_json(folder / BRAND_FILE)
+        settings = spec.from_dict(d["name"], d["settings"], base)
+        ws = cls(folder, d["name"], d.get("overrides", []), settings, base, d.get("teams", []))
+        for name in ws.teams() if repair else ():
+            team = ws.team(name)
+            if team.month and finished(team.run_folder, team.config()) is None:
+                team.resimulate()
+        return ws
 
     def base(self) -> dict:
-        """The brand's composed config over the game's horizon (`workshop_spec.base_config`),
-        composed once."""
-        with self._lock:
-            if self._base is None:
-                self._base = spec.base_config(self.settings)
-            return self._base
+        """The brand's config over the game's horizon (`workshop_spec.base_config`), composed
+        when the workshop was created and saved with it (brand.json): a later change to
+        configs/ does not change a workshop under way."""
+        return self._base
 
     def _save(self) -> None:
         write_yaml(
@@ -333,7 +358,8 @@ class Workshop:
     def yardstick(self, strategy: str) -> tuple[dict, pd.DataFrame]:
         """A yardstick strategy's run on the brand over the game's horizon (run once, then
         read from its folder): its summary and daily table."""
-        cfg = spec.composed([*spec.brand_overrides(self.settings), override("strategy", strategy)])
+        st = spec.composed([*spec.brand_overrides(self.settings), override("strategy", strategy)])
+        cfg = spec.run_config(self.base(), st["strategy"], self.settings.horizon_days)
         out = self.folder / REVEAL / strategy
         with self._lock:
             summary = run(cfg, out, resume=True)
@@ -346,10 +372,11 @@ class Workshop:
         rows = []
         for name in self.teams():
             t = self.team(name)
-            if t.month == 0:
-                rows.append({"who": name, "kind": "team", "months played": 0})
-                continue
-            rows.append(row(name, "team", t.month, t.summary(), t.daily(), cfg, h))
+            with t._lock:  # one month's run, not a play's half-written one
+                if t.month == 0:
+                    rows.append({"who": name, "kind": "team", "months played": 0})
+                    continue
+                rows.append(row(name, "team", t.month, t.summary(), t.daily(), cfg, h))
         for strategy, label in YARDSTICKS.items():
             summary, daily = self.yardstick(strategy)
             rows.append(row(label, "yardstick", self.settings.months, summary, daily, cfg, h))
@@ -357,6 +384,7 @@ class Workshop:
         board["rank"] = board["NPV (yuan)"].rank(ascending=False, method="min")
         board = board.sort_values(["rank", "who"], na_position="last").reset_index(drop=True)
         atomic_write(self.folder / REVEAL / LEADERBOARD, lambda t: board.to_csv(t, index=False))
+        board.attrs.update(horizon_days=h, definitions=dict(REVEAL_COLUMNS))
         return board
 
     def brand_words(self) -> list[str]:

@@ -29,6 +29,7 @@ A decision maps one-to-one onto a `Phase` (`phase`): a month is a phase of `mont
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -60,20 +61,25 @@ from sim.experiment.config import compose, group_options, override
 GROUP = "workshop"
 _COMPOSING = threading.Lock()
 BOOL = Allowed(lambda v: isinstance(v, bool), "true or false")
-TEXT = Allowed(lambda v: isinstance(v, str) and v != "", "a non-empty name")
-TEXTS = Allowed(lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of text")
+TEXTS = Allowed(
+    lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of text"
+)
 DIMENSIONS = Allowed(
     lambda v: isinstance(v, list) and bool(v) and set(v) <= set(FIT_DIMENSIONS),
     f"a non-empty list of {FIT_DIMENSIONS}",
 )
 MIX = Allowed(lambda v: isinstance(v, dict) and bool(v), "a mapping of channel to share")
+EXPERIMENTS = group_options("experiment")
+EXPERIMENT = Allowed(lambda v: v in EXPERIMENTS, f"one of {EXPERIMENTS}")
+# keys the workshop sets itself (`brand_overrides`, the team's plan): not for brand.scenario
+RESERVED = ("experiment", "fit.spread", "seed", "fit.truth.replicates", "horizon_days", "strategy")
 
 
 @dataclass(frozen=True)
 class BrandSpec:
     """The hidden brand: a brand of an experiment with candidates (DOMAIN §3.1)."""
 
-    experiment: str = ranged(TEXT, doc="configs/experiment/<name> giving the candidates")
+    experiment: str = ranged(EXPERIMENT, doc="configs/experiment/<name> giving the candidates")
     fit_spread: float = ranged(NONNEG, doc="fit.spread: how unsure the brand is", unit="log fit")
     seed: int = ranged(SEED, doc="the brand and the run's draws", unit="integer")
     truth_replicates: int = ranged(
@@ -139,21 +145,49 @@ def load(name: str = "default", overrides=()) -> Settings:
     config does not have: the base config is composed once to check)."""
     from sim.experiment.study_spec import compose_spec
 
-    with _COMPOSING:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for arg in overrides:
+        with refused(f"workshop: override {arg!r}"):
+            parser.parse_override(arg)
+    with _COMPOSING, refused("workshop"):
         d = compose_spec(GROUP, name, list(overrides), "workshop")
     return from_dict(name, d)
 
 
-def from_dict(name: str, d: dict) -> Settings:
-    """Settings from a composed mapping (`load`), or as saved in a workshop folder."""
+@contextlib.contextmanager
+def refused(key: str):
+    """Hydra's and OmegaConf's refusals (an override's syntax, a key it cannot set) as one
+    `ConfigError` line naming `key`."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        yield
+    except (HydraException, OmegaConfBaseException) as e:
+        line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"{key}: {line}") from None
+
+
+def from_dict(name: str, d: dict, base: dict | None = None) -> Settings:
+    """Settings from a composed mapping (`load`), or as saved in a workshop folder with the
+    brand's config `base` it saved (default: composed now, `base_config`)."""
     d = {k: v for k, v in d.items() if k not in ("name", "unit_cost")}
     s = _record(Settings, d, "workshop", name=name)
     if s.horizon_days > MAX_HORIZON_DAYS:
         raise out_of_range(
             "workshop.months", s.months, f"months × month_days <= {MAX_HORIZON_DAYS:,} days"
         )
-    cfg = base_config(s)
-    channels = cfg["channels"]
+    for i, arg in enumerate(s.brand.scenario):
+        if arg.lstrip("+~").split("=")[0].split("@")[0] in RESERVED:
+            raise out_of_range(
+                f"workshop.brand.scenario.{i}", arg, f"an override of a key other than {RESERVED}"
+            )
+    if base is None:
+        with refused("workshop.brand: the brand's config"):
+            base = base_config(s)
+    channels = base["channels"]
     shares(s.channel_mix, "workshop.channel_mix", channels)
     cost = sum(v * channels[c]["base_cost"] for c, v in s.channel_mix.items())
     if not cost > 0:
@@ -319,6 +353,7 @@ def decision(s: Settings, values) -> Decision:
     out = {}
     for name, c in offered.items():
         v = values.get(name, c["default"])
+        v = v.item() if hasattr(v, "item") else v  # a numpy scalar from a widget
         if c["kind"] == "bool":
             ok, text = isinstance(v, bool), "true or false"
         else:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.fit import Brand
-from sim.core.metrics import daily_discount, npv_at
+from sim.core.metrics import CONVERSION_WINDOW, daily_discount, npv_at
 from sim.core.params import IMPORTED, REFERRAL
 from sim.experiment.config import build
 from sim.experiment.workshop_spec import Decision, Settings
@@ -60,13 +60,14 @@ def monthly_table(model, s: Settings, plan: list[Decision]) -> pd.DataFrame:
     """`Team.monthly()` from the run's model (definitions: `MONTHLY_COLUMNS`)."""
     daily = model.daily()
     md, last = s.month_days, int(daily["day"].iloc[-1])
-    spend_cols = [c for c in daily.columns if c.startswith("spend_")] or ["acquisition_spend"]
+    spend_cols = [f"spend_{c}" for c in model.channels if f"spend_{c}" in daily]
+    spend_cols = spend_cols or ["acquisition_spend"]  # outputs.spend_by_channel off
     profit = daily["profit"].cumsum()
     rows = []
     for m, d in enumerate(plan):
         first, end = m * md, (m + 1) * md - 1
         month = daily.iloc[first : end + 1]
-        matured = end + 29 <= last  # the month's last joiner is 30 days old
+        matured = end + CONVERSION_WINDOW - 1 <= last  # its last joiner is 30 days old
         rows.append(
             {
                 "month": m + 1,
@@ -85,6 +86,8 @@ def monthly_table(model, s: Settings, plan: list[Decision]) -> pd.DataFrame:
 
 
 def row(who, kind, months, summary: dict, daily: pd.DataFrame, cfg: dict, h: int) -> dict:
+    """A leaderboard row of a run (its summary and daily table; definitions: `REVEAL_COLUMNS`)
+    at the game's horizon `h` days."""
     brand = summary.get("brand", {})
     return {
         "who": who,
@@ -127,4 +130,39 @@ def brand_words(s: Settings, base: dict) -> list[str]:
                 f"{names[b]} was ({fit[b]:.2f})"
             )
         out.append(f"{words}: {verdict}. True fits: {others}.")
+    return out
+
+
+TESTED_COLUMNS = {
+    "dimension": "what was tested: place (pool), goods (lead/star products), people (channel)",
+    "candidate": "a candidate of that dimension",
+    "users measured": "test users of that arm old enough to measure (30 days for 30-day "
+    "conversion)",
+    "measured": "the test's metric over them (30-day conversion: the share whose first order "
+    "came within 30 days)",
+    "runs now": "whether the team runs this candidate now (what its test committed, else the "
+    "guess)",
+}
+
+
+def tested_table(summary: dict) -> pd.DataFrame:
+    """`Team.tested()`: per tested dimension and candidate, the users measured and the metric
+    (DOMAIN §3.1), read from the run's `brand` summary, leaving out its latent fits."""
+    brand = summary.get("brand", {})
+    rows = []
+    for dim in DIMENSION_WORDS:
+        prefix = f"{dim}_arm_users_"
+        for key in (k for k in brand if k.startswith(prefix)):
+            name = key.removeprefix(prefix)
+            rows.append(
+                {
+                    "dimension": dim,
+                    "candidate": name,
+                    "users measured": brand[key],
+                    "measured": brand.get(f"{dim}_arm_metric_{name}"),
+                    "runs now": brand.get(f"{dim}_run") == name,
+                }
+            )
+    out = pd.DataFrame(rows, columns=list(TESTED_COLUMNS))
+    out.attrs["definitions"] = dict(TESTED_COLUMNS)
     return out

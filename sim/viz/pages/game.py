@@ -185,6 +185,19 @@ def monthly_html(team) -> str:
     return table_html(team.monthly(), MONTHLY_COLUMNS, "game-table monthly-table")
 
 
+def tested_html(team) -> str:
+    """What the team's tests measured so far (`Team.tested()`: users measured and the metric
+    per candidate, and which it runs now; never the brand's true fits), headings defined on
+    hover; empty before a test has measured anyone."""
+    t = team.tested()
+    if t.empty:
+        return ""
+    if team.settings.test.metric == "conversion_30d":  # a share: written in % as elsewhere
+        t["measured"] = [percent(v) for v in t["measured"]]
+    t["runs now"] = ["yes" if v else "no" for v in t["runs now"]]
+    return table_html(t, t.attrs["definitions"], "game-table tested-table")
+
+
 # ---------------------------------------------------------------------------- the facilitator
 
 

@@ -212,6 +212,9 @@ def TeamBrand(team, month: int):
                     classes=["definition", "no-months"])  # fmt: skip
     else:
         solara.HTML(tag="div", unsafe_innerHTML=game.monthly_html(team))
+        if tested := game.tested_html(team):
+            solara.Text("What your test measured so far", classes=["control-label"])
+            solara.HTML(tag="div", unsafe_innerHTML=tested)
         solara.Text("Hover over a heading for its definition.", classes=["definition"])
 
 
