@@ -6,7 +6,7 @@ the default budget; Team B scales from month 1 with a bigger team and budget); t
 facilitator's view (/facilitator) shows both teams live, and the reveal comes by itself once
 both have finished: the leaderboard holds both teams, staged and the optimised policy, NPV
 defined, the brand in words, each team's reproduce command; a team's view shows it too, its own
-row marked.
+row marked. A team that tested sees what its test measured (never the brand's true fits).
 
 Screenshots, committed as the documentation's figures (docs/pages.md): docs/figures/
 game_team_month0.png (a team's view before its first month), game_team_month1.png (after it),
@@ -123,7 +123,9 @@ def test_two_teams_play_three_months_and_reach_the_reveal(server):
         f = new_page(browser, server + "facilitator")
         f.wait_for_selector(".teams-table")
         seconds["Team A"].append(_play(a, 2))
+        assert "Candidate" in a.inner_text(".tested-table")  # what A's test measured
         seconds["Team B"].append(_play(b, 2))
+        assert b.locator(".tested-table").count() == 0  # B never tested
         f.wait_for_function(  # live: the facilitator's view follows without a reload
             "() => (document.querySelector('.teams-table')?.innerText.match(/2 of 3/g) || [])"
             ".length === 2",
