@@ -124,8 +124,8 @@ def test_the_reveal_compares_every_team_with_staged_and_the_optimised_policy(ws)
     assert np.allclose(ends[board.index], board, rtol=1e-9)
     assert set(r.curves.groupby("plan")["month"].max()) == {2}
     fig = game_figures.profit_figure(r.curves, r.months, game.REFERENCES)
-    ax = fig.axes[0]
-    styles = {line.get_label(): line.get_linestyle() for line in ax.lines if line.get_label()[0] != "_"}
+    lines = [line for line in fig.axes[0].lines if not line.get_label().startswith("_")]
+    styles = {line.get_label(): line.get_linestyle() for line in lines}
     assert styles == {"Team A": "-", "Team B": "-", "staged": "--", "optimised policy": "--"}
     assert set(r.commands) == {"Team A", "Team B"}
     assert all("privsim-reproduce" in c for c in r.commands.values())

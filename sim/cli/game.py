@@ -2,9 +2,9 @@
 privsim-app. One server holds one workshop: created in `--folder` from
 `configs/workshop/<--workshop>.yaml` and the overrides, or resumed when the folder holds one.
 
-    privsim-game                                   # results/workshops/default, http://127.0.0.1:8767
+    privsim-game                          # results/workshops/default, http://127.0.0.1:8767
     privsim-game --folder results/workshops/friday --workshop default
-    python -m sim.cli.game --folder /tmp/w users.per_day=50     # overrides: a new workshop only
+    python -m sim.cli.game --folder /tmp/w months=3 brand.seed=4   # overrides: a new one only
 
 Teams open the page's address; the facilitator opens `<address>/facilitator`. A bad workshop
 name, a bad override, overrides given for a workshop that already exists, or a busy port exit 2
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sim.cli import checks
 from sim.cli.exits import checked, refuse
-from sim.cli.serve import serve, servable
+from sim.cli.serve import servable, serve
 from sim.viz.pages.game import FOLDER_ENV
 
 PAGE = "sim.viz.pages.game_page"

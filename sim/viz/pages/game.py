@@ -21,12 +21,14 @@ import pandas as pd
 
 from sim.experiment.workshop import LEADERBOARD, REVEAL, YARDSTICKS
 from sim.experiment.workshop_tables import MONTHLY_COLUMNS, REVEAL_COLUMNS
+from sim.viz.labels import daily_term
 from sim.viz.pages.story import yuan
 
 FOLDER_ENV = "PRIVSIM_GAME_FOLDER"  # the workshop's folder, set by privsim-game for the page
 
 PROFIT, USERS, CONVERSION = "profit to date (yuan)", "users joined", "30-day conversion"
 NPV, RANK, WHO = "NPV (yuan)", "rank", "who"
+DAILY_PROFIT = daily_term("profit")[1]  # "margin − acquisition spend − team cost"
 
 
 def number(v) -> str:
@@ -82,31 +84,24 @@ def table_html(frame: pd.DataFrame, definitions: dict[str, str], classes: str,
 # ---------------------------------------------------------------------------- the decisions
 
 
-def _pair(unit: str) -> tuple[str, str] | None:
-    """A yes/no decision's two words from its unit ("test/scale", "on/off"), else None."""
-    words = unit.split("/") if unit and unit != "yuan/day" else []
-    return (words[0], words[1]) if len(words) == 2 else None
+def choices(control: dict) -> list[tuple[str, object]]:
+    """The buttons of a yes/no or choice decision: (words, value); a yes/no decision's words
+    from its unit ("test/scale", "on/off"), else yes and no."""
+    if control["kind"] == "choice":
+        return [(str(c), c) for c in control["choices"]]
+    words = (control.get("unit") or "").split("/")
+    yes, no = words if len(words) == 2 else ("yes", "no")
+    return [(yes, True), (no, False)]
 
 
 def value_text(control: dict, value) -> str:
     """A decision's value in words with its unit: "¥3,000/day", "4 people", "test"."""
-    kind, unit = control["kind"], control.get("unit") or ""
-    if kind == "bool":
-        yes, no = _pair(unit) or ("yes", "no")
-        return yes if value else no
-    if kind == "choice":
-        return str(value)
+    unit = control.get("unit") or ""
+    if control["kind"] in ("bool", "choice"):
+        return {v: words for words, v in choices(control)}.get(value, str(value))
     if unit.startswith("yuan"):
         return yuan(value) + unit.removeprefix("yuan")
     return f"{number(value)} {unit}".strip()
-
-
-def choices(control: dict) -> list[tuple[str, object]]:
-    """The buttons of a yes/no or choice decision: (words, value)."""
-    if control["kind"] == "bool":
-        yes, no = _pair(control.get("unit") or "") or ("yes", "no")
-        return [(yes, True), (no, False)]
-    return [(str(c), c) for c in control["choices"]]
 
 
 def range_text(control: dict) -> str:
@@ -173,7 +168,7 @@ def headline(team) -> list[Number]:
             "bought within 30 days of joining"  # fmt: skip
     return [
         Number("profit", "Profit to date", yuan(months[PROFIT].iloc[-1]),
-               f"margin − ad spend − team cost, {span}, not discounted"),
+               f"{DAILY_PROFIT}, {span}, not discounted"),
         Number("users", "Users joined to date", number(months[USERS].sum()),
                f"joined, bought and referred, {span}"),
         Number("conversion", "30-day conversion", conv, when),
@@ -286,7 +281,7 @@ def npv_definition(ws) -> str:
     s = ws.settings
     rate = ws.base()["economics"]["discount_rate_annual"]
     return (
-        f"NPV at the horizon: each plan's daily profit (margin − ad spend − team cost) over the "
+        f"NPV at the horizon: each plan's daily profit ({DAILY_PROFIT}) over the "
         f"game's {s.months} months of {s.month_days} days (days 0–{s.horizon_days - 1}), "
         f"discounted to day 0 at {100 * rate:g} % a year; ranked highest first. A team that has "
         "not played every month has no NPV and no rank. Staged and the optimised policy play "

@@ -114,9 +114,12 @@ def use_poll(ws) -> tuple:
 
 
 @solara.component
-def Figure(fig, key: str):
+def Figure(draw, key: str, dependencies: list):
+    """The figure `draw()` returns, drawn and encoded again only when `dependencies` change (a
+    view redraws whenever any team moves)."""
+    fig = solara.use_memo(draw, dependencies)
     with solara.Card(margin=0, classes=["plot", f"plot-{key}"]):
-        solara.FigureMatplotlib(fig, format="png")
+        solara.FigureMatplotlib(fig, format="png", dependencies=dependencies)
 
 
 @solara.component
@@ -206,7 +209,8 @@ def TeamBrand(team, month: int):
     """The team's brand so far (at `month`, which redraws it): its numbers, the figure, the
     monthly table."""
     Numbers(game.headline(team))
-    Figure(game_figures.team_figure(team.monthly(), team.months), "team")
+    Figure(lambda: game_figures.team_figure(team.monthly(), team.months), "team",
+           [team.name, month])  # fmt: skip
     if month == 0:
         solara.Text("No month played yet: set the decisions and press Play month 1.",
                     classes=["definition", "no-months"])  # fmt: skip
@@ -240,8 +244,8 @@ def Reveal(ws, mine: str | None = None):
         r = result.value
         solara.HTML(tag="div", unsafe_innerHTML=game.leaderboard_html(r, mine))
         with solara.Columns([3, 2]):
-            Figure(game_figures.profit_figure(r.curves, r.months, game.REFERENCES,
-                                              game_figures.REVEAL_SIZE), "reveal")  # fmt: skip
+            Figure(lambda: game_figures.profit_figure(
+                r.curves, r.months, game.REFERENCES, game_figures.REVEAL_SIZE), "reveal", [id(r)])
             with solara.Column(gap="4px"):
                 solara.Text(r.definition, classes=["definition", "npv-definition"])
                 solara.HTML(tag="ul", unsafe_innerHTML=game.brand_html(r),
@@ -325,7 +329,8 @@ def FacilitatorPage():
                   classes=["reveal-button"])  # fmt: skip
     solara.Text("The reveal also comes by itself once every team has finished.",
                 classes=["definition"])  # fmt: skip
-    Figure(game_figures.profit_figure(game.team_curves(ws), ws.settings.months), "teams")
+    Figure(lambda: game_figures.profit_figure(game.team_curves(ws), ws.settings.months),
+           "teams", [game.signature(ws)])  # fmt: skip
 
 
 @solara.component
