@@ -224,6 +224,9 @@ def test_team_names(played):
             played.join(name)
     with pytest.raises(ConfigError, match="taken"):
         played.join("team a")
+    for name in ["Staged", "optimised policy", "optimized_staged_policy"]:
+        with pytest.raises(ConfigError, match="yardstick"):
+            played.join(name)
     with pytest.raises(ConfigError, match="all 3 months are played"):
         played.team("Team A").play(PLAN[0])
 
@@ -284,3 +287,10 @@ def test_interrupted_play_is_resimulated_on_open(played, tmp_path):
     a = Workshop.open(folder).team("Team A")
     assert a.month == 2 and len(a.daily()) == 60 and len(a.monthly()) == 2
     assert frame_differences(a.daily(), played.team("Team A").daily().iloc[:60]) == []
+
+
+@pytest.mark.parametrize("text", ["just text", "- a\n- list", "name: x", "a: [unclosed"])
+def test_a_damaged_workshop_file_is_refused_by_name(tmp_path, text):
+    (tmp_path / "workshop.yaml").write_text(text)
+    with pytest.raises(ConfigError, match="workshop.yaml: not a workshop file"):
+        Workshop.open(tmp_path)

@@ -80,6 +80,7 @@ TEAM_NAME_TEXT = (
     "(its folder is the name in lower case, spaces as '_')"
 )
 YARDSTICKS = {"staged": "staged", "optimized_staged_policy": "optimised policy"}
+RESERVED_NAMES = {n.lower() for pair in YARDSTICKS.items() for n in pair}  # the leaderboard's rows
 
 
 def team_folder_name(name: str) -> str:
@@ -285,7 +286,15 @@ class Workshop:
         path = folder / WORKSHOP_FILE
         if not path.exists():
             raise FileNotFoundError(f"{folder}: no {WORKSHOP_FILE} (not a workshop folder)")
-        d = yaml.safe_load(path.read_text())
+        try:
+            d = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as e:
+            d = e
+        if not isinstance(d, dict) or not {"name", "settings"} <= set(d):
+            raise ConfigError(
+                f"{path}: not a workshop file (a mapping with name, settings and teams, as "
+                "privsim-workshop new writes it); start a new workshop in another folder"
+            )
         base = read_json(folder / BRAND_FILE)
         settings = spec.from_dict(d["name"], d["settings"], base)
         ws = cls(folder, d["name"], d.get("overrides", []), settings, base, d.get("teams", []))
@@ -322,6 +331,11 @@ class Workshop:
         """Team `name` (joined now if new; the same team if it has joined). A name whose folder
         another team has (the same letters in another case) is refused."""
         folder = team_folder_name(name)
+        if name.strip().lower() in RESERVED_NAMES:
+            raise ConfigError(
+                f"team name = {name!r} is the leaderboard's name of a yardstick plan; allowed: "
+                f"another name than {', '.join(sorted(RESERVED_NAMES))}"
+            )
         with self._lock:
             if name in self._teams:
                 return self._teams[name]
