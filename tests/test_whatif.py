@@ -234,6 +234,8 @@ def test_comparison_known_answer():
     assert t.loc[b, "p_best"] == pytest.approx(2 / 3)
     html = w.table_html(t.reset_index(), {a: "privsim -m x", b: "privsim -m y"}, 365)
     assert html.count("scenario-row") == 2 and "privsim -m y" in html
+    # each command in a row of its own across all 7 columns: it wraps at spaces, not mid-word
+    assert html.count("<td colspan='7'>Reproduce: <code class='command'>") == 2
     assert "25 (13 – 79)" in html and "not within the horizon" in html
     assert "[3 of 4 seeds]" in html and "1 failed" in html
     assert "Profit over the 365-day horizon" in html and "paid ads: 15" in html

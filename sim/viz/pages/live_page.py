@@ -79,9 +79,6 @@ CSS = """
 .presenting .lesson .arm { font-size: 1.25rem; }
 .presenting .lesson .preview { font-size: 1.3rem; }
 .run-bar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
-/* Solara's "This website runs on Solara" badge (solara/server/templates/loader-solara.html, an
-   unclassed div) covered the plots' bottom-right corner on every screen */
-div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 """.replace("{HIGHLIGHT}", plots.HIGHLIGHT)
 
 

@@ -245,8 +245,9 @@ def spend_cell(row: dict | pd.Series) -> str:
 
 
 def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | None = None) -> str:
-    """The comparison table as HTML: one row per scenario, its command under its name; the
-    headings name the horizon."""
+    """The comparison table as HTML: one row per scenario, then its command in a row of its own
+    across the table (wrapping at spaces, never inside an override, so it reads and copies
+    whole); the headings name the horizon."""
     days = horizon_of(horizon)
     heads = [
         "Scenario",
@@ -259,15 +260,14 @@ def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | Non
     for row in table.to_dict("records"):
         pb = "–" if np.isnan(row["p_best"]) else f"{row['p_best']:.0%}"
         runs = f"{row['runs']} seeds" + (f", {row['failed']} failed" if row["failed"] else "")
-        name = (
-            f"<b>{html.escape(row['scenario'])}</b> <small>({runs})</small><br>"
-            f"<code class='command'>{html.escape(commands.get(row['scenario'], ''))}</code>"
-        )
+        name = f"<b>{html.escape(row['scenario'])}</b> <small>({runs})</small>"
         cells = "".join(f"<td>{html.escape(cell(row, c))}</td>" for c in YARDSTICKS)
         spend = html.escape(spend_cell(row)).replace("\n", "<br>")
+        command = html.escape(commands.get(row["scenario"], ""))
         body.append(
             f"<tr class='scenario-row'><td>{name}</td>{cells}<td class='spend'>{spend}</td>"
-            f"<td>{pb}</td></tr>"
+            f"<td>{pb}</td></tr><tr class='command-row'><td colspan='{len(heads)}'>Reproduce: "
+            f"<code class='command'>{command}</code></td></tr>"
         )
     return f"<table class='whatif-table'><tr>{head}</tr>{''.join(body)}</table>"
 

@@ -60,7 +60,9 @@ CSS = """
 .whatif-table th, .whatif-table td { border: 1px solid #ddd; padding: 4px 6px; text-align: left;
   vertical-align: top; }
 .whatif-table th { background: #f3f3f3; }
-.whatif-table code { font-size: 0.75rem; word-break: break-all; }
+.whatif-table code { font-size: 0.8rem; white-space: normal; word-break: normal;
+  overflow-wrap: normal; }
+.whatif-table .command-row td { border-top: none; color: #444; font-size: 0.8rem; }
 .glossary { font-size: 0.8rem; max-height: 32rem; overflow-y: auto; }
 .glossary dt { font-weight: bold; margin-top: 4px; }
 .glossary dd { margin-left: 8px; }
