@@ -239,7 +239,7 @@ def test_a_lesson_sets_the_controls_and_plays_to_the_end(server):
     is revealed. Screenshots: lesson_start.png (day 0), lesson_end.png, lesson_reveal.png."""
     with opened(server) as page:
         page.wait_for_selector(".day-counter", timeout=120_000)
-        _choose(page, "Lesson", "untested_launch")
+        _choose(page, "Lesson", "An untested launch on an uncertain brand: staged vs ten_to_n")
         pending = page.locator(".pending-changes")  # the lesson's controls wait for Reset
         for change in ("lesson: none → untested_launch", "strategy b: premature → ten_to_n"):
             assert change in pending.inner_text(timeout=60_000)

@@ -319,7 +319,8 @@ def ScenarioControls(parameters: solara.Reactive[dict]):
     for name, c in CONTROLS.items():
         v = values.get(name, c.default)
         if c.widget == "select":
-            solara.Select(c.label, value=v, values=c.options(), on_value=setter(name))
+            items = lessons.select_items() if name == "lesson" else c.options()  # titles shown
+            solara.Select(c.label, value=v, values=items, on_value=setter(name))
         elif c.widget == "check":
             solara.Checkbox(label=c.label, value=v, on_value=setter(name))
         else:
