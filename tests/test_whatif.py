@@ -298,9 +298,46 @@ def test_a_bad_scenario_file_is_refused_saying_what_to_fix(text, says):
         whatif_share.from_yaml(text)
 
 
-@pytest.mark.slow  # two Hydra processes: ~15 s
+def test_a_scenario_is_chosen_by_number_or_tag_listing_the_choices():
+    text = whatif_share.to_yaml(SCENARIOS, 2, 60)
+    two = [*w.run_overrides(SCENARIOS[1], 60), "seed=range(0,2)"]
+    assert whatif_share.overrides(text, 2) == whatif_share.overrides(text, "S2") == two
+    choices = r"choices: 1 \(S1 · staged · 3 operators\); 2 \(S2 · staged · paid ads"
+    with pytest.raises(ValueError, match=r"--scenario 3: no such scenario; " + choices):
+        whatif_share.overrides(text, 3)
+    with pytest.raises(ValueError, match="holds 2 scenarios: choose one with --scenario"):
+        whatif_share.overrides(text, None)
+    one = whatif_share.to_yaml(SCENARIOS[:1], 2, 60)
+    assert whatif_share.overrides(one, None) == whatif_share.overrides(one, 1)
+
+
+def test_privsim_scenario_file_expands_to_the_files_overrides_the_command_line_winning(tmp_path):
+    """`privsim --scenario-file F --scenario K [overrides]`: K's overrides first, as a multirun,
+    then the command line's; an override of the same key replaces the file's."""
+    from sim.cli.scenario_file import Refused, expand
+
+    f = tmp_path / "s.yaml"
+    f.write_text(whatif_share.to_yaml(SCENARIOS, 2, 60))
+    saved = whatif_share.overrides(f.read_text(), 2)
+    assert expand(["--scenario-file", str(f), "--scenario", "2"]) == ["-m", *saved]
+    assert expand([f"--scenario-file={f}", "--scenario=S2", "-m", "x=1"]) == [*saved, "-m", "x=1"]
+    mine = expand(["--scenario-file", str(f), "--scenario", "2", "operators.fixed=4", "seed=1"])
+    assert mine == ["-m", *(o for o in saved if o.split("=")[0] not in ("operators.fixed",
+                    "seed")), "operators.fixed=4", "seed=1"]  # fmt: skip
+    assert expand(["seed=1"]) == ["seed=1"]  # no scenario file: untouched
+    for argv, says in [
+        (["--scenario-file", str(tmp_path / "no.yaml")], "no.yaml: No such file"),
+        (["--scenario", "2"], "needs --scenario-file"),
+        (["--scenario-file"], "--scenario-file needs a value"),
+    ]:
+        with pytest.raises(Refused, match=says):
+            expand(argv)
+
+
+@pytest.mark.slow  # three Hydra processes: ~25 s
 def test_privsim_runs_the_saved_file(tmp_path):
-    """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)`: scenario 2's seeds."""
+    """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)` and `privsim --scenario-file
+    FILE --scenario 2`: scenario 2's seeds, the same numbers by either route."""
     f = tmp_path / "s.yaml"
     f.write_text(whatif_share.to_yaml([w.Plan(), w.Plan(team=3)], 2, 10))
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
@@ -308,14 +345,21 @@ def test_privsim_runs_the_saved_file(tmp_path):
                          "--scenario", "2"], capture_output=True, text=True, env=env, check=True,
                         cwd=ROOT).stdout.split()  # fmt: skip
     assert "operators.fixed=3" in ov and ov[-1] == "seed=range(0,2)"
-    out = tmp_path / "sweep"
-    subprocess.run([sys.executable, "-m", "sim", "-m", *ov, f"hydra.sweep.dir={out}"],
-                   capture_output=True, env=env, check=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    out, direct = tmp_path / "sweep", tmp_path / "direct"
+    for argv in (["-m", *ov, f"hydra.sweep.dir={out}"],
+                 ["--scenario-file", str(f), "--scenario", "2", f"hydra.sweep.dir={direct}"]):
+        subprocess.run([sys.executable, "-m", "sim", *argv], capture_output=True, env=env,
+                       check=True, cwd=tmp_path, timeout=300)  # fmt: skip
     for k in (0, 1):
         summary = yaml.safe_load((out / str(k) / "summary.json").read_text())
         assert summary["seed"] == k and "spend_paid_ads" in summary
         cfg = yaml.safe_load((out / str(k) / "config.json").read_text())
         assert cfg["operators"]["fixed"] == 3 and cfg["horizon_days"] == 10
+        assert (direct / str(k) / "config.json").read_text() == (out / str(k) / "config.json"
+                                                                ).read_text()  # fmt: skip
+        pd.testing.assert_frame_equal(pd.read_parquet(direct / str(k) / "daily.parquet"),
+                                      pd.read_parquet(out / str(k) / "daily.parquet"))  # fmt: skip
+        assert yaml.safe_load((direct / str(k) / "summary.json").read_text()) == summary
 
 
 # --- goal seek -----------------------------------------------------------------------------------
