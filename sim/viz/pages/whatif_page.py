@@ -52,6 +52,7 @@ CONTROLS = controls.page(WHATIF)
 RUN_CONTROLS = controls.page(RUN)
 GOAL_CONTROLS = controls.page(GOAL)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHARE_FILE = "whatif-scenarios.yaml"
 GOAL_DIR = os.path.join(tempfile.gettempdir(), "privsim-whatif-goal")  # the panel's run cache
 
 CSS = """
@@ -245,7 +246,7 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
     with solara.Card("Share these scenarios", margin=0):
         solara.FileDownload(
             lambda: whatif_share.to_yaml(scenarios.value, seeds.value, horizon.value),
-            filename="whatif-scenarios.yaml", label="Download scenarios (.yaml)",
+            filename=SHARE_FILE, label="Download scenarios (.yaml)",
             mime_type="text/yaml",
         )  # fmt: skip
         if not disabled:
@@ -256,6 +257,11 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
         solara.HTML(tag="div", unsafe_innerHTML=f"<a class='share-link' href='{html.escape(link)}'"
                     ">Link to this comparison</a> (copy it to a colleague)",
                     classes=["note"])  # fmt: skip
+        k = len(scenarios.value)
+        which = f" --scenario K</code> (K: the scenario's number, 1 to {k})" if k > 1 else "</code>"
+        solara.HTML(tag="div", unsafe_innerHTML="Run the file's runs on the command line: "
+                    f"<code>privsim --scenario-file {SHARE_FILE}{which}; overrides after it "
+                    "replace the file's", classes=["note", "share-command"])  # fmt: skip
 
 
 def _initial(search: str | None):
