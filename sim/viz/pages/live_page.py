@@ -1,7 +1,8 @@
 """The trainer's live page: two private-domain models side by side in the browser.
 
     privsim-app                                # serves http://127.0.0.1:8765 (sim.cli.app)
-    solara run sim/viz/pages/live_page.py      # the same, through Solara's own command
+    solara run sim/viz/pages/live_page.py      # Solara's own command: without privsim-app's
+                                               # offline, badge-free settings (serve.SERVER_ENV)
 
 Built on Mesa's SolaraViz machinery: a controller after Mesa's `ModelController` (reset / play /
 pause / step, play in a thread, redraws through Mesa's `update_counter`) drives
@@ -217,7 +218,25 @@ def WhatHappened(pair: LivePair, ready: bool = False):
         solara.Text("Reproduce these arms on the command line:", style={"font-size": "0.9rem"})
         solara.HTML(tag="ul", unsafe_innerHTML=cli, style={"font-size": "0.85rem"})
         SlideExport(pair)
+        PairDownloads(pair)
     return card
+
+
+@solara.component
+def PairDownloads(pair: LivePair):
+    """The pair as it stands, as files to forward: the HTML report and the workbook
+    (`live_export`, built when clicked); none before the first day."""
+    if not pair.arms or not pair.day:
+        return
+    from sim.viz import export
+    from sim.viz.pages import live_export
+
+    name = f"privsim-pair-seed{pair.controls.seed}-day{pair.day}"
+    with solara.Row(classes=["pair-downloads"]):
+        solara.FileDownload(lambda: live_export.html(pair), filename=f"{name}.html",
+                            label="Download report (HTML)", mime_type="text/html")  # fmt: skip
+        solara.FileDownload(lambda: live_export.workbook(pair), filename=f"{name}.xlsx",
+                            label="Download workbook (.xlsx)", mime_type=export.XLSX)  # fmt: skip
 
 
 @solara.component

@@ -25,6 +25,7 @@ import solara
 
 from sim.experiment.batch import run_batch
 from sim.experiment.config import compose
+from sim.viz import export
 from sim.viz.pages import controls, whatif_export, whatif_goal, whatif_share
 from sim.viz.pages.controls import FIT_WORDS, GOAL, RUN, WHATIF
 from sim.viz.pages.whatif import (
@@ -51,7 +52,6 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 CONTROLS = controls.page(WHATIF)
 RUN_CONTROLS = controls.page(RUN)
 GOAL_CONTROLS = controls.page(GOAL)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHARE_FILE = "whatif-scenarios.yaml"
 GOAL_DIR = os.path.join(tempfile.gettempdir(), "privsim-whatif-goal")  # the panel's run cache
 
@@ -367,7 +367,7 @@ def Page():
             with solara.Row():
                 solara.FileDownload(lambda: whatif_export.workbook(results, scs, n, h),
                                     filename="whatif.xlsx", label="Download workbook (.xlsx)",
-                                    mime_type=XLSX)  # fmt: skip
+                                    mime_type=export.XLSX)  # fmt: skip
                 solara.FileDownload(lambda: whatif_export.html(results, scs, n, h),
                                     filename="whatif.html", label="Download report (HTML)",
                                     mime_type="text/html")  # fmt: skip
