@@ -173,6 +173,28 @@ def test_planned_spend_is_the_plans_volume_at_day_0_cost():
     assert [v for _, v in stated] == [2000.0] * len(cfg["strategy"]["phases"])
 
 
+def test_the_fit_note_says_when_a_test_has_nothing_to_pick(monkeypatch):
+    """The configs' brand has no alternatives to test: the note says the test only gates."""
+    assert "has no alternative pool, product or channel to test" in w.fit_note(w.Plan())
+    cfg = compose([])
+    cfg["fit"]["goods"]["variants"] = ["variant_b"]
+    monkeypatch.setattr(w, "compose", lambda ov: cfg)
+    assert "the more a 0-1 test pays" in w.fit_note(w.Plan(fit="unsure"))
+
+
+def test_a_typed_budget_is_shown_against_the_plan_in_every_phase():
+    """Issue #25: twice the 0-1 phase's plan is a cut in the later phases; the note says so."""
+    plan = w.planned_spend(w.Plan())["paid_ads"]
+    assert w.budget_note(w.Plan(), "paid_ads") == "planned: " + ", ".join(
+        f"{v:,.0f} yuan/day ({ph})" for ph, v in plan)  # fmt: skip
+    double = 2 * plan[0][1]
+    note = w.budget_note(w.Plan(budget_paid_ads=double), "paid_ads")
+    assert note.startswith(w.budget_note(w.Plan(), "paid_ads"))  # the plan, not the budget
+    assert f"{double:,.0f} yuan/day replaces the plan in every phase: ×2.00 in {plan[0][0]}" in note
+    later = plan[-1]
+    assert f"×{double / later[1]:.2f} in {later[0]}" in note and double / later[1] < 1
+
+
 def _model(*extra):
     logging.getLogger("MESA").setLevel(logging.WARNING)
     cfg = compose(["strategy=premature", "horizon_days=40", *extra])
@@ -366,6 +388,7 @@ def test_privsim_runs_the_saved_file(tmp_path):
 
 
 def test_goal_questions_are_the_presets_with_the_panels_numbers():
+    assert list(whatif_goal.TITLES) == list(whatif_goal.QUESTIONS)  # the select's words
     v = {**controls.defaults(controls.GOAL), "goal_conversion": 0.2, "goal_users": 20000}
     spec = load_spec(whatif_goal.TEAM, whatif_goal.overrides(whatif_goal.TEAM, v))
     assert spec.keep.threshold == 0.2 and spec.scenario["initial_users"] == 20000

@@ -25,9 +25,9 @@ import solara
 
 from sim.experiment.batch import run_batch
 from sim.experiment.config import compose
-from sim.viz import export
+from sim.viz import export, labels
 from sim.viz.pages import controls, whatif_export, whatif_goal, whatif_share
-from sim.viz.pages.controls import FIT_WORDS, GOAL, RUN, WHATIF
+from sim.viz.pages.controls import GOAL, RUN, WHATIF
 from sim.viz.pages.whatif import (
     HORIZON_ENV,
     MAX_SCENARIOS,
@@ -40,8 +40,9 @@ from sim.viz.pages.whatif import (
     evaluations,
     figure,
     glossary,
+    budget_note,
+    fit_note,
     glossary_html,
-    planned_spend,
     runs_table,
     table_html,
     titles,
@@ -53,6 +54,7 @@ CONTROLS = controls.page(WHATIF)
 RUN_CONTROLS = controls.page(RUN)
 GOAL_CONTROLS = controls.page(GOAL)
 SHARE_FILE = "whatif-scenarios.yaml"
+DEFINED = ("strategy", "pool", "business")  # selects whose option is defined under them
 GOAL_DIR = os.path.join(tempfile.gettempdir(), "privsim-whatif-goal")  # the panel's run cache
 
 CSS = """
@@ -69,12 +71,6 @@ CSS = """
 .glossary dd { margin-left: 8px; }
 .note { font-size: 0.85rem; color: #444; }
 """
-FIT_NOTE = (
-    ", ".join(f"{w} = fit.spread {v:g}" for w, v in FIT_WORDS.items())
-    + " (sd of log fit, DOMAIN §3.1). This assumption decides \"test first or launch big?\": "
-    "at 0 everything fits as configured, so a test can only cost time; the more unsure, the "
-    "more a 0-1 test pays (experiments/strategy_map.md)."
-)
 
 
 def _default_horizon() -> int:
@@ -94,8 +90,13 @@ def _rules_of(strategy: str) -> frozenset[str]:
 
 
 @functools.cache
-def _planned(s: Plan) -> dict:
-    return planned_spend(s)
+def _budget_note(s: Plan, channel: str) -> str:
+    return budget_note(s, channel)
+
+
+@functools.cache
+def _fit_note(s: Plan) -> str:
+    return fit_note(s)
 
 
 class _Stream:
@@ -152,7 +153,6 @@ def ScenarioCard(i: int, scenarios: solara.Reactive, disabled: bool):
     def remove():
         scenarios.set([x for j, x in enumerate(scenarios.value) if j != i])
 
-    planned = _planned(s)
     rules = _rules_of(s.strategy)
     title = titles(scenarios.value)[i]
     with solara.Card(title, margin=0, classes=["scenario", f"scenario-{i + 1}"]):
@@ -161,13 +161,11 @@ def ScenarioCard(i: int, scenarios: solara.Reactive, disabled: bool):
                 continue
             note = ""
             if name.startswith("budget_"):
-                per = planned.get(name[len("budget_") :])
-                note = "planned: " + (
-                    ", ".join(f"{v:,.0f} yuan/day ({ph})" for ph, v in per)
-                    if per else "none"
-                )  # fmt: skip
+                note = _budget_note(s, name[len("budget_") :])
             elif name == "fit":
-                note = FIT_NOTE
+                note = _fit_note(s)
+            elif c.choices in DEFINED:  # what the chosen strategy / pool / business is
+                note = labels.config_definition(c.choices, getattr(s, name))
             Field(c, getattr(s, name), set_(name), disabled, note)
         if error.value:
             solara.Error(error.value, classes=["card-error"])
@@ -206,8 +204,8 @@ def GoalPanel():
 
     running = state.value["running"]
     with solara.Card("Goal seek", margin=0, classes=["goal-panel"]):
-        solara.Select("Question", value=question, values=list(whatif_goal.QUESTIONS),
-                      disabled=running)  # fmt: skip
+        solara.Select("Question", value=question, disabled=running, values=[
+            {"text": whatif_goal.TITLES[k], "value": k} for k in whatif_goal.QUESTIONS])  # fmt: skip
         solara.Text(whatif_goal.QUESTIONS[question.value], classes=["note"])
         used = ("goal_conversion", "goal_users") if question.value == whatif_goal.TEAM else (
             "goal_loss", "goal_refine")  # fmt: skip
@@ -259,7 +257,7 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
                     classes=["note"])  # fmt: skip
         k = len(scenarios.value)
         which = f" --scenario K</code> (K: the scenario's number, 1 to {k})" if k > 1 else "</code>"
-        solara.HTML(tag="div", unsafe_innerHTML="Run the file's runs on the command line: "
+        solara.HTML(tag="div", unsafe_innerHTML="Run a scenario of the downloaded file: "
                     f"<code>privsim --scenario-file {SHARE_FILE}{which}; overrides after it "
                     "replace the file's", classes=["note", "share-command"])  # fmt: skip
 
