@@ -97,14 +97,16 @@ def html(pair: LivePair) -> str:
                 arms(pair),
             ),
         ]
-        done = pd.DataFrame([a.summary() for a in pair.arms])
-    subtitle = f"The privsim trainer's page (privsim-app): {_when(pair)}. Every number is " \
-        "defined at the end."  # fmt: skip
-    return export.html_report(_title(pair), sections, subtitle, glossary(done))
+        terms = glossary(pd.DataFrame([a.summary() for a in pair.arms]))
+        title, when = _title(pair), _when(pair)
+    subtitle = f"The privsim trainer's page (privsim-app): {when}. Every number is defined at " \
+        "the end."  # fmt: skip
+    return export.html_report(title, sections, subtitle, terms)
 
 
 def workbook(pair: LivePair) -> bytes:
-    """Sheets `summary` (`summary`), `daily` (`daily`), `arms` (strategy, command) and About."""
+    """Sheets `summary` (the yardsticks), `daily` (both arms' daily tables), `arms` (strategy,
+    command) and About."""
     with pair.lock:
         book = {SUMMARY: summary(pair), DAILY: daily(pair), ARMS: arms(pair)}
         return export.workbook(book, about(pair, book))
