@@ -102,6 +102,14 @@ def served(args: list[str], log_name: str, timeout_s: float = 180):
                 proc.wait(timeout=10)
 
 
+def download(page, label: str, path: Path) -> Path:
+    """Click the download button labelled `label` and save the file to `path`."""
+    with page.expect_download() as dl:
+        page.get_by_text(label).first.click()
+    dl.value.save_as(path)
+    return path
+
+
 @contextlib.contextmanager
 def opened(url: str):
     """A page of a fresh headless chromium at 1280×720 on `url` (60 s per action by default)."""

@@ -3,7 +3,8 @@ Playwright) at 1280×720, a projector's size: load; the first screen at day 0 (t
 arms in words, "preview loading" then the preview of where the run ends, drawn faintly on the
 profit chart; no Solara badge); play a year (its wall time recorded in
 results/e2e/timing.json, not asserted), the story on the first screen without scrolling (headline
-cards, the profit chart with a phase mark), presentation mode, a changed control shown as
+cards, the profit chart with a phase mark), the workbook and the HTML report of the pair
+downloaded (app.xlsx, app.html), presentation mode, a changed control shown as
 pending until Reset, screenshots; the "Across brands" card run over 5 brands (seeds) in the
 background, its band figure and result line, marked stale after a Reset to another scenario;
 a prepared lesson chosen in the Lesson select, applied on Reset and played to its end.
@@ -23,8 +24,9 @@ import os
 import re
 import time
 
+import openpyxl
 import pytest
-from browser import OUT, VIEWPORT, missing, opened, served
+from browser import OUT, VIEWPORT, download, missing, opened, served
 
 PLOTS = ("profit", "funnel", "conversion", "operators", "ltv_cac", "churn")
 
@@ -152,6 +154,12 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
         assert "nothing to test or reveal" in page.inner_text(".reveal-brand")
         page.screenshot(path=str(OUT / "app.png"))
         page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
+        # the pair as files to forward (live_export): the workbook and the report download
+        book = openpyxl.load_workbook(download(page, "Download workbook (.xlsx)", OUT / "app.xlsx"))
+        assert book.sheetnames == ["summary", "daily", "arms", "About"]
+        assert book["daily"].max_row == 1 + 2 * 365  # both arms' daily tables, a header row
+        report = download(page, "Download report (HTML)", OUT / "app.html").read_text()
+        assert "day 365 of 365" in report and report.count("data:image/png") == 6
 
         # presentation mode: no sidebar, the story still on the first screen
         page.locator(".present-switch input").first.check(force=True)

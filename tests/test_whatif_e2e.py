@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import openpyxl
 import pytest
-from browser import OUT, missing, opened, served
+from browser import OUT, download, missing, opened, served
 
 pytestmark = [
     pytest.mark.skipif(missing() is not None, reason=missing() or ""),
@@ -36,13 +36,6 @@ def _type(page, selector: str, value: str) -> None:
     field = page.locator(f"{selector} input").first
     field.fill(value)
     field.press("Enter")
-
-
-def _download(page, label: str, path):
-    with page.expect_download() as dl:
-        page.get_by_text(label).first.click()
-    dl.value.save_as(path)
-    return path
 
 
 def _paid_ads_per_day(row_text: str) -> float:
@@ -98,8 +91,8 @@ def test_double_the_ad_budget_keeping_three_operators(server):
         page.wait_for_timeout(500)
         page.screenshot(path=str(OUT / "whatif.png"), full_page=True)
         link = page.locator("a.share-link").get_attribute("href")
-        book = _download(page, "Download workbook (.xlsx)", OUT / "whatif.xlsx")
-        report = _download(page, "Download report (HTML)", OUT / "whatif.html")
+        book = download(page, "Download workbook (.xlsx)", OUT / "whatif.xlsx")
+        report = download(page, "Download report (HTML)", OUT / "whatif.html")
     sheets = openpyxl.load_workbook(book)
     assert sheets.sheetnames == ["comparison", "runs", "scenarios", "About"]
     names = [r[0] for r in sheets["comparison"].iter_rows(min_row=2, values_only=True)]

@@ -186,7 +186,7 @@ def GoalPanel():
         name, vals = request.value
         try:
             answer = whatif_goal.ask(name, vals, GOAL_DIR, progress=_Stream(state), n_jobs=N_JOBS)
-            state.set({**state.value, "running": False, "answer": answer, "error": ""})
+            state.set({"running": False, "progress": "", "answer": answer, "error": ""})
         except Exception as e:  # noqa: BLE001 - shown on the page
             state.set({**state.value, "running": False, "error": str(e)})
         request.set(None)
