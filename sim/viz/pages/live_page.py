@@ -218,20 +218,20 @@ def WhatHappened(pair: LivePair, ready: bool = False):
         solara.Text("Reproduce these arms on the command line:", style={"font-size": "0.9rem"})
         solara.HTML(tag="ul", unsafe_innerHTML=cli, style={"font-size": "0.85rem"})
         SlideExport(pair)
-        PairDownloads(pair)
+        PairDownloads(pair, pair.day)
     return card
 
 
 @solara.component
-def PairDownloads(pair: LivePair):
+def PairDownloads(pair: LivePair, day: int):
     """The pair as it stands, as files to forward: the HTML report and the workbook
-    (`live_export`, built when clicked); none before the first day."""
-    if not pair.arms or not pair.day:
+    (`live_export`, built when clicked); none before the first day (`day`: redrawn with it)."""
+    if not pair.arms or not day:
         return
     from sim.viz import export
     from sim.viz.pages import live_export
 
-    name = f"privsim-pair-seed{pair.controls.seed}-day{pair.day}"
+    name = f"privsim-pair-seed{pair.controls.seed}-day{day}"
     with solara.Row(classes=["pair-downloads"]):
         solara.FileDownload(lambda: live_export.html(pair), filename=f"{name}.html",
                             label="Download report (HTML)", mime_type="text/html")  # fmt: skip
