@@ -103,6 +103,14 @@ def served(args: list[str], log_name: str, timeout_s: float = 180):
                 proc.wait(timeout=10)
 
 
+def download(page, label: str, path: Path) -> Path:
+    """Click the download button labelled `label` and save the file to `path`."""
+    with page.expect_download() as dl:
+        page.get_by_text(label).first.click()
+    dl.value.save_as(path)
+    return path
+
+
 @contextlib.contextmanager
 def launched():
     """A fresh headless chromium, closed on leaving the block; `new_page(browser, url)` gives

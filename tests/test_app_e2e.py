@@ -3,7 +3,8 @@ Playwright) at 1280×720, a projector's size: load; the first screen at day 0 (t
 arms in words, "preview loading" then the preview of where the run ends, drawn faintly on the
 profit chart; no Solara badge); play a year (its wall time recorded in
 results/e2e/timing.json, not asserted), the story on the first screen without scrolling (headline
-cards, the profit chart with a phase mark), presentation mode, a changed control shown as
+cards, the profit chart with a phase mark), the workbook and the HTML report of the pair
+downloaded (app.xlsx, app.html), presentation mode, a changed control shown as
 pending until Reset, screenshots; the "Across brands" card run over 5 brands (seeds) in the
 background, its band figure and result line, marked stale after a Reset to another scenario;
 a prepared lesson chosen in the Lesson select, applied on Reset and played to its end.
@@ -23,8 +24,9 @@ import os
 import re
 import time
 
+import openpyxl
 import pytest
-from browser import OUT, VIEWPORT, missing, opened, served
+from browser import OUT, VIEWPORT, download, missing, opened, served
 
 PLOTS = ("profit", "funnel", "conversion", "operators", "ltv_cac", "churn")
 
@@ -119,8 +121,7 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
         assert page.locator(".headline").count() == 0  # no card of "not yet measurable"
         for sel in (".day-counter", ".lesson", ".plot-profit img"):
             _in_first_screen(page, sel)
-        badge = page.get_by_text("runs on Solara")  # Solara's badge, hidden by the page's CSS
-        assert badge.count() == 0 or not badge.first.is_visible()
+        assert page.get_by_text("runs on Solara").count() == 0  # the badge: off (serve.SERVER_ENV)
         page.screenshot(path=str(OUT / "app_start.png"))
 
         # play the whole year; its wall time goes to timing.json (recorded, not asserted)
@@ -153,6 +154,12 @@ def test_first_screen_tells_the_story_and_reset_applies_changes(server):
         assert "nothing to test or reveal" in page.inner_text(".reveal-brand")
         page.screenshot(path=str(OUT / "app.png"))
         page.screenshot(path=str(OUT / "app_full.png"), full_page=True)
+        # the pair as files to forward (live_export): the workbook and the report download
+        book = openpyxl.load_workbook(download(page, "Download workbook (.xlsx)", OUT / "app.xlsx"))
+        assert book.sheetnames == ["summary", "daily", "arms", "About"]
+        assert book["daily"].max_row == 1 + 2 * 365  # both arms' daily tables, a header row
+        report = download(page, "Download report (HTML)", OUT / "app.html").read_text()
+        assert "day 365 of 365" in report and report.count("data:image/png") == 6
 
         # presentation mode: no sidebar, the story still on the first screen
         page.locator(".present-switch input").first.check(force=True)
@@ -240,7 +247,7 @@ def test_a_lesson_sets_the_controls_and_plays_to_the_end(server):
     is revealed. Screenshots: lesson_start.png (day 0), lesson_end.png, lesson_reveal.png."""
     with opened(server) as page:
         page.wait_for_selector(".day-counter", timeout=120_000)
-        _choose(page, "Lesson", "untested_launch")
+        _choose(page, "Lesson", "An untested launch on an uncertain brand: staged vs ten_to_n")
         pending = page.locator(".pending-changes")  # the lesson's controls wait for Reset
         for change in ("lesson: none → untested_launch", "strategy b: premature → ten_to_n"):
             assert change in pending.inner_text(timeout=60_000)

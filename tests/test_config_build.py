@@ -135,3 +135,18 @@ def test_the_params_side_imports_no_mechanism():
     allowed = PARAMS_SIDE | {"population", "stage"}
     for name in sorted(PARAMS_SIDE):
         assert _imports(CORE / f"{name}.py") <= allowed, name
+
+
+def test_composing_from_several_threads_at_once():
+    """The pages compose while they render and in background threads at once (a lesson's title
+    in the Lesson select while the preview composes the pair); Hydra's GlobalHydra is one per
+    process, so composing is serialised (`config.hydra_config_dir`): none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sim.experiment.study_spec import compose_spec
+
+    jobs = [lambda: compose([])["horizon_days"],
+            lambda: compose_spec("lesson", "untested_launch", None, "lesson")["title"]] * 8  # fmt: skip
+    with ThreadPoolExecutor(8) as pool:
+        got = [f.result() for f in [pool.submit(j) for j in jobs]]
+    assert got == [compose([])["horizon_days"], got[1]] * 8 and got[1]

@@ -21,6 +21,11 @@ def test_the_four_lessons_are_offered_in_the_select():
     }  # fmt: skip
     assert controls.CONTROLS["lesson"].options() == [NO_LESSON, *NAMES]
     assert list(controls.page(LIVE))[0] == "lesson"  # the top of the sidebar
+    # the select shows each lesson's title; its value stays the name
+    items = lessons.select_items()
+    assert [i["value"] for i in items] == controls.CONTROLS["lesson"].options()
+    assert items[2] == {"text": lessons.load(NAMES[1]).title, "value": NAMES[1]}
+    assert all(i["text"] != i["value"] for i in items)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -508,3 +508,47 @@ def test_the_page_says_why_only_when_scaling_early_wins():
         else:
             assert why.startswith("Why scaling early wins here (B (ten_to_n) ahead of A (staged)")
             assert why.count(": holds") == 3 and "does not hold" not in why
+
+
+# --- the pair as files to forward (issue #25: live_export) -------------------------------------
+
+
+def test_the_pairs_report_and_workbook_hold_its_numbers_and_define_them(pair70):
+    """The HTML report is self-contained (the six figures embedded), with the yardsticks and each
+    arm's command; the workbook's summary is each arm's summary.json value and B − A, its daily
+    sheet each arm's daily table day for day, and every column is defined."""
+    import io
+
+    import openpyxl
+    from test_export import images, self_contained
+
+    from sim.viz.export import prose
+    from sim.viz.pages import live_export
+
+    page = live_export.html(pair70)
+    self_contained(page)
+    assert images(page) == len(figures.FIGURES) == 6
+    assert "day 70 of 365" in page and "Yardsticks to date" in page
+    for arm in pair70.arms:
+        assert str(prose(pairs.cli_command(arm.overrides))) in page
+    wb = openpyxl.load_workbook(io.BytesIO(live_export.workbook(pair70)))
+    assert wb.sheetnames == ["summary", "daily", "arms", "About"]
+    book = {}
+    for ws in wb:
+        head, *rows = ws.iter_rows(values_only=True)
+        book[ws.title] = pd.DataFrame(rows, columns=head)
+    a, b = pair70.arms
+    s = book["summary"].set_index("yardstick")
+    for col in ("profit", "users_acquired", "acquisition_spend"):
+        assert s.loc[col, a.name] == pytest.approx(a.summary()[col])
+        assert s.loc[col, "B − A"] == pytest.approx(b.summary()[col] - a.summary()[col])
+    daily = book["daily"]
+    assert len(daily) == 2 * 70 and daily["arm"].unique().tolist() == [a.name, b.name]
+    mine = daily[daily["arm"] == b.name]
+    assert mine["profit"].tolist() == pytest.approx(b.daily()["profit"].tolist())
+    assert mine["cumulative_profit"].iloc[-1] == pytest.approx(b.daily()["profit"].sum())
+    about = dict(book["About"].itertuples(index=False))
+    for sheet in ("summary", "daily", "arms"):
+        for c in book[sheet].columns:
+            assert len(about.get(f"{sheet}: {c}") or "") > 12, (sheet, c)
+    assert about["yardstick profit"].endswith("Unit: yuan.")

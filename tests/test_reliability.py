@@ -442,7 +442,8 @@ def test_privsim_app_on_a_busy_port_says_so_before_serving(capsys):
 
 def test_the_page_server_serves_local_assets_and_never_falls_back_to_a_cdn():
     """Item 12: Solara's asset proxy serves the local solara-assets cache; its CDN fallback is
-    pointed at a loopback address that refuses, so the server never fetches from the internet."""
+    pointed at a loopback address that refuses, so the server never fetches from the internet.
+    Its "This website runs on Solara" badge is off on every page served (issue #26)."""
     pytest.importorskip("solara")
     from urllib.parse import urlparse
 
@@ -451,7 +452,7 @@ def test_the_page_server_serves_local_assets_and_never_falls_back_to_a_cdn():
     assert urlparse(NO_CDN).hostname == "127.0.0.1"
     code = (
         "import solara.settings as s, solara.server.settings as ss; "
-        "print(s.assets.cdn, s.assets.proxy, ss.assets.proxy_cache_dir)"
+        "print(s.assets.cdn, s.assets.proxy, ss.assets.proxy_cache_dir, ss.theme.show_banner)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -460,6 +461,6 @@ def test_the_page_server_serves_local_assets_and_never_falls_back_to_a_cdn():
         text=True,
         check=True,
     ).stdout.split()
-    assert out[0] == NO_CDN and out[1] == "True"
+    assert out[0] == NO_CDN and out[1] == "True" and out[3] == "False"
     cache = Path(out[2])
     assert any(cache.rglob("*.js")), f"no local assets in {cache}: install solara-assets"

@@ -173,6 +173,28 @@ def test_planned_spend_is_the_plans_volume_at_day_0_cost():
     assert [v for _, v in stated] == [2000.0] * len(cfg["strategy"]["phases"])
 
 
+def test_the_fit_note_says_when_a_test_has_nothing_to_pick(monkeypatch):
+    """The configs' brand has no alternatives to test: the note says the test only gates."""
+    assert "has no alternative pool, product or channel to test" in w.fit_note(w.Plan())
+    cfg = compose([])
+    cfg["fit"]["goods"]["variants"] = ["variant_b"]
+    monkeypatch.setattr(w, "compose", lambda ov: cfg)
+    assert "the more a 0-1 test pays" in w.fit_note(w.Plan(fit="unsure"))
+
+
+def test_a_typed_budget_is_shown_against_the_plan_in_every_phase():
+    """Issue #25: twice the 0-1 phase's plan is a cut in the later phases; the note says so."""
+    plan = w.planned_spend(w.Plan())["paid_ads"]
+    assert w.budget_note(w.Plan(), "paid_ads") == "planned: " + ", ".join(
+        f"{v:,.0f} yuan/day ({ph})" for ph, v in plan)  # fmt: skip
+    double = 2 * plan[0][1]
+    note = w.budget_note(w.Plan(budget_paid_ads=double), "paid_ads")
+    assert note.startswith(w.budget_note(w.Plan(), "paid_ads"))  # the plan, not the budget
+    assert f"{double:,.0f} yuan/day replaces the plan in every phase: ×2.00 in {plan[0][0]}" in note
+    later = plan[-1]
+    assert f"×{double / later[1]:.2f} in {later[0]}" in note and double / later[1] < 1
+
+
 def _model(*extra):
     logging.getLogger("MESA").setLevel(logging.WARNING)
     cfg = compose(["strategy=premature", "horizon_days=40", *extra])
@@ -234,6 +256,8 @@ def test_comparison_known_answer():
     assert t.loc[b, "p_best"] == pytest.approx(2 / 3)
     html = w.table_html(t.reset_index(), {a: "privsim -m x", b: "privsim -m y"}, 365)
     assert html.count("scenario-row") == 2 and "privsim -m y" in html
+    # each command in a row of its own across all 7 columns: it wraps at spaces, not mid-word
+    assert html.count("<td colspan='7'>Reproduce: <code class='command'>") == 2
     assert "25 (13 – 79)" in html and "not within the horizon" in html
     assert "[3 of 4 seeds]" in html and "1 failed" in html
     assert "Profit over the 365-day horizon" in html and "paid ads: 15" in html
@@ -296,9 +320,46 @@ def test_a_bad_scenario_file_is_refused_saying_what_to_fix(text, says):
         whatif_share.from_yaml(text)
 
 
-@pytest.mark.slow  # two Hydra processes: ~15 s
+def test_a_scenario_is_chosen_by_number_or_tag_listing_the_choices():
+    text = whatif_share.to_yaml(SCENARIOS, 2, 60)
+    two = [*w.run_overrides(SCENARIOS[1], 60), "seed=range(0,2)"]
+    assert whatif_share.overrides(text, 2) == whatif_share.overrides(text, "S2") == two
+    choices = r"choices: 1 \(S1 · staged · 3 operators\); 2 \(S2 · staged · paid ads"
+    with pytest.raises(ValueError, match=r"--scenario 3: no such scenario; " + choices):
+        whatif_share.overrides(text, 3)
+    with pytest.raises(ValueError, match="holds 2 scenarios: choose one with --scenario"):
+        whatif_share.overrides(text, None)
+    one = whatif_share.to_yaml(SCENARIOS[:1], 2, 60)
+    assert whatif_share.overrides(one, None) == whatif_share.overrides(one, 1)
+
+
+def test_privsim_scenario_file_expands_to_the_files_overrides_the_command_line_winning(tmp_path):
+    """`privsim --scenario-file F --scenario K [overrides]`: K's overrides first, as a multirun,
+    then the command line's; an override of the same key replaces the file's."""
+    from sim.cli.scenario_file import Refused, expand
+
+    f = tmp_path / "s.yaml"
+    f.write_text(whatif_share.to_yaml(SCENARIOS, 2, 60))
+    saved = whatif_share.overrides(f.read_text(), 2)
+    assert expand(["--scenario-file", str(f), "--scenario", "2"]) == ["-m", *saved]
+    assert expand([f"--scenario-file={f}", "--scenario=S2", "-m", "x=1"]) == [*saved, "-m", "x=1"]
+    mine = expand(["--scenario-file", str(f), "--scenario", "2", "operators.fixed=4", "seed=1"])
+    assert mine == ["-m", *(o for o in saved if o.split("=")[0] not in ("operators.fixed",
+                    "seed")), "operators.fixed=4", "seed=1"]  # fmt: skip
+    assert expand(["seed=1"]) == ["seed=1"]  # no scenario file: untouched
+    for argv, says in [
+        (["--scenario-file", str(tmp_path / "no.yaml")], "no.yaml: No such file"),
+        (["--scenario", "2"], "needs --scenario-file"),
+        (["--scenario-file"], "--scenario-file needs a value"),
+    ]:
+        with pytest.raises(Refused, match=says):
+            expand(argv)
+
+
+@pytest.mark.slow  # three Hydra processes: ~25 s
 def test_privsim_runs_the_saved_file(tmp_path):
-    """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)`: scenario 2's seeds."""
+    """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)` and `privsim --scenario-file
+    FILE --scenario 2`: scenario 2's seeds, the same numbers by either route."""
     f = tmp_path / "s.yaml"
     f.write_text(whatif_share.to_yaml([w.Plan(), w.Plan(team=3)], 2, 10))
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
@@ -306,20 +367,28 @@ def test_privsim_runs_the_saved_file(tmp_path):
                          "--scenario", "2"], capture_output=True, text=True, env=env, check=True,
                         cwd=ROOT).stdout.split()  # fmt: skip
     assert "operators.fixed=3" in ov and ov[-1] == "seed=range(0,2)"
-    out = tmp_path / "sweep"
-    subprocess.run([sys.executable, "-m", "sim", "-m", *ov, f"hydra.sweep.dir={out}"],
-                   capture_output=True, env=env, check=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    out, direct = tmp_path / "sweep", tmp_path / "direct"
+    for argv in (["-m", *ov, f"hydra.sweep.dir={out}"],
+                 ["--scenario-file", str(f), "--scenario", "2", f"hydra.sweep.dir={direct}"]):
+        subprocess.run([sys.executable, "-m", "sim", *argv], capture_output=True, env=env,
+                       check=True, cwd=tmp_path, timeout=300)  # fmt: skip
     for k in (0, 1):
         summary = yaml.safe_load((out / str(k) / "summary.json").read_text())
         assert summary["seed"] == k and "spend_paid_ads" in summary
         cfg = yaml.safe_load((out / str(k) / "config.json").read_text())
         assert cfg["operators"]["fixed"] == 3 and cfg["horizon_days"] == 10
+        assert (direct / str(k) / "config.json").read_text() == (out / str(k) / "config.json"
+                                                                ).read_text()  # fmt: skip
+        pd.testing.assert_frame_equal(pd.read_parquet(direct / str(k) / "daily.parquet"),
+                                      pd.read_parquet(out / str(k) / "daily.parquet"))  # fmt: skip
+        assert yaml.safe_load((direct / str(k) / "summary.json").read_text()) == summary
 
 
 # --- goal seek -----------------------------------------------------------------------------------
 
 
 def test_goal_questions_are_the_presets_with_the_panels_numbers():
+    assert list(whatif_goal.TITLES) == list(whatif_goal.QUESTIONS)  # the select's words
     v = {**controls.defaults(controls.GOAL), "goal_conversion": 0.2, "goal_users": 20000}
     spec = load_spec(whatif_goal.TEAM, whatif_goal.overrides(whatif_goal.TEAM, v))
     assert spec.keep.threshold == 0.2 and spec.scenario["initial_users"] == 20000

@@ -5,8 +5,8 @@ yuan/day: the baseline); scenario 2: the same with paid ads at twice the 0-1 pha
 spend. Run (2 seeds of 60 days each, the server started with `--horizon 60 --seeds 2`), then
 read the answer in the table: two rows titled by what differs, each with its `privsim -m …`
 command, paid-ads spend in yuan/day (scenario 2 within its budget and above scenario 1), the
-glossary beside it, the figure; the workbook and the HTML report download and open
-(openpyxl; the report holds the table); the share link reopens the same two scenarios.
+glossary beside it, the figure, no Solara badge; the workbook and the HTML report download and
+open (openpyxl; the report holds the table); the share link reopens the same two scenarios.
 Screenshot, files: results/e2e/whatif.png, whatif.xlsx, whatif.html. Skips like
 tests/test_app_e2e.py when chromium or playwright is absent.
 """
@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 import openpyxl
 import pytest
-from browser import OUT, missing, opened, served
+from browser import OUT, download, missing, opened, served
 
 pytestmark = [
     pytest.mark.skipif(missing() is not None, reason=missing() or ""),
@@ -38,13 +38,6 @@ def _type(page, selector: str, value: str) -> None:
     field.press("Enter")
 
 
-def _download(page, label: str, path):
-    with page.expect_download() as dl:
-        page.get_by_text(label).first.click()
-    dl.value.save_as(path)
-    return path
-
-
 def _paid_ads_per_day(row_text: str) -> float:
     return float(re.search(r"paid ads: ([\d,]+)", row_text).group(1).replace(",", ""))
 
@@ -53,6 +46,7 @@ def test_double_the_ad_budget_keeping_three_operators(server):
     with opened(server) as page:
         page.wait_for_selector(".add-scenario", timeout=120_000)
         assert page.locator(".scenario").count() == 1
+        assert page.get_by_text("runs on Solara").count() == 0  # the badge: off (serve.SERVER_ENV)
         _type(page, ".scenario-1 .control-team", "3")
         page.wait_for_function(
             "() => document.querySelector('.scenario-1')?.innerText.includes('3 operators')"
@@ -97,8 +91,8 @@ def test_double_the_ad_budget_keeping_three_operators(server):
         page.wait_for_timeout(500)
         page.screenshot(path=str(OUT / "whatif.png"), full_page=True)
         link = page.locator("a.share-link").get_attribute("href")
-        book = _download(page, "Download workbook (.xlsx)", OUT / "whatif.xlsx")
-        report = _download(page, "Download report (HTML)", OUT / "whatif.html")
+        book = download(page, "Download workbook (.xlsx)", OUT / "whatif.xlsx")
+        report = download(page, "Download report (HTML)", OUT / "whatif.html")
     sheets = openpyxl.load_workbook(book)
     assert sheets.sheetnames == ["comparison", "runs", "scenarios", "About"]
     names = [r[0] for r in sheets["comparison"].iter_rows(min_row=2, values_only=True)]

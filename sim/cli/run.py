@@ -6,7 +6,9 @@ Before Hydra starts, `preflight` checks the whole command without writing anythi
 holding another command's finished work, a sweep folder in use): a refusal is one line and
 exit 2, with nothing written. Only then is the sweep folder locked and Hydra run, on the folder
 the check resolved (`hydra.sweep.dir`/`hydra.run.dir` pinned, so a timestamp cannot move on).
-`--replace`, stripped before Hydra sees it, lets a command run into a folder of another's.
+`--replace`, stripped before Hydra sees it, lets a command run into a folder of another's;
+`--scenario-file FILE [--scenario K]`, also stripped, runs a scenario the what-if page saved
+(`sim.cli.scenario_file`: its overrides first, the command line's after).
 
 Hydra itself catches every exception of composition or of the task and exits 1 with a long trace
 unless HYDRA_FULL_ERROR is set; so this sets it for the call, catches the composition errors
@@ -23,6 +25,7 @@ import traceback
 
 import yaml
 
+from sim.cli import scenario_file
 from sim.cli.exits import FAILED, REFUSED
 from sim.core.params import ConfigError
 from sim.experiment.config import UnknownOption, check_experiments, null_parent
@@ -42,12 +45,13 @@ def main() -> None:
     replace = REPLACE in sys.argv[1:]
     sys.argv[1:] = [a for a in sys.argv[1:] if a != REPLACE]
     try:
+        sys.argv[1:] = scenario_file.expand(sys.argv[1:])
         check_experiments(sys.argv[1:])
         sys.argv[1:] = preflight(sys.argv[1:], replace)
     except Refusal as e:
         print(f"{PROG}: invalid configuration: {e}", file=sys.stderr)
         sys.exit(REFUSED)
-    except (UnknownOption, FolderRefused) as e:
+    except (UnknownOption, FolderRefused, scenario_file.Refused) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         sys.exit(REFUSED)
     os.environ["HYDRA_FULL_ERROR"] = "1"

@@ -4,7 +4,9 @@ The page's assets are local (the solara-assets package fills Solara's asset cach
 asset proxy stays on, since it is what serves that cache; what is turned off is its fallback to
 the CDN: an asset missing from the cache is looked up at a local address that refuses at once,
 so the server never reaches the internet. (SOLARA_ASSETS_PROXY=False would point the browser
-itself at cdn.jsdelivr.net and break the page offline.) No telemetry either.
+itself at cdn.jsdelivr.net and break the page offline.) No telemetry either, and no "This
+website runs on Solara" badge (Solara's theme setting `show_banner`, solara/server/settings.py),
+which covered the bottom-right corner of every page.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from sim.cli import checks
 from sim.cli.exits import REFUSED, refuse
 
 NO_CDN = "http://127.0.0.1:9/"  # the discard port: nothing listens, the request fails at once
-SERVER_ENV = {"SOLARA_ASSETS_CDN": NO_CDN, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+SERVER_ENV = {
+    "SOLARA_ASSETS_CDN": NO_CDN,
+    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    "SOLARA_THEME_SHOW_BANNER": "False",
+}
 
 
 def port_in_use(host: str, port: int) -> str | None:

@@ -3,10 +3,12 @@ localhost, offline as privsim-app.
 
     privsim-whatif [--port 8766] [--horizon DAYS] [--seeds N] [--open]
     python -m sim.cli.whatif --horizon 60 --seeds 2
-    privsim -m $(privsim-whatif --overrides scenarios.yaml --scenario 2)
+    privsim --scenario-file scenarios.yaml --scenario 2
+    privsim -m $(privsim-whatif --overrides scenarios.yaml --scenario 2)   # the same runs
 
 `--overrides FILE --scenario K` prints scenario K's Hydra overrides and seeds from a scenario
-file the page saved (`sim.viz.pages.whatif_share`), for `privsim -m`, and serves nothing.
+file the page saved (`sim.viz.pages.whatif_share`), for `privsim -m`, and serves nothing;
+`privsim --scenario-file` runs them directly (`sim.cli.scenario_file`).
 
 `--horizon` and `--seeds` set the page's defaults, checked against the table's run settings
 (`sim.viz.pages.controls`); a value out of range or a busy port exits 2 before serving.
@@ -38,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--open", action="store_true", help="open a browser tab")
     ap.add_argument("--overrides", type=Path, metavar="FILE",
                     help="print a saved scenario file's overrides for privsim -m, and exit")
-    ap.add_argument("--scenario", type=int, default=1, help="with --overrides: which (from 1)")
+    ap.add_argument("--scenario", metavar="K",
+                    help="with --overrides: which, by number from 1 or tag (S2); needed when "
+                    "the file holds more than one")  # fmt: skip
     args = ap.parse_args(argv)
     if args.overrides is not None:
         from sim.viz.pages.whatif_share import overrides

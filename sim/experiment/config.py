@@ -9,8 +9,10 @@ module and receive the ConfigStore with Hydra's singleton state.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
@@ -98,6 +100,22 @@ def config_hash(cfg: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+# Hydra keeps one GlobalHydra per process; the pages compose from several threads at once (a
+# render, the preview, a goal seek), and a second initialisation while one is open is refused.
+HYDRA_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def hydra_config_dir(config_dir: str | None = None):
+    """`hydra.initialize_config_dir(config_dir)` (default `CONFIG_DIR`), one thread at a time
+    (`HYDRA_LOCK`): every composition of the project goes through here."""
+    from hydra import initialize_config_dir
+
+    path = CONFIG_DIR if config_dir is None else config_dir
+    with HYDRA_LOCK, initialize_config_dir(config_dir=path, version_base="1.3"):
+        yield
+
+
 def compose(overrides: list[str] | None = None) -> dict:
     """Compose the versioned `configs/` with Hydra overrides into a plain dict (for notebooks
     and tests); the same composition the `privsim` CLI performs."""
@@ -110,10 +128,9 @@ def compose(overrides: list[str] | None = None) -> dict:
 
 def _compose(overrides: list[str]) -> dict:
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+    with hydra_config_dir():
         cfg = hydra_compose(config_name="config", overrides=overrides)
     out = OmegaConf.to_container(cfg, resolve=True)
     out.pop("hydra", None)

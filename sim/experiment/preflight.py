@@ -28,7 +28,13 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from sim.core.params import ConfigError
-from sim.experiment.config import CONFIG_DIR, build, group_options, null_parent
+from sim.experiment.config import (
+    CONFIG_DIR,
+    build,
+    group_options,
+    hydra_config_dir,
+    null_parent,
+)
 
 # Hydra's flags that make it print something instead of running: nothing to check
 INFO_FLAGS = {"--help", "-h", "--hydra-help", "--version", "--cfg", "-c", "--info", "-i"}
@@ -68,12 +74,11 @@ def check(argv: list[str]) -> Checked:
     overrides = [a for a in argv if not a.startswith("-")]
     parse_each(overrides)
     refuse_interpolations(overrides)
-    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from hydra.types import RunMode
 
     try:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        with hydra_config_dir(CONFIG_DIR):
             hydra = GlobalHydra.instance().hydra
             mode = RunMode.MULTIRUN if multirun else RunMode.RUN
             master = _composed(

@@ -27,7 +27,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from sim.core.params import ConfigError
-from sim.experiment.config import CONFIG_DIR, group_options, override
+from sim.experiment.config import CONFIG_DIR, group_options, hydra_config_dir, override
 
 BRANDS_KEYS = {"count", "uncertainty"}
 DOTTED = ("parameters", "scenario")  # mappings keyed by dotted config keys
@@ -39,7 +39,6 @@ def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) 
     """The spec `configs/<group>/<name>.yaml` with `overrides`, as a plain dict; an unknown
     name is refused, listing the known ones."""
     from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
 
     known = group_options(group)
     if name not in known:
@@ -49,7 +48,7 @@ def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) 
     path = Path(CONFIG_DIR) / group / f"{name}.yaml"
     check_yaml(path)
     hydra_args, dotted = split_overrides(list(overrides or []))
-    with initialize_config_dir(config_dir=str(path.parent), version_base="1.3"):
+    with hydra_config_dir(str(path.parent)):
         try:
             cfg = hydra_compose(config_name=name, overrides=hydra_args)
         except Exception as e:  # Hydra's refusal, with the spec's nearest entry when a key is unknown

@@ -45,7 +45,7 @@ import yaml
 
 from sim.core.params import ConfigError
 from sim.experiment import workshop_spec as spec
-from sim.experiment.config import config_hash, override
+from sim.experiment.config import compose, config_hash, override
 from sim.experiment.jobs import (
     DAILY,
     atomic_write,
@@ -372,7 +372,7 @@ class Workshop:
     def yardstick(self, strategy: str) -> tuple[dict, pd.DataFrame]:
         """A yardstick strategy's run on the brand over the game's horizon (run once, then
         read from its folder): its summary and daily table."""
-        st = spec.composed([*spec.brand_overrides(self.settings), override("strategy", strategy)])
+        st = compose([*spec.brand_overrides(self.settings), override("strategy", strategy)])
         cfg = spec.run_config(self.base(), st["strategy"], self.settings.horizon_days)
         out = self.folder / REVEAL / strategy
         with self._lock:

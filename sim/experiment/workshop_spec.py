@@ -33,7 +33,6 @@ import contextlib
 import copy
 import dataclasses
 import math
-import threading
 from dataclasses import dataclass, field, fields
 
 from sim.core.checks import shares
@@ -59,7 +58,6 @@ from sim.core.strategy_params import Gate, Phase, Rules, Strategy, Test
 from sim.experiment.config import compose, group_options, override
 
 GROUP = "workshop"
-_COMPOSING = threading.Lock()
 BOOL = Allowed(lambda v: isinstance(v, bool), "true or false")
 TEXTS = Allowed(
     lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of text"
@@ -151,7 +149,7 @@ def load(name: str = "default", overrides=()) -> Settings:
     for arg in overrides:
         with refused(f"workshop: override {arg!r}"):
             parser.parse_override(arg)
-    with _COMPOSING, refused("workshop"):
+    with refused("workshop"):
         d = compose_spec(GROUP, name, list(overrides), "workshop")
     return from_dict(name, d)
 
@@ -270,16 +268,9 @@ def brand_overrides(s: Settings, days: int | None = None) -> list[str]:
     ]
 
 
-def composed(overrides: list[str]) -> dict:
-    """`config.compose` under a lock: Hydra's composition is process-global state, and several
-    page sessions (threads) play at once."""
-    with _COMPOSING:
-        return compose(overrides)
-
-
 def base_config(s: Settings, days: int | None = None) -> dict:
     """The brand's composed config (its own strategy, e.g. staged, until a plan replaces it)."""
-    return composed(brand_overrides(s, days))
+    return compose(brand_overrides(s, days))
 
 
 # --- a team's decision ----------------------------------------------------------------------

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 TEMPLATE = "report.html.j2"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"  # a workbook's type
 ABOUT = "About"
 SHEET_MAX = 31  # Excel's limit on a sheet name
 SHEET_BAD = re.compile(r"[\[\]:*?/\\]")  # characters Excel refuses in a sheet name

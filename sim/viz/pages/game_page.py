@@ -26,7 +26,7 @@ import threading
 
 import solara
 
-from sim.viz.pages import game, game_figures, style
+from sim.viz.pages import game, game_figures
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -60,7 +60,7 @@ CSS = """
 .commands { font-size: 0.85rem; }
 .commands code { font-size: 0.75rem; word-break: break-all; }
 .plot img { width: 100%; height: auto; display: block; }
-""" + style.NO_BADGE
+"""
 
 
 @functools.cache

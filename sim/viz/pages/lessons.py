@@ -53,6 +53,17 @@ def names() -> list[str]:
     return group_options(GROUP)
 
 
+NONE_TEXT = "none: set the controls yourself"
+
+
+def select_items() -> list[dict]:
+    """The Lesson select's items: each lesson shown by its title, its value still its name
+    (`{"text", "value"}`, as Vuetify's select reads them); `NO_LESSON` first."""
+    return [{"text": NONE_TEXT, "value": NO_LESSON}] + [
+        {"text": load(n).title, "value": n} for n in names()
+    ]
+
+
 def from_dict(name: str, d: dict) -> Lesson:
     """A lesson from its composed mapping; `ConfigError` naming what is wrong."""
     unknown = sorted(set(d) - set(REQUIRED) - set(OPTIONAL))

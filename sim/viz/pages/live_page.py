@@ -1,7 +1,8 @@
 """The trainer's live page: two private-domain models side by side in the browser.
 
     privsim-app                                # serves http://127.0.0.1:8765 (sim.cli.app)
-    solara run sim/viz/pages/live_page.py      # the same, through Solara's own command
+    solara run sim/viz/pages/live_page.py      # Solara's own command: without privsim-app's
+                                               # offline, badge-free settings (serve.SERVER_ENV)
 
 Built on Mesa's SolaraViz machinery: a controller after Mesa's `ModelController` (reset / play /
 pause / step, play in a thread, redraws through Mesa's `update_counter`) drives
@@ -34,7 +35,7 @@ import solara
 from mesa.visualization.utils import force_update, update_counter
 
 from sim.viz import plots
-from sim.viz.pages import controls, figures, lesson, lessons, style
+from sim.viz.pages import controls, figures, lesson, lessons
 from sim.viz.pages.controls import LIVE
 from sim.viz.pages.headline import Metric, headline
 from sim.viz.pages.pair import LivePair, cli_command, pending_changes
@@ -79,7 +80,7 @@ CSS = """
 .presenting .lesson .arm { font-size: 1.25rem; }
 .presenting .lesson .preview { font-size: 1.3rem; }
 .run-bar { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; }
-""".replace("{HIGHLIGHT}", plots.HIGHLIGHT) + style.NO_BADGE
+""".replace("{HIGHLIGHT}", plots.HIGHLIGHT)
 
 
 @solara.component
@@ -217,7 +218,25 @@ def WhatHappened(pair: LivePair, ready: bool = False):
         solara.Text("Reproduce these arms on the command line:", style={"font-size": "0.9rem"})
         solara.HTML(tag="ul", unsafe_innerHTML=cli, style={"font-size": "0.85rem"})
         SlideExport(pair)
+        PairDownloads(pair, pair.day)
     return card
+
+
+@solara.component
+def PairDownloads(pair: LivePair, day: int):
+    """The pair as it stands, as files to forward: the HTML report and the workbook
+    (`live_export`, built when clicked); none before the first day (`day`: redrawn with it)."""
+    if not pair.arms or not day:
+        return
+    from sim.viz import export
+    from sim.viz.pages import live_export
+
+    name = f"privsim-pair-seed{pair.controls.seed}-day{day}"
+    with solara.Row(classes=["pair-downloads"]):
+        solara.FileDownload(lambda: live_export.html(pair), filename=f"{name}.html",
+                            label="Download report (HTML)", mime_type="text/html")  # fmt: skip
+        solara.FileDownload(lambda: live_export.workbook(pair), filename=f"{name}.xlsx",
+                            label="Download workbook (.xlsx)", mime_type=export.XLSX)  # fmt: skip
 
 
 @solara.component
@@ -319,7 +338,8 @@ def ScenarioControls(parameters: solara.Reactive[dict]):
     for name, c in CONTROLS.items():
         v = values.get(name, c.default)
         if c.widget == "select":
-            solara.Select(c.label, value=v, values=c.options(), on_value=setter(name))
+            items = lessons.select_items() if name == "lesson" else c.options()  # titles shown
+            solara.Select(c.label, value=v, values=items, on_value=setter(name))
         elif c.widget == "check":
             solara.Checkbox(label=c.label, value=v, on_value=setter(name))
         else:

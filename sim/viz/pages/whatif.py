@@ -18,6 +18,7 @@ YAML (`sim.viz.pages.whatif_share`).
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -143,6 +144,44 @@ def planned_spend(s: Plan) -> dict[str, list[tuple[str, float]]]:
     return out
 
 
+def budget_note(s: Plan, channel: str) -> str:
+    """The card's note under a channel's budget: the plan's spend per phase (`planned_spend`
+    with the budget left as planned) and, once a budget is typed, what it is against that plan
+    in each phase. One budget replaces every phase's plan, so twice the first phase's can be a
+    cut in the later ones, which the runs' spend then shows (issue #25)."""
+    key = f"budget_{channel}"
+    budget = getattr(s, key)
+    plan = planned_spend(replace(s, **{key: None})).get(channel, [])
+    text = "planned: " + (", ".join(f"{v:,.0f} yuan/day ({ph})" for ph, v in plan) or "none")
+    if budget is None:
+        return text
+    vs = ", ".join(f"×{budget / v:.2f} in {ph}" for ph, v in plan)
+    return f"{text}. {budget:,.0f} yuan/day replaces the plan in every phase" + (
+        f": {vs}" if vs else ""
+    )
+
+
+def fit_note(s: Plan) -> str:
+    """The card's note under "how sure are you that … fits": the spread each answer maps to,
+    that this assumption decides "test first or launch big?", and, when the plan's brand has
+    no alternative pool, product or channel to test (`fit.place.pools`, `fit.goods.variants`,
+    `fit.people.channels` empty, as in the configs' default), that its 0-1 test then cannot
+    pick a better fit, only hold scaling at its gate (DOMAIN §3.1)."""
+    words = CONTROLS["fit"].means
+    text = (", ".join(f"{w} = fit.spread {v:g}" for w, v in words.items())
+            + " (sd of log fit, DOMAIN §3.1). This assumption decides \"test first or launch "
+            "big?\": at 0 everything fits as configured, so a test can only cost time.")  # fmt: skip
+    fit = compose(s.overrides())["fit"]
+    if fit["place"]["pools"] or fit["goods"]["variants"] or fit["people"]["channels"]:
+        return text + " The more unsure, the more a 0-1 test pays (experiments/strategy_map.md)."
+    return text + (
+        " This brand has no alternative pool, product or channel to test, so a 0-1 test cannot "
+        "pick a better fit: it only holds scaling until measured conversion passes its gate. "
+        "\"The more unsure, the more a test pays\" was measured on brands with alternatives "
+        "(experiments/strategy_map.md; the trainer's page's lesson \"An untested launch\")."
+    )
+
+
 def evaluations(scenarios: list[Plan], seeds: int, horizon: int | None = None):
     """(bases, evaluations) for `run_batch`: one composed base per scenario, seeds 0 … N−1."""
     if not 1 <= len(scenarios) <= MAX_SCENARIOS:
@@ -245,8 +284,9 @@ def spend_cell(row: dict | pd.Series) -> str:
 
 
 def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | None = None) -> str:
-    """The comparison table as HTML: one row per scenario, its command under its name; the
-    headings name the horizon."""
+    """The comparison table as HTML: one row per scenario, then its command in a row of its own
+    across the table (wrapping at spaces, never inside an override, so it reads and copies
+    whole); the headings name the horizon."""
     days = horizon_of(horizon)
     heads = [
         "Scenario",
@@ -259,15 +299,14 @@ def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | Non
     for row in table.to_dict("records"):
         pb = "–" if np.isnan(row["p_best"]) else f"{row['p_best']:.0%}"
         runs = f"{row['runs']} seeds" + (f", {row['failed']} failed" if row["failed"] else "")
-        name = (
-            f"<b>{html.escape(row['scenario'])}</b> <small>({runs})</small><br>"
-            f"<code class='command'>{html.escape(commands.get(row['scenario'], ''))}</code>"
-        )
+        name = f"<b>{html.escape(row['scenario'])}</b> <small>({runs})</small>"
         cells = "".join(f"<td>{html.escape(cell(row, c))}</td>" for c in YARDSTICKS)
         spend = html.escape(spend_cell(row)).replace("\n", "<br>")
+        command = html.escape(commands.get(row["scenario"], ""))
         body.append(
             f"<tr class='scenario-row'><td>{name}</td>{cells}<td class='spend'>{spend}</td>"
-            f"<td>{pb}</td></tr>"
+            f"<td>{pb}</td></tr><tr class='command-row'><td colspan='{len(heads)}'>Reproduce: "
+            f"<code class='command'>{command}</code></td></tr>"
         )
     return f"<table class='whatif-table'><tr>{head}</tr>{''.join(body)}</table>"
 

@@ -31,6 +31,10 @@ QUESTIONS = {
     BUDGET: "The paid-ads budget per day that maximises 2-year NPV with at most z of brands "
     "losing money",
 }
+TITLES = {  # the question select's words (its value stays the preset's name)
+    TEAM: "How many operators do I need?",
+    BUDGET: "Which paid-ads budget pays best?",
+}
 
 
 def overrides(name: str, values: dict) -> list[str]:

@@ -25,8 +25,9 @@ import solara
 
 from sim.experiment.batch import run_batch
 from sim.experiment.config import compose
+from sim.viz import export, labels
 from sim.viz.pages import controls, whatif_export, whatif_goal, whatif_share
-from sim.viz.pages.controls import FIT_WORDS, GOAL, RUN, WHATIF
+from sim.viz.pages.controls import GOAL, RUN, WHATIF
 from sim.viz.pages.whatif import (
     HORIZON_ENV,
     MAX_SCENARIOS,
@@ -34,13 +35,14 @@ from sim.viz.pages.whatif import (
     NOTE,
     SEEDS_ENV,
     Plan,
+    budget_note,
     command,
     comparison,
     evaluations,
     figure,
+    fit_note,
     glossary,
     glossary_html,
-    planned_spend,
     runs_table,
     table_html,
     titles,
@@ -51,7 +53,8 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 CONTROLS = controls.page(WHATIF)
 RUN_CONTROLS = controls.page(RUN)
 GOAL_CONTROLS = controls.page(GOAL)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SHARE_FILE = "whatif-scenarios.yaml"
+DEFINED = ("strategy", "pool", "business")  # selects whose option is defined under them
 GOAL_DIR = os.path.join(tempfile.gettempdir(), "privsim-whatif-goal")  # the panel's run cache
 
 CSS = """
@@ -60,18 +63,14 @@ CSS = """
 .whatif-table th, .whatif-table td { border: 1px solid #ddd; padding: 4px 6px; text-align: left;
   vertical-align: top; }
 .whatif-table th { background: #f3f3f3; }
-.whatif-table code { font-size: 0.75rem; word-break: break-all; }
+.whatif-table code { font-size: 0.8rem; white-space: normal; word-break: normal;
+  overflow-wrap: normal; }
+.whatif-table .command-row td { border-top: none; color: #444; font-size: 0.8rem; }
 .glossary { font-size: 0.8rem; max-height: 32rem; overflow-y: auto; }
 .glossary dt { font-weight: bold; margin-top: 4px; }
 .glossary dd { margin-left: 8px; }
 .note { font-size: 0.85rem; color: #444; }
 """
-FIT_NOTE = (
-    ", ".join(f"{w} = fit.spread {v:g}" for w, v in FIT_WORDS.items())
-    + " (sd of log fit, DOMAIN §3.1). This assumption decides \"test first or launch big?\": "
-    "at 0 everything fits as configured, so a test can only cost time; the more unsure, the "
-    "more a 0-1 test pays (experiments/strategy_map.md)."
-)
 
 
 def _default_horizon() -> int:
@@ -91,8 +90,13 @@ def _rules_of(strategy: str) -> frozenset[str]:
 
 
 @functools.cache
-def _planned(s: Plan) -> dict:
-    return planned_spend(s)
+def _budget_note(s: Plan, channel: str) -> str:
+    return budget_note(s, channel)
+
+
+@functools.cache
+def _fit_note(s: Plan) -> str:
+    return fit_note(s)
 
 
 class _Stream:
@@ -149,7 +153,6 @@ def ScenarioCard(i: int, scenarios: solara.Reactive, disabled: bool):
     def remove():
         scenarios.set([x for j, x in enumerate(scenarios.value) if j != i])
 
-    planned = _planned(s)
     rules = _rules_of(s.strategy)
     title = titles(scenarios.value)[i]
     with solara.Card(title, margin=0, classes=["scenario", f"scenario-{i + 1}"]):
@@ -158,13 +161,11 @@ def ScenarioCard(i: int, scenarios: solara.Reactive, disabled: bool):
                 continue
             note = ""
             if name.startswith("budget_"):
-                per = planned.get(name[len("budget_") :])
-                note = "planned: " + (
-                    ", ".join(f"{v:,.0f} yuan/day ({ph})" for ph, v in per)
-                    if per else "none"
-                )  # fmt: skip
+                note = _budget_note(s, name[len("budget_") :])
             elif name == "fit":
-                note = FIT_NOTE
+                note = _fit_note(s)
+            elif c.choices in DEFINED:  # what the chosen strategy / pool / business is
+                note = labels.config_definition(c.choices, getattr(s, name))
             Field(c, getattr(s, name), set_(name), disabled, note)
         if error.value:
             solara.Error(error.value, classes=["card-error"])
@@ -185,7 +186,7 @@ def GoalPanel():
         name, vals = request.value
         try:
             answer = whatif_goal.ask(name, vals, GOAL_DIR, progress=_Stream(state), n_jobs=N_JOBS)
-            state.set({**state.value, "running": False, "answer": answer, "error": ""})
+            state.set({"running": False, "progress": "", "answer": answer, "error": ""})
         except Exception as e:  # noqa: BLE001 - shown on the page
             state.set({**state.value, "running": False, "error": str(e)})
         request.set(None)
@@ -203,8 +204,8 @@ def GoalPanel():
 
     running = state.value["running"]
     with solara.Card("Goal seek", margin=0, classes=["goal-panel"]):
-        solara.Select("Question", value=question, values=list(whatif_goal.QUESTIONS),
-                      disabled=running)  # fmt: skip
+        solara.Select("Question", value=question, disabled=running, values=[
+            {"text": whatif_goal.TITLES[k], "value": k} for k in whatif_goal.QUESTIONS])  # fmt: skip
         solara.Text(whatif_goal.QUESTIONS[question.value], classes=["note"])
         used = ("goal_conversion", "goal_users") if question.value == whatif_goal.TEAM else (
             "goal_loss", "goal_refine")  # fmt: skip
@@ -243,7 +244,7 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
     with solara.Card("Share these scenarios", margin=0):
         solara.FileDownload(
             lambda: whatif_share.to_yaml(scenarios.value, seeds.value, horizon.value),
-            filename="whatif-scenarios.yaml", label="Download scenarios (.yaml)",
+            filename=SHARE_FILE, label="Download scenarios (.yaml)",
             mime_type="text/yaml",
         )  # fmt: skip
         if not disabled:
@@ -254,6 +255,11 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
         solara.HTML(tag="div", unsafe_innerHTML=f"<a class='share-link' href='{html.escape(link)}'"
                     ">Link to this comparison</a> (copy it to a colleague)",
                     classes=["note"])  # fmt: skip
+        k = len(scenarios.value)
+        which = f" --scenario K</code> (K: the scenario's number, 1 to {k})" if k > 1 else "</code>"
+        solara.HTML(tag="div", unsafe_innerHTML="Run a scenario of the downloaded file: "
+                    f"<code>privsim --scenario-file {SHARE_FILE}{which}; overrides after it "
+                    "replace the file's", classes=["note", "share-command"])  # fmt: skip
 
 
 def _initial(search: str | None):
@@ -359,7 +365,7 @@ def Page():
             with solara.Row():
                 solara.FileDownload(lambda: whatif_export.workbook(results, scs, n, h),
                                     filename="whatif.xlsx", label="Download workbook (.xlsx)",
-                                    mime_type=XLSX)  # fmt: skip
+                                    mime_type=export.XLSX)  # fmt: skip
                 solara.FileDownload(lambda: whatif_export.html(results, scs, n, h),
                                     filename="whatif.html", label="Download report (HTML)",
                                     mime_type="text/html")  # fmt: skip

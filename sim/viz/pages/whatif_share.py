@@ -11,7 +11,8 @@ they make (what `privsim` runs):
       controls: {}
       overrides: [strategy=staged, pool=nurturing, …]
 
-    privsim -m $(privsim-whatif --overrides file.yaml --scenario 2)   # runs scenario 2's seeds
+    privsim --scenario-file file.yaml --scenario 2   # scenario 2's seeds (sim.cli.scenario_file)
+    privsim -m $(privsim-whatif --overrides file.yaml --scenario 2)   # the same runs
 
 The URL (`to_query` / `from_query`) carries the same: `?seeds=10&horizon_days=365&s1=&s2=team:3,
 budget_paid_ads:2000`. Both are read back through the controls' own checks
@@ -48,7 +49,7 @@ def to_yaml(scenarios: list[Plan], seeds: int, horizon: int | None = None) -> st
     }
     head = (
         "# privsim what-if scenarios: open on the page (Upload), or run scenario k's seeds with\n"
-        "#   privsim -m $(privsim-whatif --overrides THIS_FILE --scenario k)\n"
+        "#   privsim --scenario-file THIS_FILE --scenario k\n"
     )
     return head + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
@@ -93,13 +94,19 @@ def from_yaml(text: str) -> tuple[list[Plan], int, int]:
     return plans(items), seeds, horizon
 
 
-def overrides(text: str, k: int) -> list[str]:
-    """Scenario `k`'s (1-based) overrides and its seeds, for `privsim -m`, recomputed from its
-    controls (so an edited `overrides:` list cannot disagree with them)."""
+def overrides(text: str, k: int | str | None) -> list[str]:
+    """Scenario `k`'s overrides and its seeds, for `privsim -m`, recomputed from its controls
+    (so an edited `overrides:` list cannot disagree with them). `k`: its number from 1 or its
+    title's tag (`S2`); None for a file of one scenario. ValueError lists the choices."""
     scenarios, seeds, horizon = from_yaml(text)
-    if not 1 <= k <= len(scenarios):
-        raise ValueError(f"--scenario {k}; allowed: 1 to {len(scenarios)}")
-    return [*run_overrides(scenarios[k - 1], horizon), f"seed=range(0,{seeds})"]
+    names = titles(scenarios)
+    choices = "; ".join(f"{i} ({n})" for i, n in enumerate(names, 1))
+    if k is None and len(scenarios) > 1:
+        raise ValueError(f"holds {len(scenarios)} scenarios: choose one with --scenario: {choices}")
+    tag = str(k or 1).strip().upper().removeprefix("S")
+    if not (tag.isdigit() and 1 <= int(tag) <= len(scenarios)):
+        raise ValueError(f"--scenario {k}: no such scenario; choices: {choices}")
+    return [*run_overrides(scenarios[int(tag) - 1], horizon), f"seed=range(0,{seeds})"]
 
 
 def to_query(scenarios: list[Plan], seeds: int, horizon: int | None = None) -> str:
