@@ -18,10 +18,9 @@ Cheap trials first. With `prune` (one objective only: optuna's `Trial.should_pru
 support multi-objective studies), a trial is scored rung by rung (its first 2 brands, then 6, …)
 and stopped by optuna's `SuccessiveHalvingPruner` at a rung where its mean over those brands
 is not among the best of the trials scored there; with `prune.futility` (α) it is also
-checked after every `prune.brands` brands and stopped where the chance that its mean over all
-the brands ends above the best completed trial's (the incumbent), predicted from its paired
-differences to the incumbent so far, is below α over its number of checks
-(`sim.experiment.futility` derives the rule). A pruned trial is never chosen, its runs stay
+stopped at a rung where the chance that its mean over all the brands ends above the best
+completed trial's (the incumbent), predicted from its paired differences to the incumbent so
+far, is below α over the number of rungs (`sim.experiment.futility` derives the rule). A pruned trial is never chosen, its runs stay
 cached, and the runs it did not make are counted as saved.
 
 Idle workers. A trial's brands go out in small batches (one per rung), each waiting for its
@@ -181,7 +180,6 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
             study.enqueue_trial(values, user_attrs={"start": name})
     dists = distributions(parameters)
     checks = spec.checks()
-    stops = sorted({*rungs, *checks})
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(False, states=finished))
     runs.prog.total -= min(done, spec.trials) * spec.brands
@@ -192,7 +190,7 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
         values, is_start = typed(base, dict(trial.params)), bool(trial.user_attrs.get("start"))
         npv, err, pruned, before = [], "", "", runs.prog.done
         best = incumbent(study) if checks else None
-        for lo, hi in zip([0, *stops], [*stops, spec.brands], strict=True):
+        for lo, hi in zip([0, *rungs], [*rungs, spec.brands], strict=True):
             part, err = runs.trial(values, range(lo, hi))
             if part is None:
                 break
@@ -201,8 +199,8 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
                 trial.report(float(np.mean(npv)), step=hi)
                 # a starting point is scored at every rung (the others compete with it there)
                 # but never stopped: the guarantee and the tables need it on every brand
-                halved = trial.should_prune()  # False between successive halving's rungs
-                futile = (hi in checks and best is not None and
+                halved = trial.should_prune()
+                futile = (best is not None and
                           win_probability(npv, best, spec.brands) < spec.futility / len(checks))  # fmt: skip
                 if (halved or futile) and not is_start:
                     pruned = "halving" if halved else "futility"

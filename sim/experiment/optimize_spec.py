@@ -28,10 +28,9 @@ line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
   `SuccessiveHalvingPruner`): a trial is scored on its first `brands` brands, then
   `brands·factor`, … (the rungs, below `brands.count`), and stopped at a rung unless its mean
   there is in the best 1/`factor` of the trials scored there. `futility` (optional, a share α
-  in (0, 1); null or absent: off): a trial is also checked after every `brands` brands
-  (2, 4, 6 … below `brands.count`) and stopped where the chance that its mean over all the
-  search's brands ends above the best completed trial's is below α / (its number of checks)
-  (`sim.experiment.futility`). Single-objective only: optuna's `Trial.should_prune` refuses a
+  in (0, 1); null or absent: off): at each rung a trial is also stopped where the chance
+  that its mean over all the search's brands ends above the best completed trial's is below
+  α / (the number of rungs) (`sim.experiment.futility`). Single-objective only: optuna's `Trial.should_prune` refuses a
   multi-objective study, so with a downside the search does not prune, nor when `brands` is
   not below `brands.count` (a quick run on few brands), and says so;
 - `trials` (optuna's budget: trials finished, completed or pruned, the starting points
@@ -106,11 +105,9 @@ class Spec:
                 if first * factor**i < self.brands]  # fmt: skip
 
     def checks(self) -> list[int]:
-        """Brands scored before each futility check (every `prune.brands`, below the count);
-        none without the rule or with a downside."""
-        if self.futility is None or not self.rungs():
-            return []
-        return list(range(self.prune[0], self.brands, self.prune[0]))
+        """Brands scored before each futility check: the rungs (no batch boundary of its own,
+        so no more waiting on a batch's slowest run); none without the rule."""
+        return self.rungs() if self.futility is not None else []
 
     def runs_planned(self) -> int:
         """At most: every trial on every brand, each preset on them, and on the fresh brands

@@ -202,8 +202,8 @@ def _pruning(result: OptimizeResult) -> str:
     if checks := spec.checks():
         by = df.get("pruned_by", pd.Series(dtype=str))
         futility = (
-            f" Futility rule (α = {spec.futility:g}): after {', '.join(map(str, checks))} brands "
-            f"a trial is also stopped where the chance that its mean over all {spec.brands} "
+            f" Futility rule (α = {spec.futility:g}): at those points a trial is also stopped "
+            f"where the chance that its mean over all {spec.brands} "
             f"brands ends above the best completed trial's, predicted from its paired "
             f"differences to that trial so far, is below α/{len(checks)}; "
             f"{int((by == 'futility').sum())} trials stopped so, "
