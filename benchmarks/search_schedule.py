@@ -104,7 +104,7 @@ def futile(trials, alpha: float, checks: list[int], brands: int):
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("out", type=Path)
-    p.add_argument("--stops", default="2", help="the rungs: brands before each pruning check, e.g. 2,6")
+    p.add_argument("--stops", default="2", help="the rungs: brands before each check, e.g. 2,6")
     p.add_argument("--brands", type=int, required=True, help="the search's brands.count")
     p.add_argument("--horizon", type=int, default=1095, help="days per run")
     p.add_argument("--workers", type=int, default=2)

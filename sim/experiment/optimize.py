@@ -20,8 +20,9 @@ and stopped by optuna's `SuccessiveHalvingPruner` at a rung where its mean over 
 is not among the best of the trials scored there; with `prune.futility` (α) it is also
 stopped at a rung where the chance that its mean over all the brands ends above the best
 completed trial's (the incumbent), predicted from its paired differences to the incumbent so
-far, is below α over the number of rungs (`sim.experiment.futility` derives the rule). A pruned trial is never chosen, its runs stay
-cached, and the runs it did not make are counted as saved.
+far, is below α over the number of rungs (`sim.experiment.futility` derives the rule). A
+pruned trial is never chosen, its runs stay cached, and the runs it did not make are counted
+as saved.
 
 Idle workers. A trial's brands go out in small batches (one per rung), each waiting for its
 slowest run; the validation's runs that no trial decides (the starting points and the presets
@@ -200,8 +201,8 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
                 # a starting point is scored at every rung (the others compete with it there)
                 # but never stopped: the guarantee and the tables need it on every brand
                 halved = trial.should_prune()
-                futile = (best is not None and
-                          win_probability(npv, best, spec.brands) < spec.futility / len(checks))  # fmt: skip
+                futile = best is not None and (
+                    win_probability(npv, best, spec.brands) < spec.futility / len(checks))
                 if (halved or futile) and not is_start:
                     pruned = "halving" if halved else "futility"
                     break

@@ -30,9 +30,10 @@ line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
   there is in the best 1/`factor` of the trials scored there. `futility` (optional, a share α
   in (0, 1); null or absent: off): at each rung a trial is also stopped where the chance
   that its mean over all the search's brands ends above the best completed trial's is below
-  α / (the number of rungs) (`sim.experiment.futility`). Single-objective only: optuna's `Trial.should_prune` refuses a
-  multi-objective study, so with a downside the search does not prune, nor when `brands` is
-  not below `brands.count` (a quick run on few brands), and says so;
+  α / (the number of rungs) (`sim.experiment.futility`). Single-objective only: optuna's
+  `Trial.should_prune` refuses a multi-objective study, so with a downside the search does
+  not prune, nor when `brands` is not below `brands.count` (a quick run on few brands), and
+  says so;
 - `trials` (optuna's budget: trials finished, completed or pruned, the starting points
   included), `sampler_seed`, `population` (NSGA-II's generation size, used with a downside;
   50 = optuna's default) and `fresh_brands` (validation seeds count … count+fresh_brands−1,
