@@ -3,14 +3,14 @@
 A sequential study (the policy search, `sim.experiment.optimize`) sends small batches: one
 trial's next brands, then a decision (prune or go on) before the next batch. With two workers
 and a batch of two runs of unequal length, one worker waits for the other at every such
-barrier: the timed reference search left ~6 % of its worker time idle so. Some of its runs do
-not depend on any decision (the presets and the starting point on the fresh brands, the presets
-on the search's brands): `run_batch(..., backfill=)` hands one of them to each worker its own
-runs leave free, and stores it in the run cache as it comes back; the later batch that asks
-for it reads it there (or waits for it, if it is still running). The study's results cannot
-change (each run's numbers depend on its config and seed alone); only when each run is made.
-Local processes only: they outlive a batch, so a run handed out in one batch may come back in
-the next.
+barrier: the timed reference search left ~7 % of its worker time idle so
+(benchmarks/search_schedule.py). Some of its runs depend on no decision (the presets and the
+starting point on the fresh brands, the presets on the search's brands): `run_batch(...,
+backfill=)` hands one of them to each worker its own runs leave free, and stores it in the
+run cache as it comes back; the later batch that asks for it reads it there (or waits for it,
+if it is still running). The study's results cannot change (each run's numbers depend on its
+config and seed alone); only when each run is made. Local processes only: they outlive a
+batch, so a run handed out in one batch may come back in the next.
 """
 
 from __future__ import annotations

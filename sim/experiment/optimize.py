@@ -65,8 +65,8 @@ import pandas as pd
 from sim.experiment.backfill import Backfill
 from sim.experiment.batch import Evaluation
 from sim.experiment.brands import BrandRuns
-from sim.experiment.futility import win_probability
 from sim.experiment.calibration import distributions, open_study
+from sim.experiment.futility import win_probability
 from sim.experiment.optimize_spec import (
     CHOSEN,
     DOWNSIDES,
@@ -82,9 +82,9 @@ from sim.experiment.study_parameters import Parameter, typed
 
 PROG = "[privsim-optimize]"
 BASE = "search"  # the searched policy's base config in `run_batch`'s bases
+PRESET = "preset:"  # + a preset's name: its base config there (no preset can shadow BASE)
 PRUNED_HOW = {"halving": "pruned: not among the best on them",
               "futility": "pruned: unlikely to end above the best completed trial"}  # fmt: skip
-PRESET = "preset:"  # + a preset's name: its base config there (no preset can shadow BASE)
 
 
 @dataclass
@@ -312,7 +312,8 @@ def validate(spec, chosen, starts, trials, runs: _Runs, presets) -> tuple[dict, 
     """(in-sample outcomes, fresh outcomes, failures): the chosen policy, every starting point
     and every preset on the fresh brands, the presets also on the search's, in one batch;
     `trials`: the search's completed trials of the chosen policy and the starting points."""
-    todo = {(CHOSEN, "fresh"): (BASE, chosen, fresh_seeds(spec)), **foreseen(spec, starts, presets)}
+    todo = {(CHOSEN, "fresh"): (BASE, chosen, fresh_seeds(spec)),
+            **foreseen(spec, starts, presets)}  # fmt: skip
     in_sample = {n: outcome(spec, t.user_attrs["npv"]) for n, t in trials.items()}
     out, failed = {}, []
     for (name, where), (npv, err) in runs.npv(todo).items():
