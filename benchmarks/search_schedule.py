@@ -126,7 +126,7 @@ def main(argv=None) -> None:
     if chosen[0] == min(t[0] for t in trials):  # the starting point: its fresh runs are foreseen
         mine = set()
     validation = {k for k in runs if k[0] != "search" or k[2] >= a.brands}
-    foreseen = [runs[k] for k in validation - mine]
+    foreseen = [runs[k] for k in sorted(validation - mine)]  # a fixed order
     last = [runs[k] for k in sorted(mine)]
     search_s, validation_s = sum(map(sum, batches)), sum(foreseen) + sum(last)
     n_val = len(foreseen) + len(last)

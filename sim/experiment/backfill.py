@@ -3,7 +3,7 @@
 A sequential study (the policy search, `sim.experiment.optimize`) sends small batches: one
 trial's next brands, then a decision (prune or go on) before the next batch. With two workers
 and a batch of two runs of unequal length, one worker waits for the other at every such
-barrier: the timed reference search left ~7 % of its worker time idle so
+barrier: the timed reference search left ~6 % of its worker time idle so
 (benchmarks/search_schedule.py). Some of its runs depend on no decision (the presets and the
 starting point on the fresh brands, the presets on the search's brands): `run_batch(...,
 backfill=)` hands one of them to each worker its own runs leave free, and stores it in the
