@@ -234,6 +234,8 @@ def test_a_bad_spec_is_refused_before_any_run(params, says, tmp_path, monkeypatc
         ({"prune": {"brands": 1, "factr": 3}}, "prune.factr: unknown"),
         ({"prune": {"brands": 1, "factor": 1}}, "prune.factor = 1: must be an integer >= 2"),
         ({"prune": True}, "prune = True: give null or"),
+        ({"prune": {"brands": 1, "factor": 2, "futility": 1.5}},
+         "prune.futility = 1.5: give null or a share in"),
     ],
 )  # fmt: skip
 def test_a_bad_start_preset_or_pruning_is_refused_before_any_run(kw, says, tmp_path,
@@ -310,3 +312,89 @@ def test_downside_measures():
     assert downside_value("loss_probability", npv) == 2 / 11
     assert downside_value("cvar10", npv) == -2.0
     assert math.isclose(downside_value("cvar10", np.array([4.0])), 4.0)
+
+
+def test_the_win_probability_is_the_predictive_t_of_its_derivation():
+    """sim.experiment.futility: P(the trial's mean over N brands ends above the incumbent's),
+    from k paired differences, checked against a Monte Carlo of the model it is derived from
+    (μ, σ² from their posterior under p(μ, σ²) ∝ 1/σ², the N − k brands still to run drawn
+    from N(μ, σ²)). 400,000 draws: the simulated probability's standard error is at most
+    √(0.25 / 4e5) = 0.0008; tolerance 5 of them."""
+    from sim.experiment.futility import win_probability
+
+    rng = np.random.default_rng(0)
+    n, draws = 10, 400_000
+    for d in ([-1.0, -3.0], [2.0, -1.0, 0.5], [-0.5, -0.2, -0.9, 0.4, -0.1, -0.3]):
+        d = np.asarray(d)
+        k, mean, s = d.size, d.mean(), d.std(ddof=1)
+        sigma2 = (k - 1) * s**2 / rng.chisquare(k - 1, draws)
+        mu = rng.normal(mean, np.sqrt(sigma2 / k))
+        rest = rng.normal(mu * (n - k), np.sqrt(sigma2 * (n - k)))  # sum of the brands left
+        simulated = np.mean(k * mean + rest > 0)
+        got = win_probability(d, np.zeros(n), n)
+        assert abs(got - simulated) < 5 * 0.0008, (d, got, simulated)
+    assert win_probability([1.0] * n, np.zeros(n), n) == 1.0  # every brand run: certain
+    assert win_probability([-1.0] * n, np.zeros(n), n) == 0.0
+    assert win_probability([-1.0, -1.0], np.zeros(n), n) == 0.0  # behind, no spread
+    assert win_probability([-1.0], np.zeros(n), n) == 1.0  # one brand: no spread to read
+
+
+def test_the_futility_rule_stops_only_trials_behind_the_best_completed_one(tmp_path):
+    """The salary set-up (module docstring): a trial with a higher salary than the best
+    completed trial (the incumbent) is behind it on every brand, so every paired difference is
+    negative and its chance of ending above is small; a trial with a lower salary is ahead on
+    every brand (chance above 1/2), never stopped by the rule. Four brands, one rung (2):
+    successive halving keeps the best n/3 of the trials scored there, so from the sixth trial
+    on it lets a runner-up through, which the rule (α = 0.05) stops; the best is chosen."""
+    result = run(spec(trials=12, brands={"count": 4, "uncertainty": {"fit.spread": 0.5}},
+                      prune={"brands": 2, "factor": 3, "futility": 0.05}), tmp_path)  # fmt: skip
+    df = result.trials
+    futile = df[df["pruned_by"] == "futility"]
+    assert len(futile), df
+    for _, row in futile.iterrows():
+        before = df[(df["trial"] < row["trial"]) & (df["state"] == "COMPLETE")]
+        assert row[SALARY] > before[SALARY].min()  # behind the incumbent on every brand
+    completed = df[df["state"] == "COMPLETE"].sort_values("trial")
+    assert np.all(np.diff(completed[SALARY].to_numpy()) < 0)  # each a new best
+    assert result.chosen[SALARY] == df[SALARY].min()
+    assert (futile["brands"] == 2).all() and set(df["pruned_by"]) <= {"", "halving", "futility"}
+    assert "trials stopped so" in opt_report(result, tmp_path)
+
+
+def test_idle_workers_run_the_validation_ahead_without_changing_a_number(tmp_path):
+    """Two local workers: the validation's runs no trial decides go to a worker a trial's batch
+    leaves idle (sim.experiment.backfill); the trials, the choice and every NPV are those of
+    the one-process search, and no run is made twice."""
+    s = spec(trials=3, presets=PRESET)
+    one = run(s, tmp_path / "one")
+    two = opt.optimize(s, tmp_path / "two", n_jobs=2, progress=False)
+    cols = ["state", SALARY, "mean_npv_30d", "chosen"]
+    assert two.trials[cols].equals(one.trials[cols])
+    for name, o in one.fresh.items():
+        assert np.array_equal(o.npv, two.fresh[name].npv)
+        assert np.array_equal(one.in_sample[name].npv, two.in_sample[name].npv)
+    assert two.computed["ahead"] > 0 and one.computed["ahead"] == 0
+    assert {k: two.computed[k] for k in ("search", "validation")} == \
+        {k: one.computed[k] for k in ("search", "validation")}
+    assert len(list((tmp_path / "two" / "evaluations").glob("*.json"))) == \
+        one.computed["search"] + one.computed["validation"]
+
+
+def test_the_tested_policy_spec_searches_a_brand_with_candidates():
+    """configs/optimize/tested_policy.yaml: testing_value's brand (candidate pools and
+    products, so the 0-1 test has something to choose), its team range widened past
+    staged_policy's 24; passes every check before any run; a range past the schema's refused."""
+    from sim.experiment.optimize_spec import check_offered, check_spec, load_spec
+
+    s = load_spec("tested_policy")
+    base, parameters, start = check_spec(s)
+    assert set(base["fit"]["place"]["pools"]) == {"conversion", "b2b"}
+    assert base["fit"]["goods"]["variants"] == ["variant_b", "variant_c"]
+    assert base["fit"]["spread"] == 0.5 and base["horizon_days"] == 1095
+    team = next(p for p in parameters if p.key == "strategy.phases.2.team_size")
+    assert team.high > 24 and start["strategy.phases.0.test.users_per_arm"] == 1000
+    assert set(check_offered(s, parameters, start)[1]) == {"ten_to_n", "ten_to_n_stoploss",
+                                                           "premature"}  # fmt: skip
+    with pytest.raises(ConfigError, match=r"high bounds\): strategy\.phases\.0\.test\.daily_users"):
+        check_spec(load_spec("tested_policy",
+                             ["parameters.strategy.phases.0.test.daily_users.high=2e6"]))

@@ -41,7 +41,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -215,6 +215,7 @@ def run_batch(
     frames: Sequence[str] = (),
     ray_address: str | None = None,
     progress=True,
+    backfill=None,
 ) -> list[Result]:
     """Evaluate every `Evaluation` and return its `Result`, in the order given.
 
@@ -226,7 +227,8 @@ def run_batch(
     local processes (1 = in this process). `chunk_size` runs per task (default: about four
     tasks per worker). `frames` names whole tables to return (`FRAMES`). `progress`: True
     prints to stderr, a stream prints there, False is quiet, a `Progress` counts there (a study
-    of many batches with one line and one total).
+    of many batches with one line and one total). `backfill` (`sim.experiment.backfill`, local
+    processes with `cache_dir` only): runs to hand to the workers this batch leaves idle.
     """
     if "horizon_days" in bases:  # one composed config
         bases = {"base": bases}
@@ -247,6 +249,8 @@ def run_batch(
 
     configs = [{**variants[ev.base].of(ev.values), "seed": int(ev.seed)} for ev in evaluations]
     hashes = [config_hash(c) for c in configs]
+    if backfill is not None:
+        backfill.settle(hashes)
     results: list[Result | None] = [None] * len(evaluations)
     if isinstance(progress, Progress):
         prog = progress
@@ -255,6 +259,8 @@ def run_batch(
         prog = Progress(len(evaluations), stream)
 
     def count(r: Result) -> None:
+        if backfill is not None and r.cached and r.config_hash in backfill.done:
+            return  # counted when it came back
         prog.count(*(["cached"] if r.cached else []), *([] if r.ok else ["failed"]))
 
     todo: dict[str, list[int]] = {}  # config hash → evaluations with that config (run once)
@@ -277,18 +283,30 @@ def run_batch(
             count(r)
 
     tasks = [(idx[0], configs[idx[0]]) for idx in todo.values()]
-    if executor is None and ray_address is None and (n_jobs == 1 or len(tasks) <= 1):
+    if not tasks:
+        return results  # type: ignore[return-value]
+    alone = n_jobs == 1 or (len(tasks) == 1 and backfill is None)
+    if executor is None and ray_address is None and alone:
         for out in evaluate_chunk(tasks, daily_columns, frames):  # in this process
             finish(*out)
         return results  # type: ignore[return-value]
     with executor_for(executor, n_jobs, ray_address) as (pool, workers):
         size = chunk_size or default_chunk_size(len(tasks), workers)
-        futures = [
+        pending = {
             pool.submit(evaluate_chunk, part, daily_columns, frames) for part in chunks(tasks, size)
-        ]
-        for future in as_completed(futures):
-            for out in future.result():
-                finish(*out)
+        }
+        while pending:
+            if backfill is not None:
+                backfill.top_up(pool, workers - len(pending) - len(backfill.running))
+            done, _ = wait(pending | set(backfill.running if backfill else ()),
+                           return_when=FIRST_COMPLETED)  # fmt: skip
+            for future in done:
+                if future not in pending:
+                    backfill.collect(future)
+                    continue
+                pending.remove(future)
+                for out in future.result():
+                    finish(*out)
     return results  # type: ignore[return-value]
 
 

@@ -34,6 +34,7 @@ class BrandRuns:
         self.bases, self.cache, self.prog = bases, cache_dir, prog
         self.n_jobs, self.ray_address = n_jobs, ray_address
         self.computed = 0  # runs simulated, not read from the cache
+        self.backfill = None  # a `sim.experiment.backfill.Backfill` feeding idle workers
 
     def named(self, policies: dict, metric: str) -> dict:
         """{key: (`metric` on each brand, "") or (None, why it failed: a run's error, or the
@@ -43,8 +44,8 @@ class BrandRuns:
                for s in seeds]  # fmt: skip
         results = run_batch(self.bases, [e for _, e in evs], n_jobs=self.n_jobs,
                             cache_dir=self.cache, ray_address=self.ray_address,
-                            progress=self.prog)  # fmt: skip
-        self.computed += sum(not r.cached for r in results)
+                            progress=self.prog, backfill=self.backfill)  # fmt: skip
+        self.computed += len({r.config_hash for r in results if not r.cached})  # run once each
         out = {}
         for key in policies:
             mine = [r for (k, _), r in zip(evs, results, strict=True) if k == key]

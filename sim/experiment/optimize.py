@@ -17,8 +17,18 @@ total with an ETA (`sim.experiment.progress`).
 Cheap trials first. With `prune` (one objective only: optuna's `Trial.should_prune` does not
 support multi-objective studies), a trial is scored rung by rung (its first 2 brands, then 6, …)
 and stopped by optuna's `SuccessiveHalvingPruner` at a rung where its mean over those brands
-is not among the best of the trials scored there; a pruned trial is never chosen, its runs stay
-cached, and the runs it did not make are counted as saved.
+is not among the best of the trials scored there; with `prune.futility` (α) it is also
+stopped at a rung where the chance that its mean over all the brands ends above the best
+completed trial's (the incumbent), predicted from its paired differences to the incumbent so
+far, is below α over the number of rungs (`sim.experiment.futility` derives the rule). A
+pruned trial is never chosen, its runs stay cached, and the runs it did not make are counted
+as saved.
+
+Idle workers. A trial's brands go out in small batches (one per rung), each waiting for its
+slowest run; the validation's runs that no trial decides (the starting points and the presets
+on the fresh brands, the presets on the search's) go to whichever local worker such a batch
+leaves idle (`sim.experiment.backfill`), so the search's numbers are unchanged and the
+validation finds most of its runs cached.
 
 The chosen policy. One objective: the completed trial with the highest mean NPV, so never
 worse in-sample than any starting point. Two: among completed trials whose downside is no
@@ -52,8 +62,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.experiment.backfill import Backfill
+from sim.experiment.batch import Evaluation
 from sim.experiment.brands import BrandRuns
 from sim.experiment.calibration import distributions, open_study
+from sim.experiment.futility import win_probability
 from sim.experiment.optimize_spec import (
     CHOSEN,
     DOWNSIDES,
@@ -70,6 +83,8 @@ from sim.experiment.study_parameters import Parameter, typed
 PROG = "[privsim-optimize]"
 BASE = "search"  # the searched policy's base config in `run_batch`'s bases
 PRESET = "preset:"  # + a preset's name: its base config there (no preset can shadow BASE)
+PRUNED_HOW = {"halving": "pruned: not among the best on them",
+              "futility": "pruned: unlikely to end above the best completed trial"}  # fmt: skip
 
 
 @dataclass
@@ -106,7 +121,7 @@ class OptimizeResult:
     in_sample: dict[str, Outcome]  # by policy ("chosen", "start", starts, presets), search brands
     fresh: dict[str, Outcome]  # the same on the fresh brands
     computed: dict[str, int]  # runs simulated (not read from the cache): search, validation;
-    # saved: the runs pruned trials did not make
+    # saved: the runs pruned trials did not make; ahead: validation runs made during the search
     seconds: float
     notes: list[str]
     starts: dict = field(default_factory=dict)  # every starting point's values, "start" first
@@ -165,6 +180,7 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
         if name not in have:
             study.enqueue_trial(values, user_attrs={"start": name})
     dists = distributions(parameters)
+    checks = spec.checks()
     finished = (TrialState.COMPLETE, TrialState.PRUNED)
     done = len(study.get_trials(False, states=finished))
     runs.prog.total -= min(done, spec.trials) * spec.brands
@@ -173,7 +189,8 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
         trial.set_user_attr("host", socket.gethostname())  # `fail_interrupted` reads who asked
         trial.set_user_attr("pid", os.getpid())
         values, is_start = typed(base, dict(trial.params)), bool(trial.user_attrs.get("start"))
-        npv, err, pruned, before = [], "", False, runs.prog.done
+        npv, err, pruned, before = [], "", "", runs.prog.done
+        best = incumbent(study) if checks else None
         for lo, hi in zip([0, *rungs], [*rungs, spec.brands], strict=True):
             part, err = runs.trial(values, range(lo, hi))
             if part is None:
@@ -183,8 +200,11 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
                 trial.report(float(np.mean(npv)), step=hi)
                 # a starting point is scored at every rung (the others compete with it there)
                 # but never stopped: the guarantee and the tables need it on every brand
-                if trial.should_prune() and not is_start:
-                    pruned = True
+                halved = trial.should_prune()
+                futile = best is not None and (
+                    win_probability(npv, best, spec.brands) < spec.futility / len(checks))
+                if (halved or futile) and not is_start:
+                    pruned = "halving" if halved else "futility"
                     break
         if err:
             trial.set_user_attr("error", err)
@@ -194,8 +214,9 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
         trial.set_user_attr("npv", npv)
         if pruned:
             runs.prog.total -= spec.brands - len(npv)
+            trial.set_user_attr("pruned_by", pruned)
             study.tell(trial, state=TrialState.PRUNED)
-            how = "pruned: not among the best on them"
+            how = PRUNED_HOW[pruned]
         else:
             o = outcome(spec, npv)
             study.tell(trial, [o.mean] + ([o.downside] if spec.downside else []))
@@ -205,6 +226,14 @@ def search(spec, parameters, base, starts, out, runs: _Runs, stream):
                   f"{spec.metric} over its {len(npv)} brands {np.mean(npv):,.0f} yuan, {how}",
                   file=stream, flush=True)  # fmt: skip
     return study
+
+
+def incumbent(study) -> list[float] | None:
+    """The best completed trial's NPVs by brand (the earlier one on a tie), None before any."""
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return max(done, key=lambda t: (t.values[0], -t.number)).user_attrs["npv"] if done else None
 
 
 def choose(spec, study):
@@ -237,6 +266,7 @@ def trials_frame(spec, parameters, study) -> pd.DataFrame:
             row[spec.downside] = vals[1]
             row["pareto"] = t.number in front
         row["brands"] = len(t.user_attrs.get("npv", []))
+        row["pruned_by"] = t.user_attrs.get("pruned_by", "")
         row["error"] = t.user_attrs.get("error", "")
         rows.append(row)
     return pd.DataFrame(rows)
@@ -264,15 +294,26 @@ def importances(spec, study) -> tuple[dict | None, str]:
     return dict(shares), ""
 
 
+def fresh_seeds(spec) -> range:
+    return range(spec.brands, spec.brands + spec.fresh_brands)
+
+
+def foreseen(spec, starts, presets) -> dict:
+    """The validation's runs that no trial decides, `{(policy, "fresh" | "search"): (base,
+    values, seeds)}`: every starting point on the fresh brands, every preset on both."""
+    todo = {(n, "fresh"): (BASE, v, fresh_seeds(spec)) for n, v in starts.items()}
+    for name in presets:
+        todo[name, "fresh"] = (PRESET + name, {}, fresh_seeds(spec))
+        todo[name, "search"] = (PRESET + name, {}, range(spec.brands))
+    return todo
+
+
 def validate(spec, chosen, starts, trials, runs: _Runs, presets) -> tuple[dict, dict, list]:
     """(in-sample outcomes, fresh outcomes, failures): the chosen policy, every starting point
     and every preset on the fresh brands, the presets also on the search's, in one batch;
     `trials`: the search's completed trials of the chosen policy and the starting points."""
-    search, fresh = range(spec.brands), range(spec.brands, spec.brands + spec.fresh_brands)
-    todo = {(n, "fresh"): (BASE, v, fresh) for n, v in {CHOSEN: chosen, **starts}.items()}
-    for name in presets:
-        todo[name, "fresh"] = (PRESET + name, {}, fresh)
-        todo[name, "search"] = (PRESET + name, {}, search)
+    todo = {(CHOSEN, "fresh"): (BASE, chosen, fresh_seeds(spec)),
+            **foreseen(spec, starts, presets)}  # fmt: skip
     in_sample = {n: outcome(spec, t.user_attrs["npv"]) for n, t in trials.items()}
     out, failed = {}, []
     for (name, where), (npv, err) in runs.npv(todo).items():
@@ -300,6 +341,10 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     prog = Progress(spec.runs_planned(), stream)
     bases = {BASE: base, **{PRESET + n: cfg for n, cfg in presets.items()}}
     runs = _Runs(spec, bases, out, n_jobs, ray_address, prog)
+    if n_jobs > 1 and ray_address is None:  # local processes outlive a batch (backfill.py)
+        evs = [Evaluation(v, seed=s, base=b) for b, v, seeds in
+               foreseen(spec, starts, presets).values() for s in seeds]  # fmt: skip
+        runs.backfill = Backfill(bases, evs, runs.cache, prog)
     notes = []
     if spec.prune and spec.downside:
         notes.append("no pruning: optuna prunes single-objective studies only "
@@ -317,7 +362,9 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     chosen = typed(base, {p.key: best.params[p.key] for p in parameters})
     scored = {CHOSEN: best, **{n: start_trials[n] for n in starts if n in start_trials}}
     in_sample, fresh, failed = validate(spec, chosen, starts, scored, runs, presets)
-    computed["validation"] = runs.computed - computed["search"]
+    ahead = runs.backfill.computed if runs.backfill else 0
+    computed["validation"] = runs.computed - computed["search"] + ahead
+    computed["ahead"] = ahead
     shares, why = importances(spec, study)
     if why:
         notes.append(why)

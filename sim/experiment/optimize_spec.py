@@ -24,12 +24,16 @@ line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
   `strategy: ten_to_n` (configs/strategy/), run on the search's brands and the fresh ones
   (their overrides replace the scenario's same keys; the brands' uncertainty and the horizon
   are everyone's);
-- `prune: null | {brands, factor}`: successive halving (optuna's `SuccessiveHalvingPruner`):
-  a trial is scored on its first `brands` brands, then `brands·factor`, … (the rungs, below
-  `brands.count`), and stopped at a rung unless its mean there is in the best 1/`factor` of
-  the trials scored there. Single-objective only: optuna's `Trial.should_prune` refuses a
-  multi-objective study, so with a downside the search does not prune, nor when `brands` is
-  not below `brands.count` (a quick run on few brands), and says so;
+- `prune: null | {brands, factor, futility}`: successive halving (optuna's
+  `SuccessiveHalvingPruner`): a trial is scored on its first `brands` brands, then
+  `brands·factor`, … (the rungs, below `brands.count`), and stopped at a rung unless its mean
+  there is in the best 1/`factor` of the trials scored there. `futility` (optional, a share α
+  in (0, 1); null or absent: off): at each rung a trial is also stopped where the chance
+  that its mean over all the search's brands ends above the best completed trial's is below
+  α / (the number of rungs) (`sim.experiment.futility`). Single-objective only: optuna's
+  `Trial.should_prune` refuses a multi-objective study, so with a downside the search does
+  not prune, nor when `brands` is not below `brands.count` (a quick run on few brands), and
+  says so;
 - `trials` (optuna's budget: trials finished, completed or pruned, the starting points
   included), `sampler_seed`, `population` (NSGA-II's generation size, used with a downside;
   50 = optuna's default) and `fresh_brands` (validation seeds count … count+fresh_brands−1,
@@ -58,7 +62,7 @@ SPEC_KEYS = {
     "name", "question", "scenario", "parameters", "brands", "objective", "trials",
     "sampler_seed", "population", "fresh_brands", "starts", "presets", "prune",
 }  # fmt: skip
-PRUNE_KEYS = {"brands", "factor"}
+PRUNE_KEYS = {"brands", "factor", "futility"}
 START = "start"  # the scenario's own values: the first starting point (trial 0)
 CHOSEN = "chosen"  # the search's answer; neither may name a start or a preset
 OBJECTIVE_KEYS = {"metric", "downside"}
@@ -86,6 +90,7 @@ class Spec:
     starts: dict = field(default_factory=dict)  # name -> {parameter key: value}
     presets: dict = field(default_factory=dict)  # name -> Hydra overrides
     prune: tuple[int, int] | None = None  # (brands of the first rung, factor)
+    futility: float | None = None  # prune.futility: α of the futility rule; None: off
 
     def overrides(self, policy: dict | None = None) -> list[str]:
         """The brands' scenario: the base's overrides, a preset's, then the uncertainty's."""
@@ -99,6 +104,11 @@ class Spec:
         first, factor = self.prune
         return [first * factor**i for i in range(self.brands)
                 if first * factor**i < self.brands]  # fmt: skip
+
+    def checks(self) -> list[int]:
+        """Brands scored before each futility check: the rungs (no batch boundary of its own,
+        so no more waiting on a batch's slowest run); none without the rule."""
+        return self.rungs() if self.futility is not None else []
 
     def runs_planned(self) -> int:
         """At most: every trial on every brand, each preset on them, and on the fresh brands
@@ -161,6 +171,7 @@ def spec_from_dict(d: dict) -> Spec:
         starts=starts,
         presets=presets,
         prune=_prune(d.get("prune")),
+        futility=_futility(d.get("prune")),
     )
 
 
@@ -186,6 +197,15 @@ def _prune(v) -> tuple[int, int] | None:
         raise ConfigError(f"prune.{unknown[0]}: unknown; allowed: {sorted(PRUNE_KEYS)}")
     first = whole({"prune.brands": v.get("brands")}, "prune.brands", 0, 1)
     return first, whole({"prune.factor": v.get("factor")}, "prune.factor", 0, 2)
+
+
+def _futility(v) -> float | None:
+    a = v.get("futility") if isinstance(v, dict) else None
+    if a is None:
+        return None
+    if isinstance(a, bool) or not isinstance(a, int | float) or not 0 < a < 1:
+        raise ConfigError(f"prune.futility = {a!r}: give null or a share in (0, 1), e.g. 0.05")
+    return float(a)
 
 
 def spec_names() -> list[str]:

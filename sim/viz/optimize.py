@@ -198,11 +198,22 @@ def _pruning(result: OptimizeResult) -> str:
     pruned = int((df["state"] == "PRUNED").sum())
     finished = int(df["state"].isin(["COMPLETE", "PRUNED"]).sum())
     rungs = ", then ".join(map(str, spec.rungs()))
+    futility = ""
+    if checks := spec.checks():
+        by = df.get("pruned_by", pd.Series(dtype=str))
+        futility = (
+            f" Futility rule (α = {spec.futility:g}): at those points a trial is also stopped "
+            f"where the chance that its mean over all {spec.brands} "
+            f"brands ends above the best completed trial's, predicted from its paired "
+            f"differences to that trial so far, is below α/{len(checks)}; "
+            f"{int((by == 'futility').sum())} trials stopped so, "
+            f"{int((by == 'halving').sum())} by halving."
+        )
     return (
         f"pruning by optuna's successive halving (factor {spec.prune[1]}): a trial is scored on "
         f"its first {rungs} brands, and at each of those points stopped unless its mean ranks "
         f"among the best n/{spec.prune[1]} (at least the best one) of the n trials scored on "
-        f"the same brands; starting points are never stopped. {pruned} of "
+        f"the same brands; starting points are never stopped.{futility} {pruned} of "
         f"{finished} trials pruned, saving {result.computed['saved']} runs of the "
         f"{finished * spec.brands} the trials would have made in full."
     )
@@ -263,8 +274,9 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
         f"- Validation: {spec.fresh_brands} fresh brands ({fresh}); presets measured beside the "
         f"chosen policy: {presets}.",
         f"- Cost: {result.computed['search']} runs simulated for the search and "
-        f"{result.computed['validation']} for the validation, the rest read from the cache; "
-        f"{result.seconds:,.0f} s.",
+        f"{result.computed['validation']} for the validation ({result.computed['ahead']} of "
+        f"them during the search, on workers its own runs left idle), the rest read from the "
+        f"cache; {result.seconds:,.0f} s.",
         "",
         "## The chosen policy",
         "",
@@ -332,8 +344,10 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
 
 TRIAL_TERMS = {
     "trial": "optuna's trial number (trial 0: the scenario's own values, the starting point)",
-    "state": "COMPLETE (ran on every search brand), PRUNED (stopped early by successive "
-    "halving: see report.md) or FAIL",
+    "state": "COMPLETE (ran on every search brand), PRUNED (stopped early: see report.md) or "
+    "FAIL",
+    "pruned_by": "what stopped a pruned trial: halving (successive halving's rank) or futility "
+    "(unlikely to end above the best completed trial); empty otherwise",
     "start": "the starting point the trial ran (`start`, or a name of the spec's `starts`); "
     "empty for a trial the search proposed",
     "pareto": "on the Pareto front: no completed trial has both a higher mean NPV and a better "
