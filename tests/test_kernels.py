@@ -68,7 +68,7 @@ def test_day_pass_equals_the_numpy_rules(per_user, camps):
     ref.add(N, **{k: getattr(pop, k).copy() for k in ("stage", "trust", "intent", "operator",
                                                       "repeat_rate", "join_day")})  # fmt: skip
     t = dynamics.touches(ref, attention, koc_ids, koc_touch, effects, promo, extra)
-    dynamics.update_trust(ref.trust, t, sc.trust, potential)
+    dynamics.update_trust(ref.trust, t, sc.trust, potential, ref.stage == Stage.CHURNED)
     dynamics.advance_stages(ref, sc.trust.familiar_at, sc.business.trust_to_buy)
     want = dynamics.purchase_hazard(ref, t, effects.friction, day, sc.business, sc.purchase)
 

@@ -62,10 +62,13 @@ def touches(
     return Touches(one, koc_ids, koc_touch * koc_keep, value, asks)
 
 
-def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> None:
+def update_trust(
+    trust: np.ndarray, t: Touches, p: Trust, potential: float, churned: np.ndarray | None = None
+) -> None:
     """Value touches raise trust (saturating, scaled by the pool's potential), asks spend it,
     neglect decays it (001: "every post must add potential; if it doesn't, don't post it").
-    `t` holds the value and ask shares already split by `touches`."""
+    `t` holds the value and ask shares already split by `touches`. `churned` (a mask): users
+    who left, whose trust no longer moves (nothing reads it but averages over them)."""
     gain = t.one_to_one.copy()
     gain[t.koc_ids] += t.koc
     gain *= np.float32(p.one_to_one_weight)
@@ -74,6 +77,8 @@ def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> N
     gain *= 1.0 - trust
     gain -= np.float32(p.promo_cost) * t.asks
     gain -= np.float32(p.neglect_rate) * trust
+    if churned is not None:
+        gain[churned] = 0.0
     trust += gain
     np.clip(trust, 0.0, 1.0, out=trust)
 

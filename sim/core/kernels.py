@@ -70,13 +70,21 @@ def day_pass(
     hazard,  # out: purchase hazard per row
 ):  # fmt: skip
     """`dynamics.touches`, `update_trust`, `advance_stages` and `purchase_hazard` for every
-    row in one pass (trust moves for churned rows too, as in the numpy rules)."""
+    live row in one pass; churned rows keep their trust (as in the numpy rules) and no hazard."""
     w_one, w_broadcast, promo_cost, neglect = weights[0], weights[1], weights[2], weights[3]
     familiar_at, to_buy, lead_min, soft = thresholds[0], thresholds[1], thresholds[2], thresholds[3]
     per_cycle, first_rate, boost = rates[0], rates[1], rates[2]
     last = attention.size - 1
     e, k = 0, 0
     for i in range(trust.size):
+        s = stage[i]
+        if s == _CHURNED:  # a churned user's trust stays as it was when they left
+            hazard[i] = _ZERO
+            if e < extra_rows.size and extra_rows[e] == i:
+                e += 1
+            if k < koc_rows.size and koc_rows[k] == i:
+                k += 1
+            continue
         op = operator[i]
         one = attention[op if op >= 0 else last]
         if e < extra_rows.size and extra_rows[e] == i:
@@ -104,7 +112,6 @@ def day_pass(
         t += gain
         t = min(max(t, _ZERO), _ONE)
         trust[i] = t
-        s = stage[i]
         if s == _AWARE and t >= familiar_at:
             s = _FAMILIAR
         if s == _FAMILIAR and t >= to_buy:
