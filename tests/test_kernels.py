@@ -68,7 +68,7 @@ def test_day_pass_equals_the_numpy_rules(per_user, camps):
     ref.add(N, **{k: getattr(pop, k).copy() for k in ("stage", "trust", "intent", "operator",
                                                       "repeat_rate", "join_day")})  # fmt: skip
     t = dynamics.touches(ref, attention, koc_ids, koc_touch, effects, promo, extra)
-    dynamics.update_trust(ref.trust, t, sc.trust, potential)
+    dynamics.update_trust(ref.trust, t, sc.trust, potential, ref.stage == Stage.CHURNED)
     dynamics.advance_stages(ref, sc.trust.familiar_at, sc.business.trust_to_buy)
     want = dynamics.purchase_hazard(ref, t, effects.friction, day, sc.business, sc.purchase)
 
@@ -130,3 +130,33 @@ def test_live_index_kernels_equal_numpy():
     for limit in (0, 5, waiting.size + 3):
         first, total = kernels.unassigned(rows, pop.operator, limit)
         assert np.array_equal(first, waiting[:limit]) and total == waiting.size
+
+
+@pytest.mark.parametrize("spare", [False, True], ids=["even", "half word left"])
+def test_churn_draw_in_the_pass_equals_numpys(spare):
+    """The churn pass drawing PCG64's uniforms itself (`kernels.churn_events_pcg64`) gives
+    what `Generator.random` then the pass on that draw give, for live rows that start, end
+    or not at row 0 and n - 1, either half of a 64-bit output first (an odd draw before), and
+    leaves the generator where numpy's draw does: the next draws of every kind agree."""
+    sc = scenario(base_config())
+    churn = dataclasses.replace(sc.churn, base_rate=0.02)
+    _, pop, effects, *_ = _world(17)
+    buy_h = np.random.default_rng(5).random(N, dtype=np.float32) * 0.2
+    for seed, n in ((1, N), (2, N - 1), (3, 1), (4, 2), (5, 0)):  # on the first N rows
+        pick = np.random.default_rng(seed)
+        live = np.sort(pick.choice(n, pick.integers(0, n + 1), replace=False))
+        if seed == 1:
+            live = np.concatenate([[0], live[(live > 0) & (live < n - 1)], [n - 1]])
+        a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+        if spare:
+            a.random(3, dtype=np.float32), b.random(3, dtype=np.float32)
+        u = a.random(n, dtype=np.float32)
+        want = kernels.churn_events(u, live, pop.trust, pop.intent, effects.ban_risk,
+                                    np.float32(churn.base_rate * (1 + churn.promo_coef * 0.5)),
+                                    np.array([churn.trust_coef, churn.intent_coef], np.float32),
+                                    buy_h[:n])  # fmt: skip
+        got = dynamics.churn_events(b, pop, live, effects.ban_risk, 0.5, churn, buy_h[:n])
+        assert np.array_equal(got.churned, want[0]) and np.array_equal(got.bought, want[1])
+        assert a.bit_generator.state == b.bit_generator.state
+        assert np.array_equal(a.random(5, dtype=np.float32), b.random(5, dtype=np.float32))
+        assert a.random() == b.random() and a.integers(1 << 40) == b.integers(1 << 40)

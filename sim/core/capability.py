@@ -61,5 +61,6 @@ class Capability(Mechanism):
         arrived = day.arrived
         w = self.worth()[arrived]
         caps = model.team.capacities(day.d)[arrived]
-        model.today["team_capability"] = float(np.average(w, weights=caps)) if caps.sum() else 0.0
+        total = caps.sum()  # `np.average(w, weights=caps)`, its float64 steps without its checks
+        model.today["team_capability"] = float((w * caps).sum() / total) if total else 0.0
         self.skill[arrived] += (1.0 - self.skill[arrived]) / self.params.learn_days

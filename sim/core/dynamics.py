@@ -62,10 +62,13 @@ def touches(
     return Touches(one, koc_ids, koc_touch * koc_keep, value, asks)
 
 
-def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> None:
+def update_trust(
+    trust: np.ndarray, t: Touches, p: Trust, potential: float, churned: np.ndarray | None = None
+) -> None:
     """Value touches raise trust (saturating, scaled by the pool's potential), asks spend it,
     neglect decays it (001: "every post must add potential; if it doesn't, don't post it").
-    `t` holds the value and ask shares already split by `touches`."""
+    `t` holds the value and ask shares already split by `touches`. `churned` (a mask): users
+    who left, whose trust no longer moves (nothing reads it but averages over them)."""
     gain = t.one_to_one.copy()
     gain[t.koc_ids] += t.koc
     gain *= np.float32(p.one_to_one_weight)
@@ -74,6 +77,8 @@ def update_trust(trust: np.ndarray, t: Touches, p: Trust, potential: float) -> N
     gain *= 1.0 - trust
     gain -= np.float32(p.promo_cost) * t.asks
     gain -= np.float32(p.neglect_rate) * trust
+    if churned is not None:
+        gain[churned] = 0.0
     trust += gain
     np.clip(trust, 0.0, 1.0, out=trust)
 
@@ -208,6 +213,7 @@ def repeat_dropout(
 
 # --- the same rules fused into compiled passes (sim.core.kernels; what the model runs) ------
 
+_U64 = (1 << 64) - 1
 _NONE_ROWS, _NONE_TOUCH = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
 
 
@@ -279,11 +285,24 @@ def churn_events(
     buy_h: np.ndarray,
 ) -> Events:
     """`churn_hazard` then `draw_events` (same draw, same results) in one compiled pass over
-    the live rows (`sim.core.kernels.churn_events`)."""
-    u = rng.random(buy_h.size, dtype=np.float32)  # one per row, as `draw_events`
+    the live rows (`sim.core.kernels.churn_events`). On numpy's PCG64 (every model's
+    generator) the pass draws the uniforms itself, bit for bit those of `rng.random`, and
+    leaves `rng` in the state that draw leaves it (`kernels.churn_events_pcg64`)."""
     coefs = np.array([p.trust_coef, p.intent_coef], dtype=np.float32)
     scale = _per_row(_churn_scale(live, promo_excess, p))
-    churned, bought = kernels.churn_events(
-        u, live, pop.trust, pop.intent, ban_risk, scale, coefs, buy_h
-    )
+    args = live, pop.trust, pop.intent, ban_risk, scale, coefs, buy_h
+    bits = rng.bit_generator
+    if type(bits) is not np.random.PCG64:
+        u = rng.random(buy_h.size, dtype=np.float32)  # one per row, as `draw_events`
+        return Events(*kernels.churn_events(u, *args))
+    with bits.lock:
+        state = bits.state
+        words = state["state"]
+        fields = np.array([words["state"] >> 64, words["state"] & _U64, words["inc"] >> 64,
+                           words["inc"] & _U64, state["has_uint32"] << 32 | state["uinteger"]],
+                          dtype=np.uint64)  # fmt: skip
+        churned, bought = kernels.churn_events_pcg64(fields, buy_h.size, *args)
+        words["state"] = int(fields[0]) << 64 | int(fields[1])
+        state["has_uint32"], state["uinteger"] = int(fields[4]) >> 32, int(fields[4]) & 0xFFFFFFFF
+        bits.state = state
     return Events(churned, bought)

@@ -107,6 +107,7 @@ class Brand(Mechanism):
         self.spread = sc.fit.spread
         self.brand_seed = seed if sc.fit.brand_seed is None else sc.fit.brand_seed
         self.fit = draw_fits(self.spread, self.brand_seed, self.names)
+        self._active: dict[str, tuple[np.ndarray, bool]] = {}  # `active`'s answers
         self.pools = [sc.pool, *(sc.fit.place.pools[n] for n in self.names[PLACE][1:])]
         self.mixes = [PoolMix(p, sc.touchpoints) for p in self.pools]
         self.letdown_trust = sc.fit.goods.letdown_trust
@@ -135,8 +136,13 @@ class Brand(Mechanism):
         return self.mixes[self.running[PLACE]]
 
     def active(self, dim: str) -> bool:
-        """Whether any candidate of `dim` fits other than as configured."""
-        return bool(np.any(self.fit[dim] != 1.0))
+        """Whether any candidate of `dim` fits other than as configured (asked twice a day:
+        kept per fit array, recomputed if one is replaced)."""
+        fit = self.fit[dim]
+        known = self._active.get(dim)
+        if known is None or known[0] is not fit:
+            known = self._active[dim] = fit, bool(np.any(fit != 1.0))
+        return known[1]
 
     def channel_mix(self, mix: dict[str, float]) -> dict[str, float]:
         """The phase's mix with its candidate channels' share on the channel run (people), or

@@ -21,6 +21,7 @@ cache instead of compiling (docs/performance.md).
 
 from __future__ import annotations
 
+import llvmlite.ir
 import numba
 import numpy as np
 
@@ -69,13 +70,21 @@ def day_pass(
     hazard,  # out: purchase hazard per row
 ):  # fmt: skip
     """`dynamics.touches`, `update_trust`, `advance_stages` and `purchase_hazard` for every
-    row in one pass (trust moves for churned rows too, as in the numpy rules)."""
+    live row in one pass; churned rows keep their trust (as in the numpy rules) and no hazard."""
     w_one, w_broadcast, promo_cost, neglect = weights[0], weights[1], weights[2], weights[3]
     familiar_at, to_buy, lead_min, soft = thresholds[0], thresholds[1], thresholds[2], thresholds[3]
     per_cycle, first_rate, boost = rates[0], rates[1], rates[2]
     last = attention.size - 1
     e, k = 0, 0
     for i in range(trust.size):
+        s = stage[i]
+        if s == _CHURNED:  # a churned user's trust stays as it was when they left
+            hazard[i] = _ZERO
+            if e < extra_rows.size and extra_rows[e] == i:
+                e += 1
+            if k < koc_rows.size and koc_rows[k] == i:
+                k += 1
+            continue
         op = operator[i]
         one = attention[op if op >= 0 else last]
         if e < extra_rows.size and extra_rows[e] == i:
@@ -103,7 +112,6 @@ def day_pass(
         t += gain
         t = min(max(t, _ZERO), _ONE)
         trust[i] = t
-        s = stage[i]
         if s == _AWARE and t >= familiar_at:
             s = _FAMILIAR
         if s == _FAMILIAR and t >= to_buy:
@@ -128,6 +136,21 @@ def day_pass(
         hazard[i] = h
 
 
+@numba.njit(cache=True, inline="always")
+def _churn_hazard(i, j, trust, intent, ban_risk, scale, coefs):
+    """`dynamics.churn_hazard` of row `i`, the `j`-th live row (float32 throughout)."""
+    h = _ONE - trust[i]
+    h *= coefs[0]
+    h += _ONE
+    low = _ONE - intent[i]
+    low *= coefs[1]
+    low += _ONE
+    h *= low
+    h *= _at(scale, j)
+    h += ban_risk[i]
+    return min(h, _ONE)
+
+
 @numba.njit(cache=True)
 def churn_events(u, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
     """`dynamics.churn_hazard` then `draw_events` over the live rows `live`: returns (churned,
@@ -138,16 +161,7 @@ def churn_events(u, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
     nc, nb = 0, 0
     for j in range(live.size):
         i = live[j]
-        h = _ONE - trust[i]
-        h *= coefs[0]
-        h += _ONE
-        low = _ONE - intent[i]
-        low *= coefs[1]
-        low += _ONE
-        h *= low
-        h *= _at(scale, j)
-        h += ban_risk[i]
-        h = min(h, _ONE)
+        h = _churn_hazard(i, j, trust, intent, ban_risk, scale, coefs)
         if u[i] < h:
             churned[nc] = i
             nc += 1
@@ -155,6 +169,126 @@ def churn_events(u, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
             bought[nb] = i
             nb += 1
     return churned[:nc], bought[:nb]
+
+
+# --- numpy's PCG64 stream, drawn inside the churn pass -------------------------------------
+# `Generator.random(n, dtype=float32)` on PCG64 gives row k the k-th 32-bit word of the stream
+# (the low half of each 64-bit output first, a left-over high half kept for the next draw) as
+# (word >> 8) x 2^-24. Reproducing that here, bit for bit, lets the churn pass draw each row's
+# uniform where it reads it: no array of n uniforms written and read back, and only the outputs
+# a live row reads computed; the LCG jumps over the others (state x a^k + increment x (1 + a +
+# ... + a^(k-1)): one 128-bit multiply-add per jump, the powers tabled once), so a day costs
+# per live row, not per row. Same draws, same order, the generator left in numpy's state.
+
+_U32 = np.uint64(0xFFFFFFFF)
+_PCG64_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645  # numpy's PCG_DEFAULT_MULTIPLIER_128
+_JUMPS = 64  # the longest jump tabled; longer gaps take several
+
+
+def _jump_table() -> np.ndarray:
+    """uint64 (hi, lo) words of a^k and 1 + a + ... + a^(k-1) mod 2^128 for k = 0.._JUMPS."""
+    out, power, total = np.zeros((_JUMPS + 1, 4), dtype=np.uint64), 1, 0
+    for k in range(_JUMPS + 1):
+        out[k] = power >> 64, power & (2**64 - 1), total >> 64, total & (2**64 - 1)
+        power, total = power * _PCG64_MULTIPLIER % 2**128, (total + power) % 2**128
+    return out
+
+
+_PCG64_JUMPS = _jump_table()
+
+
+@numba.extending.intrinsic
+def _mul_add128(typingctx, hi, lo, m_hi, m_lo, a_hi, a_lo):
+    """(hi, lo) x (m_hi, m_lo) + (a_hi, a_lo) mod 2^128, as (hi, lo) uint64 words: LLVM's i128
+    arithmetic (numba has no 128-bit integer type); PCG64's LCG step and its jumps."""
+    u64 = numba.types.uint64
+    sig = numba.types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = llvmlite.ir.IntType(128), llvmlite.ir.IntType(64)
+        c64 = llvmlite.ir.Constant(i128, 64)
+
+        def joined(h, low):
+            return builder.or_(builder.shl(builder.zext(h, i128), c64), builder.zext(low, i128))
+
+        x = builder.mul(joined(args[0], args[1]), joined(args[2], args[3]))
+        x = builder.add(x, joined(args[4], args[5]))
+        words = [builder.trunc(builder.lshr(x, c64), i64), builder.trunc(x, i64)]
+        return context.make_tuple(builder, signature.return_type, words)
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, inline="always")
+def _pcg64_output(hi, lo):
+    """PCG64's XSL-RR output of a state: (hi xor lo) rotated right by the top 6 bits."""
+    x = hi ^ lo
+    r = hi >> np.uint64(58)
+    return (x >> r) | (x << ((np.uint64(64) - r) & np.uint64(63)))
+
+
+@numba.njit(cache=True, inline="always")
+def _uniform(word):
+    """numpy's float32 uniform of a 32-bit word."""
+    return np.float32(word >> np.uint64(8)) * np.float32(1.0 / 16777216.0)
+
+
+@numba.njit(cache=True)
+def churn_events_pcg64(state, n, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
+    """`churn_events` on the uniforms `Generator.random(n, dtype=float32)` would draw from
+    the PCG64 `state` (uint64: state hi, lo, increment hi, lo, has_uint32 << 32 | uinteger,
+    numpy's own fields), drawn in the pass; `state` is left as that draw leaves it. The
+    outputs between two live rows' are jumped over, not stepped through (`_JUMPS`)."""
+    churned = np.empty(live.size, dtype=live.dtype)
+    bought = np.empty(live.size, dtype=live.dtype)
+    if n == 0:
+        return churned, bought
+    hi, lo, jumps = state[0], state[1], _PCG64_JUMPS
+    adds = np.empty((jumps.shape[0], 2), dtype=np.uint64)  # increment x (1 + ... + a^(k-1))
+    for k in range(jumps.shape[0]):
+        adds[k, 0], adds[k, 1] = _mul_add128(state[2], state[3], jumps[k, 2], jumps[k, 3],
+                                             np.uint64(0), np.uint64(0))  # fmt: skip
+    spare = state[4] & _U32  # row 0's word if the last draw left a half (has_uint32)
+    off = 1 if state[4] >> np.uint64(32) else 0
+    steps, word = 0, np.uint64(0)  # outputs stepped; the last one
+    nc, nb = 0, 0
+    for j in range(live.size):
+        i = live[j]
+        if i < off:
+            w = spare
+        else:
+            m = (i - off) >> 1  # the 64-bit output serving rows off + 2m and off + 2m + 1
+            if steps <= m:
+                hi, lo = _jump(hi, lo, m + 1 - steps, jumps, adds)
+                steps = m + 1
+                word = _pcg64_output(hi, lo)
+            w = (word >> np.uint64(32 * ((i - off) & 1))) & _U32
+        u = _uniform(w)
+        h = _churn_hazard(i, j, trust, intent, ban_risk, scale, coefs)
+        if u < h:
+            churned[nc] = i
+            nc += 1
+        elif u < h + buy_hazard[i]:
+            bought[nb] = i
+            nb += 1
+    total = (n - off + 1) >> 1  # outputs the draw takes
+    if steps < total:  # the rows after the last live one
+        hi, lo = _jump(hi, lo, total - steps, jumps, adds)
+    if total:  # numpy keeps the last output's high half, for the next draw if unused
+        spare = _pcg64_output(hi, lo) >> np.uint64(32)
+    has = np.uint64((n - off) & 1)
+    state[0], state[1], state[4] = hi, lo, (has << np.uint64(32)) | spare
+    return churned[:nc], bought[:nb]
+
+
+@numba.njit(cache=True, inline="always")
+def _jump(hi, lo, k, jumps, adds):
+    """PCG64's state `k` outputs on, in jumps of at most `_JUMPS`."""
+    while k > 0:
+        d = min(k, jumps.shape[0] - 1)
+        hi, lo = _mul_add128(hi, lo, jumps[d, 0], jumps[d, 1], adds[d, 0], adds[d, 1])
+        k -= d
+    return hi, lo
 
 
 @numba.njit(cache=True)

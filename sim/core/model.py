@@ -107,6 +107,8 @@ from sim.core.washes import Washes
 
 __all__ = ["Day", "Mechanisms", "PrivateDomainModel", "mechanisms"]
 
+_STAGE_COLUMNS = [s.name.lower() for s in Stage]  # the daily table's users per stage
+
 
 @dataclass
 class Mechanisms:
@@ -474,7 +476,7 @@ class PrivateDomainModel(mesa.Model):
         acquisition_spend = day.spend + day.referred * p.referral.reward
         t = self.today
         t.clear()
-        t.update({s.name.lower(): int(counts[s]) for s in Stage})
+        t.update(zip(_STAGE_COLUMNS, counts.tolist(), strict=True))
         t.update({f"new_{c}": day.new.get(c, 0) for c in self.channels})
         if self.params.outputs.spend_by_channel:
             t.update({f"spend_{c}": day.spend_by.get(c, 0.0) for c in self.channels})

@@ -165,6 +165,8 @@ def assign_capped(
     draws up to its room.
     """
     out = np.full(n, -1, dtype=np.int32)
+    if n == 0:
+        return out
     room = np.maximum(room.astype(np.int64), 0)
     for _ in range(len(capacity)):  # each round fills at least one operator or everyone
         todo = np.flatnonzero(out < 0)
@@ -178,6 +180,8 @@ def assign_capped(
         rank = np.arange(todo.size) - starts[sorted_pick]  # place among the operator's draws
         keep = rank < room[sorted_pick]
         out[todo[order[keep]]] = sorted_pick[keep]
+        if keep.all():  # everyone placed: the next round would find no one
+            break
         room -= np.bincount(sorted_pick[keep], minlength=len(capacity))
     return out
 
