@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import time
 
 import solara
 from mesa.visualization.utils import force_update, update_counter
+from solara.alias import rw
 
 from sim.viz import plots
 from sim.viz.pages import controls, figures, lesson, lessons
@@ -46,6 +48,7 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 TITLE = "privsim — live view"
 PLAY_INTERVAL_MS = 1  # pause between frames while playing
 RENDER_INTERVAL_DAYS = 7  # days simulated per redraw: a year is 52 redraws
+FRAME_S = 0.5  # while playing, a redraw slower than this advances more days (`frame_days`)
 CONTROLS = controls.page(LIVE)
 PAGE_ONLY = {"strict": False}  # invalid controls become a message on the page
 
@@ -88,23 +91,17 @@ div:has(> b > a[href="https://solara.dev"]) { display: none !important; }
 @solara.component
 def Plot(pair: LivePair, key: str, big: bool, day: int, ready: bool = False):
     """One figure with its caption; redrawn when `day` (the day it shows) changes, or when the
-    preview (`ready`) arrives."""
-    update_counter.get()
+    preview (`ready`) arrives (not on every redraw of the page: a plot under the first screen
+    keeps its image while its `day` stays)."""
 
     def draw():
         with pair.lock:  # not while the play thread is half-way through a day
             legend = figures.marks_legend(pair) if key == "profit" else None
-            return figures.FIGURES[key](pair, big), figures.caption(key, pair), legend
+            return figures.png(pair, key, big), figures.caption(key, pair), legend
 
-    deps = [id(pair), day, key, big, ready]
-    fig, text, legend = solara.use_memo(draw, dependencies=deps)
+    image, text, legend = solara.use_memo(draw, dependencies=[id(pair), day, key, big, ready])
     with solara.Card(margin=0, classes=["plot", f"plot-{key}"]) as card:
-        solara.FigureMatplotlib(
-            fig,
-            format="png",
-            dependencies=deps,
-            pil_kwargs={"compress_level": 1},  # encoding is a third of a redraw's cost
-        )
+        rw.Image(value=image, format="png")
         solara.Text(text, classes=["caption", f"caption-{key}"])
         if legend:
             solara.Text(legend, classes=["caption", "marks", f"marks-{key}"])
@@ -254,6 +251,13 @@ def SlideExport(pair: LivePair):
         )
 
 
+def frame_days(days: int, took_s: float) -> int:
+    """Days the next redraw advances while playing: `days` (the Playback card's), or as many
+    more as keep a redraw every `FRAME_S` seconds when the last one took `took_s` (a busy
+    machine: fewer, larger steps; the same days simulated, the same final state)."""
+    return max(days, math.ceil(days * took_s / FRAME_S))
+
+
 @solara.component
 def RunControls(
     model: solara.Reactive,
@@ -264,23 +268,28 @@ def RunControls(
     pending: bool,
 ):
     """Reset / ▶ / ❚❚ / Step, after Mesa's `ModelController` (a threaded play loop that
-    advances `render_interval` days per redraw); Reset is marked while changes wait for it."""
+    advances `render_interval` days per redraw, more while redraws are slow: `frame_days`);
+    Reset is marked while changes wait for it."""
+    took = solara.use_ref(0.0)  # seconds the last redraw took (its days and its drawing)
 
     def loop():
+        took.current = 0.0
         while playing.value and model.value.running:
             time.sleep(play_interval.value / 1000)
-            advance()
+            advance(frame_days(render_interval.value, took.current))
         playing.set(False)
 
     solara.lab.use_task(loop, dependencies=[playing.value], prefer_threaded=True)
 
-    def advance():
+    def advance(days: int):
+        start = time.monotonic()
         pair = model.value
-        for _ in range(render_interval.value):
+        for _ in range(days):
             pair.step()
             if not pair.running:
                 break
-        force_update()
+        force_update()  # redraws the page in this thread
+        took.current = time.monotonic() - start
 
     def reset():
         playing.set(False)
@@ -289,7 +298,7 @@ def RunControls(
 
     def step():
         if not playing.value:
-            advance()
+            advance(render_interval.value)
 
     with solara.Row(classes=["run-bar"]):
         DayCounter(model.value)
