@@ -15,7 +15,7 @@ Keys: `play_s` wall seconds from the ▶ click to the day counter at the horizon
 and `browser_cpu_s` CPU seconds (user + system, from /proc through psutil) of the server
 process and of Chromium with Playwright's driver over that play; `first_move_s` seconds from ▶
 to the first day counter past 0 with the headline cards on screen; `days_at_10s` the day
-shown 10 s after ▶; `load_before` / `load_after` the 1-minute load average; `cpus`.
+shown 10 s after ▶; `redraws` the days the day counter showed (a redraw each); `load_before` / `load_after` the 1-minute load average; `cpus`.
 On a shared machine wall time depends on the other work; CPU seconds depend on it much less.
 """
 
@@ -79,6 +79,15 @@ def _start(root: Path, port: int, log) -> subprocess.Popen:
     raise SystemExit("server did not answer")
 
 
+# the days the day counter showed (one per redraw that reached the browser)
+COUNT_REDRAWS = """() => {
+  const el = document.querySelector('.day-counter');
+  window.__redraws = new Set();
+  new MutationObserver(() => window.__redraws.add(el.innerText))
+    .observe(el, {subtree: true, childList: true, characterData: true});
+}"""
+
+
 def _day(page) -> int:
     m = re.search(r"Day (\d+) of (\d+)", page.inner_text(".day-counter"))
     return int(m.group(1))
@@ -107,6 +116,7 @@ def play(root: Path) -> dict:
                           if c.pid != server.pid]  # fmt: skip
                 load_before = os.getloadavg()[0]
                 cpu0, bcpu0 = _cpu([srv]), _cpu(others)
+                page.evaluate(COUNT_REDRAWS)
                 t0 = time.monotonic()
                 page.get_by_role("button", name="▶").click()
                 first_move = days_at_10 = None
@@ -125,6 +135,7 @@ def play(root: Path) -> dict:
                     "browser_cpu_s": round(_cpu(others) - bcpu0, 1),
                     "first_move_s": None if first_move is None else round(first_move, 1),
                     "days_at_10s": days_at_10,
+                    "redraws": page.evaluate("() => window.__redraws.size"),
                     "load_before": round(load_before, 2),
                     "load_after": round(os.getloadavg()[0], 2),
                     "cpus": os.cpu_count(),
