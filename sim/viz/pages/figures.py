@@ -219,9 +219,18 @@ class ProfitLayers:
         if (leg := self.ax.get_legend()) is not None:  # redrawn with the live lines
             leg.remove()
         legible(self.fig, big)
+        # drawn after the live lines in `figure_profit` (the zero line, the preview's end
+        # values): left out of the background, drawn over the live lines each time
+        self.over = [
+            a for a in (*self.ax.lines, *self.ax.texts) if a.get_alpha() != PREVIEW_ALPHA
+        ]
+        for t in self.over:
+            t.set_visible(False)
         self.canvas = FigureCanvasAgg(self.fig)
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        for t in self.over:
+            t.set_visible(True)
         self.ax.set_autoscale_on(False)
         self.static = set(self.ax.get_children())
 
@@ -237,7 +246,7 @@ class ProfitLayers:
         legible(self.fig, self.big)
         self.canvas.restore_region(self.background)
         live = [a for a in ax.get_children() if a not in self.static]
-        for a in sorted(live, key=lambda a: a.get_zorder()):
+        for a in sorted(live + self.over, key=lambda a: a.get_zorder()):
             ax.draw_artist(a)
         return encode(self.canvas)
 
