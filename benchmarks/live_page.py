@@ -8,8 +8,8 @@ wall and CPU seconds of the model's days and of the page's drawing, per simulate
 Each redraw does what the page computes when it redraws while playing (`sim.viz.pages`): the
 pair's days (`LivePair.step`), the headline cards (`headline.headline`), the profit figure as
 PNG with its caption and marks line (`figures.png`, `figures.caption`, `figures.marks_legend`),
-"What happened" (`story.what_happened`), and every `BELOW_FOLD_EVERY` days the five plots under
-the first screen. The preview (the pair run ahead, drawn faintly) is computed first, as the page
+"What happened" (`story.what_happened`), and the plots under the first screen on the days the
+page redraws them (`live_page.below_day`). The preview (the pair run ahead, drawn faintly) is computed first, as the page
 does before ▶, and not counted. What this leaves out: Solara's own work (the component tree,
 the widgets sent to the browser) and the browser's; `benchmarks/live_page_browser.py` measures
 the whole page in Chromium.
@@ -42,10 +42,18 @@ def png(pair, key: str) -> bytes:
 
 def play(days_per_redraw: int | None = None) -> dict:
     from sim.viz.pages import figures, headline, lesson, story
-    from sim.viz.pages.live_page import BELOW_FOLD_EVERY, RENDER_INTERVAL_DAYS
+    from sim.viz.pages import live_page
     from sim.viz.pages.pair import LivePair
 
-    days_per_redraw = days_per_redraw or RENDER_INTERVAL_DAYS
+    lower = ("funnel", "conversion", "operators", "ltv_cac", "churn")
+    every = live_page.BELOW_FOLD_EVERY
+
+    def below_day(day, k, playing):  # the plot's day as the page draws it
+        if hasattr(live_page, "below_day"):
+            return live_page.below_day(day, k, playing)
+        return day - day % every if playing else day  # before: all five at once
+
+    days_per_redraw = days_per_redraw or live_page.RENDER_INTERVAL_DAYS
 
     pair = LivePair()
     pair.preview = lesson.preview(pair.controls)
@@ -66,7 +74,7 @@ def play(days_per_redraw: int | None = None) -> dict:
         png(pair, key)
         figures.caption(key, pair)
 
-    redraws, below = 0, 0
+    redraws, shown = 0, dict.fromkeys(lower, 0)  # drawn at day 0 before ▶
     load = [os.getloadavg()[0]]
     while pair.running:
         timed("model", days)
@@ -75,11 +83,10 @@ def play(days_per_redraw: int | None = None) -> dict:
             timed("headline", lambda: headline.headline(pair))
             timed("profit", lambda: (plot("profit"), figures.marks_legend(pair)))
             timed("what_happened", lambda: story.what_happened(pair))
-            now = pair.day - pair.day % BELOW_FOLD_EVERY if pair.running else pair.day
-            if now != below:
-                below = now
-                for key in ("funnel", "conversion", "operators", "ltv_cac", "churn"):
-                    timed("below_fold", lambda k=key: plot(k))
+            for k, key in enumerate(lower):
+                if (day := below_day(pair.day, k, pair.running)) != shown[key]:
+                    shown[key] = day
+                    timed("below_fold", lambda key=key: plot(key))
     load.append(os.getloadavg()[0])
     draw_s = sum(v for k, v in wall.items() if k != "model")
     draw_cpu = sum(v for k, v in cpu.items() if k != "model")

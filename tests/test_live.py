@@ -506,11 +506,19 @@ def test_profit_chart_in_layers_is_the_chart_drawn_whole():
     assert figures.profit_layers(p, False) is not layers
 
 
-def test_a_slow_redraw_advances_more_days():
-    from sim.viz.pages.live_page import FRAME_S, frame_days
+def test_a_slow_redraw_advances_more_days_and_the_lower_plots_take_turns():
+    from sim.viz.pages.live_page import FRAME_S, LOWER, below_day, frame_days
 
     assert frame_days(7, 0.0) == 7 and frame_days(7, FRAME_S) == 7  # fast enough: as set
-    assert frame_days(7, 2 * FRAME_S) == 14 and frame_days(1, 3.5 * FRAME_S) == 4
+    assert frame_days(7, 1.5 * FRAME_S) == 11 and frame_days(7, 9 * FRAME_S) == 14  # capped
+    # playing 7 days a redraw: each lower plot redraws every 28 days, one or two per redraw
+    days = range(0, 366, 7)
+    shown = {k: [below_day(d, k, True) for d in days] for k in range(len(LOWER))}
+    changed = [sum(a != b for a, b in zip(v, v[1:], strict=False)) for v in shown.values()]
+    assert all(12 <= n <= 13 for n in changed)
+    per_redraw = [sum(v[i] != v[i - 1] for v in shown.values()) for i in range(1, len(days))]
+    assert max(per_redraw) == 2 and all(v[-1] <= 364 for v in shown.values())
+    assert all(below_day(d, k, False) == d for d in (0, 5, 365) for k in range(5))  # paused
 
 
 def test_early_scaling_conditions_are_read_from_the_config():

@@ -209,9 +209,10 @@ def figure_profit(pair: LivePair, big: bool = False):
 class ProfitLayers:
     """The profit figure drawn in two layers while the run plays: what stays the same all run
     (axes, ticks, title, the preview's tracks) rendered once per pair, preview and size; the
-    live lines, the marks and the legend drawn over a copy of it each redraw. Same figure as
-    `figure_profit`, a tenth of its cost: the axes span the whole horizon from the start and
-    the live lines lie on the preview's (the same model and seed), so the limits never move."""
+    live lines, the marks and the legend drawn over a copy of it each redraw. The picture
+    `figure_profit` draws (but where a live line passes under the axis' spine), at a third of
+    its cost: the axes span the whole horizon from the start and the live lines lie on the
+    preview's (the same model and seed), so the limits never move."""
 
     def __init__(self, pair: LivePair, big: bool):
         self.big, self.preview = big, pair.preview
@@ -273,7 +274,7 @@ def encode(canvas: FigureCanvasAgg) -> bytes:
 def png(pair: LivePair, key: str, big: bool = False) -> bytes:
     """Figure `key` of the pair today as PNG, as the page shows it: the profit figure over its
     preview in layers (`ProfitLayers`), the others drawn whole."""
-    if key == "profit" and pair.preview is not None and pair.arms:
+    if key == "profit" and pair.preview is not None and not pair.preview.failed and pair.arms:
         return profit_layers(pair, big).png(pair)
     canvas = FigureCanvasAgg(FIGURES[key](pair, big))
     canvas.draw()

@@ -52,7 +52,9 @@ FRAME_S = 0.5  # while playing, a redraw slower than this advances more days (`f
 CONTROLS = controls.page(LIVE)
 PAGE_ONLY = {"strict": False}  # invalid controls become a message on the page
 
-BELOW_FOLD_EVERY = 28  # while playing, the plots under the first screen redraw every 4 weeks
+BELOW_FOLD_EVERY = 28  # while playing, the plots under the first screen redraw every 4 weeks,
+BELOW_FOLD_STAGGER = 7  # each a week after the one before (`below_day`)
+LOWER = ("funnel", "conversion", "operators", "ltv_cac", "churn")  # under the first screen
 A_COLOUR, B_COLOUR = plots.PALETTE[:2]  # arm A, arm B, as in every figure
 BETTER, WORSE = A_COLOUR, B_COLOUR  # the difference's colour: favours B / favours A
 
@@ -253,9 +255,21 @@ def SlideExport(pair: LivePair):
 
 def frame_days(days: int, took_s: float) -> int:
     """Days the next redraw advances while playing: `days` (the Playback card's), or as many
-    more as keep a redraw every `FRAME_S` seconds when the last one took `took_s` (a busy
-    machine: fewer, larger steps; the same days simulated, the same final state)."""
-    return max(days, math.ceil(days * took_s / FRAME_S))
+    more, up to twice as many, as keep a redraw every `FRAME_S` seconds when the last one took
+    `took_s` (a busy machine: fewer, larger steps; the same days simulated, the same final
+    state). Capped: more days per redraw would redraw more plots under the first screen each
+    time (`below_day`), and slow the redraws further."""
+    return max(days, min(2 * days, math.ceil(days * took_s / FRAME_S)))
+
+
+def below_day(day: int, k: int, playing: bool) -> int:
+    """The day the `k`-th plot under the first screen shows: today when paused, stepped or at
+    the end; while playing, the day of its latest redraw, every `BELOW_FOLD_EVERY` days, each
+    plot `BELOW_FOLD_STAGGER` days after the one before (a redraw draws one or two of them,
+    not all five: the first screen keeps moving evenly)."""
+    if not playing:
+        return day
+    return max(0, day - (day + BELOW_FOLD_STAGGER * k) % BELOW_FOLD_EVERY)
 
 
 @solara.component
@@ -392,15 +406,16 @@ def Page():
                     solara.Text("Changes wait for Reset", classes=["pending-banner"])
                 ScenarioControls(parameters)
             with solara.Card("Playback"):
-                solara.Text(f"Days per redraw: {render_interval.value}")
+                solara.Text(
+                    f"Days per redraw: {render_interval.value} (more while a redraw takes "
+                    f"over {FRAME_S:g} s)"
+                )
                 solara.SliderInt("", value=render_interval, min=1, max=30)
                 solara.Text(f"Pause between redraws: {play_interval.value} ms")
                 solara.SliderInt("", value=play_interval, min=1, max=500)
 
-    # while playing, the plots under the first screen redraw every few weeks (a year in under a
-    # minute); paused, stepped or at the end, every plot shows today
     day = pair.day
-    below = day if not playing.value or not pair.running else day - day % BELOW_FOLD_EVERY
+    below = {key: below_day(day, k, playing.value and pair.running) for k, key in enumerate(LOWER)}
 
     with solara.Column(
         style={"padding": "0 8px", "margin-top": "-12px"}, classes=["presenting"] if big else []
@@ -422,23 +437,22 @@ def Page():
             Headline(pair)
         Plot(pair, "profit", big, day, ready)
         WhatHappened(pair, ready)
-        lower = ("funnel", "conversion", "operators", "ltv_cac", "churn")
         if big:
-            for key in lower:
-                Plot(pair, key, big, below)
+            for key in LOWER:
+                Plot(pair, key, big, below[key])
         else:
             with solara.Columns([1, 1]):
-                Plot(pair, "funnel", big, below)
-                Plot(pair, "conversion", big, below)
+                Plot(pair, "funnel", big, below["funnel"])
+                Plot(pair, "conversion", big, below["conversion"])
             with solara.Columns([1, 1]):
-                Plot(pair, "operators", big, below)
-                Plot(pair, "ltv_cac", big, below)
+                Plot(pair, "operators", big, below["operators"])
+                Plot(pair, "ltv_cac", big, below["ltv_cac"])
             with solara.Columns([1, 1]):
-                Plot(pair, "churn", big, below)
+                Plot(pair, "churn", big, below["churn"])
                 solara.Column()
         # keyed: a pending-changes banner above, or the sidebar gone in presentation mode,
         # shifts the positions; the keys keep these cards' state (a reveal, a run's bands)
-        RevealBrand(pair, below).key("reveal-brand")
+        RevealBrand(pair, below[LOWER[0]]).key("reveal-brand")
         AcrossBrands(pair, big).key("across-brands")
 
 
