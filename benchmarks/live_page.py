@@ -5,14 +5,14 @@ wall and CPU seconds of the model's days and of the page's drawing, per simulate
     python benchmarks/live_page.py --days-per-redraw 1
     PYTHONPATH=/tmp/base python benchmarks/live_page.py   # another checkout, side by side
 
-Each redraw does what the page computes when it redraws while playing (`sim.viz.pages`): the
-pair's days (`LivePair.step`), the headline cards (`headline.headline`), the profit figure as
-PNG with its caption and marks line (`figures.png`, `figures.caption`, `figures.marks_legend`),
-"What happened" (`story.what_happened`), and the plots under the first screen on the days the
-page redraws them (`live_page.below_day`). The preview (the pair run ahead, drawn faintly) is computed first, as the page
-does before ▶, and not counted. What this leaves out: Solara's own work (the component tree,
-the widgets sent to the browser) and the browser's; `benchmarks/live_page_browser.py` measures
-the whole page in Chromium.
+Each redraw does what the page computes when it redraws while playing (`sim.viz.pages`): the pair's
+days (`LivePair.step`), the headline cards (`headline.headline`), the profit figure as PNG with its
+caption and marks line (`figures.png`, `figures.caption`, `figures.marks_legend`), "What happened"
+(`story.what_happened`), and the plots under the first screen on the days the page redraws them
+(`live_page.below_day`). The preview (the pair run ahead, drawn faintly) is computed first, as the
+page does before ▶, and not counted. What this leaves out: Solara's own work (the component tree,
+the widgets sent to the browser) and the browser's; `benchmarks/live_page_browser.py` measures the
+whole page in Chromium.
 
 Keys: `days`, `redraws`, `model_s` / `model_cpu_s` (the days simulated), `draw_s` /
 `draw_cpu_s` (everything drawn), their sum `total_s` / `total_cpu_s`, `ms_per_day` and

@@ -11,12 +11,13 @@ add /tmp/base <commit>`) and alternate `--root /tmp/base` with the plain command
 runs `python -m sim.cli.app` from `--root` with that checkout on PYTHONPATH; Chromium (Debian's,
 through Playwright, offline) opens it at 1280×720 as the browser test does (tests/browser.py).
 
-Keys: `play_s` wall seconds from the ▶ click to the day counter at the horizon; `server_cpu_s`
-and `browser_cpu_s` CPU seconds (user + system, from /proc through psutil) of the server
-process and of Chromium with Playwright's driver over that play; `first_move_s` seconds from ▶
-to the first day counter past 0 with the headline cards on screen; `days_at_10s` the day
-shown 10 s after ▶; `redraws` the days the day counter showed (a redraw each); `load_before` / `load_after` the 1-minute load average; `cpus`.
-On a shared machine wall time depends on the other work; CPU seconds depend on it much less.
+Keys: `play_s` wall seconds from the ▶ click to the day counter at the horizon; `server_cpu_s` and
+`browser_cpu_s` CPU seconds (user + system, from /proc through psutil) of the server process and of
+Chromium with Playwright's driver over that play; `first_move_s` seconds from ▶ to the first day
+counter past 0 with the headline cards on screen; `days_at_10s` the day shown 10 s after ▶;
+`redraws` the days the day counter showed (a redraw each); `load_before` / `load_after` the 1-minute
+load average; `cpus`. On a shared machine wall time depends on the other work; CPU seconds depend on
+it much less.
 """
 
 from __future__ import annotations
