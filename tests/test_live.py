@@ -479,6 +479,48 @@ def test_profit_axis_before_the_first_day_and_with_the_preview():
     assert "preview: where the run ends (faint)" in [t.get_text() for t in ax.get_legend().texts]
 
 
+def test_profit_chart_in_layers_is_the_chart_drawn_whole():
+    """While playing, the profit chart is drawn in layers (axes and preview once, the live lines,
+    marks and legend over a copy each redraw): the picture `figure_profit` draws whole, at day 0,
+    with markers (under 30 days) and without, but for the few pixels where a live line passes
+    under the axis' spine; built again for another preview."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    p = pairs.build_pair()
+    p.preview = lesson.preview(p.controls, horizon_days=40)  # the live lines stay on it
+    layers = figures.profit_layers(p, False)
+    for day in (0, 12, 40):
+        pairs.advance(p, day - p.day)
+        layered = np.asarray(Image.open(io.BytesIO(figures.png(p, "profit"))), dtype=int)
+        canvas = FigureCanvasAgg(figures.figure_profit(p))
+        canvas.draw()
+        whole = np.asarray(canvas.buffer_rgba(), dtype=int)
+        assert layered.shape == whole.shape
+        differ = np.abs(layered - whole).max(axis=2) > 16
+        assert differ.mean() < 0.001, (day, differ.sum())  # a stale line: thousands
+    assert figures.profit_layers(p, False) is layers  # kept while the preview stays
+    p.preview = lesson.preview(p.controls, horizon_days=30)
+    assert figures.profit_layers(p, False) is not layers
+
+
+def test_a_slow_redraw_advances_more_days_and_the_lower_plots_take_turns():
+    from sim.viz.pages.live_page import FRAME_S, LOWER, below_day, frame_days
+
+    assert frame_days(7, 0.0) == 7 and frame_days(7, FRAME_S) == 7  # fast enough: as set
+    assert frame_days(7, 1.5 * FRAME_S) == 11 and frame_days(7, 9 * FRAME_S) == 14  # capped
+    # playing 7 days a redraw: each lower plot redraws every 28 days, one or two per redraw
+    days = range(0, 366, 7)
+    shown = {k: [below_day(d, k, True) for d in days] for k in range(len(LOWER))}
+    changed = [sum(a != b for a, b in zip(v, v[1:], strict=False)) for v in shown.values()]
+    assert all(12 <= n <= 13 for n in changed)
+    per_redraw = [sum(v[i] != v[i - 1] for v in shown.values()) for i in range(1, len(days))]
+    assert max(per_redraw) == 2 and all(v[-1] <= 364 for v in shown.values())
+    assert all(below_day(d, k, False) == d for d in (0, 5, 365) for k in range(5))  # paused
+
+
 def test_early_scaling_conditions_are_read_from_the_config():
     def held(**kw):
         return [ok for ok, _ in lesson.early_scaling_conditions(pairs.build_pair(**kw))]

@@ -6,9 +6,13 @@ every few days), with its caption (`caption`, from `story`)."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.ticker import FuncFormatter
+from PIL import Image
 
 from sim.core.metrics import CONVERSION_WINDOW
 from sim.viz import plots
@@ -177,10 +181,9 @@ def _time_marks(pair, axes, label_axis=None) -> None:
         plots.marks(ax, marks(pair), col, label=ax is (label_axis or axes[0]))
 
 
-def figure_profit(pair: LivePair, big: bool = False):
-    """Cumulative profit of each arm so far over the whole horizon, over the preview of where
-    it ends (`pair.preview`, drawn faintly: the live lines trace over it as the run plays)."""
-    daily, _ = frames(pair)
+def _profit_axes(pair: LivePair, big: bool, daily: pd.DataFrame):
+    """The profit figure without its marks: the preview's faint tracks, `daily`'s live lines,
+    the axes over the whole horizon."""
     fig, (ax,) = page_figure(WIDE[big], left=0.115, bottom=0.17, top=0.9)
     if pair.preview is not None:
         preview_lines(ax, pair.preview.daily, [a.name for a in pair.arms])
@@ -191,9 +194,91 @@ def figure_profit(pair: LivePair, big: bool = False):
     money_axis(ax.yaxis)
     ax.set_title(PLOTS["profit"], loc="left")
     ax.set_xlim(0, max(pair.horizon_days, 7))  # the whole year from the start: room to grow
+    return fig, ax
+
+
+def figure_profit(pair: LivePair, big: bool = False):
+    """Cumulative profit of each arm so far over the whole horizon, over the preview of where
+    it ends (`pair.preview`, drawn faintly: the live lines trace over it as the run plays)."""
+    fig, ax = _profit_axes(pair, big, frames(pair)[0])
     _time_marks(pair, [ax])
     legible(fig, big)
     return fig
+
+
+class ProfitLayers:
+    """The profit figure drawn in two layers while the run plays: what stays the same all run
+    (axes, ticks, title, the preview's tracks) rendered once per pair, preview and size; the
+    live lines, the marks and the legend drawn over a copy of it each redraw. The picture
+    `figure_profit` draws (but where a live line passes under the axis' spine), at a third of
+    its cost: the axes span the whole horizon from the start and the live lines lie on the
+    preview's (the same model and seed), so the limits never move."""
+
+    def __init__(self, pair: LivePair, big: bool):
+        self.big, self.preview = big, pair.preview
+        self.fig, self.ax = _profit_axes(pair, big, frames(pair)[0].iloc[:0])
+        if (leg := self.ax.get_legend()) is not None:  # redrawn with the live lines
+            leg.remove()
+        legible(self.fig, big)
+        # drawn after the live lines in `figure_profit` (the zero line, the preview's end
+        # values): left out of the background, drawn over the live lines each time
+        self.over = [
+            a for a in (*self.ax.lines, *self.ax.texts) if a.get_alpha() != PREVIEW_ALPHA
+        ]
+        for t in self.over:
+            t.set_visible(False)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        for t in self.over:
+            t.set_visible(True)
+        self.ax.set_autoscale_on(False)
+        self.static = set(self.ax.get_children())
+
+    def png(self, pair: LivePair) -> bytes:
+        ax = self.ax
+        for a in ax.get_children():
+            if a not in self.static:
+                a.remove()
+        daily = frames(pair)[0][["group", "job", "day", "profit"]]  # narrow: cheaper sorts
+        plots.lines(ax, plots.cumulative(daily, "profit"), "day", "cumulative_profit")
+        _time_marks(pair, [ax])
+        plots.legend(ax, daily)
+        legible(self.fig, self.big)
+        self.canvas.restore_region(self.background)
+        live = [a for a in ax.get_children() if a not in self.static]
+        for a in sorted(live + self.over, key=lambda a: a.get_zorder()):
+            ax.draw_artist(a)
+        return encode(self.canvas)
+
+
+def profit_layers(pair: LivePair, big: bool) -> ProfitLayers:
+    """The pair's `ProfitLayers` for this size and preview (built again when either changes)."""
+    layers = pair._layers.get(big)
+    if layers is None or layers.preview is not pair.preview:
+        layers = pair._layers[big] = ProfitLayers(pair, big)
+    return layers
+
+
+def encode(canvas: FigureCanvasAgg) -> bytes:
+    """The canvas as it was last drawn, as PNG (fast zlib level: encoding was a third of a
+    redraw's cost)."""
+    out = io.BytesIO()
+    w, h = canvas.get_width_height(physical=True)
+    Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+        out, format="png", compress_level=1
+    )
+    return out.getvalue()
+
+
+def png(pair: LivePair, key: str, big: bool = False) -> bytes:
+    """Figure `key` of the pair today as PNG, as the page shows it: the profit figure over its
+    preview in layers (`ProfitLayers`), the others drawn whole."""
+    if key == "profit" and pair.preview is not None and not pair.preview.failed and pair.arms:
+        return profit_layers(pair, big).png(pair)
+    canvas = FigureCanvasAgg(FIGURES[key](pair, big))
+    canvas.draw()
+    return encode(canvas)
 
 
 PREVIEW_ALPHA, PREVIEW_WIDTH = 0.22, 7  # the preview: a faint, wide track under each live line

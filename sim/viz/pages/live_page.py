@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import time
 
 import solara
 from mesa.visualization.utils import force_update, update_counter
+from solara.alias import rw
 
 from sim.viz import plots
 from sim.viz.pages import controls, figures, lesson, lessons
@@ -47,10 +49,13 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 TITLE = "privsim — live view"
 PLAY_INTERVAL_MS = 1  # pause between frames while playing
 RENDER_INTERVAL_DAYS = 7  # days simulated per redraw: a year is 52 redraws
+FRAME_S = 0.5  # while playing, a redraw slower than this advances more days (`frame_days`)
 CONTROLS = controls.page(LIVE)
 PAGE_ONLY = {"strict": False}  # invalid controls become a message on the page
 
-BELOW_FOLD_EVERY = 28  # while playing, the plots under the first screen redraw every 4 weeks
+BELOW_FOLD_EVERY = 28  # while playing, the plots under the first screen redraw every 4 weeks,
+BELOW_FOLD_STAGGER = 7  # each a week after the one before (`below_day`)
+LOWER = ("funnel", "conversion", "operators", "ltv_cac", "churn")  # under the first screen
 A_COLOUR, B_COLOUR = plots.PALETTE[:2]  # arm A, arm B, as in every figure
 BETTER, WORSE = A_COLOUR, B_COLOUR  # the difference's colour: favours B / favours A
 
@@ -86,23 +91,17 @@ CSS = """
 @solara.component
 def Plot(pair: LivePair, key: str, big: bool, day: int, ready: bool = False):
     """One figure with its caption; redrawn when `day` (the day it shows) changes, or when the
-    preview (`ready`) arrives."""
-    update_counter.get()
+    preview (`ready`) arrives (not on every redraw of the page: a plot under the first screen
+    keeps its image while its `day` stays)."""
 
     def draw():
         with pair.lock:  # not while the play thread is half-way through a day
             legend = figures.marks_legend(pair) if key == "profit" else None
-            return figures.FIGURES[key](pair, big), figures.caption(key, pair), legend
+            return figures.png(pair, key, big), figures.caption(key, pair), legend
 
-    deps = [id(pair), day, key, big, ready]
-    fig, text, legend = solara.use_memo(draw, dependencies=deps)
+    image, text, legend = solara.use_memo(draw, dependencies=[id(pair), day, key, big, ready])
     with solara.Card(margin=0, classes=["plot", f"plot-{key}"]) as card:
-        solara.FigureMatplotlib(
-            fig,
-            format="png",
-            dependencies=deps,
-            pil_kwargs={"compress_level": 1},  # encoding is a third of a redraw's cost
-        )
+        rw.Image(value=image, format="png")
         solara.Text(text, classes=["caption", f"caption-{key}"])
         if legend:
             solara.Text(legend, classes=["caption", "marks", f"marks-{key}"])
@@ -270,6 +269,25 @@ def SlideExport(pair: LivePair):
         )
 
 
+def frame_days(days: int, took_s: float) -> int:
+    """Days the next redraw advances while playing: `days` (the Playback card's), or as many
+    more, up to twice as many, as keep a redraw every `FRAME_S` seconds when the last one took
+    `took_s` (a busy machine: fewer, larger steps; the same days simulated, the same final
+    state). Capped: more days per redraw would redraw more plots under the first screen each
+    time (`below_day`), and slow the redraws further."""
+    return max(days, min(2 * days, math.ceil(days * took_s / FRAME_S)))
+
+
+def below_day(day: int, k: int, playing: bool) -> int:
+    """The day the `k`-th plot under the first screen shows: today when paused, stepped or at
+    the end; while playing, the day of its latest redraw, every `BELOW_FOLD_EVERY` days, each
+    plot `BELOW_FOLD_STAGGER` days after the one before (a redraw draws one or two of them,
+    not all five: the first screen keeps moving evenly)."""
+    if not playing:
+        return day
+    return max(0, day - (day + BELOW_FOLD_STAGGER * k) % BELOW_FOLD_EVERY)
+
+
 @solara.component
 def RunControls(
     model: solara.Reactive,
@@ -280,23 +298,28 @@ def RunControls(
     pending: bool,
 ):
     """Reset / ▶ / ❚❚ / Step, after Mesa's `ModelController` (a threaded play loop that
-    advances `render_interval` days per redraw); Reset is marked while changes wait for it."""
+    advances `render_interval` days per redraw, more while redraws are slow: `frame_days`);
+    Reset is marked while changes wait for it."""
+    took = solara.use_ref(0.0)  # seconds the last redraw took (its days and its drawing)
 
     def loop():
+        took.current = 0.0
         while playing.value and model.value.running:
             time.sleep(play_interval.value / 1000)
-            advance()
+            advance(frame_days(render_interval.value, took.current))
         playing.set(False)
 
     solara.lab.use_task(loop, dependencies=[playing.value], prefer_threaded=True)
 
-    def advance():
+    def advance(days: int):
+        start = time.monotonic()
         pair = model.value
-        for _ in range(render_interval.value):
+        for _ in range(days):
             pair.step()
             if not pair.running:
                 break
-        force_update()
+        force_update()  # redraws the page in this thread
+        took.current = time.monotonic() - start
 
     def reset():
         playing.set(False)
@@ -305,7 +328,7 @@ def RunControls(
 
     def step():
         if not playing.value:
-            advance()
+            advance(render_interval.value)
 
     with solara.Row(classes=["run-bar"]):
         DayCounter(model.value)
@@ -400,15 +423,16 @@ def Page():
                     solara.Text("Changes wait for Reset", classes=["pending-banner"])
                 ScenarioControls(parameters)
             with solara.Card("Playback"):
-                solara.Text(f"Days per redraw: {render_interval.value}")
+                solara.Text(
+                    f"Days per redraw: {render_interval.value} (more while a redraw takes "
+                    f"over {FRAME_S:g} s)"
+                )
                 solara.SliderInt("", value=render_interval, min=1, max=30)
                 solara.Text(f"Pause between redraws: {play_interval.value} ms")
                 solara.SliderInt("", value=play_interval, min=1, max=500)
 
-    # while playing, the plots under the first screen redraw every few weeks (a year in under a
-    # minute); paused, stepped or at the end, every plot shows today
     day = pair.day
-    below = day if not playing.value or not pair.running else day - day % BELOW_FOLD_EVERY
+    below = {key: below_day(day, k, playing.value and pair.running) for k, key in enumerate(LOWER)}
 
     with solara.Column(
         style={"padding": "0 8px", "margin-top": "-12px"}, classes=["presenting"] if big else []
@@ -430,23 +454,22 @@ def Page():
             Headline(pair)
         Plot(pair, "profit", big, day, ready)
         WhatHappened(pair, ready)
-        lower = ("funnel", "conversion", "operators", "ltv_cac", "churn")
         if big:
-            for key in lower:
-                Plot(pair, key, big, below)
+            for key in LOWER:
+                Plot(pair, key, big, below[key])
         else:
             with solara.Columns([1, 1]):
-                Plot(pair, "funnel", big, below)
-                Plot(pair, "conversion", big, below)
+                Plot(pair, "funnel", big, below["funnel"])
+                Plot(pair, "conversion", big, below["conversion"])
             with solara.Columns([1, 1]):
-                Plot(pair, "operators", big, below)
-                Plot(pair, "ltv_cac", big, below)
+                Plot(pair, "operators", big, below["operators"])
+                Plot(pair, "ltv_cac", big, below["ltv_cac"])
             with solara.Columns([1, 1]):
-                Plot(pair, "churn", big, below)
+                Plot(pair, "churn", big, below["churn"])
                 solara.Column()
         # keyed: a pending-changes banner above, or the sidebar gone in presentation mode,
         # shifts the positions; the keys keep these cards' state (a reveal, a run's bands)
-        RevealBrand(pair, below).key("reveal-brand")
+        RevealBrand(pair, below[LOWER[0]]).key("reveal-brand")
         AcrossBrands(pair, big).key("across-brands")
 
 

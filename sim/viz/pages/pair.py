@@ -115,6 +115,7 @@ class LivePair(mesa.Model):
         self.lock = threading.RLock()
         self._frames = None  # (day, daily, cohorts): see `figures.frames`
         self._marks = None  # (day, marks): see `figures.marks`
+        self._layers = {}  # presentation mode → `figures.ProfitLayers`
         self.preview = None  # the pair run ahead to its horizon, set by the page (`lesson.preview`)
         self.guesses = None  # a lesson's brands: `lessons.guess_line`, set by the page
         try:
