@@ -1,6 +1,5 @@
-"""`privsim-workshop`: a facilitator's commands for the workshop game (`sim.experiment.workshop`;
-docs/pages.md). The game's page and its serving command belong to `sim.viz.pages.game*` and
-`sim.cli.game`; these work on a workshop folder without a page.
+"""`privsim-workshop`: a facilitator's commands for the workshop game, on a workshop folder,
+without the page (the page: `privsim-game`; docs/pages.md "The workshop game").
 
 - `new FOLDER [--name NAME] [key=value …]`: create a workshop from configs/workshop/NAME.yaml
   with Hydra overrides (checked, naming the key and range);
@@ -49,6 +48,17 @@ def parser() -> checks.ArgumentParser:
     return p
 
 
+def readable(table) -> str:
+    """A table as printed: yuan to the yuan, shares in per cent (the page's are `story.yuan`)."""
+    out = table.copy()
+    for col in out.columns:
+        if "yuan" in col or col == "rank":
+            out[col] = out[col].round(0).astype("Int64")
+        elif "conversion" in col:
+            out[col] = (100 * out[col]).round(1).astype(str) + " %"
+    return out.to_string(index=False)
+
+
 def decision_values(values: list[str]) -> dict:
     """`key=value` words as a decision's mapping (values read as YAML: 3, 800.0, true; 1e4 as
     a number)."""
@@ -85,12 +95,12 @@ def main(argv=None) -> None:
         elif args.command == "play":
             team = ws.join(args.team)
             monthly = team.play(decision_values(args.values))
-            print(monthly.tail(1).to_string(index=False))
+            print(readable(monthly.tail(1)))
         elif args.command == "replay":
             return replay(ws)
         else:
             board = ws.reveal()
-            print(board.to_string(index=False))
+            print(readable(board))
             for col in board.columns:
                 print(f"  {col}: {REVEAL_COLUMNS[col]}")
             print("\n".join(ws.brand_words()))
