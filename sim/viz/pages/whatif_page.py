@@ -46,6 +46,7 @@ from sim.viz.pages.whatif import (
     runs_table,
     table_html,
     titles,
+    volume_note,
 )
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -97,6 +98,11 @@ def _budget_note(s: Plan, channel: str) -> str:
 @functools.cache
 def _fit_note(s: Plan) -> str:
     return fit_note(s)
+
+
+@functools.cache
+def _volume_note(s: Plan) -> str:
+    return volume_note(s)
 
 
 class _Stream:
@@ -164,6 +170,8 @@ def ScenarioCard(i: int, scenarios: solara.Reactive, disabled: bool):
                 note = _budget_note(s, name[len("budget_") :])
             elif name == "fit":
                 note = _fit_note(s)
+            elif name == "ad_volume":
+                note = _volume_note(s)
             elif c.choices in DEFINED:  # what the chosen strategy / pool / business is
                 note = labels.config_definition(c.choices, getattr(s, name))
             Field(c, getattr(s, name), set_(name), disabled, note)
