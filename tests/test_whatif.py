@@ -5,6 +5,7 @@ results)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import subprocess
@@ -457,7 +458,8 @@ def test_privsim_runs_the_saved_file(tmp_path, extra):
         cfg = yaml.safe_load((out / str(k) / "config.json").read_text())
         assert cfg["operators"]["fixed"] == 3 and cfg["horizon_days"] == 10
         page = compose([*w.run_overrides(two, 10), f"seed={k}"])
-        assert {c: cfg[c] for c in page} == page  # the page's run, key for key
+        ran = json.loads((out / str(k) / "config.json").read_text())
+        assert {c: ran[c] for c in page} == page  # the page's run, key for key
         assert (direct / str(k) / "config.json").read_text() == (out / str(k) / "config.json"
                                                                 ).read_text()  # fmt: skip
         pd.testing.assert_frame_equal(pd.read_parquet(direct / str(k) / "daily.parquet"),
