@@ -207,6 +207,17 @@ def test_alternatives_are_the_experiments_candidates_and_nothing_else():
     assert "fit.spread=0.0" in w.Plan(alternatives=YES).overrides()  # "sure": pinned, not swept
 
 
+def test_a_plan_the_build_refuses_says_why_in_its_notes():
+    """The chosen pool is also one of the alternatives: refused, and the card's notes say so."""
+    from sim.viz.pages import whatif_page
+
+    bad = replace(WITH, pool="conversion")
+    with pytest.raises(ValueError, match="listed twice"):
+        w.evaluations([bad], 2, 30)
+    assert whatif_page._fit_note(bad).startswith("This plan is refused: fit.place: candidate")
+    assert whatif_page._volume_note(bad) == whatif_page._fit_note(bad)
+
+
 def test_a_plan_with_alternatives_runs_one_scenario_not_the_experiments_sweep():
     """The experiment also sweeps strategy, fit.spread and seed (hydra.sweeper.params): the
     plan's `privsim -m` overrides set each but the seed, so the multirun is the page's seeds,

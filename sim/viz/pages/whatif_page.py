@@ -90,19 +90,21 @@ def _rules_of(strategy: str) -> frozenset[str]:
     return frozenset(k for k, c in CONTROLS.items() if c.phase_key and controls.rule_phases(c, cfg))
 
 
-@functools.cache
-def _budget_note(s: Plan, channel: str) -> str:
-    return budget_note(s, channel)
+def _said(note):
+    """A card's note, cached per plan; a plan the config build refuses (e.g. a pool chosen that
+    is also one of the alternatives) says why instead of breaking the card."""
+
+    @functools.cache
+    def f(*args) -> str:
+        try:
+            return note(*args)
+        except ValueError as e:
+            return f"This plan is refused: {e}"
+
+    return f
 
 
-@functools.cache
-def _fit_note(s: Plan) -> str:
-    return fit_note(s)
-
-
-@functools.cache
-def _volume_note(s: Plan) -> str:
-    return volume_note(s)
+_budget_note, _fit_note, _volume_note = map(_said, (budget_note, fit_note, volume_note))
 
 
 class _Stream:
