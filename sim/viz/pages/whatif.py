@@ -222,8 +222,10 @@ def fit_note(s: Plan) -> str:
         listed = "; ".join(f"{d}: {', '.join(c)} (guess: {guess[d]})" for d, c in named.items())
         return text + (
             f" This brand has alternatives to test ({listed}; a big launch runs the guess "
-            "untested): a 0-1 test can commit a better fit than the guess, and "
-            "the more unsure, the more that pays (experiments/strategy_map.md)."
+            "untested): a 0-1 test can commit a better fit than the guess. On the strategy "
+            "map's brands the more unsure, the more that paid from two or three years on, and "
+            "within one year testing first never won: compare at a horizon of 730 or 1,095 "
+            "days (experiments/strategy_map.md)."
         )
     return text + (
         " This brand has no alternative pool, product or channel to test, so a 0-1 test cannot "
