@@ -5,10 +5,12 @@ results)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -173,13 +175,97 @@ def test_planned_spend_is_the_plans_volume_at_day_0_cost():
     assert [v for _, v in stated] == [2000.0] * len(cfg["strategy"]["phases"])
 
 
-def test_the_fit_note_says_when_a_test_has_nothing_to_pick(monkeypatch):
-    """The configs' brand has no alternatives to test: the note says the test only gates."""
-    assert "has no alternative pool, product or channel to test" in w.fit_note(w.Plan())
-    cfg = compose([])
-    cfg["fit"]["goods"]["variants"] = ["variant_b"]
-    monkeypatch.setattr(w, "compose", lambda ov: cfg)
-    assert "the more a 0-1 test pays" in w.fit_note(w.Plan(fit="unsure"))
+def test_the_fit_note_says_which_case_applies():
+    """The configs' brand has no alternatives to test: the note says the test only gates and
+    names the control that gives it some; with them, it names each dimension's candidates."""
+    note = w.fit_note(w.Plan())
+    assert "has no alternative pool, product or channel to test" in note
+    assert controls.ALTERNATIVES_QUESTION in note
+    note = w.fit_note(w.Plan(alternatives=YES, fit="unsure"))
+    assert "has no alternative" not in note
+    assert ("alternatives to test (place: nurturing, b2b, conversion (guess: nurturing); goods: "
+            "high_freq_high_margin, variant_b, variant_c (guess: high_freq_high_margin)") in note
+
+
+YES = next(k for k, v in controls.ALTERNATIVES.items() if v)  # the brand with alternatives
+WITH = w.Plan(strategy="ten_to_n", alternatives=YES, fit="unsure")
+
+
+def test_alternatives_are_the_experiments_candidates_and_nothing_else():
+    """"yes" loads testing_value's candidate pools and lead products; the rest of the plan (its
+    horizon, its fit spread, its strategy) is the page's, not the experiment's."""
+    ov = w.run_overrides(WITH, 60)
+    assert "experiment=testing_value" in ov and "horizon_days=60" in ov
+    got, plain = compose(ov), compose(w.run_overrides(replace(WITH, alternatives="no"), 60))
+    experiment = yaml.safe_load((Path(CONFIG_DIR) / "experiment" / "testing_value.yaml").read_text())
+    assert got["fit"]["goods"]["variants"] == experiment["fit"]["goods"]["variants"]
+    assert sorted(got["fit"]["place"]["pools"]) == ["b2b", "conversion"]
+    assert got["fit"]["truth"]["replicates"] == experiment["fit"]["truth"]["replicates"]
+    for cfg in (got, plain):
+        cfg["fit"] = {k: v for k, v in cfg["fit"].items() if k not in ("place", "goods", "truth")}
+    assert got == plain  # horizon 60 (not the experiment's 1,095), fit.spread 0.5, ten_to_n
+    assert "fit.spread=0.0" in w.Plan(alternatives=YES).overrides()  # "sure": pinned, not swept
+
+
+def test_a_plan_the_build_refuses_says_why_in_its_notes():
+    """The chosen pool is also one of the alternatives: refused, and the card's notes say so."""
+    from sim.viz.pages import whatif_page
+
+    bad = replace(WITH, pool="conversion")
+    with pytest.raises(ValueError, match="listed twice"):
+        w.evaluations([bad], 2, 30)
+    assert whatif_page._fit_note(bad).startswith("This plan is refused: fit.place: candidate")
+    assert whatif_page._volume_note(bad) == whatif_page._fit_note(bad)
+
+
+def test_a_plan_with_alternatives_runs_one_scenario_not_the_experiments_sweep():
+    """The experiment also sweeps strategy, fit.spread and seed (hydra.sweeper.params): the
+    plan's `privsim -m` overrides set each but the seed, so the multirun is the page's seeds,
+    each job composing to the page's run (`sweep.planned_jobs`: Hydra's expansion)."""
+    from omegaconf import OmegaConf
+
+    from sim.experiment.sweep import planned_jobs
+
+    params = OmegaConf.load(Path(CONFIG_DIR) / "experiment" / "testing_value.yaml").hydra.sweeper
+    sweeper = {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", **params}
+    for plan in (WITH, w.Plan(alternatives=YES)):
+        ov = w.run_overrides(plan, 60)
+        sweep = OmegaConf.create({"hydra": {"sweeper": sweeper,
+                                            "overrides": {"task": [*ov, "seed=range(0,3)"]}}})  # fmt: skip
+        jobs = planned_jobs(sweep)
+        assert len(jobs) == 3
+        for k, job in enumerate(jobs):
+            assert compose(job) == compose([*ov, f"seed={k}"])
+    assert w.command(WITH, 3, 60).endswith(" ".join([*w.run_overrides(WITH, 60),
+                                                     "'seed=range(0,3)'"]))  # fmt: skip
+
+
+def test_paid_ads_volume_scales_the_plan_in_every_phase_and_says_the_spend():
+    """Issue #25's "double the ad budget": ×2 the plan's paid-ads users in every phase
+    (`channels.paid_ads.volume_scale`), its spend per phase stated in yuan/day beside it."""
+    two = w.Plan(ad_volume=2.0)
+    assert "++channels.paid_ads.volume_scale=2.0" in two.overrides()
+    assert compose(two.overrides())["channels"]["paid_ads"]["volume_scale"] == 2.0
+    plan = w.planned_spend(w.Plan())["paid_ads"]
+    doubled = w.planned_spend(two)["paid_ads"]
+    assert [p for p, _ in doubled] == [p for p, _ in plan]
+    assert [v for _, v in doubled] == pytest.approx([2 * v for _, v in plan])
+    note = w.volume_note(two)
+    assert note.startswith("paid ads spend at ×2: " + ", ".join(
+        f"{v:,.0f} ({p})" for p, v in doubled) + " yuan/day; the plan's (×1): ")  # fmt: skip
+    assert "changes nothing" in w.volume_note(replace(two, budget_paid_ads=900.0))
+    assert "Paid-ads volume" in w.budget_note(w.Plan(budget_paid_ads=900.0), "paid_ads")
+    assert w.titles([w.Plan(), two])[1] == "S2 · staged · paid ads volume ×2"
+    assert w.titles([WITH])[0].endswith("alternatives to test (testing_value) · unsure of fit "
+                                        "(spread 0.5)")  # fmt: skip
+
+
+def test_new_controls_round_trip_through_yaml_and_url():
+    scs = [w.Plan(ad_volume=2.0), WITH]
+    text = whatif_share.to_yaml(scs, 2, 60)
+    assert yaml.safe_load(text)["scenarios"][1]["overrides"] == w.run_overrides(WITH, 60)
+    assert whatif_share.from_yaml(text) == (scs, 2, 60)
+    assert whatif_share.from_query(whatif_share.to_query(scs, 2, 60)) == (scs, 2, 60)
 
 
 def test_a_typed_budget_is_shown_against_the_plan_in_every_phase():
@@ -356,12 +442,16 @@ def test_privsim_scenario_file_expands_to_the_files_overrides_the_command_line_w
             expand(argv)
 
 
-@pytest.mark.slow  # three Hydra processes: ~25 s
-def test_privsim_runs_the_saved_file(tmp_path):
+@pytest.mark.slow  # three Hydra processes: ~25 s (with alternatives ~40 s)
+@pytest.mark.parametrize("extra", [{}, {"alternatives": YES, "ad_volume": 2.0}])
+def test_privsim_runs_the_saved_file(tmp_path, extra):
     """`privsim -m $(privsim-whatif --overrides FILE --scenario 2)` and `privsim --scenario-file
-    FILE --scenario 2`: scenario 2's seeds, the same numbers by either route."""
+    FILE --scenario 2`: scenario 2's seeds, the same numbers by either route; with alternatives
+    (an experiment that sweeps strategies and spreads itself) still the plan's seeds only, each
+    the page's config."""
     f = tmp_path / "s.yaml"
-    f.write_text(whatif_share.to_yaml([w.Plan(), w.Plan(team=3)], 2, 10))
+    two = w.Plan(team=3, **extra)
+    f.write_text(whatif_share.to_yaml([w.Plan(), two], 2, 10))
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     ov = subprocess.run([sys.executable, "-m", "sim.cli.whatif", "--overrides", str(f),
                          "--scenario", "2"], capture_output=True, text=True, env=env, check=True,
@@ -372,11 +462,15 @@ def test_privsim_runs_the_saved_file(tmp_path):
                  ["--scenario-file", str(f), "--scenario", "2", f"hydra.sweep.dir={direct}"]):
         subprocess.run([sys.executable, "-m", "sim", *argv], capture_output=True, env=env,
                        check=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert sorted(p.name for p in out.iterdir() if p.name.isdigit()) == ["0", "1"]
     for k in (0, 1):
         summary = yaml.safe_load((out / str(k) / "summary.json").read_text())
         assert summary["seed"] == k and "spend_paid_ads" in summary
         cfg = yaml.safe_load((out / str(k) / "config.json").read_text())
         assert cfg["operators"]["fixed"] == 3 and cfg["horizon_days"] == 10
+        page = compose([*w.run_overrides(two, 10), f"seed={k}"])
+        ran = json.loads((out / str(k) / "config.json").read_text())
+        assert {c: ran[c] for c in page} == page  # the page's run, key for key
         assert (direct / str(k) / "config.json").read_text() == (out / str(k) / "config.json"
                                                                 ).read_text()  # fmt: skip
         pd.testing.assert_frame_equal(pd.read_parquet(direct / str(k) / "daily.parquet"),

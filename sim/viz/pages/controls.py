@@ -22,6 +22,9 @@ field, 0 operators …): it then sets nothing. Two controls with the same words 
 meanings get different names: `ad_volume` scales paid-ads *users* per day
 (`channels.paid_ads.volume_scale`, DOMAIN.md §2.5: unit cost climbs with volume),
 `budget_paid_ads` fixes paid-ads *money* per day (`channels.paid_ads.budget_per_day`, yuan).
+The what-if page's `alternatives` loads an experiment's brand (its candidates) the way the live
+page's `experiment` does; the what-if plan then pins what that experiment also sweeps
+(`whatif.Plan.overrides`).
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ class Control:
         if self.sets is None or self.per_phase or self.keeps(value):
             return []
         if self.means is not None:
-            return [f"{self.sets}={number(self.means[value])}"]
+            v = self.means[value]
+            return [f"{self.sets}={v if isinstance(v, str) else number(v)}"]
         if self.kind is str:
             return [f"{self.sets}={value}"]
         return [f"{self.sets}={number(value * self.scale, self.kind)}"]
@@ -183,6 +187,15 @@ POLICY_SEARCH = "staged_policy"
 # map's four spreads (configs/experiment/strategy_map.yaml), in words
 FIT_WORDS = {"sure": 0.0, "fairly sure": 0.25, "unsure": 0.5, "very unsure": 1.0}
 FIT_QUESTION = "How sure are you that this pool / product / channel fits your brand?"
+# "Does the brand have alternatives to test?" -> the experiment whose brand has them: the
+# testing_value experiment's candidate pools and lead products (DOMAIN §3.1); "no": the configs'
+# brand, which has none
+NO_ALTERNATIVES = "no"
+ALTERNATIVES = {
+    NO_ALTERNATIVES: None,
+    "yes: the testing_value experiment's candidate pools and lead products": "testing_value",
+}
+ALTERNATIVES_QUESTION = "Does the brand have alternatives to test?"
 MONEY_PER_DAY = (0.0, 100_000.0, 100.0)  # yuan/day a channel budget may take (the page's range)
 
 
@@ -241,8 +254,8 @@ def _table() -> dict[str, Control]:
             Control("initial_users", "Existing customers imported on day 0 (users)", "number",
                     int, base()["initial_users"], (WHATIF,), span=(0, 1_000_000, 1),
                     unit="users", sets="initial_users", keep=base()["initial_users"]),
-            Control("ad_volume", "Ad volume: paid-ads users per day × (volume_scale; spend "
-                    "rises faster: unit cost climbs)", "slider", float, 1.0, (LIVE,),
+            Control("ad_volume", "Paid-ads volume (× the plan's users per day, every phase; "
+                    "spend rises faster: unit cost climbs)", "slider", float, 1.0, (LIVE, WHATIF),
                     span=(0.0, 3.0, 0.25), unit="× planned users per day",
                     sets="++channels.paid_ads.volume_scale", keep=1.0),
             *_budgets(),
@@ -253,6 +266,9 @@ def _table() -> dict[str, Control]:
                     (WHATIF,), choices=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
                     unit="share", sets="strategy.phases.<i>.channel_mix", keep=AS_PLANNED,
                     per_phase=True),
+            Control("alternatives", ALTERNATIVES_QUESTION, "select", str, NO_ALTERNATIVES,
+                    (WHATIF,), choices=tuple(ALTERNATIVES), means=ALTERNATIVES, sets="experiment",
+                    keep=NO_ALTERNATIVES),
             Control("fit", FIT_QUESTION, "select", str, _fit_default(), (WHATIF,),
                     choices=tuple(FIT_WORDS), means=FIT_WORDS, unit="fit.spread",
                     sets="fit.spread", keep=_fit_default()),

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import OmegaConf
 
 from sim.core.acquisition import unit_cost
+from sim.core.params import candidates, guesses
 from sim.experiment.batch import Evaluation, Result, results_frame, run_batch
-from sim.experiment.config import build, compose, model_kwargs
+from sim.experiment.config import CONFIG_DIR, build, compose, model_kwargs, override
 from sim.viz import labels, plots, report
 from sim.viz.pages import controls
 from sim.viz.pages.controls import CONTROLS, RUN, WHATIF
@@ -50,17 +53,44 @@ GLOSSARY_STRATEGIES = ("staged", "premature", "ten_to_n", "ten_to_n_stoploss",
 
 def _plan_overrides(self) -> list[str]:
     """The Hydra overrides of this plan (without seed and horizon), as on the CLI; a policy
-    rule the strategy has not is refused (`controls.rule_overrides`)."""
+    rule the strategy has not is refused (`controls.rule_overrides`). A plan that loads an
+    experiment (`alternatives`) pins what that experiment sweeps (`swept_pins`), so `privsim -m`
+    runs the page's one scenario, not the experiment's sweep."""
     out = controls.overrides(WHATIF, self.__dict__)
     rules = any(c.phase_key and not c.keeps(getattr(self, k)) for k, c in CONTROLS.items())
-    if CONTROLS["fission"].keeps(self.fission) and not rules:
+    if CONTROLS["fission"].keeps(self.fission) and not rules and not experiment_of(out):
         return out
     cfg = compose(out)
     return (
         out
+        + swept_pins(out, cfg)
         + controls.phase_overrides(cfg, self.fission)
         + controls.rule_overrides(WHATIF, cfg, self.__dict__)
     )
+
+
+def experiment_of(overrides: list[str]) -> str | None:
+    """The experiment a plan's overrides load (`experiment=<name>`), or None."""
+    return next((o.split("=", 1)[1] for o in overrides if o.startswith("experiment=")), None)
+
+
+def swept_pins(overrides: list[str], cfg: dict) -> list[str]:
+    """`key=value` for each key the loaded experiment's sweep varies (`hydra.sweeper.params`,
+    seed aside: the command gives the seeds) that `overrides` leave unset, at its value in the
+    composed `cfg`: a multirun of the plan's command then runs this one plan (a key on the
+    command line replaces the sweep's) and `compose` runs the same."""
+    name = experiment_of(overrides)
+    if name is None:
+        return []
+    params = OmegaConf.select(
+        OmegaConf.load(Path(CONFIG_DIR) / "experiment" / f"{name}.yaml"), "hydra.sweeper.params"
+    )
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    return [
+        override(k, OmegaConf.select(OmegaConf.create(cfg), k))
+        for k in (params or {})
+        if k != "seed" and k not in given
+    ]
 
 
 Plan = controls.values_class(
@@ -84,8 +114,13 @@ def check_run(seeds: int, horizon: int | None) -> None:
 
 
 def run_overrides(s: Plan, horizon: int | None = None) -> list[str]:
-    """A plan's overrides and the horizon, when not the config's."""
-    return [*s.overrides(), *CONTROLS["horizon_days"].override(horizon_of(horizon))]
+    """A plan's overrides and the horizon, when not the config's; always when the plan loads an
+    experiment (which may set its own: testing_value runs three years)."""
+    out = s.overrides()
+    days = horizon_of(horizon)
+    if experiment_of(out):
+        return [*out, override("horizon_days", days)]
+    return [*out, *CONTROLS["horizon_days"].override(days)]
 
 
 def command(s: Plan, seeds: int, horizon: int | None = None) -> str:
@@ -98,11 +133,16 @@ def phrase(name: str, value) -> str:
     c = CONTROLS[name]
     if c.sets == "strategy":
         return str(value)
+    if c.sets == "experiment":
+        v = c.means[value]
+        return f"alternatives to test ({v})" if v else "no alternatives to test"
     if c.means is not None:
         return f"{value} of fit (spread {c.means[value]:g})"
     shown = f"{value:,.0f}" if isinstance(value, (int, float)) and value >= 1000 else c.shown(value)
     if c.phase_key is not None:
         return f"{c.label.split(' (')[0]} {shown}"
+    if c.name == "ad_volume":
+        return f"{labels.words(c.sets.split('.')[-2])} volume ×{shown}"
     if c.sets == "operators.fixed":
         return f"{shown} operators"
     if c.name == "fission":
@@ -156,29 +196,67 @@ def budget_note(s: Plan, channel: str) -> str:
     if budget is None:
         return text
     vs = ", ".join(f"×{budget / v:.2f} in {ph}" for ph, v in plan)
+    scale = CONTROLS["ad_volume"]
+    hint = (f" (to scale the plan in every phase instead: \"{scale.label.split(' (')[0]}\")"
+            if scale.sets.split(".")[-2] == channel else "")  # fmt: skip
     return f"{text}. {budget:,.0f} yuan/day replaces the plan in every phase" + (
         f": {vs}" if vs else ""
-    )
+    ) + hint
 
 
 def fit_note(s: Plan) -> str:
     """The card's note under "how sure are you that … fits": the spread each answer maps to,
-    that this assumption decides "test first or launch big?", and, when the plan's brand has
-    no alternative pool, product or channel to test (`fit.place.pools`, `fit.goods.variants`,
-    `fit.people.channels` empty, as in the configs' default), that its 0-1 test then cannot
+    that this assumption decides "test first or launch big?", and which case the plan's brand
+    is (`alternatives`): with alternatives to test (its candidates per dimension, named), a 0-1
+    test can commit a better fit than the guess; with none (`fit.place.pools`,
+    `fit.goods.variants`, `fit.people.channels` empty, as in the configs' default), it cannot
     pick a better fit, only hold scaling at its gate (DOMAIN §3.1)."""
     words = CONTROLS["fit"].means
     text = (", ".join(f"{w} = fit.spread {v:g}" for w, v in words.items())
             + " (sd of log fit, DOMAIN §3.1). This assumption decides \"test first or launch "
             "big?\": at 0 everything fits as configured, so a test can only cost time.")  # fmt: skip
-    fit = compose(s.overrides())["fit"]
-    if fit["place"]["pools"] or fit["goods"]["variants"] or fit["people"]["channels"]:
-        return text + " The more unsure, the more a 0-1 test pays (experiments/strategy_map.md)."
+    sc = build(compose(s.overrides()))
+    guess = guesses(sc)
+    named = {d: c for d, c in candidates(sc).items() if len(c) > 1}
+    if named:
+        listed = "; ".join(f"{d}: {', '.join(c)} (guess: {guess[d]})" for d, c in named.items())
+        return text + (
+            f" This brand has alternatives to test ({listed}; a big launch runs the guess "
+            "untested): a 0-1 test can commit a better fit than the guess. On the strategy "
+            "map's brands the more unsure, the more that paid from two or three years on, and "
+            "within one year testing first never won: compare at a horizon of 730 or 1,095 "
+            "days (experiments/strategy_map.md)."
+        )
     return text + (
         " This brand has no alternative pool, product or channel to test, so a 0-1 test cannot "
         "pick a better fit: it only holds scaling until measured conversion passes its gate. "
-        "\"The more unsure, the more a test pays\" was measured on brands with alternatives "
+        "\"The more unsure, the more a test pays\" was measured on brands with alternatives: "
+        f"answer yes to \"{controls.ALTERNATIVES_QUESTION}\" to give the test some "
         "(experiments/strategy_map.md; the trainer's page's lesson \"An untested launch\")."
+    )
+
+
+def volume_note(s: Plan) -> str:
+    """The card's note under the paid-ads volume: the plan's paid-ads spend per phase at this
+    volume and at ×1, yuan/day at day 0's unit cost (`planned_spend`). The volume scales the
+    users bought in every phase alike (`channels.paid_ads.volume_scale`); the unit cost climbs
+    with the volume bought (DOMAIN §2.5), so the runs spend more than the volume's multiple,
+    which the table's spend column shows. A typed paid-ads budget replaces the plan, volume
+    included (`model._acquire`)."""
+    c = CONTROLS["ad_volume"]
+    channel = c.sets.split(".")[-2]
+    if getattr(s, f"budget_{channel}") is not None:
+        return f"A {labels.words(channel)} budget is typed: it replaces the plan, so this volume "\
+            "changes nothing."  # fmt: skip
+    plan = dict(planned_spend(replace(s, ad_volume=c.keep)).get(channel, []))
+    now = dict(planned_spend(s).get(channel, []))
+    at = ", ".join(f"{now.get(ph, 0.0):,.0f} ({ph})" for ph in plan) or "none"
+    text = f"{labels.words(channel)} spend at ×{s.ad_volume:g}: {at} yuan/day"
+    if s.ad_volume != c.keep:
+        text += "; the plan's (×1): " + ", ".join(f"{v:,.0f}" for v in plan.values())
+    return text + (
+        ", at day 0's unit cost. The unit cost climbs with the volume bought (DOMAIN §2.5), so "
+        "the runs' spend (the table) grows faster than the volume."
     )
 
 

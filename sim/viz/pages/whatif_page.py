@@ -46,6 +46,7 @@ from sim.viz.pages.whatif import (
     runs_table,
     table_html,
     titles,
+    volume_note,
 )
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
@@ -89,14 +90,21 @@ def _rules_of(strategy: str) -> frozenset[str]:
     return frozenset(k for k, c in CONTROLS.items() if c.phase_key and controls.rule_phases(c, cfg))
 
 
-@functools.cache
-def _budget_note(s: Plan, channel: str) -> str:
-    return budget_note(s, channel)
+def _said(note):
+    """A card's note, cached per plan; a plan the config build refuses (e.g. a pool chosen that
+    is also one of the alternatives) says why instead of breaking the card."""
+
+    @functools.cache
+    def f(*args) -> str:
+        try:
+            return note(*args)
+        except ValueError as e:
+            return f"This plan is refused: {e}"
+
+    return f
 
 
-@functools.cache
-def _fit_note(s: Plan) -> str:
-    return fit_note(s)
+_budget_note, _fit_note, _volume_note = map(_said, (budget_note, fit_note, volume_note))
 
 
 class _Stream:
@@ -164,6 +172,8 @@ def ScenarioCard(i: int, scenarios: solara.Reactive, disabled: bool):
                 note = _budget_note(s, name[len("budget_") :])
             elif name == "fit":
                 note = _fit_note(s)
+            elif name == "ad_volume":
+                note = _volume_note(s)
             elif c.choices in DEFINED:  # what the chosen strategy / pool / business is
                 note = labels.config_definition(c.choices, getattr(s, name))
             Field(c, getattr(s, name), set_(name), disabled, note)
