@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shlex
 import subprocess
 import sys
 from dataclasses import replace
@@ -18,9 +19,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from sim.cli import scenario_file
 from sim.core.model import PrivateDomainModel
 from sim.experiment.batch import Evaluation, Result
-from sim.experiment.config import CONFIG_DIR, compose, model_kwargs
+from sim.experiment.config import CONFIG_DIR, compose, group_options, model_kwargs
 from sim.experiment.goal_spec import load_spec
 from sim.experiment.optimize_spec import load_spec as load_policy
 from sim.viz import labels
@@ -121,6 +123,21 @@ def test_values_not_offered_are_refused(change, says):
     (name,) = change
     with pytest.raises(ValueError, match=f"{name} = .*{says}"):
         w.Plan(**change)
+
+
+def test_every_strategy_offered_is_a_plan_its_config_defines_in_words():
+    """The strategy select offers the configs' plans, each defined in words under it (its YAML's
+    opening sentence); the studies' probes (`steady`, `channel/*`, whose headers say so) are
+    not offered, and a file or link naming one is refused."""
+    offered = controls.page(controls.WHATIF)["strategy"].options()
+    every = group_options("strategy")
+    assert "staged" in offered and set(offered) < set(every)
+    for name in every:
+        words = labels.config_definition("strategy", name)
+        assert len(words) > 40 and words.endswith("."), name  # a sentence, not a name
+        assert ("probe" in words.lower()) == (name not in offered), (name, words)
+    with pytest.raises(ValueError, match=r"strategy = 'steady' \(did you mean staged\?\)"):
+        w.Plan(strategy="steady")
 
 
 def test_an_unknown_control_suggests_the_nearest():
@@ -344,15 +361,34 @@ def test_comparison_known_answer():
     assert html.count("scenario-row") == 2 and "privsim -m y" in html
     # each command in a row of its own across all 7 columns: it wraps at spaces, not mid-word
     assert html.count("<td colspan='7'>Reproduce: <code class='command'>") == 2
-    assert "25 (13 – 79)" in html and "not within the horizon" in html
+    assert w.cell(t.loc[a], "profit") == "¥25 (¥13 – ¥79)" and "2.50 (1.30 – 7.90)" in html
+    assert "not within the horizon" in html
     assert "[3 of 4 seeds]" in html and "1 failed" in html
-    assert "Profit over the 365-day horizon" in html and "paid ads: 15" in html
+    assert "Profit over the 365-day horizon (yuan)" in html
+    assert "paid ads: <span class='nb'>¥15</span>" in html
+
+
+def test_money_cells_read_as_the_other_pages_write_money():
+    """Profit and spend in the pages' one money format (`story.yuan`: the trainer's and the
+    game's), the unit and horizon in the heading."""
+    row = {"scenario": "S1 · staged", "runs": 10, "failed": 0, "p_best": 0.5,
+           "profit_p10": -120_400.0, "profit_p50": -87_109.0, "profit_p90": 15_000.0,
+           "profit_n": 10, "spend_paid_ads_per_day_p50": 12_345.0}  # fmt: skip
+    assert w.cell(row, "profit") == "−¥87k (−¥120k – ¥15k)"
+    assert w.spend_cell(row) == "paid ads: ¥12k"
+    for col in ("ltv_cac_90d", "conversion_30d", "payback_day"):
+        row |= {f"{col}_p{q}": 1.0 for q in (10, 50, 90)} | {f"{col}_n": 10}
+    page = w.table_html(pd.DataFrame([row]), {}, 90)
+    assert "<th>Profit over the 90-day horizon (yuan)</th>" in page
+    money = "<span class='nb'>−¥87k</span> (<span class='nb'>−¥120k</span> – <span class='nb'>¥15k</span>)"
+    assert f"<td>{money}</td>" in page and "-87" not in page  # no line break inside a value
+    assert "paid ads: <span class='nb'>¥12k</span>" in page
 
 
 def test_spend_lists_only_the_channels_that_spend():
     row = {"spend_paid_ads_per_day_p50": 1500.0, "spend_kol_per_day_p50": 0.0,
            "spend_fission_per_day_p50": 0.2, "spend_public_store_per_day_p50": math.nan}  # fmt: skip
-    assert w.spend_cell(row) == "paid ads: 1,500\nfission: < 1"
+    assert w.spend_cell(row) == "paid ads: ¥1,500\nfission: < ¥1"
     assert w.spend_cell({"spend_kol_per_day_p50": 0.0, "profit_p50": 1.0}) == "none"
     assert w.spend_cell({"spend_kol_per_day_p50": math.nan}) == "–"  # no seed has a value
     done = pd.DataFrame({"spend_paid_ads": [0.0, 10.0], "spend_kol": [0.0, 0.0]})
@@ -417,6 +453,21 @@ def test_a_scenario_is_chosen_by_number_or_tag_listing_the_choices():
         whatif_share.overrides(text, None)
     one = whatif_share.to_yaml(SCENARIOS[:1], 2, 60)
     assert whatif_share.overrides(one, None) == whatif_share.overrides(one, 1)
+
+
+def test_the_commands_shown_to_copy_run_the_downloaded_file(tmp_path, monkeypatch):
+    """Each line the page shows beside the download is a whole command: in the folder of the
+    downloaded file, `privsim` reads it as scenario K's runs (`sim.cli.scenario_file`)."""
+    monkeypatch.chdir(tmp_path)
+    for scs in (SCENARIOS, SCENARIOS[:1]):
+        text = whatif_share.to_yaml(scs, 2, 60)
+        (tmp_path / whatif_share.FILE_NAME).write_text(text)
+        lines = whatif_share.commands(len(scs))
+        assert len(lines) == len(scs)
+        for k, line in enumerate(lines, 1):
+            program, *argv = shlex.split(line)
+            assert program == "privsim" and " ".join(argv) == line.removeprefix("privsim ")
+            assert scenario_file.expand(argv) == ["-m", *whatif_share.overrides(text, k)]
 
 
 def test_privsim_scenario_file_expands_to_the_files_overrides_the_command_line_winning(tmp_path):

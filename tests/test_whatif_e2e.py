@@ -4,9 +4,11 @@ operators?". Scenario 1: a fixed team of 3, paid ads as planned (the card shows 
 yuan/day: the baseline); scenario 2: the same with paid ads at twice the 0-1 phase's planned
 spend. Run (2 seeds of 60 days each, the server started with `--horizon 60 --seeds 2`), then
 read the answer in the table: two rows titled by what differs, each with its `privsim -m …`
-command, paid-ads spend in yuan/day (scenario 2 within its budget and above scenario 1), the
-glossary beside it, the figure, no Solara badge; the workbook and the HTML report download and
-open (openpyxl; the report holds the table); the share link reopens the same two scenarios.
+command, money written as the other pages write it (¥), the glossary beside it, the figure,
+no Solara badge; the sidebar's commands each on one line, copied whole; the workbook and the
+HTML report download and open (openpyxl; the report holds the table), the workbook's paid-ads
+spend in yuan/day (scenario 2 within its budget and above scenario 1); the share link reopens
+the same two scenarios.
 Screenshot, files: results/e2e/whatif.png, whatif.xlsx, whatif.html. Skips like
 tests/test_app_e2e.py when chromium or playwright is absent.
 """
@@ -19,6 +21,9 @@ from urllib.parse import urljoin
 import openpyxl
 import pytest
 from browser import OUT, download, missing, opened, served
+
+from sim.viz.pages import whatif_goal, whatif_share
+from sim.viz.pages.controls import GOAL, defaults
 
 pytestmark = [
     pytest.mark.skipif(missing() is not None, reason=missing() or ""),
@@ -38,11 +43,19 @@ def _type(page, selector: str, value: str) -> None:
     field.press("Enter")
 
 
-def _paid_ads_per_day(row_text: str) -> float:
-    return float(re.search(r"paid ads: ([\d,]+)", row_text).group(1).replace(",", ""))
+def _copied(page, selector: str) -> list[str]:
+    """What a reader copies from each element: its text selected whole (the clipboard's), after
+    checking it sits on one line (a wrapped inline element has one box per line)."""
+    return page.eval_on_selector_all(selector, """els => els.map(e => {
+        const code = e.querySelector('code');
+        if (code.getClientRects().length !== 1) return 'wrapped: ' + e.innerText;
+        const s = window.getSelection(); s.selectAllChildren(e);
+        const t = s.toString(); s.removeAllRanges(); return t; })""")
 
 
 def test_double_the_ad_budget_keeping_three_operators(server):
+    from sim.viz.pages.whatif_page import GOAL_DIR  # solara: present where this runs
+
     with opened(server) as page:
         page.wait_for_selector(".add-scenario", timeout=120_000)
         assert page.locator(".scenario").count() == 1
@@ -75,12 +88,15 @@ def test_double_the_ad_budget_keeping_three_operators(server):
             assert "operators.fixed=3" in c
             assert c.endswith("horizon_days=60 'seed=range(0,2)'")
         assert f"channels.paid_ads.budget_per_day={double}.0" in commands[1]
-        one, two = (_paid_ads_per_day(rows.nth(i).inner_text()) for i in (0, 1))
-        # the answer, in yuan/day: scenario 2 spends its budget (users are Poisson draws of
-        # budget ÷ unit cost: ~30 a day, ~1,800 per seed, so the mean of 2 seeds is within
-        # 1.7 % sd of it; 10 % is 5 sd) and more than scenario 1's plan
-        assert abs(two / double - 1) < 0.10 and one < two
+        for i in (0, 1):  # money as the other pages write it (story.yuan): ¥
+            assert re.search(r"paid ads: ¥[\d,.]+[kM]?\s", rows.nth(i).inner_text())
+            assert re.search(r"^−?¥[\d,.]+[kM]? \(", rows.nth(i).locator("td").nth(1).inner_text())
         assert "4/4 runs done" in page.inner_text(".progress")
+        # the commands to copy (sidebar): each one line, copied whole, hyphens and all
+        assert _copied(page, ".share-command") == whatif_share.commands(2)
+        assert _copied(page, ".goal-command") == [
+            whatif_goal.command(whatif_goal.TEAM, defaults(GOAL), GOAL_DIR)
+        ]
         glossary = page.inner_text(".glossary")
         for term in ("P(best)", "LTV/CAC at 90 days", "Payback day", "staged", "launch"):
             assert term in glossary
@@ -95,8 +111,13 @@ def test_double_the_ad_budget_keeping_three_operators(server):
         report = download(page, "Download report (HTML)", OUT / "whatif.html")
     sheets = openpyxl.load_workbook(book)
     assert sheets.sheetnames == ["comparison", "runs", "scenarios", "About"]
-    names = [r[0] for r in sheets["comparison"].iter_rows(min_row=2, values_only=True)]
-    assert names == ["S1 · staged · 3 operators", title]
+    head, *table = sheets["comparison"].iter_rows(values_only=True)
+    assert [r[0] for r in table] == ["S1 · staged · 3 operators", title]
+    one, two = (r[head.index("spend_paid_ads_per_day_p50")] for r in table)  # yuan/day, whole
+    # the answer, in yuan/day: scenario 2 spends its budget (users are Poisson draws of
+    # budget ÷ unit cost: ~30 a day, ~1,800 per seed, so the mean of 2 seeds is within
+    # 1.7 % sd of it; 10 % is 5 sd) and more than scenario 1's plan
+    assert abs(two / double - 1) < 0.10 and one < two
     page_text = report.read_text()
     assert "<table" in page_text and title in page_text and "paid ads: " in page_text
     assert f"budget_paid_ads:{double}.0" in link

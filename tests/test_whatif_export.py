@@ -45,6 +45,7 @@ def test_the_page_shows_the_comparison_self_contained(batch):
         assert f"<td>{prose(row['scenario'])}</td>" in page
         for col in w.YARDSTICKS:
             assert str(prose(w.cell(row, col))) in page, col
+        assert w.cell(row, "profit").count("¥") == 3  # money as the pages write it
     for i, s in enumerate(scenarios):
         assert str(prose(w.command(s, SEEDS, DAYS))) in page
     assert f"horizon {DAYS} days" in page and "operators.fixed=3" in page
@@ -71,6 +72,7 @@ def test_the_workbook_holds_the_numbers_and_defines_every_column(batch):
     assert got["scenario"].tolist() == table["scenario"].tolist()
     for col in ("profit_p10", "profit_p50", "profit_p90", "p_best"):
         assert got[col].tolist() == pytest.approx(table[col].tolist())
+        assert all(isinstance(v, (int, float)) for v in got[col]), col  # numbers, not text
     runs, done = book["runs"], w.runs_table(results)
     assert len(runs) == 2 * SEEDS and runs["seed"].tolist() == done["seed"].tolist()
     for col in ("profit", "acquisition_spend", "users_acquired"):

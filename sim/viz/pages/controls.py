@@ -53,7 +53,8 @@ class Control:
     value into the config's (thousands of users → users); `per_phase` controls rewrite each
     phase of the composed strategy (`phase_overrides`), a policy rule's (`phase_key`, the key
     inside a phase) those phases that have it, only the one named `phase` if given
-    (`rule_overrides`). `means` maps a choice in words to the config value it sets."""
+    (`rule_overrides`). `means` maps a choice in words to the config value it sets. `withheld`:
+    options of the config group not offered (a name, or a folder of names)."""
 
     name: str
     label: str
@@ -71,10 +72,12 @@ class Control:
     phase_key: str | None = None
     phase: str | None = None
     means: dict | None = None
+    withheld: tuple[str, ...] = ()
 
     def options(self) -> list:
         """The values offered by a select: the `keep` value first, then the choices."""
         base = group_options(self.choices) if isinstance(self.choices, str) else list(self.choices)
+        base = [b for b in base if not any(b == w or b.startswith(f"{w}/") for w in self.withheld)]
         keep = [self.keep] if self.keep is not _NO_KEEP and self.keep not in base else []
         return keep + base
 
@@ -156,6 +159,10 @@ def number(v, kind: type = float) -> str:
 
 
 _STRATEGY = dict(widget="select", kind=str, choices="strategy", sets="strategy")
+# strategies the configs build for studies, not plans to pick: their headers call them probes
+# ("A probe, not a scaling strategy", "Channel probe"; experiments operator_staffing,
+# koc_leverage, channel_mix vary one thing on them); the what-if page does not offer them
+PROBES = ("steady", "channel")
 
 
 @functools.cache
@@ -235,7 +242,8 @@ def _table() -> dict[str, Control]:
             Control("strategy_a", "Strategy A", default="staged", pages=(LIVE,), **_STRATEGY),
             Control("strategy_b", "Strategy B (side by side)", default="premature",
                     pages=(LIVE,), **_STRATEGY),
-            Control("strategy", "Strategy", default="staged", pages=(WHATIF,), **_STRATEGY),
+            Control("strategy", "Strategy", default="staged", pages=(WHATIF,), withheld=PROBES,
+                    **_STRATEGY),
             Control("side_by_side", "Side by side: run B next to A", "check", bool, True,
                     (LIVE,)),
             Control("pool", "Pool preset", "select", str, "nurturing", (LIVE, WHATIF),

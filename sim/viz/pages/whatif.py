@@ -18,6 +18,7 @@ YAML (`sim.viz.pages.whatif_share`).
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,18 +33,21 @@ from sim.experiment.config import CONFIG_DIR, build, compose, model_kwargs, over
 from sim.viz import labels, plots, report
 from sim.viz.pages import controls
 from sim.viz.pages.controls import CONTROLS, RUN, WHATIF
+from sim.viz.pages.figures import money_axis
+from sim.viz.pages.story import yuan
 
 MAX_SCENARIOS = 4
 N_JOBS = 2  # local processes for the batch (the machine the page serves from)
 HORIZON_ENV = "PRIVSIM_WHATIF_HORIZON"  # the page's default horizon (privsim-whatif --horizon)
 SEEDS_ENV = "PRIVSIM_WHATIF_SEEDS"  # the page's default seeds per scenario (--seeds)
 
-# the table's yardsticks: summary column -> (label, format, lower is better)
+# the table's yardsticks: summary column -> (label, format, lower is better); money in the
+# pages' one format (`story.yuan`: −¥87k), the files' numbers stay whole (`whatif_export`)
 YARDSTICKS = {
-    "profit": ("Profit over the horizon (yuan)", ",.0f", False),
-    "ltv_cac_90d": ("LTV/CAC at 90 days", ".2f", False),
-    "conversion_30d": ("30-day conversion", ".1%", False),
-    "payback_day": ("Payback day", ".0f", True),
+    "profit": ("Profit over the horizon (yuan)", yuan, False),
+    "ltv_cac_90d": ("LTV/CAC at 90 days", "{:.2f}".format, False),
+    "conversion_30d": ("30-day conversion", "{:.1%}".format, False),
+    "payback_day": ("Payback day", "{:.0f}".format, True),
 }
 RANK_ON = "profit"
 # strategies a strategist reads about (the strategy map's presets and policy) beside the plans'
@@ -337,7 +341,7 @@ def cell(row: dict | pd.Series, col: str) -> str:
     _, fmt, _ = YARDSTICKS[col]
     if row[f"{col}_n"] == 0:
         return "not within the horizon" if col == "payback_day" else "not measurable in the horizon"
-    lo, med, hi = (format(row[f"{col}_p{q}"], fmt) for q in report.PERCENTILES)
+    lo, med, hi = (fmt(row[f"{col}_p{q}"]) for q in report.PERCENTILES)
     text = f"{med} ({lo} – {hi})"
     if row[f"{col}_n"] < row["runs"]:
         text += f" [{row[f'{col}_n']} of {row['runs']} seeds]"
@@ -345,20 +349,29 @@ def cell(row: dict | pd.Series, col: str) -> str:
 
 
 def spend_cell(row: dict | pd.Series) -> str:
-    """Acquisition spend by channel, yuan/day (median across seeds), one channel a line: only
-    the channels that spend (a median above 0; under 1 yuan/day shown as `< 1`), `none` when
-    none does, `–` when no seed has a value."""
+    """Acquisition spend by channel, yuan/day (median across seeds) as money (`story.yuan`), one
+    channel a line: only the channels that spend (a median above 0; under 1 yuan/day shown as
+    `< ¥1`), `none` when none does, `–` when no seed has a value."""
     medians = {
         k[len("spend_") : -len("_per_day_p50")]: v
         for k, v in dict(row).items()
         if k.endswith("_per_day_p50") and not np.isnan(v)
     }
     lines = [
-        f"{labels.words(c)}: {'< 1' if v < 0.5 else format(v, ',.0f')}"
+        f"{labels.words(c)}: {'< ¥1' if v < 0.5 else yuan(v)}"
         for c, v in medians.items()
         if v > 0
     ]
     return "\n".join(lines) or ("none" if medians else "–")
+
+
+MONEY = re.compile(r"[−+]?¥[\d,.]+[kM]?")  # a `story.yuan` value in a cell's text
+
+
+def _cell_html(text: str) -> str:
+    """A cell's text as HTML, each money value on one line: a browser breaks a narrow column
+    between a minus sign and the ¥ (`−` / `¥87k`)."""
+    return MONEY.sub(lambda m: f"<span class='nb'>{m[0]}</span>", html.escape(text))
 
 
 def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | None = None) -> str:
@@ -378,8 +391,8 @@ def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | Non
         pb = "–" if np.isnan(row["p_best"]) else f"{row['p_best']:.0%}"
         runs = f"{row['runs']} seeds" + (f", {row['failed']} failed" if row["failed"] else "")
         name = f"<b>{html.escape(row['scenario'])}</b> <small>({runs})</small>"
-        cells = "".join(f"<td>{html.escape(cell(row, c))}</td>" for c in YARDSTICKS)
-        spend = html.escape(spend_cell(row)).replace("\n", "<br>")
+        cells = "".join(f"<td>{_cell_html(cell(row, c))}</td>" for c in YARDSTICKS)
+        spend = _cell_html(spend_cell(row)).replace("\n", "<br>")
         command = html.escape(commands.get(row["scenario"], ""))
         body.append(
             f"<tr class='scenario-row'><td>{name}</td>{cells}<td class='spend'>{spend}</td>"
@@ -433,7 +446,7 @@ def figure(results: list[Result]):
     done = runs_table(results)
     fig, (ax1, ax2) = plots.figure(11, 3.6, ncols=2, layout="constrained")
     plots.by_group(ax1, done, "profit", "profit over the horizon (yuan)", 0.0, "break-even")
-    plots.thousands(ax1.yaxis)
+    money_axis(ax1.yaxis)
     if done["ltv_cac_90d"].notna().any():
         plots.by_group(ax2, done, "ltv_cac_90d", "LTV/CAC at 90 days", 1.0, "LTV = CAC")
     else:

@@ -54,7 +54,6 @@ logging.getLogger("MESA").setLevel(logging.WARNING)
 CONTROLS = controls.page(WHATIF)
 RUN_CONTROLS = controls.page(RUN)
 GOAL_CONTROLS = controls.page(GOAL)
-SHARE_FILE = "whatif-scenarios.yaml"
 DEFINED = ("strategy", "pool", "business")  # selects whose option is defined under them
 GOAL_DIR = os.path.join(tempfile.gettempdir(), "privsim-whatif-goal")  # the panel's run cache
 
@@ -67,10 +66,15 @@ CSS = """
 .whatif-table code { font-size: 0.8rem; white-space: normal; word-break: normal;
   overflow-wrap: normal; }
 .whatif-table .command-row td { border-top: none; color: #444; font-size: 0.8rem; }
+.whatif-table .nb { white-space: nowrap; }
+.results { overflow-x: auto; }
 .glossary { font-size: 0.8rem; max-height: 32rem; overflow-y: auto; }
 .glossary dt { font-weight: bold; margin-top: 4px; }
 .glossary dd { margin-left: 8px; }
 .note { font-size: 0.85rem; color: #444; }
+pre.command-line { white-space: pre; overflow-x: auto; font-size: 0.8rem; margin: 2px 0 6px;
+  padding: 4px 6px; background: #f5f5f5; border-radius: 3px; }
+pre.command-line code { white-space: pre; background: none; padding: 0; }
 """
 
 
@@ -105,6 +109,14 @@ def _said(note):
 
 
 _budget_note, _fit_note, _volume_note = map(_said, (budget_note, fit_note, volume_note))
+
+
+def CommandLine(text: str, name: str):
+    """A command to copy into a terminal: one line that never wraps (a browser breaks lines
+    after a hyphen, `whatif-scenarios.yaml`), scrolled sideways when longer than its box, so a
+    copy of it is the command, character for character."""
+    solara.HTML(tag="pre", unsafe_innerHTML=f"<code>{html.escape(text)}</code>",
+                classes=["command-line", name])  # fmt: skip
 
 
 class _Stream:
@@ -228,8 +240,7 @@ def GoalPanel():
             solara.Error(state.value["error"])
         if state.value["answer"]:
             solara.Markdown(state.value["answer"])
-        solara.HTML(tag="div", unsafe_innerHTML="<code>" + html.escape(whatif_goal.command(
-            question.value, values.value, GOAL_DIR)) + "</code>", classes=["note"])  # fmt: skip
+        CommandLine(whatif_goal.command(question.value, values.value, GOAL_DIR), "goal-command")
 
 
 @solara.component
@@ -254,7 +265,7 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
     with solara.Card("Share these scenarios", margin=0):
         solara.FileDownload(
             lambda: whatif_share.to_yaml(scenarios.value, seeds.value, horizon.value),
-            filename=SHARE_FILE, label="Download scenarios (.yaml)",
+            filename=whatif_share.FILE_NAME, label="Download scenarios (.yaml)",
             mime_type="text/yaml",
         )  # fmt: skip
         if not disabled:
@@ -266,10 +277,12 @@ def SharePanel(scenarios: solara.Reactive, seeds: solara.Reactive, horizon: sola
                     ">Link to this comparison</a> (copy it to a colleague)",
                     classes=["note"])  # fmt: skip
         k = len(scenarios.value)
-        which = f" --scenario K</code> (K: the scenario's number, 1 to {k})" if k > 1 else "</code>"
-        solara.HTML(tag="div", unsafe_innerHTML="Run a scenario of the downloaded file: "
-                    f"<code>privsim --scenario-file {SHARE_FILE}{which}; overrides after it "
-                    "replace the file's", classes=["note", "share-command"])  # fmt: skip
+        which = "a scenario of the downloaded file, one line each" if k > 1 else (
+            "the downloaded file's scenario")  # fmt: skip
+        solara.Text(f"Run {which} (overrides added after it replace the file's):",
+                    classes=["note"])  # fmt: skip
+        for line in whatif_share.commands(k):
+            CommandLine(line, "share-command")
 
 
 def _initial(search: str | None):

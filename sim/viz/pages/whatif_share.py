@@ -30,6 +30,15 @@ from sim.viz.pages import controls
 from sim.viz.pages.controls import RUN, WHATIF
 from sim.viz.pages.whatif import MAX_SCENARIOS, Plan, horizon_of, run_overrides, titles
 
+FILE_NAME = "whatif-scenarios.yaml"  # the page's download
+
+
+def commands(k: int) -> list[str]:
+    """`privsim --scenario-file …` running each of the `k` scenarios of the page's download, as
+    the page shows them to copy (a file of one needs no `--scenario`: `sim.cli.scenario_file`)."""
+    line = f"privsim --scenario-file {FILE_NAME}"
+    return [f"{line} --scenario {i}" for i in range(1, k + 1)] if k > 1 else [line]
+
 
 def changed(s: Plan) -> dict:
     """The controls a plan sets away from their defaults."""
