@@ -380,9 +380,10 @@ def test_money_cells_read_as_the_other_pages_write_money():
         row |= {f"{col}_p{q}": 1.0 for q in (10, 50, 90)} | {f"{col}_n": 10}
     page = w.table_html(pd.DataFrame([row]), {}, 90)
     assert "<th>Profit over the 90-day horizon (yuan)</th>" in page
-    money = "<span class='nb'>−¥87k</span> (<span class='nb'>−¥120k</span> – <span class='nb'>¥15k</span>)"
+    nb = "<span class='nb'>{}</span>".format
+    money = f"{nb('−¥87k')} ({nb('−¥120k')} – {nb('¥15k')})"
     assert f"<td>{money}</td>" in page and "-87" not in page  # no line break inside a value
-    assert "paid ads: <span class='nb'>¥12k</span>" in page
+    assert f"paid ads: {nb('¥12k')}" in page
 
 
 def test_spend_lists_only_the_channels_that_spend():

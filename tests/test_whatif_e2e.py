@@ -90,7 +90,8 @@ def test_double_the_ad_budget_keeping_three_operators(server):
         assert f"channels.paid_ads.budget_per_day={double}.0" in commands[1]
         for i in (0, 1):  # money as the other pages write it (story.yuan): ¥
             assert re.search(r"paid ads: ¥[\d,.]+[kM]?\s", rows.nth(i).inner_text())
-            assert re.search(r"^−?¥[\d,.]+[kM]? \(", rows.nth(i).locator("td").nth(1).inner_text())
+            profit = rows.nth(i).locator("td").nth(1).inner_text()
+            assert re.search(r"^−?¥[\d,.]+[kM]? \(", profit), profit
         assert "4/4 runs done" in page.inner_text(".progress")
         # the commands to copy (sidebar): each one line, copied whole, hyphens and all
         assert _copied(page, ".share-command") == whatif_share.commands(2)

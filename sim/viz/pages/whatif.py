@@ -42,7 +42,7 @@ HORIZON_ENV = "PRIVSIM_WHATIF_HORIZON"  # the page's default horizon (privsim-wh
 SEEDS_ENV = "PRIVSIM_WHATIF_SEEDS"  # the page's default seeds per scenario (--seeds)
 
 # the table's yardsticks: summary column -> (label, format, lower is better); money in the
-# pages' one format (`story.yuan`: −¥87k), the files' numbers stay whole (`whatif_export`)
+# pages' one format (`story.yuan`: −¥87k), the workbook's numbers stay whole (`whatif_export`)
 YARDSTICKS = {
     "profit": ("Profit over the horizon (yuan)", yuan, False),
     "ltv_cac_90d": ("LTV/CAC at 90 days", "{:.2f}".format, False),
@@ -365,7 +365,7 @@ def spend_cell(row: dict | pd.Series) -> str:
     return "\n".join(lines) or ("none" if medians else "–")
 
 
-MONEY = re.compile(r"[−+]?¥[\d,.]+[kM]?")  # a `story.yuan` value in a cell's text
+MONEY = re.compile(r"−?¥[\d,.]+[kM]?")  # a `story.yuan` value in a cell's text
 
 
 def _cell_html(text: str) -> str:
