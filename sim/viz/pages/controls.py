@@ -161,7 +161,7 @@ def number(v, kind: type = float) -> str:
 _STRATEGY = dict(widget="select", kind=str, choices="strategy", sets="strategy")
 # strategies the configs build for studies, not plans to pick: their headers call them probes
 # ("A probe, not a scaling strategy", "Channel probe"; experiments operator_staffing,
-# koc_leverage, channel_mix vary one thing on them); the what-if page does not offer them
+# koc_leverage, channel_mix vary one thing on them); the pages do not offer them
 PROBES = ("steady", "channel")
 
 
@@ -239,9 +239,10 @@ def _table() -> dict[str, Control]:
                     str, NO_LESSON, (LIVE,), choices="lesson", keep=NO_LESSON),
             Control("experiment", "Load an experiment's config", "select", str, "none", (LIVE,),
                     choices="experiment", sets="experiment", keep="none"),
-            Control("strategy_a", "Strategy A", default="staged", pages=(LIVE,), **_STRATEGY),
+            Control("strategy_a", "Strategy A", default="staged", pages=(LIVE,),
+                    withheld=PROBES, **_STRATEGY),
             Control("strategy_b", "Strategy B (side by side)", default="premature",
-                    pages=(LIVE,), **_STRATEGY),
+                    pages=(LIVE,), withheld=PROBES, **_STRATEGY),
             Control("strategy", "Strategy", default="staged", pages=(WHATIF,), withheld=PROBES,
                     **_STRATEGY),
             Control("side_by_side", "Side by side: run B next to A", "check", bool, True,
