@@ -53,13 +53,6 @@ def _world(seed: int):
     return rng, pop, effects, attention, koc_ids, koc_touch, extra
 
 
-def _copy(pop: Population) -> Population:
-    out = Population(N)
-    out.add(N, **{k: getattr(pop, k).copy() for k in ("stage", "trust", "intent", "operator",
-                                                      "repeat_rate", "join_day")})  # fmt: skip
-    return out
-
-
 @pytest.mark.parametrize("per_user", [False, True], ids=["one pool", "per user"])
 @pytest.mark.parametrize("camps", [False, True], ids=["no camps", "camps"])
 @pytest.mark.parametrize("rows", ["live", "every"])
@@ -74,7 +67,9 @@ def test_day_pass_equals_the_numpy_rules(per_user, camps, rows):
     promo = rng.random(N, dtype=np.float32) * 0.4 if per_user else 0.15
     potential = (rng.random(N, dtype=np.float32) + 0.5) if per_user else 1.1
     day = 19  # the offer window covers the last days' joiners
-    ref = _copy(pop)
+    ref = Population(N)
+    ref.add(N, **{k: getattr(pop, k).copy() for k in ("stage", "trust", "intent", "operator",
+                                                      "repeat_rate", "join_day")})  # fmt: skip
     t = dynamics.touches(ref, attention, koc_ids, koc_touch, effects, promo, extra)
     dynamics.update_trust(ref.trust, t, sc.trust, potential, ref.stage == Stage.CHURNED)
     dynamics.advance_stages(ref, sc.trust.familiar_at, sc.business.trust_to_buy)
