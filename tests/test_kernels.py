@@ -55,9 +55,12 @@ def _world(seed: int):
 
 @pytest.mark.parametrize("per_user", [False, True], ids=["one pool", "per user"])
 @pytest.mark.parametrize("camps", [False, True], ids=["no camps", "camps"])
-def test_day_pass_equals_the_numpy_rules(per_user, camps):
+@pytest.mark.parametrize("rows", ["live", "every"])
+def test_day_pass_equals_the_numpy_rules(per_user, camps, rows):
     """touches → update_trust → advance_stages → purchase_hazard in numpy and the fused pass
-    leave the same trust and stages and give the same hazards, to the bit."""
+    leave the same trust and stages and give the same hazards, to the bit, whether the pass
+    visits the live rows only (as the model does; KOC and camp rows among the churned are
+    skipped) or every row (churned ones keep their trust and get no hazard)."""
     sc = scenario(base_config())
     rng, pop, effects, attention, koc_ids, koc_touch, extra = _world(1 + per_user + 2 * camps)
     extra = extra if camps else None
@@ -72,11 +75,14 @@ def test_day_pass_equals_the_numpy_rules(per_user, camps):
     dynamics.advance_stages(ref, sc.trust.familiar_at, sc.business.trust_to_buy)
     want = dynamics.purchase_hazard(ref, t, effects.friction, day, sc.business, sc.purchase)
 
-    got = dynamics.day_pass(pop, attention, koc_ids, koc_touch, effects, promo, extra, sc.trust,
-                            potential, day, sc.business, sc.purchase)  # fmt: skip
+    ids = np.flatnonzero(pop.stage != Stage.CHURNED) if rows == "live" else np.arange(N)
+    sparse = koc_ids if extra is None else np.union1d(koc_ids, extra[0])
+    assert (pop.stage[sparse] == Stage.CHURNED).sum() > 20, "sparse rows among the churned"
+    got = dynamics.day_pass(pop, ids, attention, koc_ids, koc_touch, effects, promo, extra,
+                            sc.trust, potential, day, sc.business, sc.purchase)  # fmt: skip
     assert np.array_equal(pop.trust, ref.trust)
     assert np.array_equal(pop.stage, ref.stage)
-    assert np.array_equal(got, want)
+    assert np.array_equal(got, want[ids])
     assert (want > 0).sum() > N // 10, "the check needs rows with a purchase hazard"
 
 
@@ -93,7 +99,7 @@ def test_churn_events_equal_the_numpy_rules(per_user):
     a, b = np.random.default_rng(3), np.random.default_rng(3)
     churn_h = dynamics.churn_hazard(pop, live, effects.ban_risk, excess, churn)
     want = dynamics.draw_events(a, live, churn_h, buy_h)
-    got = dynamics.churn_events(b, pop, live, effects.ban_risk, excess, churn, buy_h)
+    got = dynamics.churn_events(b, pop, live, effects.ban_risk, excess, churn, buy_h[live])
     assert np.array_equal(got.churned, want.churned) and np.array_equal(got.bought, want.bought)
     assert want.churned.size > 20 and want.bought.size > 20
     assert a.random() == b.random()
@@ -142,7 +148,9 @@ def test_churn_draw_in_the_pass_equals_numpys(spare):
     churn = dataclasses.replace(sc.churn, base_rate=0.02)
     _, pop, effects, *_ = _world(17)
     buy_h = np.random.default_rng(5).random(N, dtype=np.float32) * 0.2
-    for seed, n in ((1, N), (2, N - 1), (3, 1), (4, 2), (5, 0)):  # on the first N rows
+    for seed, n in ((1, N), (2, N - 1), (3, 1), (4, 2), (5, 0)):  # on the first n rows
+        first = Population(n)
+        first.add(n, trust=pop.trust[:n], intent=pop.intent[:n])
         pick = np.random.default_rng(seed)
         live = np.sort(pick.choice(n, pick.integers(0, n + 1), replace=False))
         if seed == 1:
@@ -154,8 +162,8 @@ def test_churn_draw_in_the_pass_equals_numpys(spare):
         want = kernels.churn_events(u, live, pop.trust, pop.intent, effects.ban_risk,
                                     np.float32(churn.base_rate * (1 + churn.promo_coef * 0.5)),
                                     np.array([churn.trust_coef, churn.intent_coef], np.float32),
-                                    buy_h[:n])  # fmt: skip
-        got = dynamics.churn_events(b, pop, live, effects.ban_risk, 0.5, churn, buy_h[:n])
+                                    buy_h[live])  # fmt: skip
+        got = dynamics.churn_events(b, first, live, effects.ban_risk, 0.5, churn, buy_h[live])
         assert np.array_equal(got.churned, want[0]) and np.array_equal(got.bought, want[1])
         assert a.bit_generator.state == b.bit_generator.state
         assert np.array_equal(a.random(5, dtype=np.float32), b.random(5, dtype=np.float32))

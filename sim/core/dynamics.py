@@ -233,6 +233,7 @@ def _sparse(rows: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def day_pass(
     pop: Population,
+    rows: np.ndarray,
     op_attention: np.ndarray,
     koc_ids: np.ndarray,
     koc_touch: np.ndarray,
@@ -246,8 +247,10 @@ def day_pass(
     p: Purchase,
 ) -> np.ndarray:
     """`touches` → `update_trust` → `advance_stages` → `purchase_hazard` (same arguments, same
-    results bit for bit) in one compiled pass over the rows (`sim.core.kernels.day_pass`):
-    updates trust and stages in place and returns the purchase hazards."""
+    results bit for bit) in one compiled pass over the users `rows` (`sim.core.kernels.day_pass`;
+    sorted ids, the model's live index: a churned user's trust, stage and hazard never change,
+    so the churned rows, most rows of a long run, are not visited): updates trust and stages in
+    place and returns the purchase hazards of `rows` (`purchase_hazard(...)[rows]`)."""
     promo = _per_row(promo_share)
     # as `touches` spells it: 1 - promo in float64 for one pool, in float32 per user
     keep = _per_row(1.0 - promo_share if np.ndim(promo) == 0 else 1.0 - promo)
@@ -258,9 +261,10 @@ def day_pass(
     if p.new_user_offer_days > 0 and p.new_user_offer_boost != 1.0:
         offer = pop.slice_joined(day - p.new_user_offer_days + 1, day)
     f32 = np.float32
-    hazard = np.empty(pop.n, dtype=np.float32)
+    rows = np.asarray(rows, dtype=np.intp)
+    hazard = np.empty(rows.size, dtype=np.float32)
     kernels.day_pass(
-        pop.trust, pop.stage, pop.operator, pop.intent, pop.repeat_rate,
+        rows, pop.trust, pop.stage, pop.operator, pop.intent, pop.repeat_rate,
         effects.reach, effects.value, effects.one_to_one, effects.friction,
         op_attention, extra_rows, extra_touch, koc_rows, koc_touch, koc_keep,
         promo, keep, _per_row(np.float32(trust.learning_rate * potential)),
@@ -284,16 +288,17 @@ def churn_events(
     p: Churn,
     buy_h: np.ndarray,
 ) -> Events:
-    """`churn_hazard` then `draw_events` (same draw, same results) in one compiled pass over
-    the live rows (`sim.core.kernels.churn_events`). On numpy's PCG64 (every model's
-    generator) the pass draws the uniforms itself, bit for bit those of `rng.random`, and
-    leaves `rng` in the state that draw leaves it (`kernels.churn_events_pcg64`)."""
+    """`churn_hazard` then `draw_events` (same draw: one uniform per row of `pop`, same results)
+    in one compiled pass over the live rows (`sim.core.kernels.churn_events`); `buy_h`: the
+    purchase hazards of `live` (`day_pass`'s), not of every row. On numpy's PCG64 (every
+    model's generator) the pass draws the uniforms itself, bit for bit those of `rng.random`,
+    and leaves `rng` in the state that draw leaves it (`kernels.churn_events_pcg64`)."""
     coefs = np.array([p.trust_coef, p.intent_coef], dtype=np.float32)
     scale = _per_row(_churn_scale(live, promo_excess, p))
     args = live, pop.trust, pop.intent, ban_risk, scale, coefs, buy_h
     bits = rng.bit_generator
     if type(bits) is not np.random.PCG64:
-        u = rng.random(buy_h.size, dtype=np.float32)  # one per row, as `draw_events`
+        u = rng.random(pop.n, dtype=np.float32)  # one per row, as `draw_events`
         return Events(*kernels.churn_events(u, *args))
     with bits.lock:
         state = bits.state
@@ -301,7 +306,7 @@ def churn_events(
         fields = np.array([words["state"] >> 64, words["state"] & _U64, words["inc"] >> 64,
                            words["inc"] & _U64, state["has_uint32"] << 32 | state["uinteger"]],
                           dtype=np.uint64)  # fmt: skip
-        churned, bought = kernels.churn_events_pcg64(fields, buy_h.size, *args)
+        churned, bought = kernels.churn_events_pcg64(fields, pop.n, *args)
         words["state"] = int(fields[0]) << 64 | int(fields[1])
         state["has_uint32"], state["uinteger"] = int(fields[4]) >> 32, int(fields[4]) & 0xFFFFFFFF
         bits.state = state

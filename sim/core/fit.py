@@ -210,7 +210,7 @@ class Brand(Mechanism):
             self.enter(day.phase, day.d, model.population, model.imported)
 
     def advance(self, model, day: Day) -> None:
-        day.buy_hazard = self.purchase(day.buy_hazard, model.population)
+        day.buy_hazard = self.purchase(day.buy_hazard, model.population, day.live_rows)
 
     def churn(self, model, day: Day) -> None:
         self.letdown(model.population, day.first)
@@ -265,11 +265,12 @@ class Brand(Mechanism):
         """Asks above tolerance (`pool.promo_excess`) of the running pool, for every user."""
         return promo_excess(self.pool.promo_share, self.pool.promo_tolerance)
 
-    def purchase(self, hazard: np.ndarray, pop) -> np.ndarray:
-        """Purchase hazards with their odds scaled by the fit of each user's goods."""
+    def purchase(self, hazard: np.ndarray, pop, rows: np.ndarray) -> np.ndarray:
+        """Purchase hazards of the users `rows` with their odds scaled by the fit of each
+        user's goods."""
         if not self.active(GOODS):
             return hazard
-        phi = self.fit[GOODS].astype(np.float32)[pop.goods]
+        phi = self.fit[GOODS].astype(np.float32)[pop.goods[rows]]
         return odds_scaled(hazard, phi)
 
     def letdown(self, pop, first: np.ndarray) -> None:

@@ -56,6 +56,7 @@ def _readiness(t, threshold, scale):
 
 @numba.njit(cache=True)
 def day_pass(
+    rows,  # the rows to pass (sorted ascending: the live index)
     trust, stage, operator, intent, repeat_rate,  # population columns (all n rows)
     reach, value, one_to_one, friction,  # pool effects per row (`MemberEffects`)
     attention,  # per operator, trailing zero for no operator (`team.attention`)
@@ -67,23 +68,25 @@ def day_pass(
     thresholds,  # float32: familiar_at, trust_to_buy, lead min_trust, 0.5 / softness
     rates,  # float32: 1 / purchase_cycle_days, first_buy_rate, new-user offer boost
     offer_start, offer_stop,  # rows joined within the new-user offer (boost applies)
-    hazard,  # out: purchase hazard per row
+    hazard,  # out: purchase hazard of each of `rows`
 ):  # fmt: skip
-    """`dynamics.touches`, `update_trust`, `advance_stages` and `purchase_hazard` for every
-    live row in one pass; churned rows keep their trust (as in the numpy rules) and no hazard."""
+    """`dynamics.touches`, `update_trust`, `advance_stages` and `purchase_hazard` for the rows
+    `rows` in one pass; a churned one keeps its trust (as in the numpy rules) and no hazard.
+    The sparse rows (KOC, extra) are walked with pointers that skip those not in `rows`."""
     w_one, w_broadcast, promo_cost, neglect = weights[0], weights[1], weights[2], weights[3]
     familiar_at, to_buy, lead_min, soft = thresholds[0], thresholds[1], thresholds[2], thresholds[3]
     per_cycle, first_rate, boost = rates[0], rates[1], rates[2]
     last = attention.size - 1
     e, k = 0, 0
-    for i in range(trust.size):
+    for j in range(rows.size):
+        i = rows[j]
+        while e < extra_rows.size and extra_rows[e] < i:
+            e += 1
+        while k < koc_rows.size and koc_rows[k] < i:
+            k += 1
         s = stage[i]
         if s == _CHURNED:  # a churned user's trust stays as it was when they left
-            hazard[i] = _ZERO
-            if e < extra_rows.size and extra_rows[e] == i:
-                e += 1
-            if k < koc_rows.size and koc_rows[k] == i:
-                k += 1
+            hazard[j] = _ZERO
             continue
         op = operator[i]
         one = attention[op if op >= 0 else last]
@@ -133,7 +136,7 @@ def day_pass(
             if offer_start <= i < offer_stop:
                 h *= boost
             h = min(h, _ONE)
-        hazard[i] = h
+        hazard[j] = h
 
 
 @numba.njit(cache=True, inline="always")
@@ -155,7 +158,8 @@ def _churn_hazard(i, j, trust, intent, ban_risk, scale, coefs):
 def churn_events(u, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
     """`dynamics.churn_hazard` then `draw_events` over the live rows `live`: returns (churned,
     bought) ids. `u`: the day's uniforms, one per row; `scale`: base rate x excess asks term
-    (a float32, or one per live row); `coefs`: float32 trust_coef, intent_coef."""
+    (a float32, or one per live row); `coefs`: float32 trust_coef, intent_coef; `buy_hazard`:
+    one per live row (`day_pass`'s over `live`)."""
     churned = np.empty(live.size, dtype=live.dtype)
     bought = np.empty(live.size, dtype=live.dtype)
     nc, nb = 0, 0
@@ -165,7 +169,7 @@ def churn_events(u, live, trust, intent, ban_risk, scale, coefs, buy_hazard):
         if u[i] < h:
             churned[nc] = i
             nc += 1
-        elif u[i] < h + buy_hazard[i]:
+        elif u[i] < h + buy_hazard[j]:
             bought[nb] = i
             nb += 1
     return churned[:nc], bought[:nb]
@@ -268,7 +272,7 @@ def churn_events_pcg64(state, n, live, trust, intent, ban_risk, scale, coefs, bu
         if u < h:
             churned[nc] = i
             nc += 1
-        elif u < h + buy_hazard[i]:
+        elif u < h + buy_hazard[j]:
             bought[nb] = i
             nb += 1
     total = (n - off + 1) >> 1  # outputs the draw takes

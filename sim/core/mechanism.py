@@ -76,7 +76,7 @@ class Day:
     excess: float | np.ndarray = 0.0  # asks above tolerance, in tolerance widths (§2.1)
     live_kocs: int = 0  # KOCs not churned since the last re-selection
     attention: np.ndarray | None = None  # 1:1 touches per user by operator (`team.attention`)
-    buy_hazard: np.ndarray | None = None
+    buy_hazard: np.ndarray | None = None  # purchase hazards of `live_rows`, aligned with it
     orders: DayOrders | None = None
     first: np.ndarray | None = None  # today's first buyers
     churned: int = 0  # churned today, bait dropouts included

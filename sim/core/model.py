@@ -47,8 +47,8 @@ called at one documented point of the phase in the order of `mechanisms()`:
 | circle   | the whole phase                                     | circle                        |
 | account  | after the model's own columns                       | all that add columns, rules   |
 
-Steps 4-6's per-user rules (`sim.core.dynamics`) run fused into one compiled pass over the rows,
-and step 7's churn hazard and events into one over the live rows (`sim.core.kernels`, bit for
+Steps 4-6's per-user rules (`sim.core.dynamics`) run fused into one compiled pass over the live
+rows, and step 7's churn hazard and events into another (`sim.core.kernels`, bit for
 bit the numpy rules; issue #24); the live users' ids are kept as an index (`_live_rows`), so
 the tallies never scan the churned rows, most rows of a long run.
 
@@ -361,7 +361,8 @@ class PrivateDomainModel(mesa.Model):
     def _trust(self, day: Day) -> None:
         """Value raises trust scaled by pool potential, asks spend it, neglect decays it (§2.1);
         then stage thresholds and today's purchase hazards (§2.6): the rules of
-        `sim.core.dynamics` in one pass over the rows (`dynamics.day_pass`)."""
+        `sim.core.dynamics` in one pass over the live rows (`dynamics.day_pass`): the day's
+        hazards are theirs, aligned with `day.live_rows`."""
         quality = self.brand.pool.content_quality
         potential = self.source.potential(  # x place fit of each user's pool
             self.circle.potential(quality, day.live_n, day.live_kocs), quality, day.effects
@@ -369,6 +370,7 @@ class PrivateDomainModel(mesa.Model):
         p = self.params
         day.buy_hazard = dynamics.day_pass(
             self.population,
+            day.live_rows,  # the live index: no one has joined or left since `_staff`
             day.attention,
             self.circle.ids,
             self.circle.touch_today,
