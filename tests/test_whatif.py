@@ -402,7 +402,7 @@ def test_glossary_defines_every_term_on_the_page_from_its_source():
     terms = dict(w.glossary(scs, 90))
     heads = [*(label for label, _, _ in w.YARDSTICKS.values()), "Acquisition spend by channel", "P(best)", "planned spend",
              "staged", "premature", "ten_to_n", "ten_to_n_stoploss", "optimized_staged_policy",
-             "launch", "stop-loss", "nurturing", "conversion", "high_freq_high_margin",
+             "optimized_tested_policy", "launch", "stop-loss", "nurturing", "conversion", "high_freq_high_margin",
              "fit spread", "seed"]  # fmt: skip
     assert [h for h in heads if not terms.get(h)] == []
     assert terms["Payback day"].startswith(labels.summary_term("payback_day")[2])

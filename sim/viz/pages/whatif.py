@@ -50,9 +50,9 @@ YARDSTICKS = {
     "payback_day": ("Payback day", "{:.0f}".format, True),
 }
 RANK_ON = "profit"
-# strategies a strategist reads about (the strategy map's presets and policy) beside the plans'
+# strategies a strategist reads about (the strategy map's presets and policies) beside the plans'
 GLOSSARY_STRATEGIES = ("staged", "premature", "ten_to_n", "ten_to_n_stoploss",
-                       "optimized_staged_policy")  # fmt: skip
+                       "optimized_staged_policy", "optimized_tested_policy")  # fmt: skip
 
 
 def _plan_overrides(self) -> list[str]:
