@@ -18,16 +18,30 @@ from sim.viz.pages import game, game_figures
 from sim.viz.pages.story import yuan
 
 SMALL = ["months=2", "test.users_per_arm=100", "budget.default=200.0"]
+A_PLAN = {"budget": 400.0, "test": True}  # Team A's first month, over the controls' defaults
+B_PLAN = Decision(team_size=4, budget=600.0, test=False, koc=False)  # Team B's first month
 
 
-@pytest.fixture(scope="module")
-def ws(tmp_path_factory):
-    return Workshop.create(tmp_path_factory.mktemp("game") / "w", overrides=SMALL)
+@pytest.fixture
+def ws(tmp_path):
+    """A fresh workshop for each test: each plays the story up to its own point
+    (`_played`), so no test depends on another having run first, or on the same worker."""
+    return Workshop.create(tmp_path / "w", overrides=SMALL)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def controls(ws):
     return {c["name"]: c for c in ws.decision_controls()}
+
+
+def _played(ws, teams: int = 1):
+    """The story so far: Team A joined and played its first month (A_PLAN); with `teams=2`,
+    Team B then joined and played its first month (B_PLAN)."""
+    a = ws.join("Team A")
+    a.play(Decision(**{**game.defaults(ws.decision_controls()), **A_PLAN}))
+    if teams == 2:
+        ws.join("Team B").play(B_PLAN)
+    return a
 
 
 def test_a_team_at_month_zero_sees_what_each_number_will_show(ws):
@@ -59,11 +73,10 @@ def test_controls_in_words_with_units_and_ranges(controls):
 
 
 def test_after_a_month_the_team_sees_its_brand_and_keeps_its_plan(ws, controls):
-    team = ws.team("Team A")
     first = game.defaults(list(controls.values()))
     assert first == {n: c["default"] for n, c in controls.items()}
-    plan = {**first, "budget": 400.0, "test": True}
-    team.play(Decision(**plan))
+    plan = {**first, **A_PLAN}
+    team = _played(ws)
     assert game.progress(team) == "Month 1 of 2 played"
     assert game.defaults(list(controls.values()), team.decisions[-1]) == plan  # carried over
     month = team.monthly().iloc[0]
@@ -85,9 +98,10 @@ def test_after_a_month_the_team_sees_its_brand_and_keeps_its_plan(ws, controls):
 
 
 def test_the_facilitator_sees_every_team_live(ws):
+    _played(ws)
     before = game.signature(ws)
     b = ws.join("Team B")
-    b.play(Decision(team_size=4, budget=600.0, test=False, koc=False))
+    b.play(B_PLAN)
     assert game.signature(ws) != before
     table = game.teams_table(ws).set_index("team")
     assert list(table.index) == ["Team A", "Team B"]
@@ -102,6 +116,7 @@ def test_the_facilitator_sees_every_team_live(ws):
 
 
 def test_the_reveal_compares_every_team_with_staged_and_the_optimised_policy(ws):
+    _played(ws, teams=2)
     for name in ws.teams():
         ws.team(name).play(Decision(team_size=3, budget=300.0, test=False, koc=True))
     assert game.all_finished(ws) and "all 2" in game.progress(ws.team("Team A")).lower()

@@ -43,9 +43,16 @@ def _type(page, selector: str, value: str) -> None:
     field.press("Enter")
 
 
-def _copied(page, selector: str) -> list[str]:
+def _copied(page, selector: str, count: int) -> list[str]:
     """What a reader copies from each element: its text selected whole (the clipboard's), after
-    checking it sits on one line (a wrapped inline element has one box per line)."""
+    checking it sits on one line (a wrapped inline element has one box per line). Read once the
+    sidebar shows `count` of them laid out: it re-renders after the table (a slow machine can
+    still hold the old elements, detached and without boxes)."""
+    page.wait_for_function(
+        """([sel, n]) => { const codes = [...document.querySelectorAll(sel + ' code')];
+            return codes.length === n && codes.every(c => c.getClientRects().length > 0); }""",
+        arg=[selector, count],
+    )
     return page.eval_on_selector_all(selector, """els => els.map(e => {
         const code = e.querySelector('code');
         if (code.getClientRects().length !== 1) return 'wrapped: ' + e.innerText;
@@ -94,8 +101,8 @@ def test_double_the_ad_budget_keeping_three_operators(server):
             assert re.search(r"^−?¥[\d,.]+[kM]? \(", profit), profit
         assert "4/4 runs done" in page.inner_text(".progress")
         # the commands to copy (sidebar): each one line, copied whole, hyphens and all
-        assert _copied(page, ".share-command") == whatif_share.commands(2)
-        assert _copied(page, ".goal-command") == [
+        assert _copied(page, ".share-command", 2) == whatif_share.commands(2)
+        assert _copied(page, ".goal-command", 1) == [
             whatif_goal.command(whatif_goal.TEAM, defaults(GOAL), GOAL_DIR)
         ]
         glossary = page.inner_text(".glossary")
