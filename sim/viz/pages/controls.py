@@ -158,11 +158,11 @@ def number(v, kind: type = float) -> str:
     return str(int(v)) if kind is int else repr(round(float(v), 12))
 
 
-_STRATEGY = dict(widget="select", kind=str, choices="strategy", sets="strategy")
 # strategies the configs build for studies, not plans to pick: their headers call them probes
 # ("A probe, not a scaling strategy", "Channel probe"; experiments operator_staffing,
-# koc_leverage, channel_mix vary one thing on them); the pages do not offer them
+# koc_leverage, channel_mix vary one thing on them); no page's strategy select offers them
 PROBES = ("steady", "channel")
+_STRATEGY = dict(widget="select", kind=str, choices="strategy", sets="strategy", withheld=PROBES)
 
 
 @functools.cache
@@ -239,12 +239,10 @@ def _table() -> dict[str, Control]:
                     str, NO_LESSON, (LIVE,), choices="lesson", keep=NO_LESSON),
             Control("experiment", "Load an experiment's config", "select", str, "none", (LIVE,),
                     choices="experiment", sets="experiment", keep="none"),
-            Control("strategy_a", "Strategy A", default="staged", pages=(LIVE,),
-                    withheld=PROBES, **_STRATEGY),
+            Control("strategy_a", "Strategy A", default="staged", pages=(LIVE,), **_STRATEGY),
             Control("strategy_b", "Strategy B (side by side)", default="premature",
-                    pages=(LIVE,), withheld=PROBES, **_STRATEGY),
-            Control("strategy", "Strategy", default="staged", pages=(WHATIF,), withheld=PROBES,
-                    **_STRATEGY),
+                    pages=(LIVE,), **_STRATEGY),
+            Control("strategy", "Strategy", default="staged", pages=(WHATIF,), **_STRATEGY),
             Control("side_by_side", "Side by side: run B next to A", "check", bool, True,
                     (LIVE,)),
             Control("pool", "Pool preset", "select", str, "nurturing", (LIVE, WHATIF),
