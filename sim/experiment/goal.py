@@ -221,7 +221,7 @@ def seek(spec: GoalSpec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
         before_runs(spec)
     stream = None if progress is False else (sys.stderr if progress is True else progress)
     runs = BrandRuns(base, Path(out_dir) / "evaluations", n_jobs, ray_address,
-                     Progress(runs_planned(spec), stream))  # fmt: skip
+                     Progress(runs_planned(spec), stream), spec.uncertainty)  # fmt: skip
     key, seeds = spec.parameter.key, range(spec.brands)
 
     def evaluate(values: list) -> list:

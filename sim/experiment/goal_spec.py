@@ -18,8 +18,9 @@ study specs (`sim.experiment.study_spec`: `parameters.operators.fixed.high=60`,
 - `grid`: values probed evenly over the range first, both ends included; `refine` (`best`):
   rounds of a finer grid between the best feasible value's probed neighbours;
 - `scenario` (Hydra overrides of the base) and `brands: {count, uncertainty}`: seeds 0 … count−1
-  of the scenario with the `uncertainty` overrides, the same brands for every value (common
-  random numbers, `sim.experiment.brands`).
+  of the scenario with the `uncertainty`'s shared overrides and per-brand draws
+  (`sim.experiment.uncertainty`), the same brands for every value (common random numbers,
+  `sim.experiment.brands`).
 
 Metrics (`METRICS`, each with its definition and horizon): `conversion_30d`, `npv_<H>d`,
 `ltv_<H>d`, `ltv_cac_<H>d`, `profit`, `churn_rate` (definitions: `sim.core.metrics`, DOMAIN §4).
@@ -35,6 +36,7 @@ from sim.core.params import ConfigError
 from sim.experiment.config import compose, group_options
 from sim.experiment.reference import describe
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
+from sim.experiment.uncertainty import Uncertainty
 from sim.experiment.study_spec import (
     brand_overrides,
     brands_of,
@@ -162,7 +164,7 @@ class GoalSpec:
     grid: int = 5
     refine: int = 2
     scenario: dict = field(default_factory=dict)
-    uncertainty: dict = field(default_factory=dict)
+    uncertainty: Uncertainty = field(default_factory=Uncertainty)
     brands: int = 6
     question: str = ""
 
@@ -240,6 +242,7 @@ def check_spec(spec: GoalSpec) -> tuple[dict, GoalSpec]:
     (`check_parameters`), neither the horizon nor an uncertainty key is searched (they
     describe the brand, not the decision), and the metric is reported by a run this long."""
     base = compose(spec.overrides())
+    spec.uncertainty.check(base)
     p = spec.parameter
     [checked] = check_parameters([p], base, fixed=not_searched(spec.uncertainty, "the metric's"))
     info = describe(p.key)  # the schema's type: a null default (operators.fixed) has none

@@ -63,7 +63,6 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.backfill import Backfill
-from sim.experiment.batch import Evaluation
 from sim.experiment.brands import BrandRuns
 from sim.experiment.calibration import distributions, open_study
 from sim.experiment.futility import win_probability
@@ -138,7 +137,7 @@ class _Runs(BrandRuns):
     """The search's runs: the objective's metric, the searched policy on its base `BASE`."""
 
     def __init__(self, spec, bases, out, n_jobs, ray_address, prog):
-        super().__init__(bases, out / "evaluations", n_jobs, ray_address, prog)
+        super().__init__(bases, out / "evaluations", n_jobs, ray_address, prog, spec.uncertainty)
         self.spec = spec
 
     def npv(self, policies: dict) -> dict:
@@ -342,7 +341,7 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     bases = {BASE: base, **{PRESET + n: cfg for n, cfg in presets.items()}}
     runs = _Runs(spec, bases, out, n_jobs, ray_address, prog)
     if n_jobs > 1 and ray_address is None:  # local processes outlive a batch (backfill.py)
-        evs = [Evaluation(v, seed=s, base=b) for b, v, seeds in
+        evs = [runs.evaluation(b, v, s) for b, v, seeds in
                foreseen(spec, starts, presets).values() for s in seeds]  # fmt: skip
         runs.backfill = Backfill(bases, evs, runs.cache, prog)
     notes = []

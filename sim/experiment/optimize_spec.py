@@ -11,8 +11,10 @@ line (`trials=4`, `parameters.strategy.phases.2.team_size.high=16`).
   studies); `type` defaults to the config's own type, `int` on a float key searches whole
   numbers, `float` on an integer key is refused;
 - `brands: {count, uncertainty}`: the search's brands are seeds 0 … count−1 of the scenario
-  with the `uncertainty` overrides (e.g. `fit.spread: 0.5`, DOMAIN §3.1: fit unknown until
-  tested) — the same brands for every trial (common random numbers);
+  with the `uncertainty`: overrides every brand shares (e.g. `fit.spread: 0.5`, DOMAIN §3.1:
+  fit unknown until tested) and settings drawn per brand (e.g. `market_size: {low, high,
+  scale}` or `{choices}`, `sim.experiment.uncertainty`) — the same brands for every trial
+  (common random numbers);
 - `objective: {metric: npv_<H>d, downside: null | loss_probability | cvar10}`: the mean over
   brands of NPV at H days (DOMAIN §4; H in `economics.npv_horizons_days`, ≤ horizon_days), and
   optionally a downside measure (`loss_probability`: share of brands with NPV < 0; `cvar10`: mean
@@ -56,6 +58,7 @@ from sim.core.params import ConfigError
 from sim.experiment.config import UnknownOption, build, compose, group_options, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
 from sim.experiment.study_spec import brands_of, compose_spec, mapping, not_searched, scenario_of, whole
+from sim.experiment.uncertainty import Uncertainty
 
 SPEC_GROUP = "optimize"
 SPEC_KEYS = {
@@ -79,7 +82,7 @@ class Spec:
     metric: str
     types: dict = field(default_factory=dict)  # key -> "int" | "float" as the spec says
     scenario: dict = field(default_factory=dict)
-    uncertainty: dict = field(default_factory=dict)
+    uncertainty: Uncertainty = field(default_factory=Uncertainty)
     brands: int = 6
     downside: str | None = None
     trials: int = 16
@@ -93,8 +96,9 @@ class Spec:
     futility: float | None = None  # prune.futility: α of the futility rule; None: off
 
     def overrides(self, policy: dict | None = None) -> list[str]:
-        """The brands' scenario: the base's overrides, a preset's, then the uncertainty's."""
-        merged = {**self.scenario, **(policy or {}), **self.uncertainty}
+        """The brands' scenario: the base's overrides, a preset's, then the uncertainty's shared
+        ones (each brand's draws are set per run: `BrandRuns`)."""
+        merged = {**self.scenario, **(policy or {}), **self.uncertainty.fixed}
         return [override(k, v) for k, v in merged.items()]
 
     def rungs(self) -> list[int]:
@@ -160,7 +164,7 @@ def spec_from_dict(d: dict) -> Spec:
         metric=metric,
         types=types,
         scenario=scen,
-        uncertainty=dict(uncertainty),
+        uncertainty=uncertainty,
         brands=count,
         downside=downside,
         trials=trials,
@@ -224,6 +228,7 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
     horizon is reported by the run, and the starting point lies in every range (else the
     guarantee "never worse than where it started" could not hold)."""
     base = compose(spec.overrides())
+    spec.uncertainty.check(base)
     parameters = check_parameters(spec.parameters, base, fixed=not_searched(spec.uncertainty, "the objective's (objective.metric)"))
     out = []
     for p in parameters:

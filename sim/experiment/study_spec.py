@@ -28,6 +28,7 @@ from omegaconf import OmegaConf
 
 from sim.core.params import ConfigError
 from sim.experiment.config import CONFIG_DIR, group_options, hydra_config_dir, override
+from sim.experiment.uncertainty import Uncertainty, parse_uncertainty
 
 BRANDS_KEYS = {"count", "uncertainty"}
 DOTTED = ("parameters", "scenario")  # mappings keyed by dotted config keys
@@ -219,26 +220,26 @@ def mapping(d: dict, key: str, allowed: set) -> dict:
     return dict(v)
 
 
-def brands_of(d: dict) -> tuple[int, dict]:
+def brands_of(d: dict) -> tuple[int, Uncertainty]:
     """A search spec's `brands: {count, uncertainty}` (the policy search's and the goal
-    seek's): seeds 0 … count−1 (default 6) of the scenario with the `uncertainty` overrides."""
+    seek's): seeds 0 … count−1 (default 6) of the scenario with the `uncertainty`'s shared
+    overrides and per-brand draws (`sim.experiment.uncertainty`)."""
     brands = mapping(d, "brands", BRANDS_KEYS)
-    uncertainty = brands.get("uncertainty") or {}
-    if not isinstance(uncertainty, dict):
-        raise ConfigError("brands.uncertainty: expected a mapping of Hydra overrides")
+    uncertainty = parse_uncertainty(brands.get("uncertainty"))
     return whole({"brands.count": brands.get("count", 6)}, "brands.count", 6, 1), uncertainty
 
 
-def brand_overrides(scenario: dict, uncertainty: dict) -> list[str]:
-    """The brands' scenario as Hydra overrides: the base's, then the uncertainty's."""
-    return [override(k, v) for k, v in {**scenario, **uncertainty}.items()]
+def brand_overrides(scenario: dict, uncertainty: Uncertainty) -> list[str]:
+    """The brands' scenario as Hydra overrides: the base's, then the shared uncertainty's (a
+    drawn key keeps the base's value there; each brand's run sets its own)."""
+    return [override(k, v) for k, v in {**scenario, **uncertainty.fixed}.items()]
 
 
-def not_searched(uncertainty: dict, horizon: str) -> dict[str, str]:
+def not_searched(uncertainty: Uncertainty, horizon: str) -> dict[str, str]:
     """Keys a search may not vary, each with why: the horizon (`horizon` says whose it is) and
     the brand's uncertainty, which describe the brand, not the decision."""
     return {
         "horizon_days": f"the horizon is {horizon}, not a decision",
         **{k: "an uncertainty of the brand (brands.uncertainty), not a decision"
-           for k in uncertainty},
+           for k in uncertainty.keys()},
     }  # fmt: skip

@@ -99,7 +99,9 @@ def answer_text(result: GoalResult) -> str:
 
 def scenario(result: GoalResult) -> str:
     spec = result.spec
-    parts = [f"{k}={v}" for k, v in {**spec.scenario, **spec.uncertainty}.items()]
+    parts = [f"{k}={v}" for k, v in spec.scenario.items()]
+    if spec.uncertainty.keys():
+        parts.append(f"brands' uncertainty: {spec.uncertainty.words()}")
     return ", ".join(parts) if parts else "the default scenario"
 
 

@@ -61,7 +61,7 @@ def policy(result: OptimizeResult) -> dict:
 def policy_args(result: OptimizeResult) -> list[str]:
     """What `privsim strategy=<policy>` needs besides the strategy, one override each."""
     spec = result.spec
-    rest = {**spec.scenario, **spec.uncertainty}
+    rest = {**spec.scenario, **spec.uncertainty.fixed}  # a drawn key: the user's brand's own
     rest.update({k: v for k, v in result.chosen.items() if not k.startswith(STRATEGY)})
     return [override(k, v) for k, v in rest.items() if k != "strategy"
             and not k.startswith(STRATEGY)]  # fmt: skip
@@ -256,7 +256,7 @@ def report_md(result: OptimizeResult, out: Path, command: str = "") -> str:
         lines += [f"Command: `{command}`", ""]
     brands = f"seeds 0-{spec.brands - 1}"
     fresh = f"seeds {spec.brands}-{spec.brands + spec.fresh_brands - 1}"
-    unc = ", ".join(f"{k}={v}" for k, v in spec.uncertainty.items()) or "none"
+    unc = spec.uncertainty.words()
     presets = ", ".join(f"{n} ({', '.join(f'{k}={v}' for k, v in o.items())})"
                         for n, o in spec.presets.items()) or "none"  # fmt: skip
     method = f"NSGA-II, mean NPV and {spec.downside}" if spec.downside else "TPE, mean NPV"
