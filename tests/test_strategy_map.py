@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.viz import plots
 from sim.viz import strategy_map as sm
 
 
@@ -69,10 +70,22 @@ def test_the_figure_draws_a_panel_per_other_condition(tmp_path):
     fig = sm.figure(t)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [
-        "Which policy has the highest mean NPV (market=large)",
-        "Which policy has the highest mean NPV (market=small)",
+        "Which policy has the highest mean NPV (market large)",
+        "Which policy has the highest mean NPV (market small)",
     ]
     assert all(ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+
+
+def test_the_policies_winning_most_cells_get_the_most_distinct_colours():
+    """`b` wins both cells, `a` none: `b` takes the palette's first colour, `a` the second,
+    whichever the sweep listed first."""
+    t = _table({("a", 0.0): [1.0, 2.0], ("b", 0.0): [3.0, 4.0],
+                ("a", 1.0): [1.0, 2.0], ("b", 1.0): [3.0, 4.0]})  # fmt: skip
+    from matplotlib.colors import to_hex
+
+    legend = {h.get_label(): to_hex(h.get_facecolor(), keep_alpha=False)
+              for h in sm.figure(t).legends[0].legend_handles}  # fmt: skip
+    assert legend["b"] == to_hex(plots.PALETTE[0]) and legend["a"] == to_hex(plots.PALETTE[1])
 
 
 def test_the_command_refuses_a_sweep_without_a_report(tmp_path, capsys):
@@ -95,7 +108,10 @@ def test_sweeps_read_as_one_table_take_a_missing_key_as_its_default():
     assert len(c) == 2 and sorted(c["margin"]) == [1.0, 3.5]
     # the same runs twice: kept once
     assert len(sm.combined([first, first])) == 4
-    assert "market_size=default" in sm.figure(t).axes[0].get_title()
+    # in words: the default as the schema says its null reads, a set value with its unit
+    titles = [ax.get_title() for ax in sm.figure(t).axes]
+    assert titles[0].endswith("(an unlimited market)"), titles
+    assert titles[1].endswith("(market size 150,000 users)"), titles
     assert "| default | launch | staged |" in sm.markdown(t)
 
 

@@ -25,12 +25,15 @@ In a cell:
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
 
 from sim.experiment.comparison import npv_columns
+from sim.experiment.reference import describe
 from sim.viz import plots
+from sim.viz.labels import level_label
 
 SPREAD = "fit.spread"
 POLICY = "strategy"
@@ -143,6 +146,16 @@ def value(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def condition(key: str, v) -> str:
+    """A panel's condition in words (`market size 150,000 users`); a key the sweep did not set
+    is the config's default, read as the schema says its null reads (`an unlimited market`)."""
+    if pd.isna(v):
+        info = describe(key)
+        m = re.search(r"null: ([^;.]+)", info.doc) if info else None
+        return m[1].strip().lower() if m else f"{key} at its default"
+    return level_label(key, value(v))
+
+
 def _money(v: float) -> str:
     return f"{v / 1e6:+.2f} M"
 
@@ -174,7 +187,10 @@ def figure(table: pd.DataFrame):
     x_key = SPREAD if SPREAD in keys else None
     rest = [k for k in keys if k != x_key]
     panels = _default_first(c.groupby(rest, sort=True, dropna=False)) if rest else [((), c)]
-    policies = list(dict.fromkeys(_finished(table)[POLICY]))
+    # the palette's most distinct colours to the policies that win most cells (ties by name):
+    # winners read apart, whichever sweep listed them first
+    wins = c["winner"].map(lambda w: w.split(" = ")[0]).value_counts()
+    policies = sorted(dict.fromkeys(_finished(table)[POLICY]), key=lambda p: (-wins.get(p, 0), p))
     col = plots.colours(policies)
     xs = sorted(c[x_key].unique()) if x_key else [None]
     hs = sorted(c["horizon"].unique())
@@ -200,7 +216,7 @@ def figure(table: pd.DataFrame):
         )
         ax.set_ylabel("yardstick (horizon)", fontsize=9)
         val = val if isinstance(val, tuple) else (val,)
-        where = ", ".join(f"{k}={value(v)}" for k, v in zip(rest, val, strict=True))
+        where = ", ".join(condition(k, v) for k, v in zip(rest, val, strict=True))
         ax.set_title(
             "Which policy has the highest mean NPV" + (f" ({where})" if where else ""), fontsize=10
         )
