@@ -62,19 +62,25 @@ def parse_parameters(params) -> list[Parameter]:
             allowed = sorted(PARAM_KEYS)
             raise ConfigError(f"parameters.{key}.{unknown[0]}: unknown; allowed: {allowed}")
         low, high, scale = p.get("low"), p.get("high"), p.get("scale", "linear")
-        for name, v in (("low", low), ("high", high)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ConfigError(f"parameters.{key}.{name} = {v!r}: must be a finite number")
-        if not low < high:
-            raise ConfigError(f"parameters.{key}: low = {low} must be below high = {high}")
-        if scale not in SCALES:
-            raise ConfigError(f"parameters.{key}.scale = {scale!r}: allowed: {', '.join(SCALES)}")
-        if scale == "log" and low <= 0:
-            raise ConfigError(f"parameters.{key}: a log range needs low > 0 (low = {low})")
+        check_range(f"parameters.{key}", low, high, scale)
         parameters.append(
             Parameter(str(key), low, high, scale, str(p.get("why", "")), str(p.get("unit", "")))
         )
     return parameters
+
+
+def check_range(where: str, low, high, scale) -> None:
+    """A range's shape (`where` names it in each refusal): finite bounds, low below high, a
+    known scale, a log range above 0."""
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+            raise ConfigError(f"{where}.{name} = {v!r}: must be a finite number")
+    if not low < high:
+        raise ConfigError(f"{where}: low = {low} must be below high = {high}")
+    if scale not in SCALES:
+        raise ConfigError(f"{where}.scale = {scale!r}: allowed: {', '.join(SCALES)}")
+    if scale == "log" and low <= 0:
+        raise ConfigError(f"{where}: a log range needs low > 0 (low = {low})")
 
 
 SEED_NOTE = (

@@ -30,9 +30,9 @@ from sim.core.params import ConfigError
 from sim.experiment.batch import apply_values, check_keys
 from sim.experiment.config import build
 from sim.experiment.reference import describe
+from sim.experiment.study_parameters import check_range
 
 DRAW_KEYS = {"low", "high", "scale", "choices", "why"}
-SCALES = ("linear", "log")
 
 
 @dataclass(frozen=True)
@@ -141,15 +141,7 @@ def _draw(key: str, e: dict) -> Draw:
             raise ConfigError(f"{where}.choices: give a list of at least two values")
         return Draw(key, choices=tuple(choices), why=why)
     low, high, scale = e.get("low"), e.get("high"), e.get("scale", "linear")
-    for name, b in (("low", low), ("high", high)):
-        if isinstance(b, bool) or not isinstance(b, int | float) or not math.isfinite(b):
-            raise ConfigError(f"{where}.{name} = {b!r}: must be a finite number")
-    if not low < high:
-        raise ConfigError(f"{where}: low = {low} must be below high = {high} (an empty range)")
-    if scale not in SCALES:
-        raise ConfigError(f"{where}.scale = {scale!r}: allowed: {', '.join(SCALES)}")
-    if scale == "log" and low <= 0:
-        raise ConfigError(f"{where}: a log range needs low > 0 (low = {low})")
+    check_range(where, low, high, scale)
     info = describe(key)  # the schema's type: a null default (market_size) has no value to read
     integer = info is not None and info.integer
     if integer and not all(float(b).is_integer() for b in (low, high)):
