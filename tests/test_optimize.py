@@ -398,3 +398,27 @@ def test_the_tested_policy_spec_searches_a_brand_with_candidates():
     with pytest.raises(ConfigError, match=r"high bounds\): strategy\.phases\.0\.test\.daily_users"):
         check_spec(load_spec("tested_policy",
                              ["parameters.strategy.phases.0.test.daily_users.high=2e6"]))
+
+
+def test_the_tested_policy_market_spec_draws_each_brands_market():
+    """configs/optimize/tested_policy_market.yaml: tested_policy's question with the market's
+    size drawn per brand (log-uniform 100,000-1,000,000), the team's range to 120, and
+    tested_policy's answer as a named start equal to its strategy YAML's values (so the search
+    is never worse in-sample than that answer)."""
+    from omegaconf import OmegaConf
+
+    from sim.experiment.config import compose
+    from sim.experiment.optimize_spec import check_offered, check_spec, load_spec
+
+    s = load_spec("tested_policy_market")
+    base, parameters, start = check_spec(s)
+    assert base["market_size"] is None and base["fit"]["spread"] == 0.5  # drawn per brand
+    sizes = [s.uncertainty.values(k)["market_size"] for k in range(s.brands + s.fresh_brands)]
+    assert all(100_000 <= v <= 1_000_000 for v in sizes) and len(set(sizes)) == len(sizes)
+    team = next(p for p in parameters if p.key == "strategy.phases.2.team_size")
+    assert team.high == 120
+    starts, presets = check_offered(s, parameters, start)
+    assert "optimized_staged_policy" in presets
+    tree = OmegaConf.create(compose(["strategy=optimized_tested_policy"]))
+    for key, v in starts["tested_policy"].items():
+        assert OmegaConf.select(tree, key) == v, key

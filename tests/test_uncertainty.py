@@ -17,7 +17,7 @@ from sim.experiment import goal_spec as goal
 from sim.experiment.batch import simulate
 from sim.experiment.brands import BrandRuns
 from sim.experiment.uncertainty import Draw, parse_uncertainty
-from sim.viz.optimize import policy_args
+from sim.viz.optimize import brands_frame, policy_args, workbook_about
 
 MARKET = {"low": 200, "high": 2000, "scale": "log"}  # users: small enough to bind in 30 days
 
@@ -146,6 +146,11 @@ def test_each_brand_runs_at_its_own_draw_for_every_policy(tmp_path):
     assert summary["npv_30d"] == result.in_sample["zero_to_one"].npv[0]
     assert not any(a.startswith("market_size") for a in policy_args(result))
     assert "fit.spread=0.5" in policy_args(result)
+    # the workbook's NPV by brand shows each brand's draw beside its NPV, defined in About
+    frame = brands_frame(result)
+    assert list(frame.columns) == ["policy", "brands", "seed", "market_size", "npv_30d"]
+    assert (frame["market_size"] == frame["seed"].map(draw.value)).all()
+    assert "NPV by brand: market_size" in workbook_about(result)
 
 
 def test_brand_runs_set_each_brands_draws():

@@ -364,9 +364,11 @@ def brands_frame(result: OptimizeResult) -> pd.DataFrame:
     for sample, got, first in (("search", result.in_sample, 0),
                                ("fresh", result.fresh, spec.brands)):  # fmt: skip
         for name, o in got.items():
-            rows += [dict(policy=label(result, name), brands=sample, seed=first + i, npv=v)
+            rows += [dict(policy=label(result, name), brands=sample, seed=first + i,
+                          **spec.uncertainty.values(first + i), npv=v)
                      for i, v in enumerate(o.npv)]  # fmt: skip
-    frame = pd.DataFrame(rows, columns=["policy", "brands", "seed", "npv"])
+    drawn = [d.key for d in spec.uncertainty.drawn]  # each brand's draws, beside its NPV
+    frame = pd.DataFrame(rows, columns=["policy", "brands", "seed", *drawn, "npv"])
     return frame.rename(columns={"npv": spec.metric})
 
 
@@ -387,6 +389,8 @@ def workbook_about(result: OptimizeResult) -> dict[str, str]:
         "NPV by brand: brands": "search: the brands the search chose on (seeds 0 … "
         f"{spec.brands - 1}); fresh: brands it never saw (seeds {spec.brands} …)",
         "NPV by brand: seed": "the brand (one seed of the scenario: its latent fits, DOMAIN §3.1)",
+        **{f"NPV by brand: {d.key}": f"the brand's own value, {d.words()}"
+           + (f": {d.why}" if d.why else "") for d in spec.uncertainty.drawn},
         f"NPV by brand: {spec.metric}": f"the policy's {npv}",
     })  # fmt: skip
     return out
