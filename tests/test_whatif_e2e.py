@@ -4,7 +4,7 @@ operators?". Scenario 1: a fixed team of 3, paid ads as planned (the card shows 
 yuan/day: the baseline); scenario 2: the same with paid ads at twice the 0-1 phase's planned
 spend. Run (2 seeds of 60 days each, the server started with `--horizon 60 --seeds 2`), then
 read the answer in the table: two rows titled by what differs, each with its `privsim -m …`
-command, money written as the other pages write it (¥), the glossary beside it, the figure,
+command, money written as the other pages write it (¥), the glossary below it, the figure,
 no Solara badge; the sidebar's commands each on one line, copied whole; the workbook and the
 HTML report download and open (openpyxl; the report holds the table), the workbook's paid-ads
 spend in yuan/day (scenario 2 within its budget and above scenario 1); the share link reopens

@@ -404,7 +404,7 @@ def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | Non
 
 NOTE = (
     "Each cell: median across seeds (10th – 90th percentile). Seed k is the same simulated "
-    "brand in every scenario. The terms are defined in the glossary beside the table."
+    "brand in every scenario. The terms are defined in the glossary below the table."
 )
 
 

@@ -377,14 +377,14 @@ def Page():
         if done.value is not None:
             results, commands, scs, n, h = done.value
             table = comparison(results, h)
-            with solara.Columns([3, 1]):
-                with solara.Column():
-                    solara.HTML(tag="div", unsafe_innerHTML=table_html(table, commands, h),
-                                classes=["results"])  # fmt: skip
-                    solara.Text(NOTE, classes=["note"])
-                with solara.Details("Glossary: every term on this page", expand=True):
-                    solara.HTML(tag="div", unsafe_innerHTML=glossary_html(glossary(scs, h)),
-                                classes=["glossary-box"])  # fmt: skip
+            # the table takes the pane's width (beside it, at 1280 px, its last column, P(best),
+            # fell out of view); the glossary follows it
+            solara.HTML(tag="div", unsafe_innerHTML=table_html(table, commands, h),
+                        classes=["results"])  # fmt: skip
+            solara.Text(NOTE, classes=["note"])
+            with solara.Details("Glossary: every term on this page", expand=True):
+                solara.HTML(tag="div", unsafe_innerHTML=glossary_html(glossary(scs, h)),
+                            classes=["glossary-box"])  # fmt: skip
             with solara.Row():
                 solara.FileDownload(lambda: whatif_export.workbook(results, scs, n, h),
                                     filename="whatif.xlsx", label="Download workbook (.xlsx)",
