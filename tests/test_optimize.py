@@ -68,6 +68,8 @@ def test_a_monotone_objective_is_optimised_at_the_end_of_its_range(monotone):
     trials, which here lie at the low end. The per-trial means are checked against the
     derivation itself: strictly decreasing in the salary."""
     result, _ = monotone
+    assert result.importances == pytest.approx({SALARY: 1.0})  # 30 completed: over all brands
+    assert result.importance_basis == "the completed trials' mean NPV over all 2 search brands"
     df = result.trials.sort_values(SALARY)
     assert (df["state"] == "COMPLETE").all()
     assert np.all(np.diff(df["mean_npv_30d"].to_numpy()) < 0), df
@@ -187,7 +189,16 @@ def test_pruned_trials_stop_early_and_are_never_chosen(tmp_path):
         k = len(t.user_attrs["npv"])
         assert np.mean(t.user_attrs["npv"]) == t.intermediate_values[k]
         assert np.mean(t.user_attrs["npv"]) < np.mean(full[:k])  # the same first k brands
-    assert f"saving {result.computed['saved']} runs" in opt_report(result, tmp_path)
+    # fewer than 10 completed: fANOVA reads every finished trial's mean on the first rung's
+    # brand, the same for all 10 (one parameter: all of the main effects)
+    completed = int((df["state"] == "COMPLETE").sum())
+    assert completed < 10 and result.importances == pytest.approx({SALARY: 1.0})
+    assert result.importance_basis == (
+        "every finished trial's mean NPV over the first search brand (the first rung, which "
+        f"all 10 reached; {completed} completed)")
+    report = opt_report(result, tmp_path)
+    assert f"saving {result.computed['saved']} runs" in report
+    assert f"Each parameter's main effect on {result.importance_basis}" in report
 
 
 def opt_report(result, out):

@@ -45,7 +45,10 @@ fits a random forest to the completed trials' mean NPV and gives each parameter'
 (the variance it explains alone) as a share of all main effects, once there are at least as
 many completed trials as TPE draws at random before it models (`n_startup_trials`): fewer do
 not cover the space. It needs scikit-learn (the `study` extra); optuna 5's default evaluator,
-PED-ANOVA, does not, but asks for at least 5 trials in its top 10 %, i.e. 50 trials.
+PED-ANOVA, does not, but asks for at least 5 trials in its top 10 %, i.e. 50 trials. Where
+pruning left fewer completed trials than that, every finished trial (completed or pruned) has
+been scored on the first rung's brands, the same brands for each: fANOVA then reads their mean
+NPV there (a noisier target, on fewer brands, and the report says which it read).
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ class OptimizeResult:
     starts: dict = field(default_factory=dict)  # every starting point's values, "start" first
     failed: list[str] = field(default_factory=list)  # validation failures (exit 1)
     importances: dict[str, float] | None = None  # fANOVA's share per parameter; None: too few
+    importance_basis: str = ""  # the mean fANOVA read (`importances`), in words
 
 
 def outcome(spec: Spec, npv) -> Outcome:
@@ -271,26 +275,43 @@ def trials_frame(spec, parameters, study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def importances(spec, study) -> tuple[dict | None, str]:
-    """fANOVA's share of the mean NPV's variance per parameter over the completed trials, or
-    None and why not (module docstring)."""
+def importances(spec, study) -> tuple[dict | None, str, str]:
+    """fANOVA's share of the mean NPV's variance per parameter, the mean it read (over every
+    brand, the completed trials'; or over the first rung's brands, every finished trial's,
+    where pruning left too few completed: module docstring), or None and why not."""
     import optuna
     from optuna.trial import TrialState
 
-    n = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
     least = inspect.signature(optuna.samplers.TPESampler).parameters["n_startup_trials"].default
-    if n < least:
-        return None, (f"{n} completed trials: too few for fANOVA's importances (at least "
-                      f"{least}, the random draws TPE starts with, cover the space)")  # fmt: skip
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    basis = f"the completed trials' mean NPV over all {spec.brands} search brands"
+    target = lambda t: t.values[0]  # noqa: E731
+    if len(done) < least and spec.rungs():
+        k = spec.rungs()[0]
+        scored = [t for t in study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+            if len(t.user_attrs.get("npv", ())) >= k]  # fmt: skip
+        if len(scored) >= least:
+            first = optuna.create_study(direction="maximize")
+            first.add_trials([optuna.trial.create_trial(
+                params=t.params, distributions=t.distributions,
+                value=float(np.mean(t.user_attrs["npv"][:k]))) for t in scored])  # fmt: skip
+            brands = f"first {k} search brands" if k > 1 else "first search brand"
+            basis = (f"every finished trial's mean NPV over the {brands} (the first rung, which "
+                     f"all {len(scored)} reached; {len(done)} completed)")
+            study, done = first, scored
+    if len(done) < least:
+        return None, (f"{len(done)} completed trials: too few for fANOVA's importances (at "
+                      f"least {least}, the random draws TPE starts with, cover the space)"), ""
     try:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=spec.sampler_seed)
-        shares = optuna.importance.get_param_importances(
-            study, evaluator=evaluator, target=lambda t: t.values[0])
+        shares = optuna.importance.get_param_importances(study, evaluator=evaluator,
+                                                         target=target)  # fmt: skip
     except ImportError:
-        return None, "fANOVA's importances need scikit-learn: pip install -e '.[study]'"
+        return None, "fANOVA's importances need scikit-learn: pip install -e '.[study]'", ""
     except RuntimeError as e:  # e.g. every completed trial scored the same
-        return None, f"no fANOVA importances: {e}"
-    return dict(shares), ""
+        return None, f"no fANOVA importances: {e}", ""
+    return dict(shares), "", basis
 
 
 def fresh_seeds(spec) -> range:
@@ -364,11 +385,11 @@ def optimize(spec: Spec, out_dir, *, n_jobs: int = 2, ray_address: str | None = 
     ahead = runs.backfill.computed if runs.backfill else 0
     computed["validation"] = runs.computed - computed["search"] + ahead
     computed["ahead"] = ahead
-    shares, why = importances(spec, study)
+    shares, why, basis = importances(spec, study)
     if why:
         notes.append(why)
     return OptimizeResult(
         spec, parameters, base, start, chosen, best.number,
         trials, in_sample, fresh, computed,
-        time.perf_counter() - t0, notes, starts, failed, shares,
+        time.perf_counter() - t0, notes, starts, failed, shares, basis,
     )  # fmt: skip

@@ -183,8 +183,8 @@ def _importances(result: OptimizeResult) -> list[str]:
     why = {p.key: p.why for p in result.parameters}
     return [f"- `{k}`: {v:.0%}. {sentence(why.get(k, ''))}"
             for k, v in result.importances.items()] + [
-        "", "Each parameter's main effect: the variance of the mean NPV across the completed "
-        "trials that it explains alone, as a share of all the parameters' main effects "
+        "", f"Each parameter's main effect on {result.importance_basis}: the variance across "
+        "those trials that it explains alone, as a share of all the parameters' main effects "
         "(optuna's fANOVA, Hutter et al. 2014: a random forest fitted to the trials; "
         "interactions left out, the shares sum to 100 %). It rests on the trials the search "
         "chose to run, which crowd where it looked best.",
