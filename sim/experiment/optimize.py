@@ -285,7 +285,6 @@ def importances(spec, study) -> tuple[dict | None, str, str]:
     least = inspect.signature(optuna.samplers.TPESampler).parameters["n_startup_trials"].default
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     basis = f"the completed trials' mean NPV over all {spec.brands} search brands"
-    target = lambda t: t.values[0]  # noqa: E731
     if len(done) < least and spec.rungs():
         k = spec.rungs()[0]
         scored = [t for t in study.get_trials(
@@ -305,8 +304,8 @@ def importances(spec, study) -> tuple[dict | None, str, str]:
                       f"least {least}, the random draws TPE starts with, cover the space)"), ""
     try:
         evaluator = optuna.importance.FanovaImportanceEvaluator(seed=spec.sampler_seed)
-        shares = optuna.importance.get_param_importances(study, evaluator=evaluator,
-                                                         target=target)  # fmt: skip
+        shares = optuna.importance.get_param_importances(
+            study, evaluator=evaluator, target=lambda t: t.values[0])
     except ImportError:
         return None, "fANOVA's importances need scikit-learn: pip install -e '.[study]'", ""
     except RuntimeError as e:  # e.g. every completed trial scored the same
