@@ -120,6 +120,8 @@ class Circle(Mechanism):
         self.kocs: list[KOC] = []
         self.uids = np.empty(0, dtype=np.int64)  # the KOCs' users, as `kocs` lists them
         self.ids = np.empty(0, dtype=np.int64)  # users a KOC maintains (sparse KOC touches)
+        self._maintainer = np.empty(0, dtype=np.int32)  # their KOCs' indices (`pop.koc[ids]`)
+        self._live: np.ndarray | None = None  # which KOCs `touch_today` was made for
         self._touch = np.empty(0, dtype=np.float32)  # their KOC touches at full strength
         self.touch_today = self._touch  # today's, KOCs who churned giving none
         self._layered = np.empty(0, dtype=np.int64)  # rows out of the periphery (`update_layers`)
@@ -133,7 +135,9 @@ class Circle(Mechanism):
     def touch(self, model, day: Day) -> None:
         live = self.live(model.population)
         day.live_kocs = int(live.sum())
-        self.touch_today = self._touch * live[model.population.koc[self.ids]]
+        if not np.array_equal(live, self._live):  # a KOC churned (or a new circle)
+            self.touch_today = self._touch * live[self._maintainer]
+            self._live = live
 
     def circle(self, model, day: Day) -> None:
         every = self.params.reselect_days
@@ -142,7 +146,7 @@ class Circle(Mechanism):
 
     def account(self, model, day: Day) -> None:
         pop = model.population
-        by_live_koc = self.live(pop)[pop.koc[self.ids]]
+        by_live_koc = self.live(pop)[self._maintainer]
         model.today["koc_count"] = len(self.kocs)
         model.today["koc_maintained"] = int(
             ((pop.stage[self.ids] != Stage.CHURNED) & by_live_koc).sum()
@@ -192,4 +196,7 @@ class Circle(Mechanism):
         )
         per = p.strength * np.minimum(1.0, p.capacity / np.maximum(loads, 1))
         attention = np.concatenate((per, [0.0])).astype(np.float32)
-        self._touch = attention[pop.koc[self.ids]]
+        # only re-selection writes `koc`: the maintained users' KOCs hold until the next one
+        self._maintainer = pop.koc[self.ids]
+        self._touch = attention[self._maintainer]
+        self._live = None  # `touch_today` is made afresh
