@@ -8,9 +8,10 @@ both have finished: the leaderboard holds both teams, staged and the optimised p
 defined, the brand in words, each team's reproduce command; a team's view shows it too, its own
 row marked. A team that tested sees what its test measured (never the brand's true fits).
 
-Screenshots, committed as the documentation's figures (docs/pages.md): docs/figures/
-game_team_month0.png (a team's view before its first month), game_team_month1.png (after it),
-game_facilitator.png (both teams at month 2), game_reveal.png (the facilitator's reveal),
+Screenshots in results/e2e/, as the other browser tests write theirs (copy them to docs/figures/
+to refresh the documentation's figures, docs/pages.md; a test run leaves the committed ones
+alone): game_team_month0.png (a team's view before its first month), game_team_month1.png (after
+it), game_facilitator.png (both teams at month 2), game_reveal.png (the facilitator's reveal),
 game_team_reveal.png (a team's view of it). Seconds per month (click to the view's update) go to
 results/e2e/game_timing.json, not asserted. Skips like tests/test_app_e2e.py when chromium or
 playwright is absent.
@@ -23,9 +24,8 @@ import re
 import time
 
 import pytest
-from browser import OUT, ROOT, launched, missing, new_page, served
+from browser import OUT, launched, missing, new_page, served
 
-FIGURES = ROOT / "docs" / "figures"
 SMALL = ["months=3", "test.users_per_arm=100", "budget.default=200.0"]
 MONTHS = 3
 
@@ -48,7 +48,7 @@ def _shot(page, name: str) -> None:
         ".every(i => i.complete && i.naturalWidth > 200)"
     )
     page.wait_for_timeout(300)
-    page.screenshot(path=str(FIGURES / f"game_{name}.png"))
+    page.screenshot(path=str(OUT / f"game_{name}.png"))
 
 
 def _join(page, name: str) -> None:
