@@ -53,3 +53,17 @@ def test_batch_runs_horizons_side_by_side_and_gives_their_ratios():
     assert ratio["row_days"] == [pytest.approx(rows, abs=1e-3), None]
     assert ratio["s_per_run"][0] == pytest.approx(secs, rel=0.01)  # rounded: 0.1 ms, 0.001
     assert ratio["cost_per_row_day"][0] == pytest.approx(secs / rows, rel=0.01)
+
+
+LIVE_BLOCK = RUN.parent / "live_block.py"
+
+
+def test_live_block_prices_the_dense_pass_on_the_engines_own_day():
+    """The dense-layout pass that docs/performance.md prices gives the engine's trust, stages
+    and hazards bit for bit on the run's last day (else its timing prices something else)."""
+    cmd = [sys.executable, str(LIVE_BLOCK), "--days", "90", "--repeat", "2"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
+    r = json.loads(out.strip())
+    assert r["bit_identical"] is True
+    assert 0 < r["live"] <= r["rows"]
+    assert r["pass_ms"] > 0 and r["dense_ms"] > 0 and r["gather_ms"] > 0
