@@ -144,7 +144,13 @@ def test_a_koc_who_churns_stops_maintaining_and_referring_before_reselection():
     m = build({"strategy": strategy, "operators.count": 4}, seed=0, initial_users=5000)
     m.run(64)  # day 63 re-selected the circle; the next re-selection is day 70
     assert m.daily()["koc_maintained"].iloc[-1] > 0
+    c = m.circle
+    m.population.stage[m.kocs[0].uid] = Stage.CHURNED  # one KOC: only their users go untouched
+    m.run(1)
+    theirs = m.population.koc[c.ids] == 0
+    assert theirs.any() and (c.touch_today[theirs] == 0).all() and c.touch_today[~theirs].sum() > 0
     m.population.stage[[k.uid for k in m.kocs]] = Stage.CHURNED
     m.run(1)
     last = m.daily().iloc[-1]
     assert last["koc_count"] > 0 and last["koc_maintained"] == 0 and last["new_referral_koc"] == 0
+    assert (c.touch_today == 0).all()
