@@ -36,10 +36,12 @@ loaded). It prints each batch's line, then per horizon the ratios new ÷ base �
 per round, seconds per run in a worker per run paired by seed and round — as [mean, standard
 error], and the load average.
 
-`--fixed` runs one tiny model (1 user a day) for each horizon of `--days` and times each phase
-of `step()` (`sim.core.model` docstring) by wrapping the model's phase methods, plus Mesa's own
-step machinery (run time minus the phases) and the DataCollector's `collect`: the cost every day
-pays whatever the population, i.e. the floor of a short study's run time; one JSON line each.
+`--fixed` runs one tiny model (1 user a day) for each horizon of `--days`, after an untimed one
+(the process's first run loads numba's compiled kernels: ~0.6 ms a day more in `_staff` over a
+year), and times each phase of `step()` (`sim.core.model` docstring) by wrapping the model's
+phase methods, plus Mesa's own step machinery (run time minus the phases) and the
+DataCollector's `collect`: the cost every day pays whatever the population, i.e. the floor of a
+short study's run time; one JSON line each.
 
 `--morris` runs the study of configs/sensitivity/premature_scaling.yaml as specified (Morris
 screening of 12 parameters, r = 10 trajectories, 2 seeds, both arms paired: 520 runs of 365 days)
@@ -356,6 +358,7 @@ def main() -> None:
             args.base, args.runs, args.jobs, days, args.strategy, args.chunk_size, args.rounds
         )))  # fmt: skip
     elif args.fixed:
+        fixed_cost(30)  # untimed: the process's first run loads the compiled kernels
         for d in days:
             print(json.dumps(fixed_cost(d)))
     else:
