@@ -110,8 +110,8 @@ def test_a_draw_the_schema_refuses_stops_the_search_and_the_goal_seek_before_any
 
 
 def test_a_drawn_key_is_not_searched():
-    s = spec(brands={"count": 2, "uncertainty": {"operators.salary_per_day": {"low": 1,
-                                                                             "high": 9}}})  # fmt: skip
+    drawn = {"operators.salary_per_day": {"low": 1, "high": 9}}
+    s = spec(brands={"count": 2, "uncertainty": drawn})
     with pytest.raises(ConfigError, match=rf"parameters\.{SALARY}: an uncertainty of the brand"):
         run(s, "unused")
 
@@ -136,9 +136,10 @@ def test_each_brand_runs_at_its_own_draw_for_every_policy(tmp_path):
     ops = {**result.base["operators"], "salary_per_day": result.chosen[SALARY]}
     assert plain(1, operators=ops) == result.in_sample["chosen"].npv[1]
     assert plain(2, operators=ops) == result.fresh["chosen"].npv[0]  # fresh: seeds 2-3
-    assert result.in_sample["chosen"].npv[1] != simulate(
-        {**result.base, "operators": ops, "seed": 1}
-    )[0]["npv_30d"]
+    assert (
+        result.in_sample["chosen"].npv[1]
+        != simulate({**result.base, "operators": ops, "seed": 1})[0]["npv_30d"]
+    )
     from sim.experiment.config import compose
 
     preset = compose(s.overrides({"strategy": "zero_to_one"}))

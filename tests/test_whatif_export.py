@@ -46,7 +46,7 @@ def test_the_page_shows_the_comparison_self_contained(batch):
         for col in w.YARDSTICKS:
             assert str(prose(w.cell(row, col))) in page, col
         assert w.cell(row, "profit").count("¥") == 3  # money as the pages write it
-    for i, s in enumerate(scenarios):
+    for s in scenarios:
         assert str(prose(w.command(s, SEEDS, DAYS))) in page
     assert f"horizon {DAYS} days" in page and "operators.fixed=3" in page
     assert str(prose(x.SPEND)) in page and "paid ads: " in page

@@ -36,7 +36,6 @@ from sim.core.params import ConfigError
 from sim.experiment.config import compose, group_options
 from sim.experiment.reference import describe
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
-from sim.experiment.uncertainty import Uncertainty
 from sim.experiment.study_spec import (
     brand_overrides,
     brands_of,
@@ -45,6 +44,7 @@ from sim.experiment.study_spec import (
     scenario_of,
     whole,
 )
+from sim.experiment.uncertainty import Uncertainty
 
 SPEC_GROUP = "goal"
 SEARCHES = ("smallest", "largest", "best")
