@@ -31,6 +31,8 @@ import time
 import numba
 import numpy as np
 
+from sim.core.kernels import _AWARE, _BUY, _FAMILIAR, _TRUST
+
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
 
@@ -62,8 +64,8 @@ def dense_pass(trust, stage, one_in, koc_ask, koc_gain, intent, repeat_rate, rea
         t = min(max(t, zero), one_f)
         trust[i] = t
         s = stage[i]
-        s = np.int8(1) if (s == 0 and t >= familiar_at) else s
-        s = np.int8(2) if (s == 1 and t >= to_buy) else s
+        s = _FAMILIAR if (s == _AWARE and t >= familiar_at) else s
+        s = _TRUST if (s == _FAMILIAR and t >= to_buy) else s
         stage[i] = s
         fr = one_f - friction[i]
         r = (t - to_buy) * soft + half
@@ -71,7 +73,7 @@ def dense_pass(trust, stage, one_in, koc_ask, koc_gain, intent, repeat_rate, rea
         f = (t - lead_min) * soft + half
         f = min(max(f, zero), one_f) * fr * asks * intent[i] * first_rate
         f = f * boost if i >= offer_start else f
-        hazard[i] = min(r, one_f) if s >= 3 else (min(f, one_f) if s >= 1 else zero)
+        hazard[i] = min(r, one_f) if s >= _BUY else (min(f, one_f) if s >= _FAMILIAR else zero)
 
 
 def capture(days: int, overrides: list[str]):
