@@ -14,10 +14,17 @@ cache, trust and stages restored before each call):
   1:1 attention given per live row), bit for bit the same trust, stages and hazards (checked
   here; the script exits 1 if any differs);
 - `gather_ms`: building those dense columns from the population (what a copy made afresh each
-  day would cost, which is why the block must be kept, not rebuilt: see docs/performance.md).
+  day would cost, which is why the block must be kept, not rebuilt: see docs/performance.md);
+- `kept_ms`: the block as it could be kept (`kept_pass` below): the columns that change
+  rarely (operator, intent, repeat rate, the pool-table key) dense in live order, trust and
+  stage read and written through the live index (other rules write them every day), the pool
+  effects and the operators' attention looked up in their small tables, the KOC and camp
+  touches spread over the live order beforehand (`spread_ms`: that day's upkeep); bit for bit
+  the engine's results too.
 
-One JSON line. The dense pass is a measurement, not the engine: keeping such a block in step
-with every writer of the live users' state is the change it prices.
+One JSON line. Neither pass is the engine: they price keeping a block of the live users' state
+in step with its writers (docs/performance.md: the kept block's ceiling is ~0.25 ms a day, and
+its daily spreading costs more, so it is not built).
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ import time
 import numba
 import numpy as np
 
-from sim.core.kernels import _AWARE, _BUY, _FAMILIAR, _TRUST
+from sim.core.kernels import _AWARE, _BUY, _CHURNED, _FAMILIAR, _ONE, _TRUST, _ZERO, _readiness
+from sim.core.pool import member_key
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -74,6 +82,74 @@ def dense_pass(trust, stage, one_in, koc_ask, koc_gain, intent, repeat_rate, rea
         f = min(max(f, zero), one_f) * fr * asks * intent[i] * first_rate
         f = f * boost if i >= offer_start else f
         hazard[i] = min(r, one_f) if s >= _BUY else (min(f, one_f) if s >= _FAMILIAR else zero)
+
+
+@numba.njit(cache=True)
+def kept_pass(rows, trust, stage, operator, intent, repeat_rate, key, reach, value, one_to_one,
+              friction, attention, one_extra, koc_ask, koc_gain, promo, keep, gain_scale,
+              weights, thresholds, rates, offer_from, hazard):  # fmt: skip
+    """`kernels.day_pass` with the rarely changing columns kept in live order (`operator`,
+    `intent`, `repeat_rate`, `key`: the row of the pool tables `reach` ... `friction`), trust
+    and stage through the live index `rows`, the sparse touches spread per live row."""
+    w_one, w_broadcast, promo_cost, neglect = weights[0], weights[1], weights[2], weights[3]
+    familiar_at, to_buy, lead_min, soft = thresholds[0], thresholds[1], thresholds[2], thresholds[3]
+    per_cycle, first_rate, boost = rates[0], rates[1], rates[2]
+    last = attention.size - 1
+    for j in range(rows.size):
+        i = rows[j]
+        s = stage[i]
+        if s == _CHURNED:
+            hazard[j] = _ZERO
+            continue
+        op, g = operator[j], key[j]
+        one = attention[op if op >= 0 else last]
+        one += one_extra[j]
+        one *= one_to_one[g]
+        asks = reach[g] + one
+        asks += koc_ask[j]
+        asks *= promo
+        one *= keep
+        gain = one + koc_gain[j]
+        gain *= w_one
+        gain += w_broadcast * (value[g] * keep)
+        gain *= gain_scale
+        t = trust[i]
+        gain *= _ONE - t
+        gain -= promo_cost * asks
+        gain -= neglect * t
+        t += gain
+        t = min(max(t, _ZERO), _ONE)
+        trust[i] = t
+        if s == _AWARE and t >= familiar_at:
+            s = _FAMILIAR
+        if s == _FAMILIAR and t >= to_buy:
+            s = _TRUST
+        stage[i] = s
+        h = _ZERO
+        if s >= _BUY:
+            h = _readiness(t, to_buy, soft) * (_ONE - friction[g]) * per_cycle * repeat_rate[j]
+            h = min(h, _ONE)
+        elif s == _FAMILIAR or s == _TRUST:
+            h = _readiness(t, lead_min, soft)
+            h *= _ONE - friction[g]
+            h *= asks
+            h *= intent[j]
+            h *= first_rate
+            h = h * boost if j >= offer_from else h
+            h = min(h, _ONE)
+        hazard[j] = h
+
+
+@numba.njit(cache=True)
+def spread(rows, sparse, values, scale, out):
+    """`out[j] = values[k] * scale` where `rows[j] == sparse[k]` (both sorted): a merge walk."""
+    k = 0
+    for j in range(rows.size):
+        while k < sparse.size and sparse[k] < rows[j]:
+            k += 1
+        if k < sparse.size and sparse[k] == rows[j]:
+            out[j] = values[k] * scale
+            k += 1
 
 
 def capture(days: int, overrides: list[str]):
@@ -170,10 +246,37 @@ def main() -> None:
         and np.array_equal(stage[rows], cols["stage"])
         and np.array_equal(hazard.view(np.uint32), out.view(np.uint32))
     )
+    # the block as it could be kept: the columns rarely written, in live order
+    pop = model.population
+    key = member_key(pop.touchpoints, model.source.pool_index(pop))[rows].astype(np.int32)
+    t = model.tables
+    sparse = [np.zeros(rows.size, np.float32) for _ in range(3)]  # extra, KOC asks, KOC gain
+    f32 = np.float32
+
+    def upkeep():
+        for x in sparse:
+            x[:] = 0.0
+        spread(rows, a[11], a[12], f32(1.0), sparse[0])
+        spread(rows, a[13], a[14], f32(1.0), sparse[1])
+        spread(rows, a[13], a[14], f32(a[15]), sparse[2])
+
+    kept = [rows, trust, stage, a[3][rows], a[4][rows], a[5][rows], key, t.reach, t.value,
+            t.one_to_one, t.friction, a[10], *sparse, *a[16:22], offer, out]  # fmt: skip
+    upkeep()
+    restore()
+    kept_pass(*kept)
+    same &= (
+        np.array_equal(trust[rows].view(np.uint32), cols["trust"].view(np.uint32))
+        and np.array_equal(stage[rows], cols["stage"])
+        and np.array_equal(hazard.view(np.uint32), out.view(np.uint32))
+    )
+    spread_s = best(upkeep, lambda: None, args.repeat)
+    kept_s = best(lambda: kept_pass(*kept), restore, args.repeat)
     print(json.dumps({
         "days": args.days, "overrides": args.override, "rows": int(model.population.n),
         "live": int(rows.size), "pass_ms": round(pass_s * 1e3, 3),
         "dense_ms": round(dense_s * 1e3, 3), "gather_ms": round(gather_s * 1e3, 3),
+        "kept_ms": round(kept_s * 1e3, 3), "spread_ms": round(spread_s * 1e3, 3),
         "pass_over_dense": round(pass_s / dense_s, 2), "bit_identical": bool(same),
     }))  # fmt: skip
     sys.exit(0 if same else 1)

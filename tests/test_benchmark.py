@@ -59,11 +59,13 @@ LIVE_BLOCK = RUN.parent / "live_block.py"
 
 
 def test_live_block_prices_the_dense_pass_on_the_engines_own_day():
-    """The dense-layout pass that docs/performance.md prices gives the engine's trust, stages
-    and hazards bit for bit on the run's last day (else its timing prices something else)."""
+    """The dense-layout pass and the kept-columns pass that docs/performance.md prices give the
+    engine's trust, stages and hazards bit for bit on the run's last day (else their timings
+    price something else)."""
     cmd = [sys.executable, str(LIVE_BLOCK), "--days", "90", "--repeat", "2"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=300).stdout
     r = json.loads(out.strip())
     assert r["bit_identical"] is True
     assert 0 < r["live"] <= r["rows"]
     assert r["pass_ms"] > 0 and r["dense_ms"] > 0 and r["gather_ms"] > 0
+    assert r["kept_ms"] > 0 and r["spread_ms"] > 0
