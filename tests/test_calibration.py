@@ -251,3 +251,20 @@ def test_too_few_accepted_draws_are_flagged_not_read_as_an_interval(tmp_path):
     assert any("only 3 ABC draws accepted" in n for n in result.notes), result.notes
     write(result, tmp_path / "out")
     assert "Not yet to be read: only 3 ABC draws" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_the_example_brand_is_what_its_script_makes_now():
+    """examples/calibration/synthetic_brand.csv is what `make_synthetic_brand.py` makes from
+    the model as it is (the example's page reads its fit; stale data, or a script that no
+    longer imports, would go unnoticed otherwise). After a change that moves results on
+    purpose, re-run the script beside the baseline."""
+    import importlib.util
+
+    script = Path(__file__).resolve().parent.parent / "examples/calibration/make_synthetic_brand.py"
+    loader = importlib.util.spec_from_file_location("make_synthetic_brand", script)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    made = module.synthetic_brand()
+    committed = pd.read_csv(module.PATH)
+    pd.testing.assert_frame_equal(made.reset_index(drop=True), committed, check_dtype=False,
+                                  rtol=1e-12)  # fmt: skip
