@@ -193,7 +193,8 @@ def against(base: str, runs: int, jobs: int, horizons: list[int], strategy: str,
             for d in horizons if k % 2 == 0 else horizons[::-1]:
                 for tree in ("base", "new") if k % 2 == 0 else ("new", "base"):
                     cmd = [sys.executable, __file__, "--batch-json", "--runs", str(runs),
-                           "--jobs", str(jobs), "--days", str(d), "--strategy", strategy]  # fmt: skip
+                           "--jobs", str(jobs), "--days", str(d),
+                           "--strategy", strategy]  # fmt: skip
                     if chunk:
                         cmd += ["--chunk-size", str(chunk)]
                     env = {**os.environ, "PYTHONPATH": str(trees[tree])}

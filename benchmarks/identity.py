@@ -32,7 +32,11 @@ CASES: dict[str, list[str]] = {
     "premature": ["strategy=premature"],
     "ten_to_n": ["strategy=ten_to_n"],
     "ten_to_n_stoploss": ["strategy=ten_to_n_stoploss"],
-    "testing_value_spread": ["experiment=testing_value", "fit.spread=0.5", "fit.truth.replicates=1"],
+    "testing_value_spread": [
+        "experiment=testing_value",
+        "fit.spread=0.5",
+        "fit.truth.replicates=1",
+    ],
     "bounded_market": ["strategy=ten_to_n", "market_size=150000"],
     "koc_circle": ["experiment=koc_leverage", "initial_users=10000"],
     "pyramid_camps_washes": [

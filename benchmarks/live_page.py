@@ -41,8 +41,7 @@ def png(pair, key: str) -> bytes:
 
 
 def play(days_per_redraw: int | None = None) -> dict:
-    from sim.viz.pages import figures, headline, lesson, story
-    from sim.viz.pages import live_page
+    from sim.viz.pages import figures, headline, lesson, live_page, story
     from sim.viz.pages.pair import LivePair
 
     lower = ("funnel", "conversion", "operators", "ltv_cac", "churn")

@@ -119,7 +119,7 @@ def main(argv=None) -> None:
         ran = len(npv)
         bounds = [0, *[s for s in stops if s < ran], ran]
         cost = [runs["search", key(params), seed] for seed in range(ran)]
-        batches += [cost[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
+        batches += [cost[lo:hi] for lo, hi in zip(bounds, bounds[1:], strict=False)]
     done = [t for t in trials if t[1] == "COMPLETE"]
     chosen = max(done, key=lambda t: (t[3], -t[0]))
     mine = {k for k in runs if k[0] == "search" and k[1] == key(chosen[2]) and k[2] >= a.brands}

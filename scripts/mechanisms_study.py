@@ -360,7 +360,7 @@ def page(get, strategies: list[str], seeds: list[int], minutes: str) -> str:
         ]
         for s in STUDIES:
 
-            def at(sc, what=s.output):
+            def at(sc, what=s.output, s=s, strategy=strategy):
                 return get(s, strategy, sc, what)
 
             x1 = at(1.0)

@@ -6,7 +6,8 @@ How the corpus is organised
 The cases are a table, tests/bad_input_cases.yaml: one list per command (privsim, privsim-report,
 privsim-reproduce, privsim-figure, privsim-clv, privsim-params, privsim-sensitivity,
 privsim-calibrate, privsim-optimize, privsim-goal, privsim-app, privsim-whatif); privsim's cases
-are grouped by config group (a comment line per group). Each case is the argv a user types and its expected class:
+are grouped by config group (a comment line per group). Each case is the argv a user types and its
+expected class:
 
 - `refused`: a clean refusal. Exit 2, ONE line on stderr that matches `says` (the key or file
   named, with the allowed range or close known value where there is one), and nothing written,

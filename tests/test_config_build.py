@@ -146,7 +146,8 @@ def test_composing_from_several_threads_at_once():
     from sim.experiment.study_spec import compose_spec
 
     jobs = [lambda: compose([])["horizon_days"],
-            lambda: compose_spec("lesson", "untested_launch", None, "lesson")["title"]] * 8  # fmt: skip
+            lambda: compose_spec("lesson", "untested_launch", None,
+                                 "lesson")["title"]] * 8  # fmt: skip
     with ThreadPoolExecutor(8) as pool:
         got = [f.result() for f in [pool.submit(j) for j in jobs]]
     assert got == [compose([])["horizon_days"], got[1]] * 8 and got[1]

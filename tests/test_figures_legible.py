@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from test_report_paired import sweep_table
 
 from sim.experiment.comparison import paired
 from sim.experiment.sweep import group_keys
 from sim.viz import plots, report
-from test_report_paired import sweep_table
 
 LEGEND = {
     "one brand (seed): A − B",

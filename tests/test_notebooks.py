@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cli_harness import differences, snapshot
 
 nbformat = pytest.importorskip("nbformat")

@@ -140,7 +140,9 @@ def test_a_value_gate_holds_only_when_cohorts_pay_back():
         seen.append((first, last, h))
         return 1.2 if last < 100 else 0.8
 
-    never = lambda a, b: math.nan  # noqa: E731: no conversion condition to read
+    def never(a, b):  # no conversion condition to read
+        return math.nan
+
     assert gate_holds(gate, 150, never, value)
     assert seen[-1] == (150 - 60 + 1 - 27, 150 - 60 + 1, 60)
     assert not gate_holds(gate, 170, never, value)

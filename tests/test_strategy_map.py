@@ -25,7 +25,10 @@ def _table(npv: dict[tuple[str, float], list[float]]) -> pd.DataFrame:
 
 def test_the_winner_its_paired_margin_and_the_brands_it_won():
     a = [10.0, 20.0, 30.0, 40.0]
-    t = _table({("staged", 0.5): a, ("launch", 0.5): [v - d for v, d in zip(a, [1, 2, 3, -1])]})
+    t = _table({
+        ("staged", 0.5): a,
+        ("launch", 0.5): [v - d for v, d in zip(a, [1, 2, 3, -1], strict=True)],
+    })
     c = sm.cells(t).iloc[0]
     assert (c["winner"], c["runner_up"], c["horizon"]) == ("staged", "launch", 365)
     d = np.array([1, 2, 3, -1.0])

@@ -6,7 +6,6 @@ tests/test_report_safety.py.)"""
 
 from __future__ import annotations
 
-
 import numpy as np
 import openpyxl
 import pandas as pd
@@ -14,8 +13,8 @@ import pytest
 from test_export import images, self_contained, sheet
 from test_sweep import SWEEP, privsim_m
 
-from sim.viz import sweep_export
 from sim.viz import report as rep
+from sim.viz import sweep_export
 from sim.viz.export import markdown_sections, prose
 
 

@@ -214,7 +214,9 @@ def test_alternatives_are_the_experiments_candidates_and_nothing_else():
     ov = w.run_overrides(WITH, 60)
     assert "experiment=testing_value" in ov and "horizon_days=60" in ov
     got, plain = compose(ov), compose(w.run_overrides(replace(WITH, alternatives="no"), 60))
-    experiment = yaml.safe_load((Path(CONFIG_DIR) / "experiment" / "testing_value.yaml").read_text())
+    experiment = yaml.safe_load(
+        (Path(CONFIG_DIR) / "experiment" / "testing_value.yaml").read_text()
+    )
     assert got["fit"]["goods"]["variants"] == experiment["fit"]["goods"]["variants"]
     assert sorted(got["fit"]["place"]["pools"]) == ["b2b", "conversion"]
     assert got["fit"]["truth"]["replicates"] == experiment["fit"]["truth"]["replicates"]
@@ -247,8 +249,9 @@ def test_a_plan_with_alternatives_runs_one_scenario_not_the_experiments_sweep():
     sweeper = {"_target_": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper", **params}
     for plan in (WITH, w.Plan(alternatives=YES)):
         ov = w.run_overrides(plan, 60)
-        sweep = OmegaConf.create({"hydra": {"sweeper": sweeper,
-                                            "overrides": {"task": [*ov, "seed=range(0,3)"]}}})  # fmt: skip
+        sweep = OmegaConf.create(
+            {"hydra": {"sweeper": sweeper, "overrides": {"task": [*ov, "seed=range(0,3)"]}}}
+        )  # fmt: skip
         jobs = planned_jobs(sweep)
         assert len(jobs) == 3
         for k, job in enumerate(jobs):
@@ -388,7 +391,8 @@ def test_money_cells_read_as_the_other_pages_write_money():
 
 def test_spend_lists_only_the_channels_that_spend():
     row = {"spend_paid_ads_per_day_p50": 1500.0, "spend_kol_per_day_p50": 0.0,
-           "spend_fission_per_day_p50": 0.2, "spend_public_store_per_day_p50": math.nan}  # fmt: skip
+           "spend_fission_per_day_p50": 0.2,
+           "spend_public_store_per_day_p50": math.nan}  # fmt: skip
     assert w.spend_cell(row) == "paid ads: ¥1,500\nfission: < ¥1"
     assert w.spend_cell({"spend_kol_per_day_p50": 0.0, "profit_p50": 1.0}) == "none"
     assert w.spend_cell({"spend_kol_per_day_p50": math.nan}) == "–"  # no seed has a value
@@ -400,10 +404,10 @@ def test_spend_lists_only_the_channels_that_spend():
 def test_glossary_defines_every_term_on_the_page_from_its_source():
     scs = [w.Plan(), w.Plan(strategy="premature", pool="conversion")]
     terms = dict(w.glossary(scs, 90))
-    heads = [*(label for label, _, _ in w.YARDSTICKS.values()), "Acquisition spend by channel", "P(best)", "planned spend",
-             "staged", "premature", "ten_to_n", "ten_to_n_stoploss", "optimized_staged_policy",
-             "optimized_tested_policy", "launch", "stop-loss", "nurturing", "conversion", "high_freq_high_margin",
-             "fit spread", "seed"]  # fmt: skip
+    heads = [*(label for label, _, _ in w.YARDSTICKS.values()), "Acquisition spend by channel",
+             "P(best)", "planned spend", "staged", "premature", "ten_to_n", "ten_to_n_stoploss",
+             "optimized_staged_policy", "optimized_tested_policy", "launch", "stop-loss",
+             "nurturing", "conversion", "high_freq_high_margin", "fit spread", "seed"]  # fmt: skip
     assert [h for h in heads if not terms.get(h)] == []
     assert terms["Payback day"].startswith(labels.summary_term("payback_day")[2])
     assert terms["premature"].startswith("Premature scaling (DOMAIN §3)")  # the YAML's words

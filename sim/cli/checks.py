@@ -15,7 +15,6 @@ from pathlib import Path
 from sim.cli.exits import refuse
 
 
-
 class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser without prefix matching (`allow_abbrev=False`): `privsim-whatif --seed
     3` would otherwise be read as `--seeds 3` without a word. An option it does not know is

@@ -40,7 +40,8 @@ entered while a test is under way, carries that test on instead (a test is sized
 must mature, §3.2, whatever the team or budget of the phases it spans: the workshop game's
 consecutive test months, `sim.experiment.workshop`). The measurement is noisy: small
 arms sometimes commit to the wrong candidate; `summary()` says so against the evaluation's
-value of each candidate (`sim.core.truth`: the latent fits, never read by the rule). Users keep the pool and product of their arm
+value of each candidate (`sim.core.truth`: the latent fits, never read by the rule).
+Users keep the pool and product of their arm
 (`Population.pool`, `.goods`; `.tested` has one bit per dimension they were randomised in).
 """
 

@@ -78,7 +78,8 @@ __all__ = [
     "ConfigError", "CoreCircle", "Economics", "Fit", "Gate", "GoodsFit", "Market", "Outputs",
     "Pace", "PeopleFit", "Phase", "PlaceFit", "Pool", "PoolLayer", "Product", "Purchase", "Pyramid",
     "Referral", "Reputation", "Rules", "Scenario", "SpendRule", "StopLoss",
-    "Staffing", "Strategy", "Systems", "Test", "Touchpoint", "Trust", "Truth", "Washes", "candidates",
+    "Staffing", "Strategy", "Systems", "Test", "Touchpoint",
+    "Trust", "Truth", "Washes", "candidates",
     "guesses", "out_of_range", "scenario", "structured", "validate",
 ]  # fmt: skip
 

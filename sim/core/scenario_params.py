@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from sim.core.mechanism_params import Capability, Market, Reputation
 from sim.core.pool_params import Pool, Touchpoint
 from sim.core.ranges import (
-    MAX_HORIZON_DAYS,
     COUNT,
     FIT_DIMENSIONS,
     HEADCOUNT,
     ISO_DATE,
+    MAX_HORIZON_DAYS,
     MONEY,
     NONNEG,
     POSITIVE,

@@ -83,7 +83,10 @@ class SpendRule:
     cut: float = ranged(PROB, 0.5, doc="volume multiplier when the cohorts do not pay", unit="x")
     floor: float = ranged(PROB, 0.1, doc="the volume is never cut below this share", unit="x")
     grow: float = ranged(
-        AT_LEAST_ONE, 1.0, doc="volume multiplier when they pay again (1: never grows back)", unit="x"
+        AT_LEAST_ONE,
+        1.0,
+        doc="volume multiplier when they pay again (1: never grows back)",
+        unit="x",
     )
     max_scale: float = ranged(
         AT_LEAST_ONE, 1.0, doc="the volume grows to at most this multiple of the phase's", unit="x"
@@ -108,7 +111,8 @@ class Pace:
 
 @dataclass
 class StopLoss:
-    """Stop buying when measured cohorts are hopeless (issue #23: a kill switch); `sim.core.rules`."""
+    """Stop buying when measured cohorts are hopeless (issue #23: a kill switch);
+    `sim.core.rules`."""
 
     below: float = ranged(NONNEG, doc="stop when the metric is below this", unit="share/ratio")
     metric: str = ranged(

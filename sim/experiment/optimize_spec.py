@@ -57,7 +57,14 @@ from omegaconf.errors import OmegaConfBaseException
 from sim.core.params import ConfigError
 from sim.experiment.config import UnknownOption, build, compose, group_options, override
 from sim.experiment.study_parameters import Parameter, check_parameters, parse_parameters
-from sim.experiment.study_spec import brands_of, compose_spec, mapping, not_searched, scenario_of, whole
+from sim.experiment.study_spec import (
+    brands_of,
+    compose_spec,
+    mapping,
+    not_searched,
+    scenario_of,
+    whole,
+)
 from sim.experiment.uncertainty import Uncertainty
 
 SPEC_GROUP = "optimize"
@@ -229,7 +236,11 @@ def check_spec(spec: Spec) -> tuple[dict, list[Parameter], dict]:
     guarantee "never worse than where it started" could not hold)."""
     base = compose(spec.overrides())
     spec.uncertainty.check(base)
-    parameters = check_parameters(spec.parameters, base, fixed=not_searched(spec.uncertainty, "the objective's (objective.metric)"))
+    parameters = check_parameters(
+        spec.parameters,
+        base,
+        fixed=not_searched(spec.uncertainty, "the objective's (objective.metric)"),
+    )
     out = []
     for p in parameters:
         kind = spec.types.get(p.key)

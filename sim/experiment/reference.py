@@ -256,7 +256,10 @@ SECTIONS = [
     ("Systems", ("systems.",)),
     ("Economics", ("economics.",)),
     ("Brand fit (unknown until tested)", ("fit.",)),
-    ("Capability, market, reputation (issue #22; on by default)", ("capability.", "market.", "reputation.")),
+    (
+        "Capability, market, reputation (issue #22; on by default)",
+        ("capability.", "market.", "reputation."),
+    ),
     ("Outputs", ("outputs.",)),
 ]
 

@@ -52,7 +52,8 @@ def compose_spec(group: str, name: str, overrides: list[str] | None, kind: str) 
     with hydra_config_dir(str(path.parent)):
         try:
             cfg = hydra_compose(config_name=name, overrides=hydra_args)
-        except Exception as e:  # Hydra's refusal, with the spec's nearest entry when a key is unknown
+        except Exception as e:
+            # Hydra's refusal, with the spec's nearest entry when a key is unknown
             if not (m := re.match(r"Could not override '([^']+)'", str(e))):
                 raise
             hint = nearest_entry(yaml.safe_load(path.read_text()) or {}, m[1])
@@ -78,7 +79,10 @@ def nearest_entry(d: dict, key: str) -> str:
             names = list(map(str, d))
             close = difflib.get_close_matches(part, names, n=2)
             hint = f"; did you mean {' or '.join(prefix + c for c in close)}?" if close else ""
-            return f"{hint}; known{' under ' + prefix.rstrip('.') if prefix else ''}: {', '.join(names)}"
+            return (
+                f"{hint}; known{' under ' + prefix.rstrip('.') if prefix else ''}: "
+                f"{', '.join(names)}"
+            )
         d, prefix = d[part], f"{prefix}{part}."
     return ""
 

@@ -141,9 +141,9 @@ def load(name: str = "default", overrides=()) -> Settings:
     """`configs/workshop/<name>.yaml` with Hydra `overrides`, checked; `ConfigError` naming the
     key and its range for anything wrong (also an experiment, override or channel the brand's
     config does not have: the base config is composed once to check)."""
-    from sim.experiment.study_spec import compose_spec
-
     from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from sim.experiment.study_spec import compose_spec
 
     parser = OverridesParser.create()
     for arg in overrides:
@@ -404,10 +404,11 @@ def run_config(base: dict, st: dict, days: int) -> dict:
 __all__ = [
     "Decision",
     "Settings",
-    "composed",
+    "base_config",
     "controls",
     "decision",
     "load",
+    "names",
     "phase",
     "run_config",
     "strategy",

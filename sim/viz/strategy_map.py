@@ -222,7 +222,8 @@ def figure(table: pd.DataFrame):
         )
     handles = [Patch(color=col[p], alpha=0.75, label=p) for p in policies]
     handles.append(Patch(facecolor="white", edgecolor="grey", hatch="//",
-                         label=f"pale, hatched: winner within {CLEAR:g} SE of the runner-up"))  # fmt: skip
+                         label=f"pale, hatched: winner within {CLEAR:g} SE of "
+                               "the runner-up"))  # fmt: skip
     fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=8,
                title="winner (margin: mean paired difference over the runner-up ± SE)",
                title_fontsize=8)  # fmt: skip
@@ -248,7 +249,8 @@ def markdown(table: pd.DataFrame) -> str:
         "*Winner*: the highest mean NPV over brands; *margin*: mean paired difference winner − "
         f"runner-up ± its standard error; *clear*: margin > {CLEAR:g} standard errors (else "
         "the two are within noise); *10th–90th pct*: the middle 80 % of brands' differences; "
-        "*won*: brands where the winner beat the runner-up (*tied*: the same NPV in both). *NPV at H days*: daily profit of "
+        "*won*: brands where the winner beat the runner-up (*tied*: the same NPV in both). "
+        "*NPV at H days*: daily profit of "
         "days 0 … H − 1 (margin − acquisition spend − team, KOC and systems cost) discounted "
         "to day 0 at `economics.discount_rate_annual`; yuan, M = million.",
         "",

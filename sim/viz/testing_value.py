@@ -131,7 +131,9 @@ def overtaking(table: pd.DataFrame, over: pd.DataFrame, tester: str = TESTER) ->
         if tester not in (a, b) or r.differs_in != "strategy":
             continue
         mine = r.a_overtakes_day if a == tester else r.b_overtakes_day
-        rows.append(dict(versus=b if a == tester else a, spread=float(t.loc[r.a, SPREAD]), day=mine))
+        rows.append(
+            dict(versus=b if a == tester else a, spread=float(t.loc[r.a, SPREAD]), day=mine)
+        )
     if not rows:
         return pd.DataFrame(columns=["versus", "spread", "brands", "overtaken", "median_day"])
     g = pd.DataFrame(rows).groupby(["versus", "spread"], sort=False)["day"]
@@ -148,7 +150,10 @@ def stop_losses(table: pd.DataFrame) -> pd.DataFrame:
     if "rules.stop_loss_day" not in t:
         return pd.DataFrame()
     t = t[t["strategy"].isin(t.loc[t["rules.stop_loss_day"].notna(), "strategy"].unique())]
-    d = t.astype({"rules.stop_loss_day": float}).groupby(["strategy", SPREAD])["rules.stop_loss_day"]
+    d = (
+        t.astype({"rules.stop_loss_day": float})
+        .groupby(["strategy", SPREAD])["rules.stop_loss_day"]
+    )
     return pd.DataFrame({"brands": d.size(), "stopped": d.count(), "median_day": d.median()})
 
 

@@ -76,7 +76,9 @@ def table_html(frame: pd.DataFrame, definitions: dict[str, str], classes: str,
     rows = []
     for values in frame.itertuples(index=False):
         mark = ' class="mine"' if mine is not None and mine in values else ""
-        cells = "".join(f"<td>{html.escape(cell(c, v))}</td>" for c, v in zip(frame, values))
+        cells = "".join(
+            f"<td>{html.escape(cell(c, v))}</td>" for c, v in zip(frame, values, strict=True)
+        )
         rows.append(f"<tr{mark}>{cells}</tr>")
     return f'<table class="{classes}"><tr>{head}</tr>{"".join(rows)}</table>'
 

@@ -218,7 +218,8 @@ def fit_note(s: Plan) -> str:
     words = CONTROLS["fit"].means
     text = (", ".join(f"{w} = fit.spread {v:g}" for w, v in words.items())
             + " (sd of log fit, DOMAIN §3.1). This assumption decides \"test first or launch "
-            "big?\": at 0 everything fits as configured, so a test can only cost time.")  # fmt: skip
+            "big?\": at 0 everything fits as configured, so a test can only "
+            "cost time.")  # fmt: skip
     sc = build(compose(s.overrides()))
     guess = guesses(sc)
     named = {d: c for d, c in candidates(sc).items() if len(c) > 1}

@@ -143,7 +143,8 @@ def Field(c, value, on_value, disabled, note: str = ""):
         widget = solara.InputInt if c.kind is int else solara.InputFloat
         widget(c.label, value=value, on_value=on_value, optional=c.keep is None,
                disabled=disabled, classes=[f"control-{c.name}"],
-               placeholder="as planned" if c.keep is None else "", suffix=f"{lo:g}–{hi:g}")  # fmt: skip
+               placeholder="as planned" if c.keep is None else "",
+               suffix=f"{lo:g}–{hi:g}")  # fmt: skip
     if note:
         solara.Text(note, classes=["note", f"note-{c.name}"])
 
@@ -227,7 +228,8 @@ def GoalPanel():
     running = state.value["running"]
     with solara.Card("Goal seek", margin=0, classes=["goal-panel"]):
         solara.Select("Question", value=question, disabled=running, values=[
-            {"text": whatif_goal.TITLES[k], "value": k} for k in whatif_goal.QUESTIONS])  # fmt: skip
+            {"text": whatif_goal.TITLES[k], "value": k}
+            for k in whatif_goal.QUESTIONS])  # fmt: skip
         solara.Text(whatif_goal.QUESTIONS[question.value], classes=["note"])
         used = ("goal_conversion", "goal_users") if question.value == whatif_goal.TEAM else (
             "goal_loss", "goal_refine")  # fmt: skip
