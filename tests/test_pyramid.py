@@ -296,6 +296,21 @@ def test_over_washing_raises_the_pool_layers_churn_and_asks_bring_first_orders()
     assert "users_washed" not in runs["none"][0].daily()
 
 
+def test_over_washing_fools_the_conversion_gate_and_the_payback_gate_stops_it():
+    """experiments/pyramid.md's washes finding, at one of its seeds: the plain pyramid fails
+    staged's 0-1 gate (30-day conversion) and holds; over-washed, its conversion passes that
+    gate, and the 1-10 gate (which also asks for payback) fails and holds it."""
+    gates = {
+        name: pyramid(changes, seed=0).run().summary()["gates"]
+        for name, changes in (("none", {}), ("over", OVER_WASHING))
+    }
+    assert gates["none"]["zero_to_one"]["outcome"] == "failed"
+    assert gates["none"]["one_to_ten"]["outcome"] == "not_reached"
+    assert gates["over"]["zero_to_one"]["outcome"] == "passed"
+    assert gates["over"]["one_to_ten"]["outcome"] == "failed"
+    assert gates["over"]["ten_to_n"]["outcome"] == "not_reached"
+
+
 def test_washes_run_on_schedule_and_reach_their_share_of_the_pool():
     every, days, reach = 10, 3, 0.3
     changes = {
