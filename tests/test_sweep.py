@@ -82,6 +82,8 @@ def test_sweep_writes_summary_report_and_figures(sweep):
     assert "4/4 runs done" in r.stdout and "ETA" in r.stdout
     assert "staged / nurturing / seed 1 [strategy=staged]: " in r.stdout
     assert "## Ranking on profit (yuan)" in text and "## Key assumptions by group" in text
+    assert "## What the strategies' gates and rules did" in text
+    assert "- **staged** (2 runs): 0-1 gate (30-day conversion ≥ 0.08): undecided in 2 of 2" in text
     assert {"revenue", "margin", "acquisition_spend", "team_cost", "payback_day"} <= set(table)
     assert not list(d.rglob("*.partial"))
 

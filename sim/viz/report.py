@@ -75,6 +75,7 @@ from sim.experiment.sweep import (
 )
 from sim.viz import plots, sweep_export
 from sim.viz.labels import label_of, level_label, result_columns, with_group_labels, words
+from sim.viz.plan_outcomes import plan_lines
 
 REPORT = "report.md"
 CI_NOTE = "mean ± 95 % CI of the mean across seeds (t-interval)"
@@ -649,6 +650,7 @@ def write_report(
         if len(groups) > 1:
             lines += ranking_lines(done, rank_by)
         lines += assumption_lines(sweep_dir, done)
+        lines += plan_lines(sweep_dir, done)
         rest = frame[~frame["yardstick"].isin(npv_columns(done))]  # NPV's: above
         lines += paired_lines(rest, refused, len(groups))
     if figures:

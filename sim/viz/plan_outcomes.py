@@ -1,0 +1,152 @@
+"""What each group's strategy decided as it ran: the sweep report's section "What the
+strategies' gates and rules did".
+
+A strategy is conditional, not a calendar (DOMAIN §3.2, issue #23): phase gates advance or hold
+it, spend rules cut a channel that does not pay back, a pace rule buys no more than the team
+can serve, a stop-loss stops buying. Two groups can therefore end with identical numbers for a
+reason the tables cannot show (a stop-loss that never fired makes `ten_to_n_stoploss` run as
+`ten_to_n`), and the reader needs the decisions beside the outcomes. Everything here is read
+from the runs' summaries (`gates.*`, `rules.*`, flattened into the sweep's table by
+`sim.experiment.sweep.collect`) and each group's first `config.json` (which gates and rules the
+strategy has: a rule that never fired leaves nothing in a summary).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.experiment import jobs
+from sim.viz.labels import label_of, words
+
+PHASES = {"zero_to_one": "0-1", "one_to_ten": "1-10", "ten_to_n": "10-N"}
+ON_FAIL = {  # `on_gate_fail`, as done
+    "advance": "advanced anyway",
+    "hold": "held the phase",
+    "stop": "stopped buying",
+}
+NOTE = (
+    "Per group, over its runs: each phase gate's outcome (*passed*: its conditions held on that "
+    "day and the next phase began; *failed*: the phase's time ran out first, and what "
+    "`on_gate_fail` then did; *undecided*: still in the phase at the end; *not reached*), each "
+    "spend rule's cuts, the pace rule's hires and the stop-loss, from the runs' `summary.json` "
+    "and the strategy in the group's first `config.json`. Days count from the run's day 0."
+)
+
+
+def _phase(name: str) -> str:
+    return PHASES.get(name, words(name))
+
+
+def _days(values) -> str:
+    d = sorted({int(v) for v in values if v is not None and not pd.isna(v)})
+    if not d:
+        return ""
+    return f"day {d[0]:,}" if len(d) == 1 else f"days {d[0]:,}–{d[-1]:,}"
+
+
+def _gate_conditions(gate: dict) -> str:
+    said = []
+    if gate.get("min_conversion_30d") is not None:
+        said.append(f"30-day conversion ≥ {gate['min_conversion_30d']:g}")
+    if gate.get("max_conversion_drop") is not None:
+        said.append(f"conversion drop ≤ {gate['max_conversion_drop']:.0%}")
+    if gate.get("min_ltv_cac") is not None:
+        said.append(f"LTV/CAC at {gate['ltv_horizon_days']} days ≥ {gate['min_ltv_cac']:g}")
+    return ", ".join(said)
+
+
+def _gate(sub: pd.DataFrame, phase: dict) -> str | None:
+    """One phase's gate over the group's runs; None where the phase has no gate."""
+    name, gate = phase["name"], phase.get("gate") or {}
+    if not (cond := _gate_conditions(gate)):
+        return None
+    col = f"gates.{name}."
+    outcome = sub.get(col + "outcome", pd.Series("not_reached", index=sub.index)).fillna(
+        "not_reached"
+    )
+    day = sub.get(col + "day", pd.Series(np.nan, index=sub.index))
+    n, parts = len(sub), []
+    for kind, said in (
+        ("passed", "passed"),
+        ("failed", "failed"),
+        ("pending", "undecided"),
+        ("not_reached", "not reached"),
+    ):
+        hit = outcome == kind
+        if hit.any():
+            when = _days(day[hit])
+            act = phase.get("on_gate_fail", "advance")
+            then = f", then {ON_FAIL.get(act, act)}" if kind == "failed" else ""
+            parts.append(f"{said} in {hit.sum()} of {n}" + (f" ({when}{then})" if when else ""))
+    return f"{_phase(name)} gate ({cond}): " + "; ".join(parts)
+
+
+def _spend(sub: pd.DataFrame, channel: str) -> str:
+    n = len(sub)
+    first = sub.get(f"rules.first_cut_day.{channel}", pd.Series(np.nan, index=sub.index))
+    cut = first.notna()
+    if not cut.any():
+        return f"{words(channel)}' spend rule: never cut in {n} of {n}"
+    scale = sub.get(f"rules.final_spend_scale.{channel}", pd.Series(np.nan, index=sub.index))
+    end = scale[cut].dropna()
+    ending = f", ending at ×{end.median():g} of the plan (median)" if len(end) else ""
+    return (
+        f"{words(channel)}' spend rule: cut in {cut.sum()} of {n} (first cut {_days(first[cut])})"
+        + ending
+    )
+
+
+def _stop_loss(sub: pd.DataFrame, phase: str, stop: dict) -> str:
+    n = len(sub)
+    metric = (
+        "30-day conversion"
+        if stop.get("metric", "conversion_30d") == "conversion_30d"
+        else f"LTV/CAC at {stop.get('horizon_days', 60)} days"
+    )
+    day = sub.get("rules.stop_loss_day", pd.Series(np.nan, index=sub.index))
+    fired = day.notna()
+    said = f"fired in {fired.sum()} of {n}" + (f" ({_days(day[fired])})" if fired.any() else "")
+    return (
+        f"{_phase(phase)} stop-loss ({metric} below {stop['below']:g}, checked from day "
+        f"{stop.get('after_days', 60)} of the phase): {said}"
+    )
+
+
+def _pace(sub: pd.DataFrame, phase: str) -> str:
+    hires = sub.get("rules.fired.pace_hire", pd.Series(np.nan, index=sub.index)).fillna(0)
+    return (
+        f"{_phase(phase)} pace rule: hired ahead {hires.sum():,.0f} times over {len(sub)} runs"
+    )
+
+
+def plan_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
+    """The report's section: per group, what its gates and rules did over its runs."""
+    lines = ["", "## What the strategies' gates and rules did", "", NOTE, ""]
+    names = label_of(done)
+    for g in dict.fromkeys(done["group"]):
+        sub = done[done["group"] == g]
+        job = sub["job"].iloc[0]
+        try:
+            cfg = json.loads((Path(sweep_dir) / str(job) / jobs.CONFIG).read_text())
+        except (OSError, ValueError):
+            lines.append(f"- **{names[g]}**: its `config.json` could not be read.")
+            continue
+        said, channels = [], []
+        for phase in cfg["strategy"]["phases"]:
+            if (gate := _gate(sub, phase)) is not None:
+                said.append(gate)
+            rules = phase.get("rules") or {}
+            channels += [c for c in rules.get("spend") or {} if c not in channels]
+            if rules.get("pace"):
+                said.append(_pace(sub, phase["name"]))
+            if rules.get("stop_loss"):
+                said.append(_stop_loss(sub, phase["name"], rules["stop_loss"]))
+        said += [_spend(sub, c) for c in channels]
+        runs = f"{len(sub)} run{'s' if len(sub) > 1 else ''}"
+        body = "; ".join(said) if said else "no gates or rules: the plan ran as a calendar"
+        lines.append(f"- **{names[g]}** ({runs}): {body}.")
+    return lines
