@@ -7,8 +7,9 @@ can serve, a stop-loss stops buying. Two groups can therefore end with identical
 reason the tables cannot show (a stop-loss that never fired makes `ten_to_n_stoploss` run as
 `ten_to_n`), and the reader needs the decisions beside the outcomes. Everything here is read
 from the runs' summaries (`gates.*`, `rules.*`, flattened into the sweep's table by
-`sim.experiment.sweep.collect`) and each group's first `config.json` (which gates and rules the
-strategy has: a rule that never fired leaves nothing in a summary).
+`sim.experiment.sweep.collect`) and each group's first `config.json`, built
+(`sim.experiment.config.build`) for the gates and rules the strategy has with their values: a
+rule that never fired leaves nothing in a summary.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.core.params import ConfigError
+from sim.core.strategy_params import Gate, Phase, StopLoss
 from sim.experiment import jobs
+from sim.experiment.config import build
 from sim.viz.labels import label_of, words
 
 PHASES = {"zero_to_one": "0-1", "one_to_ten": "1-10", "ten_to_n": "10-N"}
@@ -41,34 +45,33 @@ def _phase(name: str) -> str:
     return PHASES.get(name, words(name))
 
 
+def _column(sub: pd.DataFrame, key: str) -> pd.Series:
+    """A summary column of the group's runs; all missing where no run reported it."""
+    return sub[key] if key in sub else pd.Series(np.nan, index=sub.index)
+
+
 def _days(values) -> str:
-    d = sorted({int(v) for v in values if v is not None and not pd.isna(v)})
+    d = sorted({int(v) for v in values if not pd.isna(v)})
     if not d:
         return ""
     return f"day {d[0]:,}" if len(d) == 1 else f"days {d[0]:,}–{d[-1]:,}"
 
 
-def _gate_conditions(gate: dict) -> str:
+def _gate_conditions(gate: Gate) -> str:
     said = []
-    if gate.get("min_conversion_30d") is not None:
-        said.append(f"30-day conversion ≥ {gate['min_conversion_30d']:g}")
-    if gate.get("max_conversion_drop") is not None:
-        said.append(f"conversion drop ≤ {gate['max_conversion_drop']:.0%}")
-    if gate.get("min_ltv_cac") is not None:
-        said.append(f"LTV/CAC at {gate['ltv_horizon_days']} days ≥ {gate['min_ltv_cac']:g}")
+    if gate.min_conversion_30d is not None:
+        said.append(f"30-day conversion ≥ {gate.min_conversion_30d:g}")
+    if gate.max_conversion_drop is not None:
+        said.append(f"conversion drop ≤ {gate.max_conversion_drop:.0%}")
+    if gate.min_ltv_cac is not None:
+        said.append(f"LTV/CAC at {gate.ltv_horizon_days} days ≥ {gate.min_ltv_cac:g}")
     return ", ".join(said)
 
 
-def _gate(sub: pd.DataFrame, phase: dict) -> str | None:
-    """One phase's gate over the group's runs; None where the phase has no gate."""
-    name, gate = phase["name"], phase.get("gate") or {}
-    if not (cond := _gate_conditions(gate)):
-        return None
-    col = f"gates.{name}."
-    outcome = sub.get(col + "outcome", pd.Series("not_reached", index=sub.index)).fillna(
-        "not_reached"
-    )
-    day = sub.get(col + "day", pd.Series(np.nan, index=sub.index))
+def _gate(sub: pd.DataFrame, phase: Phase) -> str:
+    """One phase's gate over the group's runs."""
+    outcome = _column(sub, f"gates.{phase.name}.outcome").fillna("not_reached")
+    day = _column(sub, f"gates.{phase.name}.day")
     n, parts = len(sub), []
     for kind, said in (
         ("passed", "passed"),
@@ -79,20 +82,19 @@ def _gate(sub: pd.DataFrame, phase: dict) -> str | None:
         hit = outcome == kind
         if hit.any():
             when = _days(day[hit])
-            act = phase.get("on_gate_fail", "advance")
+            act = phase.on_gate_fail
             then = f", then {ON_FAIL.get(act, act)}" if kind == "failed" else ""
             parts.append(f"{said} in {hit.sum()} of {n}" + (f" ({when}{then})" if when else ""))
-    return f"{_phase(name)} gate ({cond}): " + "; ".join(parts)
+    return f"{_phase(phase.name)} gate ({_gate_conditions(phase.gate)}): " + "; ".join(parts)
 
 
 def _spend(sub: pd.DataFrame, channel: str) -> str:
     n = len(sub)
-    first = sub.get(f"rules.first_cut_day.{channel}", pd.Series(np.nan, index=sub.index))
+    first = _column(sub, f"rules.first_cut_day.{channel}")
     cut = first.notna()
     if not cut.any():
         return f"{words(channel)}' spend rule: never cut in {n} of {n}"
-    scale = sub.get(f"rules.final_spend_scale.{channel}", pd.Series(np.nan, index=sub.index))
-    end = scale[cut].dropna()
+    end = _column(sub, f"rules.final_spend_scale.{channel}")[cut].dropna()
     ending = f", ending at ×{end.median():g} of the plan (median)" if len(end) else ""
     return (
         f"{words(channel)}' spend rule: cut in {cut.sum()} of {n} (first cut {_days(first[cut])})"
@@ -100,27 +102,25 @@ def _spend(sub: pd.DataFrame, channel: str) -> str:
     )
 
 
-def _stop_loss(sub: pd.DataFrame, phase: str, stop: dict) -> str:
-    n = len(sub)
+def _stop_loss(sub: pd.DataFrame, phase: str, stop: StopLoss) -> str:
     metric = (
         "30-day conversion"
-        if stop.get("metric", "conversion_30d") == "conversion_30d"
-        else f"LTV/CAC at {stop.get('horizon_days', 60)} days"
+        if stop.metric == "conversion_30d"
+        else f"LTV/CAC at {stop.horizon_days} days"
     )
-    day = sub.get("rules.stop_loss_day", pd.Series(np.nan, index=sub.index))
+    day = _column(sub, "rules.stop_loss_day")
     fired = day.notna()
-    said = f"fired in {fired.sum()} of {n}" + (f" ({_days(day[fired])})" if fired.any() else "")
+    said = f"fired in {fired.sum()} of {len(sub)}"
     return (
-        f"{_phase(phase)} stop-loss ({metric} below {stop['below']:g}, checked from day "
-        f"{stop.get('after_days', 60)} of the phase): {said}"
+        f"{_phase(phase)} stop-loss ({metric} below {stop.below:g}, checked from day "
+        f"{stop.after_days} of the phase): {said}"
+        + (f" ({_days(day[fired])})" if fired.any() else "")
     )
 
 
 def _pace(sub: pd.DataFrame, phase: str) -> str:
-    hires = sub.get("rules.fired.pace_hire", pd.Series(np.nan, index=sub.index)).fillna(0)
-    return (
-        f"{_phase(phase)} pace rule: hired ahead {hires.sum():,.0f} times over {len(sub)} runs"
-    )
+    hires = _column(sub, "rules.fired.pace_hire").fillna(0)
+    return f"{_phase(phase)} pace rule: hired ahead {hires.sum():,.0f} times over {len(sub)} runs"
 
 
 def plan_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
@@ -132,19 +132,20 @@ def plan_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
         job = sub["job"].iloc[0]
         try:
             cfg = json.loads((Path(sweep_dir) / str(job) / jobs.CONFIG).read_text())
-        except (OSError, ValueError):
+            strategy = build(cfg).strategy
+        except (OSError, ValueError, ConfigError):
             lines.append(f"- **{names[g]}**: its `config.json` could not be read.")
             continue
         said, channels = [], []
-        for phase in cfg["strategy"]["phases"]:
-            if (gate := _gate(sub, phase)) is not None:
-                said.append(gate)
-            rules = phase.get("rules") or {}
-            channels += [c for c in rules.get("spend") or {} if c not in channels]
-            if rules.get("pace"):
-                said.append(_pace(sub, phase["name"]))
-            if rules.get("stop_loss"):
-                said.append(_stop_loss(sub, phase["name"], rules["stop_loss"]))
+        for phase in strategy.phases:
+            if phase.gate.conditions():
+                said.append(_gate(sub, phase))
+            rules = phase.rules
+            channels += [c for c in rules.spend if c not in channels]
+            if rules.pace is not None:
+                said.append(_pace(sub, phase.name))
+            if rules.stop_loss is not None:
+                said.append(_stop_loss(sub, phase.name, rules.stop_loss))
         said += [_spend(sub, c) for c in channels]
         runs = f"{len(sub)} run{'s' if len(sub) > 1 else ''}"
         body = "; ".join(said) if said else "no gates or rules: the plan ran as a calendar"
