@@ -565,6 +565,12 @@ def test_runs_through_the_batch_engine():
     assert t.loc[1, "spend_paid_ads_per_day_p50"] == pytest.approx(500, rel=0.2)
     fig = w.figure(results)
     assert len(fig.axes) == 2
+    # what the plans' gates and rules did, in a row of its own under each plan
+    said = w.decided(scs, results, 20)
+    page = w.table_html(t, {}, 20, said)
+    assert page.count("<tr class='decisions-row'><td colspan='7'>What its gates and rules") == 2
+    assert "undecided in 2 of 2" in said[t.loc[0, "scenario"]]
+    assert said[t.loc[1, "scenario"]] == "paid ads' spend rule: never cut in 2 of 2"
 
 
 @pytest.mark.slow  # ~18 runs of 90 days: ~30 s on one core

@@ -78,6 +78,12 @@ def test_the_workbook_holds_the_numbers_and_defines_every_column(batch):
     for col in ("profit", "acquisition_spend", "users_acquired"):
         assert runs[col].tolist() == pytest.approx(done[col].astype(float).tolist())
     assert book["scenarios"]["horizon (days)"].tolist() == [DAYS, DAYS]
+    # what each plan's gates and rules did, as the page's table says it (30 days: staged's 0-1
+    # gate, min_days 60, is still undecided; premature's spend rule has nothing matured to cut)
+    said = book["scenarios"][w.DECISIONS].tolist()
+    assert said == list(w.decided(scenarios, results, DAYS).values())
+    assert said[0].startswith("0-1 gate (30-day conversion ≥ 0.08): undecided in 2 of 2")
+    assert said[1] == "paid ads' spend rule: never cut in 2 of 2"
     about = dict(book["About"].itertuples(index=False))
     for sheet in ("comparison", "runs", "scenarios"):
         for c in book[sheet].columns:

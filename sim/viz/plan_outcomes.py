@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.params import ConfigError
-from sim.core.strategy_params import Gate, Phase, StopLoss
+from sim.core.strategy_params import Gate, Phase, StopLoss, Strategy
 from sim.experiment import jobs
 from sim.experiment.config import build
 from sim.viz.labels import label_of, words
@@ -136,18 +136,22 @@ def plan_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
         except (OSError, ValueError, ConfigError):
             lines.append(f"- **{names[g]}**: its `config.json` could not be read.")
             continue
-        said, channels = [], []
-        for phase in strategy.phases:
-            if phase.gate.conditions():
-                said.append(_gate(sub, phase))
-            rules = phase.rules
-            channels += [c for c in rules.spend if c not in channels]
-            if rules.pace is not None:
-                said.append(_pace(sub, phase.name))
-            if rules.stop_loss is not None:
-                said.append(_stop_loss(sub, phase.name, rules.stop_loss))
-        said += [_spend(sub, c) for c in channels]
         runs = f"{len(sub)} run{'s' if len(sub) > 1 else ''}"
-        body = "; ".join(said) if said else "no gates or rules: the plan ran as a calendar"
-        lines.append(f"- **{names[g]}** ({runs}): {body}.")
+        lines.append(f"- **{names[g]}** ({runs}): {decisions(strategy, sub)}.")
     return lines
+
+
+def decisions(strategy: Strategy, runs: pd.DataFrame) -> str:
+    """What `strategy`'s gates and rules did over `runs` (its runs' summary rows), in words."""
+    said, channels = [], []
+    for phase in strategy.phases:
+        if phase.gate.conditions():
+            said.append(_gate(runs, phase))
+        rules = phase.rules
+        channels += [c for c in rules.spend if c not in channels]
+        if rules.pace is not None:
+            said.append(_pace(runs, phase.name))
+        if rules.stop_loss is not None:
+            said.append(_stop_loss(runs, phase.name, rules.stop_loss))
+    said += [_spend(runs, c) for c in channels]
+    return "; ".join(said) if said else "no gates or rules: the plan ran as a calendar"

@@ -30,7 +30,7 @@ from sim.core.acquisition import unit_cost
 from sim.core.params import candidates, guesses
 from sim.experiment.batch import Evaluation, Result, results_frame, run_batch
 from sim.experiment.config import CONFIG_DIR, build, compose, model_kwargs, override
-from sim.viz import labels, plots, report
+from sim.viz import labels, plan_outcomes, plots, report
 from sim.viz.pages import controls
 from sim.viz.pages.controls import CONTROLS, RUN, WHATIF
 from sim.viz.pages.figures import money_axis
@@ -295,6 +295,18 @@ def runs_table(results: list[Result]) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def decided(scenarios: list[Plan], results: list[Result], horizon: int | None = None) -> dict:
+    """Per scenario title, what its strategy's gates and rules did over its finished runs
+    (`sim.viz.plan_outcomes.decisions`): why two plans can end with the same numbers."""
+    done = runs_table(results)
+    return {
+        name: plan_outcomes.decisions(
+            build(compose(run_overrides(s, horizon))).strategy, done[done["group"] == name]
+        )
+        for name, s in zip(titles(scenarios), scenarios, strict=True)
+    }
+
+
 def spend_channels(done: pd.DataFrame, spent: bool = False) -> list[str]:
     """The channels whose spend the runs carry (`spend_<channel>`), in the config's order; with
     `spent`, only those that spend in some run (a column of zeros says nothing a reader needs)."""
@@ -375,10 +387,16 @@ def _cell_html(text: str) -> str:
     return MONEY.sub(lambda m: f"<span class='nb'>{m[0]}</span>", html.escape(text))
 
 
-def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | None = None) -> str:
+def table_html(
+    table: pd.DataFrame,
+    commands: dict[str, str],
+    horizon: int | None = None,
+    decisions: dict[str, str] | None = None,
+) -> str:
     """The comparison table as HTML: one row per scenario, then its command in a row of its own
     across the table (wrapping at spaces, never inside an override, so it reads and copies
-    whole); the headings name the horizon."""
+    whole) and, given `decisions` (`decided`), what its gates and rules did in another; the
+    headings name the horizon."""
     days = horizon_of(horizon)
     heads = [
         "Scenario",
@@ -400,9 +418,20 @@ def table_html(table: pd.DataFrame, commands: dict[str, str], horizon: int | Non
             f"<td>{pb}</td></tr><tr class='command-row'><td colspan='{len(heads)}'>Reproduce: "
             f"<code class='command'>{command}</code></td></tr>"
         )
+        if decisions and row["scenario"] in decisions:
+            body.append(
+                f"<tr class='decisions-row'><td colspan='{len(heads)}'>{DECISIONS}: "
+                f"{html.escape(decisions[row['scenario']])}</td></tr>"
+            )
     return f"<table class='whatif-table'><tr>{head}</tr>{''.join(body)}</table>"
 
 
+DECISIONS = "What its gates and rules did"
+DECISIONS_TERM = (
+    "per phase gate, how many of the scenario's runs passed it, failed it (and what the "
+    "strategy then did) or never reached it, on which days; per spend rule, the runs in which "
+    "it cut the channel; whether a pace rule hired or a stop-loss fired"
+)
 NOTE = (
     "Each cell: median across seeds (10th – 90th percentile). Seed k is the same simulated "
     "brand in every scenario. The terms are defined in the glossary below the table."
@@ -431,6 +460,7 @@ def glossary(scenarios: list[Plan], horizon: int | None = None) -> list[tuple[st
     }
     for group, names in named.items():
         out += [(n, labels.config_definition(group, n)) for n in dict.fromkeys(names)]
+    out.append((DECISIONS, DECISIONS_TERM))
     out += list(labels.TERMS.items())
     return list(dict(out).items())  # one definition per term, in first-seen order
 

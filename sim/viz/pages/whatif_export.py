@@ -42,15 +42,19 @@ def _span(days: dict[str, int]) -> str:
     return f"{values[0]:,} days" if len(values) == 1 else f"{', '.join(map(str, values))} days"
 
 
-def settings(scenarios, seeds: int, horizon: int | None) -> pd.DataFrame:
-    """One row per scenario: its label, every control's value in words, its command."""
+def settings(scenarios, seeds: int, horizon: int | None, results=None) -> pd.DataFrame:
+    """One row per scenario: its label, every control's value in words, its command and, given
+    the batch's `results`, what its gates and rules did (`whatif.decided`)."""
     days = horizons(scenarios, horizon)
+    decided = {} if results is None else whatif.decided(scenarios, results, horizon)
     rows = []
     for name, s in zip(whatif.titles(scenarios), scenarios, strict=True):
         row = {"scenario": name}
         row.update({c.label: c.shown(getattr(s, k)) for k, c in controls.page(WHATIF).items()})
         row["horizon (days)"] = days[name]
         row["command"] = whatif.command(s, seeds, horizon)
+        if name in decided:
+            row[whatif.DECISIONS] = decided[name]
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -72,7 +76,7 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
 def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
     """The comparison as one self-contained HTML page (`sim.viz.export.html_report`)."""
     done = whatif.runs_table(results)
-    plans = settings(scenarios, seeds, horizon)
+    plans = settings(scenarios, seeds, horizon, results)
     days = dict(zip(plans["scenario"], plans["horizon (days)"], strict=True))
     subtitle = (
         f"{len(scenarios)} scenario{'s' * (len(scenarios) > 1)} × {seeds} seeds each (seed k is "
@@ -89,7 +93,7 @@ def html(results, scenarios, seeds: int, horizon: int | None = None) -> str:
         export.Section(
             "Scenarios",
             "Each scenario's settings; its command reproduces its runs with `privsim -m` (the "
-            "same seeds, the same numbers).",
+            "same seeds, the same numbers); what its strategy's gates and rules did in its runs.",
             plans,
         ),
     ]
@@ -110,7 +114,8 @@ def workbook(results, scenarios, seeds: int, horizon: int | None = None) -> byte
     cols = [*whatif.YARDSTICKS, *report_columns(done), *spend]
     cols = [c for c in dict.fromkeys(cols) if c in done]
     runs = done[["group", "seed", *cols]].rename(columns={"group": "scenario"})
-    book = {"comparison": table, "runs": runs, "scenarios": settings(scenarios, seeds, horizon)}
+    plans = settings(scenarios, seeds, horizon, results)
+    book = {"comparison": table, "runs": runs, "scenarios": plans}
     return export.workbook(book, about(book))
 
 
@@ -129,6 +134,7 @@ def about(book: dict[str, pd.DataFrame]) -> dict[str, str]:
         "scenarios: scenario": "the scenario's number and strategy",
         "scenarios: horizon (days)": "days simulated (day 0 to horizon − 1)",
         "scenarios: command": "the `privsim -m` multirun that reproduces the scenario's runs",
+        f"scenarios: {whatif.DECISIONS}": whatif.DECISIONS_TERM,
     }
     for col in whatif.YARDSTICKS:
         for q in PERCENTILES:

@@ -38,6 +38,7 @@ from sim.viz.pages.whatif import (
     budget_note,
     command,
     comparison,
+    decided,
     evaluations,
     figure,
     fit_note,
@@ -66,6 +67,7 @@ CSS = """
 .whatif-table code { font-size: 0.8rem; white-space: normal; word-break: normal;
   overflow-wrap: normal; }
 .whatif-table .command-row td { border-top: none; color: #444; font-size: 0.8rem; }
+.whatif-table .decisions-row td { border-top: none; color: #444; font-size: 0.8rem; }
 .whatif-table .nb { white-space: nowrap; }
 .results { overflow-x: auto; }
 .glossary { font-size: 0.8rem; max-height: 32rem; overflow-y: auto; }
@@ -338,6 +340,10 @@ def Page():
         lambda: figure(done.value[0]) if done.value and len(runs_table(done.value[0])) else None,
         [id(done.value)],
     )
+    decisions = solara.use_memo(
+        lambda: decided(done.value[2], done.value[0], done.value[4]) if done.value else None,
+        [id(done.value)],
+    )
 
     running = state.value["running"]
     solara.Title("privsim what-if")
@@ -381,7 +387,7 @@ def Page():
             table = comparison(results, h)
             # the table takes the pane's width (beside it, at 1280 px, its last column, P(best),
             # fell out of view); the glossary follows it
-            solara.HTML(tag="div", unsafe_innerHTML=table_html(table, commands, h),
+            solara.HTML(tag="div", unsafe_innerHTML=table_html(table, commands, h, decisions),
                         classes=["results"])  # fmt: skip
             solara.Text(NOTE, classes=["note"])
             with solara.Details("Glossary: every term on this page", expand=True):
