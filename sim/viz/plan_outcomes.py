@@ -1,5 +1,6 @@
 """What each group's strategy decided as it ran: the sweep report's section "What the
-strategies' gates and rules did".
+strategies' gates and rules did" (`plan_lines`) and the what-if page's row under each plan
+(`decisions`, through `sim.viz.pages.whatif.decided`).
 
 A strategy is conditional, not a calendar (DOMAIN §3.2, issue #23): phase gates advance or hold
 it, spend rules cut a channel that does not pay back, a pace rule buys no more than the team
