@@ -570,7 +570,7 @@ def test_runs_through_the_batch_engine():
     page = w.table_html(t, {}, 20, said)
     assert page.count("<tr class='decisions-row'><td colspan='7'>What its gates and rules") == 2
     assert "undecided in 2 of 2" in said[t.loc[0, "scenario"]]
-    assert said[t.loc[1, "scenario"]] == "paid ads' spend rule: never cut in 2 of 2"
+    assert said[t.loc[1, "scenario"]] == "paid ads spend rule in premature: never cut in 2 of 2"
 
 
 @pytest.mark.slow  # ~18 runs of 90 days: ~30 s on one core

@@ -83,7 +83,7 @@ def test_the_workbook_holds_the_numbers_and_defines_every_column(batch):
     said = book["scenarios"][w.DECISIONS].tolist()
     assert said == list(w.decided(scenarios, results, DAYS).values())
     assert said[0].startswith("0-1 gate (30-day conversion ≥ 0.08): undecided in 2 of 2")
-    assert said[1] == "paid ads' spend rule: never cut in 2 of 2"
+    assert said[1] == "paid ads spend rule in premature: never cut in 2 of 2"
     about = dict(book["About"].itertuples(index=False))
     for sheet in ("comparison", "runs", "scenarios"):
         for c in book[sheet].columns:

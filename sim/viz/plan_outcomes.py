@@ -89,18 +89,22 @@ def _gate(sub: pd.DataFrame, phase: Phase) -> str:
     return f"{_phase(phase.name)} gate ({_gate_conditions(phase.gate)}): " + "; ".join(parts)
 
 
-def _spend(sub: pd.DataFrame, channel: str) -> str:
+def _spend(sub: pd.DataFrame, channel: str, phases: list[str]) -> str:
+    """A channel's spend rule (in `phases`) over the runs: cut or not, and where no run reached
+    a phase that has it, said so rather than "never cut"."""
     n = len(sub)
+    rule = f"{words(channel)} spend rule in {' and '.join(map(_phase, phases))}"
+    reached = np.logical_or.reduce([_column(sub, f"phase_starts.{p}").notna() for p in phases])
+    missed = f"; its phase not reached in {n - reached.sum()} of {n}" if not reached.all() else ""
+    if not reached.any():
+        return f"{rule}: its phase not reached in {n} of {n}"
     first = _column(sub, f"rules.first_cut_day.{channel}")
     cut = first.notna()
     if not cut.any():
-        return f"{words(channel)}' spend rule: never cut in {n} of {n}"
+        return f"{rule}: never cut in {reached.sum()} of {n}{missed}"
     end = _column(sub, f"rules.final_spend_scale.{channel}")[cut].dropna()
     ending = f", ending at ×{end.median():g} of the plan (median)" if len(end) else ""
-    return (
-        f"{words(channel)}' spend rule: cut in {cut.sum()} of {n} (first cut {_days(first[cut])})"
-        + ending
-    )
+    return f"{rule}: cut in {cut.sum()} of {n} (first cut {_days(first[cut])}){ending}{missed}"
 
 
 def _stop_loss(sub: pd.DataFrame, phase: str, stop: StopLoss) -> str:
@@ -144,15 +148,16 @@ def plan_lines(sweep_dir: Path, done: pd.DataFrame) -> list[str]:
 
 def decisions(strategy: Strategy, runs: pd.DataFrame) -> str:
     """What `strategy`'s gates and rules did over `runs` (its runs' summary rows), in words."""
-    said, channels = [], []
+    said, channels = [], {}
     for phase in strategy.phases:
         if phase.gate.conditions():
             said.append(_gate(runs, phase))
         rules = phase.rules
-        channels += [c for c in rules.spend if c not in channels]
+        for c in rules.spend:
+            channels.setdefault(c, []).append(phase.name)
         if rules.pace is not None:
             said.append(_pace(runs, phase.name))
         if rules.stop_loss is not None:
             said.append(_stop_loss(runs, phase.name, rules.stop_loss))
-    said += [_spend(runs, c) for c in channels]
+    said += [_spend(runs, c, phases) for c, phases in channels.items()]
     return "; ".join(said) if said else "no gates or rules: the plan ran as a calendar"
