@@ -38,7 +38,7 @@ def main(argv=None):
     p.add_argument("--first", type=int, default=0, help="skip brands before this one (resume)")
     p.add_argument("--trials", type=int, default=24)
     p.add_argument("--draws", type=int, default=120)
-    p.add_argument("--seeds", type=int, default=6, help="model seeds per evaluation (0…N-1)")
+    p.add_argument("--seeds", type=int, default=cal.Spec.seeds, help="model seeds per evaluation")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--only", type=int, nargs="*", default=None, help="these brands only")
     p.add_argument("--override", nargs="*", default=[], help="KEY=VALUE for data and fit")
